@@ -1,0 +1,46 @@
+//! cordon-wire: the protocol of the appliance's local config port, shared by the gateway's
+//! server and `cordonctl`. It is sans-IO and `no_std`: messages are postcard-encoded types
+//! with a compile-time size bound (`MaxSize`), framed as COBS with a CRC-32 and a 0x00
+//! delimiter, and reassembled in a fixed buffer that reports bad frames as typed errors and
+//! resynchronises at the next delimiter. Sockets, serial ports and TLS live in the gateway.
+//!
+//! # Layout
+//! - [`limits`]: every bound of the protocol (config size, chunk size, list lengths) and
+//!   [`PROTOCOL_VERSION`].
+//! - [`message`]: [`RequestFrame`] / [`ResponseFrame`] (an id plus a [`Request`] or
+//!   [`Response`]) and their payload types.
+//! - [`error`]: [`WireError`], the typed error sent in `Response::Error`, with [`AppError`]
+//!   and config [`Issue`]s.
+//! - [`frame`]: [`encode_frame`] and the [`FrameDecoder`] accumulator.
+//! - [`upload`]: chunked transfer of blobs bigger than a frame ([`UploadRequests`] for the
+//!   client, [`UploadState`] and [`config_chunk`] for the server).
+//!
+//! The byte-level format is specified in `docs/config-port.md`.
+
+#![no_std]
+#![forbid(unsafe_code)]
+#![allow(
+    clippy::large_enum_variant,
+    clippy::result_large_err,
+    reason = "wire types are fixed-size by design (no_std, no allocator): a Box would need one, \
+              and the size is bounded and checked against MAX_BODY_LEN"
+)]
+
+#[cfg(test)]
+extern crate std;
+
+pub mod error;
+pub mod frame;
+pub mod limits;
+pub mod message;
+pub mod upload;
+
+pub use error::{AppError, DecodeKind, ErrorCode, Issue, WireError};
+pub use frame::{decode_body, encode_frame, DecodeEvent, FrameDecoder, Message, FRAME_CRC};
+pub use limits::{MAX_ENCODED_FRAME_LEN, MAX_FRAME_LEN, PROTOCOL_VERSION};
+pub use message::*;
+pub use postcard::experimental::max_size::MaxSize;
+pub use upload::{config_chunk, ChunkAction, UploadRequests, UploadState};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,75 @@
+//! Every size bound of the config port, each with the reason it has that value.
+//!
+//! The bounds are part of the protocol: a peer may rely on them, so changing one
+//! means bumping [`crate::PROTOCOL_VERSION`].
+
+/// Version of this protocol; both peers send it in `Hello` and refuse a mismatch.
+/// Bump it whenever a message's encoding changes (a variant added, a field or a bound changed).
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// Largest config TOML accepted: the example config is ~4 KiB; 64 KiB leaves room for large
+/// rule sets while the server can hold a staged config whole and validate it in one pass.
+pub const MAX_CONFIG_LEN: u32 = 64 * 1024;
+
+/// Largest TLS bundle (certificate chain then private key, PEM): a leaf plus two
+/// intermediates and a 4096-bit RSA key is ~10 KiB.
+pub const MAX_TLS_BUNDLE_LEN: u32 = 32 * 1024;
+
+/// Largest message accepted for a dry-run scan: the gateway's own SMTP `SIZE` ceiling, so
+/// any message the gateway could receive can be tested.
+pub const MAX_SCAN_MESSAGE_LEN: u32 = 50 * 1024 * 1024;
+
+/// Bytes of a blob carried by one `UploadChunk` or `ConfigChunk`: 8 KiB is ~0.7 s on a
+/// 115200-baud console, so a frame lost to line noise is cheap to resend, and frames (and the
+/// messages decoded from them, which live on the stack) stay small.
+pub const CHUNK_LEN: usize = 8 * 1024;
+
+/// Short identifiers (software version, board name, client name, counter names).
+pub const MAX_NAME_LEN: usize = 48;
+
+/// Free-text human messages (error text, a validation reason).
+pub const MAX_TEXT_LEN: usize = 256;
+
+/// A config key path such as `policy.rules[3].action`; deep tables stay under 128 bytes.
+pub const MAX_KEY_LEN: usize = 128;
+
+/// An e-mail address or a Message-ID: RFC 5321 §4.5.3.1.3 caps a path at 256 octets.
+pub const MAX_ADDRESS_LEN: usize = 256;
+
+/// Validation issues reported for one refused config: enough to fix a file in one pass
+/// without letting a hopeless file produce an unbounded reply.
+pub const MAX_ISSUES: usize = 16;
+
+/// Workers listed by `Status`: one worker per core, and no supported board has more than 64.
+pub const MAX_WORKERS: usize = 64;
+
+/// Counters in one `Counters` reply: named pairs so new counters need no protocol change.
+pub const MAX_COUNTERS: usize = 128;
+
+/// Incidents per `Incidents` page (at most ~1.1 KiB each): a page stays inside one frame.
+pub const MAX_INCIDENTS_PER_PAGE: usize = 8;
+
+/// Rules named in one incident or one finding list entry.
+pub const MAX_RULES_PER_INCIDENT: usize = 8;
+
+/// Findings in a scan report: the report says how many more there were.
+pub const MAX_FINDINGS: usize = 32;
+
+/// Bytes of the CRC-32 trailer inside every frame.
+pub const CRC_LEN: usize = 4;
+
+/// Largest postcard body of any frame: a full chunk or incident page plus headers.
+/// `frame.rs` proves at compile time that every message's `POSTCARD_MAX_SIZE` fits.
+pub const MAX_BODY_LEN: usize = 12 * 1024;
+
+/// COBS worst case adds one code byte per 254 data bytes, plus one.
+pub const fn cobs_max_len(len: usize) -> usize {
+    len + len / 254 + 1
+}
+
+/// Bytes a receiver must buffer for one encoded frame, delimiter excluded; also the size of
+/// the buffer a sender needs for [`crate::encode_frame`] (plus one for the delimiter).
+pub const MAX_FRAME_LEN: usize = cobs_max_len(MAX_BODY_LEN + CRC_LEN);
+
+/// Buffer size for [`crate::encode_frame`]: the encoded frame plus its 0x00 delimiter.
+pub const MAX_ENCODED_FRAME_LEN: usize = MAX_FRAME_LEN + 1;

@@ -1,0 +1,315 @@
+//! The request and response types carried by config-port frames.
+//!
+//! Encoding is postcard: an enum is sent as the varint index of its variant, so the ORDER of
+//! variants is the wire format. Add new variants at the end only, and bump
+//! [`crate::PROTOCOL_VERSION`] for any change. `Hello` is variant 0 of both enums and its shape
+//! must never change: it is how two versions find out they disagree.
+
+use heapless::{String, Vec};
+use postcard::experimental::max_size::MaxSize;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Issue, WireError};
+use crate::limits::{
+    CHUNK_LEN, MAX_ADDRESS_LEN, MAX_CONFIG_LEN, MAX_COUNTERS, MAX_FINDINGS, MAX_INCIDENTS_PER_PAGE,
+    MAX_ISSUES, MAX_NAME_LEN, MAX_RULES_PER_INCIDENT, MAX_SCAN_MESSAGE_LEN, MAX_TEXT_LEN,
+    MAX_TLS_BUNDLE_LEN, MAX_WORKERS,
+};
+
+/// Short identifier text (versions, board and counter names).
+pub type Name = String<MAX_NAME_LEN>;
+/// Human-readable text.
+pub type Text = String<MAX_TEXT_LEN>;
+/// An address or Message-ID.
+pub type Address = String<MAX_ADDRESS_LEN>;
+/// One chunk of a blob being uploaded or downloaded.
+pub type Chunk = Vec<u8, CHUNK_LEN>;
+
+/// What a client sends in one frame: the request plus an id the server echoes, so a client on
+/// a serial line can tell a late reply to an abandoned request from the one it waits for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct RequestFrame {
+    /// Chosen by the client; echoed in every response (and every followed incident).
+    pub id: u32,
+    pub request: Request,
+}
+
+/// What a server sends in one frame. `id` is the request's id, or [`UNATTRIBUTED_ID`] for an
+/// error about a frame that could not be decoded far enough to read its id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct ResponseFrame {
+    pub id: u32,
+    pub response: Response,
+}
+
+/// Response id used when the request's id is unknown (bad CRC, over-long frame).
+pub const UNATTRIBUTED_ID: u32 = 0;
+
+/// What a staged upload is for; each kind has its own size limit and consuming request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub enum BlobKind {
+    /// A config TOML, consumed by `ValidateConfig` or `ApplyConfig`.
+    Config,
+    /// An RFC 5322 message, consumed by `Scan`.
+    Message,
+    /// PEM certificate chain followed by the PEM private key, consumed by `InstallTls`.
+    TlsBundle,
+}
+
+impl BlobKind {
+    /// Largest blob of this kind the server accepts.
+    pub const fn max_len(self) -> u32 {
+        match self {
+            Self::Config => MAX_CONFIG_LEN,
+            Self::Message => MAX_SCAN_MESSAGE_LEN,
+            Self::TlsBundle => MAX_TLS_BUNDLE_LEN,
+        }
+    }
+}
+
+/// Every request of the config port. Each one is answered by exactly one [`Response`] (or
+/// `Response::Error`), except `FollowIncidents`, which streams until `StopFollow`.
+///
+/// Anything bigger than a frame (a config, a message, a TLS bundle) is first staged with
+/// `UploadBegin` + `UploadChunk`s, then consumed by the request that uses it. A connection
+/// has one staging area; `UploadBegin` discards whatever was in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub enum Request {
+    /// Must be first on every connection; answered by `Response::Hello` or
+    /// `WireError::VersionMismatch`. Variant 0 forever.
+    Hello { protocol: u16, client: Name },
+    /// Answered by `Response::Status`.
+    Status,
+    /// Answered by `Response::Counters`.
+    Counters,
+    /// Reads the running config from `offset`; answered by `Response::ConfigChunk`. A client
+    /// repeats with the next offset until it has `total_len` bytes, and starts over if the
+    /// generation changed between chunks.
+    GetConfig { offset: u32 },
+    /// Starts staging a blob of `total_len` bytes. Answered by `Response::UploadReady`, or
+    /// `UploadTooLarge` above [`BlobKind::max_len`].
+    UploadBegin { kind: BlobKind, total_len: u32 },
+    /// The staged blob's bytes at `offset`. Chunks must arrive in order; resending the last
+    /// chunk (its ack was lost) is accepted and ignored, any other offset is
+    /// `UploadSequence`. Answered by `Response::UploadProgress`.
+    UploadChunk { offset: u32, data: Chunk },
+    /// Parse and check the staged config without touching anything; answered by
+    /// `Response::ConfigValid` or an `InvalidConfig` error listing the issues.
+    ValidateConfig,
+    /// Validate the staged config whole, persist it power-safe, then apply it (new sessions
+    /// use it, sessions in flight finish on the old one). With `expected_generation`, refused
+    /// with `GenerationConflict` unless the running generation is that one, so two admins
+    /// cannot silently overwrite each other. Answered by `Response::Applied`.
+    ApplyConfig { expected_generation: Option<u64> },
+    /// Make the previous config current again, as a new generation. `Response::RolledBack`.
+    Rollback,
+    /// Incidents with `seq >= since`, oldest first, at most `max` (capped by the page size).
+    /// Answered by `Response::Incidents`.
+    ListIncidents { since: u64, max: u16 },
+    /// Sends `Response::Incident` for every incident with `seq >= since`, then for each new
+    /// one as it happens, until the client sends `StopFollow`.
+    FollowIncidents { since: u64 },
+    /// Ends a follow; answered by `Response::Ok` after the last pushed incident.
+    StopFollow,
+    /// Dry-run the policy over the staged message. Answered by `Response::ScanReport`.
+    Scan,
+    /// Replace the SMTP TLS certificate and key with the staged bundle (validated: key
+    /// matches the leaf, leaf not expired). Answered by `Response::TlsInstalled`.
+    InstallTls,
+    /// Restart every worker gracefully (sessions in flight finish). `Response::WorkersRestarting`.
+    RestartWorkers,
+    /// Reboot the appliance. Answered by `Response::Rebooting` before it goes down.
+    Reboot,
+}
+
+impl Request {
+    /// Number of variants; a decoded tag at or above it is an unknown request.
+    pub const VARIANTS: u32 = 16;
+}
+
+/// Every response of the config port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub enum Response {
+    /// Variant 0 forever, see `Request::Hello`.
+    Hello(HelloReply),
+    /// The request failed; the error says why.
+    Error(WireError),
+    /// Plain acknowledgement (`StopFollow`).
+    Ok,
+    Status(Status),
+    Counters(Counters),
+    /// Part of the running config (TOML, UTF-8 split at arbitrary bytes).
+    ConfigChunk {
+        generation: u64,
+        total_len: u32,
+        offset: u32,
+        data: Chunk,
+    },
+    /// Staging started; send chunks of at most `chunk_len` bytes.
+    UploadReady {
+        chunk_len: u32,
+    },
+    /// Bytes staged so far.
+    UploadProgress {
+        received: u32,
+    },
+    /// The config is valid; `warnings` uses the same shape as errors.
+    ConfigValid {
+        warnings: Vec<Issue, MAX_ISSUES>,
+    },
+    /// The config is persisted and live as `generation`.
+    Applied {
+        generation: u64,
+    },
+    /// The previous config is live again as the new `generation`; `restored` is the
+    /// generation whose content it carries.
+    RolledBack {
+        generation: u64,
+        restored: u64,
+    },
+    Incidents(IncidentPage),
+    /// One incident pushed while following.
+    Incident(Incident),
+    ScanReport(ScanReport),
+    TlsInstalled(TlsInfo),
+    /// Workers are restarting.
+    WorkersRestarting {
+        workers: u16,
+    },
+    /// The reboot has been started.
+    Rebooting,
+}
+
+impl Response {
+    /// Number of variants; a decoded tag at or above it is an unknown response.
+    pub const VARIANTS: u32 = 17;
+}
+
+/// The server's half of the handshake.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct HelloReply {
+    pub protocol: u16,
+    /// cordon's software version (`CARGO_PKG_VERSION` of the gateway).
+    pub software: Name,
+    /// Board profile name, so a client knows which hardware it talks to.
+    pub board: Name,
+    /// The server's receive buffer, so a client can check it before sending big frames.
+    pub max_frame: u32,
+}
+
+/// Answer to `Status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct Status {
+    pub software: Name,
+    pub board: Name,
+    pub uptime_secs: u64,
+    pub workers: Vec<WorkerStatus, MAX_WORKERS>,
+    /// SMTP sessions open now, over all workers.
+    pub sessions: u32,
+    pub memory: MemoryStatus,
+    /// Generation of the running config (0 = factory default, never applied).
+    pub config_generation: u64,
+}
+
+/// One worker process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct WorkerStatus {
+    pub index: u16,
+    /// The core it is pinned to; `None` when the board profile does not pin.
+    pub core: Option<u16>,
+    pub pid: u32,
+    pub health: WorkerHealth,
+    pub sessions: u32,
+}
+
+/// What the supervisor last observed of a worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub enum WorkerHealth {
+    Starting,
+    Healthy,
+    /// Alive but failing its checks (e.g. watchdog late).
+    Degraded,
+    /// Exited; the supervisor will restart it.
+    Down,
+}
+
+/// Memory decided at start-up from the board profile, and what is in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct MemoryStatus {
+    pub budget_bytes: u64,
+    pub used_bytes: u64,
+}
+
+/// Answer to `Counters`: named values, so adding a counter needs no protocol change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct Counters {
+    pub counters: Vec<Counter, MAX_COUNTERS>,
+}
+
+/// One monotonic counter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct Counter {
+    pub name: Name,
+    pub value: u64,
+}
+
+/// What the policy decided (or would decide) for a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub enum Verdict {
+    Deliver,
+    /// Delivered with an `X-Cordon-Action` header for Exchange rules to act on.
+    Tag,
+    Quarantine,
+    Block,
+}
+
+/// One entry of the incident ring.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct Incident {
+    /// Monotonic sequence number; the ring may have dropped older ones.
+    pub seq: u64,
+    pub time_unix: u64,
+    pub message_id: Address,
+    pub sender: Address,
+    pub recipients: u32,
+    pub verdict: Verdict,
+    pub rules: Vec<Name, MAX_RULES_PER_INCIDENT>,
+}
+
+/// Answer to `ListIncidents`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct IncidentPage {
+    pub incidents: Vec<Incident, MAX_INCIDENTS_PER_PAGE>,
+    /// `since` for the next page.
+    pub next: u64,
+    /// Oldest sequence still in the ring: if it is above the requested `since`, the ring
+    /// overwrote incidents the client never saw.
+    pub oldest: u64,
+}
+
+/// One detector hit in a scanned message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct Finding {
+    pub rule: Name,
+    pub detector: Name,
+    pub count: u32,
+    /// Where it was found (header name, MIME part path), redacted of the match itself.
+    pub location: Name,
+}
+
+/// Answer to `ScanEnd`: the dry run's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct ScanReport {
+    pub verdict: Verdict,
+    pub findings: Vec<Finding, MAX_FINDINGS>,
+    /// Findings beyond `MAX_FINDINGS` that did not fit.
+    pub more_findings: u32,
+}
+
+/// The certificate now in use, after `InstallTls`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct TlsInfo {
+    pub subject: Text,
+    pub not_after_unix: u64,
+    pub sha256: [u8; 32],
+}

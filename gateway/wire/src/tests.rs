@@ -1,0 +1,682 @@
+//! Codec tests: every message round-trips within its bound, and every kind of hostile frame
+//! yields one typed error after which the next good frame still decodes.
+
+use std::string::String as StdString;
+use std::vec;
+use std::vec::Vec as StdVec;
+
+use heapless::{String, Vec};
+
+use crate::frame::FRAME_CRC;
+use crate::limits::*;
+use crate::*;
+
+fn s<const N: usize>(text: &str) -> String<N> {
+    String::from(text)
+}
+
+/// A string filled to capacity, with no zero bytes (COBS's worst case).
+fn full<const N: usize>() -> String<N> {
+    let mut out = String::new();
+    while out.push('x').is_ok() {}
+    out
+}
+
+fn issue_full() -> Issue {
+    Issue {
+        file: full(),
+        line: u32::MAX,
+        key: full(),
+        reason: full(),
+    }
+}
+
+fn incident(seq: u64) -> Incident {
+    Incident {
+        seq,
+        time_unix: 1_700_000_000,
+        message_id: s("<a@b>"),
+        sender: s("alice@example.com"),
+        recipients: 2,
+        verdict: Verdict::Quarantine,
+        rules: Vec::from_slice(&[s("iban"), s("card")]).unwrap(),
+    }
+}
+
+/// One instance of every request, in tag order.
+fn every_request() -> StdVec<Request> {
+    vec![
+        Request::Hello {
+            protocol: PROTOCOL_VERSION,
+            client: s("cordonctl 0.1.0"),
+        },
+        Request::Status,
+        Request::Counters,
+        Request::GetConfig { offset: 8192 },
+        Request::UploadBegin {
+            kind: BlobKind::Message,
+            total_len: 40_000,
+        },
+        Request::UploadChunk {
+            offset: 16384,
+            data: Vec::from_slice(b"Subject: hi\r\n\r\n\0body").unwrap(),
+        },
+        Request::ValidateConfig,
+        Request::ApplyConfig {
+            expected_generation: Some(7),
+        },
+        Request::Rollback,
+        Request::ListIncidents { since: 3, max: 10 },
+        Request::FollowIncidents { since: 0 },
+        Request::StopFollow,
+        Request::Scan,
+        Request::InstallTls,
+        Request::RestartWorkers,
+        Request::Reboot,
+    ]
+}
+
+/// One instance of every response, in tag order.
+fn every_response() -> StdVec<Response> {
+    vec![
+        Response::Hello(HelloReply {
+            protocol: PROTOCOL_VERSION,
+            software: s("0.1.0"),
+            board: s("apu2"),
+            max_frame: MAX_FRAME_LEN as u32,
+        }),
+        Response::Error(WireError::App(AppError {
+            code: ErrorCode::InvalidConfig,
+            message: s("config refused"),
+            issues: Vec::from_slice(&[Issue {
+                file: s("cordon.toml"),
+                line: 12,
+                key: s("policy.rules[2].action"),
+                reason: s("unknown action \"drop\""),
+            }])
+            .unwrap(),
+        })),
+        Response::Ok,
+        Response::Status(Status {
+            software: s("0.1.0"),
+            board: s("qemu-x86_64"),
+            uptime_secs: 3600,
+            workers: Vec::from_slice(&[WorkerStatus {
+                index: 0,
+                core: Some(1),
+                pid: 4242,
+                health: WorkerHealth::Healthy,
+                sessions: 3,
+            }])
+            .unwrap(),
+            sessions: 3,
+            memory: MemoryStatus {
+                budget_bytes: 512 << 20,
+                used_bytes: 100 << 20,
+            },
+            config_generation: 4,
+        }),
+        Response::Counters(Counters {
+            counters: Vec::from_slice(&[Counter {
+                name: s("smtp.messages"),
+                value: 10,
+            }])
+            .unwrap(),
+        }),
+        Response::ConfigChunk {
+            generation: 4,
+            total_len: 7,
+            offset: 0,
+            data: Vec::from_slice(b"[smtp]\n").unwrap(),
+        },
+        Response::UploadReady {
+            chunk_len: CHUNK_LEN as u32,
+        },
+        Response::UploadProgress { received: 8192 },
+        Response::ConfigValid {
+            warnings: Vec::new(),
+        },
+        Response::Applied { generation: 5 },
+        Response::RolledBack {
+            generation: 6,
+            restored: 4,
+        },
+        Response::Incidents(IncidentPage {
+            incidents: Vec::from_slice(&[incident(1), incident(2)]).unwrap(),
+            next: 3,
+            oldest: 1,
+        }),
+        Response::Incident(incident(3)),
+        Response::ScanReport(ScanReport {
+            verdict: Verdict::Block,
+            findings: Vec::from_slice(&[Finding {
+                rule: s("iban"),
+                detector: s("iban"),
+                count: 2,
+                location: s("body/1"),
+            }])
+            .unwrap(),
+            more_findings: 0,
+        }),
+        Response::TlsInstalled(TlsInfo {
+            subject: s("CN=mx.example.com"),
+            not_after_unix: 1_800_000_000,
+            sha256: [0xAB; 32],
+        }),
+        Response::WorkersRestarting { workers: 2 },
+        Response::Rebooting,
+    ]
+}
+
+/// Requests and responses at their largest, to prove the bound holds in practice.
+fn biggest_requests() -> StdVec<Request> {
+    vec![
+        Request::UploadChunk {
+            offset: u32::MAX,
+            data: Vec::from_slice(&[0xFF; CHUNK_LEN]).unwrap(),
+        },
+        Request::Hello {
+            protocol: u16::MAX,
+            client: full(),
+        },
+    ]
+}
+
+fn biggest_responses() -> StdVec<Response> {
+    let mut issues = Vec::new();
+    while issues.push(issue_full()).is_ok() {}
+    let mut incidents = Vec::new();
+    let mut big = incident(u64::MAX);
+    big.message_id = full();
+    big.sender = full();
+    while big.rules.push(full()).is_ok() {}
+    while incidents.push(big.clone()).is_ok() {}
+    vec![
+        Response::ConfigChunk {
+            generation: u64::MAX,
+            total_len: u32::MAX,
+            offset: u32::MAX,
+            data: Vec::from_slice(&[0xFF; CHUNK_LEN]).unwrap(),
+        },
+        Response::Error(WireError::App(AppError {
+            code: ErrorCode::Internal,
+            message: full(),
+            issues,
+        })),
+        Response::Incidents(IncidentPage {
+            incidents,
+            next: u64::MAX,
+            oldest: u64::MAX,
+        }),
+    ]
+}
+
+fn encode<T: serde::Serialize>(msg: &T) -> StdVec<u8> {
+    let mut buf = vec![0u8; MAX_ENCODED_FRAME_LEN];
+    encode_frame(msg, &mut buf).expect("fits").to_vec()
+}
+
+fn req(id: u32, request: Request) -> RequestFrame {
+    RequestFrame { id, request }
+}
+
+/// Feeds `bytes` in pieces of `step` and collects every event.
+fn events<T: Message, const N: usize>(
+    dec: &mut FrameDecoder<N>,
+    bytes: &[u8],
+    step: usize,
+) -> StdVec<DecodeEvent<T>> {
+    let mut out = StdVec::new();
+    for piece in bytes.chunks(step.max(1)) {
+        let mut input = piece;
+        while let Some(ev) = dec.feed::<T>(&mut input) {
+            out.push(ev);
+        }
+        assert!(input.is_empty());
+    }
+    out
+}
+
+/// Reference COBS encoder, written the obvious way, to cross-check the in-place one.
+fn cobs_reference(data: &[u8]) -> StdVec<u8> {
+    let mut out = vec![0];
+    let mut code_at = 0;
+    for &b in data {
+        if b == 0 {
+            out[code_at] = (out.len() - code_at) as u8;
+            code_at = out.len();
+            out.push(0);
+        } else {
+            out.push(b);
+            if out.len() - code_at == 0xFF {
+                out[code_at] = 0xFF;
+                code_at = out.len();
+                out.push(0);
+            }
+        }
+    }
+    out[code_at] = (out.len() - code_at) as u8;
+    out
+}
+
+/// Frames an arbitrary body the way a (possibly hostile) peer would.
+fn raw_frame(body: &[u8]) -> StdVec<u8> {
+    let mut raw = body.to_vec();
+    raw.extend_from_slice(&FRAME_CRC.checksum(body).to_le_bytes());
+    let mut out = cobs_reference(&raw);
+    out.push(0);
+    out
+}
+
+fn body_of(msg: &RequestFrame) -> StdVec<u8> {
+    postcard::to_stdvec(msg).unwrap()
+}
+
+#[test]
+fn every_message_fits_the_frame_buffer() {
+    std::println!(
+        "RequestFrame max {} B, ResponseFrame max {} B, body bound {} B, frame buffer {} B",
+        RequestFrame::POSTCARD_MAX_SIZE,
+        ResponseFrame::POSTCARD_MAX_SIZE,
+        MAX_BODY_LEN,
+        MAX_FRAME_LEN
+    );
+    // Also checked at compile time in frame.rs; repeated here so the test names the claim.
+    const { assert!(RequestFrame::POSTCARD_MAX_SIZE <= MAX_BODY_LEN) };
+    const { assert!(ResponseFrame::POSTCARD_MAX_SIZE <= MAX_BODY_LEN) };
+    let mut dec: FrameDecoder = FrameDecoder::new();
+    for request in biggest_requests() {
+        let msg = req(u32::MAX, request);
+        assert!(body_of(&msg).len() <= RequestFrame::POSTCARD_MAX_SIZE);
+        let frame = encode(&msg);
+        assert!(frame.len() <= MAX_ENCODED_FRAME_LEN);
+        assert_eq!(
+            events(&mut dec, &frame, frame.len()),
+            [DecodeEvent::Frame(msg)]
+        );
+    }
+    for response in biggest_responses() {
+        let msg = ResponseFrame {
+            id: u32::MAX,
+            response,
+        };
+        assert!(postcard::to_stdvec(&msg).unwrap().len() <= ResponseFrame::POSTCARD_MAX_SIZE);
+        let frame = encode(&msg);
+        assert_eq!(events(&mut dec, &frame, 4096), [DecodeEvent::Frame(msg)]);
+    }
+}
+
+#[test]
+fn every_request_and_response_round_trips() {
+    let mut dec: FrameDecoder = FrameDecoder::new();
+    for (i, request) in every_request().into_iter().enumerate() {
+        let msg = req(i as u32 + 1, request);
+        let frame = encode(&msg);
+        assert_eq!(
+            frame.iter().filter(|&&b| b == 0).count(),
+            1,
+            "only the delimiter"
+        );
+        assert_eq!(frame.last(), Some(&0));
+        for step in [1, 3, frame.len()] {
+            assert_eq!(
+                events(&mut dec, &frame, step),
+                [DecodeEvent::Frame(msg.clone())]
+            );
+        }
+    }
+    let mut dec: FrameDecoder = FrameDecoder::new();
+    for (i, response) in every_response().into_iter().enumerate() {
+        let msg = ResponseFrame {
+            id: i as u32,
+            response,
+        };
+        let frame = encode(&msg);
+        assert_eq!(events(&mut dec, &frame, 2), [DecodeEvent::Frame(msg)]);
+    }
+}
+
+#[test]
+fn variant_counts_match_the_enums() {
+    // The tag is the byte after the one-byte id; the lists above are in tag order.
+    let requests = every_request();
+    assert_eq!(requests.len() as u32, Request::VARIANTS);
+    for (tag, request) in requests.into_iter().enumerate() {
+        assert_eq!(body_of(&req(1, request))[1] as usize, tag);
+    }
+    let responses = every_response();
+    assert_eq!(responses.len() as u32, Response::VARIANTS);
+    for (tag, response) in responses.into_iter().enumerate() {
+        let body = postcard::to_stdvec(&ResponseFrame { id: 1, response }).unwrap();
+        assert_eq!(body[1] as usize, tag);
+    }
+}
+
+#[test]
+fn hello_layout_is_frozen() {
+    // Hello must decode identically in every protocol version: id, tag 0, version, name.
+    let body = body_of(&req(
+        5,
+        Request::Hello {
+            protocol: 1,
+            client: s("c"),
+        },
+    ));
+    assert_eq!(body, [5, 0, 1, 1, b'c']);
+}
+
+#[test]
+fn in_place_cobs_matches_the_reference() {
+    let mut seed = 0x2545_f491_u32;
+    for len in (0..600).chain([5000, CHUNK_LEN]) {
+        for zero_every in [0usize, 1, 7, 300] {
+            let data: StdVec<u8> = (0..len)
+                .map(|i| {
+                    seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    if zero_every != 0 && i % zero_every == 0 {
+                        0
+                    } else {
+                        (seed >> 16) as u8 | 1
+                    }
+                })
+                .collect();
+            // Postcard-encode a byte string so encode_frame carries exactly this data.
+            let frame = encode(&serde_bytes_like(&data));
+            let expected = raw_frame(&postcard::to_stdvec(&serde_bytes_like(&data)).unwrap());
+            assert_eq!(frame, expected, "len {len} zero_every {zero_every}");
+        }
+    }
+}
+
+/// A bounded byte vector large enough for the COBS test data.
+fn serde_bytes_like(data: &[u8]) -> Vec<u8, { CHUNK_LEN }> {
+    Vec::from_slice(data).unwrap()
+}
+
+#[test]
+fn encode_reports_a_small_buffer() {
+    let msg = req(1, Request::Status);
+    let mut tiny = [0u8; 4];
+    assert!(matches!(
+        encode_frame(&msg, &mut tiny),
+        Err(WireError::BufferTooSmall { .. })
+    ));
+    let mut buf = [0u8; 64];
+    let n = encode_frame(&msg, &mut buf).unwrap().len();
+    let mut exact = vec![0u8; n];
+    assert!(encode_frame(&msg, &mut exact).is_ok());
+}
+
+/// Each hostile input must produce exactly `expected`, and the good frame after it must
+/// still be decoded, whatever the split of the stream.
+fn assert_resyncs(hostile: &[u8], expected: WireError) {
+    let good = req(99, Request::Status);
+    let mut stream = hostile.to_vec();
+    stream.extend_from_slice(&encode(&good));
+    for step in [1, 2, 7, stream.len()] {
+        let mut dec: FrameDecoder<256> = FrameDecoder::new();
+        let got = events::<RequestFrame, 256>(&mut dec, &stream, step);
+        assert_eq!(
+            got,
+            [
+                DecodeEvent::Error(expected.clone()),
+                DecodeEvent::Frame(good.clone())
+            ],
+            "step {step}, hostile {hostile:02x?}"
+        );
+        assert_eq!(dec.buffered(), 0);
+    }
+}
+
+#[test]
+fn over_long_frame_is_reported_and_skipped() {
+    let mut hostile = vec![0x55; 10_000];
+    hostile.push(0);
+    assert_resyncs(&hostile, WireError::FrameTooLong { limit: 256 });
+}
+
+#[test]
+fn frame_without_delimiter_is_cut_by_the_next_leading_zero() {
+    // A sender that died mid-frame never sends its delimiter. Senders prefix each frame with
+    // 0x00, so the fragment is closed by the next sender's first byte and costs one error.
+    let good = encode(&req(
+        1,
+        Request::Hello {
+            protocol: 1,
+            client: s("a client name long enough to cut"),
+        },
+    ));
+    let mut hostile = good[..good.len() / 2].to_vec();
+    let expected = decode_body::<RequestFrame>(&mut hostile.clone()).unwrap_err();
+    assert!(
+        matches!(expected, WireError::BadCrc { .. } | WireError::Malformed),
+        "{expected:?}"
+    );
+    hostile.push(0);
+    assert_resyncs(&hostile, expected);
+}
+
+#[test]
+fn bad_crc_is_reported() {
+    let body = body_of(&req(7, Request::GetConfig { offset: 5 }));
+    let mut raw = body.clone();
+    let crc = FRAME_CRC.checksum(&body) ^ 0x0000_0100;
+    raw.extend_from_slice(&crc.to_le_bytes());
+    let mut hostile = cobs_reference(&raw);
+    hostile.push(0);
+    assert_resyncs(
+        &hostile,
+        WireError::BadCrc {
+            expected: crc,
+            actual: FRAME_CRC.checksum(&body),
+        },
+    );
+}
+
+#[test]
+fn unknown_request_tag_is_reported() {
+    // id 1, tag 200 (a varint of two bytes), as a newer cordonctl would send.
+    assert_resyncs(
+        &raw_frame(&[1, 0xC8, 0x01]),
+        WireError::UnknownRequest { tag: 200 },
+    );
+}
+
+#[test]
+fn over_long_varint_is_reported() {
+    // A u32 id whose varint runs to six bytes.
+    assert_resyncs(
+        &raw_frame(&[0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 1]),
+        WireError::Decode(DecodeKind::BadVarint),
+    );
+    // A u64 field whose varint never ends.
+    assert_resyncs(
+        &raw_frame(&[
+            1, 9, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        ]),
+        WireError::Decode(DecodeKind::BadVarint),
+    );
+}
+
+#[test]
+fn truncated_body_is_reported() {
+    let body = body_of(&req(
+        1,
+        Request::ListIncidents {
+            since: 1 << 40,
+            max: 5,
+        },
+    ));
+    assert_resyncs(
+        &raw_frame(&body[..body.len() - 3]),
+        WireError::Decode(DecodeKind::UnexpectedEnd),
+    );
+    // Shorter than the CRC itself.
+    assert_resyncs(&[0x03, 0x01, 0x02, 0x00], WireError::Truncated { len: 2 });
+}
+
+#[test]
+fn malformed_cobs_is_reported() {
+    // Code byte 0x09 promises eight data bytes; only two follow.
+    assert_resyncs(&[0x09, 0x01, 0x02, 0x00], WireError::Malformed);
+}
+
+#[test]
+fn bad_field_values_are_reported() {
+    // Option tag 2 in ApplyConfig.expected_generation.
+    assert_resyncs(
+        &raw_frame(&[1, 7, 2]),
+        WireError::Decode(DecodeKind::BadValue),
+    );
+    // Invalid UTF-8 in Hello.client.
+    assert_resyncs(
+        &raw_frame(&[1, 0, 1, 1, 0xC3]),
+        WireError::Decode(DecodeKind::BadUtf8),
+    );
+    // Hello.client carries 49 bytes: one above its bound.
+    let mut body = vec![1, 0, 1, MAX_NAME_LEN as u8 + 1];
+    body.extend_from_slice(&[b'a'; MAX_NAME_LEN + 1]);
+    assert_resyncs(&raw_frame(&body), WireError::Decode(DecodeKind::TooLong));
+    // A good message followed by junk.
+    let mut body = body_of(&req(1, Request::Status));
+    body.push(0x42);
+    assert_resyncs(
+        &raw_frame(&body),
+        WireError::Decode(DecodeKind::TrailingBytes),
+    );
+}
+
+#[test]
+fn empty_frames_are_ignored() {
+    let good = req(3, Request::Reboot);
+    let mut stream = vec![0, 0, 0];
+    stream.extend_from_slice(&encode(&good));
+    let mut dec: FrameDecoder<64> = FrameDecoder::new();
+    assert_eq!(events(&mut dec, &stream, 1), [DecodeEvent::Frame(good)]);
+}
+
+#[test]
+fn mixed_stream_in_random_splits() {
+    let mut stream = StdVec::new();
+    let mut expected = StdVec::new();
+    for (i, request) in every_request().into_iter().enumerate() {
+        let msg = req(i as u32, request);
+        stream.push(0);
+        stream.extend_from_slice(&encode(&msg));
+        expected.push(DecodeEvent::Frame(msg));
+        stream.extend_from_slice(&raw_frame(&[1, 0x7F]));
+        expected.push(DecodeEvent::Error(WireError::UnknownRequest { tag: 0x7F }));
+    }
+    let mut seed = 7u32;
+    for _ in 0..50 {
+        let mut dec: FrameDecoder = FrameDecoder::new();
+        let mut got = StdVec::new();
+        let mut rest = &stream[..];
+        while !rest.is_empty() {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let n = ((seed >> 20) as usize % 97 + 1).min(rest.len());
+            let (piece, tail) = rest.split_at(n);
+            let mut input = piece;
+            while let Some(ev) = dec.feed::<RequestFrame>(&mut input) {
+                got.push(ev);
+            }
+            rest = tail;
+        }
+        assert_eq!(got, expected);
+    }
+}
+
+#[test]
+fn errors_display_actionably() {
+    let e = WireError::VersionMismatch { ours: 1, theirs: 2 };
+    assert_eq!(
+        std::format!("{e}"),
+        "protocol version mismatch: we speak 1, peer speaks 2"
+    );
+    let _: StdString = std::format!("{}", WireError::FrameTooLong { limit: 10 });
+}
+
+#[test]
+fn upload_round_trip_through_the_state_machine() {
+    let blob: StdVec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+    let mut staged = StdVec::new();
+    let mut state = None;
+    for request in UploadRequests::new(BlobKind::Config, &blob).unwrap() {
+        // Through the codec, as the server would see it.
+        let frame = encode(&req(1, request));
+        let mut dec: FrameDecoder = FrameDecoder::new();
+        let [DecodeEvent::Frame(RequestFrame { request, .. })] = &events(&mut dec, &frame, 999)[..]
+        else {
+            panic!("one frame expected");
+        };
+        match request {
+            Request::UploadBegin { kind, total_len } => {
+                state = Some(UploadState::begin(*kind, *total_len).unwrap());
+            }
+            Request::UploadChunk { offset, data } => {
+                let st = state.as_mut().unwrap();
+                assert_eq!(st.chunk(*offset, data.len()), Ok(ChunkAction::Append));
+                staged.extend_from_slice(data);
+                // The ack was lost and the client resends: accepted, not appended.
+                assert_eq!(st.chunk(*offset, data.len()), Ok(ChunkAction::Duplicate));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(staged, blob);
+    assert!(UploadState::require_complete(state.as_ref(), BlobKind::Config).is_ok());
+    let wrong = UploadState::require_complete(state.as_ref(), BlobKind::Message);
+    assert_eq!(wrong.unwrap_err().code, ErrorCode::UploadMissing);
+}
+
+#[test]
+fn upload_refuses_bad_sequences() {
+    let too_big = UploadState::begin(BlobKind::Config, MAX_CONFIG_LEN + 1);
+    assert_eq!(too_big.unwrap_err().code, ErrorCode::UploadTooLarge);
+    let mut st = UploadState::begin(BlobKind::TlsBundle, 100).unwrap();
+    assert_eq!(st.chunk(10, 5).unwrap_err().code, ErrorCode::UploadSequence);
+    assert_eq!(st.chunk(0, 60), Ok(ChunkAction::Append));
+    assert_eq!(
+        st.chunk(60, 41).unwrap_err().code,
+        ErrorCode::UploadSequence
+    );
+    assert_eq!(
+        st.chunk(u32::MAX, usize::MAX).unwrap_err().code,
+        ErrorCode::UploadSequence
+    );
+    assert!(UploadState::require_complete(Some(&st), BlobKind::TlsBundle).is_err());
+    assert_eq!(st.chunk(60, 40), Ok(ChunkAction::Append));
+    assert!(UploadState::require_complete(Some(&st), BlobKind::TlsBundle).is_ok());
+    assert!(UploadRequests::new(BlobKind::Config, &vec![0; MAX_CONFIG_LEN as usize + 1]).is_err());
+}
+
+#[test]
+fn config_download_in_chunks() {
+    let toml: StdVec<u8> = (0..(CHUNK_LEN * 2 + 10))
+        .map(|i| b'a' + (i % 26) as u8)
+        .collect();
+    let mut got = StdVec::new();
+    let mut offset = 0;
+    loop {
+        let Response::ConfigChunk {
+            total_len, data, ..
+        } = config_chunk(3, &toml, offset).unwrap()
+        else {
+            panic!("chunk expected");
+        };
+        got.extend_from_slice(&data);
+        offset += data.len() as u32;
+        if offset == total_len {
+            break;
+        }
+    }
+    assert_eq!(got, toml);
+    assert!(config_chunk(3, &toml, toml.len() as u32 + 1).is_err());
+}
+
+#[test]
+fn app_error_text_is_cut_at_a_char_boundary() {
+    let long: StdString = "é".repeat(MAX_TEXT_LEN);
+    let e = AppError::new(ErrorCode::Internal, &long);
+    assert!(e.message.len() <= MAX_TEXT_LEN && e.message.chars().all(|c| c == 'é'));
+}
