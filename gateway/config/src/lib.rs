@@ -1,0 +1,104 @@
+//! cordon's configuration file: TOML in, a validated [`Config`] out, or every problem found with
+//! its file, line, column and dotted key, so an administrator can fix them all in one pass.
+//!
+//! # Layout
+//! - [`model`]: the validated configuration types the gateway runs on.
+//! - [`reader`]: the span-aware TOML walker that collects diagnostics instead of stopping at the
+//!   first one.
+//! - [`parse`]: builds the model section by section.
+//! - [`units`]: sizes (`35MiB`) and durations (`5m`).
+//!
+//! Files named in the config (certificates, keys, CA bundles) are checked by [`check_files`];
+//! [`parse`] itself does no I/O so a config can be validated before it is installed.
+
+#![forbid(unsafe_code)]
+
+pub mod model;
+mod parse;
+pub mod reader;
+pub mod units;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use model::*;
+pub use parse::parse;
+
+/// One problem in a config file, located by line, column and key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    /// Dotted key path, e.g. `gateway.tls.certificate` or `relay.smarthosts[1]`.
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
+        if !self.key.is_empty() {
+            write!(f, "{}: ", self.key)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// The crate's error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} error(s) in {}", diagnostics.len(), file.display())]
+    Invalid {
+        file: PathBuf,
+        diagnostics: Vec<Diagnostic>,
+    },
+}
+
+impl Error {
+    /// Every diagnostic, one per line, for printing.
+    pub fn report(&self) -> String {
+        match self {
+            Error::Read { .. } => self.to_string(),
+            Error::Invalid { diagnostics, .. } => diagnostics
+                .iter()
+                .map(|d| format!("{d}\n"))
+                .collect::<String>(),
+        }
+    }
+}
+
+/// Reads, parses and validates a config file, including that every file it names is readable.
+pub fn load(path: &Path) -> Result<Config, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let config = parse(&text, path)?;
+    let diagnostics = check_files(&config);
+    if diagnostics.is_empty() {
+        Ok(config)
+    } else {
+        Err(Error::Invalid {
+            file: path.to_path_buf(),
+            diagnostics,
+        })
+    }
+}
+
+/// Checks that every file the config names can be read; returns one diagnostic per file.
+pub fn check_files(config: &Config) -> Vec<Diagnostic> {
+    config
+        .files()
+        .into_iter()
+        .filter_map(|f| match std::fs::File::open(&f.path) {
+            Ok(_) => None,
+            Err(e) => Some(f.at.diagnostic(format!("cannot read {}: {e}", f.path.display()))),
+        })
+        .collect()
+}

@@ -1,0 +1,218 @@
+//! The validated configuration.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+use crate::Diagnostic;
+
+/// Where a value came from, kept so that later checks (a certificate that does not parse) can
+/// still point at the line that named it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub key: String,
+}
+
+impl Location {
+    pub fn diagnostic(&self, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            file: self.file.clone(),
+            line: self.line,
+            column: self.column,
+            key: self.key.clone(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A file named in the config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRef {
+    pub path: PathBuf,
+    pub at: Location,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this config was read from (for messages).
+    pub source: PathBuf,
+    pub gateway: Gateway,
+    pub relay: Relay,
+    pub organization: Organization,
+    pub headers: Headers,
+    pub timeouts: Timeouts,
+    pub log: Log,
+}
+
+impl Config {
+    /// Every file the config refers to.
+    pub fn files(&self) -> Vec<&FileRef> {
+        let mut v = Vec::new();
+        if let Some(t) = &self.gateway.tls {
+            v.push(&t.certificate);
+            v.push(&t.private_key);
+        }
+        v.extend(self.relay.ca_file.iter());
+        if let Some(c) = &self.relay.client_auth {
+            v.push(&c.certificate);
+            v.push(&c.private_key);
+        }
+        v
+    }
+}
+
+/// `[gateway]`: the upstream-facing side.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    /// Our name in the greeting, in EHLO on the downstream leg and in `Received:`.
+    pub hostname: String,
+    /// Plain SMTP listeners (STARTTLS offered when a certificate is configured).
+    pub listen: Vec<SocketAddr>,
+    /// Implicit-TLS listeners (RFC 8314, port 465 style).
+    pub listen_tls: Vec<SocketAddr>,
+    /// The relay guard: only these networks may connect.
+    pub allowed_clients: Vec<IpNet>,
+    /// Largest message accepted; also the size of each session's buffer.
+    pub max_message_size: usize,
+    /// Concurrent sessions; each owns one message buffer, so this bounds memory.
+    pub max_sessions: usize,
+    pub tls: Option<InboundTls>,
+}
+
+#[derive(Debug, Clone)]
+pub struct InboundTls {
+    pub certificate: FileRef,
+    pub private_key: FileRef,
+    /// Refuse MAIL until the client has done STARTTLS.
+    pub required: bool,
+}
+
+/// `[relay]`: the downstream (smart host) side.
+#[derive(Debug, Clone)]
+pub struct Relay {
+    pub smarthosts: Vec<SmartHost>,
+    pub tls: TlsMode,
+    /// The name the smart host's certificate must carry (the connector's TlsDomain).
+    pub tls_name: Option<String>,
+    pub ca_file: Option<FileRef>,
+    pub client_auth: Option<ClientAuth>,
+}
+
+/// A certificate cordon presents to the smart host (certificate-authenticated connector).
+#[derive(Debug, Clone)]
+pub struct ClientAuth {
+    pub certificate: FileRef,
+    pub private_key: FileRef,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmartHost {
+    /// `smtps://`: TLS from the first byte.
+    pub implicit_tls: bool,
+    pub host: String,
+    pub port: u16,
+}
+
+impl std::fmt::Display for SmartHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = if self.implicit_tls { "smtps" } else { "smtp" };
+        if self.host.contains(':') {
+            write!(f, "{scheme}://[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{scheme}://{}:{}", self.host, self.port)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain text only (lab use).
+    None,
+    /// STARTTLS when offered, without certificate checks; plain text otherwise.
+    Opportunistic,
+    /// TLS with a verified certificate, or no delivery (the sender gets a 4xx).
+    Required,
+}
+
+/// `[organization]`.
+#[derive(Debug, Clone, Default)]
+pub struct Organization {
+    /// The accepted domains; they decide a message's direction.
+    pub domains: Vec<String>,
+}
+
+/// `[headers]`: the names of the headers cordon writes (and strips from senders).
+#[derive(Debug, Clone)]
+pub struct Headers {
+    pub inspected: String,
+    pub action: String,
+    pub rule: String,
+    pub original_recipients: String,
+}
+
+impl Headers {
+    /// All names cordon owns; copies arriving from a sender are removed.
+    pub fn owned(&self) -> [&str; 4] {
+        [
+            &self.inspected,
+            &self.action,
+            &self.rule,
+            &self.original_recipients,
+        ]
+    }
+}
+
+/// `[timeouts]`: RFC 5321 section 4.5.3.2 values by default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timeouts {
+    /// TCP connect to a smart host (not in the RFC; kept short so the next host is tried).
+    pub connect: Duration,
+    /// Waiting for the smart host's 220 greeting (4.5.3.2.1).
+    pub greeting: Duration,
+    /// Waiting for the smart host's reply to EHLO, RSET, QUIT and STARTTLS.
+    pub command: Duration,
+    /// MAIL reply (4.5.3.2.2).
+    pub mail: Duration,
+    /// RCPT reply (4.5.3.2.3).
+    pub rcpt: Duration,
+    /// DATA's 354 (4.5.3.2.4).
+    pub data_init: Duration,
+    /// Each write of message data (4.5.3.2.5).
+    pub data_block: Duration,
+    /// The reply after the final dot (4.5.3.2.6).
+    pub data_term: Duration,
+    /// How long the upstream client may stay silent (server timeout, 4.5.3.2.7).
+    pub idle: Duration,
+    /// A TLS handshake on either leg.
+    pub tls_handshake: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        let m = |n: u64| Duration::from_secs(60 * n);
+        Timeouts {
+            connect: Duration::from_secs(30),
+            greeting: m(5),
+            command: m(5),
+            mail: m(5),
+            rcpt: m(5),
+            data_init: m(2),
+            data_block: m(3),
+            data_term: m(10),
+            idle: m(5),
+            tls_handshake: Duration::from_secs(30),
+        }
+    }
+}
+
+/// `[log]`.
+#[derive(Debug, Clone)]
+pub struct Log {
+    /// A tracing filter (`info`, `cordon=debug`).
+    pub level: String,
+}

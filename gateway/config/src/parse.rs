@@ -1,0 +1,575 @@
+//! Builds the [`Config`] model from TOML, section by section, collecting every problem.
+
+use std::net::{IpAddr, SocketAddr};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+use toml::de::DeTable;
+
+use crate::model::*;
+use crate::reader::{Reader, Section};
+use crate::units::{parse_duration, parse_size};
+use crate::Error;
+
+/// Exchange Online's own ceiling is 150 MB; a larger buffer per session would only waste memory.
+pub const MAX_MESSAGE_SIZE_LIMIT: u64 = 150 << 20;
+/// Below this even a plain notification does not fit.
+pub const MIN_MESSAGE_SIZE: u64 = 64 << 10;
+/// Sessions per appliance; far above what a small board's memory allows.
+pub const MAX_SESSIONS_LIMIT: i64 = 100_000;
+/// Default size limit: Exchange Online's default for messages it sends (35 MB).
+pub const DEFAULT_MESSAGE_SIZE: u64 = 35 << 20;
+pub const DEFAULT_MAX_SESSIONS: usize = 64;
+
+/// Parses and validates a config text. `file` is used only in messages; relative file paths in
+/// the config are resolved against its directory.
+pub fn parse(text: &str, file: &Path) -> Result<Config, Error> {
+    let mut r = Reader::new(file, text);
+    let doc = match DeTable::parse(text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            r.error(&span, "", format!("TOML syntax: {}", e.message().trim()));
+            return Err(Error::Invalid {
+                file: file.to_path_buf(),
+                diagnostics: r.diagnostics,
+            });
+        }
+    };
+    let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut root = Section::root(&doc);
+
+    let gateway = section(&mut root, &mut r, "gateway", true).map(|s| gateway(s, &mut r, &base));
+    let relay = section(&mut root, &mut r, "relay", true).map(|s| relay(s, &mut r, &base));
+    let organization = organization(
+        section(&mut root, &mut r, "organization", false)
+            .unwrap_or_else(|| Section::empty("organization")),
+        &mut r,
+    );
+    let headers = headers(
+        section(&mut root, &mut r, "headers", false).unwrap_or_else(|| Section::empty("headers")),
+        &mut r,
+    );
+    let timeouts = timeouts(
+        section(&mut root, &mut r, "timeouts", false).unwrap_or_else(|| Section::empty("timeouts")),
+        &mut r,
+    );
+    let log = log(
+        section(&mut root, &mut r, "log", false).unwrap_or_else(|| Section::empty("log")),
+        &mut r,
+    );
+    root.finish(&mut r);
+
+    match (gateway, relay) {
+        (Some(Some(gateway)), Some(Some(relay))) if r.diagnostics.is_empty() => Ok(Config {
+            source: file.to_path_buf(),
+            gateway,
+            relay,
+            organization,
+            headers,
+            timeouts,
+            log,
+        }),
+        _ => Err(Error::Invalid {
+            file: file.to_path_buf(),
+            diagnostics: r.diagnostics,
+        }),
+    }
+}
+
+fn section<'t, 'i>(
+    root: &mut Section<'t, 'i>,
+    r: &mut Reader<'_>,
+    key: &str,
+    required: bool,
+) -> Option<Section<'t, 'i>> {
+    let s = root.table(r, key);
+    if s.is_none() && required && root.raw(key).is_none() {
+        r.error(&(0..0), key, format!("missing section [{key}]"));
+    }
+    s
+}
+
+fn missing(r: &mut Reader<'_>, s: &Section<'_, '_>, key: &str) {
+    r.error(&s.span, &s.key(key), "missing required key");
+}
+
+fn file_ref(r: &Reader<'_>, base: &Path, value: &str, span: &Range<usize>, key: &str) -> FileRef {
+    let p = PathBuf::from(value);
+    let path = if p.is_absolute() { p } else { base.join(p) };
+    FileRef {
+        path,
+        at: r.location(span, key),
+    }
+}
+
+fn gateway(mut s: Section<'_, '_>, r: &mut Reader<'_>, base: &Path) -> Option<Gateway> {
+    let hostname = match s.string(r, "hostname") {
+        Some((h, span)) => {
+            // RFC 5321 section 4.1.1.1: EHLO carries a fully qualified domain name.
+            if !is_hostname(&h) || !h.contains('.') {
+                r.error(
+                    &span,
+                    &s.key("hostname"),
+                    format!("`{h}` is not a fully qualified host name (example: dlp1.contoso.com)"),
+                );
+            }
+            Some(h)
+        }
+        None => {
+            missing(r, &s, "hostname");
+            None
+        }
+    };
+    let (listen, n_plain) = addresses(&mut s, r, "listen");
+    let (listen_tls, n_tls) = addresses(&mut s, r, "listen_tls");
+    if n_plain + n_tls == 0 {
+        r.error(
+            &s.span,
+            &s.key("listen"),
+            "no listener: set `listen` and/or `listen_tls`",
+        );
+    }
+    let allowed_clients = match s.strings(r, "allowed_clients") {
+        Some(items) => items
+            .into_iter()
+            .filter_map(|(v, span, key)| match parse_net(&v) {
+                Ok(n) => Some(n),
+                Err(e) => {
+                    r.error(&span, &key, e);
+                    None
+                }
+            })
+            .collect(),
+        None => vec!["127.0.0.0/8".parse().ok()?, "::1/128".parse().ok()?],
+    };
+    let max_message_size = match s.raw("max_message_size") {
+        None => DEFAULT_MESSAGE_SIZE,
+        Some(v) => {
+            let key = s.key("max_message_size");
+            let parsed = match (v.get_ref().as_str(), v.get_ref().as_integer()) {
+                (Some(text), _) => parse_size(text),
+                (_, Some(i)) => i
+                    .as_str()
+                    .replace('_', "")
+                    .parse::<u64>()
+                    .map_err(|_| "must be a positive number".to_string()),
+                _ => Err(format!(
+                    "expected a size such as \"35MiB\", found {}",
+                    v.get_ref().type_str()
+                )),
+            };
+            match parsed {
+                Ok(n) if (MIN_MESSAGE_SIZE..=MAX_MESSAGE_SIZE_LIMIT).contains(&n) => n,
+                Ok(n) => {
+                    r.error(&v.span(), &key, format!("{n} bytes is outside {MIN_MESSAGE_SIZE}..={MAX_MESSAGE_SIZE_LIMIT} (64KiB..150MiB)"));
+                    DEFAULT_MESSAGE_SIZE
+                }
+                Err(e) => {
+                    r.error(&v.span(), &key, e);
+                    DEFAULT_MESSAGE_SIZE
+                }
+            }
+        }
+    };
+    let max_sessions = s
+        .integer(r, "max_sessions", 1..MAX_SESSIONS_LIMIT + 1)
+        .map(|(n, _)| n as usize)
+        .unwrap_or(DEFAULT_MAX_SESSIONS);
+    let tls = s.table(r, "tls").and_then(|mut t| {
+        let certificate = t.string(r, "certificate");
+        let private_key = t.string(r, "private_key");
+        let required = t.bool(r, "required").unwrap_or(false);
+        if certificate.is_none() {
+            missing(r, &t, "certificate");
+        }
+        if private_key.is_none() {
+            missing(r, &t, "private_key");
+        }
+        let result = match (certificate, private_key) {
+            (Some((c, cs)), Some((k, ks))) => Some(InboundTls {
+                certificate: file_ref(r, base, &c, &cs, &t.key("certificate")),
+                private_key: file_ref(r, base, &k, &ks, &t.key("private_key")),
+                required,
+            }),
+            _ => None,
+        };
+        t.finish(r);
+        result
+    });
+    if !listen_tls.is_empty() && tls.is_none() {
+        r.error(
+            &s.span,
+            &s.key("listen_tls"),
+            "implicit TLS listeners need [gateway.tls] certificate and private_key",
+        );
+    }
+    s.finish(r);
+    Some(Gateway {
+        hostname: hostname?,
+        listen,
+        listen_tls,
+        allowed_clients,
+        max_message_size: max_message_size as usize,
+        max_sessions,
+        tls,
+    })
+}
+
+/// The valid addresses, and how many entries were written (valid or not).
+fn addresses(s: &mut Section<'_, '_>, r: &mut Reader<'_>, key: &str) -> (Vec<SocketAddr>, usize) {
+    let items = s.strings(r, key).unwrap_or_default();
+    let written = items.len();
+    let valid = items
+        .into_iter()
+        .filter_map(|(v, span, k)| match v.parse::<SocketAddr>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                r.error(
+                    &span,
+                    &k,
+                    format!("`{v}` is not an IP:port address (examples: 0.0.0.0:25, [::]:25)"),
+                );
+                None
+            }
+        })
+        .collect();
+    (valid, written)
+}
+
+fn parse_net(v: &str) -> Result<IpNet, String> {
+    if let Ok(n) = v.parse::<IpNet>() {
+        if n.trunc() != n {
+            return Err(format!(
+                "`{v}` has host bits set; did you mean {}?",
+                n.trunc()
+            ));
+        }
+        return Ok(n);
+    }
+    v.parse::<IpAddr>().map(IpNet::from).map_err(|_| {
+        format!("`{v}` is not an IP network (examples: 10.0.0.0/8, 2001:db8::/32, 192.0.2.7)")
+    })
+}
+
+fn relay(mut s: Section<'_, '_>, r: &mut Reader<'_>, base: &Path) -> Option<Relay> {
+    let mut smarthosts = Vec::new();
+    match s.strings(r, "smarthosts") {
+        None => missing(r, &s, "smarthosts"),
+        Some(items) => {
+            if items.is_empty() {
+                r.error(
+                    &s.span,
+                    &s.key("smarthosts"),
+                    "at least one smart host is required",
+                );
+            }
+            for (v, span, key) in items {
+                match parse_smarthost(&v) {
+                    Ok(h) => smarthosts.push(h),
+                    Err(e) => r.error(&span, &key, e),
+                }
+            }
+        }
+    }
+    let tls = match s.string(r, "tls") {
+        None => TlsMode::Required,
+        Some((v, span)) => match v.as_str() {
+            "none" => TlsMode::None,
+            "opportunistic" => TlsMode::Opportunistic,
+            "required" => TlsMode::Required,
+            _ => {
+                r.error(
+                    &span,
+                    &s.key("tls"),
+                    format!("`{v}` is not one of \"none\", \"opportunistic\", \"required\""),
+                );
+                TlsMode::Required
+            }
+        },
+    };
+    let tls_name = s.string(r, "tls_name").and_then(|(v, span)| {
+        if is_hostname(&v) || v.parse::<IpAddr>().is_ok() {
+            Some(v)
+        } else {
+            r.error(
+                &span,
+                &s.key("tls_name"),
+                format!("`{v}` is not a host name"),
+            );
+            None
+        }
+    });
+    if tls == TlsMode::Required && tls_name.is_none() {
+        for h in &smarthosts {
+            if h.host.parse::<IpAddr>().is_ok() {
+                r.error(&s.span, &s.key("tls_name"), format!("smart host {h} is an IP address: set tls_name to the name its certificate carries"));
+            }
+        }
+    }
+    let ca_file = s
+        .string(r, "ca_file")
+        .map(|(v, span)| file_ref(r, base, &v, &span, &s.key("ca_file")));
+    let cert = s.string(r, "client_certificate");
+    let key = s.string(r, "client_private_key");
+    let client_auth = match (cert, key) {
+        (Some((c, cs)), Some((k, ks))) => Some(ClientAuth {
+            certificate: file_ref(r, base, &c, &cs, &s.key("client_certificate")),
+            private_key: file_ref(r, base, &k, &ks, &s.key("client_private_key")),
+        }),
+        (Some((_, span)), None) => {
+            r.error(
+                &span,
+                &s.key("client_private_key"),
+                "client_certificate needs client_private_key",
+            );
+            None
+        }
+        (None, Some((_, span))) => {
+            r.error(
+                &span,
+                &s.key("client_certificate"),
+                "client_private_key needs client_certificate",
+            );
+            None
+        }
+        (None, None) => None,
+    };
+    s.finish(r);
+    Some(Relay {
+        smarthosts,
+        tls,
+        tls_name,
+        ca_file,
+        client_auth,
+    })
+}
+
+/// `smtp://host:port`, `smtps://host:port`, `host:port`, `host` (port 25), `[v6]:port`.
+pub fn parse_smarthost(v: &str) -> Result<SmartHost, String> {
+    let (implicit_tls, rest, default_port) = if let Some(r) = v.strip_prefix("smtps://") {
+        (true, r, 465)
+    } else if let Some(r) = v.strip_prefix("smtp://") {
+        (false, r, 25)
+    } else if v.contains("://") {
+        return Err(format!(
+            "`{v}`: only smtp:// and smtps:// smart hosts are supported"
+        ));
+    } else {
+        (false, v, 25)
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let bad = || {
+        format!("`{v}` is not a smart host (examples: smtp://contoso-com.mail.protection.outlook.com:25, smtps://[2001:db8::1]:465)")
+    };
+    let (host, port) = if let Some(inner) = rest.strip_prefix('[') {
+        let (h, tail) = inner.split_once(']').ok_or_else(bad)?;
+        let port = match tail.strip_prefix(':') {
+            Some(p) => p.parse().map_err(|_| bad())?,
+            None if tail.is_empty() => default_port,
+            None => return Err(bad()),
+        };
+        h.parse::<std::net::Ipv6Addr>().map_err(|_| bad())?;
+        (h.to_string(), port)
+    } else {
+        match rest.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), p.parse::<u16>().map_err(|_| bad())?),
+            None => (rest.to_string(), default_port),
+        }
+    };
+    if port == 0 || !(is_hostname(&host) || host.parse::<IpAddr>().is_ok()) {
+        return Err(bad());
+    }
+    Ok(SmartHost {
+        implicit_tls,
+        host,
+        port,
+    })
+}
+
+/// A DNS name with at least one label; `localhost` is allowed for labs.
+fn is_hostname(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 253
+        && h.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        && !h.chars().all(|c| c.is_ascii_digit() || c == '.')
+}
+
+fn organization(mut s: Section<'_, '_>, r: &mut Reader<'_>) -> Organization {
+    let mut domains = Vec::new();
+    for (v, span, key) in s.strings(r, "domains").unwrap_or_default() {
+        if is_hostname(&v) {
+            domains.push(v.to_ascii_lowercase());
+        } else {
+            r.error(&span, &key, format!("`{v}` is not a domain name"));
+        }
+    }
+    s.finish(r);
+    Organization { domains }
+}
+
+fn headers(mut s: Section<'_, '_>, r: &mut Reader<'_>) -> Headers {
+    let mut name = |key: &str, default: &str| -> String {
+        match s.string(r, key) {
+            None => default.to_string(),
+            Some((v, span)) => {
+                // RFC 5322 section 3.6.8: printable ASCII except colon.
+                if !v.is_empty() && v.bytes().all(|b| (33..=126).contains(&b) && b != b':') {
+                    v
+                } else {
+                    r.error(
+                        &span,
+                        &s.key(key),
+                        format!("`{v}` is not a header field name"),
+                    );
+                    default.to_string()
+                }
+            }
+        }
+    };
+    let h = Headers {
+        inspected: name("inspected", "X-Cordon-Inspected"),
+        action: name("action", "X-Cordon-Action"),
+        rule: name("rule", "X-Cordon-Rule"),
+        original_recipients: name("original_recipients", "X-Cordon-Original-Recipients"),
+    };
+    s.finish(r);
+    h
+}
+
+fn timeouts(mut s: Section<'_, '_>, r: &mut Reader<'_>) -> Timeouts {
+    let mut t = Timeouts::default();
+    let fields: [(&str, &mut Duration); 10] = [
+        ("connect", &mut t.connect),
+        ("greeting", &mut t.greeting),
+        ("command", &mut t.command),
+        ("mail", &mut t.mail),
+        ("rcpt", &mut t.rcpt),
+        ("data_init", &mut t.data_init),
+        ("data_block", &mut t.data_block),
+        ("data_term", &mut t.data_term),
+        ("idle", &mut t.idle),
+        ("tls_handshake", &mut t.tls_handshake),
+    ];
+    for (key, slot) in fields {
+        if let Some((v, span)) = s.string(r, key) {
+            match parse_duration(&v) {
+                Ok(d) if d >= Duration::from_millis(10) && d <= Duration::from_secs(3600) => {
+                    *slot = d
+                }
+                Ok(_) => r.error(&span, &s.key(key), "must be between 10ms and 1h"),
+                Err(e) => r.error(&span, &s.key(key), e),
+            }
+        }
+    }
+    s.finish(r);
+    t
+}
+
+fn log(mut s: Section<'_, '_>, r: &mut Reader<'_>) -> Log {
+    let level = s
+        .string(r, "level")
+        .map(|(v, _)| v)
+        .unwrap_or_else(|| "info".to_string());
+    s.finish(r);
+    Log { level }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../../cordon/examples/cordon.toml");
+
+    fn errors(text: &str) -> Vec<String> {
+        match parse(text, Path::new("t.toml")) {
+            Ok(_) => Vec::new(),
+            Err(Error::Invalid { diagnostics, .. }) => {
+                diagnostics.iter().map(|d| d.to_string()).collect()
+            }
+            Err(e) => vec![e.to_string()],
+        }
+    }
+
+    #[test]
+    fn example_parses() {
+        let c = parse(EXAMPLE, Path::new("/etc/cordon/cordon.toml")).unwrap();
+        assert_eq!(c.gateway.hostname, "dlp1.contoso.com");
+        assert_eq!(c.gateway.max_message_size, 35 << 20);
+        assert_eq!(
+            c.relay.smarthosts[0].host,
+            "contoso-com.mail.protection.outlook.com"
+        );
+        assert_eq!(c.relay.tls, TlsMode::Required);
+        assert_eq!(c.gateway.allowed_clients.len(), 6);
+        assert_eq!(c.headers.inspected, "X-Cordon-Inspected");
+    }
+
+    #[test]
+    fn every_error_has_line_and_key() {
+        let text = "[gateway]\nhostname = \"dlp\"\nlisten = [\"0.0.0.0:99999\"]\nallowed_clients = [\"10.0.0.1/8\", \"nonsense\"]\nmax_sessions = 0\nmax_message_size = \"35 parsecs\"\nbogus = 1\n\n[relay]\nsmarthosts = [\"ftp://x\"]\ntls = \"maybe\"\n";
+        let e = errors(text);
+        let expect = [
+            "t.toml:2:12: gateway.hostname:",
+            "t.toml:3:11: gateway.listen[0]:",
+            "t.toml:4:20: gateway.allowed_clients[0]: `10.0.0.1/8` has host bits set",
+            "t.toml:4:34: gateway.allowed_clients[1]:",
+            "t.toml:5:16: gateway.max_sessions:",
+            "t.toml:6:20: gateway.max_message_size:",
+            "t.toml:7:1: gateway.bogus: unknown key",
+            "t.toml:10:15: relay.smarthosts[0]:",
+            "t.toml:11:7: relay.tls:",
+        ];
+        for x in expect {
+            assert!(
+                e.iter().any(|l| l.starts_with(x)),
+                "missing `{x}` in {e:#?}"
+            );
+        }
+        assert_eq!(e.len(), expect.len(), "{e:#?}");
+    }
+
+    #[test]
+    fn syntax_error_is_located() {
+        let e = errors("[gateway\nhostname = 1\n");
+        assert!(e[0].starts_with("t.toml:1:"), "{e:?}");
+    }
+
+    #[test]
+    fn missing_sections_and_types() {
+        let e = errors("gateway = 3\n");
+        assert!(
+            e.iter().any(|l| l.contains("gateway: expected a table")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter().any(|l| l.contains("relay: missing section")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn smarthost_forms() {
+        let h = parse_smarthost("smtps://[::1]:4650").unwrap();
+        assert!(h.implicit_tls);
+        assert_eq!((h.host.as_str(), h.port), ("::1", 4650));
+        assert_eq!(parse_smarthost("mx.example").unwrap().port, 25);
+        assert_eq!(parse_smarthost("127.0.0.1:2526").unwrap().host, "127.0.0.1");
+        assert!(parse_smarthost("smtp://bad host:25").is_err());
+        assert!(parse_smarthost("smtp://x:0").is_err());
+    }
+
+    #[test]
+    fn required_tls_to_ip_needs_name() {
+        let e = errors("[gateway]\nhostname=\"a.example\"\nlisten=[\"127.0.0.1:25\"]\n[relay]\nsmarthosts=[\"127.0.0.1:25\"]\n");
+        assert!(e.iter().any(|l| l.contains("relay.tls_name")), "{e:?}");
+    }
+}

@@ -1,0 +1,382 @@
+//! The downstream leg: cordon as an SMTP client of the smart host.
+//!
+//! A session opens its downstream leg before it greets the sender, so a message is only ever
+//! accepted when the next hop is there to take it. Every wait has the RFC 5321 section 4.5.3.2
+//! timeout from `[timeouts]`.
+
+use std::io;
+use std::time::Duration;
+
+use cordon_config::{Config, SmartHost, TlsMode};
+use cordon_smtp::ehlo::Capabilities;
+use cordon_smtp::reply::{parse_reply, Reply};
+use cordon_smtp::stuff::Stuffer;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+use tokio_rustls::TlsConnector;
+
+use crate::conn::Conn;
+use crate::tls;
+
+/// The longest reply accepted from the smart host; an EHLO reply with twenty extensions is under
+/// 1 KiB, so more is a broken or hostile server.
+pub const REPLY_BUFFER: usize = 16 << 10;
+/// Message data is written in pieces of this size, each under the data-block timeout.
+pub const WRITE_CHUNK: usize = 64 << 10;
+
+/// What went wrong on the downstream leg.
+#[derive(Debug, thiserror::Error)]
+pub enum DownError {
+    #[error("cannot connect to {host}: {reason}")]
+    Connect { host: String, reason: String },
+    #[error("timed out waiting for {0}")]
+    Timeout(&'static str),
+    #[error("connection lost: {0}")]
+    Io(#[from] io::Error),
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    #[error("TLS with {host} failed: {reason}")]
+    Tls { host: String, reason: String },
+    #[error("{host} refused the session: {reply}")]
+    Refused { host: String, reply: Reply },
+}
+
+/// An open, greeted downstream session.
+#[derive(Debug)]
+pub struct Downstream {
+    conn: Conn,
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+    pub caps: Capabilities,
+    /// Which smart host this is, for logs.
+    pub host: String,
+}
+
+/// The downstream settings a session needs, resolved once per config.
+#[derive(Clone)]
+pub struct RelayPlan {
+    pub hosts: Vec<SmartHost>,
+    pub mode: TlsMode,
+    pub connector: Option<TlsConnector>,
+    pub helo: String,
+    pub timeouts: cordon_config::Timeouts,
+}
+
+impl std::fmt::Debug for RelayPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayPlan")
+            .field("hosts", &self.hosts)
+            .field("mode", &self.mode)
+            .field("helo", &self.helo)
+            .finish()
+    }
+}
+
+impl RelayPlan {
+    pub fn new(config: &Config, connector: Option<TlsConnector>) -> RelayPlan {
+        RelayPlan {
+            hosts: config.relay.smarthosts.clone(),
+            mode: config.relay.tls,
+            connector,
+            helo: config.gateway.hostname.clone(),
+            timeouts: config.timeouts.clone(),
+        }
+    }
+}
+
+impl Downstream {
+    /// Opens a session with the first smart host that answers and (if required) does TLS.
+    /// The error of the last host tried is returned when none works.
+    pub async fn open(plan: &RelayPlan, config: &Config) -> Result<Downstream, DownError> {
+        let mut last = DownError::Protocol("no smart host configured".into());
+        for host in &plan.hosts {
+            match Self::open_one(plan, config, host).await {
+                Ok(d) => return Ok(d),
+                Err(e) => {
+                    tracing::warn!(smarthost = %host, error = %e, "smart host unusable, trying the next");
+                    last = e;
+                }
+            }
+        }
+        Err(last)
+    }
+
+    async fn open_one(
+        plan: &RelayPlan,
+        config: &Config,
+        host: &SmartHost,
+    ) -> Result<Downstream, DownError> {
+        let t = &plan.timeouts;
+        let name = host.to_string();
+        let addrs = timeout(
+            t.connect,
+            tokio::net::lookup_host((host.host.as_str(), host.port)),
+        )
+        .await
+        .map_err(|_| DownError::Connect {
+            host: name.clone(),
+            reason: "name lookup timed out".into(),
+        })?
+        .map_err(|e| DownError::Connect {
+            host: name.clone(),
+            reason: e.to_string(),
+        })?;
+        let mut stream = None;
+        let mut reason = String::from("no address");
+        for addr in addrs {
+            match timeout(t.connect, TcpStream::connect(addr)).await {
+                Ok(Ok(s)) => {
+                    stream = Some(s);
+                    break;
+                }
+                Ok(Err(e)) => reason = format!("{addr}: {e}"),
+                Err(_) => reason = format!("{addr}: connect timed out"),
+            }
+        }
+        let stream = stream.ok_or_else(|| DownError::Connect {
+            host: name.clone(),
+            reason,
+        })?;
+        // Replies and commands are small writes: Nagle plus delayed ACK would stall each one.
+        stream.set_nodelay(true)?;
+        let mut d = Downstream {
+            conn: Conn::Plain(stream),
+            buf: vec![0; REPLY_BUFFER].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            caps: Capabilities::default(),
+            host: name.clone(),
+        };
+        if host.implicit_tls {
+            d.handshake(plan, config, host).await?;
+        }
+        let greeting = d.read_reply(t.greeting, "the greeting").await?;
+        if greeting.code != 220 {
+            return Err(DownError::Refused {
+                host: name,
+                reply: greeting,
+            });
+        }
+        d.ehlo(plan).await?;
+        if !host.implicit_tls && plan.mode != TlsMode::None {
+            if d.caps.starttls {
+                let r = d
+                    .command("STARTTLS\r\n", t.command, "the STARTTLS reply")
+                    .await?;
+                if r.code != 220 {
+                    return Err(DownError::Tls {
+                        host: name,
+                        reason: format!("STARTTLS refused: {r}"),
+                    });
+                }
+                d.handshake(plan, config, host).await?;
+                d.ehlo(plan).await?;
+            } else if plan.mode == TlsMode::Required {
+                return Err(DownError::Tls {
+                    host: name,
+                    reason: "the smart host does not offer STARTTLS and TLS is required".into(),
+                });
+            }
+        }
+        Ok(d)
+    }
+
+    async fn handshake(
+        &mut self,
+        plan: &RelayPlan,
+        config: &Config,
+        host: &SmartHost,
+    ) -> Result<(), DownError> {
+        let fail = |reason: String| DownError::Tls {
+            host: host.to_string(),
+            reason,
+        };
+        let connector = plan
+            .connector
+            .clone()
+            .ok_or_else(|| fail("TLS is disabled by [relay] tls = \"none\"".into()))?;
+        let server_name =
+            tls::server_name(config, &host.host).ok_or_else(|| fail("invalid TLS name".into()))?;
+        if self.start != self.end {
+            // Plain-text bytes after the STARTTLS reply would be taken as TLS data.
+            return Err(DownError::Protocol(
+                "smart host sent data after its STARTTLS reply".into(),
+            ));
+        }
+        let tcp = self
+            .conn
+            .take_plain()
+            .ok_or_else(|| fail("connection is already TLS".into()))?;
+        let tls = timeout(
+            plan.timeouts.tls_handshake,
+            connector.connect(server_name, tcp),
+        )
+        .await
+        .map_err(|_| DownError::Timeout("the TLS handshake"))?
+        .map_err(|e| fail(e.to_string()))?;
+        self.conn = Conn::Tls(Box::new(tokio_rustls::TlsStream::Client(tls)));
+        Ok(())
+    }
+
+    async fn ehlo(&mut self, plan: &RelayPlan) -> Result<(), DownError> {
+        let t = plan.timeouts.command;
+        let r = self
+            .command(&format!("EHLO {}\r\n", plan.helo), t, "the EHLO reply")
+            .await?;
+        if r.is_positive() {
+            self.caps = Capabilities::from_ehlo(&r);
+            return Ok(());
+        }
+        // RFC 5321 section 3.2: fall back to HELO for servers without extensions.
+        let r = self
+            .command(&format!("HELO {}\r\n", plan.helo), t, "the HELO reply")
+            .await?;
+        if !r.is_positive() {
+            return Err(DownError::Refused {
+                host: self.host.clone(),
+                reply: r,
+            });
+        }
+        self.caps = Capabilities::default();
+        Ok(())
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.conn.is_tls()
+    }
+
+    /// Writes raw bytes (one or more command lines) under a timeout.
+    pub async fn send(
+        &mut self,
+        bytes: &[u8],
+        limit: Duration,
+        what: &'static str,
+    ) -> Result<(), DownError> {
+        timeout(limit, self.conn.write_all(bytes))
+            .await
+            .map_err(|_| DownError::Timeout(what))??;
+        Ok(())
+    }
+
+    /// Sends one command line and waits for its reply.
+    pub async fn command(
+        &mut self,
+        line: &str,
+        limit: Duration,
+        what: &'static str,
+    ) -> Result<Reply, DownError> {
+        self.send(line.as_bytes(), limit, what).await?;
+        self.read_reply(limit, what).await
+    }
+
+    /// Reads the next complete reply.
+    pub async fn read_reply(
+        &mut self,
+        limit: Duration,
+        what: &'static str,
+    ) -> Result<Reply, DownError> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            match parse_reply(&self.buf[self.start..self.end]) {
+                Ok(Some((reply, used))) => {
+                    self.start += used;
+                    if self.start == self.end {
+                        self.start = 0;
+                        self.end = 0;
+                    }
+                    return Ok(reply);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    return Err(DownError::Protocol(format!(
+                        "bad reply while waiting for {what}: {e}"
+                    )))
+                }
+            }
+            if self.end == self.buf.len() {
+                if self.start == 0 {
+                    return Err(DownError::Protocol(format!(
+                        "reply longer than {REPLY_BUFFER} octets"
+                    )));
+                }
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            }
+            let n = tokio::time::timeout_at(deadline, self.conn.read(&mut self.buf[self.end..]))
+                .await
+                .map_err(|_| DownError::Timeout(what))??;
+            if n == 0 {
+                return Err(DownError::Io(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("smart host closed the connection while we waited for {what}"),
+                )));
+            }
+            self.end += n;
+        }
+    }
+
+    /// Sends a message made of `parts` (already stamped) and returns the final reply.
+    ///
+    /// With CHUNKING the message goes as one `BDAT n LAST`; otherwise as DATA with dot-stuffing.
+    /// A non-354 answer to DATA is returned as the final reply.
+    pub async fn send_message(
+        &mut self,
+        parts: &[&[u8]],
+        t: &cordon_config::Timeouts,
+        staging: &mut Vec<u8>,
+    ) -> Result<Reply, DownError> {
+        if self.caps.chunking {
+            let total: usize = parts.iter().map(|p| p.len()).sum();
+            self.send(
+                format!("BDAT {total} LAST\r\n").as_bytes(),
+                t.data_block,
+                "the BDAT command",
+            )
+            .await?;
+            for part in parts {
+                for piece in part.chunks(WRITE_CHUNK) {
+                    self.send(piece, t.data_block, "a data block").await?;
+                }
+            }
+            return self
+                .read_reply(t.data_term, "the reply to the message")
+                .await;
+        }
+        let r = self
+            .command("DATA\r\n", t.data_init, "the DATA reply")
+            .await?;
+        if r.code != 354 {
+            return Ok(r);
+        }
+        let mut stuffer = Stuffer::default();
+        staging.clear();
+        for part in parts {
+            for piece in part.chunks(WRITE_CHUNK) {
+                stuffer.stuff(piece, staging);
+                if staging.len() >= WRITE_CHUNK {
+                    self.send(staging, t.data_block, "a data block").await?;
+                    staging.clear();
+                }
+            }
+        }
+        stuffer.finish(staging);
+        self.send(staging, t.data_block, "a data block").await?;
+        staging.clear();
+        self.read_reply(t.data_term, "the reply to the message")
+            .await
+    }
+
+    /// Ends the session politely; errors do not matter any more.
+    pub async fn quit(mut self, limit: Duration) {
+        let _ = timeout(limit, async {
+            if self.conn.write_all(b"QUIT\r\n").await.is_ok() {
+                let _ = self.read_reply(limit, "the QUIT reply").await;
+            }
+            let _ = self.conn.shutdown().await;
+        })
+        .await;
+    }
+}

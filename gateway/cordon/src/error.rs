@@ -1,0 +1,22 @@
+//! The gateway's error type: everything that can stop the process from serving, with the context a
+//! person needs to fix it.
+
+use std::net::SocketAddr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Config(#[from] cordon_config::Error),
+    /// A certificate, key or CA file that could be read but not used.
+    #[error("{0}")]
+    Tls(cordon_config::Diagnostic),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot start the runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("cannot set up logging: {0}")]
+    Logging(String),
+}

@@ -1,0 +1,149 @@
+//! `cordon`: the gateway binary. Runtime setup and the command line only; the work is in the
+//! library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use cordon::inspect::PassThrough;
+use cordon::pool::Pool;
+use cordon::{logging, server, tls, Error};
+
+/// How long SIGTERM waits for sessions in flight before the process exits.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cordon",
+    version,
+    about = "cordon: a non-queuing DLP SMTP gateway for Exchange Online"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Run the gateway.
+    Run {
+        /// The configuration file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Validate a configuration file and print every problem with file, line and key.
+    CheckConfig {
+        /// The configuration file.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Cmd::CheckConfig { file } => check_config(&file),
+        Cmd::Run { config } => match run(&config) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("cordon: {}", report(&e));
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn report(e: &Error) -> String {
+    match e {
+        Error::Config(c) => format!("invalid configuration:\n{}", c.report()),
+        other => other.to_string(),
+    }
+}
+
+fn check_config(file: &std::path::Path) -> ExitCode {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{}: cannot read: {e}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = match cordon_config::parse(&text, file) {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("{}", e.report());
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut problems: Vec<String> = cordon_config::check_files(&config)
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
+    if problems.is_empty() {
+        // The files are there: make sure they are usable as well.
+        for r in [
+            tls::server_config(&config).map(|_| ()),
+            tls::client_config(&config).map(|_| ()),
+        ] {
+            if let Err(e) = r {
+                problems.push(e.to_string());
+            }
+        }
+    }
+    if problems.is_empty() {
+        println!("{}: ok", file.display());
+        ExitCode::SUCCESS
+    } else {
+        for p in problems {
+            eprintln!("{p}");
+        }
+        ExitCode::FAILURE
+    }
+}
+
+fn run(path: &std::path::Path) -> Result<(), Error> {
+    let config = Arc::new(cordon_config::load(path)?);
+    logging::init(&config.log.level)?;
+    let shared = Arc::new(server::shared(Arc::clone(&config), Arc::new(PassThrough))?);
+    let pool = Pool::new(config.gateway.max_sessions, config.gateway.max_message_size);
+    let listeners = server::bind(&config, false)?;
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        listen = ?listeners.addrs(),
+        smarthosts = ?config.relay.smarthosts.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+        max_sessions = config.gateway.max_sessions,
+        max_message_size = config.gateway.max_message_size,
+        budget_mib = pool.budget_bytes() >> 20,
+        "cordon started; memory budget is max_sessions x (max_message_size + buffers)"
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+    runtime.block_on(async move {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            let _ = tx.send(true);
+        });
+        server::serve(shared, pool, listeners, rx, DRAIN_DEADLINE).await
+    })?;
+    tracing::info!("cordon stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

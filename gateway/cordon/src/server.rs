@@ -1,0 +1,229 @@
+//! Listeners, the relay guard, the session slots and shutdown.
+//!
+//! `serve` takes its listeners and shutdown signal from the caller (mini-redis style), so the
+//! same code runs under `cordon run`, under the supervisor's workers and in tests.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use cordon_config::Config;
+use ipnet::IpNet;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+
+use crate::downstream::RelayPlan;
+use crate::inspect::InspectorFactory;
+use crate::pool::Pool;
+use crate::session::{self, Shared, Stats};
+use crate::{tls, Error};
+
+/// Pending connections the kernel queues per listener.
+pub const LISTEN_BACKLOG: i32 = 1024;
+
+/// Bound listening sockets, plain and implicit-TLS.
+#[derive(Debug)]
+pub struct Listeners {
+    pub plain: Vec<std::net::TcpListener>,
+    pub tls: Vec<std::net::TcpListener>,
+}
+
+impl Listeners {
+    /// The addresses actually bound (port 0 resolved).
+    pub fn addrs(&self) -> Vec<SocketAddr> {
+        self.plain
+            .iter()
+            .chain(&self.tls)
+            .filter_map(|l| l.local_addr().ok())
+            .collect()
+    }
+}
+
+fn bind_one(addr: SocketAddr, reuse_port: bool) -> Result<std::net::TcpListener, Error> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let err = |source| Error::Bind { addr, source };
+    let socket =
+        Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)).map_err(err)?;
+    socket.set_reuse_address(true).map_err(err)?;
+    if reuse_port {
+        // Workers each bind the same port; the kernel spreads connections among them.
+        socket.set_reuse_port(true).map_err(err)?;
+    }
+    if addr.is_ipv6() {
+        socket.set_only_v6(true).map_err(err)?;
+    }
+    socket.set_nonblocking(true).map_err(err)?;
+    socket.bind(&addr.into()).map_err(err)?;
+    socket.listen(LISTEN_BACKLOG).map_err(err)?;
+    Ok(socket.into())
+}
+
+/// Binds every listener of the config.
+pub fn bind(config: &Config, reuse_port: bool) -> Result<Listeners, Error> {
+    let plain = config
+        .gateway
+        .listen
+        .iter()
+        .map(|a| bind_one(*a, reuse_port))
+        .collect::<Result<_, _>>()?;
+    let tls = config
+        .gateway
+        .listen_tls
+        .iter()
+        .map(|a| bind_one(*a, reuse_port))
+        .collect::<Result<_, _>>()?;
+    Ok(Listeners { plain, tls })
+}
+
+/// Builds what sessions share from a validated config: TLS material is loaded here.
+pub fn shared(config: Arc<Config>, inspectors: Arc<dyn InspectorFactory>) -> Result<Shared, Error> {
+    let acceptor = tls::server_config(&config)?;
+    let connector = tls::client_config(&config)?;
+    let relay = RelayPlan::new(&config, connector);
+    Ok(Shared {
+        config,
+        acceptor,
+        relay,
+        inspectors,
+        stats: Stats::default(),
+    })
+}
+
+/// True when `ip` may use the gateway. IPv4-mapped IPv6 peers are matched as IPv4.
+pub fn allowed(nets: &[IpNet], ip: IpAddr) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    };
+    nets.iter().any(|n| n.contains(&ip))
+}
+
+/// Accepts and serves connections until `shutdown` turns true, then waits up to `drain` for the
+/// sessions in flight.
+pub async fn serve(
+    shared: Arc<Shared>,
+    pool: Arc<Pool>,
+    listeners: Listeners,
+    shutdown: watch::Receiver<bool>,
+    drain: Duration,
+) -> Result<(), Error> {
+    // Each session holds a clone of `done_tx`; when all are dropped, `done_rx` yields None.
+    let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+    let mut accepters = Vec::new();
+    for (std_listener, implicit_tls) in listeners
+        .plain
+        .into_iter()
+        .map(|l| (l, false))
+        .chain(listeners.tls.into_iter().map(|l| (l, true)))
+    {
+        let addr = std_listener.local_addr().map_err(|source| Error::Bind {
+            addr: "0.0.0.0:0".parse().unwrap_or_else(|_| unreachable_addr()),
+            source,
+        })?;
+        let listener =
+            TcpListener::from_std(std_listener).map_err(|source| Error::Bind { addr, source })?;
+        accepters.push(tokio::spawn(accept_loop(
+            listener,
+            implicit_tls,
+            Arc::clone(&shared),
+            Arc::clone(&pool),
+            shutdown.clone(),
+            done_tx.clone(),
+        )));
+    }
+    drop(done_tx);
+    let mut sd = shutdown.clone();
+    while !*sd.borrow() {
+        if sd.changed().await.is_err() {
+            break;
+        }
+    }
+    for a in &accepters {
+        a.abort();
+    }
+    tracing::info!(
+        sessions = pool.in_use(),
+        "shutting down: no new connections; draining sessions"
+    );
+    // The accept loops hold sender clones until aborted; their drop releases them.
+    for a in accepters {
+        let _ = a.await;
+    }
+    if tokio::time::timeout(drain, done_rx.recv()).await.is_err() {
+        tracing::warn!(
+            sessions = pool.in_use(),
+            "drain deadline passed; closing the remaining sessions"
+        );
+    }
+    Ok(())
+}
+
+fn unreachable_addr() -> SocketAddr {
+    SocketAddr::from(([0, 0, 0, 0], 0))
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    implicit_tls: bool,
+    shared: Arc<Shared>,
+    pool: Arc<Pool>,
+    shutdown: watch::Receiver<bool>,
+    done: mpsc::Sender<()>,
+) {
+    let host = shared.config.gateway.hostname.clone();
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                // EMFILE and friends: back off briefly instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        if !allowed(&shared.config.gateway.allowed_clients, peer.ip()) {
+            tracing::warn!(client = %peer.ip(), "refused: not in allowed_clients");
+            // A short reply fits the socket buffer; never wait on a stranger.
+            let _ = stream.try_write(
+                format!(
+                    "554 5.7.1 {host} Access denied: {} is not an allowed client\r\n",
+                    peer.ip()
+                )
+                .as_bytes(),
+            );
+            continue;
+        }
+        let Some(slot) = pool.try_lease() else {
+            tracing::warn!(client = %peer.ip(), sessions = pool.capacity(), "refused: all session slots busy");
+            let _ = stream.try_write(
+                format!("421 4.3.2 {host} Too many sessions, try again later\r\n").as_bytes(),
+            );
+            continue;
+        };
+        let shared = Arc::clone(&shared);
+        let shutdown = shutdown.clone();
+        let done = done.clone();
+        tokio::spawn(async move {
+            session::serve(shared, stream, peer, implicit_tls, slot, shutdown).await;
+            drop(done);
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relay_guard() {
+        let nets: Vec<IpNet> = vec![
+            "127.0.0.1/32".parse().unwrap(),
+            "2001:db8::/32".parse().unwrap(),
+        ];
+        assert!(allowed(&nets, "127.0.0.1".parse().unwrap()));
+        assert!(!allowed(&nets, "127.0.0.2".parse().unwrap()));
+        assert!(allowed(&nets, "::ffff:127.0.0.1".parse().unwrap()));
+        assert!(allowed(&nets, "2001:db8::5".parse().unwrap()));
+        assert!(!allowed(&nets, "::1".parse().unwrap()));
+    }
+}

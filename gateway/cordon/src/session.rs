@@ -1,0 +1,1068 @@
+//! One upstream SMTP session, relayed in lockstep to its own downstream leg.
+//!
+//! The session answers EHLO, STARTTLS, NOOP and QUIT itself and relays MAIL, RCPT and RSET to the
+//! smart host, replying upstream with exactly what the smart host said. With PIPELINING the
+//! commands of one group go downstream in one write and their replies come back in order
+//! (RFC 2920). The message is received into the session's fixed buffer, inspected, stamped and
+//! sent downstream; the sender hears 250 only after the smart host said 250 for that message.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use cordon_config::Config;
+use cordon_smtp::address::{Param, Path};
+use cordon_smtp::command::{self, Command, CommandError};
+use cordon_smtp::data::{BodyError, BodyReceiver, Progress, MAX_BODY_LINE};
+use cordon_smtp::line::{discard_to_lf, next_line, LineEvent};
+use cordon_smtp::reply::{Enhanced, Reply};
+use cordon_smtp::MAX_COMMAND_LINE;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::time::timeout;
+use tokio_rustls::TlsAcceptor;
+
+use crate::conn::Conn;
+use crate::downstream::{DownError, Downstream, RelayPlan};
+use crate::inspect::{Envelope, Inspector, InspectorFactory, Verdict};
+use crate::message::{prepare, push_field};
+use crate::pool::Lease;
+
+/// Postfix's `smtpd_recipient_limit` default; RFC 5321 section 4.5.3.1.8 asks for at least 100.
+pub const MAX_RECIPIENTS: usize = 1000;
+/// Postfix's `smtpd_hard_error_limit`: a client this confused is hung up on.
+pub const MAX_ERRORS: u32 = 20;
+/// Pipelined commands held before they are pushed downstream and answered.
+pub const MAX_PENDING: usize = 256;
+/// After a refused message, keep reading up to this multiple of the size limit to find the end
+/// of DATA; past it the client is only wasting our time and is disconnected.
+pub const DISCARD_FACTOR: usize = 2;
+
+/// Everything sessions share, built once per configuration.
+pub struct Shared {
+    pub config: Arc<Config>,
+    pub acceptor: Option<TlsAcceptor>,
+    pub relay: RelayPlan,
+    pub inspectors: Arc<dyn InspectorFactory>,
+    pub stats: Stats,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("hostname", &self.config.gateway.hostname)
+            .field("tls", &self.acceptor.is_some())
+            .field("relay", &self.relay)
+            .finish()
+    }
+}
+
+/// Counters for logs and the config port.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub sessions: AtomicU64,
+    pub messages: AtomicU64,
+    pub bytes: AtomicU64,
+    pub rejected: AtomicU64,
+    pub downstream_errors: AtomicU64,
+}
+
+static SESSION_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A short unique session id for logs and `Received:`.
+fn session_id() -> String {
+    let n = SESSION_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format!("{:08X}{:06X}", t as u32, n & 0xFF_FFFF)
+}
+
+/// Why a session ends.
+#[derive(Debug)]
+enum End {
+    /// The conversation is over (QUIT, 421, a fatal protocol error); replies are flushed.
+    Close,
+    /// The upstream went away or a write failed: nothing more can be said.
+    Gone,
+}
+
+/// A downstream command whose reply is still due, in upstream order.
+#[derive(Debug)]
+enum Pending {
+    Local(Reply),
+    Mail(Path),
+    Rcpt(Path),
+    Rset,
+}
+
+/// The mail transaction in progress.
+#[derive(Debug, Default)]
+struct Txn {
+    mail: Option<Path>,
+    mail_pending: bool,
+    smtputf8: bool,
+    rcpts: Vec<Path>,
+    rcpt_pending: usize,
+    bdat: Option<BodyReceiver>,
+    /// Octets of BDAT chunk data seen in this transaction (including refused ones).
+    bdat_seen: u64,
+    started: Option<Instant>,
+}
+
+impl Txn {
+    fn has_mail(&self) -> bool {
+        self.mail.is_some() || self.mail_pending
+    }
+}
+
+fn reply(code: u16, e: (u8, u16, u16), text: impl Into<String>) -> Reply {
+    Reply::new(code, Enhanced(e.0, e.1, e.2), text)
+}
+
+/// Serves one accepted connection to its end.
+pub async fn serve(
+    shared: Arc<Shared>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    implicit_tls: bool,
+    slot: Lease,
+    shutdown: watch::Receiver<bool>,
+) {
+    let id = session_id();
+    shared.stats.sessions.fetch_add(1, Ordering::Relaxed);
+    let _ = stream.set_nodelay(true);
+    let host = shared.config.gateway.hostname.clone();
+    let mut up = Conn::Plain(stream);
+    if implicit_tls {
+        let Some(acceptor) = shared.acceptor.clone() else {
+            return;
+        };
+        let Some(tcp) = up.take_plain() else { return };
+        match timeout(shared.config.timeouts.tls_handshake, acceptor.accept(tcp)).await {
+            Ok(Ok(tls)) => up = Conn::Tls(Box::new(tokio_rustls::TlsStream::Server(tls))),
+            Ok(Err(e)) => {
+                tracing::info!(session = %id, client = %peer.ip(), error = %e, "implicit TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                tracing::info!(session = %id, client = %peer.ip(), "implicit TLS handshake timed out");
+                return;
+            }
+        }
+    }
+    // The downstream leg comes first: without it we must not accept anything.
+    let down = match Downstream::open(&shared.relay, &shared.config).await {
+        Ok(d) => d,
+        Err(e) => {
+            shared
+                .stats
+                .downstream_errors
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(session = %id, client = %peer.ip(), error = %e, "no smart host reachable; greeting with 421");
+            let _ = timeout(shared.config.timeouts.command, up.write_all(format!("421 4.4.0 {host} Service not available: no smart host reachable, try again later\r\n").as_bytes())).await;
+            let _ = up.shutdown().await;
+            return;
+        }
+    };
+    tracing::debug!(session = %id, client = %peer.ip(), smarthost = %down.host, down_tls = down.is_tls(), "session opened");
+    let inspector = shared.inspectors.inspector();
+    let mut s = Session {
+        sh: Arc::clone(&shared),
+        id,
+        peer,
+        up,
+        slot,
+        start: 0,
+        end: 0,
+        down: Some(down),
+        down_cmds: Vec::new(),
+        pending: VecDeque::new(),
+        helo: None,
+        esmtp: false,
+        txn: Txn::default(),
+        errors: 0,
+        closing: false,
+        inspector,
+        shutdown,
+    };
+    let greeting = format!("220 {host} ESMTP cordon\r\n");
+    s.slot.replies.extend_from_slice(greeting.as_bytes());
+    let end = match s.write_replies().await {
+        Ok(()) => s.run().await.err().unwrap_or(End::Close),
+        Err(e) => e,
+    };
+    if matches!(end, End::Close) {
+        let _ = s.write_replies().await;
+        let _ = timeout(s.sh.config.timeouts.command, s.up.shutdown()).await;
+    }
+    if let Some(d) = s.down.take() {
+        d.quit(s.sh.config.timeouts.command).await;
+    }
+    tracing::debug!(session = %s.id, "session closed");
+}
+
+struct Session {
+    sh: Arc<Shared>,
+    id: String,
+    peer: SocketAddr,
+    up: Conn,
+    slot: Lease,
+    /// The unread window of `slot.up_in`.
+    start: usize,
+    end: usize,
+    down: Option<Downstream>,
+    /// Commands for downstream not yet written.
+    down_cmds: Vec<u8>,
+    pending: VecDeque<Pending>,
+    helo: Option<String>,
+    esmtp: bool,
+    txn: Txn,
+    errors: u32,
+    /// A 421 was relayed; end after flushing.
+    closing: bool,
+    inspector: Box<dyn Inspector>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Session {
+    fn cfg(&self) -> &Config {
+        &self.sh.config
+    }
+
+    fn host(&self) -> &str {
+        &self.sh.config.gateway.hostname
+    }
+
+    fn down(&mut self) -> &mut Downstream {
+        self.down
+            .as_mut()
+            .expect("the downstream leg lives as long as the session loop")
+    }
+
+    fn smtputf8_offered(&self) -> bool {
+        self.down.as_ref().is_some_and(|d| d.caps.smtputf8)
+    }
+
+    /// Queues a reply of our own, in order with relayed ones.
+    fn local(&mut self, r: Reply) {
+        if self.pending.is_empty() {
+            r.write_enhanced(&mut self.slot.replies);
+        } else {
+            self.pending.push_back(Pending::Local(r));
+        }
+    }
+
+    async fn write_replies(&mut self) -> Result<(), End> {
+        if self.slot.replies.is_empty() {
+            return Ok(());
+        }
+        let limit = self.sh.config.timeouts.command;
+        let res = timeout(limit, self.up.write_all(&self.slot.replies)).await;
+        self.slot.replies.clear();
+        match res {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(End::Gone),
+        }
+    }
+
+    /// Reads more upstream input. `in_txn` is true while message data is expected, when a
+    /// shutdown must not cut the transfer.
+    async fn fill(&mut self, in_txn: bool) -> Result<(), End> {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        } else if self.end == self.slot.up_in.len() {
+            let (s, e) = (self.start, self.end);
+            self.slot.up_in.copy_within(s..e, 0);
+            self.end -= s;
+            self.start = 0;
+        }
+        let idle = self.sh.config.timeouts.idle;
+        let end = self.end;
+        let busy = in_txn || self.txn.has_mail();
+        let read = {
+            let buf = &mut self.slot.up_in[end..];
+            let up = &mut self.up;
+            let shutdown = &mut self.shutdown;
+            tokio::select! {
+                r = timeout(idle, up.read(buf)) => Some(r),
+                _ = wait_shutdown(shutdown), if !busy => None,
+            }
+        };
+        match read {
+            None => {
+                let r = reply(
+                    421,
+                    (4, 3, 2),
+                    format!("{} Service shutting down, try again later", self.host()),
+                );
+                self.local(r);
+                Err(End::Close)
+            }
+            Some(Err(_)) => {
+                tracing::info!(session = %self.id, client = %self.peer.ip(), "client timed out");
+                let r = reply(
+                    421,
+                    (4, 4, 2),
+                    format!("{} Error: timeout exceeded", self.host()),
+                );
+                self.local(r);
+                Err(End::Close)
+            }
+            Some(Ok(Ok(0))) | Some(Ok(Err(_))) => Err(End::Gone),
+            Some(Ok(Ok(n))) => {
+                self.end += n;
+                Ok(())
+            }
+        }
+    }
+
+    async fn run(&mut self) -> Result<(), End> {
+        let mut line = [0u8; MAX_COMMAND_LINE];
+        loop {
+            if self.closing {
+                self.flush().await?;
+                return Err(End::Close);
+            }
+            match next_line(&self.slot.up_in[self.start..self.end], MAX_COMMAND_LINE) {
+                LineEvent::Line { len } => {
+                    let n = len - 2;
+                    line[..n].copy_from_slice(&self.slot.up_in[self.start..self.start + n]);
+                    self.start += len;
+                    self.command(&line[..n]).await?;
+                }
+                LineEvent::Incomplete => {
+                    self.flush().await?;
+                    self.fill(false).await?;
+                }
+                LineEvent::TooLong => {
+                    loop {
+                        if let Some(n) = discard_to_lf(&self.slot.up_in[self.start..self.end]) {
+                            self.start += n;
+                            break;
+                        }
+                        self.start = self.end;
+                        self.fill(false).await?;
+                    }
+                    self.local(reply(
+                        500,
+                        (5, 5, 2),
+                        format!("Error: command line longer than {MAX_COMMAND_LINE} octets"),
+                    ));
+                    self.count_error()?;
+                }
+                LineEvent::BareLf | LineEvent::BareCr => {
+                    // Postfix's smtpd_forbid_bare_newline = reject: answer and hang up.
+                    self.local(reply(
+                        550,
+                        (5, 5, 2),
+                        "Error: bare <CR> or <LF> received; lines must end with <CR><LF>",
+                    ));
+                    self.flush().await?;
+                    return Err(End::Close);
+                }
+            }
+        }
+    }
+}
+
+async fn wait_shutdown(rx: &mut watch::Receiver<bool>) {
+    if *rx.borrow() {
+        return;
+    }
+    loop {
+        if rx.changed().await.is_err() {
+            // The server is gone without saying; treat as no shutdown.
+            std::future::pending::<()>().await;
+        }
+        if *rx.borrow() {
+            return;
+        }
+    }
+}
+
+impl Session {
+    fn count_error(&mut self) -> Result<(), End> {
+        self.errors += 1;
+        if self.errors >= MAX_ERRORS {
+            self.local(reply(
+                421,
+                (4, 7, 0),
+                format!("{} Error: too many errors", self.host()),
+            ));
+            return Err(End::Close);
+        }
+        Ok(())
+    }
+
+    /// True when the client sent more after a command that must end its pipelined group.
+    fn pipelined_after(&self) -> bool {
+        self.start != self.end
+    }
+
+    async fn command(&mut self, line: &[u8]) -> Result<(), End> {
+        let cmd = match command::parse(line) {
+            Ok(c) => c,
+            Err(e) => {
+                let r = match e {
+                    CommandError::Unknown => reply(500, (5, 5, 2), "Error: command not recognized"),
+                    CommandError::Syntax(why) => {
+                        reply(501, (5, 5, 4), format!("Syntax error: {why}"))
+                    }
+                    CommandError::BadSender(why) => {
+                        reply(501, (5, 1, 7), format!("Bad sender address syntax: {why}"))
+                    }
+                    CommandError::BadRecipient(why) => reply(
+                        501,
+                        (5, 1, 3),
+                        format!("Bad recipient address syntax: {why}"),
+                    ),
+                    CommandError::NotUtf8 => {
+                        reply(500, (5, 5, 2), "Error: command is not valid UTF-8")
+                    }
+                };
+                self.local(r);
+                return self.count_error();
+            }
+        };
+        match cmd {
+            Command::Ehlo(d) => self.ehlo(d, true).await,
+            Command::Helo(d) => self.ehlo(d, false).await,
+            Command::Mail { from, params } => self.mail(from, params).await,
+            Command::Rcpt { to, params } => self.rcpt(to, params).await,
+            Command::Data => self.data().await,
+            Command::Bdat { size, last } => self.bdat(size, last).await,
+            Command::Rset => {
+                self.reset_txn();
+                self.down_cmds.extend_from_slice(b"RSET\r\n");
+                self.pending.push_back(Pending::Rset);
+                self.maybe_flush().await
+            }
+            Command::Noop => {
+                self.local(reply(250, (2, 0, 0), "Ok"));
+                Ok(())
+            }
+            Command::Quit => {
+                if self.pipelined_after() {
+                    return self.pipelining_violation("QUIT").await;
+                }
+                self.local(reply(221, (2, 0, 0), "Bye"));
+                self.flush().await?;
+                Err(End::Close)
+            }
+            Command::StartTls => self.starttls().await,
+            Command::Help => {
+                self.local(reply(214, (2, 0, 0), "cordon: see RFC 5321"));
+                Ok(())
+            }
+            Command::Vrfy | Command::Expn => {
+                self.local(reply(502, (5, 5, 1), "Error: command disabled"));
+                Ok(())
+            }
+            Command::Auth => {
+                self.local(reply(503, (5, 5, 1), "Error: authentication not enabled"));
+                self.count_error()
+            }
+        }
+    }
+
+    async fn pipelining_violation(&mut self, after: &str) -> Result<(), End> {
+        self.local(reply(
+            554,
+            (5, 5, 0),
+            format!("Error: command pipelined after {after}"),
+        ));
+        self.flush().await?;
+        Err(End::Close)
+    }
+
+    /// Pushes queued commands downstream now unless the smart host allows pipelining and more
+    /// input is already waiting.
+    async fn maybe_flush(&mut self) -> Result<(), End> {
+        let pipelining = self.down.as_ref().is_some_and(|d| d.caps.pipelining);
+        if !pipelining || self.pending.len() >= MAX_PENDING {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Sends queued downstream commands, relays their replies in order and writes every queued
+    /// reply upstream.
+    async fn flush(&mut self) -> Result<(), End> {
+        if let Err(e) = self.flush_down().await {
+            return self.downstream_failed(e).await;
+        }
+        self.write_replies().await
+    }
+
+    async fn flush_down(&mut self) -> Result<(), DownError> {
+        let t = self.sh.config.timeouts.clone();
+        if !self.down_cmds.is_empty() {
+            let cmds = std::mem::take(&mut self.down_cmds);
+            let res = self.down().send(&cmds, t.mail, "sending commands").await;
+            self.down_cmds = cmds;
+            self.down_cmds.clear();
+            res?;
+        }
+        while let Some(p) = self.pending.pop_front() {
+            let r = match p {
+                Pending::Local(r) => {
+                    r.write_enhanced(&mut self.slot.replies);
+                    continue;
+                }
+                Pending::Mail(path) => {
+                    let r = self.down().read_reply(t.mail, "the MAIL reply").await?;
+                    self.txn.mail_pending = false;
+                    if r.is_positive() {
+                        self.txn.mail = Some(path);
+                        self.txn.started = Some(Instant::now());
+                    }
+                    r
+                }
+                Pending::Rcpt(path) => {
+                    let r = self.down().read_reply(t.rcpt, "the RCPT reply").await?;
+                    self.txn.rcpt_pending -= 1;
+                    if r.is_positive() && self.txn.mail.is_some() {
+                        self.txn.rcpts.push(path);
+                    }
+                    r
+                }
+                Pending::Rset => self.down().read_reply(t.command, "the RSET reply").await?,
+            };
+            self.relay_reply(r);
+        }
+        Ok(())
+    }
+
+    /// Passes a downstream reply upstream, refusing ones that make no sense here.
+    fn relay_reply(&mut self, r: Reply) {
+        if r.is_intermediate() {
+            tracing::warn!(session = %self.id, reply = %r, "smart host sent an intermediate reply out of place");
+            let r = reply(451, (4, 4, 0), "Error: protocol error at the next hop");
+            r.write_enhanced(&mut self.slot.replies);
+            self.closing = true;
+            return;
+        }
+        if r.code == 421 {
+            self.closing = true;
+        }
+        r.write_enhanced(&mut self.slot.replies);
+    }
+
+    /// The downstream leg failed: every command still waiting gets a 421 and the session ends.
+    async fn downstream_failed(&mut self, e: DownError) -> Result<(), End> {
+        self.sh
+            .stats
+            .downstream_errors
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(session = %self.id, client = %self.peer.ip(), error = %e, "downstream failed");
+        // Replies of our own that come before the failed command still go out in order.
+        while let Some(Pending::Local(r)) = self.pending.front() {
+            r.write_enhanced(&mut self.slot.replies);
+            self.pending.pop_front();
+        }
+        self.pending.clear();
+        self.down_cmds.clear();
+        let r = reply(
+            421,
+            (4, 4, 2),
+            format!(
+                "{} Error: connection to the next hop failed, try again later",
+                self.host()
+            ),
+        );
+        r.write_enhanced(&mut self.slot.replies);
+        // A broken leg is not worth a QUIT.
+        self.down = None;
+        self.write_replies().await?;
+        Err(End::Close)
+    }
+
+    fn reset_txn(&mut self) {
+        self.txn = Txn::default();
+        self.slot.message.clear();
+        self.inspector.reset();
+    }
+
+    /// Resets the downstream transaction after a message we refused ourselves.
+    async fn reset_down(&mut self) -> Result<(), End> {
+        let limit = self.sh.config.timeouts.command;
+        let res = async {
+            let r = self
+                .down()
+                .command("RSET\r\n", limit, "the RSET reply")
+                .await?;
+            if r.is_positive() {
+                Ok(())
+            } else {
+                Err(DownError::Protocol(format!("RSET refused: {r}")))
+            }
+        }
+        .await;
+        match res {
+            Ok(()) => Ok(()),
+            Err(e) => self.downstream_failed(e).await,
+        }
+    }
+
+    async fn ehlo(&mut self, domain: String, esmtp: bool) -> Result<(), End> {
+        self.flush().await?;
+        if self.txn.mail.is_some() {
+            self.reset_down().await?;
+        }
+        self.reset_txn();
+        let mut lines = vec![format!(
+            "{} Hello {} [{}]",
+            self.host(),
+            sanitize(&domain),
+            self.peer.ip()
+        )];
+        if esmtp {
+            lines.push("PIPELINING".into());
+            lines.push(format!("SIZE {}", self.cfg().gateway.max_message_size));
+            lines.push("8BITMIME".into());
+            lines.push("ENHANCEDSTATUSCODES".into());
+            if self.smtputf8_offered() {
+                lines.push("SMTPUTF8".into());
+            }
+            if self.sh.acceptor.is_some() && !self.up.is_tls() {
+                lines.push("STARTTLS".into());
+            }
+            lines.push("CHUNKING".into());
+        }
+        Reply::plain(250, lines).write_plain(&mut self.slot.replies);
+        self.helo = Some(domain);
+        self.esmtp = esmtp;
+        Ok(())
+    }
+
+    async fn starttls(&mut self) -> Result<(), End> {
+        let Some(acceptor) = self.sh.acceptor.clone() else {
+            self.local(reply(502, (5, 5, 1), "Error: command not implemented"));
+            return Ok(());
+        };
+        if self.up.is_tls() {
+            self.local(reply(503, (5, 5, 1), "Error: TLS already active"));
+            return Ok(());
+        }
+        if self.pipelined_after() {
+            // RFC 3207 section 4.2 and CVE-2011-0411: nothing sent in plain text after STARTTLS
+            // may be acted on, so the injected commands get no reply at all.
+            return self.pipelining_violation("STARTTLS").await;
+        }
+        self.local(reply(220, (2, 0, 0), "Ready to start TLS"));
+        self.flush().await?;
+        let Some(tcp) = self.up.take_plain() else {
+            return Err(End::Gone);
+        };
+        match timeout(self.sh.config.timeouts.tls_handshake, acceptor.accept(tcp)).await {
+            Ok(Ok(tls)) => self.up = Conn::Tls(Box::new(tokio_rustls::TlsStream::Server(tls))),
+            Ok(Err(e)) => {
+                tracing::info!(session = %self.id, client = %self.peer.ip(), error = %e, "STARTTLS handshake failed");
+                return Err(End::Gone);
+            }
+            Err(_) => return Err(End::Gone),
+        }
+        // RFC 3207 section 4.2: forget everything learned before TLS.
+        self.start = 0;
+        self.end = 0;
+        if self.txn.mail.is_some() {
+            self.reset_down().await?;
+        }
+        self.reset_txn();
+        self.helo = None;
+        self.esmtp = false;
+        Ok(())
+    }
+
+    async fn mail(&mut self, from: Path, params: Vec<Param>) -> Result<(), End> {
+        if self.helo.is_none() {
+            self.local(reply(503, (5, 5, 1), "Error: send HELO/EHLO first"));
+            return self.count_error();
+        }
+        if self.cfg().gateway.tls.as_ref().is_some_and(|t| t.required) && !self.up.is_tls() {
+            self.local(reply(530, (5, 7, 0), "Must issue a STARTTLS command first"));
+            return self.count_error();
+        }
+        if self.txn.has_mail() {
+            self.local(reply(503, (5, 5, 1), "Error: nested MAIL command"));
+            return self.count_error();
+        }
+        let max = self.cfg().gateway.max_message_size as u64;
+        let mut forward = format!("MAIL FROM:<{}>", from.address());
+        let mut smtputf8 = false;
+        let caps = self
+            .down
+            .as_ref()
+            .map(|d| d.caps.clone())
+            .unwrap_or_default();
+        for p in &params {
+            match (p.key.as_str(), p.value.as_deref()) {
+                ("SIZE", Some(v)) if self.esmtp => match v.parse::<u64>() {
+                    Ok(n) if n > max => {
+                        self.local(reply(
+                            552,
+                            (5, 3, 4),
+                            "Message size exceeds fixed maximum message size",
+                        ));
+                        return Ok(());
+                    }
+                    Ok(n) => {
+                        if caps.size.is_some() {
+                            forward.push_str(&format!(" SIZE={n}"));
+                        }
+                    }
+                    Err(_) => {
+                        self.local(reply(501, (5, 5, 4), "Bad SIZE parameter"));
+                        return self.count_error();
+                    }
+                },
+                ("BODY", Some(v))
+                    if self.esmtp
+                        && (v.eq_ignore_ascii_case("7BIT")
+                            || v.eq_ignore_ascii_case("8BITMIME")) =>
+                {
+                    if caps.eightbitmime {
+                        forward.push_str(&format!(" BODY={}", v.to_ascii_uppercase()));
+                    }
+                }
+                ("SMTPUTF8", None) if self.esmtp && self.smtputf8_offered() => {
+                    smtputf8 = true;
+                    forward.push_str(" SMTPUTF8");
+                }
+                (key, _) => {
+                    self.local(reply(555, (5, 5, 4), format!("Unsupported option: {key}")));
+                    return self.count_error();
+                }
+            }
+        }
+        if from.is_utf8() && !smtputf8 {
+            self.local(reply(
+                553,
+                (5, 6, 7),
+                "Must declare SMTPUTF8 to use UTF-8 in an address",
+            ));
+            return Ok(());
+        }
+        forward.push_str("\r\n");
+        self.txn.mail_pending = true;
+        self.txn.smtputf8 = smtputf8;
+        self.down_cmds.extend_from_slice(forward.as_bytes());
+        self.pending.push_back(Pending::Mail(from));
+        self.maybe_flush().await
+    }
+
+    async fn rcpt(&mut self, to: Path, params: Vec<Param>) -> Result<(), End> {
+        if !self.txn.has_mail() {
+            self.local(reply(503, (5, 5, 1), "Error: need MAIL command"));
+            return self.count_error();
+        }
+        if let Some(p) = params.first() {
+            self.local(reply(
+                555,
+                (5, 5, 4),
+                format!("Unsupported option: {}", p.key),
+            ));
+            return self.count_error();
+        }
+        if self.txn.rcpts.len() + self.txn.rcpt_pending >= MAX_RECIPIENTS {
+            self.local(reply(452, (4, 5, 3), "Error: too many recipients"));
+            return Ok(());
+        }
+        if to.is_utf8() && !self.txn.smtputf8 {
+            self.local(reply(
+                553,
+                (5, 6, 7),
+                "Must declare SMTPUTF8 to use UTF-8 in an address",
+            ));
+            return Ok(());
+        }
+        // Whatever the address says (source routes, `%` hacks, quoted parts), it only ever goes
+        // to the configured smart host.
+        self.down_cmds
+            .extend_from_slice(format!("RCPT TO:<{}>\r\n", to.address()).as_bytes());
+        self.txn.rcpt_pending += 1;
+        self.pending.push_back(Pending::Rcpt(to));
+        self.maybe_flush().await
+    }
+
+    /// The reply for DATA/BDAT when the envelope is not complete, if any.
+    fn envelope_problem(&self) -> Option<Reply> {
+        if self.txn.mail.is_none() {
+            Some(reply(503, (5, 5, 1), "Error: need MAIL command"))
+        } else if self.txn.rcpts.is_empty() {
+            Some(reply(554, (5, 5, 1), "Error: no valid recipients"))
+        } else {
+            None
+        }
+    }
+
+    fn discard_limit(&self) -> usize {
+        self.cfg().gateway.max_message_size * DISCARD_FACTOR + (1 << 20)
+    }
+
+    async fn data(&mut self) -> Result<(), End> {
+        self.flush().await?;
+        if let Some(r) = self.envelope_problem() {
+            self.local(r);
+            return Ok(());
+        }
+        if self.txn.bdat.is_some() {
+            self.local(reply(503, (5, 5, 1), "Error: DATA after BDAT"));
+            return Ok(());
+        }
+        if self.pipelined_after() {
+            return self.pipelining_violation("DATA").await;
+        }
+        self.local(reply(354, (2, 0, 0), "End data with <CR><LF>.<CR><LF>"));
+        self.flush().await?;
+        let limit = self.cfg().gateway.max_message_size;
+        let discard_limit = self.discard_limit();
+        let mut rx = BodyReceiver::data(limit);
+        let mut raw = 0usize;
+        loop {
+            let slot = &mut *self.slot;
+            let before = slot.message.len();
+            let input = &slot.up_in[self.start..self.end];
+            let progress = rx.ingest(input, &mut slot.message);
+            if slot.message.len() > before {
+                self.inspector.feed(&slot.message[before..]);
+            }
+            match progress {
+                Progress::Done { consumed } => {
+                    self.start += consumed;
+                    break;
+                }
+                Progress::More => {
+                    raw += self.end - self.start;
+                    self.start = self.end;
+                    if raw > discard_limit {
+                        self.local(reply(
+                            552,
+                            (5, 3, 4),
+                            "Message size exceeds fixed maximum message size",
+                        ));
+                        return Err(End::Close);
+                    }
+                    self.fill(true).await?;
+                }
+            }
+        }
+        self.message_received(rx.error()).await
+    }
+
+    async fn bdat(&mut self, size: u64, last: bool) -> Result<(), End> {
+        self.flush().await?;
+        let problem = self.envelope_problem();
+        let limit = self.cfg().gateway.max_message_size;
+        self.txn.bdat_seen = self.txn.bdat_seen.saturating_add(size);
+        if self.txn.bdat_seen > self.discard_limit() as u64 {
+            // RFC 3030 wants the chunk read even when refused, but not without end.
+            self.local(reply(
+                552,
+                (5, 3, 4),
+                "Message size exceeds fixed maximum message size",
+            ));
+            return Err(End::Close);
+        }
+        if problem.is_none() && self.txn.bdat.is_none() {
+            self.txn.bdat = Some(BodyReceiver::chunks(limit));
+        }
+        let mut remaining = size as usize;
+        loop {
+            let take = remaining.min(self.end - self.start);
+            if let (None, Some(rx)) = (&problem, self.txn.bdat.as_mut()) {
+                let slot = &mut *self.slot;
+                let before = slot.message.len();
+                rx.ingest(
+                    &slot.up_in[self.start..self.start + take],
+                    &mut slot.message,
+                );
+                if slot.message.len() > before {
+                    self.inspector.feed(&slot.message[before..]);
+                }
+            }
+            self.start += take;
+            remaining -= take;
+            if remaining == 0 {
+                break;
+            }
+            self.fill(true).await?;
+        }
+        if let Some(r) = problem {
+            self.local(r);
+            return Ok(());
+        }
+        let error = self.txn.bdat.as_ref().and_then(BodyReceiver::error);
+        if !last && error.is_none() {
+            self.local(reply(250, (2, 0, 0), format!("{size} octets received")));
+            return Ok(());
+        }
+        let error = match self.txn.bdat.as_mut() {
+            Some(rx) if last => rx.finish_chunks(),
+            _ => error,
+        };
+        self.message_received(error).await
+    }
+
+    /// The whole message is in the buffer (or was refused on the way).
+    async fn message_received(&mut self, error: Option<BodyError>) -> Result<(), End> {
+        let refusal = match error {
+            None => None,
+            Some(BodyError::BareLf | BodyError::BareCr) => {
+                self.sh.stats.rejected.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(session = %self.id, client = %self.peer.ip(), "message with bare CR or LF refused (possible SMTP smuggling)");
+                self.local(reply(
+                    550,
+                    (5, 5, 2),
+                    "Error: bare <CR> or <LF> in message data; lines must end with <CR><LF>",
+                ));
+                // Like Postfix: after a smuggling attempt the connection is not trusted further.
+                return Err(End::Close);
+            }
+            Some(BodyError::LineTooLong) => Some(reply(
+                554,
+                (5, 6, 0),
+                format!("Error: message has a line longer than {MAX_BODY_LINE} octets"),
+            )),
+            Some(BodyError::TooBig) => Some(reply(
+                552,
+                (5, 3, 4),
+                "Message size exceeds fixed maximum message size",
+            )),
+        };
+        if let Some(r) = refusal {
+            self.sh.stats.rejected.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(session = %self.id, client = %self.peer.ip(), reply = %r, "message refused");
+            self.local(r);
+            self.reset_down().await?;
+            self.reset_txn();
+            return Ok(());
+        }
+        self.deliver().await
+    }
+
+    fn received_header(&self, with_tls: Option<crate::conn::TlsInfo>) -> String {
+        let helo = self
+            .helo
+            .as_deref()
+            .map(sanitize)
+            .unwrap_or_else(|| "unknown".into());
+        let mut proto = String::new();
+        if self.txn.smtputf8 {
+            proto.push_str("UTF8");
+        }
+        proto.push_str(if self.esmtp { "ESMTP" } else { "SMTP" });
+        if with_tls.is_some() {
+            proto.push('S');
+        }
+        let tls = with_tls
+            .map(|t| format!("\r\n\t(using {} with cipher {})", t.version, t.cipher))
+            .unwrap_or_default();
+        let date = chrono::Local::now().to_rfc2822();
+        format!("Received: from {helo} ([{}]){tls}\r\n\tby {} (cordon) with {proto} id {};\r\n\t{date}\r\n", self.peer.ip(), self.host(), self.id)
+    }
+
+    async fn deliver(&mut self) -> Result<(), End> {
+        let started = self.txn.started.unwrap_or_else(Instant::now);
+        let mail = self.txn.mail.clone().unwrap_or_else(Path::null);
+        let rcpts = std::mem::take(&mut self.txn.rcpts);
+        let verdict = {
+            let env = Envelope {
+                session: &self.id,
+                client: self.peer.ip(),
+                helo: self.helo.as_deref().unwrap_or(""),
+                mail_from: &mail,
+                rcpts: &rcpts,
+                tls: self.up.is_tls(),
+            };
+            self.inspector.finish(&env, &self.slot.message)
+        };
+        let size = self.slot.message.len();
+        let extra = match verdict {
+            Verdict::Reject(r) => {
+                self.sh.stats.rejected.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(session = %self.id, client = %self.peer.ip(), from = %mail.address(), rcpts = rcpts.len(), size, reply = %r, "message refused by policy");
+                self.local(r);
+                self.reset_down().await?;
+                self.reset_txn();
+                return Ok(());
+            }
+            Verdict::Deliver { headers } => headers,
+        };
+        let mut prefix = self.received_header(self.up.tls_info()).into_bytes();
+        let h = self.sh.config.headers.clone();
+        push_field(
+            &mut prefix,
+            &h.inspected,
+            &format!("true; by={}", self.host()),
+        );
+        for (name, value) in &extra {
+            push_field(&mut prefix, name, value);
+        }
+        let timeouts = self.sh.config.timeouts.clone();
+        let result = {
+            let slot = &mut *self.slot;
+            match prepare(&slot.message, &h, prefix) {
+                Err(e) => Err(Ok(reply(554, (5, 6, 0), format!("Error: {e}")))),
+                Ok(prepared) => {
+                    let parts = prepared.parts();
+                    let down = self
+                        .down
+                        .as_mut()
+                        .expect("the downstream leg lives as long as the session loop");
+                    down.send_message(&parts, &timeouts, &mut slot.down_out)
+                        .await
+                        .map_err(Err)
+                }
+            }
+        };
+        let elapsed = started.elapsed().as_millis() as u64;
+        match result {
+            Ok(r) => {
+                self.inspector.outcome(&r);
+                if r.is_positive() {
+                    self.sh.stats.messages.fetch_add(1, Ordering::Relaxed);
+                    self.sh
+                        .stats
+                        .bytes
+                        .fetch_add(size as u64, Ordering::Relaxed);
+                }
+                tracing::info!(session = %self.id, client = %self.peer.ip(), from = %mail.address(), rcpts = rcpts.len(), size, downstream = %r, ms = elapsed, "message relayed");
+                self.relay_reply(r);
+                self.reset_txn();
+                Ok(())
+            }
+            Err(Ok(r)) => {
+                self.local(r);
+                self.reset_down().await?;
+                self.reset_txn();
+                Ok(())
+            }
+            Err(Err(e)) => {
+                tracing::warn!(session = %self.id, client = %self.peer.ip(), from = %mail.address(), rcpts = rcpts.len(), size, ms = elapsed, error = %e, "message not relayed");
+                self.reset_txn();
+                self.downstream_failed(e).await
+            }
+        }
+    }
+}
+
+/// Keeps a client-supplied name safe for a header and a log line.
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .take(255)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-:[]_".contains(c) {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect()
+}

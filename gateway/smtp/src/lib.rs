@@ -1,0 +1,36 @@
+//! Sans-IO SMTP for cordon: bytes in, events out. Nothing here touches a socket, a timer or a
+//! task; the gateway's session layer owns those and drives these types.
+//!
+//! # Layout
+//! - [`line`]: finds complete command lines in a buffer, with the RFC 5321 length limit and the
+//!   bare CR / bare LF checks that stop SMTP smuggling.
+//! - [`command`]: parses one command line into a [`command::Command`].
+//! - [`address`]: envelope paths (`<local@domain>`), source routes and ESMTP parameters.
+//! - [`reply`]: SMTP replies: an incremental parser for the downstream leg and a formatter that
+//!   always carries an enhanced status code (RFC 3463).
+//! - [`ehlo`]: the capabilities a server announces in its EHLO reply.
+//! - [`data`]: the DATA receiver (dot-unstuffing, end-of-data detection, size and line limits)
+//!   and the body checker used for BDAT chunks.
+//! - [`stuff`]: dot-stuffing for the downstream DATA leg.
+//! - [`header`]: finds the header section of a message and the fields cordon must strip or read.
+
+#![forbid(unsafe_code)]
+
+pub mod address;
+pub mod command;
+pub mod data;
+pub mod ehlo;
+pub mod header;
+pub mod line;
+pub mod reply;
+pub mod stuff;
+
+/// RFC 5321 section 4.5.3.1.4: a command line is at most 512 octets including CRLF.
+pub const MAX_COMMAND_LINE: usize = 512;
+/// RFC 5321 section 4.5.3.1.6: a text line is at most 1000 octets including CRLF.
+pub const MAX_TEXT_LINE: usize = 1000;
+/// RFC 5321 section 4.5.3.1.5: a reply line is at most 512 octets; servers in the wild exceed it,
+/// so the downstream parser allows this much before it calls the reply malformed.
+pub const MAX_REPLY_LINE: usize = 2048;
+/// A multi-line reply longer than this is treated as hostile (EHLO replies have ~15 lines).
+pub const MAX_REPLY_LINES: usize = 64;

@@ -1,0 +1,277 @@
+//! SMTP replies: parsing what the downstream server says, and formatting what we say.
+//!
+//! Every reply cordon sends after the greeting and EHLO carries an enhanced status code
+//! (RFC 2034, RFC 3463). Replies relayed from downstream keep its code, enhanced code and text;
+//! when the downstream gave no enhanced code, the generic one for the class (`X.0.0`) is added.
+
+use std::fmt;
+
+use crate::{MAX_REPLY_LINE, MAX_REPLY_LINES};
+
+/// An enhanced status code `class.subject.detail` (RFC 3463).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Enhanced(pub u8, pub u16, pub u16);
+
+impl fmt::Display for Enhanced {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.0, self.1, self.2)
+    }
+}
+
+/// A complete (possibly multi-line) reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub code: u16,
+    pub enhanced: Option<Enhanced>,
+    /// The text of each line, without code and enhanced code.
+    pub lines: Vec<String>,
+}
+
+/// Why a downstream reply could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplyError {
+    #[error("reply line is not `NNN text`")]
+    Syntax,
+    #[error("reply lines disagree on the code")]
+    CodeMismatch,
+    #[error("reply line longer than {MAX_REPLY_LINE} octets")]
+    LineTooLong,
+    #[error("reply has more than {MAX_REPLY_LINES} lines")]
+    TooManyLines,
+}
+
+impl Reply {
+    /// A one-line reply with an enhanced code.
+    pub fn new(code: u16, enhanced: Enhanced, text: impl Into<String>) -> Reply {
+        Reply {
+            code,
+            enhanced: Some(enhanced),
+            lines: vec![text.into()],
+        }
+    }
+
+    /// A reply without enhanced code, used only for the greeting and EHLO (RFC 2034 section 3).
+    pub fn plain(code: u16, lines: Vec<String>) -> Reply {
+        Reply {
+            code,
+            enhanced: None,
+            lines,
+        }
+    }
+
+    /// The reply class digit: 2, 3, 4 or 5.
+    pub fn class(&self) -> u16 {
+        self.code / 100
+    }
+
+    pub fn is_positive(&self) -> bool {
+        self.class() == 2
+    }
+
+    pub fn is_intermediate(&self) -> bool {
+        self.class() == 3
+    }
+
+    pub fn is_transient(&self) -> bool {
+        self.class() == 4
+    }
+
+    /// The enhanced code to show: the reply's own or the class's generic one.
+    pub fn enhanced_or_default(&self) -> Enhanced {
+        self.enhanced.unwrap_or(Enhanced(self.class() as u8, 0, 0))
+    }
+
+    /// Appends the wire form with an enhanced code on every line (RFC 2034 requires it on each
+    /// line of a multi-line reply).
+    pub fn write_enhanced(&self, out: &mut Vec<u8>) {
+        let enh = self.enhanced_or_default();
+        self.write_lines(out, Some(enh));
+    }
+
+    /// Appends the wire form without enhanced codes (greeting, EHLO).
+    pub fn write_plain(&self, out: &mut Vec<u8>) {
+        self.write_lines(out, None);
+    }
+
+    fn write_lines(&self, out: &mut Vec<u8>, enh: Option<Enhanced>) {
+        use std::io::Write;
+        let n = self.lines.len().max(1);
+        for i in 0..n {
+            let text = self.lines.get(i).map(String::as_str).unwrap_or("");
+            let sep = if i + 1 == n { ' ' } else { '-' };
+            // Writing into a Vec cannot fail.
+            let _ = match enh {
+                Some(e) => write!(out, "{}{}{} {}\r\n", self.code, sep, e, text),
+                None => write!(out, "{}{}{}\r\n", self.code, sep, text),
+            };
+        }
+    }
+
+    /// The reply on one line, for logs.
+    pub fn summary(&self) -> String {
+        let mut s = format!("{}", self.code);
+        if let Some(e) = self.enhanced {
+            s.push_str(&format!(" {e}"));
+        }
+        for l in &self.lines {
+            s.push(' ');
+            s.push_str(l);
+        }
+        s
+    }
+}
+
+impl fmt::Display for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.summary())
+    }
+}
+
+/// Parses one complete reply from the start of `buf`.
+///
+/// Returns `Ok(None)` when more input is needed, or the reply and the number of octets it used.
+pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, ReplyError> {
+    let mut pos = 0;
+    let mut code = None;
+    let mut enhanced = None;
+    let mut lines = Vec::new();
+    loop {
+        let rest = &buf[pos..];
+        let Some(nl) = memchr::memchr(b'\n', rest) else {
+            if rest.len() > MAX_REPLY_LINE {
+                return Err(ReplyError::LineTooLong);
+            }
+            return Ok(None);
+        };
+        if nl > MAX_REPLY_LINE {
+            return Err(ReplyError::LineTooLong);
+        }
+        // Servers should end lines with CRLF; a lone LF from downstream is tolerated because it
+        // cannot smuggle anything into a reply.
+        let mut line = &rest[..nl];
+        if line.last() == Some(&b'\r') {
+            line = &line[..line.len() - 1];
+        }
+        pos += nl + 1;
+        if line.len() < 3 || !line[..3].iter().all(u8::is_ascii_digit) {
+            return Err(ReplyError::Syntax);
+        }
+        let this_code = u16::from(line[0] - b'0') * 100
+            + u16::from(line[1] - b'0') * 10
+            + u16::from(line[2] - b'0');
+        if !(200..600).contains(&this_code) || line[1] > b'5' {
+            return Err(ReplyError::Syntax);
+        }
+        if *code.get_or_insert(this_code) != this_code {
+            return Err(ReplyError::CodeMismatch);
+        }
+        let last = match line.get(3) {
+            None | Some(b' ') => true,
+            Some(b'-') => false,
+            Some(_) => return Err(ReplyError::Syntax),
+        };
+        let text = if line.len() > 4 { &line[4..] } else { &[][..] };
+        let text = String::from_utf8_lossy(text);
+        let (enh, text) = split_enhanced(this_code, &text);
+        if enhanced.is_none() {
+            enhanced = enh;
+        }
+        lines.push(text.to_string());
+        if lines.len() > MAX_REPLY_LINES {
+            return Err(ReplyError::TooManyLines);
+        }
+        if last {
+            return Ok(Some((
+                Reply {
+                    code: this_code,
+                    enhanced,
+                    lines,
+                },
+                pos,
+            )));
+        }
+    }
+}
+
+/// Splits a leading enhanced code off a reply text, if it matches the reply's class.
+fn split_enhanced(code: u16, text: &str) -> (Option<Enhanced>, &str) {
+    let (head, tail) = match text.split_once(' ') {
+        Some((h, t)) => (h, t),
+        None => (text, ""),
+    };
+    let mut parts = head.split('.');
+    let (Some(a), Some(b), Some(c), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return (None, text);
+    };
+    let ok = |s: &str, max: usize| {
+        !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_digit())
+    };
+    if !(ok(a, 1) && ok(b, 3) && ok(c, 3)) {
+        return (None, text);
+    }
+    let class: u8 = a.parse().unwrap_or(0);
+    if u16::from(class) != code / 100 {
+        return (None, text);
+    }
+    let (Ok(b), Ok(c)) = (b.parse(), c.parse()) else {
+        return (None, text);
+    };
+    (Some(Enhanced(class, b, c)), tail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_line_with_enhanced() {
+        let (r, n) = parse_reply(b"250 2.1.0 Ok\r\nrest").unwrap().unwrap();
+        assert_eq!(n, 14);
+        assert_eq!(r.code, 250);
+        assert_eq!(r.enhanced, Some(Enhanced(2, 1, 0)));
+        assert_eq!(r.lines, vec!["Ok"]);
+    }
+
+    #[test]
+    fn multi_line_refolded_with_codes() {
+        let (r, _) = parse_reply(b"550-5.1.1 first\r\n550-second\r\n550 5.1.1 third\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.lines, vec!["first", "second", "third"]);
+        let mut out = Vec::new();
+        r.write_enhanced(&mut out);
+        assert_eq!(
+            out,
+            b"550-5.1.1 first\r\n550-5.1.1 second\r\n550 5.1.1 third\r\n"
+        );
+    }
+
+    #[test]
+    fn missing_enhanced_gets_class_default() {
+        let (r, _) = parse_reply(b"451 try later\r\n").unwrap().unwrap();
+        let mut out = Vec::new();
+        r.write_enhanced(&mut out);
+        assert_eq!(out, b"451 4.0.0 try later\r\n");
+    }
+
+    #[test]
+    fn enhanced_of_wrong_class_is_text() {
+        let (r, _) = parse_reply(b"250 5.1.1 odd\r\n").unwrap().unwrap();
+        assert_eq!(r.enhanced, None);
+        assert_eq!(r.lines, vec!["5.1.1 odd"]);
+    }
+
+    #[test]
+    fn incomplete_and_bad() {
+        assert_eq!(parse_reply(b"250-a\r\n250 b").unwrap(), None);
+        assert_eq!(parse_reply(b"xyz\r\n"), Err(ReplyError::Syntax));
+        assert_eq!(
+            parse_reply(b"250-a\r\n251 b\r\n"),
+            Err(ReplyError::CodeMismatch)
+        );
+        assert_eq!(parse_reply(b"199 no\r\n"), Err(ReplyError::Syntax));
+        assert_eq!(parse_reply(b"250\r\n").unwrap().unwrap().0.lines, vec![""]);
+    }
+}

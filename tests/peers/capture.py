@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+"""A capturing SMTP server (aiosmtpd) standing in for the smart host in cordon's tests.
+
+Each accepted message is written to DIR/NNNNNN.eml (the exact bytes received, after
+dot-unstuffing) with DIR/NNNNNN.json holding the envelope. Replies can be scripted so tests can
+make the "smart host" refuse recipients or temp-fail DATA. It prints "READY <port>" once it
+listens, so a test never has to sleep.
+
+Uses Debian's python3-aiosmtpd; run it with /usr/bin/python3.
+"""
+import argparse
+import asyncio
+import json
+import os
+import ssl
+import sys
+
+from aiosmtpd.smtp import SMTP
+
+
+class Handler:
+    def __init__(self, args):
+        self.args = args
+        self.count = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.args.reject_rcpt:
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        if address.lower() in self.args.tempfail_rcpt:
+            return "451 4.3.0 <%s>: temporary failure" % address
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 Ok"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.args.data_reply:
+            return self.args.data_reply
+        self.count += 1
+        base = os.path.join(self.args.dir, "%06d" % self.count)
+        with open(base + ".eml.tmp", "wb") as f:
+            f.write(envelope.original_content)
+        meta = {
+            "mail_from": envelope.mail_from,
+            "mail_options": envelope.mail_options,
+            "rcpt_tos": envelope.rcpt_tos,
+            "peer": session.peer[0] if session.peer else None,
+            "tls": session.ssl is not None,
+            "helo": session.host_name,
+        }
+        with open(base + ".json", "w") as f:
+            json.dump(meta, f)
+        # The .eml appears last and atomically: a test that sees it sees the whole message.
+        os.rename(base + ".eml.tmp", base + ".eml")
+        return "250 2.0.0 Ok: queued as %06d" % self.count
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--listen", default="127.0.0.1:0")
+    p.add_argument("--dir", required=True)
+    p.add_argument("--hostname", default="smarthost.test")
+    p.add_argument("--cert")
+    p.add_argument("--key")
+    p.add_argument("--implicit-tls", action="store_true")
+    p.add_argument("--reject-rcpt", action="append", default=[])
+    p.add_argument("--tempfail-rcpt", action="append", default=[])
+    p.add_argument("--data-reply")
+    args = p.parse_args()
+    args.reject_rcpt = [a.lower() for a in args.reject_rcpt]
+    args.tempfail_rcpt = [a.lower() for a in args.tempfail_rcpt]
+    os.makedirs(args.dir, exist_ok=True)
+    host, port = args.listen.rsplit(":", 1)
+    host = host.strip("[]")
+
+    ctx = None
+    if args.cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.cert, args.key)
+
+    handler = Handler(args)
+    loop = asyncio.new_event_loop()
+
+    def factory():
+        return SMTP(
+            handler,
+            hostname=args.hostname,
+            tls_context=None if args.implicit_tls else ctx,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            data_size_limit=None,
+            timeout=60,
+        )
+
+    server = loop.run_until_complete(
+        loop.create_server(factory, host, int(port), ssl=ctx if args.implicit_tls else None)
+    )
+    print("READY %d" % server.sockets[0].getsockname()[1], flush=True)
+    try:
+        loop.run_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
