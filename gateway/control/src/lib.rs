@@ -1,0 +1,1 @@
+//! cordon-control: placeholder, being written.
