@@ -1,0 +1,344 @@
+//! Streaming transfer decoders (RFC 2045 §6.7 quoted-printable, §6.8 base64).
+//!
+//! Each decoder keeps a few bytes of state between calls and writes into a
+//! caller-provided fixed buffer, handing it to a sink when full, so output is
+//! identical however the input is chunked. Both are lenient, as mail clients
+//! are (they decode what they can), but count malformed input so that the
+//! part can be reported `corrupt_base64` / `corrupt_quoted_printable`.
+
+const INVALID: u8 = 0xFF;
+const SKIP: u8 = 0xFE;
+const PAD: u8 = 0xFD;
+
+const fn b64_table() -> [u8; 256] {
+    let mut t = [INVALID; 256];
+    let alpha = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut i = 0;
+    while i < 64 {
+        t[alpha[i] as usize] = i as u8;
+        i += 1;
+    }
+    t[b'\r' as usize] = SKIP;
+    t[b'\n' as usize] = SKIP;
+    t[b' ' as usize] = SKIP;
+    t[b'\t' as usize] = SKIP;
+    t[b'=' as usize] = PAD;
+    t
+}
+
+static B64: [u8; 256] = b64_table();
+
+/// Streaming base64 decoder.
+#[derive(Debug, Default)]
+pub(crate) struct Base64 {
+    acc: u32,
+    n: u8,
+    padded: bool,
+    bad: u32,
+}
+
+impl Base64 {
+    pub(crate) fn reset(&mut self) {
+        *self = Base64::default();
+    }
+
+    /// Whether input was malformed (bad characters, data after padding, or
+    /// a dangling sextet at the end).
+    pub(crate) fn corrupt(&self) -> bool {
+        self.bad > 0
+    }
+
+    pub(crate) fn feed(&mut self, input: &[u8], out: &mut [u8], sink: &mut impl FnMut(&[u8])) {
+        let mut o = 0;
+        let mut i = 0;
+        while i < input.len() {
+            if o + 3 > out.len() {
+                sink(&out[..o]);
+                o = 0;
+            }
+            // Fast path: a whole quantum of alphabet characters.
+            if self.n == 0 && i + 4 <= input.len() {
+                let (a, b, c, d) = (
+                    B64[input[i] as usize],
+                    B64[input[i + 1] as usize],
+                    B64[input[i + 2] as usize],
+                    B64[input[i + 3] as usize],
+                );
+                if (a | b | c | d) & 0xC0 == 0 {
+                    let v =
+                        u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(d);
+                    out[o] = (v >> 16) as u8;
+                    out[o + 1] = (v >> 8) as u8;
+                    out[o + 2] = v as u8;
+                    o += 3;
+                    i += 4;
+                    if self.padded {
+                        self.bad += 1;
+                        self.padded = false;
+                    }
+                    continue;
+                }
+            }
+            let v = B64[input[i] as usize];
+            i += 1;
+            match v {
+                SKIP => {}
+                PAD => {
+                    // Flush the partial quantum once; later '=' are padding too.
+                    if !self.padded {
+                        o += self.flush_into(&mut out[o..]);
+                        self.padded = true;
+                    }
+                }
+                INVALID => self.bad += 1,
+                _ => {
+                    if self.padded {
+                        // Concatenated encodings: keep going but note it.
+                        self.bad += 1;
+                        self.padded = false;
+                    }
+                    self.acc = self.acc << 6 | u32::from(v);
+                    self.n += 1;
+                    if self.n == 4 {
+                        out[o] = (self.acc >> 16) as u8;
+                        out[o + 1] = (self.acc >> 8) as u8;
+                        out[o + 2] = self.acc as u8;
+                        o += 3;
+                        self.acc = 0;
+                        self.n = 0;
+                    }
+                }
+            }
+        }
+        if o > 0 {
+            sink(&out[..o]);
+        }
+    }
+
+    fn flush_into(&mut self, out: &mut [u8]) -> usize {
+        let n = match self.n {
+            2 => {
+                out[0] = (self.acc >> 4) as u8;
+                1
+            }
+            3 => {
+                out[0] = (self.acc >> 10) as u8;
+                out[1] = (self.acc >> 2) as u8;
+                2
+            }
+            1 => {
+                self.bad += 1;
+                0
+            }
+            _ => 0,
+        };
+        self.acc = 0;
+        self.n = 0;
+        n
+    }
+
+    /// End of the part: emits a quantum left without padding.
+    pub(crate) fn finish(&mut self, out: &mut [u8], sink: &mut impl FnMut(&[u8])) {
+        let n = self.flush_into(out);
+        if n > 0 {
+            sink(&out[..n]);
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum QpState {
+    #[default]
+    Normal,
+    Eq,
+    EqCr,
+    EqWs,
+    EqHex(u8),
+}
+
+/// Streaming quoted-printable decoder.
+#[derive(Debug, Default)]
+pub(crate) struct QuotedPrintable {
+    state: QpState,
+    bad: u32,
+}
+
+fn hex(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    }
+}
+
+impl QuotedPrintable {
+    pub(crate) fn reset(&mut self) {
+        *self = QuotedPrintable::default();
+    }
+
+    pub(crate) fn corrupt(&self) -> bool {
+        self.bad > 0
+    }
+
+    pub(crate) fn feed(&mut self, input: &[u8], out: &mut [u8], sink: &mut impl FnMut(&[u8])) {
+        let mut o = 0;
+        let mut i = 0;
+        let cap = out.len();
+        while i < input.len() {
+            if o + 3 > cap {
+                sink(&out[..o]);
+                o = 0;
+            }
+            if self.state == QpState::Normal {
+                // Copy the run up to the next '=' in one go.
+                let rest = &input[i..];
+                let run = memchr::memchr(b'=', rest).unwrap_or(rest.len());
+                let take = run.min(cap - o);
+                out[o..o + take].copy_from_slice(&rest[..take]);
+                o += take;
+                i += take;
+                if take == run && i < input.len() {
+                    self.state = QpState::Eq;
+                    i += 1;
+                }
+                continue;
+            }
+            let c = input[i];
+            match self.state {
+                QpState::Normal => unreachable!("handled above"),
+                QpState::Eq => match c {
+                    b'\r' => self.state = QpState::EqCr,
+                    b'\n' => self.state = QpState::Normal,
+                    b' ' | b'\t' => self.state = QpState::EqWs,
+                    _ => match hex(c) {
+                        Some(h) => self.state = QpState::EqHex(h),
+                        None => {
+                            self.bad += 1;
+                            out[o] = b'=';
+                            o += 1;
+                            self.state = QpState::Normal;
+                            continue; // reprocess c as normal text
+                        }
+                    },
+                },
+                QpState::EqCr => {
+                    self.state = QpState::Normal;
+                    if c != b'\n' {
+                        continue;
+                    }
+                }
+                QpState::EqWs => match c {
+                    b' ' | b'\t' => {}
+                    b'\r' => self.state = QpState::EqCr,
+                    b'\n' => self.state = QpState::Normal,
+                    _ => {
+                        self.bad += 1;
+                        self.state = QpState::Normal;
+                        continue;
+                    }
+                },
+                QpState::EqHex(h) => match hex(c) {
+                    Some(l) => {
+                        out[o] = h << 4 | l;
+                        o += 1;
+                        self.state = QpState::Normal;
+                    }
+                    None => {
+                        self.bad += 1;
+                        out[o] = b'=';
+                        out[o + 1] = b"0123456789ABCDEF"[h as usize];
+                        o += 2;
+                        self.state = QpState::Normal;
+                        continue;
+                    }
+                },
+            }
+            i += 1;
+        }
+        if o > 0 {
+            sink(&out[..o]);
+        }
+    }
+
+    pub(crate) fn finish(&mut self, out: &mut [u8], sink: &mut impl FnMut(&[u8])) {
+        let n = match self.state {
+            QpState::EqHex(h) => {
+                self.bad += 1;
+                out[0] = b'=';
+                out[1] = b"0123456789ABCDEF"[h as usize];
+                2
+            }
+            QpState::Eq => {
+                // A final "=" is a soft break at end of body: fine.
+                0
+            }
+            _ => 0,
+        };
+        self.state = QpState::Normal;
+        if n > 0 {
+            sink(&out[..n]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(input: &[u8], split: usize) -> (Vec<u8>, bool) {
+        let mut d = Base64::default();
+        let mut out = [0u8; 64];
+        let mut v = Vec::new();
+        let (a, b) = input.split_at(split.min(input.len()));
+        d.feed(a, &mut out, &mut |s| v.extend_from_slice(s));
+        d.feed(b, &mut out, &mut |s| v.extend_from_slice(s));
+        d.finish(&mut out, &mut |s| v.extend_from_slice(s));
+        (v, d.corrupt())
+    }
+
+    #[test]
+    fn base64_roundtrip_any_split() {
+        let text = b"TWFueSBoYW5kcyBtYWtlIGxpZ2h0IHdvcmsu\r\nSGVsbG8gd29ybGQ=\r\n";
+        for s in 0..text.len() {
+            let (v, bad) = b64(text, s);
+            assert_eq!(v, b"Many hands make light work.Hello world", "split {s}");
+            assert!(!bad);
+        }
+    }
+
+    #[test]
+    fn base64_flags_garbage() {
+        let (v, bad) = b64(b"SGV*sbG8=", 3);
+        assert_eq!(v, b"Hello");
+        assert!(bad);
+    }
+
+    fn qp(input: &[u8], split: usize) -> (Vec<u8>, bool) {
+        let mut d = QuotedPrintable::default();
+        let mut out = [0u8; 16];
+        let mut v = Vec::new();
+        let (a, b) = input.split_at(split.min(input.len()));
+        d.feed(a, &mut out, &mut |s| v.extend_from_slice(s));
+        d.feed(b, &mut out, &mut |s| v.extend_from_slice(s));
+        d.finish(&mut out, &mut |s| v.extend_from_slice(s));
+        (v, d.corrupt())
+    }
+
+    #[test]
+    fn qp_soft_breaks_inside_numbers() {
+        let text = b"card 4556 73=\r\n75 8689 98=3D55 caf=C3=A9=  \r\nend=\n!";
+        for s in 0..text.len() {
+            let (v, bad) = qp(text, s);
+            assert_eq!(
+                v,
+                "card 4556 7375 8689 98=55 caféend!".as_bytes(),
+                "split {s}"
+            );
+            assert!(!bad);
+        }
+        let (v, bad) = qp(b"a=ZZb", 2);
+        assert_eq!(v, b"a=ZZb");
+        assert!(bad);
+    }
+}

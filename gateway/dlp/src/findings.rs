@@ -1,0 +1,671 @@
+//! What a scan reports, and the fixed-size accumulators that build it.
+//!
+//! The accumulators live in the [`crate::Scanner`] and never grow: distinct
+//! values are remembered as 64-bit hashes in an open-addressed table sized at
+//! construction, samples are already redacted when stored, and locations are
+//! fixed-capacity strings. [`Findings`] is the owned result handed out by
+//! `finish()`; it is built once per message and is the only allocation on the
+//! result path.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::limits::{Limits, MAX_ATTACHMENTS_LISTED, MAX_LOCATION_BYTES, MAX_UNSCANNABLE_LISTED};
+
+/// How sure a detector is, as in Purview: `Low` means the pattern and
+/// validator matched without supporting evidence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    /// Pattern and validator only (or a contradicting label such as "order").
+    Low,
+    /// The default policy threshold.
+    Medium,
+    /// Supported by a keyword, or a format that is unambiguous alone.
+    High,
+}
+
+impl Confidence {
+    fn tag(self) -> u64 {
+        self as u64 + 1
+    }
+    fn from_tag(tag: u64) -> Confidence {
+        match tag {
+            3 => Confidence::High,
+            2 => Confidence::Medium,
+            _ => Confidence::Low,
+        }
+    }
+    /// Lowercase name, as used in the config and the JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+}
+
+impl fmt::Display for Confidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why (part of) a message could not be inspected. Policies act on these as
+/// Purview does on `ProcessingLimitExceeded` / `DocumentIsUnsupported`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnscannableReason {
+    /// A ZIP entry is encrypted (ZipCrypto or AES).
+    EncryptedArchive,
+    /// An Office document is password-protected (OLE `EncryptedPackage`) or a PDF has `/Encrypt`.
+    EncryptedDocument,
+    /// A ZIP entry uses a compression method other than stored or deflate.
+    UnsupportedCompression,
+    /// A ZIP structure or deflate stream is corrupt.
+    CorruptArchive,
+    /// The per-message inflate budget ([`Limits::max_inflated_bytes`]) ran out.
+    InflatedBytesLimit,
+    /// An entry inflated beyond [`Limits::max_inflate_ratio`].
+    InflateRatioLimit,
+    /// An archive has more than [`Limits::max_zip_entries`] entries.
+    ZipEntriesLimit,
+    /// Archives nest deeper than [`Limits::max_zip_nesting`].
+    ZipNestingLimit,
+    /// Multiparts/forwards nest deeper than [`Limits::max_mime_depth`].
+    MimeDepthLimit,
+    /// More than [`Limits::max_parts`] MIME parts.
+    PartsLimit,
+    /// A header block exceeds [`Limits::max_header_bytes`].
+    HeaderTooLarge,
+    /// A line exceeds [`Limits::max_line_bytes`] (it was still scanned).
+    LineTooLong,
+    /// Base64 with characters outside the alphabet, or data after padding.
+    CorruptBase64,
+    /// Quoted-printable with `=` not followed by two hex digits or a line break.
+    CorruptQuotedPrintable,
+    /// A charset label encoding_rs does not know; the text was read as UTF-8.
+    UnknownCharset,
+    /// A multipart boundary was longer than the tolerated maximum.
+    BoundaryTooLong,
+    /// The message ended inside a multipart (no closing boundary).
+    Truncated,
+}
+
+impl UnscannableReason {
+    /// Stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        use UnscannableReason::*;
+        match self {
+            EncryptedArchive => "encrypted_archive",
+            EncryptedDocument => "encrypted_document",
+            UnsupportedCompression => "unsupported_compression",
+            CorruptArchive => "corrupt_archive",
+            InflatedBytesLimit => "inflated_bytes_limit",
+            InflateRatioLimit => "inflate_ratio_limit",
+            ZipEntriesLimit => "zip_entries_limit",
+            ZipNestingLimit => "zip_nesting_limit",
+            MimeDepthLimit => "mime_depth_limit",
+            PartsLimit => "parts_limit",
+            HeaderTooLarge => "header_too_large",
+            LineTooLong => "line_too_long",
+            CorruptBase64 => "corrupt_base64",
+            CorruptQuotedPrintable => "corrupt_quoted_printable",
+            UnknownCharset => "unknown_charset",
+            BoundaryTooLong => "boundary_too_long",
+            Truncated => "truncated",
+        }
+    }
+
+    /// Whether this reason means content was actually skipped. `LineTooLong`
+    /// and `Truncated` are reported but everything was still inspected.
+    pub fn skipped_content(self) -> bool {
+        !matches!(
+            self,
+            UnscannableReason::LineTooLong | UnscannableReason::Truncated
+        )
+    }
+}
+
+impl fmt::Display for UnscannableReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Distinct-value counts at each confidence floor.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Distinct values at any confidence.
+    pub low: u32,
+    /// Distinct values whose best confidence is medium or high.
+    pub medium: u32,
+    /// Distinct values whose best confidence is high.
+    pub high: u32,
+}
+
+impl Counts {
+    /// Distinct values at `min` confidence or above.
+    pub fn at(&self, min: Confidence) -> u32 {
+        match min {
+            Confidence::Low => self.low,
+            Confidence::Medium => self.medium,
+            Confidence::High => self.high,
+        }
+    }
+}
+
+/// What one detector, dictionary or pattern found in a message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DetectorFinding {
+    /// Stable name used in the config (`credit_card`, a dictionary name...).
+    pub name: String,
+    /// Distinct values per confidence floor.
+    pub counts: Counts,
+    /// Highest confidence of any value.
+    pub confidence: Confidence,
+    /// True when more distinct values were seen than [`Limits::max_distinct`]:
+    /// the counts are then a lower bound.
+    pub count_is_lower_bound: bool,
+    /// Where: part path and file name, e.g. `2/attachment q3.xlsx`.
+    pub locations: Vec<String>,
+    /// A few redacted samples (`4111 **** **** 1111`); never a full value.
+    pub samples: Vec<String>,
+}
+
+/// One piece of the message that was not (fully) inspected.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Unscannable {
+    /// Why.
+    pub reason: UnscannableReason,
+    /// Where (part path and file name).
+    pub location: String,
+}
+
+/// A MIME leaf part that is an attachment or not text, for policies on
+/// attachment types and sizes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Attachment {
+    /// Part path and file name.
+    pub location: String,
+    /// File name from Content-Disposition/Content-Type (RFC 2231/2047 decoded).
+    pub file_name: String,
+    /// Content-Type as declared by the sender.
+    pub declared_type: String,
+    /// Type found by content sniffing (`zip`, `docx`, `xlsx`, `pdf`, `text`...).
+    pub detected_type: String,
+    /// Bytes after transfer decoding.
+    pub size: u64,
+}
+
+/// Everything one message produced. Full sensitive values are never here.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Findings {
+    /// Detectors with at least one match, in engine order.
+    pub detectors: Vec<DetectorFinding>,
+    /// Parts that were not fully inspected, with reasons (at most 16 listed).
+    pub unscannable: Vec<Unscannable>,
+    /// All unscannable events, including those not listed.
+    pub unscannable_total: u32,
+    /// Attachments seen (at most 64 listed).
+    pub attachments: Vec<Attachment>,
+    /// All attachments, including those not listed.
+    pub attachments_total: u32,
+    /// MIME parts walked.
+    pub parts: u32,
+    /// Bytes fed.
+    pub bytes: u64,
+}
+
+impl Findings {
+    /// Distinct values found by `name` at `min_conf` or above (0 if none or unknown).
+    pub fn count(&self, name: &str, min_conf: Confidence) -> u32 {
+        self.get(name).map_or(0, |d| d.counts.at(min_conf))
+    }
+
+    /// The finding of one detector, if it matched.
+    pub fn get(&self, name: &str) -> Option<&DetectorFinding> {
+        self.detectors.iter().find(|d| d.name == name)
+    }
+
+    /// Whether any part could not be fully inspected (a limit, encryption,
+    /// corruption). `line_too_long` and `truncated` do not count: the content
+    /// was still scanned; they stay visible in [`Findings::unscannable`].
+    pub fn is_unscannable(&self) -> bool {
+        self.unscannable.iter().any(|u| u.reason.skipped_content())
+    }
+
+    /// Whether a given reason was reported.
+    pub fn has_reason(&self, reason: UnscannableReason) -> bool {
+        self.unscannable.iter().any(|u| u.reason == reason)
+    }
+}
+
+/// A string of at most `N` bytes stored inline; pushes past `N` are cut at a
+/// character boundary. Used for locations and samples so the scanner's state
+/// has a fixed size.
+#[derive(Clone, Copy)]
+pub(crate) struct FixedStr<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> FixedStr<N> {
+    pub(crate) const fn new() -> Self {
+        FixedStr {
+            buf: [0; N],
+            len: 0,
+        }
+    }
+    pub(crate) fn clear(&mut self) {
+        self.len = 0;
+    }
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+    pub(crate) fn as_str_lossy(&self) -> String {
+        String::from_utf8_lossy(self.as_bytes()).into_owned()
+    }
+    pub(crate) fn push_bytes(&mut self, s: &[u8]) {
+        let room = N - self.len;
+        let mut take = s.len().min(room);
+        // Never cut inside a UTF-8 sequence.
+        while take < s.len() && take > 0 && (s[take] & 0xC0) == 0x80 {
+            take -= 1;
+        }
+        self.buf[self.len..self.len + take].copy_from_slice(&s[..take]);
+        self.len += take;
+    }
+    pub(crate) fn push_str(&mut self, s: &str) {
+        self.push_bytes(s.as_bytes());
+    }
+    pub(crate) fn push_u32(&mut self, mut v: u32) {
+        let mut tmp = [0u8; 10];
+        let mut i = tmp.len();
+        loop {
+            i -= 1;
+            tmp[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        self.push_bytes(&tmp[i..]);
+    }
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+}
+
+// Samples and locations may be sensitive-adjacent; Debug shows lengths only.
+impl<const N: usize> fmt::Debug for FixedStr<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "FixedStr({} bytes)", self.len)
+    }
+}
+
+pub(crate) type Location = FixedStr<MAX_LOCATION_BYTES>;
+/// Redacted samples are short by construction ("4111 **** **** 1111").
+pub(crate) type Sample = FixedStr<48>;
+
+/// Per-detector accumulator: distinct-value table, samples, locations.
+pub(crate) struct DetAcc {
+    /// Open-addressed set of value hashes; the low 2 bits carry the best
+    /// confidence (1..=3), 0 marks an empty slot.
+    slots: Box<[u64]>,
+    distinct: usize,
+    max_distinct: usize,
+    saturated: bool,
+    samples: Box<[Sample]>,
+    n_samples: usize,
+    locations: Box<[Location]>,
+    n_locations: usize,
+}
+
+impl DetAcc {
+    fn new(limits: &Limits) -> DetAcc {
+        let max_distinct = limits.max_distinct.max(1);
+        let slots = (max_distinct * 2).next_power_of_two();
+        DetAcc {
+            slots: vec![0u64; slots].into_boxed_slice(),
+            distinct: 0,
+            max_distinct,
+            saturated: false,
+            samples: vec![Sample::new(); limits.max_samples].into_boxed_slice(),
+            n_samples: 0,
+            locations: vec![Location::new(); limits.max_locations].into_boxed_slice(),
+            n_locations: 0,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.slots.fill(0);
+        self.distinct = 0;
+        self.saturated = false;
+        self.n_samples = 0;
+        self.n_locations = 0;
+    }
+
+    fn bytes(&self) -> usize {
+        self.slots.len() * 8
+            + self.samples.len() * std::mem::size_of::<Sample>()
+            + self.locations.len() * std::mem::size_of::<Location>()
+    }
+
+    /// Records one value; returns whether it was new.
+    fn insert(&mut self, hash: u64, conf: Confidence) -> bool {
+        let key = (hash << 3) | 4; // never zero, low bits free for the tag
+        let mask = self.slots.len() - 1;
+        let mut i = (hash >> 17) as usize & mask;
+        loop {
+            let slot = self.slots[i];
+            if slot == 0 {
+                if self.distinct >= self.max_distinct {
+                    self.saturated = true;
+                    return false;
+                }
+                self.slots[i] = key | conf.tag();
+                self.distinct += 1;
+                return true;
+            }
+            if slot & !3 == key {
+                if Confidence::from_tag(slot & 3) < conf {
+                    self.slots[i] = key | conf.tag();
+                }
+                return false;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn counts(&self) -> (Counts, Confidence) {
+        let mut c = Counts::default();
+        let mut best = Confidence::Low;
+        for &s in self.slots.iter().filter(|&&s| s != 0) {
+            let conf = Confidence::from_tag(s & 3);
+            best = best.max(conf);
+            c.low += 1;
+            if conf >= Confidence::Medium {
+                c.medium += 1;
+            }
+            if conf == Confidence::High {
+                c.high += 1;
+            }
+        }
+        (c, best)
+    }
+}
+
+/// All accumulators of one scanner, plus the current location.
+pub(crate) struct Acc {
+    dets: Box<[DetAcc]>,
+    unscannable: Box<[(UnscannableReason, Location)]>,
+    n_unscannable: usize,
+    unscannable_total: u32,
+    attachments: Box<[AttachmentAcc]>,
+    n_attachments: usize,
+    attachments_total: u32,
+    /// Part path and file name of the content being scanned now.
+    pub(crate) location: Location,
+    pub(crate) parts: u32,
+    pub(crate) bytes: u64,
+}
+
+#[derive(Clone, Copy)]
+pub(crate) struct AttachmentAcc {
+    pub(crate) location: Location,
+    pub(crate) name: FixedStr<128>,
+    pub(crate) declared: FixedStr<96>,
+    pub(crate) detected: &'static str,
+    pub(crate) size: u64,
+}
+
+impl AttachmentAcc {
+    pub(crate) const fn new() -> Self {
+        AttachmentAcc {
+            location: Location::new(),
+            name: FixedStr::new(),
+            declared: FixedStr::new(),
+            detected: "",
+            size: 0,
+        }
+    }
+}
+
+impl Acc {
+    pub(crate) fn new(n_detectors: usize, limits: &Limits) -> Acc {
+        Acc {
+            dets: (0..n_detectors).map(|_| DetAcc::new(limits)).collect(),
+            unscannable: vec![
+                (UnscannableReason::Truncated, Location::new());
+                MAX_UNSCANNABLE_LISTED
+            ]
+            .into_boxed_slice(),
+            n_unscannable: 0,
+            unscannable_total: 0,
+            attachments: vec![AttachmentAcc::new(); MAX_ATTACHMENTS_LISTED].into_boxed_slice(),
+            n_attachments: 0,
+            attachments_total: 0,
+            location: Location::new(),
+            parts: 0,
+            bytes: 0,
+        }
+    }
+
+    pub(crate) fn reset(&mut self) {
+        self.dets.iter_mut().for_each(DetAcc::reset);
+        self.n_unscannable = 0;
+        self.unscannable_total = 0;
+        self.n_attachments = 0;
+        self.attachments_total = 0;
+        self.location.clear();
+        self.parts = 0;
+        self.bytes = 0;
+    }
+
+    pub(crate) fn state_bytes(&self) -> usize {
+        self.dets.iter().map(DetAcc::bytes).sum::<usize>()
+            + std::mem::size_of_val(&*self.dets)
+            + std::mem::size_of_val(&*self.unscannable)
+            + std::mem::size_of_val(&*self.attachments)
+    }
+
+    /// Records a match. `hash` identifies the value (for distinct counts),
+    /// `redacted` is the only form of it that is kept.
+    pub(crate) fn report(&mut self, det: usize, hash: u64, conf: Confidence, redacted: &[u8]) {
+        let d = &mut self.dets[det];
+        let new = d.insert(hash, conf);
+        if new && d.n_samples < d.samples.len() {
+            let s = &mut d.samples[d.n_samples];
+            s.clear();
+            s.push_bytes(redacted);
+            d.n_samples += 1;
+        }
+        let loc = self.location.as_bytes();
+        if !d.locations[..d.n_locations]
+            .iter()
+            .any(|l| l.as_bytes() == loc)
+            && d.n_locations < d.locations.len()
+        {
+            let l = &mut d.locations[d.n_locations];
+            l.clear();
+            l.push_bytes(loc);
+            d.n_locations += 1;
+        }
+    }
+
+    /// Records an unscannable event at the current location; one entry per
+    /// (reason, location).
+    pub(crate) fn unscannable(&mut self, reason: UnscannableReason) {
+        let loc = self.location.as_bytes();
+        if self.unscannable[..self.n_unscannable]
+            .iter()
+            .any(|(r, l)| *r == reason && l.as_bytes() == loc)
+        {
+            return;
+        }
+        self.unscannable_total += 1;
+        if self.n_unscannable < self.unscannable.len() {
+            let e = &mut self.unscannable[self.n_unscannable];
+            e.0 = reason;
+            e.1.clear();
+            e.1.push_bytes(loc);
+            self.n_unscannable += 1;
+        }
+    }
+
+    pub(crate) fn attachment(&mut self, a: &AttachmentAcc) {
+        self.attachments_total += 1;
+        if self.n_attachments < self.attachments.len() {
+            self.attachments[self.n_attachments] = *a;
+            self.n_attachments += 1;
+        }
+    }
+
+    pub(crate) fn findings(&self, names: &[String]) -> Findings {
+        let mut detectors = Vec::new();
+        for (d, name) in self.dets.iter().zip(names) {
+            if d.distinct == 0 {
+                continue;
+            }
+            let (counts, confidence) = d.counts();
+            detectors.push(DetectorFinding {
+                name: name.clone(),
+                counts,
+                confidence,
+                count_is_lower_bound: d.saturated,
+                locations: d.locations[..d.n_locations]
+                    .iter()
+                    .map(FixedStr::as_str_lossy)
+                    .collect(),
+                samples: d.samples[..d.n_samples]
+                    .iter()
+                    .map(FixedStr::as_str_lossy)
+                    .collect(),
+            });
+        }
+        Findings {
+            detectors,
+            unscannable: self.unscannable[..self.n_unscannable]
+                .iter()
+                .map(|(r, l)| Unscannable {
+                    reason: *r,
+                    location: l.as_str_lossy(),
+                })
+                .collect(),
+            unscannable_total: self.unscannable_total,
+            attachments: self.attachments[..self.n_attachments]
+                .iter()
+                .map(|a| Attachment {
+                    location: a.location.as_str_lossy(),
+                    file_name: a.name.as_str_lossy(),
+                    declared_type: a.declared.as_str_lossy(),
+                    detected_type: a.detected.to_string(),
+                    size: a.size,
+                })
+                .collect(),
+            attachments_total: self.attachments_total,
+            parts: self.parts,
+            bytes: self.bytes,
+        }
+    }
+}
+
+/// A human-readable table of one message's findings, for `cordon scan`.
+pub fn render_table(f: &Findings) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out, "parts: {}   bytes: {}", f.parts, f.bytes);
+    if f.detectors.is_empty() {
+        out.push_str("no detector matched\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "{:<22} {:>5} {:>6} {:>5}  {:<6}  {:<40}  samples",
+            "detector", "low+", "med+", "high", "best", "locations"
+        );
+        for d in &f.detectors {
+            let _ = writeln!(
+                out,
+                "{:<22} {:>4}{} {:>6} {:>5}  {:<6}  {:<40}  {}",
+                d.name,
+                d.counts.low,
+                if d.count_is_lower_bound { "+" } else { " " },
+                d.counts.medium,
+                d.counts.high,
+                d.confidence.as_str(),
+                d.locations.join(", "),
+                d.samples.join(" | ")
+            );
+        }
+    }
+    if !f.unscannable.is_empty() {
+        let _ = writeln!(out, "unscannable ({} total):", f.unscannable_total);
+        for u in &f.unscannable {
+            let _ = writeln!(out, "  {:<26} {}", u.reason.as_str(), u.location);
+        }
+    }
+    if !f.attachments.is_empty() {
+        let _ = writeln!(out, "attachments ({} total):", f.attachments_total);
+        for a in &f.attachments {
+            let _ = writeln!(
+                out,
+                "  {:<30} declared {:<28} detected {:<6} {} bytes",
+                a.location, a.declared_type, a.detected_type, a.size
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distinct_counts_keep_best_confidence() {
+        let mut acc = Acc::new(1, &Limits::default());
+        acc.report(0, 42, Confidence::Low, b"a");
+        acc.report(0, 42, Confidence::High, b"a");
+        acc.report(0, 43, Confidence::Medium, b"b");
+        let f = acc.findings(&["x".to_string()]);
+        assert_eq!(f.count("x", Confidence::Low), 2);
+        assert_eq!(f.count("x", Confidence::Medium), 2);
+        assert_eq!(f.count("x", Confidence::High), 1);
+        assert_eq!(f.detectors[0].samples, vec!["a", "b"]);
+    }
+
+    #[test]
+    fn distinct_table_saturates_instead_of_growing() {
+        let limits = Limits {
+            max_distinct: 4,
+            ..Limits::default()
+        };
+        let mut acc = Acc::new(1, &limits);
+        let before = acc.state_bytes();
+        for v in 0..100u64 {
+            acc.report(
+                0,
+                v.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                Confidence::Medium,
+                b"s",
+            );
+        }
+        let f = acc.findings(&["x".to_string()]);
+        assert_eq!(f.count("x", Confidence::Low), 4);
+        assert!(f.detectors[0].count_is_lower_bound);
+        assert_eq!(acc.state_bytes(), before);
+    }
+
+    #[test]
+    fn fixed_str_cuts_at_char_boundary() {
+        let mut s = FixedStr::<4>::new();
+        s.push_str("abé"); // 4 bytes exactly
+        assert_eq!(s.as_bytes(), "abé".as_bytes());
+        let mut t = FixedStr::<3>::new();
+        t.push_str("abé");
+        assert_eq!(t.as_bytes(), b"ab");
+    }
+}

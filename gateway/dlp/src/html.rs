@@ -1,0 +1,511 @@
+//! Streaming HTML- and XML-to-text: what a reader sees is what detectors see.
+//!
+//! Tags, comments and `<script>`/`<style>` contents are dropped; entities
+//! (`&nbsp;`, `&#52;`, `&#x34;`) are decoded; soft hyphens and zero-width
+//! characters written as entities vanish, so `41&shy;11` reads `4111`.
+//! Inline tags join their neighbours (`4111<span>1111</span>` stays one
+//! number, as Word splits runs anywhere); block tags (`<p>`, `<td>`, `<br>`;
+//! `w:p`, `c`, `si` in OOXML) become a line break so adjacent cells do not
+//! merge. In HTML mode whitespace runs collapse to one space, as a browser
+//! renders them, so a term folded across source lines reads as typed.
+//!
+//! Output is identical for any input chunking: all state is in [`Html`].
+
+use crate::limits::MAX_ENTITY_BYTES;
+
+/// Which markup rules apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Html,
+    Xml,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum St {
+    Text,
+    Lt,
+    TagName,
+    InTag,
+    Quote(u8),
+    Bang,
+    BangDash,
+    Comment,
+    CommentDash,
+    CommentDash2,
+    Entity,
+    Raw,
+    RawLt,
+    RawName,
+}
+
+/// Output room kept free per input byte: the longest unknown entity written back.
+const RESERVE: usize = MAX_ENTITY_BYTES + 8;
+
+/// Longest tag name we need to recognise ("blockquote", "table-cell" with a prefix).
+const TAG_NAME_BYTES: usize = 24;
+
+/// Streaming markup stripper.
+#[derive(Debug)]
+pub(crate) struct Html {
+    mode: Mode,
+    st: St,
+    name: [u8; TAG_NAME_BYTES],
+    name_len: usize,
+    closing: bool,
+    /// Inside `<script>` or `<style>`: which one, to find its end tag.
+    raw: &'static [u8],
+    ent: [u8; MAX_ENTITY_BYTES],
+    ent_len: usize,
+    last_space: bool,
+    /// Last output was a block break: do not repeat it for nested blocks.
+    last_nl: bool,
+}
+
+impl Html {
+    pub(crate) fn new(mode: Mode) -> Html {
+        Html {
+            mode,
+            st: St::Text,
+            name: [0; TAG_NAME_BYTES],
+            name_len: 0,
+            closing: false,
+            raw: b"",
+            ent: [0; MAX_ENTITY_BYTES],
+            ent_len: 0,
+            last_space: true,
+            last_nl: true,
+        }
+    }
+
+    pub(crate) fn reset(&mut self, mode: Mode) {
+        *self = Html::new(mode);
+    }
+
+    /// Converts `input`, writing text into `out` and handing full buffers to `sink`.
+    pub(crate) fn feed(&mut self, input: &[u8], out: &mut [u8], sink: &mut impl FnMut(&[u8])) {
+        let mut w = Writer { out, o: 0 };
+        let mut i = 0;
+        while i < input.len() {
+            if w.o + RESERVE > w.out.len() {
+                sink(&w.out[..w.o]);
+                w.o = 0;
+            }
+            let c = input[i];
+            match self.st {
+                St::Text => {
+                    if self.mode == Mode::Xml {
+                        // Fast path: copy up to the next markup character.
+                        let rest = &input[i..];
+                        let run = memchr::memchr2(b'<', b'&', rest).unwrap_or(rest.len());
+                        let take = run.min(w.out.len() - w.o);
+                        if take > 0 {
+                            w.out[w.o..w.o + take].copy_from_slice(&rest[..take]);
+                            w.o += take;
+                            i += take;
+                            self.last_nl = false;
+                            continue;
+                        }
+                    }
+                    match c {
+                        b'<' => self.st = St::Lt,
+                        b'&' => {
+                            self.st = St::Entity;
+                            self.ent_len = 0;
+                        }
+                        b' ' | b'\t' | b'\r' | b'\n' | 0x0C if self.mode == Mode::Html => {
+                            self.space(&mut w);
+                        }
+                        _ => {
+                            w.push(c);
+                            self.last_space = false;
+                            self.last_nl = false;
+                        }
+                    }
+                }
+                St::Lt => match c {
+                    b'!' => self.st = St::Bang,
+                    b'/' => {
+                        self.closing = true;
+                        self.name_len = 0;
+                        self.st = St::TagName;
+                    }
+                    b'?' => self.st = St::InTag,
+                    c if c.is_ascii_alphabetic() => {
+                        self.closing = false;
+                        self.name_len = 0;
+                        self.st = St::TagName;
+                        continue;
+                    }
+                    _ => {
+                        // "a < b": not a tag.
+                        w.push(b'<');
+                        self.last_space = false;
+                        self.last_nl = false;
+                        self.st = St::Text;
+                        continue;
+                    }
+                },
+                St::TagName => {
+                    if c.is_ascii_alphanumeric() || c == b':' || c == b'-' || c == b'_' {
+                        if self.name_len < TAG_NAME_BYTES {
+                            self.name[self.name_len] = c.to_ascii_lowercase();
+                            self.name_len += 1;
+                        }
+                    } else {
+                        self.st = St::InTag;
+                        continue;
+                    }
+                }
+                St::InTag => match c {
+                    b'"' | b'\'' if self.mode == Mode::Html || self.name_len > 0 => {
+                        self.st = St::Quote(c)
+                    }
+                    b'>' => self.end_tag(&mut w),
+                    _ => {}
+                },
+                St::Quote(q) => {
+                    if c == q {
+                        self.st = St::InTag;
+                    }
+                }
+                St::Bang => {
+                    self.st = if c == b'-' { St::BangDash } else { St::InTag };
+                    self.name_len = 0;
+                    if c == b'>' {
+                        self.st = St::Text;
+                    }
+                }
+                St::BangDash => {
+                    self.st = if c == b'-' { St::Comment } else { St::InTag };
+                }
+                St::Comment => {
+                    if c == b'-' {
+                        self.st = St::CommentDash;
+                    }
+                }
+                St::CommentDash => {
+                    self.st = if c == b'-' {
+                        St::CommentDash2
+                    } else {
+                        St::Comment
+                    };
+                }
+                St::CommentDash2 => {
+                    self.st = match c {
+                        b'>' => St::Text,
+                        b'-' => St::CommentDash2,
+                        _ => St::Comment,
+                    };
+                }
+                St::Entity => {
+                    if (c.is_ascii_alphanumeric() || c == b'#') && self.ent_len < MAX_ENTITY_BYTES {
+                        self.ent[self.ent_len] = c;
+                        self.ent_len += 1;
+                    } else {
+                        let semi = c == b';';
+                        self.entity(&mut w, semi);
+                        self.st = St::Text;
+                        if !semi {
+                            continue;
+                        }
+                    }
+                }
+                St::Raw => {
+                    // Skip to the next '<' quickly.
+                    match memchr::memchr(b'<', &input[i..]) {
+                        Some(p) => {
+                            i += p + 1;
+                            self.st = St::RawLt;
+                        }
+                        None => i = input.len(),
+                    }
+                    continue;
+                }
+                St::RawLt => {
+                    if c == b'/' {
+                        self.name_len = 0;
+                        self.st = St::RawName;
+                    } else {
+                        self.st = St::Raw;
+                        continue;
+                    }
+                }
+                St::RawName => {
+                    if c.is_ascii_alphabetic() && self.name_len < TAG_NAME_BYTES {
+                        self.name[self.name_len] = c.to_ascii_lowercase();
+                        self.name_len += 1;
+                    } else if self.name[..self.name_len] == *self.raw {
+                        self.closing = true;
+                        self.raw = b"";
+                        self.st = St::InTag;
+                        continue;
+                    } else {
+                        self.st = St::Raw;
+                        continue;
+                    }
+                }
+            }
+            i += 1;
+        }
+        if w.o > 0 {
+            sink(&w.out[..w.o]);
+        }
+    }
+
+    /// End of input: an entity cut by the end is written as text.
+    pub(crate) fn finish(&mut self, out: &mut [u8], sink: &mut impl FnMut(&[u8])) {
+        let mut w = Writer { out, o: 0 };
+        if self.st == St::Entity {
+            self.entity(&mut w, false);
+        } else if self.st == St::Lt {
+            w.push(b'<');
+        }
+        self.st = St::Text;
+        if w.o > 0 {
+            sink(&w.out[..w.o]);
+        }
+    }
+
+    fn space(&mut self, w: &mut Writer<'_>) {
+        if !self.last_space {
+            w.push(b' ');
+            self.last_space = true;
+        }
+    }
+
+    fn end_tag(&mut self, w: &mut Writer<'_>) {
+        self.st = St::Text;
+        let name = &self.name[..self.name_len];
+        let local = match name.iter().rposition(|&c| c == b':') {
+            Some(p) => &name[p + 1..],
+            None => name,
+        };
+        match self.mode {
+            Mode::Html => {
+                if !self.closing && (local == b"script" || local == b"style") {
+                    self.raw = if local == b"script" {
+                        b"script"
+                    } else {
+                        b"style"
+                    };
+                    self.st = St::Raw;
+                    return;
+                }
+                const BLOCK: &[&[u8]] = &[
+                    b"p",
+                    b"div",
+                    b"br",
+                    b"tr",
+                    b"td",
+                    b"th",
+                    b"li",
+                    b"ul",
+                    b"ol",
+                    b"table",
+                    b"h1",
+                    b"h2",
+                    b"h3",
+                    b"h4",
+                    b"h5",
+                    b"h6",
+                    b"hr",
+                    b"blockquote",
+                    b"pre",
+                    b"title",
+                    b"dt",
+                    b"dd",
+                    b"section",
+                    b"article",
+                    b"header",
+                    b"footer",
+                    b"tbody",
+                    b"thead",
+                    b"caption",
+                    b"address",
+                    b"body",
+                    b"head",
+                ];
+                if BLOCK.contains(&local) && !self.last_nl {
+                    w.push(b'\n');
+                    self.last_space = true;
+                    self.last_nl = true;
+                }
+            }
+            Mode::Xml => {
+                const BLOCK: &[&[u8]] = &[
+                    b"p",
+                    b"tc",
+                    b"tr",
+                    b"c",
+                    b"si",
+                    b"row",
+                    b"table-cell",
+                    b"table-row",
+                    b"h",
+                    b"list-item",
+                    b"br",
+                    b"cr",
+                    b"line-break",
+                    b"txbody",
+                    b"sp",
+                ];
+                const SPACE: &[&[u8]] = &[b"tab", b"s"];
+                if BLOCK.contains(&local) {
+                    if !self.last_nl {
+                        w.push(b'\n');
+                        self.last_nl = true;
+                    }
+                } else if SPACE.contains(&local) {
+                    w.push(b' ');
+                    self.last_nl = false;
+                }
+            }
+        }
+        self.closing = false;
+    }
+
+    fn entity(&mut self, w: &mut Writer<'_>, semi: bool) {
+        let e = &self.ent[..self.ent_len];
+        let cp: Option<u32> = if let Some(num) = e.strip_prefix(b"#") {
+            let (digits, radix) = match num.first() {
+                Some(b'x') | Some(b'X') => (&num[1..], 16),
+                _ => (num, 10),
+            };
+            std::str::from_utf8(digits)
+                .ok()
+                .and_then(|s| u32::from_str_radix(s, radix).ok())
+        } else {
+            named_entity(e)
+        };
+        match cp.and_then(char::from_u32) {
+            // Invisible characters: dropping them is what a reader sees.
+            Some('\u{AD}' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}') => {}
+            Some('\u{A0}') | Some(' ') | Some('\t') | Some('\n') | Some('\r') => {
+                if self.mode == Mode::Html {
+                    self.space(w);
+                } else {
+                    w.push(b' ');
+                }
+            }
+            Some(ch) => {
+                let mut buf = [0u8; 4];
+                for &b in ch.encode_utf8(&mut buf).as_bytes() {
+                    w.push(b);
+                }
+                self.last_space = false;
+                self.last_nl = false;
+            }
+            None => {
+                // Not an entity: keep the text as written.
+                w.push(b'&');
+                for i in 0..self.ent_len {
+                    let b = self.ent[i];
+                    w.push_spill(b);
+                }
+                if semi {
+                    w.push_spill(b';');
+                }
+                self.last_space = false;
+                self.last_nl = false;
+            }
+        }
+        self.ent_len = 0;
+    }
+}
+
+fn named_entity(e: &[u8]) -> Option<u32> {
+    Some(match e {
+        b"nbsp" => 0xA0,
+        b"amp" => u32::from(b'&'),
+        b"lt" => u32::from(b'<'),
+        b"gt" => u32::from(b'>'),
+        b"quot" => u32::from(b'"'),
+        b"apos" => u32::from(b'\''),
+        b"shy" => 0xAD,
+        b"zwsp" => 0x200B,
+        b"zwnj" => 0x200C,
+        b"zwj" => 0x200D,
+        b"ensp" | b"emsp" | b"thinsp" => u32::from(b' '),
+        b"ndash" => 0x2013,
+        b"mdash" => 0x2014,
+        b"hyphen" | b"dash" => u32::from(b'-'),
+        b"minus" => u32::from(b'-'),
+        b"copy" => 0xA9,
+        b"reg" => 0xAE,
+        b"euro" => 0x20AC,
+        b"pound" => 0xA3,
+        b"laquo" => 0xAB,
+        b"raquo" => 0xBB,
+        b"lsquo" => 0x2018,
+        b"rsquo" => 0x2019,
+        b"ldquo" => 0x201C,
+        b"rdquo" => 0x201D,
+        b"hellip" => 0x2026,
+        b"bull" => 0x2022,
+        b"middot" => 0xB7,
+        b"auml" => 0xE4,
+        b"ouml" => 0xF6,
+        b"uuml" => 0xFC,
+        b"Auml" => 0xC4,
+        b"Ouml" => 0xD6,
+        b"Uuml" => 0xDC,
+        b"szlig" => 0xDF,
+        b"eacute" => 0xE9,
+        b"egrave" => 0xE8,
+        b"aacute" => 0xE1,
+        b"agrave" => 0xE0,
+        b"ccedil" => 0xE7,
+        b"ntilde" => 0xF1,
+        _ => return None,
+    })
+}
+
+struct Writer<'a> {
+    out: &'a mut [u8],
+    o: usize,
+}
+
+impl Writer<'_> {
+    fn push(&mut self, b: u8) {
+        self.out[self.o] = b;
+        self.o += 1;
+    }
+    /// An unknown entity is written back verbatim; [`RESERVE`] leaves room.
+    fn push_spill(&mut self, b: u8) {
+        self.push(b);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conv(mode: Mode, input: &[u8], split: usize) -> String {
+        let mut h = Html::new(mode);
+        let mut out = [0u8; 256];
+        let mut v = Vec::new();
+        let (a, b) = input.split_at(split.min(input.len()));
+        h.feed(a, &mut out, &mut |s| v.extend_from_slice(s));
+        h.feed(b, &mut out, &mut |s| v.extend_from_slice(s));
+        h.finish(&mut out, &mut |s| v.extend_from_slice(s));
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn html_hides_nothing() {
+        let src = b"<html><head><style>p{x:1}</style></head><body><p class=MsoNormal>Card:&nbsp;&#52;556<span style='a>b'> 7375</span>\r\n 86<!-- x -->89 98&shy;55<o:p></o:p></p><script>var a='<p>';</script>Project\r\n   Falcon &amp; co &bogus; 1 < 2</body></html>";
+        let want = "Card: 4556 7375 8689 9855\nProject Falcon & co &bogus; 1 < 2\n";
+        for s in 0..src.len() {
+            assert_eq!(conv(Mode::Html, src, s), want, "split {s}");
+        }
+    }
+
+    #[test]
+    fn xml_cells_do_not_merge() {
+        let src = b"<?xml version=\"1.0\"?><sst><si><t>4556 7375</t><t> 8689 9855</t></si><si><t>123</t></si></sst><w:p><w:r><w:t>41</w:t></w:r><w:r><w:t>11</w:t></w:r></w:p>";
+        let want = "4556 7375 8689 9855\n123\n4111\n";
+        for s in 0..src.len() {
+            assert_eq!(conv(Mode::Xml, src, s), want, "split {s}");
+        }
+    }
+}

@@ -1,0 +1,555 @@
+//! The per-message [`Scanner`]: glues the MIME walker, the transfer
+//! decoders, content sniffing, archives and the text pipeline together, all
+//! in buffers allocated once at construction.
+
+use std::sync::Arc;
+
+use crate::decode::{Base64, QuotedPrintable};
+use crate::findings::{Acc, AttachmentAcc, Findings, UnscannableReason as R};
+use crate::html::Mode;
+use crate::limits::STAGE_BUFFER_BYTES;
+use crate::mime::{Cte, PartInfo, Sink, Walker};
+use crate::text::{charset_for, TextPipe};
+use crate::zip::{self, Level};
+use crate::Engine;
+
+/// Scans one message at a time. Create with [`Engine::scanner`], feed the
+/// message in any chunking with [`Scanner::feed`], and take the result with
+/// [`Scanner::finish`], which also readies the scanner for the next message.
+pub struct Scanner {
+    engine: Arc<Engine>,
+    walker: Walker,
+    dec: Decoders,
+    leaf: Leaf,
+    text: TextPipe,
+    zips: Box<[Level]>,
+    acc: Acc,
+    /// Bytes since the last line feed, for `line_too_long`.
+    line_len: usize,
+    line_reported: bool,
+}
+
+// The scanner holds message text in its buffers: show only its shape.
+impl std::fmt::Debug for Scanner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scanner")
+            .field("walker", &self.walker)
+            .field("state_bytes", &self.state_bytes())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// Waiting for the first bytes to decide.
+    Sniff,
+    Text,
+    Zip,
+    /// Images, audio: nothing a detector can read.
+    Skip,
+}
+
+/// Needles searched in the raw bytes of some formats: an OLE compound file
+/// with an `EncryptedPackage` stream is a password-protected Office
+/// document; a PDF trailer with `/Encrypt` is an encrypted PDF.
+const OLE_ENCRYPTED: &[u8] = b"E\0n\0c\0r\0y\0p\0t\0e\0d\0P\0a\0c\0k\0a\0g\0e\0";
+const PDF_ENCRYPTED: &[u8] = b"/Encrypt";
+
+/// Transfer decoders of the current leaf part.
+struct Decoders {
+    cte: Cte,
+    b64: Base64,
+    qp: QuotedPrintable,
+    buf: Box<[u8]>,
+}
+
+impl Decoders {
+    fn new() -> Decoders {
+        Decoders {
+            cte: Cte::Identity,
+            b64: Base64::default(),
+            qp: QuotedPrintable::default(),
+            buf: vec![0u8; STAGE_BUFFER_BYTES].into_boxed_slice(),
+        }
+    }
+}
+
+/// Content state of the current leaf part (after transfer decoding).
+struct Leaf {
+    kind: Kind,
+    sniff: [u8; 8],
+    sniff_len: usize,
+    /// Declared as text: used when sniffing finds no known format.
+    declared_text: bool,
+    charset: Option<&'static encoding_rs::Encoding>,
+    markup: Option<Mode>,
+    size: u64,
+    /// Inflated bytes in this message (budget across all archives).
+    inflated: u64,
+    detected: &'static str,
+    /// Marker searched in the raw bytes, with the tail of the previous
+    /// chunk so that a marker split across chunks is found.
+    needle: &'static [u8],
+    needle_tail: [u8; 40],
+    needle_tail_len: usize,
+    needle_found: bool,
+    attachment: AttachmentAcc,
+    record: bool,
+}
+
+impl Leaf {
+    fn new() -> Leaf {
+        Leaf {
+            kind: Kind::Skip,
+            sniff: [0; 8],
+            sniff_len: 0,
+            declared_text: false,
+            charset: None,
+            markup: None,
+            size: 0,
+            inflated: 0,
+            detected: "",
+            needle: b"",
+            needle_tail: [0; 40],
+            needle_tail_len: 0,
+            needle_found: false,
+            attachment: AttachmentAcc::new(),
+            record: false,
+        }
+    }
+}
+
+impl Scanner {
+    pub(crate) fn new(engine: Arc<Engine>) -> Scanner {
+        let limits = engine.limits.clone();
+        let n = engine.names.len();
+        let nesting = limits.max_zip_nesting.max(1);
+        Scanner {
+            walker: Walker::new(&limits),
+            dec: Decoders::new(),
+            leaf: Leaf::new(),
+            text: TextPipe::new(),
+            zips: (0..nesting).map(|i| Level::new(i == 0)).collect(),
+            acc: Acc::new(n, &limits),
+            engine,
+            line_len: 0,
+            line_reported: false,
+        }
+    }
+
+    fn down(&mut self) -> (&mut Walker, Down<'_>) {
+        let Scanner {
+            engine,
+            walker,
+            dec,
+            leaf,
+            text,
+            zips,
+            acc,
+            ..
+        } = self;
+        (
+            walker,
+            Down {
+                engine,
+                dec,
+                leaf,
+                text,
+                zips,
+                acc,
+            },
+        )
+    }
+
+    /// Feeds the next bytes of the message (any chunking, including empty).
+    pub fn feed(&mut self, chunk: &[u8]) {
+        if chunk.is_empty() {
+            return;
+        }
+        self.acc.bytes += chunk.len() as u64;
+        self.track_lines(chunk);
+        let (walker, mut down) = self.down();
+        walker.feed(chunk, &mut down);
+    }
+
+    /// Ends the message and returns what was found. The scanner is reset and
+    /// ready for the next message.
+    pub fn finish(&mut self) -> Findings {
+        let (walker, mut down) = self.down();
+        walker.finish(&mut down);
+        self.acc.parts = self.walker.parts() as u32;
+        let f = self.acc.findings(&self.engine.names);
+        self.reset();
+        f
+    }
+
+    /// Forgets the current message (e.g. the session aborted DATA).
+    pub fn reset(&mut self) {
+        self.walker.reset();
+        self.text.reset();
+        self.acc.reset();
+        self.dec.b64.reset();
+        self.dec.qp.reset();
+        self.leaf.kind = Kind::Skip;
+        self.leaf.record = false;
+        self.leaf.inflated = 0;
+        self.line_len = 0;
+        self.line_reported = false;
+    }
+
+    /// Bytes of state this scanner owns. Fixed at construction: scanning
+    /// never changes it (the memory test checks this over 10,000 messages).
+    pub fn state_bytes(&self) -> usize {
+        std::mem::size_of::<Scanner>()
+            + self.walker.state_bytes()
+            + self.dec.buf.len()
+            + self.text.state_bytes()
+            + self.zips.iter().map(Level::state_bytes).sum::<usize>()
+            + self.acc.state_bytes()
+    }
+
+    /// Reports `line_too_long` for any line over the limit, looking at one
+    /// position per `max_line_bytes` (memrchr), so the check is nearly free.
+    fn track_lines(&mut self, chunk: &[u8]) {
+        let max = self.engine.limits.max_line_bytes;
+        let mut rest = chunk;
+        loop {
+            let room = max.saturating_sub(self.line_len);
+            if rest.len() <= room {
+                match memchr::memrchr(b'\n', rest) {
+                    Some(p) => self.line_len = rest.len() - p - 1,
+                    None => self.line_len += rest.len(),
+                }
+                return;
+            }
+            match memchr::memrchr(b'\n', &rest[..room + 1]) {
+                Some(p) => {
+                    self.line_len = 0;
+                    rest = &rest[p + 1..];
+                }
+                None => {
+                    if !self.line_reported {
+                        self.line_reported = true;
+                        self.acc.unscannable(R::LineTooLong);
+                    }
+                    match memchr::memchr(b'\n', rest) {
+                        Some(q) => {
+                            self.line_len = 0;
+                            rest = &rest[q + 1..];
+                        }
+                        None => {
+                            self.line_len = max + 1;
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Everything below the walker, borrowed for one call.
+struct Down<'a> {
+    engine: &'a Engine,
+    dec: &'a mut Decoders,
+    leaf: &'a mut Leaf,
+    text: &'a mut TextPipe,
+    zips: &'a mut [Level],
+    acc: &'a mut Acc,
+}
+
+/// Content after transfer decoding, borrowed apart from the decoders.
+struct Content<'a> {
+    engine: &'a Engine,
+    leaf: &'a mut Leaf,
+    text: &'a mut TextPipe,
+    zips: &'a mut [Level],
+    acc: &'a mut Acc,
+}
+
+impl Sink for Down<'_> {
+    fn location(&mut self, loc: &[u8]) {
+        self.acc.location.clear();
+        self.acc.location.push_bytes(loc);
+    }
+
+    fn header_text(&mut self, text: &[u8]) {
+        let det = &self.engine.detectors;
+        self.text.begin(None, None);
+        self.text.push(det, self.acc, text);
+        self.text.end(det, self.acc);
+    }
+
+    fn part_begin(&mut self, info: &PartInfo) {
+        self.dec.cte = info.cte;
+        self.dec.b64.reset();
+        self.dec.qp.reset();
+        let l = &mut *self.leaf;
+        l.size = 0;
+        l.sniff_len = 0;
+        l.kind = Kind::Sniff;
+        l.needle = b"";
+        l.needle_tail_len = 0;
+        l.needle_found = false;
+        l.detected = "";
+        let is_text = info.is_type("text") || info.content_type.len() == 0;
+        l.declared_text = is_text;
+        l.markup = if info.is("text/html") {
+            Some(Mode::Html)
+        } else if info.is("text/xml") || info.is("application/xml") {
+            Some(Mode::Xml)
+        } else {
+            None
+        };
+        l.charset = None;
+        match charset_for(&info.charset.as_str_lossy()) {
+            Ok(c) => l.charset = c,
+            Err(()) => self.acc.unscannable(R::UnknownCharset),
+        }
+        l.record = info.attachment || info.file_name.len() > 0 || !is_text;
+        l.attachment.location = self.acc.location;
+        l.attachment.name = info.file_name;
+        l.attachment.declared = info.content_type;
+    }
+
+    fn part_body(&mut self, bytes: &[u8]) {
+        let Down {
+            engine,
+            dec,
+            leaf,
+            text,
+            zips,
+            acc,
+        } = self;
+        let mut c = Content {
+            engine,
+            leaf,
+            text,
+            zips,
+            acc,
+        };
+        let mut f = |d: &[u8]| c.push(d);
+        match dec.cte {
+            Cte::Identity => f(bytes),
+            Cte::Base64 => dec.b64.feed(bytes, &mut dec.buf, &mut f),
+            Cte::QuotedPrintable => dec.qp.feed(bytes, &mut dec.buf, &mut f),
+        }
+    }
+
+    fn part_end(&mut self) {
+        let Down {
+            engine,
+            dec,
+            leaf,
+            text,
+            zips,
+            acc,
+        } = self;
+        let mut c = Content {
+            engine,
+            leaf,
+            text,
+            zips,
+            acc,
+        };
+        let mut f = |d: &[u8]| c.push(d);
+        match dec.cte {
+            Cte::Identity => {}
+            Cte::Base64 => dec.b64.finish(&mut dec.buf, &mut f),
+            Cte::QuotedPrintable => dec.qp.finish(&mut dec.buf, &mut f),
+        }
+        if dec.cte == Cte::Base64 && dec.b64.corrupt() {
+            c.acc.unscannable(R::CorruptBase64);
+        }
+        if dec.cte == Cte::QuotedPrintable && dec.qp.corrupt() {
+            c.acc.unscannable(R::CorruptQuotedPrintable);
+        }
+        c.end();
+    }
+
+    fn unscannable(&mut self, reason: R) {
+        self.acc.unscannable(reason);
+    }
+}
+
+impl Content<'_> {
+    fn push(&mut self, d: &[u8]) {
+        if d.is_empty() {
+            return;
+        }
+        self.leaf.size += d.len() as u64;
+        if !self.leaf.needle.is_empty() && !self.leaf.needle_found {
+            self.needle(d);
+        }
+        let mut d = d;
+        if self.leaf.kind == Kind::Sniff {
+            let l = &mut *self.leaf;
+            let take = (l.sniff.len() - l.sniff_len).min(d.len());
+            l.sniff[l.sniff_len..l.sniff_len + take].copy_from_slice(&d[..take]);
+            l.sniff_len += take;
+            d = &d[take..];
+            if l.sniff_len < l.sniff.len() {
+                return;
+            }
+            self.decide();
+        }
+        self.route(d);
+    }
+
+    fn route(&mut self, d: &[u8]) {
+        if d.is_empty() {
+            return;
+        }
+        let det = &self.engine.detectors;
+        match self.leaf.kind {
+            Kind::Text => self.text.push(det, self.acc, d),
+            Kind::Zip => {
+                let (top, rest) = self.zips.split_first_mut().expect("at least one level");
+                let mut ctx = zip::Ctx {
+                    det,
+                    limits: &self.engine.limits,
+                    acc: self.acc,
+                    text: self.text,
+                    inflated: &mut self.leaf.inflated,
+                    detected: &mut self.leaf.detected,
+                };
+                top.feed(rest, &mut ctx, d);
+            }
+            Kind::Skip | Kind::Sniff => {}
+        }
+    }
+
+    /// Decides what the part is from its first bytes (not its name or
+    /// declared type), then replays those bytes.
+    fn decide(&mut self) {
+        let l = &mut *self.leaf;
+        let s = &l.sniff[..l.sniff_len];
+        let mut charset = None;
+        let mut markup = None;
+        let (kind, detected): (Kind, &'static str) = if s.starts_with(b"PK\x03\x04") {
+            (Kind::Zip, "zip")
+        } else if s.starts_with(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1") {
+            // Legacy Office or an encrypted OOXML container: scan raw.
+            l.needle = OLE_ENCRYPTED;
+            (Kind::Text, "ole")
+        } else if s.starts_with(b"%PDF") {
+            l.needle = PDF_ENCRYPTED;
+            (Kind::Text, "pdf")
+        } else if s.starts_with(b"\xFF\xFE") {
+            charset = Some(encoding_rs::UTF_16LE);
+            (Kind::Text, "text")
+        } else if s.starts_with(b"\xFE\xFF") {
+            charset = Some(encoding_rs::UTF_16BE);
+            (Kind::Text, "text")
+        } else if s.starts_with(b"\x89PNG")
+            || s.starts_with(b"\xFF\xD8\xFF")
+            || s.starts_with(b"GIF8")
+        {
+            (Kind::Skip, "image")
+        } else if s.starts_with(b"\x1F\x8B")
+            || s.starts_with(b"7z\xBC\xAF")
+            || s.starts_with(b"Rar!")
+        {
+            self.acc.unscannable(R::UnsupportedCompression);
+            (Kind::Skip, "archive")
+        } else if l.declared_text {
+            charset = l.charset;
+            markup = l.markup;
+            (
+                Kind::Text,
+                if l.markup == Some(Mode::Html) {
+                    "html"
+                } else {
+                    "text"
+                },
+            )
+        } else {
+            let texty = s.iter().all(|&b| b >= 0x20 || b"\r\n\t".contains(&b));
+            (Kind::Text, if texty { "text" } else { "binary" })
+        };
+        // A recognised needle found in the sniffed bytes themselves.
+        if !l.needle.is_empty() {
+            let sn = l.sniff;
+            let n = l.sniff_len;
+            self.needle(&sn[..n]);
+        }
+        let l = &mut *self.leaf;
+        l.kind = kind;
+        l.detected = detected;
+        match kind {
+            Kind::Text => self.text.begin(charset, markup),
+            Kind::Zip => self.zips[0].begin(),
+            _ => {}
+        }
+        let sn = self.leaf.sniff;
+        let n = self.leaf.sniff_len;
+        self.route(&sn[..n]);
+    }
+
+    fn end(&mut self) {
+        if self.leaf.kind == Kind::Sniff {
+            if self.leaf.sniff_len == 0 {
+                self.leaf.kind = Kind::Skip;
+            } else {
+                self.decide();
+            }
+        }
+        let det = &self.engine.detectors;
+        match self.leaf.kind {
+            Kind::Text => self.text.end(det, self.acc),
+            Kind::Zip => {
+                let (top, rest) = self.zips.split_first_mut().expect("at least one level");
+                let mut ctx = zip::Ctx {
+                    det,
+                    limits: &self.engine.limits,
+                    acc: self.acc,
+                    text: self.text,
+                    inflated: &mut self.leaf.inflated,
+                    detected: &mut self.leaf.detected,
+                };
+                top.finish(rest, &mut ctx);
+            }
+            _ => {}
+        }
+        if self.leaf.needle_found {
+            self.acc.unscannable(R::EncryptedDocument);
+        }
+        if self.leaf.record {
+            let mut a = self.leaf.attachment;
+            a.size = self.leaf.size;
+            a.detected = if self.leaf.detected.is_empty() {
+                "empty"
+            } else {
+                self.leaf.detected
+            };
+            self.acc.attachment(&a);
+        }
+        self.leaf.kind = Kind::Skip;
+        self.leaf.record = false;
+    }
+
+    fn needle(&mut self, d: &[u8]) {
+        let l = &mut *self.leaf;
+        let n = l.needle.len();
+        let t = l.needle_tail_len;
+        let k = d.len().min(n - 1);
+        let mut tmp = [0u8; 80];
+        tmp[..t].copy_from_slice(&l.needle_tail[..t]);
+        tmp[t..t + k].copy_from_slice(&d[..k]);
+        if memchr::memmem::find(&tmp[..t + k], l.needle).is_some()
+            || memchr::memmem::find(d, l.needle).is_some()
+        {
+            l.needle_found = true;
+            return;
+        }
+        if d.len() >= n - 1 {
+            l.needle_tail[..n - 1].copy_from_slice(&d[d.len() - (n - 1)..]);
+            l.needle_tail_len = n - 1;
+        } else {
+            let all = t + k;
+            let keep = all.min(n - 1);
+            l.needle_tail[..keep].copy_from_slice(&tmp[all - keep..all]);
+            l.needle_tail_len = keep;
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! The text pipeline of one segment (a MIME part, a header block, an archive
+//! entry): charset decoding, markup stripping, and the sliding window the
+//! detectors run over.
+//!
+//! The window is flushed when it is full, a decision that depends only on the
+//! decoded content, so findings never depend on how the caller chunked the
+//! message. Each flush reports matches starting in the fresh part of the
+//! window and keeps [`CARRY_BYTES`] so that a match (and the keyword context
+//! around it) that straddles two flushes is seen whole, exactly once.
+
+use encoding_rs::{CoderResult, Decoder, Encoding};
+
+use crate::detect::keywords::KwCache;
+use crate::detect::Detectors;
+use crate::findings::Acc;
+use crate::html::{Html, Mode};
+use crate::limits::{
+    CARRY_BYTES, CONTEXT_BYTES, MAX_MATCH_BYTES, STAGE_BUFFER_BYTES, WINDOW_BYTES,
+};
+
+/// The detectors' view of the decoded text.
+pub(crate) struct Window {
+    buf: Box<[u8]>,
+    len: usize,
+    /// Matches starting before this were reported by the previous flush.
+    accept_from: usize,
+    kw: KwCache,
+}
+
+impl Window {
+    fn new() -> Window {
+        Window {
+            buf: vec![0u8; WINDOW_BYTES].into_boxed_slice(),
+            len: 0,
+            accept_from: 0,
+            kw: KwCache::new(),
+        }
+    }
+
+    fn reset(&mut self) {
+        self.len = 0;
+        self.accept_from = 0;
+    }
+
+    fn push(&mut self, det: &Detectors, acc: &mut Acc, mut data: &[u8]) {
+        while !data.is_empty() {
+            let take = data.len().min(self.buf.len() - self.len);
+            self.buf[self.len..self.len + take].copy_from_slice(&data[..take]);
+            self.len += take;
+            data = &data[take..];
+            if self.len == self.buf.len() {
+                self.flush(det, acc);
+            }
+        }
+    }
+
+    /// Scans a full window and slides it, keeping the carry.
+    fn flush(&mut self, det: &Detectors, acc: &mut Acc) {
+        let to = self.len - (MAX_MATCH_BYTES + CONTEXT_BYTES);
+        det.scan(
+            &self.buf[..self.len],
+            self.accept_from,
+            to,
+            &mut self.kw,
+            acc,
+        );
+        let keep_from = self.len - CARRY_BYTES;
+        self.buf.copy_within(keep_from..self.len, 0);
+        self.len = CARRY_BYTES;
+        self.accept_from = to - keep_from;
+    }
+
+    /// End of segment: everything left is reported.
+    fn finish(&mut self, det: &Detectors, acc: &mut Acc) {
+        det.scan(
+            &self.buf[..self.len],
+            self.accept_from,
+            self.len,
+            &mut self.kw,
+            acc,
+        );
+        self.reset();
+    }
+
+    fn state_bytes(&self) -> usize {
+        self.buf.len() + self.kw.state_bytes()
+    }
+}
+
+/// Charset → markup → window for one segment at a time.
+pub(crate) struct TextPipe {
+    decoder: Option<Decoder>,
+    cs_buf: Box<[u8]>,
+    markup: Option<Mode>,
+    html: Html,
+    html_buf: Box<[u8]>,
+    window: Window,
+}
+
+impl std::fmt::Debug for TextPipe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TextPipe({} bytes buffered)", self.window.len)
+    }
+}
+
+impl TextPipe {
+    pub(crate) fn new() -> TextPipe {
+        TextPipe {
+            decoder: None,
+            cs_buf: vec![0u8; STAGE_BUFFER_BYTES].into_boxed_slice(),
+            markup: None,
+            html: Html::new(Mode::Html),
+            html_buf: vec![0u8; STAGE_BUFFER_BYTES].into_boxed_slice(),
+            window: Window::new(),
+        }
+    }
+
+    pub(crate) fn state_bytes(&self) -> usize {
+        self.cs_buf.len() + self.html_buf.len() + self.window.state_bytes()
+    }
+
+    pub(crate) fn reset(&mut self) {
+        self.decoder = None;
+        self.markup = None;
+        self.window.reset();
+    }
+
+    /// Starts a segment. `charset` None means the bytes are UTF-8 or ASCII
+    /// (or binary) and go to the detectors as they are.
+    pub(crate) fn begin(&mut self, charset: Option<&'static Encoding>, markup: Option<Mode>) {
+        self.decoder = charset.map(|e| e.new_decoder());
+        self.markup = markup;
+        if let Some(m) = markup {
+            self.html.reset(m);
+        }
+        self.window.reset();
+    }
+
+    pub(crate) fn push(&mut self, det: &Detectors, acc: &mut Acc, data: &[u8]) {
+        self.run(det, acc, data, false);
+    }
+
+    /// Ends the segment: flushes the decoder, the markup stripper and the
+    /// window, reporting everything left.
+    pub(crate) fn end(&mut self, det: &Detectors, acc: &mut Acc) {
+        self.run(det, acc, &[], true);
+        let TextPipe {
+            markup,
+            html,
+            html_buf,
+            window,
+            ..
+        } = self;
+        if markup.is_some() {
+            html.finish(html_buf, &mut |t| window.push(det, acc, t));
+        }
+        window.finish(det, acc);
+        self.decoder = None;
+    }
+
+    fn run(&mut self, det: &Detectors, acc: &mut Acc, data: &[u8], last: bool) {
+        let TextPipe {
+            decoder,
+            cs_buf,
+            markup,
+            html,
+            html_buf,
+            window,
+        } = self;
+        let mut stage2 = |bytes: &[u8]| {
+            if bytes.is_empty() {
+                return;
+            }
+            match markup {
+                None => window.push(det, acc, bytes),
+                Some(_) => html.feed(bytes, html_buf, &mut |t| window.push(det, acc, t)),
+            }
+        };
+        match decoder {
+            None => stage2(data),
+            Some(dec) => {
+                let mut src = data;
+                loop {
+                    let (res, read, written, _) = dec.decode_to_utf8(src, cs_buf, last);
+                    stage2(&cs_buf[..written]);
+                    src = &src[read..];
+                    if res == CoderResult::InputEmpty {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The encoding for a charset label, None for UTF-8/ASCII (no decoding
+/// needed: detectors work on UTF-8 bytes), Err for unknown labels.
+pub(crate) fn charset_for(label: &str) -> Result<Option<&'static Encoding>, ()> {
+    let l = label.trim().trim_matches('"');
+    if l.is_empty() {
+        return Ok(None);
+    }
+    match Encoding::for_label(l.as_bytes()) {
+        // encoding_rs maps us-ascii to windows-1252, a superset; ASCII needs no work.
+        Some(e) if e == encoding_rs::UTF_8 || l.eq_ignore_ascii_case("us-ascii") => Ok(None),
+        Some(e) => Ok(Some(e)),
+        None => {
+            // "utf-16" without BOM is little-endian on Windows; for_label knows
+            // it, but also accept common misspellings.
+            if l.eq_ignore_ascii_case("unicode") || l.eq_ignore_ascii_case("ucs-2") {
+                Ok(Some(encoding_rs::UTF_16LE))
+            } else {
+                Err(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::Confidence;
+    use crate::limits::Limits;
+
+    fn scan_segment(text: &[u8], chunk: usize, cs: Option<&'static Encoding>) -> crate::Findings {
+        let det = Detectors::new(&[], &[]).unwrap();
+        let mut acc = Acc::new(crate::detect::BUILTINS.len(), &Limits::default());
+        let mut p = TextPipe::new();
+        p.begin(cs, None);
+        for c in text.chunks(chunk.max(1)) {
+            p.push(&det, &mut acc, c);
+        }
+        p.end(&det, &mut acc);
+        let names: Vec<String> = crate::detect::BUILTINS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        acc.findings(&names)
+    }
+
+    #[test]
+    fn matches_across_window_flushes_are_found_once() {
+        // Place card numbers at every offset around the first window edge.
+        let mut text = Vec::new();
+        let mut n = 0;
+        while text.len() < 3 * WINDOW_BYTES {
+            text.extend_from_slice(b"lorem ipsum dolor sit amet ");
+            if text.len() > WINDOW_BYTES - 2000 && text.len() < WINDOW_BYTES + 2000 && n < 40 {
+                text.extend_from_slice(b"visa 4556 7375 8689 9855 ");
+                n += 1;
+            }
+        }
+        for chunk in [1, 7, 4096, text.len()] {
+            let f = scan_segment(&text, chunk, None);
+            assert_eq!(f.count("credit_card", Confidence::High), 1, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn utf16_and_cp1252_are_decoded() {
+        let s = "Kreditkarte: 4556 7375 8689 9855 – Grüße";
+        let mut utf16 = vec![0xFF, 0xFE];
+        for u in s.encode_utf16() {
+            utf16.extend_from_slice(&u.to_le_bytes());
+        }
+        let f = scan_segment(&utf16, 3, charset_for("utf-16").unwrap());
+        assert_eq!(f.count("credit_card", Confidence::High), 1);
+        let (cp, _, _) = encoding_rs::WINDOWS_1252.encode(s);
+        let f = scan_segment(&cp, 5, charset_for("windows-1252").unwrap());
+        assert_eq!(f.count("credit_card", Confidence::High), 1);
+        assert!(charset_for("x-no-such").is_err());
+        assert!(charset_for("UTF-8").unwrap().is_none());
+    }
+}

@@ -1,0 +1,635 @@
+//! Streaming ZIP reader for archives, OOXML (docx/xlsx/pptx) and ODF.
+//!
+//! Reads local file headers in order as the bytes arrive (the central
+//! directory at the end is not needed), inflates deflate entries through a
+//! fixed 32 KiB window (miniz_oxide's streaming `InflateState`, preallocated
+//! per nesting level) and sends XML entries through the XML-to-text stripper.
+//! Media entries are skipped without inflating. Named limits bound the total
+//! inflated bytes per message, the ratio per entry, the entries per archive
+//! and the nesting depth; hitting one stops that archive and reports an
+//! `unscannable` finding instead of passing silently.
+
+use miniz_oxide::inflate::stream::{inflate, InflateState};
+use miniz_oxide::{DataFormat, MZError, MZFlush, MZStatus};
+
+use crate::detect::Detectors;
+use crate::findings::{Acc, UnscannableReason as R};
+use crate::html::Mode;
+use crate::limits::{Limits, MAX_ZIP_NAME_BYTES, STAGE_BUFFER_BYTES};
+use crate::text::TextPipe;
+
+const LOCAL_SIG: [u8; 4] = *b"PK\x03\x04";
+const FLAG_ENCRYPTED: u16 = 1;
+const FLAG_DESCRIPTOR: u16 = 1 << 3;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum St {
+    /// Collecting the 4-byte signature of the next record.
+    Sig,
+    /// Collecting the rest of a local header (26 bytes).
+    Header,
+    Name,
+    Extra,
+    Data,
+    /// Skipping `remaining` bytes without looking at them.
+    Skip,
+    /// Data descriptor after a streamed entry.
+    Descriptor,
+    /// Central directory reached, or a limit/corruption stopped this archive.
+    Done,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Entry {
+    Xml,
+    Text,
+    Nested,
+    /// Decide from the first inflated bytes.
+    Sniff,
+    Skip,
+}
+
+/// What the scanner needs from the rest of the engine while reading archives.
+pub(crate) struct Ctx<'a> {
+    pub(crate) det: &'a Detectors,
+    pub(crate) limits: &'a Limits,
+    pub(crate) acc: &'a mut Acc,
+    pub(crate) text: &'a mut TextPipe,
+    /// Bytes inflated so far in this message.
+    pub(crate) inflated: &'a mut u64,
+    /// Type refined from entry names of the outermost archive.
+    pub(crate) detected: &'a mut &'static str,
+}
+
+/// One nesting level: a parser, its inflate state and output buffer.
+pub(crate) struct Level {
+    st: St,
+    hdr: [u8; 30],
+    have: usize,
+    need: usize,
+    flags: u16,
+    method: u16,
+    csize: u64,
+    usize_: u64,
+    name: [u8; MAX_ZIP_NAME_BYTES],
+    name_len: usize,
+    name_total: usize,
+    extra: [u8; 64],
+    extra_total: usize,
+    remaining: u64,
+    entry: Entry,
+    entry_in: u64,
+    entry_out: u64,
+    entries: usize,
+    sniff: [u8; 8],
+    sniff_len: usize,
+    inflating: bool,
+    inflate: Box<InflateState>,
+    out: Box<[u8]>,
+    top: bool,
+}
+
+impl std::fmt::Debug for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "zip::Level({:?})", self.st)
+    }
+}
+
+impl Level {
+    pub(crate) fn new(top: bool) -> Level {
+        Level {
+            st: St::Sig,
+            hdr: [0; 30],
+            have: 0,
+            need: 4,
+            flags: 0,
+            method: 0,
+            csize: 0,
+            usize_: 0,
+            name: [0; MAX_ZIP_NAME_BYTES],
+            name_len: 0,
+            name_total: 0,
+            extra: [0; 64],
+            extra_total: 0,
+            remaining: 0,
+            entry: Entry::Skip,
+            entry_in: 0,
+            entry_out: 0,
+            entries: 0,
+            sniff: [0; 8],
+            sniff_len: 0,
+            inflating: false,
+            inflate: InflateState::new_boxed(DataFormat::Raw),
+            out: vec![0u8; STAGE_BUFFER_BYTES].into_boxed_slice(),
+            top,
+        }
+    }
+
+    pub(crate) fn state_bytes(&self) -> usize {
+        std::mem::size_of::<InflateState>() + self.out.len() + std::mem::size_of::<Level>()
+    }
+
+    /// Starts a new archive at this level.
+    pub(crate) fn begin(&mut self) {
+        self.st = St::Sig;
+        self.have = 0;
+        self.need = 4;
+        self.entries = 0;
+        self.inflating = false;
+    }
+
+    fn stop(&mut self, ctx: &mut Ctx<'_>, reason: R) {
+        ctx.acc.unscannable(reason);
+        self.end_entry_silently(ctx);
+        self.st = St::Done;
+    }
+
+    fn end_entry_silently(&mut self, ctx: &mut Ctx<'_>) {
+        if self.inflating {
+            if matches!(self.entry, Entry::Xml | Entry::Text | Entry::Sniff) {
+                ctx.text.end(ctx.det, ctx.acc);
+            }
+            self.inflating = false;
+        }
+    }
+
+    /// End of the archive's bytes.
+    pub(crate) fn finish(&mut self, rest: &mut [Level], ctx: &mut Ctx<'_>) {
+        if self.inflating {
+            self.finish_entry(rest, ctx);
+        }
+        if !matches!(self.st, St::Done | St::Sig) {
+            ctx.acc.unscannable(R::CorruptArchive);
+        }
+        self.st = St::Done;
+    }
+
+    pub(crate) fn feed(&mut self, rest: &mut [Level], ctx: &mut Ctx<'_>, mut data: &[u8]) {
+        while !data.is_empty() {
+            match self.st {
+                St::Done => return,
+                St::Sig | St::Header | St::Descriptor => {
+                    let take = (self.need - self.have).min(data.len());
+                    self.hdr[self.have..self.have + take].copy_from_slice(&data[..take]);
+                    self.have += take;
+                    data = &data[take..];
+                    if self.have == self.need {
+                        self.header_done(ctx);
+                    }
+                }
+                St::Name => {
+                    let take = (self.need - self.have).min(data.len());
+                    for &b in &data[..take] {
+                        if self.name_len < MAX_ZIP_NAME_BYTES {
+                            self.name[self.name_len] = b;
+                            self.name_len += 1;
+                        }
+                    }
+                    self.have += take;
+                    data = &data[take..];
+                    if self.have == self.need {
+                        self.have = 0;
+                        self.need = self.extra_total;
+                        self.st = St::Extra;
+                        if self.need == 0 {
+                            self.start_entry(rest, ctx);
+                        }
+                    }
+                }
+                St::Extra => {
+                    let take = (self.need - self.have).min(data.len());
+                    for (k, &b) in data[..take].iter().enumerate() {
+                        if self.have + k < self.extra.len() {
+                            self.extra[self.have + k] = b;
+                        }
+                    }
+                    self.have += take;
+                    data = &data[take..];
+                    if self.have == self.need {
+                        self.start_entry(rest, ctx);
+                    }
+                }
+                St::Skip => {
+                    let take = (self.remaining.min(data.len() as u64)) as usize;
+                    self.remaining -= take as u64;
+                    data = &data[take..];
+                    if self.remaining == 0 {
+                        self.next_record();
+                    }
+                }
+                St::Data => {
+                    let used = self.data(rest, ctx, data);
+                    data = &data[used..];
+                }
+            }
+        }
+    }
+
+    fn next_record(&mut self) {
+        self.st = St::Sig;
+        self.have = 0;
+        self.need = 4;
+    }
+
+    fn header_done(&mut self, ctx: &mut Ctx<'_>) {
+        match self.st {
+            St::Sig => {
+                if self.hdr[..4] == LOCAL_SIG {
+                    self.st = St::Header;
+                    self.need = 30;
+                } else if self.hdr[..2] == *b"PK"
+                    && matches!(self.hdr[2..4], [1, 2] | [5, 6] | [6, 6])
+                {
+                    // Central directory: every entry has been read.
+                    self.st = St::Done;
+                } else {
+                    self.stop(ctx, R::CorruptArchive);
+                }
+            }
+            St::Header => {
+                let h = &self.hdr;
+                let u16at = |i: usize| u16::from_le_bytes([h[i], h[i + 1]]);
+                let u32at = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+                self.flags = u16at(6);
+                self.method = u16at(8);
+                self.csize = u64::from(u32at(18));
+                self.usize_ = u64::from(u32at(22));
+                self.name_total = usize::from(u16at(26));
+                self.extra_total = usize::from(u16at(28));
+                self.name_len = 0;
+                self.have = 0;
+                self.need = self.name_total;
+                self.st = St::Name;
+                self.entries += 1;
+                if self.entries > ctx.limits.max_zip_entries {
+                    self.stop(ctx, R::ZipEntriesLimit);
+                }
+            }
+            St::Descriptor => {
+                if self.need == 4 && self.hdr[..4] == *b"PK\x07\x08" {
+                    // Signature present: CRC and two sizes follow.
+                    self.have = 0;
+                    self.need = 12;
+                } else if self.need == 4 {
+                    // No signature: those 4 bytes were the CRC.
+                    self.have = 0;
+                    self.need = 8;
+                } else {
+                    self.next_record();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn name(&self) -> &[u8] {
+        &self.name[..self.name_len]
+    }
+
+    fn classify(&self) -> Entry {
+        let n = self.name();
+        let lower = |suffix: &[u8]| {
+            n.len() >= suffix.len() && n[n.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+        };
+        if n.ends_with(b"/") {
+            return Entry::Skip;
+        }
+        if lower(b".xml") {
+            return Entry::Xml;
+        }
+        if lower(b".rels") || n == b"mimetype" {
+            return Entry::Skip;
+        }
+        for ext in [
+            &b".zip"[..],
+            b".docx",
+            b".xlsx",
+            b".pptx",
+            b".docm",
+            b".xlsm",
+            b".odt",
+            b".ods",
+            b".odp",
+            b".jar",
+        ] {
+            if lower(ext) {
+                return Entry::Nested;
+            }
+        }
+        for ext in [
+            &b".png"[..],
+            b".jpg",
+            b".jpeg",
+            b".gif",
+            b".emf",
+            b".wmf",
+            b".tif",
+            b".tiff",
+            b".bmp",
+            b".wdp",
+            b".mp4",
+            b".mp3",
+            b".wav",
+            b".ttf",
+            b".odttf",
+            b".fntdata",
+        ] {
+            if lower(ext) {
+                return Entry::Skip;
+            }
+        }
+        Entry::Sniff
+    }
+
+    fn start_entry(&mut self, rest: &mut [Level], ctx: &mut Ctx<'_>) {
+        // Zip64: sizes live in extra field 0x0001 when the header says 0xFFFFFFFF.
+        if self.csize == 0xFFFF_FFFF || self.usize_ == 0xFFFF_FFFF {
+            let ex = &self.extra[..self.extra_total.min(self.extra.len())];
+            let mut i = 0;
+            while i + 4 <= ex.len() {
+                let id = u16::from_le_bytes([ex[i], ex[i + 1]]);
+                let len = usize::from(u16::from_le_bytes([ex[i + 2], ex[i + 3]]));
+                if id == 1 {
+                    let f = &ex[i + 4..(i + 4 + len).min(ex.len())];
+                    let mut k = 0;
+                    let mut take = |out: &mut u64| {
+                        if *out == 0xFFFF_FFFF && k + 8 <= f.len() {
+                            let mut b = [0u8; 8];
+                            b.copy_from_slice(&f[k..k + 8]);
+                            *out = u64::from_le_bytes(b);
+                            k += 8;
+                        }
+                    };
+                    take(&mut self.usize_);
+                    take(&mut self.csize);
+                    break;
+                }
+                i += 4 + len;
+            }
+        }
+        if self.top {
+            let n = self.name();
+            let kind: Option<&'static str> =
+                if n == b"[Content_Types].xml" && *ctx.detected == "zip" {
+                    Some("ooxml")
+                } else if n.starts_with(b"word/") {
+                    Some("docx")
+                } else if n.starts_with(b"xl/") {
+                    Some("xlsx")
+                } else if n.starts_with(b"ppt/") {
+                    Some("pptx")
+                } else if n == b"mimetype" || n == b"content.xml" {
+                    Some("odf")
+                } else {
+                    None
+                };
+            if let Some(k) = kind {
+                if matches!(*ctx.detected, "zip" | "ooxml") {
+                    *ctx.detected = k;
+                }
+            }
+        }
+        let streamed = self.flags & FLAG_DESCRIPTOR != 0;
+        let known = !streamed || self.csize != 0;
+        self.remaining = self.csize;
+        self.entry_in = 0;
+        self.entry_out = 0;
+        self.sniff_len = 0;
+        if self.flags & FLAG_ENCRYPTED != 0 {
+            ctx.acc.unscannable(R::EncryptedArchive);
+            return self.skip_or_stop(ctx, known);
+        }
+        if self.method != 0 && self.method != 8 {
+            ctx.acc.unscannable(R::UnsupportedCompression);
+            return self.skip_or_stop(ctx, known);
+        }
+        if self.method == 0 && !known {
+            // A stored entry of unknown length cannot be delimited while streaming.
+            return self.stop(ctx, R::CorruptArchive);
+        }
+        let mut entry = self.classify();
+        if entry == Entry::Skip && known {
+            return self.skip_or_stop(ctx, true);
+        }
+        if entry == Entry::Nested && rest.is_empty() {
+            ctx.acc.unscannable(R::ZipNestingLimit);
+            if known {
+                return self.skip_or_stop(ctx, true);
+            }
+            entry = Entry::Skip;
+        }
+        self.entry = entry;
+        match entry {
+            Entry::Xml => ctx.text.begin(None, Some(Mode::Xml)),
+            Entry::Text => ctx.text.begin(None, None),
+            Entry::Nested => rest[0].begin(),
+            Entry::Sniff | Entry::Skip => {}
+        }
+        if self.method == 8 {
+            self.inflate.reset(DataFormat::Raw);
+        }
+        self.inflating = true;
+        self.st = St::Data;
+        if known && self.remaining == 0 {
+            self.finish_entry(rest, ctx);
+        }
+    }
+
+    fn skip_or_stop(&mut self, ctx: &mut Ctx<'_>, known: bool) {
+        if known {
+            self.st = if self.remaining == 0 {
+                St::Sig
+            } else {
+                St::Skip
+            };
+            self.have = 0;
+            self.need = 4;
+        } else {
+            self.stop(ctx, R::CorruptArchive);
+        }
+    }
+
+    /// Consumes entry data; returns bytes used.
+    fn data(&mut self, rest: &mut [Level], ctx: &mut Ctx<'_>, data: &[u8]) -> usize {
+        let streamed = self.flags & FLAG_DESCRIPTOR != 0 && self.csize == 0;
+        let avail = if streamed {
+            data.len()
+        } else {
+            self.remaining.min(data.len() as u64) as usize
+        };
+        let input = &data[..avail];
+        if self.method == 0 {
+            self.remaining -= avail as u64;
+            self.entry_in += avail as u64;
+            self.emit(rest, ctx, input, true);
+            if self.remaining == 0 && self.st == St::Data {
+                self.finish_entry(rest, ctx);
+            }
+            return avail;
+        }
+        let mut used = 0;
+        loop {
+            let r = inflate(
+                &mut self.inflate,
+                &input[used..],
+                &mut self.out,
+                MZFlush::None,
+            );
+            used += r.bytes_consumed;
+            self.entry_in += r.bytes_consumed as u64;
+            let written = r.bytes_written;
+            if written > 0 {
+                // Emit needs `self.out`; copy out the borrow by swapping buffers.
+                let out = std::mem::take(&mut self.out);
+                self.emit(rest, ctx, &out[..written], false);
+                self.out = out;
+                if self.st != St::Data {
+                    // A limit stopped the entry or archive.
+                    if !streamed {
+                        self.remaining -= used as u64;
+                    }
+                    return avail.max(used);
+                }
+            }
+            match r.status {
+                Ok(MZStatus::StreamEnd) => {
+                    if !streamed {
+                        self.remaining -= used as u64;
+                    }
+                    self.finish_entry(rest, ctx);
+                    return used;
+                }
+                Ok(_) | Err(MZError::Buf) => {
+                    if r.bytes_consumed == 0 && written == 0 {
+                        break;
+                    }
+                }
+                Err(_) => {
+                    if !streamed {
+                        self.remaining -= used as u64;
+                    }
+                    self.stop(ctx, R::CorruptArchive);
+                    return avail;
+                }
+            }
+        }
+        if used < avail {
+            // No progress although input remains: treat as corrupt rather than spin.
+            self.stop(ctx, R::CorruptArchive);
+            return avail;
+        }
+        if !streamed {
+            self.remaining -= used as u64;
+            if self.remaining == 0 && self.st == St::Data {
+                // Compressed bytes ran out before the deflate end marker.
+                self.stop(ctx, R::CorruptArchive);
+            }
+        }
+        used
+    }
+
+    /// Routes inflated (or stored) bytes of the current entry.
+    fn emit(&mut self, rest: &mut [Level], ctx: &mut Ctx<'_>, bytes: &[u8], stored: bool) {
+        let n = bytes.len() as u64;
+        self.entry_out += n;
+        if !stored {
+            *ctx.inflated += n;
+            if *ctx.inflated > ctx.limits.max_inflated_bytes {
+                return self.stop(ctx, R::InflatedBytesLimit);
+            }
+            if self.entry_out > ctx.limits.ratio_grace_bytes
+                && self.entry_out
+                    > ctx
+                        .limits
+                        .max_inflate_ratio
+                        .saturating_mul(self.entry_in.max(1))
+            {
+                return self.stop(ctx, R::InflateRatioLimit);
+            }
+        }
+        let mut bytes = bytes;
+        if self.entry == Entry::Sniff {
+            let take = (8 - self.sniff_len).min(bytes.len());
+            self.sniff[self.sniff_len..self.sniff_len + take].copy_from_slice(&bytes[..take]);
+            self.sniff_len += take;
+            bytes = &bytes[take..];
+            if self.sniff_len < 8 {
+                return;
+            }
+            self.decide(rest, ctx);
+        }
+        match self.entry {
+            Entry::Xml | Entry::Text => ctx.text.push(ctx.det, ctx.acc, bytes),
+            Entry::Nested => {
+                let (next, deeper) = rest.split_first_mut().expect("checked at entry start");
+                next.feed(deeper, ctx, bytes);
+            }
+            Entry::Skip | Entry::Sniff => {}
+        }
+    }
+
+    /// Picks the route of a `Sniff` entry from its first bytes and replays them.
+    fn decide(&mut self, rest: &mut [Level], ctx: &mut Ctx<'_>) {
+        let s = &self.sniff[..self.sniff_len];
+        self.entry = if s.starts_with(&LOCAL_SIG) {
+            if rest.is_empty() {
+                ctx.acc.unscannable(R::ZipNestingLimit);
+                Entry::Skip
+            } else {
+                rest[0].begin();
+                Entry::Nested
+            }
+        } else if s.starts_with(b"\x89PNG")
+            || s.starts_with(b"\xFF\xD8\xFF")
+            || s.starts_with(b"GIF8")
+        {
+            Entry::Skip
+        } else if s.starts_with(b"\xFF\xFE") {
+            ctx.text.begin(Some(encoding_rs::UTF_16LE), None);
+            Entry::Text
+        } else if s.starts_with(b"\xFE\xFF") {
+            ctx.text.begin(Some(encoding_rs::UTF_16BE), None);
+            Entry::Text
+        } else if s.starts_with(b"<?xml") {
+            ctx.text.begin(None, Some(Mode::Xml));
+            Entry::Xml
+        } else {
+            ctx.text.begin(None, None);
+            Entry::Text
+        };
+        let sniffed = self.sniff;
+        let n = self.sniff_len;
+        match self.entry {
+            Entry::Xml | Entry::Text => ctx.text.push(ctx.det, ctx.acc, &sniffed[..n]),
+            Entry::Nested => {
+                let (next, deeper) = rest.split_first_mut().expect("checked above");
+                next.feed(deeper, ctx, &sniffed[..n]);
+            }
+            _ => {}
+        }
+    }
+
+    fn finish_entry(&mut self, rest: &mut [Level], ctx: &mut Ctx<'_>) {
+        if self.entry == Entry::Sniff && self.sniff_len > 0 {
+            self.decide(rest, ctx);
+        }
+        match self.entry {
+            Entry::Xml | Entry::Text => ctx.text.end(ctx.det, ctx.acc),
+            Entry::Nested => {
+                let (next, deeper) = rest.split_first_mut().expect("checked at entry start");
+                next.finish(deeper, ctx);
+            }
+            Entry::Skip | Entry::Sniff => {}
+        }
+        self.inflating = false;
+        if self.flags & FLAG_DESCRIPTOR != 0 {
+            self.st = St::Descriptor;
+            self.have = 0;
+            self.need = 4;
+        } else if self.remaining > 0 {
+            self.st = St::Skip;
+        } else {
+            self.next_record();
+        }
+    }
+}
