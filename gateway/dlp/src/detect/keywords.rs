@@ -268,7 +268,11 @@ impl KwCache {
         let lo = start.saturating_sub(CONTEXT_BYTES);
         let hi = (end + CONTEXT_BYTES).min(hay.len());
         self.scan_to(kw, hay, lo, hi);
-        let mut ev = Evidence::default();
+        let mut ev = Evidence {
+            groups: 0,
+            anti: false,
+            dist: [usize::MAX; 6],
+        };
         let mut nearest_before: Option<Hit> = None;
         let first = self.n.saturating_sub(RING);
         for i in (first..self.n).rev() {
@@ -285,6 +289,16 @@ impl KwCache {
                 continue;
             }
             ev.groups |= h.mask & !KW_ANTI;
+            let dist = if h.end <= start {
+                start - h.end
+            } else {
+                h.start.saturating_sub(end)
+            };
+            for (g, d) in ev.dist.iter_mut().enumerate() {
+                if h.mask & (1 << g) != 0 {
+                    *d = (*d).min(dist);
+                }
+            }
             if h.end <= start && nearest_before.is_none_or(|n| h.end > n.end) {
                 nearest_before = Some(h);
             }
@@ -299,15 +313,22 @@ impl KwCache {
 }
 
 /// Keyword evidence for one candidate.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Evidence {
     pub(crate) groups: u64,
     pub(crate) anti: bool,
+    /// Distance to the nearest keyword of each built-in group (bit index).
+    pub(crate) dist: [usize; 6],
 }
 
 impl Evidence {
     pub(crate) fn has(&self, group: u64) -> bool {
         self.groups & group != 0
+    }
+
+    /// Distance to the nearest keyword of a built-in group.
+    pub(crate) fn distance(&self, group: u64) -> usize {
+        self.dist[group.trailing_zeros() as usize]
     }
 }
 

@@ -260,6 +260,8 @@ impl Detectors {
 
     fn scan_digits(&self, hay: &[u8], from: usize, to: usize, kw: &mut KwCache, acc: &mut Acc) {
         let mut i = from;
+        // Digits inside an IBAN already reported are not cards or SSNs.
+        let mut skip_until = 0;
         // A token that started before `from` belongs to the previous window.
         if i > 0 && in_token(hay, i) {
             i = token_end(hay, i);
@@ -292,23 +294,25 @@ impl Detectors {
                 break;
             }
             let t = Token::parse(hay, i);
-            self.token(hay, &t, kw, acc);
+            if t.start >= skip_until {
+                skip_until = self.token(hay, &t, kw, acc);
+            }
             i = t.end;
         }
     }
 
-    fn token(&self, hay: &[u8], t: &Token, kw: &mut KwCache, acc: &mut Acc) {
+    /// Classifies one token; returns the end of an IBAN it started, if any.
+    fn token(&self, hay: &[u8], t: &Token, kw: &mut KwCache, acc: &mut Acc) -> usize {
         let start = t.start;
         let lb = if start > 0 { hay[start - 1] } else { b' ' };
         if lb.is_ascii_uppercase() {
-            self.letter_prefixed(hay, t, kw, acc);
-            return;
+            return self.letter_prefixed(hay, t, kw, acc);
         }
         if lb == b' ' && start >= 3 && hay[start - 2].is_ascii_uppercase() {
             self.spaced_nino(hay, t, kw, acc);
         }
         if t.too_long || t.mixed || !left_ok(hay, start) || !right_ok(hay, t.end) {
-            return;
+            return 0;
         }
         let d = &t.digits[..t.nd];
         let g = &t.groups[..t.ng];
@@ -331,7 +335,10 @@ impl Detectors {
             let formatted = t.ng == 3 && g == [3, 2, 4];
             if (formatted || t.ng == 1) && validate::us_ssn(d) {
                 let ev = kw.evidence(&self.keywords, hay, start, t.end);
-                let conf = match (formatted, ev.has(KW_SSN) && !ev.anti) {
+                // Nine bare digits labelled "routing" are a routing number,
+                // whatever "SSN" says further away.
+                let aba_closer = !formatted && ev.distance(KW_ABA) < ev.distance(KW_SSN);
+                let conf = match (formatted, ev.has(KW_SSN) && !ev.anti && !aba_closer) {
                     (true, true) => Some(Confidence::High),
                     (false, true) => Some(Confidence::Medium),
                     (true, false) => Some(Confidence::Low),
@@ -345,7 +352,7 @@ impl Detectors {
             }
             if t.ng == 1 && validate::aba_routing(d) {
                 let ev = kw.evidence(&self.keywords, hay, start, t.end);
-                let conf = if ev.has(KW_ABA) && !ev.anti {
+                let conf = if ev.has(KW_ABA) && !ev.anti && ev.distance(KW_ABA) <= ev.distance(KW_SSN) {
                     Confidence::Medium
                 } else {
                     Confidence::Low
@@ -355,18 +362,19 @@ impl Detectors {
                 acc.report(D_ABA, fnv(&[d]), conf, &red);
             }
         }
+        0
     }
 
     /// `GB82 WEST ...` (IBAN) and `AB123456C` (NINO): digits right after two
     /// capitals that start a word.
-    fn letter_prefixed(&self, hay: &[u8], t: &Token, kw: &mut KwCache, acc: &mut Acc) {
+    fn letter_prefixed(&self, hay: &[u8], t: &Token, kw: &mut KwCache, acc: &mut Acc) -> usize {
         let start = t.start;
         if start < 2 || !hay[start - 2].is_ascii_uppercase() {
-            return;
+            return 0;
         }
         let s = start - 2;
         if s > 0 && (hay[s - 1].is_ascii_alphanumeric() || hay[s - 1] == b'_') {
-            return;
+            return 0;
         }
         // IBAN.
         if let Some(need) = validate::iban_length(&hay[s..s + 2]) {
@@ -396,7 +404,7 @@ impl Detectors {
                 red[4..10].copy_from_slice(b" **** ");
                 red[10..14].copy_from_slice(&buf[n - 4..n]);
                 acc.report(D_IBAN, fnv(&[&buf[..n]]), Confidence::High, &red[..14]);
-                return;
+                return j;
             }
         }
         // Compact NINO: two letters, six digits, suffix letter.
@@ -411,6 +419,7 @@ impl Detectors {
                 self.report_nino(hay, &v, s, suffix_end, kw, acc);
             }
         }
+        0
     }
 
     /// `AB 12 34 56 C`.
@@ -750,7 +759,7 @@ fn left_ok(hay: &[u8], start: usize) -> bool {
     }
     let c = hay[start - 1];
     !(c.is_ascii_alphanumeric()
-        || matches!(c, b'.' | b'/' | b'_' | b'-' | b'+' | b'\\' | b'@' | b','))
+        || matches!(c, b'.' | b'/' | b'_' | b'-' | b'+' | b'\\' | b'@'))
 }
 
 fn right_ok(hay: &[u8], end: usize) -> bool {
@@ -761,8 +770,9 @@ fn right_ok(hay: &[u8], end: usize) -> bool {
     if c.is_ascii_alphanumeric() || matches!(c, b'_' | b'/' | b'@' | b'\\') {
         return false;
     }
-    // "4556737586899855.25" or "...,5": a decimal, not an identifier.
-    if matches!(c, b'.' | b',' | b'-') && end + 1 < hay.len() && hay[end + 1].is_ascii_digit() {
+    // "4556737586899855.25": a decimal, not an identifier. (A comma is a
+    // CSV separator as often as a decimal mark, so it does not count.)
+    if matches!(c, b'.' | b'-') && end + 1 < hay.len() && hay[end + 1].is_ascii_digit() {
         return false;
     }
     true
@@ -773,10 +783,9 @@ fn card_grouping(g: &[u8]) -> bool {
     match g {
         [_] => true,
         [4, 6, 5] | [4, 6, 4] => true,
-        _ => {
-            let (last, head) = g.split_last().expect("non-empty");
-            head.len() >= 3 && head.iter().all(|&x| x == 4) && (1..=4).contains(last)
-        }
+        // 16 as 4x4, 19 as 4-4-4-4-3, 15 as 4-4-4-3.
+        [4, 4, 4, 4] | [4, 4, 4, 4, 3] | [4, 4, 4, 3] => true,
+        _ => false,
     }
 }
 
