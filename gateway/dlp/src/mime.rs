@@ -238,13 +238,12 @@ impl Walker {
 
     /// End of message.
     pub(crate) fn finish(&mut self, sink: &mut impl Sink) {
-        match self.st {
-            St::HLineStart | St::HBlankCr | St::HName | St::HValue => {
-                if self.hdr_len > 0 || self.fields_seen > 0 {
-                    self.headers_done(sink);
-                }
-            }
-            _ => {}
+        let in_headers = matches!(
+            self.st,
+            St::HLineStart | St::HBlankCr | St::HName | St::HValue
+        );
+        if in_headers && (self.hdr_len > 0 || self.fields_seen > 0) {
+            self.headers_done(sink);
         }
         if self.collecting {
             self.collecting = false;
@@ -256,7 +255,8 @@ impl Walker {
             sink.part_end();
             self.in_leaf = false;
         }
-        if self.depth > 0 {
+        // In raw mode the closing boundaries were not looked for.
+        if self.depth > 0 && self.st != St::Raw {
             sink.unscannable(R::Truncated);
         }
     }

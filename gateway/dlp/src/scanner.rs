@@ -378,9 +378,6 @@ impl Content<'_> {
             return;
         }
         self.leaf.size += d.len() as u64;
-        if !self.leaf.needle.is_empty() && !self.leaf.needle_found {
-            self.needle(d);
-        }
         let mut d = d;
         if self.leaf.kind == Kind::Sniff {
             let l = &mut *self.leaf;
@@ -392,6 +389,9 @@ impl Content<'_> {
                 return;
             }
             self.decide();
+        }
+        if !self.leaf.needle.is_empty() && !self.leaf.needle_found {
+            self.needle(d);
         }
         self.route(d);
     }

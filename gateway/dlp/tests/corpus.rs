@@ -10,7 +10,11 @@ use cordon_dlp::Confidence;
 #[test]
 fn precision_and_recall_per_detector() {
     let corpus = common::load();
-    assert!(corpus.messages.len() >= 300, "corpus has {} messages", corpus.messages.len());
+    assert!(
+        corpus.messages.len() >= 300,
+        "corpus has {} messages",
+        corpus.messages.len()
+    );
     let mut scanner = corpus.engine.scanner();
     let names: Vec<String> = corpus.engine.detector_names().to_vec();
     // detector -> (tp, fp, fn)
@@ -19,7 +23,11 @@ fn precision_and_recall_per_detector() {
     for (file, bytes, expected) in &corpus.messages {
         scanner.feed(bytes);
         let f = scanner.finish();
-        assert!(!f.is_unscannable(), "{file}: unexpected unscannable {:?}", f.unscannable);
+        assert!(
+            !f.is_unscannable(),
+            "{file}: unexpected unscannable {:?}",
+            f.unscannable
+        );
         for name in &names {
             let want = expected.get(name).copied().unwrap_or(0);
             let got = f.count(name, Confidence::Medium);
@@ -32,11 +40,22 @@ fn precision_and_recall_per_detector() {
             }
         }
     }
-    println!("{:<20} {:>5} {:>4} {:>4} {:>9} {:>7}", "detector", "tp", "fp", "fn", "precision", "recall");
+    println!(
+        "{:<20} {:>5} {:>4} {:>4} {:>9} {:>7}",
+        "detector", "tp", "fp", "fn", "precision", "recall"
+    );
     let mut ok = true;
     for (name, (tp, fp, fn_)) in &tally {
-        let p = if tp + fp == 0 { 1.0 } else { f64::from(*tp) / f64::from(tp + fp) };
-        let r = if tp + fn_ == 0 { 1.0 } else { f64::from(*tp) / f64::from(tp + fn_) };
+        let p = if tp + fp == 0 {
+            1.0
+        } else {
+            f64::from(*tp) / f64::from(tp + fp)
+        };
+        let r = if tp + fn_ == 0 {
+            1.0
+        } else {
+            f64::from(*tp) / f64::from(tp + fn_)
+        };
         println!("{name:<20} {tp:>5} {fp:>4} {fn_:>4} {p:>9.3} {r:>7.3}");
         if *tp == 0 {
             println!("  ^ no true positive in the corpus");
@@ -47,5 +66,8 @@ fn precision_and_recall_per_detector() {
     for m in misses.iter().take(40) {
         println!("miss: {m}");
     }
-    assert!(ok, "a detector is below 0.98 precision or recall (or untested)");
+    assert!(
+        ok,
+        "a detector is below 0.98 precision or recall (or untested)"
+    );
 }

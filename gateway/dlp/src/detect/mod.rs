@@ -352,11 +352,12 @@ impl Detectors {
             }
             if t.ng == 1 && validate::aba_routing(d) {
                 let ev = kw.evidence(&self.keywords, hay, start, t.end);
-                let conf = if ev.has(KW_ABA) && !ev.anti && ev.distance(KW_ABA) <= ev.distance(KW_SSN) {
-                    Confidence::Medium
-                } else {
-                    Confidence::Low
-                };
+                let conf =
+                    if ev.has(KW_ABA) && !ev.anti && ev.distance(KW_ABA) <= ev.distance(KW_SSN) {
+                        Confidence::Medium
+                    } else {
+                        Confidence::Low
+                    };
                 let mut red = *b"*****0000";
                 red[5..].copy_from_slice(&d[5..]);
                 acc.report(D_ABA, fnv(&[d]), conf, &red);
@@ -388,7 +389,7 @@ impl Detectors {
                     n += 1;
                     j += 1;
                 } else if c == b' '
-                    && n % 4 == 0
+                    && n.is_multiple_of(4)
                     && j + 1 < hay.len()
                     && (hay[j + 1].is_ascii_uppercase() || hay[j + 1].is_ascii_digit())
                 {
@@ -738,16 +739,13 @@ fn in_token(hay: &[u8], i: usize) -> bool {
 
 fn token_end(hay: &[u8], mut i: usize) -> usize {
     loop {
-        if i < hay.len() && hay[i].is_ascii_digit() {
-            i += 1;
-        } else if i + 1 < hay.len()
-            && (hay[i] == b' ' || hay[i] == b'-')
-            && hay[i + 1].is_ascii_digit()
-        {
-            i += 1;
-        } else {
+        let digit = i < hay.len() && hay[i].is_ascii_digit();
+        let joint =
+            i + 1 < hay.len() && (hay[i] == b' ' || hay[i] == b'-') && hay[i + 1].is_ascii_digit();
+        if !(digit || joint) {
             return i;
         }
+        i += 1;
     }
 }
 
@@ -758,8 +756,7 @@ fn left_ok(hay: &[u8], start: usize) -> bool {
         return true;
     }
     let c = hay[start - 1];
-    !(c.is_ascii_alphanumeric()
-        || matches!(c, b'.' | b'/' | b'_' | b'-' | b'+' | b'\\' | b'@'))
+    !(c.is_ascii_alphanumeric() || matches!(c, b'.' | b'/' | b'_' | b'-' | b'+' | b'\\' | b'@'))
 }
 
 fn right_ok(hay: &[u8], end: usize) -> bool {

@@ -16,7 +16,7 @@ pub(crate) fn luhn(digits: &[u8]) -> bool {
         }
         sum += v;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn prefix_num(digits: &[u8], n: usize) -> u32 {
@@ -123,7 +123,7 @@ pub(crate) fn aba_routing(d: &[u8]) -> bool {
     }
     let v = |i: usize| u32::from(d[i] - b'0');
     let sum = 3 * (v(0) + v(3) + v(6)) + 7 * (v(1) + v(4) + v(7)) + (v(2) + v(5) + v(8));
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// IBAN lengths per country (SWIFT IBAN registry).
