@@ -24,12 +24,63 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "the", "of", "and", "to", "in", "is", "for", "that", "with", "on", "as", "are", "this", "be",
-    "we", "by", "from", "our", "will", "have", "please", "review", "contract", "meeting", "team",
-    "customer", "account", "invoice", "quarter", "report", "project", "schedule", "budget",
-    "delivery", "approval", "thanks", "regards", "attached", "update", "details", "question",
-    "information", "process", "payment", "request", "internal", "confidential", "draft", "final",
-    "Monday", "Thursday", "London", "Seattle", "revenue", "forecast", "migration", "platform",
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "is",
+    "for",
+    "that",
+    "with",
+    "on",
+    "as",
+    "are",
+    "this",
+    "be",
+    "we",
+    "by",
+    "from",
+    "our",
+    "will",
+    "have",
+    "please",
+    "review",
+    "contract",
+    "meeting",
+    "team",
+    "customer",
+    "account",
+    "invoice",
+    "quarter",
+    "report",
+    "project",
+    "schedule",
+    "budget",
+    "delivery",
+    "approval",
+    "thanks",
+    "regards",
+    "attached",
+    "update",
+    "details",
+    "question",
+    "information",
+    "process",
+    "payment",
+    "request",
+    "internal",
+    "confidential",
+    "draft",
+    "final",
+    "Monday",
+    "Thursday",
+    "London",
+    "Seattle",
+    "revenue",
+    "forecast",
+    "migration",
+    "platform",
 ];
 
 /// Business prose with the numbers real mail has (dates, amounts, phones)
@@ -40,7 +91,11 @@ fn prose(rng: &mut Rng, bytes: usize) -> String {
     while s.len() < bytes {
         match rng.next() % 40 {
             0 => s.push_str(&format!("{}", 2000 + rng.next() % 30)),
-            1 => s.push_str(&format!("${}.{:02}", rng.next() % 100_000, rng.next() % 100)),
+            1 => s.push_str(&format!(
+                "${}.{:02}",
+                rng.next() % 100_000,
+                rng.next() % 100
+            )),
             2 => s.push_str(&format!("+1 415 555 {:04}", rng.next() % 10_000)),
             _ => s.push_str(rng.pick(WORDS)),
         }
@@ -64,7 +119,11 @@ fn b64(data: &[u8]) -> String {
             | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
             | u32::from(*c.get(2).unwrap_or(&0));
         for k in 0..4 {
-            s.push(if k <= c.len() { A[(v >> (18 - 6 * k)) as usize & 63] as char } else { '=' });
+            s.push(if k <= c.len() {
+                A[(v >> (18 - 6 * k)) as usize & 63] as char
+            } else {
+                '='
+            });
         }
         if i % 19 == 18 {
             s.push_str("\r\n");
@@ -96,14 +155,16 @@ fn messages(size: usize) -> Vec<(&'static str, Vec<u8>)> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let text = prose(&mut rng, size);
     let plain = format!("{HDR}Content-Type: text/plain; charset=utf-8\r\n\r\n{text}").into_bytes();
-    let mut html_body = String::from("<html><head><style>p.MsoNormal{margin:0}</style></head><body>");
+    let mut html_body =
+        String::from("<html><head><style>p.MsoNormal{margin:0}</style></head><body>");
     for para in text.split("\r\n") {
         html_body.push_str("<p class=MsoNormal><span style='font-family:Calibri'>");
         html_body.push_str(&para.replace(' ', "&nbsp;").replacen("&nbsp;", " ", 8));
         html_body.push_str("<o:p></o:p></span></p>\r\n");
     }
     html_body.push_str("</body></html>");
-    let html = format!("{HDR}Content-Type: text/html; charset=utf-8\r\n\r\n{html_body}").into_bytes();
+    let html =
+        format!("{HDR}Content-Type: text/html; charset=utf-8\r\n\r\n{html_body}").into_bytes();
     let att = |name: &str, ctype: &str, data: &[u8]| {
         format!("{HDR}Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--b1\r\nContent-Type: {ctype}; name=\"{name}\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--b1--\r\n", b64(data)).into_bytes()
     };
@@ -121,17 +182,30 @@ fn messages(size: usize) -> Vec<(&'static str, Vec<u8>)> {
         ("[Content_Types].xml", b"<Types/>".to_vec()),
         ("xl/sharedStrings.xml", sst.into_bytes()),
     ]);
-    let xlsx = att("q3.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", &xlsx);
-    vec![("plain text", plain), ("html", html), ("base64 csv", csv), ("xlsx", xlsx)]
+    let xlsx = att(
+        "q3.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        &xlsx,
+    );
+    vec![
+        ("plain text", plain),
+        ("html", html),
+        ("base64 csv", csv),
+        ("xlsx", xlsx),
+    ]
 }
 
 fn dictionary(n: usize) -> DictionaryConfig {
     let mut rng = Rng(42);
-    let syl = ["ka", "zor", "vel", "min", "tra", "qui", "lon", "dex", "sar", "nu", "bri", "gol", "fen", "ox", "ter", "ul"];
+    let syl = [
+        "ka", "zor", "vel", "min", "tra", "qui", "lon", "dex", "sar", "nu", "bri", "gol", "fen",
+        "ox", "ter", "ul",
+    ];
     let mut terms = Vec::with_capacity(n);
     while terms.len() < n {
         let w1: String = (0..3).map(|_| syl[(rng.next() % 16) as usize]).collect();
-        let w2 = ["Holdings", "Project", "Initiative", "Account", "Merger"][(rng.next() % 5) as usize];
+        let w2 =
+            ["Holdings", "Project", "Initiative", "Account", "Merger"][(rng.next() % 5) as usize];
         terms.push(format!("{w1} {w2}"));
     }
     DictionaryConfig {
@@ -158,20 +232,42 @@ fn measure(engine: &Arc<Engine>, msg: &[u8]) -> f64 {
 }
 
 fn main() {
-    let size: usize = std::env::var("DLP_BENCH_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(16) << 20;
+    let size: usize = std::env::var("DLP_BENCH_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16)
+        << 20;
     let msgs = messages(size);
     let configs: Vec<(&str, EngineConfig)> = vec![
         ("built-ins", EngineConfig::default()),
-        ("+1,000 terms", EngineConfig { dictionaries: vec![dictionary(1_000)], ..Default::default() }),
-        ("+10,000 terms", EngineConfig { dictionaries: vec![dictionary(10_000)], ..Default::default() }),
+        (
+            "+1,000 terms",
+            EngineConfig {
+                dictionaries: vec![dictionary(1_000)],
+                ..Default::default()
+            },
+        ),
+        (
+            "+10,000 terms",
+            EngineConfig {
+                dictionaries: vec![dictionary(10_000)],
+                ..Default::default()
+            },
+        ),
     ];
-    println!("cordon-dlp throughput, one core, MB/s of message bytes (64 KiB feeds, {} MB messages)", size >> 20);
+    println!(
+        "cordon-dlp throughput, one core, MB/s of message bytes (64 KiB feeds, {} MB messages)",
+        size >> 20
+    );
     print!("{:<16}", "");
     for (name, _) in &configs {
         print!("{name:>16}");
     }
     println!();
-    let engines: Vec<Arc<Engine>> = configs.iter().map(|(_, c)| Arc::new(Engine::new(c).unwrap())).collect();
+    let engines: Vec<Arc<Engine>> = configs
+        .iter()
+        .map(|(_, c)| Arc::new(Engine::new(c).unwrap()))
+        .collect();
     for (name, msg) in &msgs {
         print!("{name:<16}");
         for e in &engines {

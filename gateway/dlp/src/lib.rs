@@ -19,12 +19,14 @@
 //! - `mime`: the streaming MIME walker (headers, multipart boundaries,
 //!   `message/rfc822`), part paths, the per-part pipeline.
 //! - `decode`: streaming base64 and quoted-printable decoders.
-//! - `text`: charset decoding (encoding_rs), HTML/XML-to-text, and the
-//!   sliding window the detectors run on.
+//! - `text`: charset decoding (encoding_rs) and the sliding window the
+//!   detectors run on.
 //! - `zip`: streaming ZIP/OOXML/ODF reader with a fixed inflate window.
 //! - `detect`: built-in detectors and validators, keyword evidence,
 //!   dictionaries, custom patterns.
+//! - `html`: streaming HTML/XML-to-text.
 //! - `findings`: [`Findings`], fixed-size accumulators, [`render_table`].
+//! - `fuzzing`: entry points for the cargo-fuzz targets (hidden).
 //!
 //! Data flows MIME → transfer decoder → content sniffing → (zip → inflate →)
 //! charset → HTML/XML → window → detectors → accumulators.
@@ -34,6 +36,8 @@
 mod decode;
 mod detect;
 mod findings;
+#[doc(hidden)]
+pub mod fuzzing;
 mod html;
 pub mod limits;
 mod mime;

@@ -43,6 +43,9 @@ pub(crate) struct Dictionaries {
     short_index: Vec<(u16, u32)>,
     terms: Vec<Term>,
     has_short: bool,
+    /// Every term is whole-word: a filter hit right after a word character
+    /// cannot match, so it skips verification.
+    all_whole_word: bool,
 }
 
 impl std::fmt::Debug for Dictionaries {
@@ -127,6 +130,7 @@ impl Dictionaries {
         long_index.sort_unstable();
         short_index.sort_unstable();
         Ok(Dictionaries {
+            all_whole_word: terms.iter().all(|t| t.whole_word),
             filter,
             has_short: !short_index.is_empty(),
             short,
@@ -196,6 +200,12 @@ impl Dictionaries {
 
     #[cold]
     fn verify_long(&self, hay: &[u8], at: usize, x: u32, out: &mut impl FnMut(DictMatch)) {
+        if self.all_whole_word
+            && at > 0
+            && (hay[at - 1].is_ascii_alphanumeric() || hay[at - 1] == b'_')
+        {
+            return;
+        }
         let lo = self.long_index.partition_point(|&(p, _)| p < x);
         for &(p, t) in &self.long_index[lo..] {
             if p != x {
@@ -207,6 +217,12 @@ impl Dictionaries {
 
     #[cold]
     fn verify_short(&self, hay: &[u8], at: usize, x: u16, out: &mut impl FnMut(DictMatch)) {
+        if self.all_whole_word
+            && at > 0
+            && (hay[at - 1].is_ascii_alphanumeric() || hay[at - 1] == b'_')
+        {
+            return;
+        }
         let lo = self.short_index.partition_point(|&(p, _)| p < x);
         for &(p, t) in &self.short_index[lo..] {
             if p != x {

@@ -1,0 +1,123 @@
+//! Entry points for the cargo-fuzz targets in `gateway/dlp/fuzz`. Each runs
+//! one decoder over the input twice, whole and split at a point taken from
+//! the input, and panics if the outputs differ: fuzzing then checks chunk
+//! invariance as well as the absence of panics. Not part of the stable API.
+
+use crate::decode::{Base64, QuotedPrintable};
+use crate::html::{Html, Mode};
+
+fn split(data: &[u8]) -> (u8, &[u8], usize) {
+    let (&first, rest) = data.split_first().unwrap_or((&0, &[]));
+    let at = if rest.is_empty() {
+        0
+    } else {
+        usize::from(first) * 257 % (rest.len() + 1)
+    };
+    (first, rest, at)
+}
+
+fn run<F: FnMut(&[&[u8]]) -> Vec<u8>>(data: &[u8], mut f: F) {
+    let (_, rest, at) = split(data);
+    let whole = f(&[rest]);
+    let parts = f(&[&rest[..at], &rest[at..]]);
+    assert_eq!(whole, parts, "output depends on chunking (split at {at})");
+}
+
+/// Base64 decoder.
+pub fn base64(data: &[u8]) {
+    run(data, |chunks| {
+        let mut d = Base64::default();
+        let mut out = [0u8; 64];
+        let mut v = Vec::new();
+        for c in chunks {
+            d.feed(c, &mut out, &mut |s| v.extend_from_slice(s));
+        }
+        d.finish(&mut out, &mut |s| v.extend_from_slice(s));
+        v
+    });
+}
+
+/// Quoted-printable decoder.
+pub fn quoted_printable(data: &[u8]) {
+    run(data, |chunks| {
+        let mut d = QuotedPrintable::default();
+        let mut out = [0u8; 64];
+        let mut v = Vec::new();
+        for c in chunks {
+            d.feed(c, &mut out, &mut |s| v.extend_from_slice(s));
+        }
+        d.finish(&mut out, &mut |s| v.extend_from_slice(s));
+        v
+    });
+}
+
+/// HTML (first byte even) or XML (odd) to text.
+pub fn html(data: &[u8]) {
+    let mode = if data.first().is_some_and(|b| b % 2 == 1) {
+        Mode::Xml
+    } else {
+        Mode::Html
+    };
+    run(data, |chunks| {
+        let mut h = Html::new(mode);
+        let mut out = [0u8; 128];
+        let mut v = Vec::new();
+        for c in chunks {
+            h.feed(c, &mut out, &mut |s| v.extend_from_slice(s));
+        }
+        h.finish(&mut out, &mut |s| v.extend_from_slice(s));
+        v
+    });
+}
+
+/// Charset decoding through the text pipeline; the first byte picks the charset.
+pub fn charset(data: &[u8]) {
+    const LABELS: &[&str] = &[
+        "utf-16",
+        "utf-16be",
+        "windows-1252",
+        "iso-8859-2",
+        "shift_jis",
+        "gb18030",
+        "koi8-r",
+        "utf-8",
+    ];
+    let label = LABELS[usize::from(data.first().copied().unwrap_or(0)) % LABELS.len()];
+    let enc = crate::text::charset_for(label).expect("known label");
+    run(data, |chunks| {
+        let mut dec = enc.map(|e| e.new_decoder());
+        let mut out = [0u8; 256];
+        let mut v = Vec::new();
+        for (i, c) in chunks.iter().enumerate() {
+            let last = i + 1 == chunks.len();
+            match dec.as_mut() {
+                None => v.extend_from_slice(c),
+                Some(d) => {
+                    let mut src: &[u8] = c;
+                    loop {
+                        let (r, read, written, _) = d.decode_to_utf8(src, &mut out, last);
+                        v.extend_from_slice(&out[..written]);
+                        src = &src[read..];
+                        if r == encoding_rs::CoderResult::InputEmpty {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        v
+    });
+}
+
+/// The whole scanner (MIME walker, decoders, archives, detectors): findings
+/// must not depend on the split.
+pub fn message(engine: &std::sync::Arc<crate::Engine>, data: &[u8]) {
+    let (_, rest, at) = split(data);
+    let mut s = engine.scanner();
+    s.feed(rest);
+    let whole = s.finish();
+    s.feed(&rest[..at]);
+    s.feed(&rest[at..]);
+    let parts = s.finish();
+    assert_eq!(whole, parts, "findings depend on chunking (split at {at})");
+}
