@@ -1,1 +1,103 @@
-//! cordon-control: placeholder, being written.
+//! cordon-control: the server side of the appliance's config port, and the client transports
+//! `cordonctl` uses. It speaks the `cordon-wire` protocol over three transports (a Unix
+//! socket with a peer-uid check, the serial console or a PTY in raw mode, and an optional
+//! mutual-TLS TCP listener pinned to one CA) and knows nothing of the gateway's internals:
+//! the gateway implements [`Backend`] and hands it to one of the `serve_*` functions with a
+//! shutdown signal. Two helpers the gateway uses to implement [`Backend`] also live here:
+//! [`Persisted`] (validate a config whole, commit it power-safe, report the generation) and
+//! [`validate_tls_bundle`] (a certificate chain and key that match and are in date).
+//!
+//! # Layout
+//! - [`backend`]: the [`Backend`] trait the gateway implements.
+//! - [`conn`]: [`serve_connection`], the one connection handler every transport runs: the
+//!   handshake, the fixed-buffer decoder, staged uploads and incident follow.
+//! - [`unix`]: [`serve_unix`] and the peer-uid check.
+//! - [`serial`]: [`serve_serial`], and [`SerialPort`], an async raw-mode tty.
+//! - [`tcp`]: [`serve_tcp_mtls`] and the rustls configs for both sides.
+//! - [`client`]: [`Client`], the request/response side, over any of the transports.
+//! - [`persist`]: [`Persisted`], the config-apply helper over `cordon-store`.
+//! - [`tls_bundle`]: [`validate_tls_bundle`].
+//! - [`limits`]: the server's own bounds (connections, timeouts, read size).
+//!
+//! The protocol, the transports and `cordonctl` are described in `docs/config-port.md`.
+
+#![forbid(unsafe_code)]
+
+use std::io;
+use std::path::PathBuf;
+
+pub mod backend;
+pub mod client;
+pub mod conn;
+pub mod limits;
+pub mod persist;
+pub mod serial;
+pub mod tcp;
+pub mod tls_bundle;
+pub mod unix;
+
+pub use backend::{Backend, Identity};
+pub use client::{Client, Transport};
+pub use conn::{serve_connection, Peer, Shutdown};
+pub use persist::Persisted;
+pub use serial::{serve_serial, SerialPort};
+pub use tcp::{client_tls_config, serve_tcp_mtls, server_tls_config};
+pub use tls_bundle::validate_tls_bundle;
+pub use unix::{bind_unix, run_unix, serve_unix, uid_allowed};
+
+/// Everything that can go wrong setting up or running a transport, or talking as a client.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A socket, device or file operation failed.
+    #[error("cannot {op} {}: {source}", path.display())]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// Terminal settings (raw mode) could not be applied to a serial device.
+    #[error("cannot set raw mode on {}: {source}", path.display())]
+    Termios {
+        path: PathBuf,
+        #[source]
+        source: nix::Error,
+    },
+    /// A certificate, key or CA file is unusable for the TLS transport.
+    #[error("TLS setup: {0}")]
+    Tls(String),
+    /// The connection broke or closed while a request was outstanding.
+    #[error("connection lost: {0}")]
+    Transport(#[source] io::Error),
+    /// The peer sent something that is not a valid response frame.
+    #[error("bad frame from the server: {0}")]
+    Wire(cordon_wire::WireError),
+    /// No response within the client's deadline.
+    #[error("no response within {secs} s")]
+    Timeout { secs: u64 },
+    /// The server refused or failed the request (its error is in the reply).
+    #[error("{0}")]
+    Server(cordon_wire::WireError),
+    /// The server answered with a response the request does not allow.
+    #[error("unexpected response: {0}")]
+    Unexpected(String),
+}
+
+impl Error {
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::Io { op, path, source }
+    }
+}
+
+/// `s` cut to at most `N` bytes at a character boundary: wire strings are bounded, and a
+/// long path or message must shorten, not fail, on its way into an error or a name.
+pub fn bounded<const N: usize>(s: &str) -> heapless::String<N> {
+    let mut out = heapless::String::new();
+    for c in s.chars() {
+        if out.push(c).is_err() {
+            break;
+        }
+    }
+    out
+}

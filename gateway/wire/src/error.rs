@@ -129,6 +129,8 @@ pub struct Issue {
     pub file: String<MAX_NAME_LEN>,
     /// 1-based line; 0 when the problem has no single line (a missing key).
     pub line: u32,
+    /// 1-based column (bytes); 0 when unknown. Editors jump to `file:line:col`.
+    pub column: u32,
     /// Dotted key path, e.g. `policy.rules[2].action`.
     pub key: String<MAX_KEY_LEN>,
     pub reason: String<MAX_TEXT_LEN>,

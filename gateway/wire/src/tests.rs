@@ -26,6 +26,7 @@ fn issue_full() -> Issue {
     Issue {
         file: full(),
         line: u32::MAX,
+        column: u32::MAX,
         key: full(),
         reason: full(),
     }
@@ -91,6 +92,7 @@ fn every_response() -> StdVec<Response> {
             issues: Vec::from_slice(&[Issue {
                 file: s("cordon.toml"),
                 line: 12,
+                column: 10,
                 key: s("policy.rules[2].action"),
                 reason: s("unknown action \"drop\""),
             }])

@@ -1,0 +1,61 @@
+//! What the server needs from the gateway. The gateway implements [`Backend`]; tests use a
+//! fake. Every method is synchronous: the connection handler runs the ones that may block
+//! (fsync, a scan of a large message, a reboot) on tokio's blocking pool.
+
+use cordon_store::Rollback;
+use cordon_wire::{
+    limits::MAX_ISSUES, AppError, Counters, Incident, IncidentPage, Issue, Name, ScanReport,
+    Status, TlsInfo,
+};
+use tokio::sync::broadcast;
+
+/// Validation warnings: a config that is accepted but worth a second look.
+pub type Warnings = heapless::Vec<Issue, MAX_ISSUES>;
+
+/// Who answers the handshake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The gateway's software version.
+    pub software: Name,
+    /// The board profile's name.
+    pub board: Name,
+}
+
+/// The gateway as the config port sees it.
+pub trait Backend: Send + Sync + 'static {
+    /// Software version and board, for `Hello`.
+    fn identity(&self) -> Identity;
+    /// `Status`: workers, sessions, memory, config generation.
+    fn status(&self) -> Status;
+    /// `Counters`.
+    fn counters(&self) -> Counters;
+    /// The running config: its generation (0 = factory default) and TOML text.
+    fn current_config(&self) -> (u64, String);
+    /// `ValidateConfig`: parse and check `toml` without changing anything. A refusal is an
+    /// `InvalidConfig` error whose issues locate every problem ([`crate::Persisted::validate`]
+    /// builds it).
+    fn validate(&self, toml: &str) -> Result<Warnings, AppError>;
+    /// `ApplyConfig`: validate `toml` whole, persist it power-safe, then make it live for new
+    /// sessions; returns the new generation. Refused with `GenerationConflict` when
+    /// `expected_generation` is given and is not the running one. On any error the running
+    /// config is unchanged.
+    fn apply(&self, toml: &str, expected_generation: Option<u64>) -> Result<u64, AppError>;
+    /// `Rollback`: make the previous config live again as a new generation.
+    fn rollback(&self) -> Result<Rollback, AppError>;
+    /// `ListIncidents`: incidents with `seq >= since`, oldest first, at most `max`.
+    fn incidents(&self, since: u64, max: usize) -> IncidentPage;
+    /// New incidents as they are recorded, for `FollowIncidents`. The handler subscribes
+    /// before reading the backlog and skips duplicates, so nothing falls in between; a
+    /// lagging receiver is caught up from [`Backend::incidents`].
+    fn subscribe_incidents(&self) -> broadcast::Receiver<Incident>;
+    /// `Scan`: the policy's dry run over an RFC 5322 message.
+    fn scan(&self, message: &[u8]) -> Result<ScanReport, AppError>;
+    /// `InstallTls`: a PEM chain then key ([`crate::validate_tls_bundle`] checks it), installed
+    /// for new SMTP sessions.
+    fn install_tls(&self, bundle: &[u8]) -> Result<TlsInfo, AppError>;
+    /// `RestartWorkers`: graceful restart; returns how many workers are restarting.
+    fn restart_workers(&self) -> Result<u16, AppError>;
+    /// `Reboot`: start the reboot. The reply is sent after this returns, so it must start the
+    /// reboot asynchronously (e.g. after a short delay) rather than block.
+    fn reboot(&self) -> Result<(), AppError>;
+}

@@ -1,0 +1,174 @@
+//! The optional TCP transport on the management address, protected by mutual TLS with a
+//! pinned CA: only a client presenting a certificate issued by that one CA gets past the
+//! handshake (no system roots, no anonymous clients). Disabled unless the gateway starts it.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::crypto::CryptoProvider;
+use rustls::server::WebPkiClientVerifier;
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+use crate::backend::Backend;
+use crate::conn::{serve_connection, Peer, Shutdown};
+use crate::limits::{MAX_CONNECTIONS, TLS_HANDSHAKE_TIMEOUT};
+use crate::Error;
+
+/// rustls with *ring*: the one provider the workspace builds (no aws-lc).
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn tls_error(what: &str, path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Tls(format!("{what} {}: {e}", path.display()))
+}
+
+/// Every certificate in a PEM file.
+pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| tls_error("cannot read certificates from", path, e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| tls_error("bad certificate in", path, e))?;
+    if certs.is_empty() {
+        return Err(tls_error("no certificate in", path, "empty PEM"));
+    }
+    Ok(certs)
+}
+
+/// The private key in a PEM file (PKCS#8, PKCS#1 or SEC1).
+pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, Error> {
+    PrivateKeyDer::from_pem_file(path)
+        .map_err(|e| tls_error("cannot read private key from", path, e))
+}
+
+fn roots(ca: &Path) -> Result<Arc<RootCertStore>, Error> {
+    let mut roots = RootCertStore::empty();
+    for cert in load_certs(ca)? {
+        roots
+            .add(cert)
+            .map_err(|e| tls_error("unusable CA certificate in", ca, e))?;
+    }
+    Ok(Arc::new(roots))
+}
+
+/// The server's rustls config: `cert`/`key` as its identity, and a client certificate
+/// required and verified against `client_ca` only.
+pub fn server_tls_config(
+    cert: &Path,
+    key: &Path,
+    client_ca: &Path,
+) -> Result<Arc<ServerConfig>, Error> {
+    let provider = provider();
+    let verifier =
+        WebPkiClientVerifier::builder_with_provider(roots(client_ca)?, Arc::clone(&provider))
+            .build()
+            .map_err(|e| tls_error("client verifier for", client_ca, e))?;
+    let config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Tls(e.to_string()))?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(load_certs(cert)?, load_key(key)?)
+        .map_err(|e| tls_error("certificate and key", cert, e))?;
+    Ok(Arc::new(config))
+}
+
+/// The client's rustls config (for `cordonctl --tcp`): the server must chain to `ca`, and
+/// the client presents `cert`/`key` when both are given.
+pub fn client_tls_config(
+    ca: &Path,
+    cert_and_key: Option<(&Path, &Path)>,
+) -> Result<Arc<ClientConfig>, Error> {
+    let builder = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Tls(e.to_string()))?
+        .with_root_certificates(roots(ca)?);
+    let config = match cert_and_key {
+        Some((cert, key)) => builder
+            .with_client_auth_cert(load_certs(cert)?, load_key(key)?)
+            .map_err(|e| tls_error("client certificate and key", cert, e))?,
+        None => builder.with_no_client_auth(),
+    };
+    Ok(Arc::new(config))
+}
+
+/// Binds `addr` and serves the config port over mutual TLS until `shutdown` fires.
+pub async fn serve_tcp_mtls<B: Backend>(
+    addr: SocketAddr,
+    cert: &Path,
+    key: &Path,
+    client_ca: &Path,
+    backend: Arc<B>,
+    shutdown: Shutdown,
+) -> Result<(), Error> {
+    let config = server_tls_config(cert, key, client_ca)?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(Error::io("bind", addr.to_string()))?;
+    run_tcp_mtls(listener, config, backend, shutdown).await;
+    Ok(())
+}
+
+/// Accepts on `listener`; each client must complete the mutual-TLS handshake within
+/// [`TLS_HANDSHAKE_TIMEOUT`] (a client without a certificate from the pinned CA fails it
+/// and is dropped), then is served like any other connection.
+pub async fn run_tcp_mtls<B: Backend>(
+    listener: TcpListener,
+    config: Arc<ServerConfig>,
+    backend: Arc<B>,
+    mut shutdown: Shutdown,
+) {
+    let acceptor = TlsAcceptor::from(config);
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut tasks = JoinSet::new();
+    loop {
+        let permit = tokio::select! {
+            permit = Arc::clone(&slots).acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            _ = shutdown.changed() => break,
+        };
+        let (stream, addr) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "config port accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        while tasks.try_join_next().is_some() {}
+        let acceptor = acceptor.clone();
+        let backend = Arc::clone(&backend);
+        let shutdown = shutdown.clone();
+        tasks.spawn(async move {
+            let peer = Peer::Tcp { addr };
+            let tls =
+                match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                    Ok(Ok(tls)) => tls,
+                    Ok(Err(e)) => {
+                        tracing::warn!(%peer, error = %e, "config port: TLS handshake refused");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::warn!(%peer, "config port: TLS handshake timed out");
+                        return;
+                    }
+                };
+            if let Err(e) = serve_connection(tls, backend, peer.clone(), shutdown).await {
+                tracing::debug!(%peer, error = %e, "config port connection ended");
+            }
+            drop(permit);
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+}

@@ -1,0 +1,127 @@
+//! The Unix-socket transport: the management host's `cordonctl` (and local tooling) connect
+//! to a socket file whose mode limits who can open it, and every peer's uid, read from the
+//! kernel (`SO_PEERCRED`), must also be in an allow list. A refused peer gets one framed
+//! `NotPermitted` error, then the connection is closed.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::Arc;
+
+use cordon_wire::{AppError, ErrorCode};
+use tokio::net::UnixListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::backend::Backend;
+use crate::conn::{refuse, serve_connection, Peer, Shutdown};
+use crate::limits::MAX_CONNECTIONS;
+use crate::Error;
+
+/// Whether a peer with `uid` may use the port. Only the listed uids may, root included:
+/// the gateway lists root explicitly if it wants the console user's root shell to manage it.
+pub fn uid_allowed(uid: u32, allowed_uids: &[u32]) -> bool {
+    allowed_uids.contains(&uid)
+}
+
+/// Binds the socket at `path` with permission bits `mode` (e.g. `0o660`), replacing a stale
+/// socket file left by a previous run. The mode is set before any client can have connected
+/// through a wider one: the file is created inside the listener's directory, which the
+/// gateway owns, and `chmod` follows immediately.
+pub fn bind_unix(path: &Path, mode: u32) -> Result<UnixListener, Error> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_dir() => {
+            return Err(Error::Io {
+                op: "bind (a directory is in the way)",
+                path: path.into(),
+                source: std::io::ErrorKind::AlreadyExists.into(),
+            })
+        }
+        Ok(_) => std::fs::remove_file(path).map_err(Error::io("remove stale socket", path))?,
+        Err(_) => {}
+    }
+    let listener = UnixListener::bind(path).map_err(Error::io("bind", path))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(Error::io("chmod", path))?;
+    Ok(listener)
+}
+
+/// Binds `path` with `mode` and serves it until `shutdown` fires. See [`run_unix`].
+pub async fn serve_unix<B: Backend>(
+    path: &Path,
+    mode: u32,
+    allowed_uids: &[u32],
+    backend: Arc<B>,
+    shutdown: Shutdown,
+) -> Result<(), Error> {
+    let listener = bind_unix(path, mode)?;
+    run_unix(listener, allowed_uids.to_vec(), backend, shutdown).await;
+    let _ = std::fs::remove_file(path);
+    Ok(())
+}
+
+/// Accepts connections on `listener` (at most [`MAX_CONNECTIONS`] served at once), checks
+/// each peer's uid, and serves the allowed ones until `shutdown` fires; then waits for the
+/// connections to finish their current request.
+pub async fn run_unix<B: Backend>(
+    listener: UnixListener,
+    allowed_uids: Vec<u32>,
+    backend: Arc<B>,
+    mut shutdown: Shutdown,
+) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut tasks = JoinSet::new();
+    loop {
+        let permit = tokio::select! {
+            permit = Arc::clone(&slots).acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            _ = shutdown.changed() => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // EMFILE and the like: keep the listener, try again shortly.
+                    tracing::warn!(error = %e, "config port accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        while tasks.try_join_next().is_some() {}
+        let cred = match stream.peer_cred() {
+            Ok(cred) => cred,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read config port peer credentials");
+                continue;
+            }
+        };
+        let peer = Peer::Unix {
+            uid: cred.uid(),
+            pid: cred.pid(),
+        };
+        if !uid_allowed(cred.uid(), &allowed_uids) {
+            tracing::warn!(%peer, "config port: peer uid not allowed, refused");
+            tasks.spawn(async move {
+                let error = AppError::new(
+                    ErrorCode::NotPermitted,
+                    "this user may not use the config port",
+                );
+                let _ = refuse(stream, error).await;
+                drop(permit);
+            });
+            continue;
+        }
+        let backend = Arc::clone(&backend);
+        let shutdown = shutdown.clone();
+        tasks.spawn(async move {
+            if let Err(e) = serve_connection(stream, backend, peer.clone(), shutdown).await {
+                tracing::debug!(%peer, error = %e, "config port connection ended");
+            }
+            drop(permit);
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+}
