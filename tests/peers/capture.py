@@ -18,6 +18,20 @@ import sys
 from aiosmtpd.smtp import SMTP
 
 
+def peer_subject(server):
+    """The subject CN of the client certificate the peer presented, if any."""
+    transport = getattr(server, "transport", None)
+    ssl_object = transport.get_extra_info("ssl_object") if transport else None
+    cert = ssl_object.getpeercert() if ssl_object else None
+    if not cert:
+        return None
+    for rdn in cert.get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return value
+    return "(no CN)"
+
+
 class Handler:
     def __init__(self, args):
         self.args = args
@@ -44,7 +58,8 @@ class Handler:
             "mail_options": envelope.mail_options,
             "rcpt_tos": envelope.rcpt_tos,
             "peer": session.peer[0] if session.peer else None,
-            "tls": session.ssl is not None,
+            "tls": session.ssl is not None or self.args.implicit_tls,
+            "client_cert": peer_subject(server),
             "helo": session.host_name,
         }
         with open(base + ".json", "w") as f:
@@ -62,6 +77,7 @@ def main():
     p.add_argument("--cert")
     p.add_argument("--key")
     p.add_argument("--implicit-tls", action="store_true")
+    p.add_argument("--client-ca", help="request a client certificate signed by this CA")
     p.add_argument("--reject-rcpt", action="append", default=[])
     p.add_argument("--tempfail-rcpt", action="append", default=[])
     p.add_argument("--data-reply")
@@ -76,6 +92,9 @@ def main():
     if args.cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(args.cert, args.key)
+        if args.client_ca:
+            ctx.verify_mode = ssl.CERT_OPTIONAL
+            ctx.load_verify_locations(args.client_ca)
 
     handler = Handler(args)
     loop = asyncio.new_event_loop()

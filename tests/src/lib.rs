@@ -652,6 +652,7 @@ impl Default for Certs {
 
 fn ca_cert_params() -> rcgen::CertificateParams {
     let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    p.distinguished_name = rcgen::DistinguishedName::new();
     p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     p.distinguished_name
         .push(rcgen::DnType::CommonName, "cordon test CA");
