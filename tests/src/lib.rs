@@ -631,9 +631,11 @@ impl Certs {
         let ca_key = rcgen::KeyPair::from_pem(&ca_key_pem).expect("parse ca key");
         let issuer = rcgen::Issuer::new(ca_cert_params(), ca_key);
         let key = rcgen::KeyPair::generate().expect("key");
-        let params =
+        let mut params =
             rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
                 .expect("params");
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params.distinguished_name.push(rcgen::DnType::CommonName, names[0]);
         let cert = params.signed_by(&key, &issuer).expect("sign");
         let stem = names[0].replace(['.', '*'], "_");
         let c = self.dir.path().join(format!("{stem}.pem"));
