@@ -9,7 +9,7 @@ use std::time::Duration;
 use cordon_wire::{
     encode_frame, BlobKind, DecodeEvent, FrameDecoder, HelloReply, Request, RequestFrame, Response,
     ResponseFrame, UploadRequests, WireError, MAX_ENCODED_FRAME_LEN, MAX_FRAME_LEN,
-    PROTOCOL_VERSION,
+    PROTOCOL_VERSION, UNATTRIBUTED_ID,
 };
 use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -131,7 +131,12 @@ impl Client {
         let wait = async {
             loop {
                 let frame = self.recv().await?;
-                if frame.id == id {
+                // An error with no id is about a frame the server could not read (ours,
+                // garbled on the way) or a refusal of the whole connection: either way the
+                // answer to what we are waiting for.
+                let unattributed_error =
+                    frame.id == UNATTRIBUTED_ID && matches!(frame.response, Response::Error(_));
+                if frame.id == id || unattributed_error {
                     return Ok(frame.response);
                 }
             }

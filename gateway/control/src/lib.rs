@@ -18,6 +18,7 @@
 //! - [`persist`]: [`Persisted`], the config-apply helper over `cordon-store`.
 //! - [`tls_bundle`]: [`validate_tls_bundle`].
 //! - [`limits`]: the server's own bounds (connections, timeouts, read size).
+//! - `fake` (feature `fake`): `FakeBackend`, a complete in-memory [`Backend`] for tests.
 //!
 //! The protocol, the transports and `cordonctl` are described in `docs/config-port.md`.
 
@@ -29,6 +30,8 @@ use std::path::PathBuf;
 pub mod backend;
 pub mod client;
 pub mod conn;
+#[cfg(feature = "fake")]
+pub mod fake;
 pub mod limits;
 pub mod persist;
 pub mod serial;

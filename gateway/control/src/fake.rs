@@ -1,0 +1,252 @@
+//! A complete [`Backend`] for tests: real config persistence ([`Persisted`] over files in a
+//! directory the test owns), a real TLS bundle check, and an in-memory incident ring that
+//! tests fill with [`FakeBackend::record_incident`]. Scans block any message containing
+//! `SECRET`.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+
+use cordon_store::{ConfigRecord, FsStorage, Rollback, Store};
+use cordon_wire::{
+    AppError, Counter, Counters, Finding, Incident, IncidentPage, MemoryStatus, ScanReport, Status,
+    TlsInfo, Verdict, WorkerHealth, WorkerStatus,
+};
+use tokio::sync::broadcast;
+
+use crate::backend::{Backend, Identity, Warnings};
+use crate::persist::Persisted;
+use crate::{bounded, validate_tls_bundle};
+
+/// Broadcast buffer of the fake's incident feed; small, so lag handling gets exercised.
+const FEED_LEN: usize = 16;
+
+/// An in-memory gateway.
+#[derive(Debug)]
+pub struct FakeBackend {
+    pub persisted: Persisted<FsStorage>,
+    incidents: Mutex<Vec<Incident>>,
+    feed: broadcast::Sender<Incident>,
+    /// How many times `reboot` and `restart_workers` were called.
+    pub reboots: AtomicU32,
+    pub restarts: AtomicU32,
+}
+
+impl FakeBackend {
+    /// A backend persisting into `dir`, starting from `factory_toml` as generation 0.
+    pub fn new(dir: &Path, factory_toml: &str) -> Self {
+        let factory = ConfigRecord {
+            toml: factory_toml.to_owned(),
+            stamp_key: vec![7; 32],
+        };
+        let persisted = Persisted::open(Store::new(FsStorage, dir), factory)
+            .unwrap_or_else(|e| panic!("fake backend cannot open {}: {e}", dir.display()));
+        Self {
+            persisted,
+            incidents: Mutex::new(Vec::new()),
+            feed: broadcast::channel(FEED_LEN).0,
+            reboots: AtomicU32::new(0),
+            restarts: AtomicU32::new(0),
+        }
+    }
+
+    /// Appends an incident to the ring (sequence numbers from 1) and broadcasts it.
+    pub fn record_incident(&self, verdict: Verdict, rule: &str) -> Incident {
+        let mut ring = self.incidents.lock().unwrap_or_else(|p| p.into_inner());
+        let seq = ring.last().map_or(1, |i| i.seq + 1);
+        let mut rules = heapless::Vec::new();
+        let _ = rules.push(bounded(rule));
+        let incident = Incident {
+            seq,
+            time_unix: 1_700_000_000 + seq,
+            message_id: bounded(&format!("<m{seq}@contoso.com>")),
+            sender: bounded("alice@contoso.com"),
+            recipients: 1,
+            verdict,
+            rules,
+        };
+        ring.push(incident.clone());
+        let _ = self.feed.send(incident.clone());
+        incident
+    }
+}
+
+impl Backend for FakeBackend {
+    fn identity(&self) -> Identity {
+        Identity {
+            software: bounded("0.1.0-test"),
+            board: bounded("fake-board"),
+        }
+    }
+
+    fn status(&self) -> Status {
+        let mut workers = heapless::Vec::new();
+        for index in 0..2u16 {
+            let _ = workers.push(WorkerStatus {
+                index,
+                core: Some(index),
+                pid: 1000 + u32::from(index),
+                health: WorkerHealth::Healthy,
+                sessions: 3,
+            });
+        }
+        Status {
+            software: bounded("0.1.0-test"),
+            board: bounded("fake-board"),
+            uptime_secs: 3725,
+            workers,
+            sessions: 6,
+            memory: MemoryStatus {
+                budget_bytes: 512 << 20,
+                used_bytes: 100 << 20,
+            },
+            config_generation: self.persisted.current().generation,
+        }
+    }
+
+    fn counters(&self) -> Counters {
+        let mut counters = heapless::Vec::new();
+        for (name, value) in [("messages_in", 42), ("messages_blocked", 3)] {
+            let _ = counters.push(Counter {
+                name: bounded(name),
+                value,
+            });
+        }
+        Counters { counters }
+    }
+
+    fn current_config(&self) -> (u64, String) {
+        let current = self.persisted.current();
+        (current.generation, current.record.toml)
+    }
+
+    fn validate(&self, toml: &str) -> Result<Warnings, AppError> {
+        self.persisted.validate(toml).map(|_| Warnings::new())
+    }
+
+    fn apply(&self, toml: &str, expected_generation: Option<u64>) -> Result<u64, AppError> {
+        self.persisted
+            .apply(toml, expected_generation)
+            .map(|(generation, _)| generation)
+    }
+
+    fn rollback(&self) -> Result<Rollback, AppError> {
+        self.persisted.rollback().map(|(r, _)| r)
+    }
+
+    fn incidents(&self, since: u64, max: usize) -> IncidentPage {
+        let ring = self.incidents.lock().unwrap_or_else(|p| p.into_inner());
+        let mut incidents = heapless::Vec::new();
+        for incident in ring.iter().filter(|i| i.seq >= since).take(max) {
+            let _ = incidents.push(incident.clone());
+        }
+        let next = incidents.last().map_or(since, |i: &Incident| i.seq + 1);
+        IncidentPage {
+            incidents,
+            next,
+            oldest: ring.first().map_or(1, |i| i.seq),
+        }
+    }
+
+    fn subscribe_incidents(&self) -> broadcast::Receiver<Incident> {
+        self.feed.subscribe()
+    }
+
+    fn scan(&self, message: &[u8]) -> Result<ScanReport, AppError> {
+        let hit = message.windows(6).filter(|w| *w == b"SECRET").count() as u32;
+        let mut findings = heapless::Vec::new();
+        if hit > 0 {
+            let _ = findings.push(Finding {
+                rule: bounded("no-secrets"),
+                detector: bounded("keyword"),
+                count: hit,
+                location: bounded("body"),
+            });
+        }
+        Ok(ScanReport {
+            verdict: if hit > 0 {
+                Verdict::Block
+            } else {
+                Verdict::Deliver
+            },
+            findings,
+            more_findings: 0,
+        })
+    }
+
+    fn install_tls(&self, bundle: &[u8]) -> Result<TlsInfo, AppError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        validate_tls_bundle(bundle, now).map(|b| b.info)
+    }
+
+    fn restart_workers(&self) -> Result<u16, AppError> {
+        self.restarts.fetch_add(1, Ordering::SeqCst);
+        Ok(2)
+    }
+
+    fn reboot(&self) -> Result<(), AppError> {
+        self.reboots.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// A throw-away certificate authority for tests (mutual TLS, `InstallTls`).
+#[derive(Debug)]
+pub struct TestCa {
+    issuer: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
+}
+
+/// A certificate and its key, PEM.
+#[derive(Debug, Clone)]
+pub struct TestCert {
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+impl TestCert {
+    /// Certificate then key, as `InstallTls` expects.
+    pub fn bundle(&self) -> String {
+        format!("{}{}", self.cert_pem, self.key_pem)
+    }
+}
+
+impl TestCa {
+    pub fn new(name: &str) -> Self {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        let key = rcgen::KeyPair::generate().expect("CA key");
+        Self {
+            issuer: rcgen::CertifiedIssuer::self_signed(params, key).expect("CA certificate"),
+        }
+    }
+
+    pub fn cert_pem(&self) -> String {
+        self.issuer.pem()
+    }
+
+    /// A leaf for `name` (DNS SAN and CN), valid from `not_before` to `not_after` years
+    /// (`None`: rcgen's default, 1975 to 4096).
+    pub fn leaf(&self, name: &str, years: Option<(i32, i32)>) -> TestCert {
+        let mut params = rcgen::CertificateParams::new(vec![name.to_owned()]).expect("params");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        if let Some((from, to)) = years {
+            params.not_before = rcgen::date_time_ymd(from, 1, 1);
+            params.not_after = rcgen::date_time_ymd(to, 1, 1);
+        }
+        let key = rcgen::KeyPair::generate().expect("leaf key");
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .expect("leaf certificate");
+        TestCert {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        }
+    }
+}
