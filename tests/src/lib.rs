@@ -11,6 +11,8 @@
 //! Every wait is bounded by a deadline and every spawned process is killed on drop.
 
 #![forbid(unsafe_code)]
+// The harness is plain threads, not tokio: blocking sleeps in polling loops are fine here.
+#![allow(clippy::disallowed_methods)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
@@ -291,7 +293,8 @@ impl Cfg {
             ca_file: None,
             client_auth: None,
             inbound_tls: None,
-            max_message_size: "35MiB".into(),
+            // Small, because every session's buffer is touched at start.
+            max_message_size: "4MiB".into(),
             max_sessions: 16,
             timeouts: Vec::new(),
             extra: String::new(),
@@ -487,7 +490,6 @@ impl Client {
     /// Reads one reply, or `None` when the server closed the connection.
     pub fn try_reply(&mut self) -> Option<Reply> {
         let mut lines = Vec::new();
-        let mut code = 0;
         loop {
             let mut line = String::new();
             match self.reader.read_line(&mut line) {
@@ -495,12 +497,11 @@ impl Client {
                 Ok(_) => {}
             }
             let line = line.trim_end_matches(['\r', '\n']);
-            code = line.get(..3)?.parse().ok()?;
+            let code: u16 = line.get(..3)?.parse().ok()?;
             lines.push(line.get(4..).unwrap_or("").to_string());
             if line.as_bytes().get(3) != Some(&b'-') {
                 return Some(Reply { code, lines });
             }
-            let _ = code;
         }
     }
 
@@ -635,7 +636,9 @@ impl Certs {
             rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
                 .expect("params");
         params.distinguished_name = rcgen::DistinguishedName::new();
-        params.distinguished_name.push(rcgen::DnType::CommonName, names[0]);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, names[0]);
         let cert = params.signed_by(&key, &issuer).expect("sign");
         let stem = names[0].replace(['.', '*'], "_");
         let c = self.dir.path().join(format!("{stem}.pem"));
@@ -816,5 +819,40 @@ fn fake_session(conn: TcpStream, behaviour: FakeBehaviour, accepted: &AtomicUsiz
         if w.write_all(reply).is_err() {
             return;
         }
+    }
+}
+
+/// Postfix's `smtp-sink`: a fast downstream that accepts and discards everything.
+#[derive(Debug)]
+pub struct Sink {
+    child: Child,
+    pub port: u16,
+}
+
+impl Sink {
+    pub fn start() -> Sink {
+        let port = free_port();
+        // smtp-sink refuses to run as root without dropping privileges.
+        let child = Command::new("smtp-sink")
+            .args(["-u", "nobody", &format!("127.0.0.1:{port}"), "256"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start smtp-sink (apt-get install postfix)");
+        wait_until("smtp-sink to listen", STEP, || {
+            TcpStream::connect(("127.0.0.1", port)).ok().map(|_| ())
+        });
+        Sink { child, port }
+    }
+
+    pub fn smarthost(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

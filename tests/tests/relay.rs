@@ -25,7 +25,10 @@ fn assert_relayed_intact(c: &Captured, sent: &[u8]) {
 #[test]
 fn messages_of_1k_1m_and_30m_arrive_byte_identical() {
     let cap = Capture::start(&[]);
-    let gw = Gateway::start(&Cfg::new(&cap.smarthost()));
+    let mut cfg = Cfg::new(&cap.smarthost());
+    cfg.max_message_size = "35MiB".into();
+    cfg.max_sessions = 2;
+    let gw = Gateway::start(&cfg);
     let mut c = gw.client();
     c.hello();
     let sizes = [1 << 10, 1 << 20, 30 << 20];

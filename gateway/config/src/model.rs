@@ -82,6 +82,8 @@ pub struct Gateway {
     /// Concurrent sessions; each owns one message buffer, so this bounds memory.
     pub max_sessions: usize,
     pub tls: Option<InboundTls>,
+    /// Touch all session memory at start so the resident size never grows (default true).
+    pub prefault: bool,
 }
 
 #[derive(Debug, Clone)]

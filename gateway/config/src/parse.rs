@@ -174,6 +174,7 @@ fn gateway(mut s: Section<'_, '_>, r: &mut Reader<'_>, base: &Path) -> Option<Ga
             }
         }
     };
+    let prefault = s.bool(r, "prefault").unwrap_or(true);
     let max_sessions = s
         .integer(r, "max_sessions", 1..MAX_SESSIONS_LIMIT + 1)
         .map(|(n, _)| n as usize)
@@ -215,6 +216,7 @@ fn gateway(mut s: Section<'_, '_>, r: &mut Reader<'_>, base: &Path) -> Option<Ga
         max_message_size: max_message_size as usize,
         max_sessions,
         tls,
+        prefault,
     })
 }
 

@@ -106,7 +106,11 @@ fn run(path: &std::path::Path) -> Result<(), Error> {
     let config = Arc::new(cordon_config::load(path)?);
     logging::init(&config.log.level)?;
     let shared = Arc::new(server::shared(Arc::clone(&config), Arc::new(PassThrough))?);
-    let pool = Pool::new(config.gateway.max_sessions, config.gateway.max_message_size);
+    let pool = Pool::new(
+        config.gateway.max_sessions,
+        config.gateway.max_message_size,
+        config.gateway.prefault,
+    );
     let listeners = server::bind(&config, false)?;
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),

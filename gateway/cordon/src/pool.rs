@@ -31,13 +31,22 @@ pub struct Slot {
 }
 
 impl Slot {
-    fn new(max_message_size: usize) -> Slot {
-        Slot {
+    fn new(max_message_size: usize, prefault: bool) -> Slot {
+        let mut slot = Slot {
             message: Vec::with_capacity(max_message_size),
             up_in: vec![0; IO_BUFFER].into_boxed_slice(),
             down_out: Vec::with_capacity(IO_BUFFER * 2),
             replies: Vec::with_capacity(REPLY_BUFFER),
+        };
+        if prefault {
+            // Touch every page now, so the resident size is the budget from the first minute
+            // and a busy hour cannot find the memory missing.
+            slot.message.resize(max_message_size, 0);
+            slot.down_out.resize(IO_BUFFER * 2, 0);
+            slot.replies.resize(REPLY_BUFFER, 0);
+            slot.clear();
         }
+        slot
     }
 
     fn clear(&mut self) {
@@ -63,9 +72,10 @@ pub struct Lease {
 }
 
 impl Pool {
-    pub fn new(sessions: usize, max_message_size: usize) -> Arc<Pool> {
+    /// Reserves `sessions` slots; with `prefault` their pages are touched at once.
+    pub fn new(sessions: usize, max_message_size: usize, prefault: bool) -> Arc<Pool> {
         let free = (0..sessions)
-            .map(|_| Slot::new(max_message_size))
+            .map(|_| Slot::new(max_message_size, prefault))
             .collect();
         Arc::new(Pool {
             free: Mutex::new(free),
@@ -132,7 +142,7 @@ mod tests {
 
     #[test]
     fn leases_are_bounded_and_returned() {
-        let pool = Pool::new(2, 1024);
+        let pool = Pool::new(2, 1024, true);
         let a = pool.try_lease().unwrap();
         let b = pool.try_lease().unwrap();
         assert!(pool.try_lease().is_none());

@@ -1,0 +1,131 @@
+//! Acceptance 8 of the gateway issue, and the command line: every bad key, unreadable file and
+//! bad address gets an error naming it.
+
+use std::process::Command;
+
+use cordon_tests::*;
+
+fn cordon(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(bin("cordon"))
+        .args(args)
+        .output()
+        .expect("run cordon");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn example_config_reports_exactly_its_missing_certificate_files() {
+    let example = repo_root().join("gateway/cordon/examples/cordon.toml");
+    let (code, _, err) = cordon(&["check-config", &example.display().to_string()]);
+    assert_eq!(code, 1, "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(
+        lines[0].contains(":12:15: gateway.tls.certificate: cannot read /data/cordon/tls/cert.pem"),
+        "{err}"
+    );
+    assert!(
+        lines[1].contains(":13:15: gateway.tls.private_key: cannot read /data/cordon/tls/key.pem"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_bad_key_is_named_with_its_line() {
+    let dir = TempDir::new("badcfg");
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "[gateway]\nhostname = \"dlp1.contoso.com\"\nlisten = [\"127.0.0.1:25\", \"localhost\"]\nallowed_clients = [\"300.1.1.1/8\"]\nmax_message_size = \"lots\"\nmax_sesions = 3\n\n[relay]\nsmarthosts = [\"smtp://mx.example:99999\"]\ntls = \"required\"\n\n[timeouts]\ndata_term = \"forever\"\n\n[nonsense]\n",
+    )
+    .unwrap();
+    let (code, _, err) = cordon(&["check-config", &path.display().to_string()]);
+    assert_eq!(code, 1);
+    let p = path.display().to_string();
+    for expect in [
+        format!("{p}:3:27: gateway.listen[1]:"),
+        format!("{p}:4:20: gateway.allowed_clients[0]:"),
+        format!("{p}:5:20: gateway.max_message_size:"),
+        format!("{p}:6:1: gateway.max_sesions: unknown key"),
+        format!("{p}:9:15: relay.smarthosts[0]:"),
+        format!("{p}:13:13: timeouts.data_term:"),
+        format!("{p}:15:2: nonsense: unknown key"),
+    ] {
+        assert!(err.contains(&expect), "missing {expect:?} in:\n{err}");
+    }
+    assert_eq!(err.lines().count(), 7, "{err}");
+}
+
+#[test]
+fn unusable_tls_files_are_named() {
+    let certs = Certs::new();
+    let (cert, _) = certs.issue(&["dlp1.test.example"]);
+    let (_, other_key) = certs.issue(&["other.test.example"]);
+    let dir = TempDir::new("tlscfg");
+    let garbage = dir.path().join("garbage.pem");
+    std::fs::write(&garbage, "not a certificate\n").unwrap();
+    let cfg_for = |c: &std::path::Path, k: &std::path::Path| {
+        let mut cfg = Cfg::new("smtp://127.0.0.1:25");
+        cfg.inbound_tls = Some((c.to_path_buf(), k.to_path_buf(), false));
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, cfg.render()).unwrap();
+        cordon(&["check-config", &path.display().to_string()])
+    };
+    let (code, _, err) = cfg_for(&cert, &other_key);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("gateway.tls.private_key: key does not fit the certificate"),
+        "{err}"
+    );
+    let (code, _, err) = cfg_for(&garbage, &other_key);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("gateway.tls.certificate:") && err.contains("garbage.pem"),
+        "{err}"
+    );
+    // `run` refuses the same way, before binding anything.
+    let path = dir.path().join("c.toml");
+    let (code, _, err) = cordon(&["run", "--config", &path.display().to_string()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("garbage.pem"), "{err}");
+}
+
+#[test]
+fn good_config_and_version() {
+    let dir = TempDir::new("goodcfg");
+    let path = dir.path().join("ok.toml");
+    std::fs::write(&path, Cfg::new("smtp://127.0.0.1:25").render()).unwrap();
+    let (code, out, err) = cordon(&["check-config", &path.display().to_string()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(": ok"));
+    let (code, out, _) = cordon(&["--version"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.trim(), format!("cordon {}", env!("CARGO_PKG_VERSION")));
+    let (code, _, err) = cordon(&["check-config", "/nonexistent/cordon.toml"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("/nonexistent/cordon.toml: cannot read"),
+        "{err}"
+    );
+}
+
+#[test]
+fn listener_in_use_is_named() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let dir = TempDir::new("bindcfg");
+    let path = dir.path().join("c.toml");
+    let mut cfg = Cfg::new("smtp://127.0.0.1:25");
+    cfg.listen = port;
+    std::fs::write(&path, cfg.render()).unwrap();
+    let (code, _, err) = cordon(&["run", "--config", &path.display().to_string()]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{err}"
+    );
+}
