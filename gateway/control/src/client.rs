@@ -22,6 +22,9 @@ use crate::Error;
 /// message takes seconds on a small board; anything beyond this is a hung server.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// How long a client whose request could not be written looks for the server's reason.
+const REFUSAL_GRACE: Duration = Duration::from_secs(2);
+
 /// Where the server is.
 #[derive(Debug, Clone)]
 pub enum Transport {
@@ -127,7 +130,20 @@ impl Client {
 
     /// Sends `request` and waits for its reply; a server error is [`Error::Server`].
     pub async fn call(&mut self, request: Request) -> Result<Response, Error> {
-        let id = self.send(request).await?;
+        let id = match self.send(request).await {
+            Ok(id) => id,
+            Err(send_error) => {
+                // A server that refuses the connection writes its reason, then closes; our
+                // write may fail first (EPIPE), but the reason is still there to read.
+                return match tokio::time::timeout(REFUSAL_GRACE, self.recv()).await {
+                    Ok(Ok(ResponseFrame {
+                        response: Response::Error(e),
+                        ..
+                    })) => Err(Error::Server(e)),
+                    _ => Err(send_error),
+                };
+            }
+        };
         let wait = async {
             loop {
                 let frame = self.recv().await?;

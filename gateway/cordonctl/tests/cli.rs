@@ -1,0 +1,391 @@
+//! End-to-end tests of the real `cordonctl` binary: against the real config-port server
+//! (with the fake backend) over a Unix socket, and `exchange-setup` against a reviewed
+//! golden file.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use cordon_control::fake::{FakeBackend, TestCa};
+use cordon_wire::Verdict;
+use tokio::sync::watch;
+
+const EXAMPLE: &str = include_str!("../../cordon/examples/cordon.toml");
+const GOLDEN: &str = "tests/golden/exchange-setup.ps1";
+
+fn cordonctl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cordonctl"))
+        .args(args)
+        .output()
+        .expect("run cordonctl")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A config-port server with the fake backend on a Unix socket, on its own thread.
+struct Server {
+    socket: PathBuf,
+    backend: Arc<FakeBackend>,
+    dir: tempfile::TempDir,
+    stop: Option<watch::Sender<bool>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    fn start(allowed_uids: Vec<u32>, mode: u32) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        let backend = Arc::new(FakeBackend::new(&data, EXAMPLE));
+        let socket = dir.path().join("control.sock");
+        let (stop, shutdown) = watch::channel(false);
+        let thread = std::thread::spawn({
+            let (backend, socket) = (Arc::clone(&backend), socket.clone());
+            move || {
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .enable_all()
+                    .build()
+                    .unwrap()
+                    .block_on(cordon_control::serve_unix(
+                        &socket,
+                        mode,
+                        &allowed_uids,
+                        backend,
+                        shutdown,
+                    ))
+                    .unwrap();
+            }
+        });
+        while !socket.exists() {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        Server {
+            socket,
+            backend,
+            dir,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let mut all = vec!["--socket", self.socket.to_str().unwrap()];
+        all.extend_from_slice(args);
+        cordonctl(&all)
+    }
+
+    fn file(&self, name: &str, text: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn me() -> u32 {
+    nix::unistd::getuid().as_raw()
+}
+
+#[test]
+fn status_counters_and_config_round_trip() {
+    let server = Server::start(vec![me()], 0o600);
+    let out = server.run(&["status"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("fake-board") && text.contains("generation 0"),
+        "{text}"
+    );
+    assert!(text.contains("1h 2m 5s"), "{text}");
+
+    let out = server.run(&["--json", "status"]);
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["board"], "fake-board");
+    assert_eq!(value["workers"].as_array().unwrap().len(), 2);
+
+    let out = server.run(&["counters"]);
+    assert!(stdout(&out).contains("messages_in"), "{}", stdout(&out));
+    let out = server.run(&["--json", "counters"]);
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["messages_blocked"], 3);
+
+    let out = server.run(&["config", "get"]);
+    assert_eq!(stdout(&out), EXAMPLE);
+}
+
+#[test]
+fn config_check_apply_and_rollback() {
+    let server = Server::start(vec![me()], 0o600);
+    let bad = server.file(
+        "bad.toml",
+        &EXAMPLE.replace("max_sessions = 64", "max_sessions = \"lots\""),
+    );
+    let out = server.run(&["config", "check", &bad]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let line = EXAMPLE
+        .lines()
+        .position(|l| l.starts_with("max_sessions"))
+        .unwrap()
+        + 1;
+    let first = stdout(&out).lines().next().unwrap_or_default().to_owned();
+    let prefix = format!("{bad}:{line}:");
+    assert!(
+        first.starts_with(&prefix) && first.contains(": gateway.max_sessions: "),
+        "{first}"
+    );
+    // Applying it is refused whole; the running config does not change.
+    let out = server.run(&["config", "apply", &bad]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("unchanged"), "{}", stderr(&out));
+    assert_eq!(stdout(&server.run(&["config", "get"])), EXAMPLE);
+
+    let good = server.file("good.toml", &EXAMPLE.replace("dlp1.", "dlp2."));
+    let out = server.run(&["config", "check", &good]);
+    assert!(out.status.success() && stdout(&out).contains("valid"));
+    let out = server.run(&["config", "apply", &good]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("generation 1"));
+    let out = server.run(&["config", "rollback"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("NoPreviousConfig"),
+        "{}",
+        stderr(&out)
+    );
+    let out = server.run(&["config", "apply", "--expect-generation", "7", &good]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("GenerationConflict"));
+    let third = server.file("third.toml", &EXAMPLE.replace("dlp1.", "dlp3."));
+    assert!(server.run(&["config", "apply", &third]).status.success());
+    let out = server.run(&["--json", "config", "rollback"]);
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (value["generation"].as_u64(), value["restored"].as_u64()),
+        (Some(3), Some(1))
+    );
+    assert!(stdout(&server.run(&["config", "get"])).contains("dlp2.contoso.com"));
+}
+
+#[test]
+fn incidents_scan_tls_workers_reboot() {
+    let server = Server::start(vec![me()], 0o600);
+    for _ in 0..10 {
+        server.backend.record_incident(Verdict::Block, "no-secrets");
+    }
+    // More than one page: all ten are listed.
+    let out = server.run(&["incidents"]);
+    assert_eq!(stdout(&out).lines().count(), 11, "{}", stdout(&out));
+    let out = server.run(&["--json", "incidents", "--since", "9"]);
+    let seqs: Vec<u64> = stdout(&out)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(seqs, [9, 10]);
+
+    // Follow: the backlog, then a new incident as it happens.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cordonctl"))
+        .args([
+            "--socket",
+            server.socket.to_str().unwrap(),
+            "--json",
+            "incidents",
+            "--follow",
+            "--since",
+            "10",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    assert!(lines.next().unwrap().unwrap().contains("\"seq\":10"));
+    server.backend.record_incident(Verdict::Quarantine, "pii");
+    assert!(lines.next().unwrap().unwrap().contains("\"seq\":11"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let eml = server.file("m.eml", "Subject: x\r\n\r\nthe SECRET plan\r\n");
+    let out = server.run(&["scan", &eml]);
+    assert!(out.status.success());
+    assert!(
+        stdout(&out).contains("Block") && stdout(&out).contains("no-secrets"),
+        "{}",
+        stdout(&out)
+    );
+
+    let ca = TestCa::new("tls CA");
+    let leaf = ca.leaf("dlp1.contoso.com", None);
+    let cert = server.file("cert.pem", &leaf.cert_pem);
+    let key = server.file("key.pem", &leaf.key_pem);
+    let out = server.run(&["tls", "install", "--cert", &cert, "--key", &key]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("dlp1.contoso.com"));
+    let expired = ca.leaf("old.contoso.com", Some((2000, 2001)));
+    let cert = server.file("old.pem", &expired.cert_pem);
+    let key = server.file("old.key", &expired.key_pem);
+    let out = server.run(&["tls", "install", "--cert", &cert, "--key", &key]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("expired"), "{}", stderr(&out));
+
+    let out = server.run(&["workers", "restart"]);
+    assert!(stdout(&out).contains("restarting 2 workers"));
+    let out = server.run(&["reboot"]);
+    assert!(out.status.success() && stdout(&out).contains("rebooting"));
+}
+
+#[test]
+fn exit_codes_for_usage_and_transport_errors() {
+    let out = cordonctl(&["--socket", "/nonexistent/control.sock", "status"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).contains("/nonexistent/control.sock"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(cordonctl(&["no-such-command"]).status.code(), Some(2));
+    assert_eq!(cordonctl(&["scan"]).status.code(), Some(2));
+    assert_eq!(
+        cordonctl(&["exchange-setup", "--config", "/nonexistent.toml"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn another_uid_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    if me() != 0 {
+        eprintln!("skipped: needs root to run the client as another user");
+        return;
+    }
+    // The socket's mode lets anyone connect; the uid check is what refuses.
+    let server = Server::start(vec![0], 0o666);
+    std::fs::set_permissions(server.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cordonctl"))
+        .args(["--socket", server.socket.to_str().unwrap(), "status"])
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("NotPermitted"), "{}", stderr(&out));
+    // Root, on the list, is served.
+    assert!(server.run(&["status"]).status.success());
+}
+
+fn example_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../cordon/examples/cordon.toml")
+}
+
+#[test]
+fn exchange_setup_matches_the_golden_file() {
+    let config = example_path();
+    let out = cordonctl(&[
+        "exchange-setup",
+        "--config",
+        config.to_str().unwrap(),
+        "--approver",
+        "dlp-approvers@contoso.com",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join(GOLDEN);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&golden, &out.stdout).unwrap();
+    }
+    let expected = std::fs::read_to_string(&golden).unwrap();
+    assert_eq!(
+        stdout(&out),
+        expected,
+        "regenerate with UPDATE_GOLDEN=1 and review the diff"
+    );
+}
+
+#[test]
+fn exchange_setup_takes_every_value_from_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let changed = EXAMPLE
+        .replace("dlp1.contoso.com", "gw9.fabrikam.net")
+        .replace("X-Cordon-Inspected", "X-Fab-Seen")
+        .replace("X-Cordon-Action", "X-Fab-Verdict")
+        .replace("mail.protection.outlook.com\"", "relay.fabrikam.example\"")
+        .replace(
+            "# client_certificate = \"/data/cordon/tls/client.pem\"\n# client_private_key = \"/data/cordon/tls/client.key\"",
+            "client_certificate = \"/data/cordon/tls/client.pem\"\nclient_private_key = \"/data/cordon/tls/client.key\"",
+        );
+    assert!(
+        changed.contains("\nclient_certificate"),
+        "the example's relay section changed; update this test"
+    );
+    let path = dir.path().join("fabrikam.toml");
+    std::fs::write(&path, &changed).unwrap();
+    let out = cordonctl(&[
+        "exchange-setup",
+        "--config",
+        path.to_str().unwrap(),
+        "--approver",
+        "boss@fabrikam.net",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let script = stdout(&out);
+    for expected in [
+        "-SmartHosts gw9.fabrikam.net",
+        "-TlsDomain gw9.fabrikam.net",
+        "-ExceptIfHeaderMatchesMessageHeader X-Fab-Seen",
+        "-HeaderMatchesMessageHeader X-Fab-Verdict",
+        "checks for relay.fabrikam.example",
+        "-TlsSenderCertificateName gw9.fabrikam.net -RequireTls $true".split(' ').next().unwrap(),
+        "-RequireTls $true -RestrictDomainsToCertificate $true -TlsSenderCertificateName gw9.fabrikam.net",
+        "-ModerateMessageByUser boss@fabrikam.net",
+    ] {
+        assert!(script.contains(expected), "missing {expected:?} in:\n{script}");
+    }
+    for stale in ["dlp1.contoso.com", "X-Cordon", "SenderIPAddresses", "<"] {
+        assert!(!script.contains(stale), "stale {stale:?} in:\n{script}");
+    }
+    let out = cordonctl(&[
+        "exchange-setup",
+        "--config",
+        path.to_str().unwrap(),
+        "--approver",
+        "boss@fabrikam.net",
+        "--check",
+    ]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    let out = cordonctl(&[
+        "exchange-setup",
+        "--config",
+        path.to_str().unwrap(),
+        "--check",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("--approver"));
+}
+
+#[test]
+fn exchange_setup_from_the_running_config() {
+    let server = Server::start(vec![me()], 0o600);
+    let out = server.run(&["exchange-setup", "--approver", "a@contoso.com"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("the running config (generation 0)"));
+    assert!(stdout(&out).contains("-SmartHosts dlp1.contoso.com"));
+}
