@@ -87,7 +87,7 @@ const WORDS: &[&str] = &[
 /// and one card number per ~20 KB.
 fn prose(rng: &mut Rng, bytes: usize) -> String {
     let mut s = String::with_capacity(bytes + 200);
-    let mut line = 0;
+    let mut line = 0u32;
     while s.len() < bytes {
         match rng.next() % 40 {
             0 => s.push_str(&format!("{}", 2000 + rng.next() % 30)),
@@ -99,12 +99,12 @@ fn prose(rng: &mut Rng, bytes: usize) -> String {
             2 => s.push_str(&format!("+1 415 555 {:04}", rng.next() % 10_000)),
             _ => s.push_str(rng.pick(WORDS)),
         }
-        if rng.next() % 2500 == 0 {
+        if rng.next().is_multiple_of(2500) {
             s.push_str(" card 4556 7375 8689 9855");
         }
         s.push(' ');
         line += 1;
-        if line % 12 == 0 {
+        if line.is_multiple_of(12) {
             s.push_str("\r\n");
         }
     }
@@ -171,7 +171,7 @@ fn messages(size: usize) -> Vec<(&'static str, Vec<u8>)> {
     let csv = att("export.csv", "text/csv", text.as_bytes());
     let mut sst = String::from("<?xml version=\"1.0\"?><sst>");
     for (i, w) in text.split(' ').enumerate() {
-        if i % 6 == 0 {
+        if i.is_multiple_of(6) {
             sst.push_str("</t></si><si><t>");
         }
         sst.push_str(w);

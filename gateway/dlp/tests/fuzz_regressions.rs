@@ -8,7 +8,9 @@ use std::sync::Arc;
 use cordon_dlp::{fuzzing, Engine, EngineConfig};
 
 fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_regressions").join(target);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fuzz_regressions")
+        .join(target);
     let mut v: Vec<_> = std::fs::read_dir(&dir)
         .map(|d| {
             d.filter_map(Result::ok)
@@ -48,7 +50,11 @@ fn replay_fuzz_regressions() {
     }
     // Corpus messages double as MIME regression inputs.
     let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus/dlp");
-    for e in std::fs::read_dir(corpus).unwrap().filter_map(Result::ok).take(40) {
+    for e in std::fs::read_dir(corpus)
+        .unwrap()
+        .filter_map(Result::ok)
+        .take(40)
+    {
         if e.path().extension().is_some_and(|x| x == "eml") {
             fuzzing::message(&engine, &std::fs::read(e.path()).unwrap());
             n += 1;
