@@ -430,6 +430,9 @@ impl serde::Serialize for Verbatim<'_> {
     }
 }
 
+/// A hostile input: its name, its bytes, and the error it must get.
+type Case = (&'static str, Vec<u8>, fn(&WireError) -> bool);
+
 /// Each hostile input, then a good request: the hostile one gets a framed error (id 0),
 /// and the good one is served.
 async fn hostile_frames_then_good_ones<S: AsyncRead + AsyncWrite + Unpin>(stream: S) {
@@ -438,7 +441,7 @@ async fn hostile_frames_then_good_ones<S: AsyncRead + AsyncWrite + Unpin>(stream
         1,
         Request::Hello {
             protocol: PROTOCOL_VERSION,
-            client: "raw".try_into().unwrap(),
+            client: cordon_control::bounded("raw"),
         },
     )
     .await;
@@ -450,7 +453,7 @@ async fn hostile_frames_then_good_ones<S: AsyncRead + AsyncWrite + Unpin>(stream
     });
     let last = bad_crc.len() - 2;
     bad_crc[last] ^= 0x01;
-    let cases: Vec<(&str, Vec<u8>, fn(&WireError) -> bool)> = vec![
+    let cases: Vec<Case> = vec![
         (
             // Garbage with no delimiter: the next frame's leading 0x00 ends it.
             "no delimiter",
@@ -542,7 +545,7 @@ fn handshake_comes_first_and_versions_must_match() {
             2,
             Request::Hello {
                 protocol: 99,
-                client: "old".try_into().unwrap(),
+                client: cordon_control::bounded("old"),
             },
         )
         .await;

@@ -64,6 +64,10 @@ impl Server {
             }
         });
         while !socket.exists() {
+            #[allow(
+                clippy::disallowed_methods,
+                reason = "the test's own thread, not a tokio worker"
+            )]
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         Server {
