@@ -47,6 +47,10 @@ pub struct Config {
     pub headers: Headers,
     pub timeouts: Timeouts,
     pub log: Log,
+    pub dictionaries: Vec<Dictionary>,
+    pub patterns: Vec<Pattern>,
+    pub rules: Vec<Rule>,
+    pub policy: Policy,
 }
 
 impl Config {
@@ -217,4 +221,140 @@ impl Default for Timeouts {
 pub struct Log {
     /// A tracing filter (`info`, `cordon=debug`).
     pub level: String,
+}
+
+/// `[[dictionary]]`: named term lists compiled into the inspection engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dictionary {
+    pub name: String,
+    pub terms: Vec<String>,
+    pub case_sensitive: bool,
+    pub whole_word: bool,
+}
+
+/// `[[pattern]]`: a custom regular expression detector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern {
+    pub name: String,
+    pub regex: String,
+    /// Longest match, so matches straddling two chunks are still found.
+    pub max_len: usize,
+    /// Supporting words that raise confidence to high when near a match.
+    pub keywords: Vec<String>,
+    pub confidence: Confidence,
+}
+
+/// Purview-style confidence of a detection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+/// Which way a message travels, from `[organization] domains` and the envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Sender inside, at least one recipient outside.
+    Outbound,
+    /// Sender outside.
+    Inbound,
+    /// Sender and every recipient inside.
+    Internal,
+    Any,
+}
+
+/// What a rule does; ordered by strength (the strongest matching action wins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Action {
+    Deliver,
+    Tag,
+    Quarantine,
+    Redirect,
+    Block,
+}
+
+/// An address pattern: a full address or `@domain`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddressPattern {
+    Address(String),
+    Domain(String),
+}
+
+impl AddressPattern {
+    /// Case-insensitive match of an envelope address.
+    pub fn matches(&self, address: &str) -> bool {
+        let a = address.to_ascii_lowercase();
+        match self {
+            AddressPattern::Address(x) => a == *x,
+            AddressPattern::Domain(d) => a.rsplit_once('@').is_some_and(|(_, dom)| dom == d),
+        }
+    }
+}
+
+/// Who gets a notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotifyTarget {
+    /// The envelope sender.
+    Sender,
+    Address(String),
+}
+
+/// `[[rule]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub name: String,
+    pub direction: Direction,
+    pub senders: Vec<AddressPattern>,
+    pub recipients: Vec<AddressPattern>,
+    pub except_senders: Vec<AddressPattern>,
+    pub except_recipients: Vec<AddressPattern>,
+    /// Detector, dictionary or pattern names; any of them. Empty: content is not a condition.
+    pub matches: Vec<String>,
+    pub min_count: u32,
+    pub min_confidence: Confidence,
+    /// Attachment file extensions (`pdf`) or MIME types (`application/zip`); any of them.
+    pub attachment_types: Vec<String>,
+    /// Message size at least this many octets.
+    pub min_size: Option<u64>,
+    /// Match messages the engine could not fully scan.
+    pub unscannable: bool,
+    pub action: Action,
+    /// For `block`: the SMTP reply (code, enhanced code, text).
+    pub reply: Option<String>,
+    /// For `redirect`: where the message goes instead.
+    pub redirect_to: Option<String>,
+    pub notify: Vec<NotifyTarget>,
+    pub stop: bool,
+    pub at: Location,
+}
+
+/// `[policy]`: what happens when inspection cannot finish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnScanError {
+    Block,
+    Tempfail,
+    DeliverTagged,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub on_scan_error: OnScanError,
+    /// Inspection time budget per message.
+    pub scan_timeout: Duration,
+    /// What to do with a message that carries this appliance's own valid stamp.
+    pub on_loop: String,
+    /// Incidents kept in memory for the config port.
+    pub incident_ring: usize,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            on_scan_error: OnScanError::Block,
+            scan_timeout: Duration::from_secs(30),
+            on_loop: "554 5.4.6 Routing loop detected".into(),
+            incident_ring: 1024,
+        }
+    }
 }

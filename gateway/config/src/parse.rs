@@ -71,6 +71,10 @@ pub fn parse(text: &str, file: &Path) -> Result<Config, Error> {
             headers,
             timeouts,
             log,
+            dictionaries: Vec::new(),
+            patterns: Vec::new(),
+            rules: Vec::new(),
+            policy: Policy::default(),
         }),
         _ => Err(Error::Invalid {
             file: file.to_path_buf(),
