@@ -8,6 +8,10 @@ use std::fmt;
 
 use crate::{MAX_REPLY_LINE, MAX_REPLY_LINES};
 
+/// RFC 5321 section 4.5.3.1.5: a reply line is at most 512 octets including CRLF; relayed text is
+/// cut to fit.
+pub const MAX_OUT_REPLY_LINE: usize = 512;
+
 /// An enhanced status code `class.subject.detail` (RFC 3463).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Enhanced(pub u8, pub u16, pub u16);
@@ -97,7 +101,17 @@ impl Reply {
         use std::io::Write;
         let n = self.lines.len().max(1);
         for i in 0..n {
-            let text = self.lines.get(i).map(String::as_str).unwrap_or("");
+            let mut text = self.lines.get(i).map(String::as_str).unwrap_or("");
+            // "250-" + "2.0.0 " + text + CRLF must fit; cut at a character boundary.
+            let room =
+                MAX_OUT_REPLY_LINE - 4 - 2 - enh.map(|e| e.to_string().len() + 1).unwrap_or(0);
+            if text.len() > room {
+                let mut cut = room;
+                while !text.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                text = &text[..cut];
+            }
             let sep = if i + 1 == n { ' ' } else { '-' };
             // Writing into a Vec cannot fail.
             let _ = match enh {
@@ -171,7 +185,11 @@ pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, ReplyError> {
             Some(_) => return Err(ReplyError::Syntax),
         };
         let text = if line.len() > 4 { &line[4..] } else { &[][..] };
-        let text = String::from_utf8_lossy(text);
+        // Control characters (a lone CR above all) must not travel upstream.
+        let text: String = String::from_utf8_lossy(text)
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
         let (enh, text) = split_enhanced(this_code, &text);
         if enhanced.is_none() {
             enhanced = enh;
@@ -261,6 +279,18 @@ mod tests {
         let (r, _) = parse_reply(b"250 5.1.1 odd\r\n").unwrap().unwrap();
         assert_eq!(r.enhanced, None);
         assert_eq!(r.lines, vec!["5.1.1 odd"]);
+    }
+
+    #[test]
+    fn relayed_lines_fit_512_octets_and_carry_no_controls() {
+        let long = format!("250 {}\r\n", "x".repeat(2000));
+        let (r, _) = parse_reply(long.as_bytes()).unwrap().unwrap();
+        let mut out = Vec::new();
+        r.write_enhanced(&mut out);
+        assert_eq!(out.len(), MAX_OUT_REPLY_LINE);
+        assert!(parse_reply(&out).unwrap().is_some());
+        let (r, _) = parse_reply(b"550 a\rb\x01c\r\n").unwrap().unwrap();
+        assert_eq!(r.lines, vec!["a b c"]);
     }
 
     #[test]
