@@ -66,6 +66,7 @@ impl Config {
             v.push(&c.certificate);
             v.push(&c.private_key);
         }
+        v.extend(self.dictionaries.iter().filter_map(|d| d.file.as_ref()));
         v
     }
 }
@@ -228,6 +229,8 @@ pub struct Log {
 pub struct Dictionary {
     pub name: String,
     pub terms: Vec<String>,
+    /// Terms file (one per line), read when the engine is built.
+    pub file: Option<FileRef>,
     pub case_sensitive: bool,
     pub whole_word: bool,
 }
@@ -311,6 +314,8 @@ pub struct Rule {
     pub except_recipients: Vec<AddressPattern>,
     /// Detector, dictionary or pattern names; any of them. Empty: content is not a condition.
     pub matches: Vec<String>,
+    /// Where each `matches` entry was written, for "unknown detector" errors.
+    pub matches_at: Vec<Location>,
     pub min_count: u32,
     pub min_confidence: Confidence,
     /// Attachment file extensions (`pdf`) or MIME types (`application/zip`); any of them.

@@ -60,6 +60,26 @@ pub fn parse(text: &str, file: &Path) -> Result<Config, Error> {
         section(&mut root, &mut r, "log", false).unwrap_or_else(|| Section::empty("log")),
         &mut r,
     );
+    let dictionaries: Vec<Dictionary> = root
+        .tables(&mut r, "dictionary")
+        .into_iter()
+        .filter_map(|s| dictionary(s, &mut r, &base))
+        .collect();
+    let patterns: Vec<Pattern> = root
+        .tables(&mut r, "pattern")
+        .into_iter()
+        .filter_map(|s| pattern(s, &mut r))
+        .collect();
+    let rules: Vec<Rule> = root
+        .tables(&mut r, "rule")
+        .into_iter()
+        .filter_map(|s| rule(s, &mut r))
+        .collect();
+    let policy = policy(
+        section(&mut root, &mut r, "policy", false).unwrap_or_else(|| Section::empty("policy")),
+        &mut r,
+    );
+    unique_names(&mut r, &doc, &dictionaries, &patterns, &rules);
     root.finish(&mut r);
 
     match (gateway, relay) {
@@ -71,10 +91,10 @@ pub fn parse(text: &str, file: &Path) -> Result<Config, Error> {
             headers,
             timeouts,
             log,
-            dictionaries: Vec::new(),
-            patterns: Vec::new(),
-            rules: Vec::new(),
-            policy: Policy::default(),
+            dictionaries,
+            patterns,
+            rules,
+            policy,
         }),
         _ => Err(Error::Invalid {
             file: file.to_path_buf(),
@@ -489,6 +509,402 @@ fn log(mut s: Section<'_, '_>, r: &mut Reader<'_>) -> Log {
     Log { level }
 }
 
+/// Names usable in `match`: letters, digits, `_` and `-`.
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn name_of(
+    s: &mut Section<'_, '_>,
+    r: &mut Reader<'_>,
+    what: &str,
+) -> Option<(String, Range<usize>)> {
+    match s.string(r, "name") {
+        Some((n, span)) if is_name(&n) => Some((n, span)),
+        Some((n, span)) => {
+            r.error(
+                &span,
+                &s.key("name"),
+                format!("`{n}` is not a valid {what} name (letters, digits, `_`, `-`)"),
+            );
+            None
+        }
+        None => {
+            missing(r, s, "name");
+            None
+        }
+    }
+}
+
+/// The terms of a dictionary (in the file), one per line; blank lines and `#` comments skipped.
+pub const MAX_DICTIONARY_TERMS: usize = 100_000;
+
+fn dictionary(mut s: Section<'_, '_>, r: &mut Reader<'_>, base: &Path) -> Option<Dictionary> {
+    let name = name_of(&mut s, r, "dictionary");
+    let terms: Vec<String> = s
+        .strings(r, "terms")
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(t, _, _)| t)
+        .collect();
+    let file = s
+        .string(r, "file")
+        .map(|(v, span)| file_ref(r, base, &v, &span, &s.key("file")));
+    if terms.is_empty() && file.is_none() {
+        r.error(
+            &s.span,
+            &s.key("terms"),
+            "a dictionary needs `terms` or `file`",
+        );
+    }
+    if terms.len() > MAX_DICTIONARY_TERMS {
+        r.error(
+            &s.span,
+            &s.key("terms"),
+            format!("more than {MAX_DICTIONARY_TERMS} terms"),
+        );
+    }
+    let case_sensitive = s.bool(r, "case_sensitive").unwrap_or(false);
+    let whole_word = s.bool(r, "whole_word").unwrap_or(true);
+    s.finish(r);
+    Some(Dictionary {
+        name: name?.0,
+        terms,
+        file,
+        case_sensitive,
+        whole_word,
+    })
+}
+
+/// Longest custom-pattern match the engine keeps across chunk boundaries.
+pub const MAX_PATTERN_LEN: i64 = 4096;
+
+fn confidence(
+    s: &mut Section<'_, '_>,
+    r: &mut Reader<'_>,
+    key: &str,
+    default: Confidence,
+) -> Confidence {
+    match s.string(r, key) {
+        None => default,
+        Some((v, span)) => match v.as_str() {
+            "low" => Confidence::Low,
+            "medium" => Confidence::Medium,
+            "high" => Confidence::High,
+            _ => {
+                r.error(
+                    &span,
+                    &s.key(key),
+                    format!("`{v}` is not one of \"low\", \"medium\", \"high\""),
+                );
+                default
+            }
+        },
+    }
+}
+
+fn pattern(mut s: Section<'_, '_>, r: &mut Reader<'_>) -> Option<Pattern> {
+    let name = name_of(&mut s, r, "pattern");
+    let regex = s.string(r, "regex");
+    if regex.is_none() {
+        missing(r, &s, "regex");
+    }
+    let max_len = s
+        .integer(r, "max_len", 1..MAX_PATTERN_LEN + 1)
+        .map(|(n, _)| n as usize)
+        .unwrap_or(64);
+    let keywords = s
+        .strings(r, "keywords")
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(t, _, _)| t)
+        .collect();
+    let confidence = confidence(&mut s, r, "confidence", Confidence::Medium);
+    s.finish(r);
+    Some(Pattern {
+        name: name?.0,
+        regex: regex?.0,
+        max_len,
+        keywords,
+        confidence,
+    })
+}
+
+fn address_patterns(s: &mut Section<'_, '_>, r: &mut Reader<'_>, key: &str) -> Vec<AddressPattern> {
+    let mut out = Vec::new();
+    for (v, span, k) in s.strings(r, key).unwrap_or_default() {
+        let v = v.to_ascii_lowercase();
+        if let Some(d) = v.strip_prefix('@') {
+            if is_hostname(d) {
+                out.push(AddressPattern::Domain(d.to_string()));
+                continue;
+            }
+        } else if let Some((l, d)) = v.rsplit_once('@') {
+            if !l.is_empty() && is_hostname(d) {
+                out.push(AddressPattern::Address(v.clone()));
+                continue;
+            }
+        }
+        r.error(
+            &span,
+            &k,
+            format!("`{v}` is neither an address nor `@domain`"),
+        );
+    }
+    out
+}
+
+/// Checks a configured SMTP reply line: `5xx X.Y.Z text` or `4xx X.Y.Z text`.
+pub fn check_reply(v: &str) -> Result<(), String> {
+    let mut parts = v.splitn(3, ' ');
+    let code = parts.next().unwrap_or("");
+    let enh = parts.next().unwrap_or("");
+    let text = parts.next().unwrap_or("");
+    let code_ok = code.len() == 3
+        && code.bytes().all(|b| b.is_ascii_digit())
+        && (code.starts_with('4') || code.starts_with('5'));
+    let e: Vec<&str> = enh.split('.').collect();
+    let enh_ok = e.len() == 3
+        && e[0] == &code[..1.min(code.len())]
+        && e.iter()
+            .all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()));
+    if !code_ok || !enh_ok || text.trim().is_empty() || v.contains(['\r', '\n']) || v.len() > 400 {
+        return Err(format!("`{v}` is not a reply like \"550 5.7.1 Message rejected by policy\" (4xx/5xx, matching enhanced code, text)"));
+    }
+    Ok(())
+}
+
+fn rule(mut s: Section<'_, '_>, r: &mut Reader<'_>) -> Option<Rule> {
+    let name = name_of(&mut s, r, "rule");
+    let at = r.location(&s.span, &s.path);
+    let direction = match s.string(r, "direction") {
+        None => Direction::Any,
+        Some((v, span)) => match v.as_str() {
+            "outbound" => Direction::Outbound,
+            "inbound" => Direction::Inbound,
+            "internal" => Direction::Internal,
+            "any" => Direction::Any,
+            _ => {
+                r.error(
+                    &span,
+                    &s.key("direction"),
+                    format!("`{v}` is not one of \"outbound\", \"inbound\", \"internal\", \"any\""),
+                );
+                Direction::Any
+            }
+        },
+    };
+    let senders = address_patterns(&mut s, r, "senders");
+    let recipients = address_patterns(&mut s, r, "recipients");
+    let except_senders = address_patterns(&mut s, r, "except_senders");
+    let except_recipients = address_patterns(&mut s, r, "except_recipients");
+    let mut matches = Vec::new();
+    let mut matches_at = Vec::new();
+    for (v, span, k) in s.strings(r, "match").unwrap_or_default() {
+        if is_name(&v) {
+            matches.push(v);
+            matches_at.push(r.location(&span, &k));
+        } else {
+            r.error(
+                &span,
+                &k,
+                format!("`{v}` is not a detector, dictionary or pattern name"),
+            );
+        }
+    }
+    let min_count = s
+        .integer(r, "min_count", 1..1_000_001)
+        .map(|(n, _)| n as u32)
+        .unwrap_or(1);
+    let min_confidence = confidence(&mut s, r, "min_confidence", Confidence::Medium);
+    let attachment_types = s
+        .strings(r, "attachment_types")
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(t, _, _)| t.trim_start_matches('.').to_ascii_lowercase())
+        .collect();
+    let min_size = s
+        .raw("min_size")
+        .and_then(|v| match v.get_ref().as_str().map(parse_size) {
+            Some(Ok(n)) => Some(n),
+            Some(Err(e)) => {
+                r.error(&v.span(), &s.key("min_size"), e);
+                None
+            }
+            None => {
+                r.error(
+                    &v.span(),
+                    &s.key("min_size"),
+                    "expected a size such as \"5MiB\"",
+                );
+                None
+            }
+        });
+    let unscannable = s.bool(r, "unscannable").unwrap_or(false);
+    let action = match s.string(r, "action") {
+        None => {
+            missing(r, &s, "action");
+            None
+        }
+        Some((v, span)) => match v.as_str() {
+            "deliver" => Some(Action::Deliver),
+            "tag" => Some(Action::Tag),
+            "quarantine" => Some(Action::Quarantine),
+            "redirect" => Some(Action::Redirect),
+            "block" => Some(Action::Block),
+            _ => {
+                r.error(&span, &s.key("action"), format!("`{v}` is not one of \"deliver\", \"tag\", \"quarantine\", \"redirect\", \"block\""));
+                None
+            }
+        },
+    };
+    let reply = s
+        .string(r, "reply")
+        .and_then(|(v, span)| match check_reply(&v) {
+            Ok(()) => Some(v),
+            Err(e) => {
+                r.error(&span, &s.key("reply"), e);
+                None
+            }
+        });
+    let redirect_to = s
+        .string(r, "redirect_to")
+        .and_then(|(v, span)| match v.rsplit_once('@') {
+            Some((l, d)) if !l.is_empty() && is_hostname(d) => Some(v),
+            _ => {
+                r.error(
+                    &span,
+                    &s.key("redirect_to"),
+                    format!("`{v}` is not an address"),
+                );
+                None
+            }
+        });
+    if action == Some(Action::Redirect) && redirect_to.is_none() && s.raw("redirect_to").is_none() {
+        r.error(
+            &s.span,
+            &s.key("redirect_to"),
+            "action = \"redirect\" needs redirect_to",
+        );
+    }
+    let mut notify = Vec::new();
+    for (v, span, k) in s.strings(r, "notify").unwrap_or_default() {
+        if v == "sender" {
+            notify.push(NotifyTarget::Sender);
+        } else if v
+            .rsplit_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && is_hostname(d))
+        {
+            notify.push(NotifyTarget::Address(v));
+        } else {
+            r.error(
+                &span,
+                &k,
+                format!("`{v}` is neither \"sender\" nor an address"),
+            );
+        }
+    }
+    let stop = s.bool(r, "stop").unwrap_or(false);
+    s.finish(r);
+    Some(Rule {
+        name: name?.0,
+        direction,
+        senders,
+        recipients,
+        except_senders,
+        except_recipients,
+        matches,
+        matches_at,
+        min_count,
+        min_confidence,
+        attachment_types,
+        min_size,
+        unscannable,
+        action: action?,
+        reply,
+        redirect_to,
+        notify,
+        stop,
+        at,
+    })
+}
+
+/// Incidents kept in memory; a few MiB at most.
+pub const MAX_INCIDENT_RING: i64 = 100_000;
+
+fn policy(mut s: Section<'_, '_>, r: &mut Reader<'_>) -> Policy {
+    let mut p = Policy::default();
+    if let Some((v, span)) = s.string(r, "on_scan_error") {
+        match v.as_str() {
+            "block" => p.on_scan_error = OnScanError::Block,
+            "tempfail" => p.on_scan_error = OnScanError::Tempfail,
+            "deliver-tagged" => p.on_scan_error = OnScanError::DeliverTagged,
+            _ => r.error(
+                &span,
+                &s.key("on_scan_error"),
+                format!("`{v}` is not one of \"block\", \"tempfail\", \"deliver-tagged\""),
+            ),
+        }
+    }
+    if let Some((v, span)) = s.string(r, "scan_timeout") {
+        match parse_duration(&v) {
+            Ok(d) if d >= Duration::from_millis(10) && d <= Duration::from_secs(600) => {
+                p.scan_timeout = d
+            }
+            Ok(_) => r.error(
+                &span,
+                &s.key("scan_timeout"),
+                "must be between 10ms and 10m",
+            ),
+            Err(e) => r.error(&span, &s.key("scan_timeout"), e),
+        }
+    }
+    if let Some((v, span)) = s.string(r, "on_loop") {
+        match check_reply(&v) {
+            Ok(()) => p.on_loop = v,
+            Err(e) => r.error(&span, &s.key("on_loop"), e),
+        }
+    }
+    if let Some((n, _)) = s.integer(r, "incident_ring", 1..MAX_INCIDENT_RING + 1) {
+        p.incident_ring = n as usize;
+    }
+    s.finish(r);
+    p
+}
+
+/// Dictionary, pattern and rule names must be unique; dictionaries and patterns share the
+/// namespace of `match`.
+fn unique_names(
+    r: &mut Reader<'_>,
+    _doc: &toml::Spanned<DeTable<'_>>,
+    d: &[Dictionary],
+    p: &[Pattern],
+    rules: &[Rule],
+) {
+    let mut seen = std::collections::HashSet::new();
+    for n in d.iter().map(|x| &x.name).chain(p.iter().map(|x| &x.name)) {
+        if !seen.insert(n.clone()) {
+            r.error(
+                &(0..0),
+                "dictionary/pattern",
+                format!("the name `{n}` is used twice"),
+            );
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    for rule in rules {
+        if !seen.insert(rule.name.clone()) {
+            let d = rule
+                .at
+                .diagnostic(format!("rule name `{}` is used twice", rule.name));
+            r.diagnostics.push(d);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -560,6 +976,42 @@ mod tests {
             e.iter().any(|l| l.contains("relay: missing section")),
             "{e:?}"
         );
+    }
+
+    #[test]
+    fn policy_example_parses() {
+        let text = format!(
+            "{EXAMPLE}{}",
+            include_str!("../../cordon/examples/policy.toml")
+        );
+        let c = parse(&text, Path::new("p.toml")).unwrap();
+        assert_eq!(
+            c.dictionaries[0].terms,
+            vec!["Project Falcon", "Bluebird merger"]
+        );
+        assert_eq!(c.rules.len(), 3);
+        assert_eq!(c.rules[0].action, Action::Block);
+        assert_eq!(c.rules[0].min_count, 5);
+        assert_eq!(c.rules[0].notify, vec![NotifyTarget::Sender]);
+        assert_eq!(c.rules[1].matches, vec!["us_ssn", "iban", "codenames"]);
+        assert_eq!(c.rules[2].direction, Direction::Any);
+        assert_eq!(c.policy.on_scan_error, OnScanError::Block);
+    }
+
+    #[test]
+    fn bad_rules_are_located() {
+        let base = "[gateway]\nhostname=\"a.example\"\nlisten=[\"127.0.0.1:25\"]\n[relay]\nsmarthosts=[\"mx.example\"]\n";
+        let e = errors(&format!("{base}[[rule]]\nname = \"r\"\naction = \"explode\"\nreply = \"250 ok\"\nsenders = [\"nobody\"]\n[[rule]]\nname = \"r\"\naction = \"redirect\"\n[[rule]]\nname = \"dup\"\naction = \"tag\"\n[[rule]]\nname = \"dup\"\naction = \"tag\"\n[policy]\non_scan_error = \"shrug\"\n"));
+        for x in [
+            "rule[0].action",
+            "rule[0].reply",
+            "rule[0].senders[0]",
+            "rule[1].redirect_to",
+            "used twice",
+            "policy.on_scan_error",
+        ] {
+            assert!(e.iter().any(|l| l.contains(x)), "missing {x} in {e:#?}");
+        }
     }
 
     #[test]
