@@ -9,6 +9,7 @@
 //! - [`downstream`]: the client leg to the smart host (greeting, EHLO, STARTTLS, commands).
 //! - [`message`]: the stamp, `Received:` line and header removals applied to a message.
 //! - [`inspect`]: the hook the inspection engine and policies plug into.
+//! - [`engine`]: builds the DLP engine from the config and checks rule names against it.
 //! - [`conn`]: a TCP stream that may have been upgraded to TLS.
 //! - [`tls`]: rustls configurations for both legs.
 //! - [`logging`]: journald under systemd, stderr otherwise.
@@ -20,6 +21,7 @@
 
 pub mod conn;
 pub mod downstream;
+pub mod engine;
 pub mod error;
 pub mod inspect;
 pub mod logging;

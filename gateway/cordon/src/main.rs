@@ -38,12 +38,24 @@ enum Cmd {
         /// The configuration file.
         file: PathBuf,
     },
+    /// Inspect one message and print what the DLP engine finds in it.
+    Scan {
+        /// The message (RFC 5322, e.g. an .eml file).
+        file: PathBuf,
+        /// Use the dictionaries and patterns of this config (built-in detectors otherwise).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Cmd::CheckConfig { file } => check_config(&file),
+        Cmd::Scan { file, config, json } => scan(&file, config.as_deref(), json),
         Cmd::Run { config } => match run(&config) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -100,6 +112,45 @@ fn check_config(file: &std::path::Path) -> ExitCode {
         }
         ExitCode::FAILURE
     }
+}
+
+fn scan(file: &std::path::Path, config: Option<&std::path::Path>, json: bool) -> ExitCode {
+    let engine = match config.map(cordon_config::load) {
+        None => cordon_dlp::Engine::new(&Default::default())
+            .map(Arc::new)
+            .map_err(|e| e.to_string()),
+        Some(Ok(c)) => cordon::engine::build(&c).map_err(|e| report(&e)),
+        Some(Err(e)) => Err(report(&Error::Config(e))),
+    };
+    let engine = match engine {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("cordon: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let message = match std::fs::read(file) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("cordon: cannot read {}: {e}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut scanner = engine.scanner();
+    scanner.feed(&message);
+    let findings = scanner.finish();
+    if json {
+        match serde_json::to_string_pretty(&findings) {
+            Ok(j) => println!("{j}"),
+            Err(e) => {
+                eprintln!("cordon: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        print!("{}", cordon_dlp::render_table(&findings));
+    }
+    ExitCode::SUCCESS
 }
 
 fn run(path: &std::path::Path) -> Result<(), Error> {
