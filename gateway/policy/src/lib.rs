@@ -1,0 +1,60 @@
+//! cordon-policy: the decision layer between the DLP engine and the SMTP proxy.
+//!
+//! Sans-IO like the engine it sits on: [`Findings`](cordon_dlp::Findings) and
+//! the envelope go in, a [`Decision`] comes out; the decision turns into
+//! verdict headers, an SMTP reply, notification messages and an incident. No
+//! sockets, files or clocks: time, keys and hostnames are passed in, so every
+//! function here is a plain function the tests call directly. The one
+//! exception is [`generate_key`], which reads 32 bytes from the OS once, at
+//! first start.
+//!
+//! # Layout
+//! - [`direction`](mod@direction): outbound / inbound / internal from
+//!   `[organization] domains` and the envelope.
+//! - [`rules`]: [`evaluate`] runs `[[rule]]`s in order (strongest action
+//!   wins, `stop` ends), [`parse_reply_line`] validates configured replies,
+//!   [`on_scan_error`] turns a failed scan into a decision.
+//! - [`headers`]: [`verdict_headers`], the `X-Cordon-*` fields a relayed
+//!   message carries (single-line values, bounded).
+//! - [`stamp`]: the signed inspected stamp ([`Stamp`]) and the loop guard
+//!   ([`StampCheck`]).
+//! - [`notify`]: [`notification`] builds the RFC 5322 message sent to the
+//!   sender or the DLP team; redacted samples only.
+//! - [`incident`]: [`Incident`], the fixed-capacity [`IncidentRing`] the
+//!   config port serves, and [`Counters`].
+//!
+//! Full sensitive values never reach this crate: the engine hands out
+//! redacted samples only, and [`notify`] withholds any sample that still
+//! looks like a long number.
+
+#![forbid(unsafe_code)]
+
+pub mod direction;
+pub mod headers;
+pub mod incident;
+pub mod notify;
+pub mod rules;
+pub mod stamp;
+
+pub use direction::{direction, is_internal};
+
+pub use rules::{
+    action_name, default_block_reply, evaluate, on_scan_error, parse_reply_line, Decision,
+    EnvelopeFacts,
+};
+
+/// The one error type of this crate.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Error {
+    /// A configured SMTP reply (`reply`, `on_loop`) is not `<code> <x.y.z> <text>`.
+    #[error("invalid SMTP reply {reply:?}: {reason}")]
+    BadReply {
+        /// The reply as configured.
+        reply: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The OS random source failed while generating the appliance key.
+    #[error("cannot read 32 random bytes from the OS for the stamp key: {0}")]
+    Random(String),
+}

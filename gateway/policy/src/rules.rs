@@ -1,0 +1,716 @@
+//! `[[rule]]` evaluation: conditions, strongest action, `stop`, replies.
+
+use cordon_config::{
+    Action, AddressPattern, Confidence as ConfigConfidence, Direction, NotifyTarget, OnScanError,
+    Rule,
+};
+use cordon_dlp::{Confidence, Findings};
+
+use crate::direction::direction;
+use crate::Error;
+
+/// Longest SMTP reply line including the code and CRLF (RFC 5321 4.5.3.1.5).
+pub const MAX_REPLY_LINE_BYTES: usize = 512;
+
+/// The match name that stands for "the engine could not inspect everything".
+pub const UNSCANNABLE: &str = "unscannable";
+
+/// What rules may look at besides the findings.
+#[derive(Debug, Clone, Copy)]
+pub struct EnvelopeFacts<'a> {
+    /// `MAIL FROM` address, `""` for the null sender.
+    pub sender: &'a str,
+    /// `RCPT TO` addresses accepted in this transaction.
+    pub rcpts: &'a [String],
+    /// Message size in octets as received.
+    pub size: u64,
+}
+
+/// The outcome of [`evaluate`]: what to do with one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// The strongest action of all matching rules; `Deliver` when none matched.
+    pub action: Action,
+    /// The rule whose action won (the first one among equals).
+    pub rule: Option<String>,
+    /// Every matching rule, in config order (for incidents and notifications).
+    pub matched: Vec<String>,
+    /// For `Block`: the full reply line without CRLF (validated, or the default).
+    pub reply: Option<String>,
+    /// For `Redirect`: the mailbox that receives the message instead.
+    pub redirect_to: Option<String>,
+    /// Union of the matching rules' `notify`, duplicates removed.
+    pub notify: Vec<NotifyTarget>,
+}
+
+impl Decision {
+    /// Nothing matched: relay with the inspected stamp only.
+    pub fn deliver() -> Decision {
+        Decision {
+            action: Action::Deliver,
+            rule: None,
+            matched: Vec::new(),
+            reply: None,
+            redirect_to: None,
+            notify: Vec::new(),
+        }
+    }
+}
+
+/// Lowercase name of an action, as in the config and incidents.
+pub fn action_name(action: Action) -> &'static str {
+    match action {
+        Action::Deliver => "deliver",
+        Action::Tag => "tag",
+        Action::Quarantine => "quarantine",
+        Action::Redirect => "redirect",
+        Action::Block => "block",
+    }
+}
+
+/// The reply of a `block` rule without `reply`.
+pub fn default_block_reply(rule: &str) -> String {
+    format!(
+        "550 5.7.1 Message rejected by data loss prevention policy {}",
+        printable(rule)
+    )
+}
+
+/// Keeps printable ASCII only, so config text can go on an SMTP reply or header line.
+pub(crate) fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if (' '..='~').contains(&c) { c } else { '?' })
+        .collect()
+}
+
+fn dlp_confidence(c: ConfigConfidence) -> Confidence {
+    match c {
+        ConfigConfidence::Low => Confidence::Low,
+        ConfigConfidence::Medium => Confidence::Medium,
+        ConfigConfidence::High => Confidence::High,
+    }
+}
+
+/// Parses `550 5.7.1 Some text` into its code, enhanced code (RFC 3463) and
+/// text. The code must be 4xx or 5xx (a verdict refuses the message), the
+/// enhanced class must agree with it, the text must be printable ASCII, and
+/// the whole line must fit in [`MAX_REPLY_LINE_BYTES`] with its CRLF.
+#[allow(clippy::type_complexity)]
+pub fn parse_reply_line(line: &str) -> Result<(u16, (u8, u16, u16), String), Error> {
+    let bad = |reason| Error::BadReply {
+        reply: line.to_string(),
+        reason,
+    };
+    if line.len() + 2 > MAX_REPLY_LINE_BYTES {
+        return Err(bad("longer than 510 octets (RFC 5321 4.5.3.1.5)"));
+    }
+    if !line.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Err(bad("only printable ASCII is allowed (no CR, LF or 8-bit)"));
+    }
+    let b = line.as_bytes();
+    if b.len() < 3 || !b[..3].iter().all(u8::is_ascii_digit) {
+        return Err(bad("must start with a three-digit code"));
+    }
+    let code: u16 = line[..3].parse().map_err(|_| bad("bad code"))?;
+    if !matches!(b[0], b'4' | b'5') || b[1] > b'5' {
+        return Err(bad("code must be 4xx or 5xx with a second digit 0-5"));
+    }
+    if b.get(3) != Some(&b' ') {
+        return Err(bad("code must be followed by a space and an enhanced code"));
+    }
+    let rest = &line[4..];
+    let (enh, text) = rest.split_once(' ').unwrap_or((rest, ""));
+    let mut parts = enh.split('.');
+    let (Some(class), Some(subject), Some(detail), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad(
+            "enhanced code must be class.subject.detail, e.g. 5.7.1",
+        ));
+    };
+    let num = |s: &str, max_digits: usize| -> Option<u16> {
+        if s.is_empty() || s.len() > max_digits || !s.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    };
+    let (Some(class), Some(subject), Some(detail)) =
+        (num(class, 1), num(subject, 3), num(detail, 3))
+    else {
+        return Err(bad(
+            "enhanced code must be digits: class.subject.detail (RFC 3463)",
+        ));
+    };
+    if u16::from(b[0] - b'0') != class {
+        return Err(bad(
+            "enhanced class must match the code (4.x.x with 4xx, 5.x.x with 5xx)",
+        ));
+    }
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(bad("text is missing"));
+    }
+    Ok((code, (class as u8, subject, detail), text.to_string()))
+}
+
+fn any_matches(patterns: &[AddressPattern], address: &str) -> bool {
+    patterns.iter().any(|p| p.matches(address))
+}
+
+fn content_matches(rule: &Rule, findings: &Findings) -> bool {
+    if rule.matches.is_empty() {
+        return true;
+    }
+    let conf = dlp_confidence(rule.min_confidence);
+    let min = rule.min_count.max(1);
+    rule.matches.iter().any(|name| {
+        if name == UNSCANNABLE {
+            findings.is_unscannable()
+        } else {
+            findings.count(name, conf) >= min
+        }
+    })
+}
+
+fn mime_essence(t: &str) -> &str {
+    t.split(';').next().unwrap_or("").trim()
+}
+
+fn attachment_matches(rule: &Rule, findings: &Findings) -> bool {
+    if rule.attachment_types.is_empty() {
+        return true;
+    }
+    rule.attachment_types.iter().any(|want| {
+        let want = want.trim();
+        if want.contains('/') {
+            findings
+                .attachments
+                .iter()
+                .any(|a| mime_essence(&a.declared_type).eq_ignore_ascii_case(want))
+        } else {
+            let ext = want.trim_start_matches('.');
+            findings.attachments.iter().any(|a| {
+                a.detected_type.eq_ignore_ascii_case(ext)
+                    || a.file_name
+                        .rsplit_once('.')
+                        .is_some_and(|(_, e)| e.eq_ignore_ascii_case(ext))
+            })
+        }
+    })
+}
+
+/// Whether every condition of `rule` holds.
+pub fn rule_matches(
+    rule: &Rule,
+    env: &EnvelopeFacts<'_>,
+    findings: &Findings,
+    dir: Direction,
+) -> bool {
+    (rule.direction == Direction::Any || rule.direction == dir)
+        && (rule.senders.is_empty() || any_matches(&rule.senders, env.sender))
+        && (rule.recipients.is_empty()
+            || env.rcpts.iter().any(|r| any_matches(&rule.recipients, r)))
+        && !any_matches(&rule.except_senders, env.sender)
+        && !env
+            .rcpts
+            .iter()
+            .any(|r| any_matches(&rule.except_recipients, r))
+        && rule.min_size.is_none_or(|m| env.size >= m)
+        && (!rule.unscannable || findings.is_unscannable())
+        && content_matches(rule, findings)
+        && attachment_matches(rule, findings)
+}
+
+/// Runs the rules in order. All matching rules are recorded; the strongest
+/// action wins, the first rule among equals; a matching rule with
+/// `stop = true` ends evaluation. A `block` gets the rule's reply when it
+/// parses, otherwise the default reply (the config check reports the bad
+/// one; the message is still refused). A `redirect` without `redirect_to`
+/// (the config check refuses it) fails closed as a `block`.
+pub fn evaluate(
+    rules: &[Rule],
+    env: &EnvelopeFacts<'_>,
+    findings: &Findings,
+    org: &[String],
+) -> Decision {
+    let dir = direction(env.sender, env.rcpts, org);
+    let mut d = Decision::deliver();
+    let mut winner: Option<&Rule> = None;
+    for rule in rules {
+        if !rule_matches(rule, env, findings, dir) {
+            continue;
+        }
+        d.matched.push(rule.name.clone());
+        for t in &rule.notify {
+            let dup = d.notify.iter().any(|n| match (n, t) {
+                (NotifyTarget::Sender, NotifyTarget::Sender) => true,
+                (NotifyTarget::Address(a), NotifyTarget::Address(b)) => a.eq_ignore_ascii_case(b),
+                _ => false,
+            });
+            if !dup {
+                d.notify.push(t.clone());
+            }
+        }
+        if winner.is_none_or(|w| rule.action > w.action) {
+            winner = Some(rule);
+        }
+        if rule.stop {
+            break;
+        }
+    }
+    let Some(w) = winner else {
+        return d;
+    };
+    d.action = w.action;
+    d.rule = Some(w.name.clone());
+    match w.action {
+        Action::Block => {
+            d.reply = Some(
+                w.reply
+                    .as_deref()
+                    .filter(|r| parse_reply_line(r).is_ok())
+                    .map(|r| r.trim().to_string())
+                    .unwrap_or_else(|| default_block_reply(&w.name)),
+            );
+        }
+        Action::Redirect => match &w.redirect_to {
+            Some(to) => d.redirect_to = Some(to.clone()),
+            None => {
+                d.action = Action::Block;
+                d.reply = Some(default_block_reply(&w.name));
+            }
+        },
+        _ => {}
+    }
+    d
+}
+
+/// The decision for a message whose scan could not finish (`reason`: a
+/// limit, the time budget), per `[policy] on_scan_error`. `Block` refuses
+/// with a 5xx naming the reason, `Tempfail` with a 4xx (the sender's MTA
+/// retries), `DeliverTagged` relays with the action header `Tag` and the
+/// rule name `scan-error`.
+pub fn on_scan_error(mode: OnScanError, reason: &str) -> Decision {
+    let reason = printable(reason);
+    let mut d = Decision::deliver();
+    d.rule = Some("scan-error".to_string());
+    d.matched.push("scan-error".to_string());
+    match mode {
+        OnScanError::Block => {
+            d.action = Action::Block;
+            d.reply = Some(format!(
+                "550 5.7.1 Message could not be inspected ({reason}) and is rejected by policy"
+            ));
+        }
+        OnScanError::Tempfail => {
+            d.action = Action::Block;
+            d.reply = Some(format!(
+                "451 4.7.1 Message could not be inspected ({reason}), try again later"
+            ));
+        }
+        OnScanError::DeliverTagged => d.action = Action::Tag,
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use cordon_config::{Confidence as CC, Location};
+    use cordon_dlp::{Attachment, Counts, DetectorFinding, Unscannable, UnscannableReason};
+
+    use super::*;
+
+    pub(crate) fn rule(name: &str, action: Action) -> Rule {
+        Rule {
+            name: name.into(),
+            direction: Direction::Any,
+            senders: vec![],
+            recipients: vec![],
+            except_senders: vec![],
+            except_recipients: vec![],
+            matches: vec![],
+            matches_at: vec![],
+            min_count: 1,
+            min_confidence: CC::Medium,
+            attachment_types: vec![],
+            min_size: None,
+            unscannable: false,
+            action,
+            reply: None,
+            redirect_to: None,
+            notify: vec![],
+            stop: false,
+            at: Location {
+                file: PathBuf::from("cordon.toml"),
+                line: 1,
+                column: 1,
+                key: "rule".into(),
+            },
+        }
+    }
+
+    fn det(name: &str, low: u32, medium: u32, high: u32) -> DetectorFinding {
+        DetectorFinding {
+            name: name.into(),
+            counts: Counts { low, medium, high },
+            confidence: CC_HIGH,
+            count_is_lower_bound: false,
+            locations: vec!["1".into()],
+            samples: vec!["4556 **** **** 9855".into()],
+        }
+    }
+    const CC_HIGH: Confidence = Confidence::High;
+
+    fn findings(dets: Vec<DetectorFinding>) -> Findings {
+        Findings {
+            detectors: dets,
+            ..Findings::default()
+        }
+    }
+
+    fn org() -> Vec<String> {
+        vec!["contoso.com".into()]
+    }
+
+    fn out_env(rcpts: &[String]) -> EnvelopeFacts<'_> {
+        EnvelopeFacts {
+            sender: "alice@contoso.com",
+            rcpts,
+            size: 1000,
+        }
+    }
+
+    fn ext() -> Vec<String> {
+        vec!["bob@example.net".into()]
+    }
+
+    #[test]
+    fn nothing_matches_delivers() {
+        let mut r = rule("cards", Action::Block);
+        r.matches = vec!["credit_card".into()];
+        let rc = ext();
+        let d = evaluate(&[r], &out_env(&rc), &Findings::default(), &org());
+        assert_eq!(d, Decision::deliver());
+    }
+
+    #[test]
+    fn strongest_wins_first_among_equals_and_all_recorded() {
+        let rc = ext();
+        let mut n1 = rule("tag1", Action::Tag);
+        n1.notify = vec![NotifyTarget::Sender];
+        let mut n2 = rule("quar1", Action::Quarantine);
+        n2.notify = vec![
+            NotifyTarget::Sender,
+            NotifyTarget::Address("DLP@contoso.com".into()),
+        ];
+        let mut n3 = rule("quar2", Action::Quarantine);
+        n3.notify = vec![NotifyTarget::Address("dlp@contoso.com".into())];
+        let rules = [n1, n2, rule("tag2", Action::Tag), n3];
+        let d = evaluate(&rules, &out_env(&rc), &Findings::default(), &org());
+        assert_eq!(d.action, Action::Quarantine);
+        assert_eq!(d.rule.as_deref(), Some("quar1"));
+        assert_eq!(d.matched, ["tag1", "quar1", "tag2", "quar2"]);
+        assert_eq!(
+            d.notify,
+            [
+                NotifyTarget::Sender,
+                NotifyTarget::Address("DLP@contoso.com".into())
+            ]
+        );
+        assert_eq!(d.reply, None);
+    }
+
+    #[test]
+    fn stop_ends_evaluation_only_when_it_matched() {
+        let rc = ext();
+        let mut s = rule("tag-stop", Action::Tag);
+        s.stop = true;
+        let d = evaluate(
+            &[s.clone(), rule("block", Action::Block)],
+            &out_env(&rc),
+            &Findings::default(),
+            &org(),
+        );
+        assert_eq!(d.action, Action::Tag);
+        assert_eq!(d.matched, ["tag-stop"]);
+        // A stop rule that does not match does not stop.
+        s.direction = Direction::Inbound;
+        let d = evaluate(
+            &[s, rule("block", Action::Block)],
+            &out_env(&rc),
+            &Findings::default(),
+            &org(),
+        );
+        assert_eq!(d.action, Action::Block);
+        assert_eq!(
+            d.reply.as_deref(),
+            Some("550 5.7.1 Message rejected by data loss prevention policy block")
+        );
+    }
+
+    #[test]
+    fn block_reply_configured_default_and_invalid() {
+        let rc = ext();
+        let mut r = rule("cards", Action::Block);
+        r.reply = Some("550 5.7.1 Message blocked: it contains payment card numbers".into());
+        let d = evaluate(&[r.clone()], &out_env(&rc), &Findings::default(), &org());
+        assert_eq!(
+            d.reply.as_deref(),
+            Some("550 5.7.1 Message blocked: it contains payment card numbers")
+        );
+        r.reply = Some("250 ok".into());
+        let d = evaluate(&[r], &out_env(&rc), &Findings::default(), &org());
+        assert_eq!(
+            d.reply.as_deref(),
+            Some("550 5.7.1 Message rejected by data loss prevention policy cards")
+        );
+    }
+
+    #[test]
+    fn redirect_carries_target_or_fails_closed() {
+        let rc = ext();
+        let mut r = rule("r", Action::Redirect);
+        r.redirect_to = Some("compliance@contoso.com".into());
+        let d = evaluate(&[r.clone()], &out_env(&rc), &Findings::default(), &org());
+        assert_eq!(d.action, Action::Redirect);
+        assert_eq!(d.redirect_to.as_deref(), Some("compliance@contoso.com"));
+        r.redirect_to = None;
+        let d = evaluate(&[r], &out_env(&rc), &Findings::default(), &org());
+        assert_eq!(d.action, Action::Block);
+        assert!(d.reply.is_some());
+    }
+
+    #[test]
+    fn direction_condition() {
+        let mut r = rule("out", Action::Tag);
+        r.direction = Direction::Outbound;
+        let rules = [r];
+        let f = Findings::default();
+        let o = org();
+        let ext = ext();
+        let int: Vec<String> = vec!["carol@contoso.com".into()];
+        assert_eq!(evaluate(&rules, &out_env(&ext), &f, &o).action, Action::Tag);
+        assert_eq!(
+            evaluate(&rules, &out_env(&int), &f, &o).action,
+            Action::Deliver
+        );
+        let inbound = EnvelopeFacts {
+            sender: "x@example.net",
+            rcpts: &int,
+            size: 1,
+        };
+        assert_eq!(evaluate(&rules, &inbound, &f, &o).action, Action::Deliver);
+    }
+
+    #[test]
+    fn sender_and_recipient_conditions() {
+        let f = Findings::default();
+        let o = org();
+        let rc: Vec<String> = vec!["carol@contoso.com".into(), "Bob@Example.net".into()];
+        let env = out_env(&rc);
+        let cases: Vec<(Box<dyn Fn(&mut Rule)>, bool)> = vec![
+            (
+                Box::new(|r| r.senders = vec![AddressPattern::Domain("contoso.com".into())]),
+                true,
+            ),
+            (
+                Box::new(|r| r.senders = vec![AddressPattern::Address("x@contoso.com".into())]),
+                false,
+            ),
+            (
+                Box::new(|r| {
+                    r.recipients = vec![AddressPattern::Address("bob@example.net".into())]
+                }),
+                true,
+            ),
+            (
+                Box::new(|r| r.recipients = vec![AddressPattern::Domain("example.org".into())]),
+                false,
+            ),
+            (
+                Box::new(|r| {
+                    r.except_senders = vec![AddressPattern::Address("alice@contoso.com".into())]
+                }),
+                false,
+            ),
+            (
+                Box::new(|r| r.except_senders = vec![AddressPattern::Domain("example.net".into())]),
+                true,
+            ),
+            (
+                Box::new(|r| {
+                    r.except_recipients = vec![AddressPattern::Domain("example.net".into())]
+                }),
+                false,
+            ),
+            (
+                Box::new(|r| {
+                    r.except_recipients = vec![AddressPattern::Domain("example.org".into())]
+                }),
+                true,
+            ),
+            (Box::new(|r| r.min_size = Some(1000)), true),
+            (Box::new(|r| r.min_size = Some(1001)), false),
+            (Box::new(|r| r.unscannable = true), false),
+        ];
+        for (i, (set, want)) in cases.into_iter().enumerate() {
+            let mut r = rule("r", Action::Tag);
+            set(&mut r);
+            let got = evaluate(&[r], &env, &f, &o).action == Action::Tag;
+            assert_eq!(got, want, "case {i}");
+        }
+    }
+
+    #[test]
+    fn content_conditions_count_and_confidence() {
+        let rc = ext();
+        let env = out_env(&rc);
+        let o = org();
+        // 5 distinct cards at low or above, 3 at medium, 1 at high.
+        let f = findings(vec![det("credit_card", 5, 3, 1)]);
+        let check = |names: &[&str], min_count: u32, conf: CC| {
+            let mut r = rule("r", Action::Block);
+            r.matches = names.iter().map(|s| s.to_string()).collect();
+            r.min_count = min_count;
+            r.min_confidence = conf;
+            evaluate(&[r], &env, &f, &o).action == Action::Block
+        };
+        assert!(check(&["credit_card"], 1, CC::Medium));
+        assert!(check(&["credit_card"], 3, CC::Medium));
+        assert!(!check(&["credit_card"], 4, CC::Medium));
+        assert!(check(&["credit_card"], 5, CC::Low));
+        assert!(!check(&["credit_card"], 2, CC::High));
+        assert!(!check(&["us_ssn"], 1, CC::Low));
+        assert!(check(&["us_ssn", "credit_card"], 1, CC::High));
+        assert!(!check(&["unscannable"], 1, CC::Medium));
+        // min_count 0 is treated as 1: an absent detector never matches.
+        assert!(!check(&["iban"], 0, CC::Low));
+    }
+
+    #[test]
+    fn unscannable_condition_and_match_name() {
+        let rc = ext();
+        let env = out_env(&rc);
+        let mut f = Findings::default();
+        f.unscannable.push(Unscannable {
+            reason: UnscannableReason::EncryptedArchive,
+            location: "2/a.zip".into(),
+        });
+        let mut r1 = rule("u1", Action::Quarantine);
+        r1.unscannable = true;
+        let mut r2 = rule("u2", Action::Quarantine);
+        r2.matches = vec!["unscannable".into()];
+        for r in [r1, r2] {
+            assert_eq!(
+                evaluate(&[r.clone()], &env, &f, &org()).action,
+                Action::Quarantine
+            );
+            // line_too_long alone is not unscannable.
+            let mut g = Findings::default();
+            g.unscannable.push(Unscannable {
+                reason: UnscannableReason::LineTooLong,
+                location: "1".into(),
+            });
+            assert_eq!(evaluate(&[r], &env, &g, &org()).action, Action::Deliver);
+        }
+    }
+
+    #[test]
+    fn attachment_type_condition() {
+        let rc = ext();
+        let env = out_env(&rc);
+        let mut f = Findings::default();
+        f.attachments.push(Attachment {
+            location: "2/Q3 Report.XLSX".into(),
+            file_name: "Q3 Report.XLSX".into(),
+            declared_type: "Application/Octet-Stream; name=\"x\"".into(),
+            detected_type: "zip".into(),
+            size: 100,
+        });
+        let check = |types: &[&str]| {
+            let mut r = rule("r", Action::Tag);
+            r.attachment_types = types.iter().map(|s| s.to_string()).collect();
+            evaluate(&[r], &env, &f, &org()).action == Action::Tag
+        };
+        assert!(check(&["xlsx"]));
+        assert!(check(&[".xlsx"]));
+        assert!(check(&["ZIP"]));
+        assert!(check(&["application/octet-stream"]));
+        assert!(check(&["pdf", "xlsx"]));
+        assert!(!check(&["pdf"]));
+        assert!(!check(&["application/pdf"]));
+        assert!(!check(&["report.xlsx"]));
+        assert!(!evaluate(
+            &[{
+                let mut r = rule("r", Action::Tag);
+                r.attachment_types = vec!["xlsx".into()];
+                r
+            }],
+            &env,
+            &Findings::default(),
+            &org()
+        )
+        .matched
+        .contains(&"r".to_string()));
+    }
+
+    #[test]
+    fn reply_parsing() {
+        assert_eq!(
+            parse_reply_line("550 5.7.1 Message blocked").unwrap(),
+            (550, (5, 7, 1), "Message blocked".to_string())
+        );
+        assert_eq!(
+            parse_reply_line("451 4.7.100 Try later").unwrap(),
+            (451, (4, 7, 100), "Try later".to_string())
+        );
+        assert_eq!(
+            parse_reply_line("554 5.4.6 Routing loop detected")
+                .unwrap()
+                .0,
+            554
+        );
+        for bad in [
+            "",
+            "55",
+            "250 2.0.0 ok",
+            "550",
+            "550 ",
+            "550 5.7.1",
+            "550 5.7.1 ",
+            "550 4.7.1 class mismatch",
+            "550 5.7 two parts",
+            "550 5.7.1.2 four parts",
+            "550 5.x.1 letters",
+            "550 5.7.1000 too long",
+            "5505.7.1 no space",
+            "560 5.7.1 second digit",
+            "550 5.7.1 bad\r\nRCPT TO:<x>",
+            "550 5.7.1 caf\u{e9}",
+            "abc 5.7.1 text",
+        ] {
+            assert!(parse_reply_line(bad).is_err(), "{bad:?}");
+        }
+        let long = format!("550 5.7.1 {}", "x".repeat(600));
+        let e = parse_reply_line(&long).unwrap_err();
+        assert!(e.to_string().contains("510"), "{e}");
+    }
+
+    #[test]
+    fn scan_error_modes() {
+        let d = on_scan_error(OnScanError::Block, "scan_timeout");
+        assert_eq!(d.action, Action::Block);
+        let r = d.reply.unwrap();
+        assert!(r.starts_with("550 5.7.1") && r.contains("scan_timeout"));
+        assert!(parse_reply_line(&r).is_ok());
+        let d = on_scan_error(OnScanError::Tempfail, "inflated_bytes_limit\r\n");
+        let r = d.reply.unwrap();
+        assert!(r.starts_with("451 4.7.1") && parse_reply_line(&r).is_ok());
+        let d = on_scan_error(OnScanError::DeliverTagged, "x");
+        assert_eq!(d.action, Action::Tag);
+        assert_eq!(d.rule.as_deref(), Some("scan-error"));
+        assert_eq!(d.reply, None);
+    }
+}
