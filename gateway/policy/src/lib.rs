@@ -37,11 +37,13 @@ pub mod rules;
 pub mod stamp;
 
 pub use direction::{direction, is_internal};
+pub use headers::{verdict_headers, MAX_HEADER_VALUE_BYTES};
 
 pub use rules::{
     action_name, default_block_reply, evaluate, on_scan_error, parse_reply_line, Decision,
     EnvelopeFacts,
 };
+pub use stamp::{generate_key, Stamp, StampCheck, KEY_BYTES};
 
 /// The one error type of this crate.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
