@@ -1,1 +1,497 @@
-//! incident
+//! Incidents (the fixed-size ring the config port serves) and counters.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use cordon_config::Action;
+use cordon_dlp::Findings;
+use serde::Serialize;
+
+use crate::rules::action_name;
+
+/// Recipients kept per incident (RFC 5321 4.5.3.1.8 requires accepting 100).
+pub const MAX_INCIDENT_RCPTS: usize = 100;
+
+/// Characters kept of free-text fields (subject, message-id, replies): the
+/// ring's memory is bounded by capacity times this.
+pub const MAX_INCIDENT_TEXT: usize = 256;
+
+/// Incidents returned by one [`IncidentRing::since`] call at most, so one
+/// config-port answer stays within its frame size.
+pub const MAX_PAGE: usize = 64;
+
+/// Scan time histogram buckets: bucket 0 is under 1 µs, bucket `i` is
+/// `[2^(i-1), 2^i)` µs, the last one everything from 2^25 µs (33.5 s, above
+/// the default 30 s scan budget) up.
+pub const SCAN_BUCKETS: usize = 27;
+
+/// Why an incident was raised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "reason")]
+pub enum IncidentKind {
+    /// A rule's verdict other than deliver.
+    Verdict,
+    /// A stamp claiming to be ours did not verify.
+    ForgedStamp,
+    /// A message carried our own valid stamp.
+    Loop,
+    /// Inspection could not finish (limit or time budget), with the reason.
+    ScanError(String),
+}
+
+/// One detector in an incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DetectorSummary {
+    pub name: String,
+    /// Distinct values at any confidence.
+    pub count: u32,
+    /// Redacted samples from the engine.
+    pub samples: Vec<String>,
+}
+
+/// Something the DLP team should see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Incident {
+    /// Assigned by [`IncidentRing::push`]: 1, 2, 3... for this process.
+    pub id: u64,
+    /// Unix seconds.
+    pub time: i64,
+    /// The SMTP session id, to find the journal lines of the same session.
+    pub session: String,
+    pub message_id: String,
+    pub sender: String,
+    pub rcpts: Vec<String>,
+    pub subject: String,
+    pub rule: Option<String>,
+    #[serde(serialize_with = "ser_action")]
+    pub action: Action,
+    pub detectors: Vec<DetectorSummary>,
+    #[serde(flatten)]
+    pub kind: IncidentKind,
+    /// The smart host's final reply, once known.
+    pub downstream_reply: Option<String>,
+}
+
+fn ser_action<S: serde::Serializer>(a: &Action, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(action_name(*a))
+}
+
+fn cut(s: &mut String, max: usize) {
+    if let Some((i, _)) = s.char_indices().nth(max) {
+        s.truncate(i);
+    }
+}
+
+impl Incident {
+    /// Detector summaries of a scan's findings.
+    pub fn detectors_of(findings: &Findings) -> Vec<DetectorSummary> {
+        findings
+            .detectors
+            .iter()
+            .map(|d| DetectorSummary {
+                name: d.name.clone(),
+                count: d.counts.low,
+                samples: d.samples.clone(),
+            })
+            .collect()
+    }
+
+    /// Cuts free text and lists to the named bounds.
+    fn bound(&mut self) {
+        for s in [
+            &mut self.session,
+            &mut self.message_id,
+            &mut self.sender,
+            &mut self.subject,
+        ] {
+            cut(s, MAX_INCIDENT_TEXT);
+        }
+        if let Some(r) = &mut self.downstream_reply {
+            cut(r, MAX_INCIDENT_TEXT);
+        }
+        if let IncidentKind::ScanError(r) = &mut self.kind {
+            cut(r, MAX_INCIDENT_TEXT);
+        }
+        self.rcpts.truncate(MAX_INCIDENT_RCPTS);
+        for r in &mut self.rcpts {
+            cut(r, MAX_INCIDENT_TEXT);
+        }
+    }
+}
+
+/// The newest incidents, at most `capacity` (from `[policy] incident_ring`),
+/// oldest overwritten first. Memory is reserved at construction and never
+/// grows.
+#[derive(Debug)]
+pub struct IncidentRing {
+    items: VecDeque<Incident>,
+    capacity: usize,
+    next_id: u64,
+}
+
+impl IncidentRing {
+    /// A ring of `capacity` incidents (0 keeps none but still numbers them).
+    pub fn new(capacity: usize) -> IncidentRing {
+        IncidentRing {
+            items: VecDeque::with_capacity(capacity),
+            capacity,
+            next_id: 1,
+        }
+    }
+
+    /// Numbers, bounds and stores an incident; returns its id.
+    pub fn push(&mut self, mut incident: Incident) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        incident.id = id;
+        incident.bound();
+        if self.capacity == 0 {
+            return id;
+        }
+        if self.items.len() == self.capacity {
+            self.items.pop_front();
+        }
+        self.items.push_back(incident);
+        id
+    }
+
+    /// Sets the downstream's final reply of an incident still in the ring.
+    pub fn set_downstream_reply(&mut self, id: u64, reply: &str) -> bool {
+        match self.items.iter_mut().find(|i| i.id == id) {
+            Some(i) => {
+                let mut r = reply.to_string();
+                cut(&mut r, MAX_INCIDENT_TEXT);
+                i.downstream_reply = Some(r);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Incidents with an id above `id`, oldest first, at most `max` (capped
+    /// at [`MAX_PAGE`]). Page with the last id returned; `since(0, n)` starts
+    /// at the oldest kept.
+    pub fn since(&self, id: u64, max: usize) -> Vec<Incident> {
+        // Ids are consecutive in the ring, so the start is computed, not searched.
+        let first = self.items.front().map_or(0, |i| i.id);
+        let skip = id.saturating_sub(first.saturating_sub(1)) as usize;
+        self.items
+            .iter()
+            .skip(skip)
+            .take(max.min(MAX_PAGE))
+            .cloned()
+            .collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The id the last push returned (0 before any).
+    pub fn last_id(&self) -> u64 {
+        self.next_id - 1
+    }
+}
+
+/// Gateway counters, shared by all sessions (`&self` methods, relaxed
+/// atomics: each is an independent tally). Detector names are fixed at
+/// construction from the engine, so the map never grows.
+#[derive(Debug)]
+pub struct Counters {
+    messages: AtomicU64,
+    bytes: AtomicU64,
+    /// Indexed by `Action as usize` (Deliver..Block).
+    verdicts: [AtomicU64; 5],
+    detector_names: Vec<String>,
+    /// Messages in which each detector matched.
+    detector_hits: Box<[AtomicU64]>,
+    downstream_errors: AtomicU64,
+    scan_errors: AtomicU64,
+    forged_stamps: AtomicU64,
+    loops: AtomicU64,
+    scan_us: [AtomicU64; SCAN_BUCKETS],
+}
+
+/// A copy of the counters at one moment, for the config port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CountersSnapshot {
+    pub messages: u64,
+    pub bytes: u64,
+    /// `(action, count)` for deliver, tag, quarantine, redirect, block.
+    pub verdicts: Vec<(String, u64)>,
+    /// `(detector, messages)` in engine order.
+    pub detector_hits: Vec<(String, u64)>,
+    pub downstream_errors: u64,
+    pub scan_errors: u64,
+    pub forged_stamps: u64,
+    pub loops: u64,
+    /// `(upper bound in µs, count)`; the last bound is `u64::MAX`.
+    pub scan_time_us: Vec<(u64, u64)>,
+}
+
+const ACTIONS: [Action; 5] = [
+    Action::Deliver,
+    Action::Tag,
+    Action::Quarantine,
+    Action::Redirect,
+    Action::Block,
+];
+
+fn bump(c: &AtomicU64, n: u64) {
+    c.fetch_add(n, Ordering::Relaxed);
+}
+
+impl Counters {
+    /// Counters for an engine's detector names (`Engine::detector_names`).
+    pub fn new(detector_names: &[String]) -> Counters {
+        Counters {
+            messages: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            verdicts: Default::default(),
+            detector_names: detector_names.to_vec(),
+            detector_hits: detector_names.iter().map(|_| AtomicU64::new(0)).collect(),
+            downstream_errors: AtomicU64::new(0),
+            scan_errors: AtomicU64::new(0),
+            forged_stamps: AtomicU64::new(0),
+            loops: AtomicU64::new(0),
+            scan_us: Default::default(),
+        }
+    }
+
+    pub fn message(&self, bytes: u64) {
+        bump(&self.messages, 1);
+        bump(&self.bytes, bytes);
+    }
+
+    pub fn verdict(&self, action: Action) {
+        let i = ACTIONS.iter().position(|a| *a == action).unwrap_or(0);
+        bump(&self.verdicts[i], 1);
+    }
+
+    /// One hit per detector that matched; names the engine does not know are ignored.
+    pub fn findings(&self, findings: &Findings) {
+        for d in &findings.detectors {
+            if let Some(i) = self.detector_names.iter().position(|n| *n == d.name) {
+                bump(&self.detector_hits[i], 1);
+            }
+        }
+    }
+
+    pub fn downstream_error(&self) {
+        bump(&self.downstream_errors, 1);
+    }
+
+    pub fn scan_error(&self) {
+        bump(&self.scan_errors, 1);
+    }
+
+    pub fn forged_stamp(&self) {
+        bump(&self.forged_stamps, 1);
+    }
+
+    pub fn loop_detected(&self) {
+        bump(&self.loops, 1);
+    }
+
+    /// Records one scan's duration in microseconds.
+    pub fn scan_time(&self, micros: u64) {
+        let i = (u64::BITS - micros.leading_zeros()) as usize;
+        bump(&self.scan_us[i.min(SCAN_BUCKETS - 1)], 1);
+    }
+
+    pub fn snapshot(&self) -> CountersSnapshot {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        CountersSnapshot {
+            messages: get(&self.messages),
+            bytes: get(&self.bytes),
+            verdicts: ACTIONS
+                .iter()
+                .zip(&self.verdicts)
+                .map(|(a, c)| (action_name(*a).to_string(), get(c)))
+                .collect(),
+            detector_hits: self
+                .detector_names
+                .iter()
+                .zip(self.detector_hits.iter())
+                .map(|(n, c)| (n.clone(), get(c)))
+                .collect(),
+            downstream_errors: get(&self.downstream_errors),
+            scan_errors: get(&self.scan_errors),
+            forged_stamps: get(&self.forged_stamps),
+            loops: get(&self.loops),
+            scan_time_us: self
+                .scan_us
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let bound = if i + 1 == SCAN_BUCKETS {
+                        u64::MAX
+                    } else {
+                        1u64 << i
+                    };
+                    (bound, get(c))
+                })
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn incident(subject: &str) -> Incident {
+        Incident {
+            id: 0,
+            time: 1_751_364_000,
+            session: "s1".into(),
+            message_id: "<m@x>".into(),
+            sender: "a@contoso.com".into(),
+            rcpts: vec!["b@example.net".into()],
+            subject: subject.into(),
+            rule: Some("block-card-dumps".into()),
+            action: Action::Block,
+            detectors: vec![DetectorSummary {
+                name: "credit_card".into(),
+                count: 5,
+                samples: vec!["4556 **** **** 9855".into()],
+            }],
+            kind: IncidentKind::Verdict,
+            downstream_reply: None,
+        }
+    }
+
+    #[test]
+    fn ring_overwrites_oldest_and_never_grows() {
+        let mut r = IncidentRing::new(3);
+        let cap = r.items.capacity();
+        for i in 0..10 {
+            assert_eq!(r.push(incident(&format!("s{i}"))), i + 1);
+            assert!(r.len() <= 3);
+        }
+        assert_eq!(r.items.capacity(), cap);
+        assert_eq!(r.len(), 3);
+        assert_eq!(r.last_id(), 10);
+        let all = r.since(0, 100);
+        assert_eq!(all.iter().map(|i| i.id).collect::<Vec<_>>(), [8, 9, 10]);
+        assert_eq!(all[0].subject, "s7");
+    }
+
+    #[test]
+    fn since_pages() {
+        let mut r = IncidentRing::new(100);
+        for i in 0..10 {
+            r.push(incident(&format!("s{i}")));
+        }
+        let ids = |v: Vec<Incident>| v.iter().map(|i| i.id).collect::<Vec<_>>();
+        assert_eq!(ids(r.since(0, 4)), [1, 2, 3, 4]);
+        assert_eq!(ids(r.since(4, 4)), [5, 6, 7, 8]);
+        assert_eq!(ids(r.since(8, 4)), [9, 10]);
+        assert!(r.since(10, 4).is_empty());
+        assert!(r.since(99, 4).is_empty());
+        assert_eq!(r.since(0, 1000).len(), 10);
+        let mut big = IncidentRing::new(200);
+        for _ in 0..150 {
+            big.push(incident("x"));
+        }
+        assert_eq!(big.since(0, usize::MAX).len(), MAX_PAGE);
+        // After overwrites, an old cursor resumes at the oldest kept.
+        let mut small = IncidentRing::new(2);
+        for _ in 0..5 {
+            small.push(incident("x"));
+        }
+        assert_eq!(ids(small.since(1, 10)), [4, 5]);
+        assert_eq!(ids(small.since(4, 10)), [5]);
+    }
+
+    #[test]
+    fn zero_capacity_and_downstream_reply() {
+        let mut r = IncidentRing::new(0);
+        assert_eq!(r.push(incident("x")), 1);
+        assert!(r.is_empty());
+        assert!(r.since(0, 10).is_empty());
+        let mut r = IncidentRing::new(2);
+        let id = r.push(incident("x"));
+        assert!(r.set_downstream_reply(id, "250 2.0.0 queued"));
+        assert!(!r.set_downstream_reply(99, "x"));
+        assert_eq!(
+            r.since(0, 1)[0].downstream_reply.as_deref(),
+            Some("250 2.0.0 queued")
+        );
+    }
+
+    #[test]
+    fn incidents_are_bounded_and_serialise() {
+        let mut r = IncidentRing::new(1);
+        let mut i = incident(&"é".repeat(5000));
+        i.rcpts = (0..1000).map(|n| format!("u{n}@x")).collect();
+        i.kind = IncidentKind::ScanError("scan_timeout".into());
+        r.push(i);
+        let got = &r.since(0, 1)[0];
+        assert_eq!(got.subject.chars().count(), MAX_INCIDENT_TEXT);
+        assert_eq!(got.rcpts.len(), MAX_INCIDENT_RCPTS);
+        let json = serde_json::to_value(got).unwrap();
+        assert_eq!(json["action"], "block");
+        assert_eq!(json["kind"], "scan_error");
+        assert_eq!(json["reason"], "scan_timeout");
+        assert_eq!(json["detectors"][0]["count"], 5);
+        let v = serde_json::to_value(incident("x")).unwrap();
+        assert_eq!(v["kind"], "verdict");
+    }
+
+    #[test]
+    fn counters_snapshot() {
+        let names: Vec<String> = vec!["credit_card".into(), "us_ssn".into()];
+        let c = Counters::new(&names);
+        c.message(100);
+        c.message(50);
+        c.verdict(Action::Block);
+        c.verdict(Action::Tag);
+        c.verdict(Action::Block);
+        let f = Findings {
+            detectors: vec![cordon_dlp::DetectorFinding {
+                name: "credit_card".into(),
+                counts: Default::default(),
+                confidence: cordon_dlp::Confidence::High,
+                count_is_lower_bound: false,
+                locations: vec![],
+                samples: vec![],
+            }],
+            ..Findings::default()
+        };
+        c.findings(&f);
+        c.downstream_error();
+        c.forged_stamp();
+        c.loop_detected();
+        c.scan_error();
+        for us in [0, 1, 3, 1000, u64::MAX] {
+            c.scan_time(us);
+        }
+        let s = c.snapshot();
+        assert_eq!((s.messages, s.bytes), (2, 150));
+        assert_eq!(s.verdicts[4], ("block".to_string(), 2));
+        assert_eq!(s.verdicts[1], ("tag".to_string(), 1));
+        assert_eq!(
+            s.detector_hits,
+            [("credit_card".into(), 1), ("us_ssn".into(), 0)]
+        );
+        assert_eq!(
+            (s.downstream_errors, s.scan_errors, s.forged_stamps, s.loops),
+            (1, 1, 1, 1)
+        );
+        assert_eq!(s.scan_time_us.len(), SCAN_BUCKETS);
+        assert_eq!(s.scan_time_us[0], (1, 1)); // 0 µs
+        assert_eq!(s.scan_time_us[1], (2, 1)); // 1 µs
+        assert_eq!(s.scan_time_us[2], (4, 1)); // 3 µs
+        assert_eq!(s.scan_time_us[10], (1024, 1)); // 1000 µs
+        assert_eq!(s.scan_time_us[SCAN_BUCKETS - 1], (u64::MAX, 1));
+    }
+}

@@ -39,6 +39,9 @@ pub mod stamp;
 pub use direction::{direction, is_internal};
 pub use headers::{verdict_headers, MAX_HEADER_VALUE_BYTES};
 
+pub use incident::{
+    Counters, CountersSnapshot, DetectorSummary, Incident, IncidentKind, IncidentRing,
+};
 pub use notify::{notification, notify_addresses, NotificationContext};
 pub use rules::{
     action_name, default_block_reply, evaluate, on_scan_error, parse_reply_line, Decision,
