@@ -510,7 +510,8 @@ mod tests {
         let o = org();
         let rc: Vec<String> = vec!["carol@contoso.com".into(), "Bob@Example.net".into()];
         let env = out_env(&rc);
-        let cases: Vec<(Box<dyn Fn(&mut Rule)>, bool)> = vec![
+        type Case = (Box<dyn Fn(&mut Rule)>, bool);
+        let cases: Vec<Case> = vec![
             (
                 Box::new(|r| r.senders = vec![AddressPattern::Domain("contoso.com".into())]),
                 true,
@@ -604,7 +605,7 @@ mod tests {
         r2.matches = vec!["unscannable".into()];
         for r in [r1, r2] {
             assert_eq!(
-                evaluate(&[r.clone()], &env, &f, &org()).action,
+                evaluate(std::slice::from_ref(&r), &env, &f, &org()).action,
                 Action::Quarantine
             );
             // line_too_long alone is not unscannable.
