@@ -403,6 +403,14 @@ impl Gateway {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
+    /// Waits until the log holds `needle`: log lines reach us through a pipe, after the replies
+    /// the test may already have read.
+    pub fn wait_log(&self, needle: &str) {
+        wait_until(&format!("`{needle}` in the cordon log"), STEP, || {
+            self.logs().contains(needle).then_some(())
+        });
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

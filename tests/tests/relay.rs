@@ -93,7 +93,7 @@ fn postfix_upstream_relays_through_cordon() {
     );
     assert_eq!(got[0].rcpts(), vec!["bob@fabrikam.example"]);
     assert!(pf.log().contains("status=sent"), "{}", pf.log());
-    assert!(gw.logs().contains("message relayed"), "{}", gw.logs());
+    gw.wait_log("message relayed");
 }
 
 #[test]

@@ -26,6 +26,12 @@ pub struct Envelope<'a> {
 pub enum Verdict {
     /// Relay it, adding these header fields (name, value) after the stamp.
     Deliver { headers: Vec<(String, String)> },
+    /// Relay it only to `to` (a compliance mailbox) instead of the envelope's recipients, adding
+    /// these header fields.
+    Redirect {
+        to: String,
+        headers: Vec<(String, String)>,
+    },
     /// Refuse it with this reply; nothing goes downstream.
     Reject(Reply),
 }

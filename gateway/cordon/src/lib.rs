@@ -9,6 +9,7 @@
 //! - [`downstream`]: the client leg to the smart host (greeting, EHLO, STARTTLS, commands).
 //! - [`message`]: the stamp, `Received:` line and header removals applied to a message.
 //! - [`inspect`]: the hook the inspection engine and policies plug into.
+//! - [`policy`]: the production inspector: DLP engine findings through the rules to a verdict.
 //! - [`engine`]: builds the DLP engine from the config and checks rule names against it.
 //! - [`conn`]: a TCP stream that may have been upgraded to TLS.
 //! - [`tls`]: rustls configurations for both legs.
@@ -26,6 +27,7 @@ pub mod error;
 pub mod inspect;
 pub mod logging;
 pub mod message;
+pub mod policy;
 pub mod pool;
 pub mod server;
 pub mod session;

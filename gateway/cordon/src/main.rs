@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use cordon::inspect::PassThrough;
 use cordon::pool::Pool;
 use cordon::{logging, server, tls, Error};
 
@@ -156,11 +155,17 @@ fn scan(file: &std::path::Path, config: Option<&std::path::Path>, json: bool) ->
 fn run(path: &std::path::Path) -> Result<(), Error> {
     let config = Arc::new(cordon_config::load(path)?);
     logging::init(&config.log.level)?;
-    let shared = Arc::new(server::shared(Arc::clone(&config), Arc::new(PassThrough))?);
+    let engine = cordon::engine::build(&config)?;
+    let inspectors = Arc::new(cordon::policy::DlpInspectors {
+        engine,
+        config: Arc::clone(&config),
+    });
+    let shared = Arc::new(server::shared(Arc::clone(&config), inspectors.clone())?);
     let pool = Pool::new(
         config.gateway.max_sessions,
         config.gateway.max_message_size,
         config.gateway.prefault,
+        &*inspectors,
     );
     let listeners = server::bind(&config, false)?;
     tracing::info!(

@@ -7,6 +7,8 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::inspect::{Inspector, InspectorFactory};
+
 /// Read buffer per leg: 64 KiB keeps a relay near memory speed (PERF-NOTES: 8 KiB copies run at
 /// a third of the rate).
 pub const IO_BUFFER: usize = 64 << 10;
@@ -28,11 +30,14 @@ pub struct Slot {
     pub down_out: Vec<u8>,
     /// Upstream replies waiting for one write.
     pub replies: Vec<u8>,
+    /// The inspection state (the DLP scanner), built once with the slot.
+    pub inspector: Box<dyn Inspector>,
 }
 
 impl Slot {
-    fn new(max_message_size: usize, prefault: bool) -> Slot {
+    fn new(max_message_size: usize, prefault: bool, inspector: Box<dyn Inspector>) -> Slot {
         let mut slot = Slot {
+            inspector,
             message: Vec::with_capacity(max_message_size),
             up_in: vec![0; IO_BUFFER].into_boxed_slice(),
             down_out: Vec::with_capacity(IO_BUFFER * 2),
@@ -50,6 +55,7 @@ impl Slot {
     }
 
     fn clear(&mut self) {
+        self.inspector.reset();
         self.message.clear();
         self.down_out.clear();
         self.replies.clear();
@@ -72,10 +78,16 @@ pub struct Lease {
 }
 
 impl Pool {
-    /// Reserves `sessions` slots; with `prefault` their pages are touched at once.
-    pub fn new(sessions: usize, max_message_size: usize, prefault: bool) -> Arc<Pool> {
+    /// Reserves `sessions` slots, each with an inspector from `inspectors`; with `prefault`
+    /// their pages are touched at once.
+    pub fn new(
+        sessions: usize,
+        max_message_size: usize,
+        prefault: bool,
+        inspectors: &dyn InspectorFactory,
+    ) -> Arc<Pool> {
         let free = (0..sessions)
-            .map(|_| Slot::new(max_message_size, prefault))
+            .map(|_| Slot::new(max_message_size, prefault, inspectors.inspector()))
             .collect();
         Arc::new(Pool {
             free: Mutex::new(free),
@@ -139,10 +151,11 @@ impl Drop for Lease {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inspect::PassThrough;
 
     #[test]
     fn leases_are_bounded_and_returned() {
-        let pool = Pool::new(2, 1024, true);
+        let pool = Pool::new(2, 1024, true, &PassThrough);
         let a = pool.try_lease().unwrap();
         let b = pool.try_lease().unwrap();
         assert!(pool.try_lease().is_none());

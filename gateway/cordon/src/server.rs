@@ -183,20 +183,20 @@ async fn accept_loop(
         };
         if !allowed(&shared.config.gateway.allowed_clients, peer.ip()) {
             tracing::warn!(client = %peer.ip(), "refused: not in allowed_clients");
-            // A short reply fits the socket buffer; never wait on a stranger.
-            let _ = stream.try_write(
+            refuse(
+                stream,
                 format!(
                     "554 5.7.1 {host} Access denied: {} is not an allowed client\r\n",
                     peer.ip()
-                )
-                .as_bytes(),
+                ),
             );
             continue;
         }
         let Some(slot) = pool.try_lease() else {
             tracing::warn!(client = %peer.ip(), sessions = pool.capacity(), "refused: all session slots busy");
-            let _ = stream.try_write(
-                format!("421 4.3.2 {host} Too many sessions, try again later\r\n").as_bytes(),
+            refuse(
+                stream,
+                format!("421 4.3.2 {host} Too many sessions, try again later\r\n"),
             );
             continue;
         };
@@ -207,6 +207,16 @@ async fn accept_loop(
             session::serve(shared, stream, peer, implicit_tls, slot, shutdown).await;
             drop(done);
         });
+    }
+}
+
+/// Writes a one-line refusal and closes, without a task and without waiting: a short reply fits
+/// an empty socket buffer. The write goes straight to the kernel because tokio's readiness for a
+/// socket accepted a moment ago may not be known yet (its `try_write` can say WouldBlock).
+fn refuse(stream: tokio::net::TcpStream, reply: String) {
+    use std::io::Write;
+    if let Ok(mut s) = stream.into_std() {
+        let _ = s.write(reply.as_bytes());
     }
 }
 

@@ -27,7 +27,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::conn::Conn;
 use crate::downstream::{DownError, Downstream, RelayPlan};
-use crate::inspect::{Envelope, Inspector, InspectorFactory, Verdict};
+use crate::inspect::{Envelope, InspectorFactory, Verdict};
 use crate::message::{prepare, push_field};
 use crate::pool::Lease;
 
@@ -170,7 +170,6 @@ pub async fn serve(
         }
     };
     tracing::debug!(session = %id, client = %peer.ip(), smarthost = %down.host, down_tls = down.is_tls(), "session opened");
-    let inspector = shared.inspectors.inspector();
     let mut s = Session {
         sh: Arc::clone(&shared),
         id,
@@ -187,7 +186,6 @@ pub async fn serve(
         txn: Txn::default(),
         errors: 0,
         closing: false,
-        inspector,
         shutdown,
     };
     let greeting = format!("220 {host} ESMTP cordon\r\n");
@@ -225,7 +223,6 @@ struct Session {
     errors: u32,
     /// A 421 was relayed; end after flushing.
     closing: bool,
-    inspector: Box<dyn Inspector>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -586,7 +583,7 @@ impl Session {
     fn reset_txn(&mut self) {
         self.txn = Txn::default();
         self.slot.message.clear();
-        self.inspector.reset();
+        self.slot.inspector.reset();
     }
 
     /// Resets the downstream transaction after a message we refused ourselves.
@@ -831,7 +828,7 @@ impl Session {
             let input = &slot.up_in[self.start..self.end];
             let progress = rx.ingest(input, &mut slot.message);
             if slot.message.len() > before {
-                self.inspector.feed(&slot.message[before..]);
+                slot.inspector.feed(&slot.message[before..]);
             }
             match progress {
                 Progress::Done { consumed } => {
@@ -884,7 +881,7 @@ impl Session {
                     &mut slot.message,
                 );
                 if slot.message.len() > before {
-                    self.inspector.feed(&slot.message[before..]);
+                    slot.inspector.feed(&slot.message[before..]);
                 }
             }
             self.start += take;
@@ -968,6 +965,41 @@ impl Session {
         format!("Received: from {helo} ([{}]){tls}\r\n\tby {} (cordon) with {proto} id {};\r\n\t{date}\r\n", self.peer.ip(), self.host(), self.id)
     }
 
+    /// Replaces the downstream envelope with `MAIL FROM:<from>` and one `RCPT TO:<to>`. The inner
+    /// error is the reply for the sender when the smart host refuses the new envelope.
+    async fn redirect_envelope(&mut self, from: &Path, to: &str) -> Result<Result<(), Reply>, End> {
+        self.reset_down().await?;
+        let t = self.sh.config.timeouts.clone();
+        let res = async {
+            let m = self
+                .down()
+                .command(
+                    &format!("MAIL FROM:<{}>\r\n", from.address()),
+                    t.mail,
+                    "the MAIL reply",
+                )
+                .await?;
+            if !m.is_positive() {
+                return Ok(Err(m));
+            }
+            let r = self
+                .down()
+                .command(&format!("RCPT TO:<{to}>\r\n"), t.rcpt, "the RCPT reply")
+                .await?;
+            Ok(if r.is_positive() { Ok(()) } else { Err(r) })
+        }
+        .await;
+        match res {
+            Ok(Ok(())) => Ok(Ok(())),
+            Ok(Err(r)) => {
+                tracing::warn!(session = %self.id, reply = %r, "smart host refused the redirect envelope");
+                self.reset_down().await?;
+                Ok(Err(r))
+            }
+            Err(e) => self.downstream_failed(e).await.map(|_| Ok(())),
+        }
+    }
+
     async fn deliver(&mut self) -> Result<(), End> {
         let started = self.txn.started.unwrap_or_else(Instant::now);
         let mail = self.txn.mail.clone().unwrap_or_else(Path::null);
@@ -981,7 +1013,8 @@ impl Session {
                 rcpts: &rcpts,
                 tls: self.up.is_tls(),
             };
-            self.inspector.finish(&env, &self.slot.message)
+            let slot = &mut *self.slot;
+            slot.inspector.finish(&env, &slot.message)
         };
         let size = self.slot.message.len();
         let extra = match verdict {
@@ -994,6 +1027,16 @@ impl Session {
                 return Ok(());
             }
             Verdict::Deliver { headers } => headers,
+            Verdict::Redirect { to, headers } => {
+                // The downstream transaction holds the original recipients: start it again with
+                // the compliance mailbox as the only one.
+                if let Err(r) = self.redirect_envelope(&mail, &to).await? {
+                    self.local(r);
+                    self.reset_txn();
+                    return Ok(());
+                }
+                headers
+            }
         };
         let mut prefix = self.received_header(self.up.tls_info()).into_bytes();
         let h = self.sh.config.headers.clone();
@@ -1025,7 +1068,7 @@ impl Session {
         let elapsed = started.elapsed().as_millis() as u64;
         match result {
             Ok(r) => {
-                self.inspector.outcome(&r);
+                self.slot.inspector.outcome(&r);
                 if r.is_positive() {
                     self.sh.stats.messages.fetch_add(1, Ordering::Relaxed);
                     self.sh
