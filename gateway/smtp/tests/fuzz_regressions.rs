@@ -43,7 +43,9 @@ fn regressions_replay_through_every_parser() {
                 },
             };
             assert_eq!(a, b, "split {split}");
-            assert_eq!(whole, out, "split {split}");
+            if rx.error().is_none() {
+                assert_eq!(whole, out, "split {split}");
+            }
         }
         n += 1;
     }
