@@ -658,24 +658,21 @@ fn address_patterns(s: &mut Section<'_, '_>, r: &mut Reader<'_>, key: &str) -> V
     out
 }
 
+/// A configured reply is shown in the sender's NDR; this keeps it well inside one 512-octet
+/// reply line.
+pub const MAX_CONFIGURED_REPLY: usize = 400;
+
 /// Checks a configured SMTP reply line: `5xx X.Y.Z text` or `4xx X.Y.Z text`.
 pub fn check_reply(v: &str) -> Result<(), String> {
-    let mut parts = v.splitn(3, ' ');
-    let code = parts.next().unwrap_or("");
-    let enh = parts.next().unwrap_or("");
-    let text = parts.next().unwrap_or("");
-    let code_ok = code.len() == 3
-        && code.bytes().all(|b| b.is_ascii_digit())
-        && (code.starts_with('4') || code.starts_with('5'));
-    let e: Vec<&str> = enh.split('.').collect();
-    let enh_ok = e.len() == 3
-        && e[0] == &code[..1.min(code.len())]
-        && e.iter()
-            .all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()));
-    if !code_ok || !enh_ok || text.trim().is_empty() || v.contains(['\r', '\n']) || v.len() > 400 {
-        return Err(format!("`{v}` is not a reply like \"550 5.7.1 Message rejected by policy\" (4xx/5xx, matching enhanced code, text)"));
+    let example = "(example: \"550 5.7.1 Message rejected by policy\")";
+    if v.len() > MAX_CONFIGURED_REPLY {
+        return Err(format!(
+            "reply is longer than {MAX_CONFIGURED_REPLY} octets {example}"
+        ));
     }
-    Ok(())
+    cordon_smtp::reply::parse_reply_line(v)
+        .map(|_| ())
+        .map_err(|e| format!("{e} {example}"))
 }
 
 fn rule(mut s: Section<'_, '_>, r: &mut Reader<'_>) -> Option<Rule> {

@@ -5,16 +5,9 @@ use std::sync::Arc;
 
 use cordon_config::{Config, Diagnostic};
 use cordon_dlp::{DictionaryConfig, Engine, EngineConfig, PatternConfig};
+use cordon_policy::dlp_confidence;
 
 use crate::Error;
-
-fn confidence(c: cordon_config::Confidence) -> cordon_dlp::Confidence {
-    match c {
-        cordon_config::Confidence::Low => cordon_dlp::Confidence::Low,
-        cordon_config::Confidence::Medium => cordon_dlp::Confidence::Medium,
-        cordon_config::Confidence::High => cordon_dlp::Confidence::High,
-    }
-}
 
 /// The engine for `config`, or every problem found.
 pub fn build(config: &Config) -> Result<Arc<Engine>, Error> {
@@ -50,7 +43,7 @@ pub fn build(config: &Config) -> Result<Arc<Engine>, Error> {
             regex: p.regex.clone(),
             max_len: p.max_len,
             keywords: p.keywords.clone(),
-            confidence: confidence(p.confidence),
+            confidence: dlp_confidence(p.confidence),
         })
         .collect();
     if !problems.is_empty() {

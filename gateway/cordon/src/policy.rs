@@ -70,14 +70,13 @@ fn block_reply(d: &Decision) -> Reply {
     let line = d.reply.clone().unwrap_or_else(|| {
         cordon_policy::default_block_reply(d.rule.as_deref().unwrap_or("policy"))
     });
-    match parse_reply_line(&line) {
-        Ok((code, (a, b, c), text)) => Reply::new(code, Enhanced(a, b, c), text),
-        Err(_) => Reply::new(
+    parse_reply_line(&line).unwrap_or_else(|_| {
+        Reply::new(
             550,
             Enhanced(5, 7, 1),
             "Message rejected by data loss prevention policy",
-        ),
-    }
+        )
+    })
 }
 
 impl DlpInspector {

@@ -44,22 +44,14 @@ pub use incident::{
 };
 pub use notify::{notification, notify_addresses, NotificationContext};
 pub use rules::{
-    action_name, default_block_reply, evaluate, on_scan_error, parse_reply_line, Decision,
-    EnvelopeFacts,
+    action_name, default_block_reply, dlp_confidence, evaluate, on_scan_error, parse_reply_line,
+    Decision, EnvelopeFacts,
 };
 pub use stamp::{generate_key, Stamp, StampCheck, KEY_BYTES};
 
 /// The one error type of this crate.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum Error {
-    /// A configured SMTP reply (`reply`, `on_loop`) is not `<code> <x.y.z> <text>`.
-    #[error("invalid SMTP reply {reply:?}: {reason}")]
-    BadReply {
-        /// The reply as configured.
-        reply: String,
-        /// What is wrong with it.
-        reason: &'static str,
-    },
     /// The OS random source failed while generating the appliance key.
     #[error("cannot read 32 random bytes from the OS for the stamp key: {0}")]
     Random(String),

@@ -7,10 +7,7 @@ use cordon_config::{
 use cordon_dlp::{Confidence, Findings};
 
 use crate::direction::direction;
-use crate::Error;
-
-/// Longest SMTP reply line including the code and CRLF (RFC 5321 4.5.3.1.5).
-pub const MAX_REPLY_LINE_BYTES: usize = 512;
+pub use cordon_smtp::reply::parse_reply_line;
 
 /// The match name that stands for "the engine could not inspect everything".
 pub const UNSCANNABLE: &str = "unscannable";
@@ -83,74 +80,13 @@ pub(crate) fn printable(s: &str) -> String {
         .collect()
 }
 
-fn dlp_confidence(c: ConfigConfidence) -> Confidence {
+/// The engine's confidence for a configured one (the two crates do not know each other).
+pub fn dlp_confidence(c: ConfigConfidence) -> Confidence {
     match c {
         ConfigConfidence::Low => Confidence::Low,
         ConfigConfidence::Medium => Confidence::Medium,
         ConfigConfidence::High => Confidence::High,
     }
-}
-
-/// Parses `550 5.7.1 Some text` into its code, enhanced code (RFC 3463) and
-/// text. The code must be 4xx or 5xx (a verdict refuses the message), the
-/// enhanced class must agree with it, the text must be printable ASCII, and
-/// the whole line must fit in [`MAX_REPLY_LINE_BYTES`] with its CRLF.
-#[allow(clippy::type_complexity)]
-pub fn parse_reply_line(line: &str) -> Result<(u16, (u8, u16, u16), String), Error> {
-    let bad = |reason| Error::BadReply {
-        reply: line.to_string(),
-        reason,
-    };
-    if line.len() + 2 > MAX_REPLY_LINE_BYTES {
-        return Err(bad("longer than 510 octets (RFC 5321 4.5.3.1.5)"));
-    }
-    if !line.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-        return Err(bad("only printable ASCII is allowed (no CR, LF or 8-bit)"));
-    }
-    let b = line.as_bytes();
-    if b.len() < 3 || !b[..3].iter().all(u8::is_ascii_digit) {
-        return Err(bad("must start with a three-digit code"));
-    }
-    let code: u16 = line[..3].parse().map_err(|_| bad("bad code"))?;
-    if !matches!(b[0], b'4' | b'5') || b[1] > b'5' {
-        return Err(bad("code must be 4xx or 5xx with a second digit 0-5"));
-    }
-    if b.get(3) != Some(&b' ') {
-        return Err(bad("code must be followed by a space and an enhanced code"));
-    }
-    let rest = &line[4..];
-    let (enh, text) = rest.split_once(' ').unwrap_or((rest, ""));
-    let mut parts = enh.split('.');
-    let (Some(class), Some(subject), Some(detail), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(bad(
-            "enhanced code must be class.subject.detail, e.g. 5.7.1",
-        ));
-    };
-    let num = |s: &str, max_digits: usize| -> Option<u16> {
-        if s.is_empty() || s.len() > max_digits || !s.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        s.parse().ok()
-    };
-    let (Some(class), Some(subject), Some(detail)) =
-        (num(class, 1), num(subject, 3), num(detail, 3))
-    else {
-        return Err(bad(
-            "enhanced code must be digits: class.subject.detail (RFC 3463)",
-        ));
-    };
-    if u16::from(b[0] - b'0') != class {
-        return Err(bad(
-            "enhanced class must match the code (4.x.x with 4xx, 5.x.x with 5xx)",
-        ));
-    }
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(bad("text is missing"));
-    }
-    Ok((code, (class as u8, subject, detail), text.to_string()))
 }
 
 fn any_matches(patterns: &[AddressPattern], address: &str) -> bool {
@@ -655,48 +591,6 @@ mod tests {
         )
         .matched
         .contains(&"r".to_string()));
-    }
-
-    #[test]
-    fn reply_parsing() {
-        assert_eq!(
-            parse_reply_line("550 5.7.1 Message blocked").unwrap(),
-            (550, (5, 7, 1), "Message blocked".to_string())
-        );
-        assert_eq!(
-            parse_reply_line("451 4.7.100 Try later").unwrap(),
-            (451, (4, 7, 100), "Try later".to_string())
-        );
-        assert_eq!(
-            parse_reply_line("554 5.4.6 Routing loop detected")
-                .unwrap()
-                .0,
-            554
-        );
-        for bad in [
-            "",
-            "55",
-            "250 2.0.0 ok",
-            "550",
-            "550 ",
-            "550 5.7.1",
-            "550 5.7.1 ",
-            "550 4.7.1 class mismatch",
-            "550 5.7 two parts",
-            "550 5.7.1.2 four parts",
-            "550 5.x.1 letters",
-            "550 5.7.1000 too long",
-            "5505.7.1 no space",
-            "560 5.7.1 second digit",
-            "550 5.7.1 bad\r\nRCPT TO:<x>",
-            "550 5.7.1 caf\u{e9}",
-            "abc 5.7.1 text",
-        ] {
-            assert!(parse_reply_line(bad).is_err(), "{bad:?}");
-        }
-        let long = format!("550 5.7.1 {}", "x".repeat(600));
-        let e = parse_reply_line(&long).unwrap_err();
-        assert!(e.to_string().contains("510"), "{e}");
     }
 
     #[test]

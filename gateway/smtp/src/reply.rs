@@ -141,6 +141,80 @@ impl fmt::Display for Reply {
     }
 }
 
+/// Why a configured reply line (a policy's `reply`, `on_loop`) was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid SMTP reply {reply:?}: {reason}")]
+pub struct ReplyLineError {
+    /// The reply as written.
+    pub reply: String,
+    /// What is wrong with it.
+    pub reason: &'static str,
+}
+
+/// Parses a one-line refusal written by an administrator, `550 5.7.1 Some text`: the code must
+/// be 4xx or 5xx, the enhanced code (RFC 3463) must agree with its class, the text must be
+/// printable ASCII and present, and the line must fit [`MAX_OUT_REPLY_LINE`] with its CRLF.
+pub fn parse_reply_line(line: &str) -> Result<Reply, ReplyLineError> {
+    let bad = |reason| ReplyLineError {
+        reply: line.to_string(),
+        reason,
+    };
+    if line.len() + 2 > MAX_OUT_REPLY_LINE {
+        return Err(bad("longer than 510 octets (RFC 5321 4.5.3.1.5)"));
+    }
+    if !line.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Err(bad("only printable ASCII is allowed (no CR, LF or 8-bit)"));
+    }
+    let b = line.as_bytes();
+    if b.len() < 3 || !b[..3].iter().all(u8::is_ascii_digit) {
+        return Err(bad("must start with a three-digit code"));
+    }
+    let code: u16 = line[..3].parse().map_err(|_| bad("bad code"))?;
+    if !matches!(b[0], b'4' | b'5') || b[1] > b'5' {
+        return Err(bad("code must be 4xx or 5xx with a second digit 0-5"));
+    }
+    if b.get(3) != Some(&b' ') {
+        return Err(bad("code must be followed by a space and an enhanced code"));
+    }
+    let rest = &line[4..];
+    let (enh, text) = rest.split_once(' ').unwrap_or((rest, ""));
+    let mut parts = enh.split('.');
+    let (Some(class), Some(subject), Some(detail), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad(
+            "enhanced code must be class.subject.detail, e.g. 5.7.1",
+        ));
+    };
+    let num = |s: &str, max_digits: usize| -> Option<u16> {
+        if s.is_empty() || s.len() > max_digits || !s.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    };
+    let (Some(class), Some(subject), Some(detail)) =
+        (num(class, 1), num(subject, 3), num(detail, 3))
+    else {
+        return Err(bad(
+            "enhanced code must be digits: class.subject.detail (RFC 3463)",
+        ));
+    };
+    if u16::from(b[0] - b'0') != class {
+        return Err(bad(
+            "enhanced class must match the code (4.x.x with 4xx, 5.x.x with 5xx)",
+        ));
+    }
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(bad("text is missing"));
+    }
+    Ok(Reply::new(
+        code,
+        Enhanced(class as u8, subject, detail),
+        text,
+    ))
+}
+
 /// Parses one complete reply from the start of `buf`.
 ///
 /// Returns `Ok(None)` when more input is needed, or the reply and the number of octets it used.
@@ -291,6 +365,58 @@ mod tests {
         assert!(parse_reply(&out).unwrap().is_some());
         let (r, _) = parse_reply(b"550 a\rb\x01c\r\n").unwrap().unwrap();
         assert_eq!(r.lines, vec!["a b c"]);
+    }
+
+    #[test]
+    fn configured_reply_lines() {
+        let r = parse_reply_line("550 5.7.1 Message blocked").unwrap();
+        assert_eq!(
+            (r.code, r.enhanced, r.lines),
+            (
+                550,
+                Some(Enhanced(5, 7, 1)),
+                vec!["Message blocked".to_string()]
+            )
+        );
+        let r = parse_reply_line("451 4.7.100 Try later").unwrap();
+        assert_eq!(
+            (r.code, r.enhanced, r.lines),
+            (
+                451,
+                Some(Enhanced(4, 7, 100)),
+                vec!["Try later".to_string()]
+            )
+        );
+        assert_eq!(
+            parse_reply_line("554 5.4.6 Routing loop detected")
+                .unwrap()
+                .code,
+            554
+        );
+        for bad in [
+            "",
+            "55",
+            "250 2.0.0 ok",
+            "550",
+            "550 ",
+            "550 5.7.1",
+            "550 5.7.1 ",
+            "550 4.7.1 class mismatch",
+            "550 5.7 two parts",
+            "550 5.7.1.2 four parts",
+            "550 5.x.1 letters",
+            "550 5.7.1000 too long",
+            "5505.7.1 no space",
+            "560 5.7.1 second digit",
+            "550 5.7.1 bad\r\nRCPT TO:<x>",
+            "550 5.7.1 caf\u{e9}",
+            "abc 5.7.1 text",
+        ] {
+            assert!(parse_reply_line(bad).is_err(), "{bad:?}");
+        }
+        let long = format!("550 5.7.1 {}", "x".repeat(600));
+        let e = parse_reply_line(&long).unwrap_err();
+        assert!(e.to_string().contains("510"), "{e}");
     }
 
     #[test]
