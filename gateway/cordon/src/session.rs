@@ -29,7 +29,7 @@ use crate::conn::Conn;
 use crate::downstream::{DownError, Downstream, RelayPlan};
 use crate::inspect::{Envelope, InspectorFactory, Verdict};
 use crate::message::{prepare, push_field};
-use crate::pool::Lease;
+use crate::pool::{Lease, Slot};
 
 /// Postfix's `smtpd_recipient_limit` default; RFC 5321 section 4.5.3.1.8 asks for at least 100.
 pub const MAX_RECIPIENTS: usize = 1000;
@@ -500,9 +500,11 @@ impl Session {
     async fn flush_down(&mut self) -> Result<(), DownError> {
         let t = self.sh.config.timeouts.clone();
         if !self.down_cmds.is_empty() {
-            let cmds = std::mem::take(&mut self.down_cmds);
-            let res = self.down().send(&cmds, t.mail, "sending commands").await;
-            self.down_cmds = cmds;
+            let down = self
+                .down
+                .as_mut()
+                .expect("the downstream leg lives as long as the session loop");
+            let res = down.send(&self.down_cmds, t.mail, "sending commands").await;
             self.down_cmds.clear();
             res?;
         }
@@ -823,14 +825,7 @@ impl Session {
         let mut rx = BodyReceiver::data(limit);
         let mut raw = 0usize;
         loop {
-            let slot = &mut *self.slot;
-            let before = slot.message.len();
-            let input = &slot.up_in[self.start..self.end];
-            let progress = rx.ingest(input, &mut slot.message);
-            if slot.message.len() > before {
-                slot.inspector.feed(&slot.message[before..]);
-            }
-            match progress {
+            match receive(&mut self.slot, &mut rx, self.start..self.end) {
                 Progress::Done { consumed } => {
                     self.start += consumed;
                     break;
@@ -874,15 +869,7 @@ impl Session {
         loop {
             let take = remaining.min(self.end - self.start);
             if let (None, Some(rx)) = (&problem, self.txn.bdat.as_mut()) {
-                let slot = &mut *self.slot;
-                let before = slot.message.len();
-                rx.ingest(
-                    &slot.up_in[self.start..self.start + take],
-                    &mut slot.message,
-                );
-                if slot.message.len() > before {
-                    slot.inspector.feed(&slot.message[before..]);
-                }
+                receive(&mut self.slot, rx, self.start..self.start + take);
             }
             self.start += take;
             remaining -= take;
@@ -1094,6 +1081,17 @@ impl Session {
             }
         }
     }
+}
+
+/// Takes `slot.up_in[input]` through `rx` into the message buffer and feeds what was stored to
+/// the inspector, so the verdict is ready when the last byte is in.
+fn receive(slot: &mut Slot, rx: &mut BodyReceiver, input: std::ops::Range<usize>) -> Progress {
+    let before = slot.message.len();
+    let progress = rx.ingest(&slot.up_in[input], &mut slot.message);
+    if slot.message.len() > before {
+        slot.inspector.feed(&slot.message[before..]);
+    }
+    progress
 }
 
 /// Keeps a client-supplied name safe for a header and a log line.

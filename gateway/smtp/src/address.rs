@@ -106,47 +106,54 @@ pub fn parse_path(s: &str, allow_null: bool) -> Result<(Path, &str), PathError> 
     ))
 }
 
-/// Finds the `>` closing the path, skipping quoted strings in the local part.
-fn find_close(s: &str) -> Option<usize> {
-    let mut quoted = false;
-    let mut escaped = false;
-    for (i, c) in s.char_indices() {
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        match c {
-            '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            '>' if !quoted => return Some(i),
-            _ => {}
+/// The characters of a string that stand outside a quoted string (RFC 5321 quoted-string, with
+/// backslash escapes), with their positions.
+struct Unquoted<'a> {
+    chars: std::str::CharIndices<'a>,
+    quoted: bool,
+}
+
+impl<'a> Unquoted<'a> {
+    fn new(s: &'a str) -> Self {
+        Unquoted {
+            chars: s.char_indices(),
+            quoted: false,
         }
     }
-    None
+}
+
+impl Iterator for Unquoted<'_> {
+    type Item = (usize, char);
+
+    fn next(&mut self) -> Option<(usize, char)> {
+        loop {
+            let (i, c) = self.chars.next()?;
+            match c {
+                '\\' if self.quoted => {
+                    self.chars.next();
+                }
+                '"' => self.quoted = !self.quoted,
+                _ if !self.quoted => return Some((i, c)),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Finds the `>` closing the path, skipping quoted strings in the local part.
+fn find_close(s: &str) -> Option<usize> {
+    Unquoted::new(s).find(|&(_, c)| c == '>').map(|(i, _)| i)
 }
 
 /// Splits at the last `@` outside quotes.
 fn split_mailbox(m: &str) -> Result<(&str, Option<&str>), PathError> {
-    let mut quoted = false;
-    let mut escaped = false;
-    let mut at = None;
-    for (i, c) in m.char_indices() {
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        match c {
-            '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            '@' if !quoted => at = Some(i),
-            _ => {}
-        }
-    }
-    if quoted {
+    let mut chars = Unquoted::new(m);
+    let at = chars.by_ref().filter(|&(_, c)| c == '@').last();
+    if chars.quoted {
         return Err(PathError::LocalPart);
     }
     Ok(match at {
-        Some(i) => (&m[..i], Some(&m[i + 1..])),
+        Some((i, _)) => (&m[..i], Some(&m[i + 1..])),
         None => (m, None),
     })
 }
