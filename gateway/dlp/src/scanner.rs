@@ -267,6 +267,30 @@ struct Content<'a> {
     acc: &'a mut Acc,
 }
 
+impl Down<'_> {
+    /// The transfer decoders, and the rest borrowed apart as the sink of decoded content.
+    fn split(&mut self) -> (&mut Decoders, Content<'_>) {
+        let Down {
+            engine,
+            dec,
+            leaf,
+            text,
+            zips,
+            acc,
+        } = self;
+        (
+            dec,
+            Content {
+                engine,
+                leaf,
+                text,
+                zips,
+                acc,
+            },
+        )
+    }
+}
+
 impl Sink for Down<'_> {
     fn location(&mut self, loc: &[u8]) {
         self.acc.location.clear();
@@ -313,21 +337,7 @@ impl Sink for Down<'_> {
     }
 
     fn part_body(&mut self, bytes: &[u8]) {
-        let Down {
-            engine,
-            dec,
-            leaf,
-            text,
-            zips,
-            acc,
-        } = self;
-        let mut c = Content {
-            engine,
-            leaf,
-            text,
-            zips,
-            acc,
-        };
+        let (dec, mut c) = self.split();
         let mut f = |d: &[u8]| c.push(d);
         match dec.cte {
             Cte::Identity => f(bytes),
@@ -337,21 +347,7 @@ impl Sink for Down<'_> {
     }
 
     fn part_end(&mut self) {
-        let Down {
-            engine,
-            dec,
-            leaf,
-            text,
-            zips,
-            acc,
-        } = self;
-        let mut c = Content {
-            engine,
-            leaf,
-            text,
-            zips,
-            acc,
-        };
+        let (dec, mut c) = self.split();
         let mut f = |d: &[u8]| c.push(d);
         match dec.cte {
             Cte::Identity => {}
