@@ -129,11 +129,12 @@ impl Captured {
             .unwrap_or_default()
     }
 
+    /// The envelope sender; the null reverse-path is `""` (aiosmtpd records it as `<>`).
     pub fn mail_from(&self) -> String {
-        self.meta["mail_from"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        match self.meta["mail_from"].as_str().unwrap_or_default() {
+            "<>" => String::new(),
+            from => from.to_string(),
+        }
     }
 
     pub fn text(&self) -> String {
@@ -430,8 +431,9 @@ impl Gateway {
         Client::connect(self.port)
     }
 
-    /// Sends SIGTERM and waits for the exit status.
-    pub fn terminate(mut self) -> std::process::ExitStatus {
+    /// Sends SIGTERM, waits for a clean exit and returns the whole log (which ends with the
+    /// counters cordon prints when it stops).
+    pub fn terminate_logs(mut self) -> String {
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(self.pid().to_string())
@@ -439,8 +441,13 @@ impl Gateway {
         let status = wait_until("cordon to exit", STEP, || {
             self.child.try_wait().ok().flatten()
         });
-        std::mem::forget(self.dir.0.clone());
-        status
+        assert!(
+            status.success(),
+            "cordon exited with {status}:\n{}",
+            self.logs()
+        );
+        self.wait_log("cordon stopped");
+        self.logs()
     }
 }
 

@@ -11,7 +11,7 @@ fn assert_relayed_intact(c: &Captured, sent: &[u8]) {
     );
     assert!(added.contains("by dlp1.test.example (cordon)"), "{added}");
     assert!(
-        added.contains("\r\nX-Cordon-Inspected: true; by=dlp1.test.example\r\n"),
+        added.contains("\r\nX-Cordon-Inspected: true; by=dlp1.test.example; sig="),
         "{added}"
     );
     assert_eq!(

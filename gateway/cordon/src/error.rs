@@ -18,6 +18,9 @@ pub enum Error {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    /// The appliance's stamp key cannot be read or made.
+    #[error("stamp key: {0}")]
+    StampKey(String),
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
     #[error("cannot set up logging: {0}")]

@@ -21,10 +21,18 @@ pub struct Envelope<'a> {
     pub tls: bool,
 }
 
-/// What to do with a message.
+/// A message the inspector wants sent downstream after the verdict, as its own transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub to: String,
+    /// The whole RFC 5322 message.
+    pub message: Vec<u8>,
+}
+
+/// What to do with a message. The headers include the inspected stamp, first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    /// Relay it, adding these header fields (name, value) after the stamp.
+    /// Relay it, adding these header fields (name, value) under the `Received:` line.
     Deliver { headers: Vec<(String, String)> },
     /// Relay it only to `to` (a compliance mailbox) instead of the envelope's recipients, adding
     /// these header fields.
@@ -44,6 +52,10 @@ pub trait Inspector: Send + Debug {
     fn finish(&mut self, envelope: &Envelope<'_>, message: &[u8]) -> Verdict;
     /// What the downstream finally answered for a message that was relayed.
     fn outcome(&mut self, _reply: &Reply) {}
+    /// Notifications the last verdict asked for; taken once.
+    fn notifications(&mut self) -> Vec<Notification> {
+        Vec::new()
+    }
     /// Forget the current message (RSET, or after the verdict).
     fn reset(&mut self);
 }
@@ -51,26 +63,4 @@ pub trait Inspector: Send + Debug {
 /// Makes one [`Inspector`] per session.
 pub trait InspectorFactory: Send + Sync + Debug {
     fn inspector(&self) -> Box<dyn Inspector>;
-}
-
-/// Relays everything unchanged apart from the stamp.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct PassThrough;
-
-impl Inspector for PassThrough {
-    fn feed(&mut self, _chunk: &[u8]) {}
-
-    fn finish(&mut self, _envelope: &Envelope<'_>, _message: &[u8]) -> Verdict {
-        Verdict::Deliver {
-            headers: Vec::new(),
-        }
-    }
-
-    fn reset(&mut self) {}
-}
-
-impl InspectorFactory for PassThrough {
-    fn inspector(&self) -> Box<dyn Inspector> {
-        Box::new(PassThrough)
-    }
 }

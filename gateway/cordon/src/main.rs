@@ -156,11 +156,18 @@ fn run(path: &std::path::Path) -> Result<(), Error> {
     let config = Arc::new(cordon_config::load(path)?);
     logging::init(&config.log.level)?;
     let engine = cordon::engine::build(&config)?;
-    let inspectors = Arc::new(cordon::policy::DlpInspectors {
+    let key = cordon::policy::stamp_key(&config)?;
+    let inspectors = Arc::new(cordon::policy::DlpInspectors::new(
         engine,
-        config: Arc::clone(&config),
-    });
-    let shared = Arc::new(server::shared(Arc::clone(&config), inspectors.clone())?);
+        Arc::clone(&config),
+        key,
+    ));
+    let counters = Arc::clone(&inspectors.counters);
+    let shared = Arc::new(server::shared(
+        Arc::clone(&config),
+        inspectors.clone(),
+        Arc::clone(&counters),
+    )?);
     let pool = Pool::new(
         config.gateway.max_sessions,
         config.gateway.max_message_size,
@@ -189,7 +196,11 @@ fn run(path: &std::path::Path) -> Result<(), Error> {
         });
         server::serve(shared, pool, listeners, rx, DRAIN_DEADLINE).await
     })?;
-    tracing::info!("cordon stopped");
+    let snapshot = counters.snapshot();
+    tracing::info!(
+        counters = %serde_json::to_string(&snapshot).unwrap_or_default(),
+        "cordon stopped"
+    );
     Ok(())
 }
 

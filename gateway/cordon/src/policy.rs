@@ -1,21 +1,39 @@
-//! The inspector the gateway runs in production: every message is fed to the DLP engine as it
-//! arrives, and its findings go through the configured `[[rule]]`s (cordon-policy) to a verdict.
+//! The inspector the gateway runs: every message is fed to the DLP engine as it arrives, and its
+//! findings go through the configured `[[rule]]`s (cordon-policy) to a verdict.
 //!
-//! A scan that hit one of the engine's limits, or ran past `[policy] scan_timeout`, cannot vouch
-//! for the message: unless a rule already decided something stronger, `[policy] on_scan_error`
-//! decides (block by default: fail closed).
+//! Around the rules sit the contracts Exchange relies on:
+//! - the inspected stamp `true; by=<hostname>; sig=<HMAC>` signed with the appliance key over the
+//!   message's Message-ID and Date, so Exchange rules matching `true` work and cordon can tell
+//!   its own stamp from a forgery;
+//! - the loop guard: a message that already carries a valid stamp of this appliance has been
+//!   through it; it is refused with `[policy] on_loop` (554 5.4.6 by default);
+//! - a stamp that does not verify is a forgery: the gateway strips it, the message is inspected
+//!   as usual, and an incident is raised;
+//! - a scan that hit one of the engine's limits, or ran past `[policy] scan_timeout`, cannot
+//!   vouch for the message: unless a rule already blocks, `[policy] on_scan_error` decides;
+//! - every verdict other than deliver, every forged stamp and every loop is an incident (logged
+//!   through tracing and kept in the fixed-size ring), and counters are kept;
+//! - rules with `notify` produce notification messages that the session sends downstream as
+//!   separate transactions after the verdict.
 
-use std::sync::Arc;
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cordon_config::{Action, Config};
 use cordon_dlp::{Engine, Findings, Scanner, UnscannableReason};
 use cordon_policy::{
-    evaluate, on_scan_error, parse_reply_line, verdict_headers, Decision, EnvelopeFacts,
+    evaluate, notification, notify_addresses, on_scan_error, parse_reply_line, verdict_headers,
+    Counters, Decision, EnvelopeFacts, Incident, IncidentKind, IncidentRing, NotificationContext,
+    Stamp, StampCheck, KEY_BYTES,
 };
+use cordon_smtp::header::for_each_field;
 use cordon_smtp::reply::{Enhanced, Reply};
 
-use crate::inspect::{Envelope, Inspector, InspectorFactory, Verdict};
+use crate::inspect::{Envelope, Inspector, InspectorFactory, Notification, Verdict};
+use crate::message::MAX_REMOVED_FIELDS;
+use crate::Error;
 
 /// The reasons that mean the engine stopped reading part of the message.
 const LIMIT_REASONS: [UnscannableReason; 7] = [
@@ -28,11 +46,65 @@ const LIMIT_REASONS: [UnscannableReason; 7] = [
     UnscannableReason::HeaderTooLarge,
 ];
 
-/// Makes one [`DlpInspector`] per session from the shared engine and config.
+/// The file next to the config that holds the appliance's stamp key.
+pub const STAMP_KEY_FILE: &str = "stamp.key";
+
+/// Reads the appliance's stamp key, kept next to the config, or makes one on first start
+/// (32 random bytes, mode 0600, synced).
+pub fn stamp_key(config: &Config) -> Result<[u8; KEY_BYTES], Error> {
+    let dir = config.source.parent().unwrap_or(Path::new("."));
+    let path = dir.join(STAMP_KEY_FILE);
+    let err = |what: &str, e: String| Error::StampKey(format!("{what} {}: {e}", path.display()));
+    match std::fs::read(&path) {
+        Ok(bytes) => bytes.try_into().map_err(|b: Vec<u8>| {
+            err(
+                "bad key in",
+                format!("{} bytes instead of {KEY_BYTES}", b.len()),
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key =
+                cordon_policy::generate_key().map_err(|e| err("cannot make", e.to_string()))?;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| err("cannot create", e.to_string()))?;
+            f.write_all(&key)
+                .and_then(|()| f.sync_all())
+                .map_err(|e| err("cannot write", e.to_string()))?;
+            tracing::info!(path = %path.display(), "generated the appliance stamp key");
+            Ok(key)
+        }
+        Err(e) => Err(err("cannot read", e.to_string())),
+    }
+}
+
+/// Shared by all sessions: the engine, the rules, the key, the incident ring and the counters.
 #[derive(Debug)]
 pub struct DlpInspectors {
     pub engine: Arc<Engine>,
     pub config: Arc<Config>,
+    pub key: [u8; KEY_BYTES],
+    pub incidents: Arc<Mutex<IncidentRing>>,
+    pub counters: Arc<Counters>,
+}
+
+impl DlpInspectors {
+    /// Everything for `config`, with a fresh incident ring sized from `[policy] incident_ring`.
+    pub fn new(engine: Arc<Engine>, config: Arc<Config>, key: [u8; KEY_BYTES]) -> DlpInspectors {
+        let counters = Arc::new(Counters::new(engine.detector_names()));
+        let incidents = Arc::new(Mutex::new(IncidentRing::new(config.policy.incident_ring)));
+        DlpInspectors {
+            engine,
+            config,
+            key,
+            incidents,
+            counters,
+        }
+    }
 }
 
 impl InspectorFactory for DlpInspectors {
@@ -40,18 +112,64 @@ impl InspectorFactory for DlpInspectors {
         Box::new(DlpInspector {
             scanner: self.engine.scanner(),
             config: Arc::clone(&self.config),
+            key: self.key,
+            incidents: Arc::clone(&self.incidents),
+            counters: Arc::clone(&self.counters),
             scan_time: Duration::ZERO,
+            incident: None,
+            notifications: Vec::new(),
         })
     }
 }
 
-/// Per-session inspection state: the engine's fixed-size scanner.
+/// Per-session inspection state: the engine's fixed-size scanner and what the last verdict left
+/// to do.
 #[derive(Debug)]
 pub struct DlpInspector {
     scanner: Scanner,
     config: Arc<Config>,
+    key: [u8; KEY_BYTES],
+    incidents: Arc<Mutex<IncidentRing>>,
+    counters: Arc<Counters>,
     /// Time spent scanning this message so far, against the budget.
     scan_time: Duration,
+    /// The incident raised for the current message, to record the downstream's reply.
+    incident: Option<u64>,
+    notifications: Vec<Notification>,
+}
+
+/// What the header section says that the verdict needs.
+#[derive(Debug, Default)]
+struct HeaderFacts {
+    message_id: String,
+    date: String,
+    subject: String,
+    /// Values of every inspected-stamp header that arrived.
+    stamps: Vec<String>,
+}
+
+impl HeaderFacts {
+    fn read(message: &[u8], inspected: &str) -> HeaderFacts {
+        let mut h = HeaderFacts::default();
+        let mut subject_raw: Option<&[u8]> = None;
+        for_each_field(message, |f| {
+            if f.is("Message-ID") && h.message_id.is_empty() {
+                h.message_id = f.unfolded();
+            } else if f.is("Date") && h.date.is_empty() {
+                h.date = f.unfolded();
+            } else if f.is("Subject") && subject_raw.is_none() {
+                subject_raw = Some(&message[f.start..f.end]);
+            } else if f.is(inspected) && h.stamps.len() < MAX_REMOVED_FIELDS {
+                h.stamps.push(f.unfolded());
+            }
+        });
+        // RFC 2047 encoded words are decoded for incidents and notifications.
+        h.subject = subject_raw
+            .and_then(|raw| mail_parser::MessageParser::default().parse_headers(raw))
+            .and_then(|m| m.subject().map(str::to_string))
+            .unwrap_or_default();
+        h
+    }
 }
 
 /// The scan-error reason, if the findings or the time spent say the scan did not finish.
@@ -65,12 +183,10 @@ fn scan_error(findings: &Findings, spent: Duration, budget: Duration) -> Option<
         .map(|r| r.as_str().to_string())
 }
 
-/// The SMTP reply a block decision carries.
-fn block_reply(d: &Decision) -> Reply {
-    let line = d.reply.clone().unwrap_or_else(|| {
-        cordon_policy::default_block_reply(d.rule.as_deref().unwrap_or("policy"))
-    });
-    parse_reply_line(&line).unwrap_or_else(|_| {
+/// An SMTP reply from a configured line; the fallback only guards against a config that
+/// slipped past validation.
+fn reply_from(line: &str) -> Reply {
+    parse_reply_line(line).unwrap_or_else(|_| {
         Reply::new(
             550,
             Enhanced(5, 7, 1),
@@ -79,9 +195,22 @@ fn block_reply(d: &Decision) -> Reply {
     })
 }
 
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
 impl DlpInspector {
-    /// The decision for a finished scan.
-    pub fn decide(&self, env: &Envelope<'_>, findings: &Findings, size: u64) -> Decision {
+    /// The decision for a finished scan: the rules, then `on_scan_error` for an unfinished scan
+    /// that no rule blocks. The second value is the scan-error reason, if any.
+    fn decide(
+        &self,
+        env: &Envelope<'_>,
+        findings: &Findings,
+        size: u64,
+    ) -> (Decision, Option<String>) {
         let rcpts: Vec<String> = env.rcpts.iter().map(|p| p.address()).collect();
         let sender = env.mail_from.address();
         let facts = EnvelopeFacts {
@@ -92,10 +221,94 @@ impl DlpInspector {
         let cfg = &self.config;
         let decision = evaluate(&cfg.rules, &facts, findings, &cfg.organization.domains);
         match scan_error(findings, self.scan_time, cfg.policy.scan_timeout) {
-            Some(reason) if decision.action < Action::Block => {
-                on_scan_error(cfg.policy.on_scan_error, &reason)
-            }
-            _ => decision,
+            Some(reason) if decision.action < Action::Block => (
+                on_scan_error(cfg.policy.on_scan_error, &reason),
+                Some(reason),
+            ),
+            _ => (decision, None),
+        }
+    }
+
+    /// Records an incident in the ring and the log; returns its id.
+    fn incident(
+        &self,
+        kind: IncidentKind,
+        env: &Envelope<'_>,
+        h: &HeaderFacts,
+        d: &Decision,
+        findings: &Findings,
+    ) -> u64 {
+        let rcpts: Vec<String> = env.rcpts.iter().map(|p| p.address()).collect();
+        let incident = Incident {
+            id: 0,
+            time: now_unix(),
+            session: env.session.to_string(),
+            message_id: h.message_id.clone(),
+            sender: env.mail_from.address(),
+            rcpts,
+            subject: h.subject.clone(),
+            rule: d.rule.clone(),
+            action: d.action,
+            detectors: Incident::detectors_of(findings),
+            kind,
+            downstream_reply: None,
+        };
+        let detectors: Vec<String> = incident
+            .detectors
+            .iter()
+            .map(|d| format!("{}={} [{}]", d.name, d.count, d.samples.join(" | ")))
+            .collect();
+        let kind = match &incident.kind {
+            IncidentKind::Verdict => "verdict".to_string(),
+            IncidentKind::ForgedStamp => "forged_stamp".to_string(),
+            IncidentKind::Loop => "loop".to_string(),
+            IncidentKind::ScanError(r) => format!("scan_error: {r}"),
+        };
+        let mut ring = self.incidents.lock().unwrap_or_else(|p| p.into_inner());
+        let id = ring.push(incident.clone());
+        tracing::warn!(
+            incident = id,
+            kind = %kind,
+            session = %incident.session,
+            message_id = %incident.message_id,
+            sender = %incident.sender,
+            rcpts = %incident.rcpts.join(","),
+            subject = %incident.subject,
+            rule = incident.rule.as_deref().unwrap_or(""),
+            action = cordon_policy::action_name(incident.action),
+            detectors = %detectors.join("; "),
+            "incident"
+        );
+        id
+    }
+
+    fn notify(
+        &mut self,
+        env: &Envelope<'_>,
+        h: &HeaderFacts,
+        d: &Decision,
+        findings: &Findings,
+        unique: u64,
+    ) {
+        let sender = env.mail_from.address();
+        let rcpts: Vec<String> = env.rcpts.iter().map(|p| p.address()).collect();
+        let host = &self.config.gateway.hostname;
+        for to in notify_addresses(d, &sender) {
+            let message = notification(&NotificationContext {
+                hostname: host,
+                from: "",
+                to: &to,
+                time: now_unix(),
+                unique,
+                decision: d,
+                subject: &h.subject,
+                sender: &sender,
+                rcpts: &rcpts,
+                message_id: &h.message_id,
+                findings,
+                stamp: Some((&self.config.headers.inspected, &self.key)),
+            });
+            self.notifications.push(Notification { to, message });
         }
     }
 }
@@ -111,26 +324,81 @@ impl Inspector for DlpInspector {
         let t = Instant::now();
         let findings = self.scanner.finish();
         self.scan_time += t.elapsed();
-        let d = self.decide(env, &findings, message.len() as u64);
-        let rcpts: Vec<String> = env.rcpts.iter().map(|p| p.address()).collect();
-        let headers = verdict_headers(&d, &self.config.headers, &rcpts);
-        if d.action != Action::Deliver {
-            let detectors: Vec<String> = findings
-                .detectors
-                .iter()
-                .map(|f| format!("{}={}", f.name, f.counts.medium.max(f.counts.low)))
-                .collect();
-            tracing::info!(session = %env.session, rule = d.rule.as_deref().unwrap_or(""), action = cordon_policy::action_name(d.action), detectors = %detectors.join(","), "policy verdict");
+        self.counters.scan_time(self.scan_time.as_micros() as u64);
+        self.counters.findings(&findings);
+        self.incident = None;
+        self.notifications.clear();
+        let host = self.config.gateway.hostname.clone();
+        let h = HeaderFacts::read(message, &self.config.headers.inspected);
+
+        let mut forged = false;
+        for stamp in &h.stamps {
+            match Stamp::verify(&self.key, &host, stamp, &h.message_id, &h.date) {
+                StampCheck::Valid => {
+                    self.counters.loop_detected();
+                    let reply = reply_from(&self.config.policy.on_loop);
+                    let d = Decision {
+                        action: Action::Block,
+                        reply: Some(reply.summary()),
+                        ..Decision::deliver()
+                    };
+                    self.incident = Some(self.incident(IncidentKind::Loop, env, &h, &d, &findings));
+                    self.scan_time = Duration::ZERO;
+                    return Verdict::Reject(reply);
+                }
+                StampCheck::Forged => forged = true,
+                StampCheck::Foreign => {}
+            }
+        }
+
+        let (d, scan_err) = self.decide(env, &findings, message.len() as u64);
+        self.counters.verdict(d.action);
+        if forged {
+            self.counters.forged_stamp();
+            self.incident(IncidentKind::ForgedStamp, env, &h, &d, &findings);
+        }
+        if let Some(reason) = &scan_err {
+            self.counters.scan_error();
+            self.incident = Some(self.incident(
+                IncidentKind::ScanError(reason.clone()),
+                env,
+                &h,
+                &d,
+                &findings,
+            ));
+        } else if d.action != Action::Deliver {
+            self.incident = Some(self.incident(IncidentKind::Verdict, env, &h, &d, &findings));
+        }
+        if let Some(id) = self.incident {
+            self.notify(env, &h, &d, &findings, id);
         }
         self.scan_time = Duration::ZERO;
+
+        let rcpts: Vec<String> = env.rcpts.iter().map(|p| p.address()).collect();
+        let mut headers = vec![(
+            self.config.headers.inspected.clone(),
+            Stamp::sign(&self.key, &host, &h.message_id, &h.date),
+        )];
+        headers.extend(verdict_headers(&d, &self.config.headers, &rcpts));
         match d.action {
-            Action::Block => Verdict::Reject(block_reply(&d)),
+            Action::Block => Verdict::Reject(reply_from(d.reply.as_deref().unwrap_or(""))),
             Action::Redirect => match d.redirect_to {
                 Some(to) => Verdict::Redirect { to, headers },
-                None => Verdict::Reject(block_reply(&d)),
+                None => Verdict::Reject(reply_from("")),
             },
             Action::Deliver | Action::Tag | Action::Quarantine => Verdict::Deliver { headers },
         }
+    }
+
+    fn outcome(&mut self, reply: &Reply) {
+        if let Some(id) = self.incident {
+            let mut ring = self.incidents.lock().unwrap_or_else(|p| p.into_inner());
+            ring.set_downstream_reply(id, &reply.summary());
+        }
+    }
+
+    fn notifications(&mut self) -> Vec<Notification> {
+        std::mem::take(&mut self.notifications)
     }
 
     fn reset(&mut self) {

@@ -151,11 +151,31 @@ impl Drop for Lease {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inspect::PassThrough;
+    use crate::inspect::{Envelope, Inspector, Verdict};
+
+    /// Enough of an inspector to fill slots.
+    #[derive(Debug)]
+    struct Nothing;
+
+    impl Inspector for Nothing {
+        fn feed(&mut self, _chunk: &[u8]) {}
+        fn finish(&mut self, _envelope: &Envelope<'_>, _message: &[u8]) -> Verdict {
+            Verdict::Deliver {
+                headers: Vec::new(),
+            }
+        }
+        fn reset(&mut self) {}
+    }
+
+    impl InspectorFactory for Nothing {
+        fn inspector(&self) -> Box<dyn Inspector> {
+            Box::new(Nothing)
+        }
+    }
 
     #[test]
     fn leases_are_bounded_and_returned() {
-        let pool = Pool::new(2, 1024, true, &PassThrough);
+        let pool = Pool::new(2, 1024, true, &Nothing);
         let a = pool.try_lease().unwrap();
         let b = pool.try_lease().unwrap();
         assert!(pool.try_lease().is_none());

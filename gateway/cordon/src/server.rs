@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, watch};
 use crate::downstream::RelayPlan;
 use crate::inspect::InspectorFactory;
 use crate::pool::Pool;
-use crate::session::{self, Shared, Stats};
+use crate::session::{self, Shared};
 use crate::{tls, Error};
 
 /// Pending connections the kernel queues per listener.
@@ -76,7 +76,11 @@ pub fn bind(config: &Config, reuse_port: bool) -> Result<Listeners, Error> {
 }
 
 /// Builds what sessions share from a validated config: TLS material is loaded here.
-pub fn shared(config: Arc<Config>, inspectors: Arc<dyn InspectorFactory>) -> Result<Shared, Error> {
+pub fn shared(
+    config: Arc<Config>,
+    inspectors: Arc<dyn InspectorFactory>,
+    counters: Arc<cordon_policy::Counters>,
+) -> Result<Shared, Error> {
     let acceptor = tls::server_config(&config)?;
     let connector = tls::client_config(&config)?;
     let relay = RelayPlan::new(&config, connector);
@@ -85,7 +89,7 @@ pub fn shared(config: Arc<Config>, inspectors: Arc<dyn InspectorFactory>) -> Res
         acceptor,
         relay,
         inspectors,
-        stats: Stats::default(),
+        counters,
     })
 }
 

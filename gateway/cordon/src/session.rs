@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use cordon_config::Config;
+use cordon_policy::Counters;
 use cordon_smtp::address::{Param, Path};
 use cordon_smtp::command::{self, Command, CommandError};
 use cordon_smtp::data::{BodyError, BodyReceiver, Progress, MAX_BODY_LINE};
@@ -47,7 +48,8 @@ pub struct Shared {
     pub acceptor: Option<TlsAcceptor>,
     pub relay: RelayPlan,
     pub inspectors: Arc<dyn InspectorFactory>,
-    pub stats: Stats,
+    /// Messages, bytes and downstream errors; the inspector counts verdicts and detectors.
+    pub counters: Arc<Counters>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -58,16 +60,6 @@ impl std::fmt::Debug for Shared {
             .field("relay", &self.relay)
             .finish()
     }
-}
-
-/// Counters for logs and the config port.
-#[derive(Debug, Default)]
-pub struct Stats {
-    pub sessions: AtomicU64,
-    pub messages: AtomicU64,
-    pub bytes: AtomicU64,
-    pub rejected: AtomicU64,
-    pub downstream_errors: AtomicU64,
 }
 
 static SESSION_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -134,7 +126,6 @@ pub async fn serve(
     shutdown: watch::Receiver<bool>,
 ) {
     let id = session_id();
-    shared.stats.sessions.fetch_add(1, Ordering::Relaxed);
     let _ = stream.set_nodelay(true);
     let host = shared.config.gateway.hostname.clone();
     let mut up = Conn::Plain(stream);
@@ -159,10 +150,7 @@ pub async fn serve(
     let down = match Downstream::open(&shared.relay, &shared.config).await {
         Ok(d) => d,
         Err(e) => {
-            shared
-                .stats
-                .downstream_errors
-                .fetch_add(1, Ordering::Relaxed);
+            shared.counters.downstream_error();
             tracing::warn!(session = %id, client = %peer.ip(), error = %e, "no smart host reachable; greeting with 421");
             let _ = timeout(shared.config.timeouts.command, up.write_all(format!("421 4.4.0 {host} Service not available: no smart host reachable, try again later\r\n").as_bytes())).await;
             let _ = up.shutdown().await;
@@ -555,10 +543,7 @@ impl Session {
 
     /// The downstream leg failed: every command still waiting gets a 421 and the session ends.
     async fn downstream_failed(&mut self, e: DownError) -> Result<(), End> {
-        self.sh
-            .stats
-            .downstream_errors
-            .fetch_add(1, Ordering::Relaxed);
+        self.sh.counters.downstream_error();
         tracing::warn!(session = %self.id, client = %self.peer.ip(), error = %e, "downstream failed");
         // Replies of our own that come before the failed command still go out in order.
         while let Some(Pending::Local(r)) = self.pending.front() {
@@ -899,7 +884,6 @@ impl Session {
         let refusal = match error {
             None => None,
             Some(BodyError::BareLf | BodyError::BareCr) => {
-                self.sh.stats.rejected.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(session = %self.id, client = %self.peer.ip(), "message with bare CR or LF refused (possible SMTP smuggling)");
                 self.local(reply(
                     550,
@@ -921,7 +905,6 @@ impl Session {
             )),
         };
         if let Some(r) = refusal {
-            self.sh.stats.rejected.fetch_add(1, Ordering::Relaxed);
             tracing::info!(session = %self.id, client = %self.peer.ip(), reply = %r, "message refused");
             self.local(r);
             self.reset_down().await?;
@@ -987,6 +970,51 @@ impl Session {
         }
     }
 
+    /// Sends the notifications the last verdict asked for, each as its own downstream
+    /// transaction from the null sender (RFC 3834: automatic messages must not cause replies).
+    /// The sender already has its reply; a refused notification is logged, not retried.
+    async fn send_notifications(&mut self) -> Result<(), End> {
+        let notes = self.slot.inspector.notifications();
+        if notes.is_empty() {
+            return Ok(());
+        }
+        // The sender's reply goes out first: notifications must not delay it.
+        self.write_replies().await?;
+        let t = self.sh.config.timeouts.clone();
+        for n in notes {
+            let res = async {
+                let down = self.down();
+                let m = down
+                    .command("MAIL FROM:<>\r\n", t.mail, "the MAIL reply")
+                    .await?;
+                if !m.is_positive() {
+                    return Ok(m);
+                }
+                let r = down
+                    .command(&format!("RCPT TO:<{}>\r\n", n.to), t.rcpt, "the RCPT reply")
+                    .await?;
+                if !r.is_positive() {
+                    down.command("RSET\r\n", t.command, "the RSET reply")
+                        .await?;
+                    return Ok(r);
+                }
+                let mut staging = Vec::new();
+                down.send_message(&[&n.message], &t, &mut staging).await
+            }
+            .await;
+            match res {
+                Ok(r) if r.is_positive() => {
+                    tracing::info!(session = %self.id, to = %n.to, downstream = %r, "notification sent")
+                }
+                Ok(r) => {
+                    tracing::warn!(session = %self.id, to = %n.to, downstream = %r, "notification refused")
+                }
+                Err(e) => return self.downstream_failed(e).await,
+            }
+        }
+        Ok(())
+    }
+
     async fn deliver(&mut self) -> Result<(), End> {
         let started = self.txn.started.unwrap_or_else(Instant::now);
         let mail = self.txn.mail.clone().unwrap_or_else(Path::null);
@@ -1006,12 +1034,11 @@ impl Session {
         let size = self.slot.message.len();
         let extra = match verdict {
             Verdict::Reject(r) => {
-                self.sh.stats.rejected.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(session = %self.id, client = %self.peer.ip(), from = %mail.address(), rcpts = rcpts.len(), size, reply = %r, "message refused by policy");
                 self.local(r);
                 self.reset_down().await?;
                 self.reset_txn();
-                return Ok(());
+                return self.send_notifications().await;
             }
             Verdict::Deliver { headers } => headers,
             Verdict::Redirect { to, headers } => {
@@ -1027,11 +1054,6 @@ impl Session {
         };
         let mut prefix = self.received_header(self.up.tls_info()).into_bytes();
         let h = self.sh.config.headers.clone();
-        push_field(
-            &mut prefix,
-            &h.inspected,
-            &format!("true; by={}", self.host()),
-        );
         for (name, value) in &extra {
             push_field(&mut prefix, name, value);
         }
@@ -1057,16 +1079,14 @@ impl Session {
             Ok(r) => {
                 self.slot.inspector.outcome(&r);
                 if r.is_positive() {
-                    self.sh.stats.messages.fetch_add(1, Ordering::Relaxed);
-                    self.sh
-                        .stats
-                        .bytes
-                        .fetch_add(size as u64, Ordering::Relaxed);
+                    self.sh.counters.message(size as u64);
+                } else {
+                    self.sh.counters.downstream_error();
                 }
                 tracing::info!(session = %self.id, client = %self.peer.ip(), from = %mail.address(), rcpts = rcpts.len(), size, downstream = %r, ms = elapsed, "message relayed");
                 self.relay_reply(r);
                 self.reset_txn();
-                Ok(())
+                self.send_notifications().await
             }
             Err(Ok(r)) => {
                 self.local(r);
