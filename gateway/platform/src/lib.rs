@@ -54,6 +54,8 @@ pub enum Error {
     MemlockTooLow { needed: u64, soft: u64 },
     #[error("cannot read RLIMIT_MEMLOCK: {0}")]
     Rlimit(nix::Error),
+    #[error("inherited descriptor {fd} {reason}")]
+    InheritedFd { fd: i32, reason: &'static str },
     #[error("cannot set the parent-death signal: {0}")]
     DeathSignal(nix::Error),
     #[error("NOTIFY_SOCKET={addr:?} is not a usable socket address: {reason}")]

@@ -2,9 +2,10 @@
 //! heartbeat pipe), dies with the supervisor and starts on its own core; and the same
 //! parent-death signal for a process that sets it on itself.
 
-use std::os::fd::{BorrowedFd, RawFd};
+use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
+use std::sync::Mutex;
 
 use nix::fcntl::{fcntl, FcntlArg, FdFlag};
 use nix::sched::sched_setaffinity;
@@ -24,6 +25,34 @@ pub fn set_parent_death_signal(signal: Signal, expected_parent: u32) -> Result<(
         return Err(Error::DeathSignal(nix::Error::ESRCH));
     }
     Ok(())
+}
+
+/// Descriptors already claimed by [`take_inherited_fd`]: claiming one twice would give two
+/// owners that each close it.
+static TAKEN: Mutex<Vec<RawFd>> = Mutex::new(Vec::new());
+
+/// Takes ownership of a descriptor inherited across `exec` whose number came from the parent
+/// (an environment variable), and marks it close-on-exec so it goes no further. Refuses stdio,
+/// closed descriptors and a second claim of the same number.
+pub fn take_inherited_fd(fd: RawFd) -> Result<OwnedFd, Error> {
+    let bad = |reason| Error::InheritedFd { fd, reason };
+    if fd <= 2 {
+        return Err(bad("is a standard stream"));
+    }
+    let mut taken = TAKEN.lock().map_err(|_| bad("claim table poisoned"))?;
+    if taken.contains(&fd) {
+        return Err(bad("already taken"));
+    }
+    // SAFETY: borrowed only for the two fcntl calls below, which fail harmlessly (EBADF) if the
+    // number is not open; nothing is closed through this borrow.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    fcntl(borrowed, FcntlArg::F_GETFD).map_err(|_| bad("is not open"))?;
+    fcntl(borrowed, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).map_err(|_| bad("is not open"))?;
+    taken.push(fd);
+    // SAFETY: the descriptor is open (checked above), it is not stdio, and the claim table
+    // guarantees this process creates at most one owner for it through this function. The parent
+    // passed it for exactly this purpose, so no other code in this process owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// What a child gets between `fork` and `exec`.
