@@ -98,7 +98,7 @@ impl Board {
         let board: Board = toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
-                .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
                 .unwrap_or(1);
             let key = key_on_line(text, line).unwrap_or_default();
             Error::Board {
@@ -205,14 +205,14 @@ console = "ttyS0"
         let text = format!("{GOOD}heartbeat_interval = \"soon\"\n");
         let e = Board::parse(&text, Path::new("b/board.toml")).unwrap_err();
         let s = e.to_string();
-        assert!(s.starts_with("b/board.toml:9: heartbeat_interval:"), "{s}");
+        assert!(s.starts_with("b/board.toml:8: heartbeat_interval:"), "{s}");
 
         let text = format!("{GOOD}heartbeat_deadline = \"600ms\"\n");
         let s = Board::parse(&text, Path::new("b.toml"))
             .unwrap_err()
             .to_string();
         assert!(
-            s.starts_with("b.toml:9: heartbeat_deadline: must be at least"),
+            s.starts_with("b.toml:8: heartbeat_deadline: must be at least"),
             "{s}"
         );
 
@@ -227,6 +227,6 @@ console = "ttyS0"
         let s = Board::parse(&format!("{GOOD}cores = 3\n"), Path::new("b.toml"))
             .unwrap_err()
             .to_string();
-        assert!(s.starts_with("b.toml:9: cores: unknown field"), "{s}");
+        assert!(s.starts_with("b.toml:8: cores: unknown field"), "{s}");
     }
 }

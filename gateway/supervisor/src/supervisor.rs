@@ -305,11 +305,11 @@ impl Supervisor {
         let mut tick = tokio::time::interval(self.limits.tick);
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut next_pet = Instant::now();
-        loop {
+        let stop = loop {
             tokio::select! {
                 _ = tick.tick() => {}
-                _ = term.recv() => return Ok(self.drain(health, "SIGTERM").await),
-                _ = int.recv() => return Ok(self.drain(health, "SIGINT").await),
+                _ = term.recv() => break "SIGTERM",
+                _ = int.recv() => break "SIGINT",
                 _ = hup.recv() => self.reload(&health),
             }
             let now = Instant::now();
@@ -318,7 +318,9 @@ impl Supervisor {
             }
             self.reap(now);
             self.report(&mut health, now, &mut next_pet);
-        }
+        };
+        self.drain(health, stop).await;
+        Ok(())
     }
 
     /// One worker, one tick: beats, exit, silence, backoff reset, due restart.
