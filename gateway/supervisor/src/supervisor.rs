@@ -716,3 +716,35 @@ fn describe(status: ExitStatus) -> String {
         None => "ended".to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn board() -> Board {
+        Board::parse(
+            "name = \"t\"\ndescription = \"t\"\ndata_cores = [0]\ncontrol_core = 0\n\
+             memory_mib = 1\nconsole = \"ttyS0\"\n",
+            Path::new("t.toml"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn run_can_be_spawned_on_a_multi_threaded_runtime() {
+        fn send<T: Send>(_: &T) {}
+        let s = Supervisor::new(board(), |_| Command::new("true"), || Ok(()));
+        let handle = s.status_handle();
+        assert_eq!(handle.snapshot(), Status::default());
+        let fut = s.run();
+        send(&fut);
+    }
+
+    #[test]
+    fn exit_causes_read_like_a_log_line() {
+        assert_eq!(describe(ExitStatus::from_raw(1 << 8)), "exited with status 1");
+        assert_eq!(describe(ExitStatus::from_raw(9)), "killed by SIGKILL");
+    }
+}
