@@ -277,6 +277,8 @@ pub struct Cfg {
     pub max_message_size: String,
     pub max_sessions: usize,
     pub timeouts: Vec<(String, String)>,
+    /// `[control]` lines (without the header), e.g. `state_dir = ...`.
+    pub control: Option<String>,
     /// Appended verbatim (further sections).
     pub extra: String,
 }
@@ -298,6 +300,7 @@ impl Cfg {
             max_message_size: "4MiB".into(),
             max_sessions: 16,
             timeouts: Vec::new(),
+            control: None,
             extra: String::new(),
         }
     }
@@ -352,6 +355,9 @@ impl Cfg {
         }
         t += "\n";
         t += &self.extra;
+        if let Some(c) = &self.control {
+            t += &format!("\n[control]\n{c}\n");
+        }
         t
     }
 }

@@ -51,6 +51,8 @@ pub struct Config {
     pub patterns: Vec<Pattern>,
     pub rules: Vec<Rule>,
     pub policy: Policy,
+    /// `[control]`: the config port; absent, the gateway runs from its file alone.
+    pub control: Option<Control>,
 }
 
 impl Config {
@@ -67,6 +69,9 @@ impl Config {
             v.push(&c.private_key);
         }
         v.extend(self.dictionaries.iter().filter_map(|d| d.file.as_ref()));
+        if let Some(t) = self.control.as_ref().and_then(|c| c.tcp.as_ref()) {
+            v.extend([&t.certificate, &t.private_key, &t.client_ca]);
+        }
         v
     }
 }
@@ -362,4 +367,30 @@ impl Default for Policy {
             incident_ring: 1024,
         }
     }
+}
+
+/// `[control]`: the local config port and where the appliance keeps its state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Control {
+    /// The writable data directory: the A/B config store and the stamp key.
+    pub state_dir: PathBuf,
+    /// The Unix socket `cordonctl` talks to.
+    pub socket: Option<PathBuf>,
+    /// The socket's file mode.
+    pub socket_mode: u32,
+    /// Peers (by uid) allowed on the socket.
+    pub allowed_uids: Vec<u32>,
+    /// A serial device (UART, virtio console, PTY) serving the same protocol.
+    pub serial: Option<PathBuf>,
+    /// The management TCP port with mutual TLS against a pinned CA.
+    pub tcp: Option<ControlTcp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlTcp {
+    pub listen: SocketAddr,
+    pub certificate: FileRef,
+    pub private_key: FileRef,
+    /// Only clients with a certificate from this CA are served.
+    pub client_ca: FileRef,
 }

@@ -80,6 +80,9 @@ pub fn parse(text: &str, file: &Path) -> Result<Config, Error> {
         &mut r,
     );
     unique_names(&mut r, &doc, &dictionaries, &patterns, &rules);
+    let control = root
+        .table(&mut r, "control")
+        .and_then(|s| control(s, &mut r, &base));
     root.finish(&mut r);
 
     match (gateway, relay) {
@@ -95,6 +98,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Config, Error> {
             patterns,
             rules,
             policy,
+            control,
         }),
         _ => Err(Error::Invalid {
             file: file.to_path_buf(),
@@ -827,6 +831,115 @@ fn rule(mut s: Section<'_, '_>, r: &mut Reader<'_>) -> Option<Rule> {
         notify,
         stop,
         at,
+    })
+}
+
+/// The socket mode when none is given: owner and group (the admin group) only.
+pub const DEFAULT_SOCKET_MODE: u32 = 0o660;
+
+fn control(mut s: Section<'_, '_>, r: &mut Reader<'_>, base: &Path) -> Option<Control> {
+    let state_dir = s.string(r, "state_dir").map(|(v, _)| {
+        let p = PathBuf::from(v);
+        if p.is_absolute() {
+            p
+        } else {
+            base.join(p)
+        }
+    });
+    if state_dir.is_none() {
+        missing(r, &s, "state_dir");
+    }
+    let socket = s.string(r, "socket").map(|(v, _)| PathBuf::from(v));
+    let socket_mode = match s.string(r, "socket_mode") {
+        None => DEFAULT_SOCKET_MODE,
+        Some((v, span)) => match u32::from_str_radix(&v, 8) {
+            Ok(m) if m <= 0o777 && m & 0o007 == 0 => m,
+            _ => {
+                r.error(&span, &s.key("socket_mode"), format!("`{v}` is not an octal mode without access for others (examples: \"0600\", \"0660\")"));
+                DEFAULT_SOCKET_MODE
+            }
+        },
+    };
+    let allowed_uids = match s.raw("allowed_uids") {
+        None => vec![0],
+        Some(v) => match v.get_ref() {
+            toml::de::DeValue::Array(items) => items
+                .iter()
+                .filter_map(|i| {
+                    match i
+                        .get_ref()
+                        .as_integer()
+                        .and_then(|n| n.as_str().parse::<u32>().ok())
+                    {
+                        Some(u) => Some(u),
+                        None => {
+                            r.error(
+                                &i.span(),
+                                &s.key("allowed_uids"),
+                                "expected a uid (a non-negative integer)",
+                            );
+                            None
+                        }
+                    }
+                })
+                .collect(),
+            _ => {
+                r.error(&v.span(), &s.key("allowed_uids"), "expected a list of uids");
+                Vec::new()
+            }
+        },
+    };
+    let serial = s.string(r, "serial").map(|(v, _)| PathBuf::from(v));
+    let tcp = s.table(r, "tcp").and_then(|mut t| {
+        let listen = t
+            .string(r, "listen")
+            .and_then(|(v, span)| match v.parse::<SocketAddr>() {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    r.error(
+                        &span,
+                        &t.key("listen"),
+                        format!("`{v}` is not an IP:port address"),
+                    );
+                    None
+                }
+            });
+        let mut file = |t: &mut Section<'_, '_>, key: &str| match t.string(r, key) {
+            Some((v, span)) => Some(file_ref(r, base, &v, &span, &t.key(key))),
+            None => {
+                missing(r, t, key);
+                None
+            }
+        };
+        let certificate = file(&mut t, "certificate");
+        let private_key = file(&mut t, "private_key");
+        let client_ca = file(&mut t, "client_ca");
+        if listen.is_none() && t.raw("listen").is_none() {
+            missing(r, &t, "listen");
+        }
+        t.finish(r);
+        Some(ControlTcp {
+            listen: listen?,
+            certificate: certificate?,
+            private_key: private_key?,
+            client_ca: client_ca?,
+        })
+    });
+    if socket.is_none() && serial.is_none() && tcp.is_none() && s.raw("tcp").is_none() {
+        r.error(
+            &s.span,
+            &s.key("socket"),
+            "the config port needs at least one of `socket`, `serial`, `[control.tcp]`",
+        );
+    }
+    s.finish(r);
+    Some(Control {
+        state_dir: state_dir?,
+        socket,
+        socket_mode,
+        allowed_uids,
+        serial,
+        tcp,
     })
 }
 

@@ -18,6 +18,9 @@ pub enum Error {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    /// The config port cannot start.
+    #[error("config port: {0}")]
+    ConfigPort(String),
     /// The appliance's stamp key cannot be read or made.
     #[error("stamp key: {0}")]
     StampKey(String),

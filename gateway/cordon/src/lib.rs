@@ -10,6 +10,8 @@
 //! - [`message`]: the stamp, `Received:` line and header removals applied to a message.
 //! - [`inspect`]: the hook the inspection engine and policies plug into.
 //! - [`policy`]: the production inspector: DLP engine findings through the rules to a verdict.
+//! - [`live`]: builds what sessions share from a config, at start and on every apply.
+//! - [`control`]: the gateway behind the config port (status, apply, rollback, incidents, scan).
 //! - [`engine`]: builds the DLP engine from the config and checks rule names against it.
 //! - [`conn`]: a TCP stream that may have been upgraded to TLS.
 //! - [`tls`]: rustls configurations for both legs.
@@ -21,10 +23,12 @@
 #![forbid(unsafe_code)]
 
 pub mod conn;
+pub mod control;
 pub mod downstream;
 pub mod engine;
 pub mod error;
 pub mod inspect;
+pub mod live;
 pub mod logging;
 pub mod message;
 pub mod policy;

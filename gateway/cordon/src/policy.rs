@@ -19,7 +19,9 @@
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+
 use std::time::{Duration, Instant};
+use tokio::sync::broadcast;
 
 use cordon_config::{Action, Config};
 use cordon_dlp::{Engine, Findings, Scanner, UnscannableReason};
@@ -82,27 +84,81 @@ pub fn stamp_key(config: &Config) -> Result<[u8; KEY_BYTES], Error> {
     }
 }
 
-/// Shared by all sessions: the engine, the rules, the key, the incident ring and the counters.
+/// What outlives a configuration: the key, the counters, the incident ring and the incident
+/// feed. A new config builds new inspectors around the same state.
+#[derive(Debug, Clone)]
+pub struct Durable {
+    pub key: [u8; KEY_BYTES],
+    pub counters: Arc<Counters>,
+    pub incidents: Arc<Mutex<IncidentRing>>,
+    /// Every incident as it is recorded (for the config port's follow mode).
+    pub events: broadcast::Sender<Incident>,
+}
+
+/// Incidents a slow follower may fall behind by before it is caught up from the ring.
+pub const INCIDENT_FEED: usize = 64;
+
+impl Durable {
+    /// Counters for the engine's detectors, a ring sized from `[policy] incident_ring` (both
+    /// fixed for the life of the process).
+    pub fn new(key: [u8; KEY_BYTES], engine: &Engine, config: &Config) -> Durable {
+        Durable {
+            key,
+            counters: Arc::new(Counters::new(engine.detector_names())),
+            incidents: Arc::new(Mutex::new(IncidentRing::new(config.policy.incident_ring))),
+            events: broadcast::channel(INCIDENT_FEED).0,
+        }
+    }
+}
+
+/// Shared by all sessions: the engine, the rules and the durable state.
 #[derive(Debug)]
 pub struct DlpInspectors {
     pub engine: Arc<Engine>,
     pub config: Arc<Config>,
-    pub key: [u8; KEY_BYTES],
-    pub incidents: Arc<Mutex<IncidentRing>>,
-    pub counters: Arc<Counters>,
+    pub durable: Durable,
 }
 
 impl DlpInspectors {
-    /// Everything for `config`, with a fresh incident ring sized from `[policy] incident_ring`.
-    pub fn new(engine: Arc<Engine>, config: Arc<Config>, key: [u8; KEY_BYTES]) -> DlpInspectors {
-        let counters = Arc::new(Counters::new(engine.detector_names()));
-        let incidents = Arc::new(Mutex::new(IncidentRing::new(config.policy.incident_ring)));
-        DlpInspectors {
-            engine,
-            config,
-            key,
-            incidents,
-            counters,
+    /// The policy's verdict and the engine's findings for `message`, changing nothing (no
+    /// incident, no counter): the config port's dry run. The envelope comes from the
+    /// message's From, To, Cc and Bcc.
+    pub fn dry_run(&self, message: &[u8]) -> (Decision, Findings) {
+        let mut scanner = self.engine.scanner();
+        scanner.feed(message);
+        let findings = scanner.finish();
+        let parsed = mail_parser::MessageParser::default().parse_headers(message);
+        let addrs = |a: Option<&mail_parser::Address<'_>>| -> Vec<String> {
+            a.map(|a| {
+                a.iter()
+                    .filter_map(|x| x.address().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+        };
+        let (sender, rcpts) = match &parsed {
+            Some(m) => {
+                let sender = addrs(m.from()).into_iter().next().unwrap_or_default();
+                let mut rcpts = addrs(m.to());
+                rcpts.extend(addrs(m.cc()));
+                rcpts.extend(addrs(m.bcc()));
+                (sender, rcpts)
+            }
+            None => (String::new(), Vec::new()),
+        };
+        let facts = EnvelopeFacts {
+            sender: &sender,
+            rcpts: &rcpts,
+            size: message.len() as u64,
+        };
+        let cfg = &self.config;
+        let d = evaluate(&cfg.rules, &facts, &findings, &cfg.organization.domains);
+        match LIMIT_REASONS.iter().find(|r| findings.has_reason(**r)) {
+            Some(r) if d.action < Action::Block => (
+                on_scan_error(cfg.policy.on_scan_error, r.as_str()),
+                findings,
+            ),
+            _ => (d, findings),
         }
     }
 }
@@ -112,9 +168,10 @@ impl InspectorFactory for DlpInspectors {
         Box::new(DlpInspector {
             scanner: self.engine.scanner(),
             config: Arc::clone(&self.config),
-            key: self.key,
-            incidents: Arc::clone(&self.incidents),
-            counters: Arc::clone(&self.counters),
+            key: self.durable.key,
+            incidents: Arc::clone(&self.durable.incidents),
+            counters: Arc::clone(&self.durable.counters),
+            events: self.durable.events.clone(),
             scan_time: Duration::ZERO,
             incident: None,
             notifications: Vec::new(),
@@ -131,6 +188,7 @@ pub struct DlpInspector {
     key: [u8; KEY_BYTES],
     incidents: Arc<Mutex<IncidentRing>>,
     counters: Arc<Counters>,
+    events: broadcast::Sender<Incident>,
     /// Time spent scanning this message so far, against the budget.
     scan_time: Duration,
     /// The incident raised for the current message, to record the downstream's reply.
@@ -264,8 +322,15 @@ impl DlpInspector {
             IncidentKind::Loop => "loop".to_string(),
             IncidentKind::ScanError(r) => format!("scan_error: {r}"),
         };
-        let mut ring = self.incidents.lock().unwrap_or_else(|p| p.into_inner());
-        let id = ring.push(incident.clone());
+        let id = {
+            let mut ring = self.incidents.lock().unwrap_or_else(|p| p.into_inner());
+            ring.push(incident.clone())
+        };
+        // Nobody following is fine.
+        let _ = self.events.send(Incident {
+            id,
+            ..incident.clone()
+        });
         tracing::warn!(
             incident = id,
             kind = %kind,

@@ -19,6 +19,12 @@ pub const REPLY_BUFFER: usize = 64 << 10;
 /// own state. Counted in the budget, not allocated by the pool.
 pub const PER_SESSION_OVERHEAD: usize = 160 << 10;
 
+/// The DLP scanner's state per slot (`Scanner::state_bytes` is 476,620 with the default limits).
+pub const SCANNER_STATE: usize = 512 << 10;
+/// What the process needs besides the slots: the binary, the runtimes, the TLS roots and the
+/// DLP engine's automata (18 MiB resident measured on x86-dev with the example policy).
+pub const PROCESS_BASE: usize = 32 << 20;
+
 /// One session's memory.
 #[derive(Debug)]
 pub struct Slot {
@@ -30,14 +36,18 @@ pub struct Slot {
     pub down_out: Vec<u8>,
     /// Upstream replies waiting for one write.
     pub replies: Vec<u8>,
-    /// The inspection state (the DLP scanner), built once with the slot.
+    /// The inspection state (the DLP scanner), built with the slot and again when the config
+    /// generation changes.
     pub inspector: Box<dyn Inspector>,
+    /// The config generation `inspector` belongs to.
+    pub generation: u64,
 }
 
 impl Slot {
     fn new(max_message_size: usize, prefault: bool, inspector: Box<dyn Inspector>) -> Slot {
         let mut slot = Slot {
             inspector,
+            generation: 0,
             message: Vec::with_capacity(max_message_size),
             up_in: vec![0; IO_BUFFER].into_boxed_slice(),
             down_out: Vec::with_capacity(IO_BUFFER * 2),
@@ -78,16 +88,21 @@ pub struct Lease {
 }
 
 impl Pool {
-    /// Reserves `sessions` slots, each with an inspector from `inspectors`; with `prefault`
-    /// their pages are touched at once.
+    /// Reserves `sessions` slots, each with an inspector from `inspectors` (for config
+    /// `generation`); with `prefault` their pages are touched at once.
     pub fn new(
         sessions: usize,
         max_message_size: usize,
         prefault: bool,
         inspectors: &dyn InspectorFactory,
+        generation: u64,
     ) -> Arc<Pool> {
         let free = (0..sessions)
-            .map(|_| Slot::new(max_message_size, prefault, inspectors.inspector()))
+            .map(|_| {
+                let mut slot = Slot::new(max_message_size, prefault, inspectors.inspector());
+                slot.generation = generation;
+                slot
+            })
             .collect();
         Arc::new(Pool {
             free: Mutex::new(free),
@@ -98,8 +113,13 @@ impl Pool {
 
     /// The worst-case memory of all sessions, for the start-up banner and the budget check.
     pub fn budget_bytes(&self) -> usize {
-        self.capacity
-            * (self.max_message_size + IO_BUFFER * 3 + REPLY_BUFFER + PER_SESSION_OVERHEAD)
+        PROCESS_BASE
+            + self.capacity
+                * (self.max_message_size
+                    + IO_BUFFER * 3
+                    + REPLY_BUFFER
+                    + PER_SESSION_OVERHEAD
+                    + SCANNER_STATE)
     }
 
     pub fn capacity(&self) -> usize {
@@ -175,7 +195,7 @@ mod tests {
 
     #[test]
     fn leases_are_bounded_and_returned() {
-        let pool = Pool::new(2, 1024, true, &Nothing);
+        let pool = Pool::new(2, 1024, true, &Nothing, 0);
         let a = pool.try_lease().unwrap();
         let b = pool.try_lease().unwrap();
         assert!(pool.try_lease().is_none());

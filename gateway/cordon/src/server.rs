@@ -77,6 +77,7 @@ pub fn bind(config: &Config, reuse_port: bool) -> Result<Listeners, Error> {
 
 /// Builds what sessions share from a validated config: TLS material is loaded here.
 pub fn shared(
+    generation: u64,
     config: Arc<Config>,
     inspectors: Arc<dyn InspectorFactory>,
     counters: Arc<cordon_policy::Counters>,
@@ -85,6 +86,7 @@ pub fn shared(
     let connector = tls::client_config(&config)?;
     let relay = RelayPlan::new(&config, connector);
     Ok(Shared {
+        generation,
         config,
         acceptor,
         relay,
@@ -104,8 +106,10 @@ pub fn allowed(nets: &[IpNet], ip: IpAddr) -> bool {
 
 /// Accepts and serves connections until `shutdown` turns true, then waits up to `drain` for the
 /// sessions in flight.
+/// `live` holds the configuration new sessions use; the config port replaces it on apply, and
+/// sessions in flight finish on the one they started with.
 pub async fn serve(
-    shared: Arc<Shared>,
+    live: watch::Receiver<Arc<Shared>>,
     pool: Arc<Pool>,
     listeners: Listeners,
     shutdown: watch::Receiver<bool>,
@@ -129,7 +133,7 @@ pub async fn serve(
         accepters.push(tokio::spawn(accept_loop(
             listener,
             implicit_tls,
-            Arc::clone(&shared),
+            live.clone(),
             Arc::clone(&pool),
             shutdown.clone(),
             done_tx.clone(),
@@ -169,12 +173,11 @@ fn unreachable_addr() -> SocketAddr {
 async fn accept_loop(
     listener: TcpListener,
     implicit_tls: bool,
-    shared: Arc<Shared>,
+    live: watch::Receiver<Arc<Shared>>,
     pool: Arc<Pool>,
     shutdown: watch::Receiver<bool>,
     done: mpsc::Sender<()>,
 ) {
-    let host = shared.config.gateway.hostname.clone();
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(x) => x,
@@ -185,6 +188,8 @@ async fn accept_loop(
                 continue;
             }
         };
+        let shared = Arc::clone(&live.borrow());
+        let host = &shared.config.gateway.hostname;
         if !allowed(&shared.config.gateway.allowed_clients, peer.ip()) {
             tracing::warn!(client = %peer.ip(), "refused: not in allowed_clients");
             refuse(
@@ -204,7 +209,13 @@ async fn accept_loop(
             );
             continue;
         };
-        let shared = Arc::clone(&shared);
+        let mut slot = slot;
+        if slot.generation != shared.generation {
+            // The config changed since this slot last served: its inspector follows the new
+            // engine and rules.
+            slot.inspector = shared.inspectors.inspector();
+            slot.generation = shared.generation;
+        }
         let shutdown = shutdown.clone();
         let done = done.clone();
         tokio::spawn(async move {

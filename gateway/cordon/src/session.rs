@@ -44,6 +44,8 @@ pub const DISCARD_FACTOR: usize = 2;
 
 /// Everything sessions share, built once per configuration.
 pub struct Shared {
+    /// The config generation this was built from (0 when not persisted).
+    pub generation: u64,
     pub config: Arc<Config>,
     pub acceptor: Option<TlsAcceptor>,
     pub relay: RelayPlan,

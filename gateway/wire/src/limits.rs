@@ -5,8 +5,8 @@
 
 /// Version of this protocol; both peers send it in `Hello` and refuse a mismatch.
 /// Bump it whenever a message's encoding changes (a variant added, a field or a bound changed).
-/// Version 2: `Issue` carries a column.
-pub const PROTOCOL_VERSION: u16 = 2;
+/// Version 2: `Issue` carries a column. Version 3: `Verdict::Redirect`.
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// Largest config TOML accepted: the example config is ~4 KiB; 64 KiB leaves room for large
 /// rule sets while the server can hold a staged config whole and validate it in one pass.

@@ -261,6 +261,8 @@ pub enum Verdict {
     Tag,
     Quarantine,
     Block,
+    /// Delivered only to a compliance mailbox instead of the original recipients.
+    Redirect,
 }
 
 /// One entry of the incident ring.

@@ -1,0 +1,481 @@
+//! The gateway behind the config port: cordon-control's [`Backend`] over the running gateway.
+//!
+//! A config applied through the port is validated whole (syntax, keys, files, TLS material,
+//! rule names against the engine), written power-safe to the A/B store, built exactly as at
+//! start ([`crate::live::build`]) and only then swapped in for new sessions; sessions in flight
+//! finish on the config they started with. Settings that size memory or bind sockets
+//! (`listen`, `listen_tls`, `max_sessions`, `max_message_size`, `prefault`, `[control]`) are
+//! persisted but take effect at the next start; the reply warns about them.
+
+// `AppError` is the wire's fixed-size error (cordon-wire has no allocator) and the Backend
+// trait returns it, as cordon-control does.
+#![allow(clippy::result_large_err)]
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use cordon_config::{Action, Config};
+use cordon_control::persist::{config_error, issue};
+use cordon_control::{bounded, validate_tls_bundle, Backend, Identity, Persisted};
+use cordon_store::{ConfigRecord, FsStorage, Rollback, Store};
+use cordon_wire::limits::{MAX_FINDINGS, MAX_INCIDENTS_PER_PAGE};
+use cordon_wire::{
+    AppError, Counter, Counters, ErrorCode, Finding, Incident, IncidentPage, MemoryStatus,
+    ScanReport, Status, TlsInfo, Verdict, WorkerHealth, WorkerStatus,
+};
+use tokio::sync::{broadcast, watch};
+
+use crate::live::{build, Built};
+use crate::policy::Durable;
+use crate::pool::Pool;
+use crate::session::Shared;
+use crate::{tls, Error};
+
+/// The config port's view of a follow that lags: it is caught up from the ring.
+pub const FOLLOW_FEED: usize = 64;
+
+/// The running gateway, as the config port sees it.
+#[derive(Debug)]
+pub struct GatewayBackend {
+    started: Instant,
+    board: String,
+    persisted: Persisted<FsStorage>,
+    live: watch::Sender<Arc<Shared>>,
+    built: Mutex<Built>,
+    pool: Arc<Pool>,
+    durable: Durable,
+    events: broadcast::Sender<Incident>,
+}
+
+/// Opens the A/B store in `state_dir`. On a fresh data partition the boot config (`text`, the
+/// file `cordon run` was given) becomes generation 1 together with a new stamp key, so the key
+/// is durable before the first message is stamped. Returns the store, the running config's
+/// text and generation, and the key.
+pub fn open_store(
+    state_dir: &Path,
+    text: &str,
+) -> Result<(Persisted<FsStorage>, String, u64, [u8; 32]), Error> {
+    let fail =
+        |what: &str, e: String| Error::StampKey(format!("{what} in {}: {e}", state_dir.display()));
+    std::fs::create_dir_all(state_dir)
+        .map_err(|e| fail("cannot create the state directory", e.to_string()))?;
+    let key = cordon_policy::generate_key()
+        .map_err(|e| fail("cannot make a stamp key", e.to_string()))?;
+    let factory = ConfigRecord {
+        toml: text.to_string(),
+        stamp_key: key.to_vec(),
+    };
+    let persisted = Persisted::open(Store::new(FsStorage, state_dir), factory)
+        .map_err(|e| fail("cannot read the config store", e.to_string()))?;
+    if persisted.current().generation == 0 {
+        persisted
+            .apply(text, Some(0))
+            .map_err(|e| fail("cannot store the boot config", e.to_string()))?;
+    }
+    let current = persisted.current();
+    let key: [u8; 32] = current
+        .record
+        .stamp_key
+        .as_slice()
+        .try_into()
+        .map_err(|_| fail("the stored stamp key is not 32 bytes", String::new()))?;
+    Ok((persisted, current.record.toml, current.generation, key))
+}
+
+/// A gateway error as the config port reports it: located problems become issues.
+fn app_error(e: Error) -> AppError {
+    match e {
+        Error::Config(c) => config_error(c),
+        Error::Invalid(diags) => {
+            let mut a = AppError::new(
+                ErrorCode::InvalidConfig,
+                &format!("config refused: {} problem(s)", diags.len()),
+            );
+            for d in &diags {
+                let _ = a.issues.push(issue(d));
+            }
+            a
+        }
+        Error::Tls(d) => {
+            let mut a = AppError::new(
+                ErrorCode::InvalidConfig,
+                "config refused: unusable TLS material",
+            );
+            let _ = a.issues.push(issue(&d));
+            a
+        }
+        other => AppError::new(ErrorCode::Internal, &other.to_string()),
+    }
+}
+
+fn verdict(action: Action) -> Verdict {
+    match action {
+        Action::Deliver => Verdict::Deliver,
+        Action::Tag => Verdict::Tag,
+        Action::Quarantine => Verdict::Quarantine,
+        Action::Redirect => Verdict::Redirect,
+        Action::Block => Verdict::Block,
+    }
+}
+
+/// A policy incident in its wire form.
+pub fn wire_incident(i: &cordon_policy::Incident) -> Incident {
+    let mut rules = heapless::Vec::new();
+    if let Some(r) = &i.rule {
+        let _ = rules.push(bounded(r));
+    }
+    Incident {
+        seq: i.id,
+        time_unix: u64::try_from(i.time).unwrap_or(0),
+        message_id: bounded(&i.message_id),
+        sender: bounded(&i.sender),
+        recipients: u32::try_from(i.rcpts.len()).unwrap_or(u32::MAX),
+        verdict: verdict(i.action),
+        rules,
+    }
+}
+
+/// Settings that only a restart applies.
+fn restart_only(old: &Config, new: &Config) -> Vec<&'static str> {
+    let (o, n) = (&old.gateway, &new.gateway);
+    let mut v = Vec::new();
+    if o.listen != n.listen || o.listen_tls != n.listen_tls {
+        v.push("gateway.listen");
+    }
+    if o.max_sessions != n.max_sessions
+        || o.max_message_size != n.max_message_size
+        || o.prefault != n.prefault
+    {
+        v.push("gateway.max_sessions/max_message_size/prefault");
+    }
+    if old.control != new.control {
+        v.push("control");
+    }
+    if old.policy.incident_ring != new.policy.incident_ring {
+        v.push("policy.incident_ring");
+    }
+    v
+}
+
+fn resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        })
+        .map(|kib| kib * 1024)
+        .unwrap_or(0)
+}
+
+impl GatewayBackend {
+    /// `built` is what is running; `live` is the sender the accept loops watch.
+    pub fn new(
+        board: &str,
+        persisted: Persisted<FsStorage>,
+        built: Built,
+        live: watch::Sender<Arc<Shared>>,
+        pool: Arc<Pool>,
+    ) -> Arc<GatewayBackend> {
+        let durable = built.inspectors.durable.clone();
+        let (events, _) = broadcast::channel(FOLLOW_FEED);
+        let backend = Arc::new(GatewayBackend {
+            started: Instant::now(),
+            board: board.to_string(),
+            persisted,
+            live,
+            built: Mutex::new(built),
+            pool,
+            durable,
+            events,
+        });
+        // The inspectors publish policy incidents; followers get them in wire form.
+        let mut feed = backend.durable.events.subscribe();
+        let out = backend.events.clone();
+        tokio::spawn(async move {
+            loop {
+                match feed.recv().await {
+                    Ok(i) => {
+                        let _ = out.send(wire_incident(&i));
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        backend
+    }
+
+    fn current(&self) -> Built {
+        self.built.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Parses and checks a config the way `cordon check-config` does, under the name the store
+    /// keeps it as (so relative paths resolve in the state directory).
+    fn check(&self, text: &str) -> Result<(Config, Built), AppError> {
+        let dir = self.persisted_dir();
+        let config = cordon_config::parse(text, &dir.join("cordon.toml")).map_err(config_error)?;
+        let files = cordon_config::check_files(&config);
+        if !files.is_empty() {
+            return Err(app_error(Error::Invalid(files)));
+        }
+        let generation = self.persisted.current().generation;
+        let built =
+            build(Arc::new(config.clone()), generation, &self.durable).map_err(app_error)?;
+        Ok((config, built))
+    }
+
+    fn persisted_dir(&self) -> PathBuf {
+        self.current()
+            .shared
+            .config
+            .control
+            .as_ref()
+            .map(|c| c.state_dir.clone())
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    /// Makes `config` (already persisted as `generation`) live for new sessions.
+    fn go_live(&self, config: Config, generation: u64) -> Result<(), AppError> {
+        let built = build(Arc::new(config), generation, &self.durable).map_err(app_error)?;
+        self.live.send_replace(Arc::clone(&built.shared));
+        *self.built.lock().unwrap_or_else(|p| p.into_inner()) = built;
+        tracing::info!(generation, "configuration applied; new sessions use it");
+        Ok(())
+    }
+}
+
+impl Backend for GatewayBackend {
+    fn identity(&self) -> Identity {
+        Identity {
+            software: bounded(concat!("cordon ", env!("CARGO_PKG_VERSION"))),
+            board: bounded(&self.board),
+        }
+    }
+
+    fn status(&self) -> cordon_wire::Status {
+        let sessions = u32::try_from(self.pool.in_use()).unwrap_or(u32::MAX);
+        let mut workers = heapless::Vec::new();
+        let _ = workers.push(WorkerStatus {
+            index: 0,
+            core: None,
+            pid: std::process::id(),
+            health: WorkerHealth::Healthy,
+            sessions,
+        });
+        Status {
+            software: bounded(concat!("cordon ", env!("CARGO_PKG_VERSION"))),
+            board: bounded(&self.board),
+            uptime_secs: self.started.elapsed().as_secs(),
+            workers,
+            sessions,
+            memory: MemoryStatus {
+                budget_bytes: self.pool.budget_bytes() as u64,
+                used_bytes: resident_bytes(),
+            },
+            config_generation: self.persisted.current().generation,
+        }
+    }
+
+    fn counters(&self) -> Counters {
+        let s = self.durable.counters.snapshot();
+        let mut out: heapless::Vec<Counter, { cordon_wire::limits::MAX_COUNTERS }> =
+            heapless::Vec::new();
+        let mut add = |name: &str, value: u64| {
+            let _ = out.push(Counter {
+                name: bounded(name),
+                value,
+            });
+        };
+        add("messages", s.messages);
+        add("bytes", s.bytes);
+        add("sessions_open", self.pool.in_use() as u64);
+        add("downstream_errors", s.downstream_errors);
+        add("scan_errors", s.scan_errors);
+        add("forged_stamps", s.forged_stamps);
+        add("loops", s.loops);
+        for (action, n) in &s.verdicts {
+            add(&format!("verdict.{action}"), *n);
+        }
+        for (name, n) in &s.detector_hits {
+            add(&format!("detector.{name}"), *n);
+        }
+        for (upper_us, n) in &s.scan_time_us {
+            if *n > 0 {
+                add(&format!("scan_time_us.le_{upper_us}"), *n);
+            }
+        }
+        Counters { counters: out }
+    }
+
+    fn current_config(&self) -> (u64, String) {
+        let c = self.persisted.current();
+        (c.generation, c.record.toml)
+    }
+
+    fn validate(&self, toml: &str) -> Result<cordon_control::backend::Warnings, AppError> {
+        let (config, _) = self.check(toml)?;
+        let mut warnings = heapless::Vec::new();
+        for key in restart_only(&self.current().shared.config, &config) {
+            let _ = warnings.push(cordon_wire::Issue {
+                file: bounded("config"),
+                line: 0,
+                column: 0,
+                key: bounded(key),
+                reason: bounded("changed: takes effect at the next start"),
+            });
+        }
+        Ok(warnings)
+    }
+
+    fn apply(&self, toml: &str, expected_generation: Option<u64>) -> Result<u64, AppError> {
+        // Everything that can refuse the config runs before anything is written.
+        let (config, _) = self.check(toml)?;
+        let (generation, _) = self.persisted.apply(toml, expected_generation)?;
+        self.go_live(config, generation)?;
+        Ok(generation)
+    }
+
+    fn rollback(&self) -> Result<Rollback, AppError> {
+        let (rollback, _) = self.persisted.rollback()?;
+        let text = self.persisted.current().record.toml;
+        let (config, _) = self.check(&text)?;
+        self.go_live(config, rollback.generation)?;
+        Ok(rollback)
+    }
+
+    fn incidents(&self, since: u64, max: usize) -> IncidentPage {
+        let ring = self
+            .durable
+            .incidents
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let items = ring.since(since.saturating_sub(1), max.min(MAX_INCIDENTS_PER_PAGE));
+        let oldest = ring
+            .since(0, 1)
+            .first()
+            .map(|i| i.id)
+            .unwrap_or(ring.last_id() + 1);
+        let next = items.last().map(|i| i.id + 1).unwrap_or(since.max(oldest));
+        let mut incidents = heapless::Vec::new();
+        for i in &items {
+            let _ = incidents.push(wire_incident(i));
+        }
+        IncidentPage {
+            incidents,
+            next,
+            oldest,
+        }
+    }
+
+    fn subscribe_incidents(&self) -> broadcast::Receiver<Incident> {
+        self.events.subscribe()
+    }
+
+    fn scan(&self, message: &[u8]) -> Result<ScanReport, AppError> {
+        let (decision, findings) = self.current().inspectors.dry_run(message);
+        let mut out = heapless::Vec::new();
+        let mut more = 0u32;
+        let rule = decision.rule.clone().unwrap_or_default();
+        for f in &findings.detectors {
+            let finding = Finding {
+                rule: bounded(&rule),
+                detector: bounded(&f.name),
+                count: f.counts.low,
+                location: bounded(&f.locations.join(", ")),
+            };
+            if out.len() == MAX_FINDINGS || out.push(finding).is_err() {
+                more += 1;
+            }
+        }
+        for u in &findings.unscannable {
+            let finding = Finding {
+                rule: bounded(&rule),
+                detector: bounded(&format!("unscannable:{}", u.reason.as_str())),
+                count: 1,
+                location: bounded(&u.location),
+            };
+            if out.push(finding).is_err() {
+                more += 1;
+            }
+        }
+        Ok(ScanReport {
+            verdict: verdict(decision.action),
+            findings: out,
+            more_findings: more,
+        })
+    }
+
+    fn install_tls(&self, bundle: &[u8]) -> Result<TlsInfo, AppError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let valid = validate_tls_bundle(bundle, now)?;
+        let config = self.current().shared.config.clone();
+        let Some(t) = &config.gateway.tls else {
+            return Err(AppError::new(ErrorCode::InvalidTls, "the running config has no [gateway.tls]: set its certificate and private_key paths first"));
+        };
+        // The bundle is the PEM chain then the PEM key (validated above): split it as written.
+        let text = String::from_utf8_lossy(bundle);
+        let is_key = |l: &str| l.starts_with("-----BEGIN") && l.contains("PRIVATE KEY");
+        let cert_pem: String = text
+            .split_inclusive('\n')
+            .take_while(|l| !is_key(l))
+            .collect();
+        let key_pem: String = text
+            .split_inclusive('\n')
+            .skip_while(|l| !is_key(l))
+            .collect();
+        write_atomic(&t.certificate.path, cert_pem.as_bytes(), 0o644)?;
+        write_atomic(&t.private_key.path, key_pem.as_bytes(), 0o600)?;
+        // Check the installed files load as the gateway loads them, then use them.
+        tls::server_config(&config).map_err(app_error)?;
+        self.go_live((*config).clone(), self.persisted.current().generation)?;
+        Ok(valid.info)
+    }
+
+    fn restart_workers(&self) -> Result<u16, AppError> {
+        Err(AppError::new(ErrorCode::NotPermitted, "`cordon run` has no worker processes; restart the service (under `cordon supervise` this restarts the workers)"))
+    }
+
+    fn reboot(&self) -> Result<(), AppError> {
+        Err(AppError::new(
+            ErrorCode::NotPermitted,
+            "`cordon run` does not reboot the machine; the appliance's supervisor does",
+        ))
+    }
+}
+
+/// Writes a file so that a power cut leaves the old or the new one: temp file, fsync, rename,
+/// directory fsync.
+fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), AppError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let fail = |e: std::io::Error| {
+        AppError::new(
+            ErrorCode::Storage,
+            &format!("cannot write {}: {e}", path.display()),
+        )
+    };
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(&tmp)
+        .map_err(fail)?;
+    f.write_all(data)
+        .and_then(|()| f.sync_all())
+        .map_err(fail)?;
+    std::fs::rename(&tmp, path).map_err(fail)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(fail)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,443 @@
+//! The config-port issue against the running gateway: every request over the Unix socket (with
+//! `cordonctl`) and over a PTY standing in for the serial console, a config applied during a
+//! load, and invalid configs refused whole.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use cordon_control::{Client as PortClient, SerialPort};
+use cordon_tests::*;
+use cordon_wire::{BlobKind, Request, Response, WireError};
+
+const SSN_TAG: &str = r#"
+[[rule]]
+name = "ssn"
+match = "us_ssn"
+action = "tag"
+"#;
+
+/// A gateway with its config port on a Unix socket (and optionally a serial device).
+fn gateway(cap: &Capture, dir: &Path, serial: Option<&Path>) -> (Gateway, PathBuf) {
+    let socket = dir.join("control.sock");
+    let mut cfg = Cfg::new(&cap.smarthost());
+    cfg.max_sessions = 8;
+    cfg.extra = SSN_TAG.to_string();
+    let mut control = format!(
+        "state_dir = {:?}\nsocket = {:?}\nsocket_mode = \"0600\"\nallowed_uids = [0]\n",
+        dir.join("state").display().to_string(),
+        socket.display().to_string()
+    );
+    if let Some(s) = serial {
+        control += &format!("serial = {:?}\n", s.display().to_string());
+    }
+    cfg.control = Some(control);
+    let gw = Gateway::start(&cfg);
+    gw.wait_log("config port listening");
+    (gw, socket)
+}
+
+fn ctl(socket: &Path, args: &[&str]) -> (i32, String) {
+    let out = Command::new(bin("cordonctl"))
+        .arg("--socket")
+        .arg(socket)
+        .args(args)
+        .output()
+        .expect("run cordonctl");
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn ssn_message(subject: &str) -> Vec<u8> {
+    format!("From: alice@contoso.com\r\nTo: bob@fabrikam.example\r\nSubject: {subject}\r\nMessage-ID: <{subject}@contoso.com>\r\n\r\nemployee SSN 536-22-8190\r\n").into_bytes()
+}
+
+/// The running config with `rule`'s action changed.
+fn with_action(text: &str, action: &str) -> String {
+    text.replace("action = \"tag\"", &format!("action = \"{action}\""))
+}
+
+fn tls_bundle(certs: &Certs) -> Vec<u8> {
+    let (c, k) = certs.issue(&["dlp1.test.example"]);
+    let mut b = std::fs::read(c).unwrap();
+    b.extend(std::fs::read(k).unwrap());
+    b
+}
+
+#[test]
+fn every_request_over_the_unix_socket() {
+    let dir = TempDir::new("ctl-sock");
+    let cap = Capture::start(&[]);
+    let certs = Certs::new();
+    let (cert, key) = certs.issue(&["dlp1.test.example"]);
+    let mut cfg_tls = (cert, key);
+    // [gateway.tls] paths live in the data directory, so `tls install` can replace them.
+    std::fs::copy(&cfg_tls.0, dir.path().join("cert.pem")).unwrap();
+    std::fs::copy(&cfg_tls.1, dir.path().join("key.pem")).unwrap();
+    cfg_tls = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let socket = dir.path().join("control.sock");
+    let mut cfg = Cfg::new(&cap.smarthost());
+    cfg.extra = SSN_TAG.to_string();
+    cfg.inbound_tls = Some((cfg_tls.0.clone(), cfg_tls.1.clone(), false));
+    cfg.control = Some(format!(
+        "state_dir = {:?}\nsocket = {:?}\n",
+        dir.path().join("state").display().to_string(),
+        socket.display().to_string()
+    ));
+    let gw = Gateway::start(&cfg);
+    gw.wait_log("config port listening");
+
+    let (code, out) = ctl(&socket, &["status"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("generation 1") && out.contains("Healthy"),
+        "{out}"
+    );
+
+    // Traffic, so counters and incidents have something to say.
+    let mut c = gw.client();
+    c.hello();
+    assert_eq!(
+        c.send_mail(
+            "alice@contoso.com",
+            &["bob@fabrikam.example"],
+            &ssn_message("tagged")
+        )
+        .code,
+        250
+    );
+    cap.wait_messages(1);
+    gw.wait_log(" incident ");
+
+    let (code, out) = ctl(&socket, &["counters"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("messages") && l.trim_end().ends_with(" 1")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("verdict.tag") && l.trim_end().ends_with(" 1")),
+        "{out}"
+    );
+
+    let (code, out) = ctl(&socket, &["incidents"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("<tagged@contoso.com>") && out.contains("ssn"),
+        "{out}"
+    );
+
+    let (code, running) = ctl(&socket, &["config", "get"]);
+    assert_eq!(code, 0);
+    assert!(running.contains("name = \"ssn\""), "{running}");
+
+    let new = dir.path().join("new.toml");
+    std::fs::write(&new, with_action(&running, "quarantine")).unwrap();
+    let (code, out) = ctl(&socket, &["config", "check", &new.display().to_string()]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = ctl(&socket, &["config", "apply", &new.display().to_string()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains('2'), "{out}");
+    let (_, now) = ctl(&socket, &["config", "get"]);
+    assert!(now.contains("action = \"quarantine\""));
+    let (code, out) = ctl(&socket, &["config", "rollback"]);
+    assert_eq!(code, 0, "{out}");
+    let (_, now) = ctl(&socket, &["config", "get"]);
+    assert!(now.contains("action = \"tag\""), "{now}");
+    let (_, st) = ctl(&socket, &["status"]);
+    assert!(st.contains("generation 3"), "{st}");
+
+    let sample = dir.path().join("m.eml");
+    std::fs::write(&sample, ssn_message("dry-run")).unwrap();
+    let (code, out) = ctl(&socket, &["scan", &sample.display().to_string()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Tag") && out.contains("us_ssn"), "{out}");
+
+    // A new certificate, installed for new sessions.
+    let fresh = Certs::new();
+    let (c2, k2) = fresh.issue(&["dlp1.test.example"]);
+    let (code, out) = ctl(
+        &socket,
+        &[
+            "tls",
+            "install",
+            "--cert",
+            &c2.display().to_string(),
+            "--key",
+            &k2.display().to_string(),
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        std::fs::read(&cfg_tls.0).unwrap(),
+        std::fs::read(&c2).unwrap()
+    );
+    let (ok, out) = swaks(&[
+        "--server",
+        &format!("127.0.0.1:{}", gw.port),
+        "--tls",
+        "--from",
+        "a@contoso.com",
+        "--to",
+        "b@fabrikam.example",
+    ]);
+    assert!(ok, "STARTTLS with the installed certificate: {out}");
+
+    // `cordon run` has no workers and does not reboot the box: a clear refusal, not a hang.
+    let (code, out) = ctl(&socket, &["workers", "restart"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("no worker processes"), "{out}");
+    let (code, out) = ctl(&socket, &["reboot"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("does not reboot"), "{out}");
+}
+
+#[test]
+fn invalid_configs_are_refused_whole() {
+    let dir = TempDir::new("ctl-bad");
+    let cap = Capture::start(&[]);
+    let (_gw, socket) = gateway(&cap, dir.path(), None);
+    let (_, running) = ctl(&socket, &["config", "get"]);
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        running
+            .replace("action = \"tag\"", "action = \"explode\"")
+            .replace("max_sessions = 8", "max_sessions = 0")
+            .replace("match = \"us_ssn\"", "match = \"no_such_detector\""),
+    )
+    .unwrap();
+    let (code, out) = ctl(&socket, &["config", "apply", &bad.display().to_string()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("gateway.max_sessions") && out.contains("rule[0].action"),
+        "{out}"
+    );
+    // Unknown detector names are caught too (after the syntax is right).
+    std::fs::write(
+        &bad,
+        running.replace("match = \"us_ssn\"", "match = \"no_such_detector\""),
+    )
+    .unwrap();
+    let (code, out) = ctl(&socket, &["config", "apply", &bad.display().to_string()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("rule[0].match") && out.contains("no_such_detector"),
+        "{out}"
+    );
+    let (_, st) = ctl(&socket, &["status"]);
+    assert!(st.contains("generation 1"), "{st}");
+    let (_, now) = ctl(&socket, &["config", "get"]);
+    assert_eq!(now, running, "the running config changed");
+}
+
+/// Runs `f` on a thread with a big stack (the wire error type is large in debug builds).
+fn on_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(32 << 20)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+#[test]
+fn every_request_over_a_pty_console() {
+    on_big_stack(|| {
+        let dir = TempDir::new("ctl-pty");
+        let cap = Capture::start(&[]);
+        let pty = nix::pty::openpty(None, None).unwrap();
+        let device = nix::unistd::ttyname(&pty.slave).unwrap();
+        cordon_control::serial::set_raw(&pty.slave).unwrap();
+        let (gw, _socket) = gateway(&cap, dir.path(), Some(&device));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let master = SerialPort::from_fd(pty.master).unwrap();
+            let mut c = tokio::time::timeout(STEP, PortClient::over(Box::new(master), "console"))
+                .await
+                .expect("handshake in time")
+                .expect("handshake");
+            match c.call(Request::Status).await.unwrap() {
+                Response::Status(s) => assert_eq!(s.config_generation, 1),
+                r => panic!("{r:?}"),
+            }
+            assert!(matches!(
+                c.call(Request::Counters).await.unwrap(),
+                Response::Counters(_)
+            ));
+            let (generation, text) = c.get_config().await.unwrap();
+            assert_eq!(generation, 1);
+            c.upload(BlobKind::Config, with_action(&text, "block").as_bytes())
+                .await
+                .unwrap();
+            assert!(matches!(
+                c.call(Request::ValidateConfig).await.unwrap(),
+                Response::ConfigValid { .. }
+            ));
+            c.upload(BlobKind::Config, with_action(&text, "block").as_bytes())
+                .await
+                .unwrap();
+            match c
+                .call(Request::ApplyConfig {
+                    expected_generation: Some(1),
+                })
+                .await
+                .unwrap()
+            {
+                Response::Applied { generation } => assert_eq!(generation, 2),
+                r => panic!("{r:?}"),
+            }
+            assert!(matches!(
+                c.call(Request::Rollback).await.unwrap(),
+                Response::RolledBack { .. }
+            ));
+            assert!(matches!(
+                c.call(Request::ListIncidents { since: 0, max: 8 })
+                    .await
+                    .unwrap(),
+                Response::Incidents(_)
+            ));
+            c.upload(BlobKind::Message, &ssn_message("pty-scan"))
+                .await
+                .unwrap();
+            match c.call(Request::Scan).await.unwrap() {
+                Response::ScanReport(r) => assert_eq!(r.verdict, cordon_wire::Verdict::Tag),
+                r => panic!("{r:?}"),
+            }
+            c.upload(BlobKind::TlsBundle, &tls_bundle(&Certs::new()))
+                .await
+                .unwrap();
+            // No [gateway.tls] in this config: refused with the reason.
+            match c.call(Request::InstallTls).await {
+                Ok(Response::Error(WireError::App(e))) => {
+                    assert!(e.message.contains("[gateway.tls]"), "{e:?}")
+                }
+                Err(cordon_control::Error::Server(WireError::App(e))) => {
+                    assert!(e.message.contains("[gateway.tls]"), "{e:?}")
+                }
+                r => panic!("{r:?}"),
+            }
+            for r in [Request::RestartWorkers, Request::Reboot] {
+                let answer = c.call(r).await;
+                assert!(
+                    matches!(
+                        answer,
+                        Ok(Response::Error(_)) | Err(cordon_control::Error::Server(_))
+                    ),
+                    "{answer:?}"
+                );
+            }
+            // Follow: the backlog, then a live incident from a message sent now.
+            c.send(Request::FollowIncidents { since: 0 }).await.unwrap();
+            let mut sc = gw.client();
+            sc.hello();
+            assert_eq!(
+                sc.send_mail(
+                    "alice@contoso.com",
+                    &["bob@fabrikam.example"],
+                    &ssn_message("followed")
+                )
+                .code,
+                250
+            );
+            let frame = tokio::time::timeout(STEP, c.recv())
+                .await
+                .expect("an incident in time")
+                .unwrap();
+            match frame.response {
+                Response::Incident(i) => {
+                    assert_eq!(i.message_id.as_str(), "<followed@contoso.com>")
+                }
+                r => panic!("{r:?}"),
+            }
+            c.send(Request::StopFollow).await.unwrap();
+        });
+        drop(pty.slave);
+    });
+}
+
+/// (index, started, finished, final reply code) of one message of the load.
+type Sent = (usize, Instant, Instant, u16);
+
+#[test]
+fn config_apply_during_a_load_switches_new_messages_only() {
+    /// Messages in the load; bounded.
+    const MESSAGES: usize = 50;
+    let dir = TempDir::new("ctl-load");
+    let cap = Capture::start(&[]);
+    let (gw, socket) = gateway(&cap, dir.path(), None);
+    let (_, running) = ctl(&socket, &["config", "get"]);
+    let blocking = dir.path().join("block.toml");
+    std::fs::write(&blocking, with_action(&running, "block")).unwrap();
+
+    // Every message, sent one session each.
+    let results: Arc<Mutex<Vec<Sent>>> = Arc::default();
+    let port = gw.port;
+    let load = {
+        let results = Arc::clone(&results);
+        std::thread::spawn(move || {
+            for i in 0..MESSAGES {
+                let started = Instant::now();
+                let mut c = Client::connect(port);
+                c.hello();
+                let r = c.send_mail(
+                    "alice@contoso.com",
+                    &["bob@fabrikam.example"],
+                    &ssn_message(&format!("load-{i}")),
+                );
+                c.cmd("QUIT");
+                results
+                    .lock()
+                    .unwrap()
+                    .push((i, started, Instant::now(), r.code));
+            }
+        })
+    };
+    wait_until("20 messages before the apply", STEP, || {
+        (results.lock().unwrap().len() >= 20).then_some(())
+    });
+    let apply_started = Instant::now();
+    let (code, out) = ctl(
+        &socket,
+        &["config", "apply", &blocking.display().to_string()],
+    );
+    let apply_done = Instant::now();
+    assert_eq!(code, 0, "{out}");
+    load.join().unwrap();
+    let results = results.lock().unwrap();
+    assert_eq!(results.len(), MESSAGES);
+    let (mut before, mut after) = (0, 0);
+    for &(i, started, finished, code) in results.iter() {
+        assert!(code == 250 || code == 550, "message {i} failed with {code}");
+        if finished < apply_started {
+            assert_eq!(
+                code, 250,
+                "message {i} finished before the apply but was not delivered"
+            );
+            before += 1;
+        } else if started > apply_done {
+            assert_eq!(
+                code, 550,
+                "message {i} started after the apply but was not blocked"
+            );
+            after += 1;
+        }
+    }
+    println!("{before} messages before the apply were delivered, {after} after it were blocked");
+    assert!(before >= 20 && after >= 1, "before {before}, after {after}");
+    // Everything delivered arrived.
+    let delivered = results.iter().filter(|r| r.3 == 250).count();
+    assert_eq!(cap.wait_messages(delivered).len(), delivered);
+}
