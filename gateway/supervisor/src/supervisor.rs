@@ -744,7 +744,10 @@ mod tests {
 
     #[test]
     fn exit_causes_read_like_a_log_line() {
-        assert_eq!(describe(ExitStatus::from_raw(1 << 8)), "exited with status 1");
+        assert_eq!(
+            describe(ExitStatus::from_raw(1 << 8)),
+            "exited with status 1"
+        );
         assert_eq!(describe(ExitStatus::from_raw(9)), "killed by SIGKILL");
     }
 }
