@@ -562,6 +562,26 @@ impl Client {
         self.reply()
     }
 
+    /// Greeting, EHLO and a whole transaction, or `None` as soon as the connection breaks or a
+    /// step is refused (for tests where a dropped connection is an acceptable outcome).
+    pub fn try_transaction(port: u16, from: &str, rcpts: &[&str], message: &[u8]) -> Option<Reply> {
+        let stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+        let mut c = Client::from_stream(stream);
+        let step = |c: &mut Client, line: &[u8], want: u16| -> Option<()> {
+            c.stream.write_all(line).ok()?;
+            (c.try_reply()?.code == want).then_some(())
+        };
+        (c.try_reply()?.code == 220).then_some(())?;
+        step(&mut c, b"EHLO client.test.example\r\n", 250)?;
+        step(&mut c, format!("MAIL FROM:<{from}>\r\n").as_bytes(), 250)?;
+        for r in rcpts {
+            step(&mut c, format!("RCPT TO:<{r}>\r\n").as_bytes(), 250)?;
+        }
+        step(&mut c, b"DATA\r\n", 354)?;
+        c.stream.write_all(&dot_stuff(message)).ok()?;
+        c.try_reply()
+    }
+
     /// True when the server has closed the connection (reads EOF within a short time).
     pub fn is_closed(&mut self) -> bool {
         let _ = self.stream.set_read_timeout(Some(Duration::from_secs(5)));

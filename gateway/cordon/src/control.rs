@@ -41,8 +41,11 @@ pub struct GatewayBackend {
     started: Instant,
     board: String,
     persisted: Persisted<FsStorage>,
-    live: watch::Sender<Arc<Shared>>,
+    live: Arc<watch::Sender<Arc<Shared>>>,
     built: Mutex<Built>,
+    /// Under `cordon supervise`: the supervisor, asked (SIGHUP) to have every worker reload
+    /// after this one applied a config.
+    supervisor: Option<u32>,
     pool: Arc<Pool>,
     durable: Durable,
     events: broadcast::Sender<Incident>,
@@ -176,8 +179,9 @@ impl GatewayBackend {
         board: &str,
         persisted: Persisted<FsStorage>,
         built: Built,
-        live: watch::Sender<Arc<Shared>>,
+        live: Arc<watch::Sender<Arc<Shared>>>,
         pool: Arc<Pool>,
+        supervisor: Option<u32>,
     ) -> Arc<GatewayBackend> {
         let durable = built.inspectors.durable.clone();
         let (events, _) = broadcast::channel(FOLLOW_FEED);
@@ -187,6 +191,7 @@ impl GatewayBackend {
             persisted,
             live,
             built: Mutex::new(built),
+            supervisor,
             pool,
             durable,
             events,
@@ -243,6 +248,17 @@ impl GatewayBackend {
         self.live.send_replace(Arc::clone(&built.shared));
         *self.built.lock().unwrap_or_else(|p| p.into_inner()) = built;
         tracing::info!(generation, "configuration applied; new sessions use it");
+        if let Some(pid) = self
+            .supervisor
+            .and_then(|p| i32::try_from(p).ok())
+            .filter(|p| *p > 1)
+        {
+            // The other workers read the store again on the supervisor's SIGHUP.
+            let pid = nix::unistd::Pid::from_raw(pid);
+            if let Err(e) = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP) {
+                tracing::warn!(error = %e, "cannot ask the supervisor to reload the other workers");
+            }
+        }
         Ok(())
     }
 }

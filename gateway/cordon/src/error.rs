@@ -18,6 +18,9 @@ pub enum Error {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    /// Pinning, memory locking, the board profile or the supervisor failed.
+    #[error("{0}")]
+    Platform(String),
     /// The config port cannot start.
     #[error("config port: {0}")]
     ConfigPort(String),

@@ -3,6 +3,7 @@
 //! smart host answered.
 //!
 //! # Layout
+//! - [`boot`]: `cordon run`, `cordon supervise` and `cordon worker`: loading, signals, reload.
 //! - [`server`]: listeners, the relay guard, the session slot pool and shutdown.
 //! - [`pool`]: per-session buffers reserved at start-up; memory never grows with traffic.
 //! - [`session`]: one upstream SMTP session, relayed in lockstep to its own downstream leg.
@@ -22,6 +23,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod boot;
 pub mod conn;
 pub mod control;
 pub mod downstream;

@@ -4,16 +4,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use cordon::control::GatewayBackend;
-use cordon::policy::Durable;
-use cordon::pool::Pool;
-use cordon::{live, logging, server, tls, Error};
-
-/// How long SIGTERM waits for sessions in flight before the process exits.
-const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
+use cordon::boot::{self, Options, Worker};
+use cordon::{tls, Error};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -28,8 +22,32 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
-    /// Run the gateway.
+    /// Run the gateway in one process.
     Run {
+        /// The configuration file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Run the appliance: one pinned worker per data core of the board, under a watchdog.
+    Supervise {
+        /// The board profile (board/<name>/board.toml).
+        #[arg(long)]
+        board: PathBuf,
+        /// The configuration file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// One worker of `cordon supervise` (started by it, not by hand).
+    Worker {
+        /// The core this worker is pinned to.
+        #[arg(long)]
+        core: usize,
+        /// This worker's share of `max_sessions`.
+        #[arg(long)]
+        sessions: usize,
+        /// Serve the config port from this worker.
+        #[arg(long)]
+        control: bool,
         /// The configuration file.
         #[arg(long, short)]
         config: PathBuf,
@@ -57,13 +75,33 @@ fn main() -> ExitCode {
     match cli.command {
         Cmd::CheckConfig { file } => check_config(&file),
         Cmd::Scan { file, config, json } => scan(&file, config.as_deref(), json),
-        Cmd::Run { config } => match run(&config) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("cordon: {}", report(&e));
-                ExitCode::FAILURE
-            }
-        },
+        Cmd::Run { config } => exit(boot::serve(&config, Options::default())),
+        Cmd::Supervise { board, config } => exit(boot::supervise(&board, &config)),
+        Cmd::Worker {
+            core,
+            sessions,
+            control,
+            config,
+        } => exit(boot::serve(
+            &config,
+            Options {
+                worker: Some(Worker {
+                    core,
+                    sessions,
+                    control,
+                }),
+            },
+        )),
+    }
+}
+
+fn exit(result: Result<(), Error>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cordon: {}", report(&e));
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -152,145 +190,4 @@ fn scan(file: &std::path::Path, config: Option<&std::path::Path>, json: bool) ->
         print!("{}", cordon_dlp::render_table(&findings));
     }
     ExitCode::SUCCESS
-}
-
-fn run(path: &std::path::Path) -> Result<(), Error> {
-    let boot = cordon_config::load(path)?;
-    logging::init(&boot.log.level)?;
-    // With a config port, the A/B store on the data partition holds the running config (the
-    // file given here seeds it on first start); without one, the file is the config.
-    let (config, generation, key, persisted) = match &boot.control {
-        Some(control) => {
-            let text =
-                std::fs::read_to_string(path).map_err(|source| cordon_config::Error::Read {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
-            let (persisted, toml, generation, key) =
-                cordon::control::open_store(&control.state_dir, &text)?;
-            let stored_as = control.state_dir.join("cordon.toml");
-            let config = cordon_config::parse(&toml, &stored_as)?;
-            let files = cordon_config::check_files(&config);
-            if !files.is_empty() {
-                return Err(Error::Invalid(files));
-            }
-            tracing::info!(generation, store = %control.state_dir.display(), "running the stored configuration");
-            (config, generation, key, Some(persisted))
-        }
-        None => {
-            let key = cordon::policy::stamp_key(&boot)?;
-            (boot, 0, key, None)
-        }
-    };
-    let config = Arc::new(config);
-    let engine = cordon::engine::build(&config)?;
-    let durable = Durable::new(key, &engine, &config);
-    let built = live::build_with(engine, Arc::clone(&config), generation, &durable)?;
-    let pool = Pool::new(
-        config.gateway.max_sessions,
-        config.gateway.max_message_size,
-        config.gateway.prefault,
-        &*built.inspectors,
-        generation,
-    );
-    let listeners = server::bind(&config, false)?;
-    tracing::info!(
-        version = env!("CARGO_PKG_VERSION"),
-        listen = ?listeners.addrs(),
-        smarthosts = ?config.relay.smarthosts.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
-        max_sessions = config.gateway.max_sessions,
-        max_message_size = config.gateway.max_message_size,
-        budget_mib = pool.budget_bytes() >> 20,
-        "cordon started; memory budget is max_sessions x (max_message_size + buffers)"
-    );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(Error::Runtime)?;
-    let counters = Arc::clone(&durable.counters);
-    runtime.block_on(async move {
-        let (tx, rx) = tokio::sync::watch::channel(false);
-        let (live_tx, live_rx) = tokio::sync::watch::channel(Arc::clone(&built.shared));
-        if let (Some(control), Some(persisted)) = (config.control.clone(), persisted) {
-            let backend = GatewayBackend::new("none", persisted, built, live_tx, Arc::clone(&pool));
-            start_config_port(&control, backend, rx.clone())?;
-        }
-        tokio::spawn(async move {
-            wait_for_signal().await;
-            let _ = tx.send(true);
-        });
-        server::serve(live_rx, pool, listeners, rx, DRAIN_DEADLINE).await
-    })?;
-    let snapshot = counters.snapshot();
-    tracing::info!(
-        counters = %serde_json::to_string(&snapshot).unwrap_or_default(),
-        "cordon stopped"
-    );
-    Ok(())
-}
-
-/// Serves the config port on every transport `[control]` names.
-fn start_config_port(
-    control: &cordon_config::Control,
-    backend: Arc<GatewayBackend>,
-    shutdown: tokio::sync::watch::Receiver<bool>,
-) -> Result<(), Error> {
-    if let Some(socket) = &control.socket {
-        if let Some(dir) = socket.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Error::ConfigPort(format!("cannot create {}: {e}", dir.display())))?;
-        }
-        let listener = cordon_control::bind_unix(socket, control.socket_mode)
-            .map_err(|e| Error::ConfigPort(format!("{}: {e}", socket.display())))?;
-        tokio::spawn(cordon_control::run_unix(
-            listener,
-            control.allowed_uids.clone(),
-            Arc::clone(&backend),
-            shutdown.clone(),
-        ));
-        tracing::info!(socket = %socket.display(), "config port listening");
-    }
-    if let Some(serial) = control.serial.clone() {
-        let (backend, shutdown) = (Arc::clone(&backend), shutdown.clone());
-        tokio::spawn(async move {
-            if let Err(e) = cordon_control::serve_serial(&serial, backend, shutdown).await {
-                tracing::error!(device = %serial.display(), error = %e, "config port on the serial device stopped");
-            }
-        });
-    }
-    if let Some(tcp) = control.tcp.clone() {
-        let config = cordon_control::server_tls_config(
-            &tcp.certificate.path,
-            &tcp.private_key.path,
-            &tcp.client_ca.path,
-        )
-        .map_err(|e| Error::ConfigPort(format!("[control.tcp]: {e}")))?;
-        let listener = std::net::TcpListener::bind(tcp.listen)
-            .and_then(|l| l.set_nonblocking(true).map(|()| l))
-            .and_then(tokio::net::TcpListener::from_std)
-            .map_err(|source| Error::Bind {
-                addr: tcp.listen,
-                source,
-            })?;
-        tokio::spawn(cordon_control::tcp::run_tcp_mtls(
-            listener, config, backend, shutdown,
-        ));
-        tracing::info!(listen = %tcp.listen, "config port (mutual TLS) listening");
-    }
-    Ok(())
-}
-
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        std::future::pending::<()>().await;
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
 }

@@ -39,15 +39,15 @@ pub struct Slot {
     /// The inspection state (the DLP scanner), built with the slot and again when the config
     /// generation changes.
     pub inspector: Box<dyn Inspector>,
-    /// The config generation `inspector` belongs to.
-    pub generation: u64,
+    /// The build of the shared state (`Shared::epoch`) `inspector` belongs to.
+    pub epoch: u64,
 }
 
 impl Slot {
     fn new(max_message_size: usize, prefault: bool, inspector: Box<dyn Inspector>) -> Slot {
         let mut slot = Slot {
             inspector,
-            generation: 0,
+            epoch: 0,
             message: Vec::with_capacity(max_message_size),
             up_in: vec![0; IO_BUFFER].into_boxed_slice(),
             down_out: Vec::with_capacity(IO_BUFFER * 2),
@@ -88,19 +88,19 @@ pub struct Lease {
 }
 
 impl Pool {
-    /// Reserves `sessions` slots, each with an inspector from `inspectors` (for config
-    /// `generation`); with `prefault` their pages are touched at once.
+    /// Reserves `sessions` slots, each with an inspector from `inspectors` (built for
+    /// `Shared::epoch` `epoch`); with `prefault` their pages are touched at once.
     pub fn new(
         sessions: usize,
         max_message_size: usize,
         prefault: bool,
         inspectors: &dyn InspectorFactory,
-        generation: u64,
+        epoch: u64,
     ) -> Arc<Pool> {
         let free = (0..sessions)
             .map(|_| {
                 let mut slot = Slot::new(max_message_size, prefault, inspectors.inspector());
-                slot.generation = generation;
+                slot.epoch = epoch;
                 slot
             })
             .collect();
@@ -113,9 +113,14 @@ impl Pool {
 
     /// The worst-case memory of all sessions, for the start-up banner and the budget check.
     pub fn budget_bytes(&self) -> usize {
+        Pool::budget_for(self.capacity, self.max_message_size)
+    }
+
+    /// The worst-case memory of one process with `sessions` slots of `max_message_size`.
+    pub fn budget_for(sessions: usize, max_message_size: usize) -> usize {
         PROCESS_BASE
-            + self.capacity
-                * (self.max_message_size
+            + sessions
+                * (max_message_size
                     + IO_BUFFER * 3
                     + REPLY_BUFFER
                     + PER_SESSION_OVERHEAD

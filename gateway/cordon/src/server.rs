@@ -85,8 +85,10 @@ pub fn shared(
     let acceptor = tls::server_config(&config)?;
     let connector = tls::client_config(&config)?;
     let relay = RelayPlan::new(&config, connector);
+    static EPOCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     Ok(Shared {
         generation,
+        epoch: EPOCH.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         config,
         acceptor,
         relay,
@@ -210,11 +212,11 @@ async fn accept_loop(
             continue;
         };
         let mut slot = slot;
-        if slot.generation != shared.generation {
+        if slot.epoch != shared.epoch {
             // The config changed since this slot last served: its inspector follows the new
             // engine and rules.
             slot.inspector = shared.inspectors.inspector();
-            slot.generation = shared.generation;
+            slot.epoch = shared.epoch;
         }
         let shutdown = shutdown.clone();
         let done = done.clone();

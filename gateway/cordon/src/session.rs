@@ -46,6 +46,9 @@ pub const DISCARD_FACTOR: usize = 2;
 pub struct Shared {
     /// The config generation this was built from (0 when not persisted).
     pub generation: u64,
+    /// Distinct for every build of this process, so pool slots know when their inspector is
+    /// stale (a reload of an unpersisted config keeps generation 0).
+    pub epoch: u64,
     pub config: Arc<Config>,
     pub acceptor: Option<TlsAcceptor>,
     pub relay: RelayPlan,

@@ -1,0 +1,348 @@
+//! Starting the gateway: `cordon run` (one process), `cordon supervise` (the service's main
+//! process: pinned workers under a watchdog) and `cordon worker` (one of those workers).
+//!
+//! The running configuration comes from the file given on the command line, or, with
+//! `[control]`, from the A/B store in its state directory (the file seeds it on first start).
+//! SIGHUP reloads it from the same place: a valid config replaces the live one for new sessions,
+//! an invalid one is logged and the old one kept. SIGTERM drains.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use cordon_config::Config;
+use cordon_control::Persisted;
+use cordon_store::{ConfigRecord, FsStorage, Store};
+use tokio::sync::watch;
+
+use crate::control::{open_store, GatewayBackend};
+use crate::live::{self, Built};
+use crate::policy::Durable;
+use crate::pool::Pool;
+use crate::session::Shared;
+use crate::{engine, server, Error};
+
+/// How long SIGTERM waits for sessions in flight before the process exits.
+pub const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
+/// The name the stored config is parsed under (error locations, relative paths).
+pub const STORED_NAME: &str = "cordon.toml";
+/// Set by the supervisor in each worker's environment: whom to ask for a fleet-wide reload.
+pub const SUPERVISOR_PID_ENV: &str = "CORDON_SUPERVISOR_PID";
+
+/// The configuration to run, where it came from, and the appliance key.
+#[derive(Debug)]
+pub struct Running {
+    pub config: Config,
+    pub generation: u64,
+    pub key: [u8; 32],
+    pub persisted: Option<Persisted<FsStorage>>,
+}
+
+/// The running config: the file (no `[control]`), or the newest stored generation (seeding
+/// the store from the file on first start).
+pub fn load_running(path: &Path) -> Result<Running, Error> {
+    let boot = cordon_config::load(path)?;
+    let Some(control) = boot.control.clone() else {
+        let key = crate::policy::stamp_key(&boot)?;
+        return Ok(Running {
+            config: boot,
+            generation: 0,
+            key,
+            persisted: None,
+        });
+    };
+    let text = std::fs::read_to_string(path).map_err(|source| cordon_config::Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let (persisted, toml, generation, key) = open_store(&control.state_dir, &text)?;
+    let config = parse_stored(&control.state_dir, &toml)?;
+    Ok(Running {
+        config,
+        generation,
+        key,
+        persisted: Some(persisted),
+    })
+}
+
+fn parse_stored(state_dir: &Path, toml: &str) -> Result<Config, Error> {
+    let config = cordon_config::parse(toml, &state_dir.join(STORED_NAME))?;
+    let files = cordon_config::check_files(&config);
+    if files.is_empty() {
+        Ok(config)
+    } else {
+        Err(Error::Invalid(files))
+    }
+}
+
+/// The config SIGHUP should switch to: the file again, or the store's newest generation.
+pub fn reload_source(path: &Path, running: &Config) -> Result<(Config, u64), Error> {
+    match &running.control {
+        None => Ok((cordon_config::load(path)?, 0)),
+        Some(control) => {
+            let store = Store::new(FsStorage, &control.state_dir);
+            let snapshot = store
+                .load()
+                .map_err(|e| Error::ConfigPort(format!("cannot read the config store: {e}")))?
+                .ok_or_else(|| Error::ConfigPort("the config store is empty".into()))?;
+            let record = ConfigRecord::decode(&snapshot.payload)
+                .map_err(|e| Error::ConfigPort(format!("bad record in the config store: {e}")))?;
+            Ok((
+                parse_stored(&control.state_dir, &record.toml)?,
+                snapshot.generation,
+            ))
+        }
+    }
+}
+
+/// How this process serves.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// A worker under `cordon supervise`: pinned, single-threaded, sharing the port.
+    pub worker: Option<Worker>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Worker {
+    pub core: usize,
+    /// This worker's share of `max_sessions`.
+    pub sessions: usize,
+    /// This worker also serves the config port (one worker does).
+    pub control: bool,
+}
+
+/// Runs the gateway until SIGTERM, then drains.
+pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
+    let running = load_running(path)?;
+    crate::logging::init(&running.config.log.level)?;
+    if let Some(w) = &opts.worker {
+        cordon_platform::affinity::pin_current(&[w.core])
+            .map_err(|e| Error::Platform(e.to_string()))?;
+    }
+    let config = Arc::new(running.config);
+    let generation = running.generation;
+    let engine = engine::build(&config)?;
+    let durable = Durable::new(running.key, &engine, &config);
+    let built = live::build_with(engine, Arc::clone(&config), generation, &durable)?;
+    let sessions = opts
+        .worker
+        .as_ref()
+        .map(|w| w.sessions)
+        .unwrap_or(config.gateway.max_sessions);
+    let pool = Pool::new(
+        sessions,
+        config.gateway.max_message_size,
+        config.gateway.prefault,
+        &*built.inspectors,
+        built.shared.epoch,
+    );
+    if opts.worker.is_some() {
+        // Everything is allocated: keep it in RAM, never on flash swap.
+        if let Err(e) = cordon_platform::memory::lock_all() {
+            tracing::warn!(error = %e, "memory not locked");
+        }
+    }
+    let listeners = server::bind(&config, opts.worker.is_some())?;
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        listen = ?listeners.addrs(),
+        smarthosts = ?config.relay.smarthosts.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+        sessions,
+        max_message_size = config.gateway.max_message_size,
+        budget_mib = pool.budget_bytes() >> 20,
+        generation,
+        core = ?opts.worker.as_ref().map(|w| w.core),
+        "cordon started; memory budget is 32 MiB + sessions x (max_message_size + 928 KiB)"
+    );
+    let runtime = match &opts.worker {
+        Some(_) => {
+            cordon_supervisor::worker::runtime().map_err(|e| Error::Platform(e.to_string()))?
+        }
+        None => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(Error::Runtime)?,
+    };
+    let counters = Arc::clone(&durable.counters);
+    let serve_port = opts.worker.as_ref().map(|w| w.control).unwrap_or(true);
+    let path = path.to_path_buf();
+    runtime.block_on(async move {
+        if opts.worker.is_some() {
+            match cordon_supervisor::worker::Heartbeat::from_env() {
+                Ok(Some(hb)) => {
+                    // Beats come from this event loop: a stuck loop stops them.
+                    tokio::spawn(async move {
+                        let e = cordon_supervisor::worker::heartbeat_task(hb).await;
+                        tracing::error!(error = %e, "heartbeat pipe closed; the supervisor is gone");
+                    });
+                }
+                Ok(None) => tracing::warn!("no heartbeat pipe: not started by cordon supervise"),
+                Err(e) => tracing::warn!(error = %e, "heartbeat unavailable"),
+            }
+        }
+        let (tx, rx) = watch::channel(false);
+        let (live_tx, live_rx) = watch::channel(Arc::clone(&built.shared));
+        let live_tx = Arc::new(live_tx);
+        if let (true, Some(control), Some(persisted)) = (serve_port, config.control.clone(), running.persisted) {
+            let supervisor = std::env::var(SUPERVISOR_PID_ENV).ok().and_then(|p| p.parse().ok());
+            let backend = GatewayBackend::new("none", persisted, built.clone(), Arc::clone(&live_tx), Arc::clone(&pool), supervisor);
+            start_config_port(&control, backend, rx.clone())?;
+        }
+        tokio::spawn(signals(tx, live_tx, path, durable, Arc::clone(&config)));
+        server::serve(live_rx, pool, listeners, rx, DRAIN_DEADLINE).await
+    })?;
+    tracing::info!(counters = %serde_json::to_string(&counters.snapshot()).unwrap_or_default(), "cordon stopped");
+    Ok(())
+}
+
+/// SIGTERM and SIGINT drain; SIGHUP reloads (its default action would kill the process).
+async fn signals(
+    shutdown: watch::Sender<bool>,
+    live: Arc<watch::Sender<Arc<Shared>>>,
+    path: PathBuf,
+    durable: Durable,
+    first: Arc<Config>,
+) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
+        tracing::error!("cannot install signal handlers");
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => reload(&path, &first, &live, &durable),
+        }
+    }
+    let _ = shutdown.send(true);
+}
+
+fn reload(path: &Path, first: &Config, live: &watch::Sender<Arc<Shared>>, durable: &Durable) {
+    let built = reload_source(path, first)
+        .and_then(|(config, generation)| live::build(Arc::new(config), generation, durable));
+    match built {
+        Ok(Built { shared, .. }) => {
+            let generation = shared.generation;
+            live.send_replace(shared);
+            tracing::info!(
+                generation,
+                "SIGHUP: configuration reloaded; new sessions use it"
+            );
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "SIGHUP: configuration refused, the running one stays")
+        }
+    }
+}
+
+/// Serves the config port on every transport `[control]` names.
+fn start_config_port(
+    control: &cordon_config::Control,
+    backend: Arc<GatewayBackend>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), Error> {
+    if let Some(socket) = &control.socket {
+        if let Some(dir) = socket.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::ConfigPort(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let listener = cordon_control::bind_unix(socket, control.socket_mode)
+            .map_err(|e| Error::ConfigPort(format!("{}: {e}", socket.display())))?;
+        tokio::spawn(cordon_control::run_unix(
+            listener,
+            control.allowed_uids.clone(),
+            Arc::clone(&backend),
+            shutdown.clone(),
+        ));
+        tracing::info!(socket = %socket.display(), "config port listening");
+    }
+    if let Some(serial) = control.serial.clone() {
+        let (backend, shutdown) = (Arc::clone(&backend), shutdown.clone());
+        tracing::info!(device = %serial.display(), "config port on the serial device");
+        tokio::spawn(async move {
+            if let Err(e) = cordon_control::serve_serial(&serial, backend, shutdown).await {
+                tracing::error!(device = %serial.display(), error = %e, "config port on the serial device stopped");
+            }
+        });
+    }
+    if let Some(tcp) = control.tcp.clone() {
+        let config = cordon_control::server_tls_config(
+            &tcp.certificate.path,
+            &tcp.private_key.path,
+            &tcp.client_ca.path,
+        )
+        .map_err(|e| Error::ConfigPort(format!("[control.tcp]: {e}")))?;
+        let listener = std::net::TcpListener::bind(tcp.listen)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .and_then(tokio::net::TcpListener::from_std)
+            .map_err(|source| Error::Bind {
+                addr: tcp.listen,
+                source,
+            })?;
+        tokio::spawn(cordon_control::tcp::run_tcp_mtls(
+            listener, config, backend, shutdown,
+        ));
+        tracing::info!(listen = %tcp.listen, "config port (mutual TLS) listening");
+    }
+    Ok(())
+}
+
+/// `cordon supervise`: checks the budget against the board, seeds the config store once, then
+/// runs one pinned worker per data core under the watchdog supervisor.
+pub fn supervise(board_path: &Path, path: &Path) -> Result<(), Error> {
+    let board =
+        cordon_supervisor::Board::load(board_path).map_err(|e| Error::Platform(e.to_string()))?;
+    // Seeding the store here, once, keeps the workers from racing to write generation 1.
+    let running = load_running(path)?;
+    crate::logging::init(&running.config.log.level)?;
+    let config = running.config;
+    let workers = board.data_cores.len().max(1);
+    let per_worker = config.gateway.max_sessions.div_ceil(workers);
+    let budget =
+        workers as u64 * Pool::budget_for(per_worker, config.gateway.max_message_size) as u64;
+    let board_bytes = board.memory_mib * 1024 * 1024;
+    tracing::info!(board = %board.name, workers, sessions_per_worker = per_worker, budget_mib = budget >> 20, board_mib = board.memory_mib, "memory budget");
+    if budget > board_bytes {
+        return Err(Error::Platform(format!(
+            "the memory budget ({} MiB: {workers} workers x (32 MiB + {per_worker} sessions x (max_message_size {} + 928 KiB))) exceeds the board's {} MiB: lower gateway.max_sessions or gateway.max_message_size",
+            budget >> 20,
+            config.gateway.max_message_size,
+            board.memory_mib
+        )));
+    }
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::Platform(format!("cannot find my own binary: {e}")))?;
+    let config_path = path.to_path_buf();
+    let control_core = board.data_cores.first().copied().unwrap_or(0);
+    let make = move |core: usize| {
+        let mut cmd = std::process::Command::new(&exe);
+        cmd.args([
+            "worker",
+            "--core",
+            &core.to_string(),
+            "--sessions",
+            &per_worker.to_string(),
+            "--config",
+        ])
+        .arg(&config_path)
+        .env(SUPERVISOR_PID_ENV, std::process::id().to_string());
+        if core == control_core {
+            cmd.arg("--control");
+        }
+        cmd
+    };
+    let reload_path = path.to_path_buf();
+    let validate = move || {
+        reload_source(&reload_path, &config)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    cordon_supervisor::Supervisor::new(board, make, validate)
+        .run_blocking()
+        .map_err(|e| Error::Platform(e.to_string()))
+}
