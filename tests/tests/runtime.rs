@@ -349,3 +349,27 @@ fn sigterm_drains_sessions_in_flight() {
     assert!(logs.contains("cordon stopped"));
     assert!(cap.wait_messages(1)[0].text().contains("second half"));
 }
+
+#[test]
+fn a_budget_over_the_board_memory_is_refused_at_start() {
+    let mut cfg = Cfg::new("smtp://127.0.0.1:25");
+    cfg.max_message_size = "150MiB".into();
+    cfg.max_sessions = 100;
+    let dir = TempDir::new("budget");
+    let path = dir.path().join("cordon.toml");
+    std::fs::write(&path, cfg.render()).unwrap();
+    let out = Command::new(bin("cordon"))
+        .args(["supervise", "--board"])
+        .arg(repo_root().join("board/x86-dev/board.toml"))
+        .arg("--config")
+        .arg(&path)
+        .env_remove("NOTIFY_SOCKET")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("exceeds the board's 1024 MiB") && err.contains("max_sessions"),
+        "{err}"
+    );
+}
