@@ -28,6 +28,8 @@ pub const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
 pub const STORED_NAME: &str = "cordon.toml";
 /// Set by the supervisor in each worker's environment: whom to ask for a fleet-wide reload.
 pub const SUPERVISOR_PID_ENV: &str = "CORDON_SUPERVISOR_PID";
+/// Set by the supervisor in each worker's environment: the board profile's name.
+pub const BOARD_ENV: &str = "CORDON_BOARD";
 
 /// The configuration to run, where it came from, and the appliance key.
 #[derive(Debug)]
@@ -185,7 +187,8 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
         let live_tx = Arc::new(live_tx);
         if let (true, Some(control), Some(persisted)) = (serve_port, config.control.clone(), running.persisted) {
             let supervisor = std::env::var(SUPERVISOR_PID_ENV).ok().and_then(|p| p.parse().ok());
-            let backend = GatewayBackend::new("none", persisted, built.clone(), Arc::clone(&live_tx), Arc::clone(&pool), supervisor);
+            let board = std::env::var(BOARD_ENV).unwrap_or_else(|_| "none".into());
+            let backend = GatewayBackend::new(&board, persisted, built.clone(), Arc::clone(&live_tx), Arc::clone(&pool), supervisor);
             start_config_port(&control, backend, rx.clone())?;
         }
         tokio::spawn(signals(tx, live_tx, path, durable, Arc::clone(&config)));
@@ -319,6 +322,7 @@ pub fn supervise(board_path: &Path, path: &Path) -> Result<(), Error> {
         .map_err(|e| Error::Platform(format!("cannot find my own binary: {e}")))?;
     let config_path = path.to_path_buf();
     let control_core = board.data_cores.first().copied().unwrap_or(0);
+    let board_name = board.name.clone();
     let make = move |core: usize| {
         let mut cmd = std::process::Command::new(&exe);
         cmd.args([
