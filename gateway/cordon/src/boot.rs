@@ -334,7 +334,8 @@ pub fn supervise(board_path: &Path, path: &Path) -> Result<(), Error> {
             "--config",
         ])
         .arg(&config_path)
-        .env(SUPERVISOR_PID_ENV, std::process::id().to_string());
+        .env(SUPERVISOR_PID_ENV, std::process::id().to_string())
+        .env(BOARD_ENV, &board_name);
         if core == control_core {
             cmd.arg("--control");
         }
