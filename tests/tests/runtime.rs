@@ -373,3 +373,51 @@ fn a_budget_over_the_board_memory_is_refused_at_start() {
         "{err}"
     );
 }
+
+#[test]
+fn workers_restart_through_the_config_port() {
+    let cap = Capture::start(&[]);
+    let dir = TempDir::new("restart");
+    let socket = dir.path().join("control.sock");
+    let mut cfg = Cfg::new(&cap.smarthost());
+    cfg.control = Some(format!(
+        "state_dir = {:?}\nsocket = {:?}\n",
+        dir.path().join("state").display().to_string(),
+        socket.display().to_string()
+    ));
+    let sup = Supervised::start(&cfg);
+    sup.wait_log("config port listening", 1);
+    let before = sup.workers();
+    let out = Command::new(bin("cordonctl"))
+        .arg("--socket")
+        .arg(&socket)
+        .args(["workers", "restart"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    sup.wait_log("worker restarting on request", 2);
+    sup.wait_log("worker up (first heartbeat)", 4);
+    let after = wait_until("the old workers gone", STEP, || {
+        let w = sup.workers();
+        (w.len() == 2 && w.iter().all(|p| !before.contains(p))).then_some(w)
+    });
+    println!("workers {before:?} replaced by {after:?}");
+    // A requested restart is not a failure.
+    assert!(!sup.logs().contains("worker failed"), "{}", sup.logs());
+    let mut c = Client::connect(sup.port);
+    c.hello();
+    assert_eq!(
+        c.send_mail(
+            "a@contoso.com",
+            &["b@fabrikam.example"],
+            b"Subject: after restart\r\n\r\nx\r\n"
+        )
+        .code,
+        250
+    );
+}

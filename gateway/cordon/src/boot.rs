@@ -28,6 +28,8 @@ pub const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
 pub const STORED_NAME: &str = "cordon.toml";
 /// Set by the supervisor in each worker's environment: whom to ask for a fleet-wide reload.
 pub const SUPERVISOR_PID_ENV: &str = "CORDON_SUPERVISOR_PID";
+/// Set by the supervisor in each worker's environment: how many workers there are.
+pub const WORKERS_ENV: &str = "CORDON_WORKERS";
 /// Set by the supervisor in each worker's environment: the board profile's name.
 pub const BOARD_ENV: &str = "CORDON_BOARD";
 
@@ -335,7 +337,8 @@ pub fn supervise(board_path: &Path, path: &Path) -> Result<(), Error> {
         ])
         .arg(&config_path)
         .env(SUPERVISOR_PID_ENV, std::process::id().to_string())
-        .env(BOARD_ENV, &board_name);
+        .env(BOARD_ENV, &board_name)
+        .env(WORKERS_ENV, workers.to_string());
         if core == control_core {
             cmd.arg("--control");
         }

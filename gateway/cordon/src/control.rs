@@ -454,7 +454,32 @@ impl Backend for GatewayBackend {
     }
 
     fn restart_workers(&self) -> Result<u16, AppError> {
-        Err(AppError::new(ErrorCode::NotPermitted, "`cordon run` has no worker processes; restart the service (under `cordon supervise` this restarts the workers)"))
+        let Some(pid) = self
+            .supervisor
+            .and_then(|p| i32::try_from(p).ok())
+            .filter(|p| *p > 1)
+        else {
+            return Err(AppError::new(ErrorCode::NotPermitted, "`cordon run` has no worker processes; restart the service (under `cordon supervise` this restarts the workers)"));
+        };
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGUSR1,
+        )
+        .map_err(|e| {
+            AppError::new(
+                ErrorCode::Internal,
+                &format!("cannot reach the supervisor: {e}"),
+            )
+        })?;
+        let workers = std::env::var(crate::boot::WORKERS_ENV)
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
+        tracing::info!(
+            workers,
+            "workers restart requested: each drains while a fresh one takes over"
+        );
+        Ok(workers)
     }
 
     fn reboot(&self) -> Result<(), AppError> {

@@ -195,6 +195,9 @@ pub struct Supervisor {
     status: StatusHandle,
     /// Killed processes not yet reaped, with the time of the kill.
     reaping: Vec<(Child, Instant)>,
+    /// Workers replaced on request (SIGUSR1), draining their sessions, with when they were
+    /// told; killed at the drain deadline.
+    draining: Vec<(Child, Instant)>,
 }
 
 impl std::fmt::Debug for Supervisor {
@@ -246,6 +249,7 @@ impl Supervisor {
             last_status: String::new(),
             status: StatusHandle::default(),
             reaping: Vec::new(),
+            draining: Vec::new(),
         }
     }
 
@@ -293,6 +297,7 @@ impl Supervisor {
         let mut term = sig(SignalKind::terminate(), "SIGTERM")?;
         let mut int = sig(SignalKind::interrupt(), "SIGINT")?;
         let mut hup = sig(SignalKind::hangup(), "SIGHUP")?;
+        let mut usr1 = sig(SignalKind::user_defined1(), "SIGUSR1")?;
         tracing::info!(
             board = %self.board.name,
             data_cores = ?self.board.data_cores,
@@ -311,8 +316,10 @@ impl Supervisor {
                 _ = term.recv() => break "SIGTERM",
                 _ = int.recv() => break "SIGINT",
                 _ = hup.recv() => self.reload(&health),
+                _ = usr1.recv() => self.restart_all(Instant::now()),
             }
             let now = Instant::now();
+            self.finish_draining(now);
             for i in 0..self.workers.len() {
                 self.check(i, now);
             }
@@ -379,6 +386,48 @@ impl Supervisor {
             .is_some_and(|t| now - t >= self.limits.stable_after)
         {
             w.backoff = self.limits.backoff_initial;
+        }
+    }
+
+    /// SIGUSR1 (the config port's "restart workers"): every worker is told to drain (SIGTERM)
+    /// and a fresh one is started on its core at once, sharing the port meanwhile. A requested
+    /// restart is neither a failure nor part of a crash loop.
+    fn restart_all(&mut self, now: Instant) {
+        for w in &mut self.workers {
+            let Some(child) = w.child.take() else {
+                continue;
+            };
+            let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
+            tracing::info!(
+                core = w.core,
+                pid = child.id(),
+                "worker restarting on request; the old one drains"
+            );
+            self.draining.push((child, now));
+            w.beats = None;
+            w.restart_at = Some(now);
+        }
+    }
+
+    /// Reaps drained workers; kills those still running at the drain deadline.
+    fn finish_draining(&mut self, now: Instant) {
+        let deadline = self.limits.drain_deadline;
+        let mut overdue = Vec::new();
+        self.draining
+            .retain_mut(|(child, told)| match child.try_wait() {
+                Ok(Some(_)) | Err(_) => false,
+                Ok(None) if now - *told > deadline => {
+                    let _ = child.kill();
+                    overdue.push(child.id());
+                    false
+                }
+                Ok(None) => true,
+            });
+        for pid in overdue {
+            tracing::warn!(
+                pid,
+                "replaced worker still draining at the deadline; killed"
+            );
         }
     }
 
