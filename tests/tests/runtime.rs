@@ -388,6 +388,21 @@ fn workers_restart_through_the_config_port() {
     let sup = Supervised::start(&cfg);
     sup.wait_log("config port listening", 1);
     let before = sup.workers();
+    // Status lists both workers with their cores.
+    let st = Command::new(bin("cordonctl"))
+        .arg("--socket")
+        .arg(&socket)
+        .arg("status")
+        .output()
+        .unwrap();
+    let st = String::from_utf8_lossy(&st.stdout).to_string();
+    assert!(st.contains("x86-dev"), "{st}");
+    for pid in &before {
+        assert!(
+            st.contains(&pid.to_string()),
+            "worker {pid} missing from status:\n{st}"
+        );
+    }
     let out = Command::new(bin("cordonctl"))
         .arg("--socket")
         .arg(&socket)

@@ -273,14 +273,44 @@ impl Backend for GatewayBackend {
 
     fn status(&self) -> cordon_wire::Status {
         let sessions = u32::try_from(self.pool.in_use()).unwrap_or(u32::MAX);
+        let me = std::process::id();
+        // Under the supervisor its children are the workers; this process knows only its own
+        // sessions. Otherwise this process is the one worker.
+        let pids = match self.supervisor {
+            Some(sup) => std::fs::read_to_string(format!("/proc/{sup}/task/{sup}/children"))
+                .map(|c| {
+                    c.split_whitespace()
+                        .filter_map(|p| p.parse().ok())
+                        .collect()
+                })
+                .unwrap_or_else(|_| vec![me]),
+            None => vec![me],
+        };
         let mut workers = heapless::Vec::new();
-        let _ = workers.push(WorkerStatus {
-            index: 0,
-            core: None,
-            pid: std::process::id(),
-            health: WorkerHealth::Healthy,
-            sessions,
-        });
+        for (index, pid) in pids.into_iter().enumerate() {
+            let core = cordon_platform::affinity::allowed_cpus(Some(pid))
+                .ok()
+                .filter(|c| c.len() == 1)
+                .and_then(|c| u16::try_from(c[0]).ok());
+            // State `T` in /proc/<pid>/stat: stopped, so not serving.
+            let stopped = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| rest.starts_with('T')))
+                .unwrap_or(false);
+            let health = if stopped {
+                WorkerHealth::Degraded
+            } else {
+                WorkerHealth::Healthy
+            };
+            let own = if pid == me { sessions } else { 0 };
+            let _ = workers.push(WorkerStatus {
+                index: index as u16,
+                core,
+                pid,
+                health,
+                sessions: own,
+            });
+        }
         Status {
             software: bounded(concat!("cordon ", env!("CARGO_PKG_VERSION"))),
             board: bounded(&self.board),
