@@ -24,11 +24,11 @@ mkdir -p "$root/usr/bin" "$root/usr/lib/systemd" "$root/etc/systemd/system" \
          "$root/usr/lib/tmpfiles.d" "$root/usr/lib/sysusers.d"
 ln -s usr/bin "$root/bin"
 cp -r /usr/lib/systemd/system "$root/usr/lib/systemd/system"
-for exe in cordon kill; do
+for exe in cordon kill rm systemctl; do
     printf '#!/bin/sh\nexit 0\n' > "$root/usr/bin/$exe"
     chmod 755 "$root/usr/bin/$exe"
 done
-cp "$here/cordon.service" "$root/etc/systemd/system/"
+cp "$here/cordon.service" "$here/cordon-reboot.path" "$here/cordon-reboot.service" "$root/etc/systemd/system/"
 cp "$here/sysusers.d/cordon.conf" "$root/usr/lib/sysusers.d/"
 cp "$here/tmpfiles.d/cordon.conf" "$root/usr/lib/tmpfiles.d/"
 
@@ -47,7 +47,7 @@ uid=$(awk -F: '$1 == "cordon" { print $3 }' "$root/etc/passwd")
 
 echo "== systemd-analyze verify"
 # verify only warns about unknown keys and bad values; any output at all is a failure here.
-out=$(systemd-analyze verify --root="$root" cordon.service 2>&1) || { echo "$out"; exit 1; }
+out=$(systemd-analyze verify --root="$root" cordon.service cordon-reboot.path cordon-reboot.service 2>&1) || { echo "$out"; exit 1; }
 [ -z "$out" ] || { echo "$out"; echo "check.sh: systemd-analyze verify complained"; exit 1; }
 
 echo "== drop-ins"

@@ -441,3 +441,28 @@ fn config_apply_during_a_load_switches_new_messages_only() {
     let delivered = results.iter().filter(|r| r.3 == 250).count();
     assert_eq!(cap.wait_messages(delivered).len(), delivered);
 }
+
+#[test]
+fn reboot_leaves_a_request_for_the_root_owned_path_unit() {
+    let dir = TempDir::new("ctl-reboot");
+    let cap = Capture::start(&[]);
+    let socket = dir.path().join("control.sock");
+    let request = dir.path().join("run/reboot");
+    std::fs::create_dir_all(request.parent().unwrap()).unwrap();
+    let mut cfg = Cfg::new(&cap.smarthost());
+    cfg.control = Some(format!(
+        "state_dir = {:?}\nsocket = {:?}\nreboot_request = {:?}\n",
+        dir.path().join("state").display().to_string(),
+        socket.display().to_string(),
+        request.display().to_string()
+    ));
+    let gw = Gateway::start(&cfg);
+    gw.wait_log("config port listening");
+    assert!(!request.exists());
+    let (code, out) = ctl(&socket, &["reboot"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(request.exists(), "no reboot request written");
+    // systemd/cordon-reboot.path watches exactly this file by default.
+    let unit = std::fs::read_to_string(repo_root().join("systemd/cordon-reboot.path")).unwrap();
+    assert!(unit.contains("PathExists=/run/cordon/reboot"));
+}

@@ -384,6 +384,8 @@ pub struct Control {
     pub serial: Option<PathBuf>,
     /// The management TCP port with mutual TLS against a pinned CA.
     pub tcp: Option<ControlTcp>,
+    /// Where `reboot` leaves its request for the root-owned `cordon-reboot.path` unit.
+    pub reboot_request: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

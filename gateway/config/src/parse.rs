@@ -890,6 +890,7 @@ fn control(mut s: Section<'_, '_>, r: &mut Reader<'_>, base: &Path) -> Option<Co
         },
     };
     let serial = s.string(r, "serial").map(|(v, _)| PathBuf::from(v));
+    let reboot_request = s.string(r, "reboot_request").map(|(v, _)| PathBuf::from(v));
     let tcp = s.table(r, "tcp").and_then(|mut t| {
         let listen = t
             .string(r, "listen")
@@ -940,6 +941,7 @@ fn control(mut s: Section<'_, '_>, r: &mut Reader<'_>, base: &Path) -> Option<Co
         allowed_uids,
         serial,
         tcp,
+        reboot_request,
     })
 }
 

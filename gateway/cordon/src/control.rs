@@ -513,10 +513,25 @@ impl Backend for GatewayBackend {
     }
 
     fn reboot(&self) -> Result<(), AppError> {
-        Err(AppError::new(
-            ErrorCode::NotPermitted,
-            "`cordon run` does not reboot the machine; the appliance's supervisor does",
-        ))
+        let config = self.current().shared.config.clone();
+        let Some(request) = config
+            .control
+            .as_ref()
+            .and_then(|c| c.reboot_request.clone())
+        else {
+            return Err(AppError::new(
+                ErrorCode::NotPermitted,
+                "this gateway does not reboot the machine: it runs unprivileged (no CAP_SYS_BOOT); set [control] reboot_request and install cordon-reboot.path, or reboot from the console",
+            ));
+        };
+        // The root-owned path unit reboots once it sees the request; this call returns first.
+        write_atomic(
+            &request,
+            b"reboot requested through the config port\n",
+            0o600,
+        )?;
+        tracing::warn!(request = %request.display(), "reboot requested through the config port");
+        Ok(())
     }
 }
 
