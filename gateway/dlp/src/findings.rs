@@ -475,12 +475,25 @@ impl Acc {
     /// Records a match. `hash` identifies the value (for distinct counts),
     /// `redacted` is the only form of it that is kept.
     pub(crate) fn report(&mut self, det: usize, hash: u64, conf: Confidence, redacted: &[u8]) {
+        self.report_with(det, hash, conf, |s| s.push_bytes(redacted));
+    }
+
+    /// [`Acc::report`] for detectors whose redacted form costs something to
+    /// build: `sample` writes it, and runs only when a sample is kept (a new
+    /// value while sample slots are free), not on every repeated match.
+    pub(crate) fn report_with(
+        &mut self,
+        det: usize,
+        hash: u64,
+        conf: Confidence,
+        sample: impl FnOnce(&mut Sample),
+    ) {
         let d = &mut self.dets[det];
         let new = d.insert(hash, conf);
         if new && d.n_samples < d.samples.len() {
             let s = &mut d.samples[d.n_samples];
             s.clear();
-            s.push_bytes(redacted);
+            sample(s);
             d.n_samples += 1;
         }
         let loc = self.location.as_bytes();

@@ -198,14 +198,17 @@ impl Detectors {
             let base = self.dict_base;
             let dicts = &self.dicts;
             dicts.scan(hay, from, to, &mut |m| {
-                let mut red = [0u8; 48];
-                let n = dicts.redacted(m.term, &mut red);
-                let _ = m.start;
-                acc.report(
+                // The redacted term is built only when it becomes a sample: a
+                // dictionary term usually repeats, and this runs per match.
+                acc.report_with(
                     base + m.dict as usize,
                     u64::from(m.term).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5555,
                     Confidence::High,
-                    &red[..n],
+                    |s| {
+                        let mut red = [0u8; 48];
+                        let n = dicts.redacted(m.term, &mut red);
+                        s.push_bytes(&red[..n]);
+                    },
                 );
             });
         }
