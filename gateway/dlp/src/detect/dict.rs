@@ -19,6 +19,14 @@ use crate::Error;
 const FILTER_BITS: u32 = 18;
 const FILTER_WORDS: usize = 1 << (FILTER_BITS - 6);
 const HASH_MUL: u32 = 0x9E37_79B1;
+/// Buckets of the long-term index: 4,096 starts (16 KiB), about one term per bucket per 4,096
+/// terms, so a filter hit is resolved in a bucket of a few entries.
+const BUCKET_BITS: u32 = 12;
+
+#[inline(always)]
+fn bucket(h: usize) -> usize {
+    h >> (FILTER_BITS - BUCKET_BITS)
+}
 
 /// Longest whitespace run one space of a term may stand for.
 const MAX_FOLDED_SPACE: usize = 16;
@@ -37,8 +45,11 @@ struct Term {
 pub(crate) struct Dictionaries {
     filter: Box<[u64; FILTER_WORDS]>,
     short: Box<[u64; 1024]>,
-    /// (folded 4-byte prefix, term index), sorted.
+    /// (folded 4-byte prefix, term index), sorted by filter bucket then prefix.
     long_index: Vec<(u32, u32)>,
+    /// Where each filter bucket's entries start in `long_index` (one more entry than
+    /// buckets): a candidate finds its terms with two loads, not a binary search.
+    long_buckets: Box<[u32]>,
     /// (folded 2-byte prefix, term index), sorted.
     short_index: Vec<(u16, u32)>,
     terms: Vec<Term>,
@@ -130,7 +141,14 @@ impl Dictionaries {
                 short_index.push((x, i as u32));
             }
         }
-        long_index.sort_unstable();
+        long_index.sort_unstable_by_key(|&(x, t)| (bucket(hash4(x)), x, t));
+        let mut long_buckets = vec![0u32; (1 << BUCKET_BITS) + 1].into_boxed_slice();
+        for &(x, _) in &long_index {
+            long_buckets[bucket(hash4(x)) + 1] += 1;
+        }
+        for b in 1..long_buckets.len() {
+            long_buckets[b] += long_buckets[b - 1];
+        }
         short_index.sort_unstable();
         Ok(Dictionaries {
             all_whole_word: terms.iter().all(|t| t.whole_word),
@@ -138,6 +156,7 @@ impl Dictionaries {
             has_short: !short_index.is_empty(),
             short,
             long_index,
+            long_buckets,
             short_index,
             terms,
         })
@@ -169,7 +188,7 @@ impl Dictionaries {
                 let x = (w >> (8 * k)) as u32;
                 let h = hash4(x);
                 if self.filter[h >> 6] & (1 << (h & 63)) != 0 {
-                    self.verify_long(hay, i + k, fold4(x), out);
+                    self.verify_long(hay, i + k, fold4(x), h, out);
                 }
             }
             if self.has_short {
@@ -188,7 +207,7 @@ impl Dictionaries {
                 let x = u32::from_le_bytes([hay[i], hay[i + 1], hay[i + 2], hay[i + 3]]);
                 let h = hash4(x);
                 if self.filter[h >> 6] & (1 << (h & 63)) != 0 {
-                    self.verify_long(hay, i, fold4(x), out);
+                    self.verify_long(hay, i, fold4(x), h, out);
                 }
             }
             if self.has_short && i + 2 <= hay.len() {
@@ -202,19 +221,29 @@ impl Dictionaries {
     }
 
     #[cold]
-    fn verify_long(&self, hay: &[u8], at: usize, x: u32, out: &mut impl FnMut(DictMatch)) {
+    fn verify_long(
+        &self,
+        hay: &[u8],
+        at: usize,
+        x: u32,
+        h: usize,
+        out: &mut impl FnMut(DictMatch),
+    ) {
         if self.all_whole_word
             && at > 0
             && (hay[at - 1].is_ascii_alphanumeric() || hay[at - 1] == b'_')
         {
             return;
         }
-        let lo = self.long_index.partition_point(|&(p, _)| p < x);
-        for &(p, t) in &self.long_index[lo..] {
-            if p != x {
-                break;
+        let b = bucket(h);
+        let (lo, hi) = (
+            self.long_buckets[b] as usize,
+            self.long_buckets[b + 1] as usize,
+        );
+        for &(p, t) in &self.long_index[lo..hi] {
+            if p == x {
+                self.verify_term(hay, at, t, out);
             }
-            self.verify_term(hay, at, t, out);
         }
     }
 
