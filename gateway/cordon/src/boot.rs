@@ -22,6 +22,8 @@ use crate::pool::Pool;
 use crate::session::Shared;
 use crate::{engine, server, Error};
 
+/// How long the config port's connections get to answer their request in hand at shutdown.
+pub const PORT_DRAIN: Duration = Duration::from_secs(5);
 /// How long SIGTERM waits for sessions in flight before the process exits.
 pub const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
 /// The name the stored config is parsed under (error locations, relative paths).
@@ -185,16 +187,23 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
             }
         }
         let (tx, rx) = watch::channel(false);
+        let mut port_tasks = Vec::new();
         let (live_tx, live_rx) = watch::channel(Arc::clone(&built.shared));
         let live_tx = Arc::new(live_tx);
         if let (true, Some(control), Some(persisted)) = (serve_port, config.control.clone(), running.persisted) {
             let supervisor = std::env::var(SUPERVISOR_PID_ENV).ok().and_then(|p| p.parse().ok());
             let board = std::env::var(BOARD_ENV).unwrap_or_else(|_| "none".into());
             let backend = GatewayBackend::new(&board, persisted, built.clone(), Arc::clone(&live_tx), Arc::clone(&pool), supervisor);
-            start_config_port(&control, backend, rx.clone())?;
+            port_tasks = start_config_port(&control, backend, rx.clone())?;
         }
         tokio::spawn(signals(tx, live_tx, path, durable, Arc::clone(&config)));
-        server::serve(live_rx, pool, listeners, rx, DRAIN_DEADLINE).await
+        let served = server::serve(live_rx, pool, listeners, rx, DRAIN_DEADLINE).await;
+        // The config port's connections finish the request in hand (a `workers restart` reply
+        // is written before this worker, told to drain by that very request, exits).
+        for task in port_tasks {
+            let _ = tokio::time::timeout(PORT_DRAIN, task).await;
+        }
+        served
     })?;
     tracing::info!(counters = %serde_json::to_string(&counters.snapshot()).unwrap_or_default(), "cordon stopped");
     Ok(())
@@ -245,12 +254,14 @@ fn reload(path: &Path, first: &Config, live: &watch::Sender<Arc<Shared>>, durabl
     }
 }
 
-/// Serves the config port on every transport `[control]` names.
+/// Serves the config port on every transport `[control]` names; returns the tasks, which end
+/// once `shutdown` fires and their connections have answered the request in hand.
 fn start_config_port(
     control: &cordon_config::Control,
     backend: Arc<GatewayBackend>,
     shutdown: watch::Receiver<bool>,
-) -> Result<(), Error> {
+) -> Result<Vec<tokio::task::JoinHandle<()>>, Error> {
+    let mut tasks = Vec::new();
     if let Some(socket) = &control.socket {
         if let Some(dir) = socket.parent() {
             std::fs::create_dir_all(dir)
@@ -258,22 +269,22 @@ fn start_config_port(
         }
         let listener = cordon_control::bind_unix(socket, control.socket_mode)
             .map_err(|e| Error::ConfigPort(format!("{}: {e}", socket.display())))?;
-        tokio::spawn(cordon_control::run_unix(
+        tasks.push(tokio::spawn(cordon_control::run_unix(
             listener,
             control.allowed_uids.clone(),
             Arc::clone(&backend),
             shutdown.clone(),
-        ));
+        )));
         tracing::info!(socket = %socket.display(), "config port listening");
     }
     if let Some(serial) = control.serial.clone() {
         let (backend, shutdown) = (Arc::clone(&backend), shutdown.clone());
         tracing::info!(device = %serial.display(), "config port on the serial device");
-        tokio::spawn(async move {
+        tasks.push(tokio::spawn(async move {
             if let Err(e) = cordon_control::serve_serial(&serial, backend, shutdown).await {
                 tracing::error!(device = %serial.display(), error = %e, "config port on the serial device stopped");
             }
-        });
+        }));
     }
     if let Some(tcp) = control.tcp.clone() {
         let config = cordon_control::server_tls_config(
@@ -289,12 +300,12 @@ fn start_config_port(
                 addr: tcp.listen,
                 source,
             })?;
-        tokio::spawn(cordon_control::tcp::run_tcp_mtls(
+        tasks.push(tokio::spawn(cordon_control::tcp::run_tcp_mtls(
             listener, config, backend, shutdown,
-        ));
+        )));
         tracing::info!(listen = %tcp.listen, "config port (mutual TLS) listening");
     }
-    Ok(())
+    Ok(tasks)
 }
 
 /// `cordon supervise`: checks the budget against the board, seeds the config store once, then
