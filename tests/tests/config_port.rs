@@ -373,8 +373,12 @@ type Sent = (usize, Instant, Instant, u16);
 
 #[test]
 fn config_apply_during_a_load_switches_new_messages_only() {
-    /// Messages in the load; bounded.
-    const MESSAGES: usize = 50;
+    /// Upper bound on the messages of the load, whatever the apply's pace.
+    const MAX_MESSAGES: usize = 400;
+    /// Messages that must finish before the apply starts.
+    const BEFORE: usize = 20;
+    /// Messages the load sends once the apply has returned.
+    const AFTER: usize = 5;
     let dir = TempDir::new("ctl-load");
     let cap = Capture::start(&[]);
     let (gw, socket) = gateway(&cap, dir.path(), None);
@@ -382,13 +386,18 @@ fn config_apply_during_a_load_switches_new_messages_only() {
     let blocking = dir.path().join("block.toml");
     std::fs::write(&blocking, with_action(&running, "block")).unwrap();
 
-    // Every message, sent one session each.
+    // Every message, sent one session each, until AFTER messages have
+    // started after the apply returned (or the bound is reached, which the
+    // asserts below then report). The load never races the apply's pace.
     let results: Arc<Mutex<Vec<Sent>>> = Arc::default();
+    let applied: Arc<Mutex<Option<Instant>>> = Arc::default();
     let port = gw.port;
     let load = {
         let results = Arc::clone(&results);
+        let applied = Arc::clone(&applied);
         std::thread::spawn(move || {
-            for i in 0..MESSAGES {
+            let mut sent_after = 0;
+            for i in 0..MAX_MESSAGES {
                 let started = Instant::now();
                 let mut c = Client::connect(port);
                 c.hello();
@@ -402,11 +411,17 @@ fn config_apply_during_a_load_switches_new_messages_only() {
                     .lock()
                     .unwrap()
                     .push((i, started, Instant::now(), r.code));
+                if applied.lock().unwrap().is_some_and(|done| started > done) {
+                    sent_after += 1;
+                    if sent_after == AFTER {
+                        break;
+                    }
+                }
             }
         })
     };
     wait_until("20 messages before the apply", STEP, || {
-        (results.lock().unwrap().len() >= 20).then_some(())
+        (results.lock().unwrap().len() >= BEFORE).then_some(())
     });
     let apply_started = Instant::now();
     let (code, out) = ctl(
@@ -414,10 +429,10 @@ fn config_apply_during_a_load_switches_new_messages_only() {
         &["config", "apply", &blocking.display().to_string()],
     );
     let apply_done = Instant::now();
+    *applied.lock().unwrap() = Some(apply_done);
     assert_eq!(code, 0, "{out}");
     load.join().unwrap();
     let results = results.lock().unwrap();
-    assert_eq!(results.len(), MESSAGES);
     let (mut before, mut after) = (0, 0);
     for &(i, started, finished, code) in results.iter() {
         assert!(code == 250 || code == 550, "message {i} failed with {code}");
@@ -435,8 +450,14 @@ fn config_apply_during_a_load_switches_new_messages_only() {
             after += 1;
         }
     }
-    println!("{before} messages before the apply were delivered, {after} after it were blocked");
-    assert!(before >= 20 && after >= 1, "before {before}, after {after}");
+    println!(
+        "{} messages: {before} before the apply were delivered, {after} after it were blocked",
+        results.len()
+    );
+    assert!(
+        before >= BEFORE && after >= AFTER,
+        "before {before}, after {after}"
+    );
     // Everything delivered arrived.
     let delivered = results.iter().filter(|r| r.3 == 250).count();
     assert_eq!(cap.wait_messages(delivered).len(), delivered);
