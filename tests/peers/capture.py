@@ -32,10 +32,50 @@ def peer_subject(server):
     return "(no CN)"
 
 
+# DSN parameters (RFC 3461) that aiosmtpd itself would refuse: with --dsn they are taken out of
+# the command before aiosmtpd sees it and recorded with their case kept.
+DSN_MAIL = ("RET", "ENVID")
+DSN_RCPT = ("NOTIFY", "ORCPT")
+
+
+def split_params(arg, keys):
+    kept, dsn = [], []
+    for word in arg.split(" "):
+        (dsn if word.split("=", 1)[0].upper() in keys else kept).append(word)
+    return " ".join(kept), dsn
+
+
+class DsnSMTP(SMTP):
+    async def smtp_MAIL(self, arg):
+        dsn = []
+        if arg is not None:
+            arg, dsn = split_params(arg, DSN_MAIL)
+        await super().smtp_MAIL(arg)
+        if self.envelope.mail_from is not None:
+            self.envelope.dsn_mail = dsn
+
+    async def smtp_RCPT(self, arg):
+        dsn = []
+        if arg is not None:
+            arg, dsn = split_params(arg, DSN_RCPT)
+        before = len(self.envelope.rcpt_tos)
+        await super().smtp_RCPT(arg)
+        if len(self.envelope.rcpt_tos) > before:
+            if not hasattr(self.envelope, "dsn_rcpts"):
+                self.envelope.dsn_rcpts = []
+            self.envelope.dsn_rcpts.append(dsn)
+
+
 class Handler:
     def __init__(self, args):
         self.args = args
         self.count = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.args.dsn:
+            responses.insert(len(responses) - 1, "250-DSN")
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.args.reject_rcpt:
@@ -61,6 +101,8 @@ class Handler:
             "tls": session.ssl is not None or self.args.implicit_tls,
             "client_cert": peer_subject(server),
             "helo": session.host_name,
+            "dsn_mail": getattr(envelope, "dsn_mail", []),
+            "dsn_rcpts": getattr(envelope, "dsn_rcpts", []),
         }
         with open(base + ".json", "w") as f:
             json.dump(meta, f)
@@ -81,6 +123,7 @@ def main():
     p.add_argument("--reject-rcpt", action="append", default=[])
     p.add_argument("--tempfail-rcpt", action="append", default=[])
     p.add_argument("--data-reply")
+    p.add_argument("--dsn", action="store_true", help="offer DSN and record its parameters")
     args = p.parse_args()
     args.reject_rcpt = [a.lower() for a in args.reject_rcpt]
     args.tempfail_rcpt = [a.lower() for a in args.tempfail_rcpt]
@@ -100,7 +143,7 @@ def main():
     loop = asyncio.new_event_loop()
 
     def factory():
-        return SMTP(
+        return (DsnSMTP if args.dsn else SMTP)(
             handler,
             hostname=args.hostname,
             tls_context=None if args.implicit_tls else ctx,

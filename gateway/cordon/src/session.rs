@@ -17,6 +17,7 @@ use cordon_policy::Counters;
 use cordon_smtp::address::{Param, Path};
 use cordon_smtp::command::{self, Command, CommandError};
 use cordon_smtp::data::{BodyError, BodyReceiver, Progress, MAX_BODY_LINE};
+use cordon_smtp::dsn::{self, Notify, Ret};
 use cordon_smtp::line::{discard_to_lf, next_line, LineEvent};
 use cordon_smtp::reply::{Enhanced, Reply};
 use cordon_smtp::MAX_COMMAND_LINE;
@@ -103,6 +104,11 @@ struct Txn {
     mail: Option<Path>,
     mail_pending: bool,
     smtputf8: bool,
+    /// The sender declared `BODY=8BITMIME`.
+    eightbit: bool,
+    /// The MAIL parameters as forwarded (` SIZE=.. BODY=.. SMTPUTF8 RET=.. ENVID=..`), for an
+    /// envelope that a redirect starts again.
+    mail_params: String,
     rcpts: Vec<Path>,
     rcpt_pending: usize,
     bdat: Option<BodyReceiver>,
@@ -236,6 +242,12 @@ impl Session {
 
     fn smtputf8_offered(&self) -> bool {
         self.down.as_ref().is_some_and(|d| d.caps.smtputf8)
+    }
+
+    /// DSN requests are passed on only to a smart host that can honour them (RFC 3461 section
+    /// 6.2 lets a relay drop them, but the sender then never hears of the final delivery).
+    fn dsn_offered(&self) -> bool {
+        self.esmtp && self.down.as_ref().is_some_and(|d| d.caps.dsn)
     }
 
     /// Queues a reply of our own, in order with relayed ones.
@@ -619,6 +631,9 @@ impl Session {
             if self.smtputf8_offered() {
                 lines.push("SMTPUTF8".into());
             }
+            if self.down.as_ref().is_some_and(|d| d.caps.dsn) {
+                lines.push("DSN".into());
+            }
             if self.sh.acceptor.is_some() && !self.up.is_tls() {
                 lines.push("STARTTLS".into());
             }
@@ -683,13 +698,19 @@ impl Session {
             return self.count_error();
         }
         let max = self.cfg().gateway.max_message_size as u64;
+        if let Some(r) = duplicate_param(&params) {
+            self.local(r);
+            return self.count_error();
+        }
         let mut forward = format!("MAIL FROM:<{}>", from.address());
         let mut smtputf8 = false;
+        let mut eightbit = false;
         let caps = self
             .down
             .as_ref()
             .map(|d| d.caps.clone())
             .unwrap_or_default();
+        let dsn = self.dsn_offered();
         for p in &params {
             match (p.key.as_str(), p.value.as_deref()) {
                 ("SIZE", Some(v)) if self.esmtp => match v.parse::<u64>() {
@@ -716,9 +737,24 @@ impl Session {
                         && (v.eq_ignore_ascii_case("7BIT")
                             || v.eq_ignore_ascii_case("8BITMIME")) =>
                 {
+                    eightbit = v.eq_ignore_ascii_case("8BITMIME");
                     if caps.eightbitmime {
                         forward.push_str(&format!(" BODY={}", v.to_ascii_uppercase()));
                     }
+                }
+                ("RET", Some(v)) if dsn => match Ret::parse(v) {
+                    Some(ret) => forward.push_str(&format!(" RET={}", ret.as_str())),
+                    None => {
+                        self.local(reply(501, (5, 5, 4), "Bad RET parameter syntax"));
+                        return self.count_error();
+                    }
+                },
+                ("ENVID", Some(v)) if dsn => {
+                    if !dsn::valid_envid(v) {
+                        self.local(reply(501, (5, 5, 4), "Bad ENVID parameter syntax"));
+                        return self.count_error();
+                    }
+                    forward.push_str(&format!(" ENVID={v}"));
                 }
                 ("SMTPUTF8", None) if self.esmtp && self.smtputf8_offered() => {
                     smtputf8 = true;
@@ -738,9 +774,11 @@ impl Session {
             ));
             return Ok(());
         }
+        self.txn.mail_params = forward[forward.find('>').map_or(0, |i| i + 1)..].to_string();
         forward.push_str("\r\n");
         self.txn.mail_pending = true;
         self.txn.smtputf8 = smtputf8;
+        self.txn.eightbit = eightbit;
         self.down_cmds.extend_from_slice(forward.as_bytes());
         self.pending.push_back(Pending::Mail(from));
         self.maybe_flush().await
@@ -751,13 +789,33 @@ impl Session {
             self.local(reply(503, (5, 5, 1), "Error: need MAIL command"));
             return self.count_error();
         }
-        if let Some(p) = params.first() {
-            self.local(reply(
-                555,
-                (5, 5, 4),
-                format!("Unsupported option: {}", p.key),
-            ));
+        if let Some(r) = duplicate_param(&params) {
+            self.local(r);
             return self.count_error();
+        }
+        let mut forward = format!("RCPT TO:<{}>", to.address());
+        let dsn = self.dsn_offered();
+        for p in &params {
+            match (p.key.as_str(), p.value.as_deref()) {
+                ("NOTIFY", Some(v)) if dsn => match Notify::parse(v) {
+                    Some(n) => forward.push_str(&format!(" NOTIFY={}", n.to_param())),
+                    None => {
+                        self.local(reply(501, (5, 5, 4), "Bad NOTIFY parameter syntax"));
+                        return self.count_error();
+                    }
+                },
+                ("ORCPT", Some(v)) if dsn => {
+                    if !dsn::valid_orcpt(v, self.txn.smtputf8) {
+                        self.local(reply(501, (5, 5, 4), "Bad ORCPT parameter syntax"));
+                        return self.count_error();
+                    }
+                    forward.push_str(&format!(" ORCPT={v}"));
+                }
+                (key, _) => {
+                    self.local(reply(555, (5, 5, 4), format!("Unsupported option: {key}")));
+                    return self.count_error();
+                }
+            }
         }
         if self.txn.rcpts.len() + self.txn.rcpt_pending >= MAX_RECIPIENTS {
             self.local(reply(452, (4, 5, 3), "Error: too many recipients"));
@@ -773,8 +831,8 @@ impl Session {
         }
         // Whatever the address says (source routes, `%` hacks, quoted parts), it only ever goes
         // to the configured smart host.
-        self.down_cmds
-            .extend_from_slice(format!("RCPT TO:<{}>\r\n", to.address()).as_bytes());
+        forward.push_str("\r\n");
+        self.down_cmds.extend_from_slice(forward.as_bytes());
         self.txn.rcpt_pending += 1;
         self.pending.push_back(Pending::Rcpt(to));
         self.maybe_flush().await
@@ -940,16 +998,19 @@ impl Session {
         format!("Received: from {helo} ([{}]){tls}\r\n\tby {} (cordon) with {proto} id {};\r\n\t{date}\r\n", self.peer.ip(), self.host(), self.id)
     }
 
-    /// Replaces the downstream envelope with `MAIL FROM:<from>` and one `RCPT TO:<to>`. The inner
-    /// error is the reply for the sender when the smart host refuses the new envelope.
+    /// Replaces the downstream envelope with `MAIL FROM:<from>` (with the sender's MAIL
+    /// parameters: SIZE, BODY, SMTPUTF8 and DSN's RET/ENVID) and one `RCPT TO:<to>` (without the
+    /// original recipients' NOTIFY/ORCPT, which were about other mailboxes). The inner error is
+    /// the reply for the sender when the smart host refuses the new envelope.
     async fn redirect_envelope(&mut self, from: &Path, to: &str) -> Result<Result<(), Reply>, End> {
+        let params = self.txn.mail_params.clone();
         self.reset_down().await?;
         let t = self.sh.config.timeouts.clone();
         let res = async {
             let m = self
                 .down()
                 .command(
-                    &format!("MAIL FROM:<{}>\r\n", from.address()),
+                    &format!("MAIL FROM:<{}>{params}\r\n", from.address()),
                     t.mail,
                     "the MAIL reply",
                 )
@@ -1057,6 +1118,21 @@ impl Session {
                 headers
             }
         };
+        let down_8bit = self.down.as_ref().is_some_and(|d| d.caps.eightbitmime);
+        if self.txn.eightbit && !down_8bit && self.slot.message.iter().any(|&b| b >= 0x80) {
+            // RFC 6152 section 3: an 8-bit message for a 7-bit hop is converted or returned;
+            // cordon does not rewrite MIME, so the sender gets a permanent, explained refusal.
+            let r = reply(
+                554,
+                (5, 6, 3),
+                "Conversion required but not supported: the smart host does not offer 8BITMIME",
+            );
+            tracing::warn!(session = %self.id, client = %self.peer.ip(), size, reply = %r, "8-bit message for a 7-bit smart host");
+            self.local(r);
+            self.reset_down().await?;
+            self.reset_txn();
+            return Ok(());
+        }
         let mut prefix = self.received_header(self.up.tls_info()).into_bytes();
         let h = self.sh.config.headers.clone();
         for (name, value) in &extra {
@@ -1117,6 +1193,17 @@ fn receive(slot: &mut Slot, rx: &mut BodyReceiver, input: std::ops::Range<usize>
         slot.inspector.feed(&slot.message[before..]);
     }
     progress
+}
+
+/// `501 5.5.4` when a MAIL or RCPT parameter is given twice (RFC 5321 section 4.1.2 lets a
+/// keyword appear once; a second `SIZE=` or `NOTIFY=` must not silently win).
+fn duplicate_param(params: &[Param]) -> Option<Reply> {
+    params.iter().enumerate().find_map(|(i, p)| {
+        params[..i]
+            .iter()
+            .any(|q| q.key == p.key)
+            .then(|| reply(501, (5, 5, 4), format!("Duplicate parameter: {}", p.key)))
+    })
 }
 
 /// Keeps a client-supplied name safe for a header and a log line.

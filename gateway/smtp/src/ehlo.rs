@@ -13,6 +13,8 @@ pub struct Capabilities {
     pub chunking: bool,
     pub starttls: bool,
     pub enhanced_status_codes: bool,
+    /// RFC 3461 delivery status notifications.
+    pub dsn: bool,
 }
 
 impl Capabilities {
@@ -32,6 +34,7 @@ impl Capabilities {
                 "CHUNKING" => caps.chunking = true,
                 "STARTTLS" => caps.starttls = true,
                 "ENHANCEDSTATUSCODES" => caps.enhanced_status_codes = true,
+                "DSN" => caps.dsn = true,
                 _ => {}
             }
         }
@@ -52,7 +55,7 @@ mod tests {
         let (r, _) = parse_reply(raw).unwrap().unwrap();
         let c = Capabilities::from_ehlo(&r);
         assert!(c.pipelining && c.eightbitmime && c.smtputf8 && c.chunking && c.starttls);
-        assert!(c.enhanced_status_codes);
+        assert!(c.enhanced_status_codes && c.dsn);
         assert_eq!(c.size, Some(157_286_400));
     }
 

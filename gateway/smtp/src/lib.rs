@@ -8,6 +8,7 @@
 //! - [`address`]: envelope paths (`<local@domain>`), source routes and ESMTP parameters.
 //! - [`reply`]: SMTP replies: an incremental parser for the downstream leg and a formatter that
 //!   always carries an enhanced status code (RFC 3463).
+//! - [`dsn`]: the DSN parameters of MAIL and RCPT (RFC 3461), validated before they are passed on.
 //! - [`ehlo`]: the capabilities a server announces in its EHLO reply.
 //! - [`data`]: the DATA receiver (dot-unstuffing, end-of-data detection, size and line limits)
 //!   and the body checker used for BDAT chunks.
@@ -19,6 +20,7 @@
 pub mod address;
 pub mod command;
 pub mod data;
+pub mod dsn;
 pub mod ehlo;
 pub mod header;
 pub mod line;
