@@ -4,7 +4,9 @@
 #      are created with the right owner);
 #   2. `systemd-analyze verify` accepts cordon.service against that root, with stub
 #      executables standing in for /usr/bin/cordon and /bin/kill;
-#   3. `systemd-analyze security --offline=true` scores cordon.service at 2.0 or lower.
+#   3. `systemd-analyze security --offline=true` scores cordon.service at 2.0 or lower;
+#   4. with CORDON_DROPINS=DIR, each DIR/<board>.conf (from `cordon board-units`) verifies as
+#      cordon.service.d/board.conf.
 # Installs systemd (the package only; no service is started) if systemd-analyze is missing.
 set -eu
 
@@ -49,6 +51,18 @@ echo "== systemd-analyze verify"
 # verify only warns about unknown keys and bad values; any output at all is a failure here.
 out=$(systemd-analyze verify --root="$root" cordon.service cordon-reboot.path cordon-reboot.service 2>&1) || { echo "$out"; exit 1; }
 [ -z "$out" ] || { echo "$out"; echo "check.sh: systemd-analyze verify complained"; exit 1; }
+
+if [ -n "${CORDON_DROPINS:-}" ]; then
+    echo "== board drop-ins"
+    mkdir -p "$root/etc/systemd/system/cordon.service.d"
+    for d in "$CORDON_DROPINS"/*.conf; do
+        cp "$d" "$root/etc/systemd/system/cordon.service.d/board.conf"
+        out=$(systemd-analyze verify --root="$root" cordon.service 2>&1) || { echo "$out"; exit 1; }
+        [ -z "$out" ] || { echo "$out"; echo "check.sh: $(basename "$d") does not verify"; exit 1; }
+        echo "$(basename "$d" .conf): $(grep -E '^(CPUAffinity|MemoryMax)=' "$d" | tr '\n' ' ')ok"
+    done
+    rm -r "$root/etc/systemd/system/cordon.service.d"
+fi
 
 echo "== drop-ins"
 grep -q '^RuntimeWatchdogSec=' "$here/system.conf.d/watchdog.conf"

@@ -52,6 +52,13 @@ enum Cmd {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Print the systemd drop-in (`cordon.service.d/board.conf`) for a board profile: its
+    /// cores as CPUAffinity=, its memory as MemoryMax= and LimitMEMLOCK=.
+    BoardUnits {
+        /// The board profile (board/<name>/board.toml).
+        #[arg(long)]
+        board: PathBuf,
+    },
     /// Validate a configuration file and print every problem with file, line and key.
     CheckConfig {
         /// The configuration file.
@@ -74,6 +81,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Cmd::CheckConfig { file } => check_config(&file),
+        Cmd::BoardUnits { board } => match cordon_supervisor::Board::load(&board) {
+            Ok(b) => {
+                print!("{}", b.service_dropin(&board.display().to_string()));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("cordon: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Cmd::Scan { file, config, json } => scan(&file, config.as_deref(), json),
         Cmd::Run { config } => exit(boot::serve(&config, Options::default())),
         Cmd::Supervise { board, config } => exit(boot::supervise(&board, &config)),

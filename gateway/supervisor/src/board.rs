@@ -162,6 +162,35 @@ impl Board {
     pub fn memory_bytes(&self) -> u64 {
         self.memory_mib.saturating_mul(1 << 20)
     }
+
+    /// Every core cordon runs on (the control core and the data cores), sorted.
+    pub fn cores(&self) -> Vec<usize> {
+        let mut cores = self.data_cores.clone();
+        cores.push(self.control_core);
+        cores.sort_unstable();
+        cores.dedup();
+        cores
+    }
+
+    /// The `cordon.service.d/board.conf` drop-in for this board: the unit's CPU set and memory
+    /// ceiling come from the profile, so systemd enforces what the supervisor plans with.
+    /// `MemoryMax=` and `LimitMEMLOCK=` are `memory_mib`, the figure start-up checks the
+    /// config's budget against: a config that fits starts, and the cgroup never lets the
+    /// service grow past it into the rest of the board's RAM.
+    pub fn service_dropin(&self, source: &str) -> String {
+        let cores: Vec<String> = self.cores().iter().map(usize::to_string).collect();
+        format!(
+            "# Generated from {source} ({}) by `cordon board-units`: do not edit.\n\
+             # Installed as /usr/lib/systemd/system/cordon.service.d/board.conf.\n\
+             [Service]\n\
+             CPUAffinity={}\n\
+             MemoryMax={m}M\n\
+             LimitMEMLOCK={m}M\n",
+            self.name,
+            cores.join(" "),
+            m = self.memory_mib,
+        )
+    }
 }
 
 /// The key assigned on `line` (1-based), if the line is `key = value`.
@@ -190,6 +219,19 @@ control_core = 0
 memory_mib = 512
 console = "ttyS0"
 "#;
+
+    #[test]
+    fn the_service_dropin_carries_the_cores_and_memory() {
+        let text = GOOD.replace("data_cores = [0, 1]", "data_cores = [3, 1, 2]");
+        let b = Board::parse(&text, Path::new("t.toml")).unwrap();
+        let d = b.service_dropin("board/t/board.toml");
+        assert!(d.contains("\n[Service]\nCPUAffinity=0 1 2 3\n"), "{d}");
+        assert!(d.contains("\nMemoryMax=512M\nLimitMEMLOCK=512M\n"), "{d}");
+        assert!(
+            d.starts_with("# Generated from board/t/board.toml (t)"),
+            "{d}"
+        );
+    }
 
     #[test]
     fn defaults_fill_the_optional_keys() {
