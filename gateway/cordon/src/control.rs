@@ -538,30 +538,10 @@ impl Backend for GatewayBackend {
 /// Writes a file so that a power cut leaves the old or the new one: temp file, fsync, rename,
 /// directory fsync.
 fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), AppError> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let fail = |e: std::io::Error| {
+    cordon_store::durable::replace_file(path, data, mode).map_err(|e| {
         AppError::new(
             ErrorCode::Storage,
             &format!("cannot write {}: {e}", path.display()),
         )
-    };
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(&tmp)
-        .map_err(fail)?;
-    f.write_all(data)
-        .and_then(|()| f.sync_all())
-        .map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(fail)?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(fail)?;
-    }
-    Ok(())
+    })
 }

@@ -16,7 +16,6 @@
 //! - rules with `notify` produce notification messages that the session sends downstream as
 //!   separate transactions after the verdict.
 
-use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -67,16 +66,13 @@ pub fn stamp_key(config: &Config) -> Result<[u8; KEY_BYTES], Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key =
                 cordon_policy::generate_key().map_err(|e| err("cannot make", e.to_string()))?;
-            use std::os::unix::fs::OpenOptionsExt;
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)
+            // Whole or not at all (a power cut mid-write must not leave a short key that stops
+            // every later start), and when workers race on first start exactly one key wins.
+            let created = cordon_store::durable::create_file(&path, &key, 0o600)
                 .map_err(|e| err("cannot create", e.to_string()))?;
-            f.write_all(&key)
-                .and_then(|()| f.sync_all())
-                .map_err(|e| err("cannot write", e.to_string()))?;
+            if !created {
+                return stamp_key(config);
+            }
             tracing::info!(path = %path.display(), "generated the appliance stamp key");
             Ok(key)
         }

@@ -10,6 +10,8 @@
 //! - [`slot`]: the on-disk slot format (encode, validate).
 //! - [`storage`]: the [`Storage`] trait and [`FsStorage`], its `std::fs` implementation.
 //! - [`store`]: [`Store`], the A/B logic: load, commit, rollback.
+//! - [`durable`]: single files written power-safe (temporary file, fsync, rename or link,
+//!   directory fsync), for the TLS files, the reboot request and a file config's stamp key.
 //! - [`record`]: [`ConfigRecord`], the payload layout (TOML plus stamp key).
 //! - [`sim`]: [`SimDisk`], a storage double that simulates power cuts (also used by the
 //!   gateway's tests).
@@ -21,6 +23,7 @@
 use std::io;
 use std::path::PathBuf;
 
+pub mod durable;
 pub mod record;
 pub mod sim;
 pub mod slot;
