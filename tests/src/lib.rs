@@ -265,6 +265,8 @@ impl Drop for Capture {
 #[derive(Debug, Clone)]
 pub struct Cfg {
     pub hostname: String,
+    /// The listen address without the port: `127.0.0.1`, or `[::1]` for IPv6.
+    pub listen_host: String,
     pub listen: u16,
     pub listen_tls: Option<u16>,
     pub allowed: Vec<String>,
@@ -287,6 +289,7 @@ impl Cfg {
     pub fn new(smarthost: &str) -> Cfg {
         Cfg {
             hostname: "dlp1.test.example".into(),
+            listen_host: "127.0.0.1".into(),
             listen: free_port(),
             listen_tls: None,
             allowed: vec!["127.0.0.0/8".into(), "::1/128".into()],
@@ -313,8 +316,9 @@ impl Cfg {
                 .join(", ")
         };
         let mut t = format!(
-            "[gateway]\nhostname = {:?}\nlisten = [\"127.0.0.1:{}\"]\nlisten_tls = [{}]\nallowed_clients = [{}]\nmax_message_size = {:?}\nmax_sessions = {}\n",
+            "[gateway]\nhostname = {:?}\nlisten = [\"{}:{}\"]\nlisten_tls = [{}]\nallowed_clients = [{}]\nmax_message_size = {:?}\nmax_sessions = {}\n",
             self.hostname,
+            self.listen_host,
             self.listen,
             self.listen_tls.map(|p| format!("\"127.0.0.1:{p}\"")).unwrap_or_default(),
             list(&self.allowed),
@@ -499,6 +503,11 @@ impl Client {
         s.connect(&SocketAddr::from(([127, 0, 0, 1], port)).into())
             .expect("connect");
         Client::from_stream(s.into())
+    }
+
+    /// Connects to any address (e.g. `[::1]:port`).
+    pub fn connect_addr(addr: SocketAddr) -> Client {
+        Client::from_stream(TcpStream::connect(addr).expect("connect"))
     }
 
     fn from_stream(stream: TcpStream) -> Client {

@@ -21,6 +21,37 @@ fn client_outside_allowed_clients_is_refused() {
 }
 
 #[test]
+fn ipv6_clients_are_matched_against_ipv6_networks() {
+    let cap = Capture::start(&[]);
+    let mut cfg = Cfg::new(&cap.smarthost());
+    cfg.listen_host = "[::1]".into();
+    let addr = std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, cfg.listen));
+    // ::1 allowed: served end to end.
+    cfg.allowed = vec!["10.0.0.0/8".into(), "::1/128".into()];
+    let gw = Gateway::start(&cfg);
+    let mut c = Client::connect_addr(addr);
+    let ehlo = c.hello();
+    assert!(ehlo.lines[0].contains("[::1]"), "{ehlo:?}");
+    let r = c.send_mail(
+        "alice@contoso.com",
+        &["bob@fabrikam.example"],
+        b"Subject: v6\r\n\r\nover IPv6\r\n",
+    );
+    assert_eq!(r.code, 250, "{r:?}");
+    assert_eq!(cap.wait_messages(1)[0].meta["peer"], "127.0.0.1");
+    drop(gw);
+    // Only IPv4 loopback allowed: ::1 is another client and is refused.
+    cfg.allowed = vec!["127.0.0.0/8".into()];
+    let gw = Gateway::start(&cfg);
+    let mut c = Client::connect_addr(addr);
+    let r = c.reply();
+    assert_eq!(r.code, 554, "{r:?}");
+    assert!(r.text().starts_with("5.7.1"), "{r:?}");
+    assert!(c.is_closed());
+    gw.wait_log("refused: not in allowed_clients");
+}
+
+#[test]
 fn envelope_tricks_only_ever_reach_the_smarthost() {
     let cap = Capture::start(&[]);
     let gw = Gateway::start(&Cfg::new(&cap.smarthost()));
