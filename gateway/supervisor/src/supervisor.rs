@@ -46,7 +46,8 @@ pub const STARTUP_GRACE: Duration = Duration::from_secs(10);
 /// SIGTERM to SIGKILL: sessions in flight get this long to finish. Matches `cordon run`'s drain
 /// and stays under the unit's `TimeoutStopSec=`.
 pub const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
-/// The loop's wake-up period: the added latency of every detection, and cheap (a few syscalls).
+/// The loop's wake-up period: the added latency of a missed-heartbeat detection (a worker's exit
+/// wakes the loop at once through SIGCHLD), and cheap (a few syscalls).
 pub const TICK: Duration = Duration::from_millis(20);
 /// After SIGKILL, how long a process may take to be reaped before it is reported and left
 /// (a process stuck in the kernel cannot be helped from here).
@@ -298,6 +299,8 @@ impl Supervisor {
         let mut int = sig(SignalKind::interrupt(), "SIGINT")?;
         let mut hup = sig(SignalKind::hangup(), "SIGHUP")?;
         let mut usr1 = sig(SignalKind::user_defined1(), "SIGUSR1")?;
+        // A worker's exit wakes the loop at once instead of at the next tick.
+        let mut chld = sig(SignalKind::child(), "SIGCHLD")?;
         tracing::info!(
             board = %self.board.name,
             data_cores = ?self.board.data_cores,
@@ -313,6 +316,7 @@ impl Supervisor {
         let stop = loop {
             tokio::select! {
                 _ = tick.tick() => {}
+                _ = chld.recv() => {}
                 _ = term.recv() => break "SIGTERM",
                 _ = int.recv() => break "SIGINT",
                 _ = hup.recv() => self.reload(&health),
