@@ -268,10 +268,20 @@ fn main() {
         .iter()
         .map(|(_, c)| Arc::new(Engine::new(c).unwrap()))
         .collect();
-    for (name, msg) in &msgs {
+    // Profiling one cell: DLP_BENCH_ROW=plain DLP_BENCH_COL=1 runs only the
+    // rows whose name contains the text and the column of that index.
+    let row = std::env::var("DLP_BENCH_ROW").unwrap_or_default();
+    let col: Option<usize> = std::env::var("DLP_BENCH_COL")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    for (name, msg) in msgs.iter().filter(|(n, _)| n.contains(row.as_str())) {
         print!("{name:<16}");
-        for e in &engines {
-            print!("{:>16.0}", measure(e, msg));
+        for (i, e) in engines.iter().enumerate() {
+            if col.is_none_or(|c| c == i) {
+                print!("{:>16.0}", measure(e, msg));
+            } else {
+                print!("{:>16}", "-");
+            }
         }
         println!();
     }

@@ -170,20 +170,71 @@ impl Dictionaries {
     /// `out`. Bytes past `to` are read for the match tails.
     pub(crate) fn scan(&self, hay: &[u8], from: usize, to: usize, out: &mut impl FnMut(DictMatch)) {
         let to = to.min(hay.len());
+        if from >= to {
+            return;
+        }
+        if self.all_whole_word {
+            self.scan_word_starts(hay, from, to, out);
+        } else {
+            self.scan_positions(hay, from, to, out);
+        }
+    }
+
+    /// Whole-word dictionaries: a term can only start where the previous
+    /// byte is not an ASCII word character, about one position in six in
+    /// prose. A 64-byte block's candidate starts come from one SWAR pass
+    /// (8 bytes per step), and only those positions are hashed: the per-byte
+    /// hash and filter load of [`Self::scan_positions`] was most of the cost
+    /// of a dictionary (perf: 60% of the 1,000-term scan).
+    fn scan_word_starts(
+        &self,
+        hay: &[u8],
+        from: usize,
+        to: usize,
+        out: &mut impl FnMut(DictMatch),
+    ) {
+        let mut b = from;
+        // Whether the byte before `b` lets a term start at `b`.
+        let mut carry = u64::from(b == 0 || !is_ascii_word(hay[b - 1]));
+        // Blocks whose every candidate can read 4 bytes without a bound check.
+        while b < to && b + BLOCK + 3 <= hay.len() {
+            let block: &[u8; BLOCK] = hay[b..b + BLOCK].try_into().expect("BLOCK bytes");
+            let nonword = nonword_mask(block);
+            let mut cand = (nonword << 1) | carry;
+            carry = nonword >> 63;
+            if to - b < BLOCK {
+                cand &= (1u64 << (to - b)) - 1;
+            }
+            while cand != 0 {
+                let i = b + cand.trailing_zeros() as usize;
+                cand &= cand - 1;
+                let x = u32::from_le_bytes(hay[i..i + 4].try_into().expect("4 bytes"));
+                let h = hash4(x);
+                if self.filter[h >> 6] & (1 << (h & 63)) != 0 {
+                    self.verify_long(hay, i, fold4(x), h, out);
+                }
+                if self.has_short {
+                    let y = x as u16 | 0x2020;
+                    if self.short[(y >> 6) as usize] & (1 << (y & 63)) != 0 {
+                        self.verify_short(hay, i, y, out);
+                    }
+                }
+            }
+            b += BLOCK;
+        }
+        if b < to {
+            // The end of the haystack: per position, as the general loop does.
+            self.scan_positions(hay, b, to, out);
+        }
+    }
+
+    /// Every position of `[from, to)` goes through the filter.
+    fn scan_positions(&self, hay: &[u8], from: usize, to: usize, out: &mut impl FnMut(DictMatch)) {
         let fast_end = to.min(hay.len().saturating_sub(8));
         let mut i = from;
         // Main loop: one 8-byte load serves four positions.
         while i + 4 <= fast_end {
-            let w = u64::from_le_bytes([
-                hay[i],
-                hay[i + 1],
-                hay[i + 2],
-                hay[i + 3],
-                hay[i + 4],
-                hay[i + 5],
-                hay[i + 6],
-                hay[i + 7],
-            ]);
+            let w = u64::from_le_bytes(hay[i..i + 8].try_into().expect("8 bytes"));
             for k in 0..4 {
                 let x = (w >> (8 * k)) as u32;
                 let h = hash4(x);
@@ -291,6 +342,40 @@ impl Dictionaries {
         out[first..first + stars].fill(b'*');
         first + stars
     }
+}
+
+/// Bytes per candidate block: one bit per position in a `u64`.
+const BLOCK: usize = 64;
+
+/// The word characters of the whole-word prefilter: ASCII alphanumerics
+/// and `_` (a non-ASCII byte before a term is left to verification).
+#[inline(always)]
+fn is_ascii_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Bit `k` set when `block[k]` is not [`is_ascii_word`].
+#[inline(always)]
+fn nonword_mask(block: &[u8; BLOCK]) -> u64 {
+    const K: u64 = 0x0101_0101_0101_0101;
+    const H: u64 = K * 0x80;
+    let mut m = 0u64;
+    for (j, c) in block.chunks_exact(8).enumerate() {
+        let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+        // Per byte, exact (no carry crosses a byte): "hasbetween" and
+        // "haszero" from Bit Twiddling Hacks. Bytes >= 0x80 are never words.
+        let x = w & (K * 127);
+        let digit = ((K * (127 + 0x3A)) - x) & !w & (x + K * (127 - 0x2F));
+        let l = (w | (K * 0x20)) & (K * 127);
+        let letter = ((K * (127 + 0x7B)) - l) & !w & (l + K * (127 - 0x60));
+        let u = w ^ (K * 0x5F);
+        let underscore = !(((u & (K * 127)) + K * 127) | u);
+        let nonword = !(digit | letter | underscore) & H;
+        // Gather the eight high bits into one byte, byte k to bit k.
+        let bits = ((nonword >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56;
+        m |= bits << (8 * j);
+    }
+    m
 }
 
 fn is_space(b: u8) -> bool {
@@ -414,5 +499,72 @@ mod tests {
         assert!(Dictionaries::new(&[("c", &terms, true, false)]).is_err());
         let none: Vec<String> = Vec::new();
         assert!(Dictionaries::new(&[("c", &none, true, false)]).is_err());
+    }
+
+    /// The word-start scan reports exactly what checking every position
+    /// reports, at any window range, for short and long terms, ASCII and
+    /// Latin-1 text, whatever bytes come before a term.
+    #[test]
+    fn word_starts_equal_every_position() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let pieces: &[&[u8]] = &[
+            b"a",
+            b"Z",
+            b"7",
+            b"_",
+            b" ",
+            b"\r\n",
+            b".",
+            b"-",
+            b"\x7f",
+            b"\x10",
+            b"\xff",
+            "é".as_bytes(),
+            "É".as_bytes(),
+            "\u{a0}".as_bytes(),
+            "\u{2014}".as_bytes(),
+            b"ab",
+            b"q3",
+            b"Falcon",
+            b"FALCON",
+            b"project",
+            b"PROJECT \r\n falcon",
+            b"_ab",
+            b"xab",
+            b"9ab",
+            "ärztlich".as_bytes(),
+            "ÄRZTLICH".as_bytes(),
+        ];
+        let terms: Vec<String> = ["ab", "q3", "project falcon", "falcon", "ärztlich", "7a"]
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        for cs in [false, true] {
+            let d = Dictionaries::new(&[("t", &terms, cs, true)]).unwrap();
+            assert!(d.all_whole_word);
+            for _ in 0..300 {
+                let mut hay = Vec::new();
+                let n = (next() % 400) as usize;
+                while hay.len() < n {
+                    hay.extend_from_slice(pieces[(next() % pieces.len() as u64) as usize]);
+                }
+                let from = (next() % (hay.len() as u64 + 1)) as usize;
+                let to = from + (next() % (hay.len() - from + 1) as u64) as usize;
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                d.scan(&hay, from, to, &mut |m| a.push((m.term, m.start)));
+                d.scan_positions(&hay, from, to, &mut |m| b.push((m.term, m.start)));
+                // The every-position loop reports a 4-position group's long
+                // terms before its short ones; the word-start scan goes in
+                // position order.
+                b.sort_by_key(|&(_, start)| start);
+                assert_eq!(a, b, "cs {cs} from {from} to {to}");
+            }
+        }
     }
 }
