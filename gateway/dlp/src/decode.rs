@@ -28,6 +28,42 @@ const fn b64_table() -> [u8; 256] {
 
 static B64: [u8; 256] = b64_table();
 
+/// Set in a [`B64_LANES`] entry for a byte outside the alphabet.
+const LANE_BAD: u32 = 0x0100_0000;
+
+/// Decoding tables for the bulk path, one per position in a quantum: the
+/// sextet already shifted to where its bits land in the three output bytes
+/// (little-endian), so a quantum decodes with four loads and three ORs,
+/// and any byte outside the alphabet sets [`LANE_BAD`] (modp_b64's layout).
+const fn b64_lanes() -> [[u32; 256]; 4] {
+    let mut t = [[LANE_BAD; 256]; 4];
+    let mut c = 0;
+    while c < 256 {
+        let v = B64[c];
+        if v < 64 {
+            let v = v as u32;
+            t[0][c] = v << 2;
+            t[1][c] = (v >> 4) | ((v & 0x0F) << 12);
+            t[2][c] = ((v >> 2) << 8) | ((v & 0x03) << 22);
+            t[3][c] = v << 16;
+        }
+        c += 1;
+    }
+    t
+}
+
+static B64_LANES: [[u32; 256]; 4] = b64_lanes();
+
+/// One quantum through [`B64_LANES`]: three bytes in the low 24 bits, or a
+/// value with [`LANE_BAD`] set.
+#[inline(always)]
+fn lanes(q: &[u8]) -> u32 {
+    B64_LANES[0][q[0] as usize]
+        | B64_LANES[1][q[1] as usize]
+        | B64_LANES[2][q[2] as usize]
+        | B64_LANES[3][q[3] as usize]
+}
+
 /// Streaming base64 decoder.
 #[derive(Debug, Default)]
 pub(crate) struct Base64 {
@@ -55,6 +91,48 @@ impl Base64 {
             if o + 3 > out.len() {
                 sink(&out[..o]);
                 o = 0;
+            }
+            // Bulk path: two quanta of alphabet characters per step, written
+            // as one 8-byte store of which 6 count. A line of 76 characters
+            // is 9 steps; the byte-at-a-time loop below was two thirds of
+            // the base64 attachment cost (perf).
+            if self.n == 0 && !self.padded {
+                loop {
+                    while i + 8 <= input.len() && o + 8 <= out.len() {
+                        let a = lanes(&input[i..i + 4]);
+                        let b = lanes(&input[i + 4..i + 8]);
+                        if (a | b) & LANE_BAD != 0 {
+                            break;
+                        }
+                        let v = u64::from(a) | u64::from(b) << 24;
+                        out[o..o + 8].copy_from_slice(&v.to_le_bytes());
+                        o += 6;
+                        i += 8;
+                    }
+                    // The line's last quantum, then its line break, without
+                    // leaving the bulk path.
+                    if i + 4 <= input.len() && o + 4 <= out.len() {
+                        let a = lanes(&input[i..i + 4]);
+                        if a & LANE_BAD == 0 {
+                            out[o..o + 4].copy_from_slice(&a.to_le_bytes());
+                            o += 3;
+                            i += 4;
+                        }
+                    }
+                    let skipped = i;
+                    while i < input.len() && B64[input[i] as usize] == SKIP {
+                        i += 1;
+                    }
+                    if i == skipped {
+                        break;
+                    }
+                }
+                if i >= input.len() {
+                    break;
+                }
+                if o + 3 > out.len() {
+                    continue;
+                }
             }
             // Fast path: a whole quantum of alphabet characters.
             if self.n == 0 && i + 4 <= input.len() {
@@ -304,6 +382,51 @@ mod tests {
             let (v, bad) = b64(text, s);
             assert_eq!(v, b"Many hands make light work.Hello world", "split {s}");
             assert!(!bad);
+        }
+    }
+
+    /// The bulk path decodes what the byte-at-a-time path (which a 1-byte
+    /// feed always takes) decodes, and flags the same inputs.
+    #[test]
+    fn base64_bulk_equals_bytewise() {
+        let alpha = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..400 {
+            let mut input = Vec::new();
+            let n = (next() % 600) as usize;
+            while input.len() < n {
+                let r = next() % 100;
+                match r {
+                    0..=1 => input.extend_from_slice(b"\r\n"),
+                    2 if round % 3 == 0 => input.push(b'='),
+                    3 if round % 5 == 0 => input.push(b'*'),
+                    4 if round % 7 == 0 => input.push(b' '),
+                    _ => input.push(alpha[(next() % 64) as usize]),
+                }
+            }
+            let run = |feeds: &mut dyn Iterator<Item = &[u8]>, out_len: usize| {
+                let mut d = Base64::default();
+                let mut out = vec![0u8; out_len];
+                let mut v = Vec::new();
+                for f in feeds {
+                    d.feed(f, &mut out, &mut |s| v.extend_from_slice(s));
+                }
+                d.finish(&mut out, &mut |s| v.extend_from_slice(s));
+                (v, d.corrupt())
+            };
+            let bytewise = run(&mut input.chunks(1), 16);
+            let cut = (next() % (input.len() as u64 + 1)) as usize;
+            let (a, b) = input.split_at(cut);
+            for out_len in [16, 17, 64, 1000] {
+                let bulk = run(&mut [a, b].into_iter(), out_len);
+                assert_eq!(bulk, bytewise, "round {round} cut {cut} out {out_len}");
+            }
         }
     }
 
