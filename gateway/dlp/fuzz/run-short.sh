@@ -16,7 +16,30 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
 fi
 mkdir -p corpus/mime
 cp -n ../../../tests/corpus/dlp/*.eml corpus/mime/ 2>/dev/null || true
-for target in mime base64 qp html charset; do
+# Seed archives for the zip target: stored and deflated entries, an OOXML part, a nested zip.
+mkdir -p corpus/zip
+python3 - corpus/zip <<'PY' || true
+import io, sys, zipfile
+out = sys.argv[1]
+def z(entries, method):
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w", method) as f:
+        for name, data in entries:
+            f.writestr(name, data)
+    return b.getvalue()
+card = b"card 4556 5260 1815 9081 exp 09/28"
+docx = [("[Content_Types].xml", b"<Types/>"), ("word/document.xml", b"<w:document><w:p><w:t>SSN 536-22-8190</w:t></w:p></w:document>")]
+seeds = {
+    "stored.zip": z([("a.txt", card)], zipfile.ZIP_STORED),
+    "deflated.zip": z([("a.txt", card * 20)], zipfile.ZIP_DEFLATED),
+    "doc.docx": z(docx, zipfile.ZIP_DEFLATED),
+    "nested.zip": z([("inner.zip", z([("b.txt", card)], zipfile.ZIP_DEFLATED))], zipfile.ZIP_STORED),
+}
+for name, data in seeds.items():
+    with open(f"{out}/{name}", "wb") as f:
+        f.write(b"\0" + data)   # first byte: the split selector
+PY
+for target in mime base64 qp html charset zip; do
     echo "fuzz $target for ${secs}s"
     cargo +nightly fuzz run "$target" -- -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048
 done
