@@ -373,7 +373,9 @@ type Sent = (usize, Instant, Instant, u16);
 
 #[test]
 fn config_apply_during_a_load_switches_new_messages_only() {
-    /// Upper bound on the messages of the load, whatever the apply's pace.
+    /// The load is at least this many messages (the 50-message load)...
+    const MESSAGES: usize = 50;
+    /// ...and at most this many, whatever the apply's pace.
     const MAX_MESSAGES: usize = 400;
     /// Messages that must finish before the apply starts.
     const BEFORE: usize = 20;
@@ -386,9 +388,10 @@ fn config_apply_during_a_load_switches_new_messages_only() {
     let blocking = dir.path().join("block.toml");
     std::fs::write(&blocking, with_action(&running, "block")).unwrap();
 
-    // Every message, sent one session each, until AFTER messages have
-    // started after the apply returned (or the bound is reached, which the
-    // asserts below then report). The load never races the apply's pace.
+    // Every message, sent one session each: at least MESSAGES, and on until
+    // AFTER messages have started after the apply returned (or the bound is
+    // reached, which the asserts below then report), so the load never races
+    // the apply's pace.
     let results: Arc<Mutex<Vec<Sent>>> = Arc::default();
     let applied: Arc<Mutex<Option<Instant>>> = Arc::default();
     let port = gw.port;
@@ -413,9 +416,9 @@ fn config_apply_during_a_load_switches_new_messages_only() {
                     .push((i, started, Instant::now(), r.code));
                 if applied.lock().unwrap().is_some_and(|done| started > done) {
                     sent_after += 1;
-                    if sent_after == AFTER {
-                        break;
-                    }
+                }
+                if sent_after >= AFTER && i + 1 >= MESSAGES {
+                    break;
                 }
             }
         })
@@ -433,6 +436,7 @@ fn config_apply_during_a_load_switches_new_messages_only() {
     assert_eq!(code, 0, "{out}");
     load.join().unwrap();
     let results = results.lock().unwrap();
+    assert!(results.len() >= MESSAGES, "{} messages", results.len());
     let (mut before, mut after) = (0, 0);
     for &(i, started, finished, code) in results.iter() {
         assert!(code == 250 || code == 550, "message {i} failed with {code}");
