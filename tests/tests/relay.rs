@@ -92,7 +92,10 @@ fn postfix_upstream_relays_through_cordon() {
         "body changed on the way"
     );
     assert_eq!(got[0].rcpts(), vec!["bob@fabrikam.example"]);
-    assert!(pf.log().contains("status=sent"), "{}", pf.log());
+    // postlogd writes the delivery line after the smart host has the message: wait for it.
+    wait_until("Postfix to log status=sent", STEP, || {
+        pf.log().contains("status=sent").then_some(())
+    });
     gw.wait_log("message relayed");
 }
 
