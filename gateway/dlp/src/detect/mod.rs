@@ -289,6 +289,14 @@ impl Detectors {
             if i >= to {
                 break;
             }
+            // Most numbers in mail (years, amounts, times) are short runs,
+            // which no detector takes unless two capitals precede them
+            // (IBAN, NINO): pass them without building a token (perf:
+            // `Token::parse` was a third of the digit scan on prose).
+            if let Some(end) = short_run(hay, i) {
+                i = end;
+                continue;
+            }
             let t = Token::parse(hay, i);
             if t.start >= skip_until {
                 skip_until = self.token(hay, &t, kw, acc);
@@ -724,6 +732,33 @@ impl Token {
     }
 }
 
+/// Digits fewer than any unprefixed detector needs: SSN and ABA take 9,
+/// cards 13.
+const MIN_BARE_DIGITS: usize = 9;
+
+/// The end of the digit run at `start` when [`Detectors::token`] would do
+/// nothing with it: fewer than [`MIN_BARE_DIGITS`] digits, not joined to
+/// another group by a space or dash, and not after a capital (the IBAN and
+/// NINO paths) or a capital and a space (a spaced NINO).
+#[inline]
+fn short_run(hay: &[u8], start: usize) -> Option<usize> {
+    let lb = if start > 0 { hay[start - 1] } else { b' ' };
+    if lb.is_ascii_uppercase() || (lb == b' ' && start >= 3 && hay[start - 2].is_ascii_uppercase())
+    {
+        return None;
+    }
+    let mut j = start;
+    while j < hay.len() && hay[j].is_ascii_digit() {
+        j += 1;
+        if j - start >= MIN_BARE_DIGITS {
+            return None;
+        }
+    }
+    let joint =
+        j + 1 < hay.len() && (hay[j] == b' ' || hay[j] == b'-') && hay[j + 1].is_ascii_digit();
+    (!joint).then_some(j)
+}
+
 /// Whether position `i` continues a token that started earlier.
 fn in_token(hay: &[u8], i: usize) -> bool {
     let p = hay[i - 1];
@@ -802,6 +837,20 @@ mod tests {
             let w = u64::from(b) << 24;
             assert_eq!(digit_mask(w) != 0, b.is_ascii_digit(), "byte {b}");
         }
+    }
+
+    #[test]
+    fn short_runs_are_only_numbers_no_detector_takes() {
+        let at = |s: &str, p: &str| short_run(s.as_bytes(), s.find(p).unwrap());
+        assert_eq!(at("in 2015 we", "2015"), Some(7));
+        assert_eq!(at("$12345.67", "12345"), Some(6));
+        assert_eq!(at("x 12345678 y", "1"), Some(10));
+        assert_eq!(at("x 123456789 y", "1"), None, "SSN and ABA length");
+        assert_eq!(at("x 4556 7375", "4556"), None, "grouped");
+        assert_eq!(at("x 536-22-1234", "536"), None, "grouped");
+        assert_eq!(at("GB82 WEST", "82"), None, "IBAN check digits");
+        assert_eq!(at("QQ123456C", "1"), None, "compact NINO");
+        assert_eq!(at("AB 12 34 56 C", "12"), None, "spaced NINO");
     }
 
     #[test]
