@@ -273,10 +273,14 @@ impl Dictionaries {
             if to - b < BLOCK {
                 cand &= (1u64 << (to - b)) - 1;
             }
+            // Indexing the block (64 + 3 bytes) with `k < 64` needs no bound
+            // check per candidate.
+            let ext: &[u8; BLOCK + 3] = hay[b..b + BLOCK + 3].try_into().expect("BLOCK + 3 bytes");
             while cand != 0 {
-                let i = b + cand.trailing_zeros() as usize;
+                let k = cand.trailing_zeros() as usize & (BLOCK - 1);
+                let i = b + k;
                 cand &= cand - 1;
-                let x = u32::from_le_bytes(hay[i..i + 4].try_into().expect("4 bytes"));
+                let x = u32::from_le_bytes([ext[k], ext[k + 1], ext[k + 2], ext[k + 3]]);
                 let h = hash4(x);
                 if self.filter[h >> 6] & (1 << (h & 63)) != 0 {
                     self.verify_long(hay, i, fold4(x), h, out);
