@@ -16,7 +16,7 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
 fi
 mkdir -p corpus/mime
 cp -n ../../../tests/corpus/dlp/*.eml corpus/mime/ 2>/dev/null || true
-# Seed archives for the zip target: stored and deflated entries, an OOXML part, a nested zip.
+# Seeds for the zip target: stored and deflated entries, an OOXML part, a nested zip, a PDF.
 mkdir -p corpus/zip
 python3 - corpus/zip <<'PY' || true
 import io, sys, zipfile
@@ -35,6 +35,13 @@ seeds = {
     "doc.docx": z(docx, zipfile.ZIP_DEFLATED),
     "nested.zip": z([("inner.zip", z([("b.txt", card)], zipfile.ZIP_DEFLATED))], zipfile.ZIP_STORED),
 }
+# A PDF with a deflated content stream: the part is sniffed by content, so the
+# same target drives the PDF reader.
+import zlib
+content = zlib.compress(b"BT /F1 12 Tf 72 720 Td [(card 4556 52)-12(60 1815 9081)] TJ <00170018> Tj ET")
+seeds["page.pdf"] = (b"%PDF-1.7\n1 0 obj\n<< /Title (SSN 536-22-8190) >>\nendobj\n2 0 obj\n<< /Length "
+                     + str(len(content)).encode() + b" /Filter /FlateDecode >>\nstream\r\n"
+                     + content + b"\r\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n")
 for name, data in seeds.items():
     with open(f"{out}/{name}", "wb") as f:
         f.write(b"\0" + data)   # first byte: the split selector

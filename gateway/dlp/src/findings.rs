@@ -92,6 +92,9 @@ pub enum UnscannableReason {
     BoundaryTooLong,
     /// The message ended inside a multipart (no closing boundary).
     Truncated,
+    /// PDF text drawn with glyph codes (a composite font's hex strings) whose
+    /// characters are only in the font's ToUnicode map: not read.
+    PdfGlyphText,
 }
 
 impl UnscannableReason {
@@ -116,6 +119,7 @@ impl UnscannableReason {
             UnknownCharset => "unknown_charset",
             BoundaryTooLong => "boundary_too_long",
             Truncated => "truncated",
+            PdfGlyphText => "pdf_glyph_text",
         }
     }
 

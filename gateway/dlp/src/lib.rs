@@ -41,6 +41,7 @@ pub mod fuzzing;
 mod html;
 pub mod limits;
 mod mime;
+mod pdf;
 mod scanner;
 mod text;
 mod zip;

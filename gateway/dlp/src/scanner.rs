@@ -9,6 +9,7 @@ use crate::findings::{Acc, AttachmentAcc, Findings, UnscannableReason as R};
 use crate::html::Mode;
 use crate::limits::STAGE_BUFFER_BYTES;
 use crate::mime::{Cte, PartInfo, Sink, Walker};
+use crate::pdf::Pdf;
 use crate::text::{charset_for, TextPipe};
 use crate::zip::{self, Level};
 use crate::Engine;
@@ -45,6 +46,8 @@ enum Kind {
     Sniff,
     Text,
     Zip,
+    /// A PDF: strings and inflated content streams (`pdf.rs`).
+    Pdf,
     /// Images, audio: nothing a detector can read.
     Skip,
 }
@@ -95,6 +98,8 @@ struct Leaf {
     needle_found: bool,
     attachment: AttachmentAcc,
     record: bool,
+    /// The PDF reader (one: PDFs are read where MIME puts them, not inside archives).
+    pdf: Box<Pdf>,
 }
 
 impl Leaf {
@@ -115,6 +120,7 @@ impl Leaf {
             needle_found: false,
             attachment: AttachmentAcc::new(),
             record: false,
+            pdf: Box::new(Pdf::new()),
         }
     }
 }
@@ -205,6 +211,7 @@ impl Scanner {
             + self.dec.buf.len()
             + self.text.state_bytes()
             + self.zips.iter().map(Level::state_bytes).sum::<usize>()
+            + self.leaf.pdf.state_bytes()
             + self.acc.state_bytes()
     }
 
@@ -411,6 +418,23 @@ impl Content<'_> {
                 };
                 top.feed(rest, &mut ctx, d);
             }
+            Kind::Pdf => {
+                let Leaf {
+                    pdf,
+                    inflated,
+                    detected,
+                    ..
+                } = &mut *self.leaf;
+                let mut ctx = zip::Ctx {
+                    det,
+                    limits: &self.engine.limits,
+                    acc: self.acc,
+                    text: self.text,
+                    inflated,
+                    detected,
+                };
+                pdf.feed(&mut ctx, d);
+            }
             Kind::Skip | Kind::Sniff => {}
         }
     }
@@ -430,7 +454,7 @@ impl Content<'_> {
             (Kind::Text, "ole")
         } else if s.starts_with(b"%PDF") {
             l.needle = PDF_ENCRYPTED;
-            (Kind::Text, "pdf")
+            (Kind::Pdf, "pdf")
         } else if s.starts_with(b"\xFF\xFE") {
             charset = Some(encoding_rs::UTF_16LE);
             (Kind::Text, "text")
@@ -475,6 +499,10 @@ impl Content<'_> {
         match kind {
             Kind::Text => self.text.begin(charset, markup),
             Kind::Zip => self.zips[0].begin(),
+            Kind::Pdf => {
+                self.text.begin(None, None);
+                self.leaf.pdf.begin();
+            }
             _ => {}
         }
         let sn = self.leaf.sniff;
@@ -504,6 +532,24 @@ impl Content<'_> {
                     detected: &mut self.leaf.detected,
                 };
                 top.finish(rest, &mut ctx);
+            }
+            Kind::Pdf => {
+                let Leaf {
+                    pdf,
+                    inflated,
+                    detected,
+                    ..
+                } = &mut *self.leaf;
+                let mut ctx = zip::Ctx {
+                    det,
+                    limits: &self.engine.limits,
+                    acc: self.acc,
+                    text: self.text,
+                    inflated,
+                    detected,
+                };
+                pdf.finish(&mut ctx);
+                self.text.end(det, self.acc);
             }
             _ => {}
         }

@@ -383,11 +383,21 @@ def xlsx_bytes(rows):
     return zip_bytes(files)
 
 
+# Archive entries carry this timestamp, not the clock's: the corpus is the same on every run.
+ZIP_TIME = (2026, 1, 1, 0, 0, 0)
+
+
+def entry(name, compression=zipfile.ZIP_DEFLATED):
+    info = zipfile.ZipInfo(name, ZIP_TIME)
+    info.compress_type = compression
+    return info
+
+
 def zip_bytes(files, compression=zipfile.ZIP_DEFLATED):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression) as z:
         for name, data in files.items():
-            z.writestr(name, data)
+            z.writestr(entry(name, compression), data)
     return buf.getvalue()
 
 
@@ -418,20 +428,23 @@ def odt_bytes(text):
                + paras + "</office:text></office:body></office:document-content>")
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
-        z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.text", compress_type=zipfile.ZIP_STORED)
-        z.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
-        z.writestr("META-INF/manifest.xml", '<?xml version="1.0"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"/>', compress_type=zipfile.ZIP_DEFLATED)
+        z.writestr(entry("mimetype", zipfile.ZIP_STORED), "application/vnd.oasis.opendocument.text")
+        z.writestr(entry("content.xml"), content)
+        z.writestr(entry("META-INF/manifest.xml"), '<?xml version="1.0"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"/>')
     return buf.getvalue()
 
 
 def pdf_bytes(text):
     lines = [l.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") for l in text.split("\n") if l.strip()]
     stream = "BT /F1 10 Tf 50 780 Td 12 TL\n" + "\n".join(f"({l}) '" for l in lines) + "\nET"
+    # Content streams are deflated, as every real PDF writer does: the text is
+    # not in the file's bytes, only in the inflated stream.
+    packed = zlib.compress(stream.encode("latin-1"), 6).decode("latin-1")
     objs = [
         "<< /Type /Catalog /Pages 2 0 R >>",
         "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
-        f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream",
+        f"<< /Length {len(packed)} /Filter /FlateDecode >>\nstream\n{packed}\nendstream",
         "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
     out = "%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"

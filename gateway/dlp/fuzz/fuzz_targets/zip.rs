@@ -1,6 +1,7 @@
-//! The streaming ZIP/OOXML reader, reached directly: the input is the archive itself, carried as
-//! a binary attachment, so mutations hit local headers, deflate streams and nesting instead of
-//! dying in the base64 layer. Findings must not depend on the split, and nothing may panic.
+//! The streaming ZIP/OOXML reader and the PDF reader, reached directly: the input is the file
+//! itself, carried as a binary attachment (the scanner picks the reader by content), so
+//! mutations hit local headers, deflate streams, PDF objects and nesting instead of dying in the
+//! base64 layer. Findings must not depend on the split, and nothing may panic.
 #![no_main]
 use std::sync::{Arc, OnceLock};
 

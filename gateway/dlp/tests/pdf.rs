@@ -1,0 +1,238 @@
+//! PDF attachments: text in compressed content streams is found, split the
+//! way PDF writers split it (TJ arrays, several Tj, hex strings), and what
+//! cannot be read is reported as unscannable rather than passed silently.
+
+use std::sync::Arc;
+
+use cordon_dlp::{Confidence, Engine, EngineConfig, Findings, UnscannableReason as R};
+
+/// Distinct, Luhn-valid, not a well-known test number.
+const CARD: &str = "4556 5260 1815 9081";
+
+fn engine() -> Arc<Engine> {
+    Arc::new(Engine::new(&EngineConfig::default()).unwrap())
+}
+
+/// A minimal PDF: each object is (dictionary, optional stream data).
+fn pdf(objects: &[(&str, Option<Vec<u8>>)]) -> Vec<u8> {
+    let mut out = b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, (dict, stream)) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{dict}", i + 1).as_bytes());
+        if let Some(data) = stream {
+            out.extend_from_slice(b"\nstream\r\n");
+            out.extend_from_slice(data);
+            out.extend_from_slice(b"\r\nendstream");
+        }
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n", objects.len() + 1).as_bytes());
+    out.extend_from_slice(b"0000000000 65535 f \n");
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+fn zlib(data: &[u8]) -> Vec<u8> {
+    miniz_oxide::deflate::compress_to_vec_zlib(data, 6)
+}
+
+/// A one-page PDF whose page content is `content`, deflated.
+fn page(content: &str) -> Vec<u8> {
+    let c = zlib(content.as_bytes());
+    pdf(&[
+        ("<< /Type /Catalog /Pages 2 0 R >>", None),
+        ("<< /Type /Pages /Kids [3 0 R] /Count 1 >>", None),
+        (
+            "<< /Type /Page /Parent 2 0 R /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+            None,
+        ),
+        (
+            &format!("<< /Length {} /Filter /FlateDecode >>", c.len()),
+            Some(c),
+        ),
+        (
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+            None,
+        ),
+    ])
+}
+
+fn b64(data: &[u8]) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::new();
+    for (i, c) in data.chunks(3).enumerate() {
+        if i > 0 && i % 19 == 0 {
+            s.push_str("\r\n");
+        }
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for k in 0..4 {
+            if k <= c.len() {
+                s.push(A[(n >> (18 - 6 * k) & 63) as usize] as char);
+            } else {
+                s.push('=');
+            }
+        }
+    }
+    s
+}
+
+/// The PDF as a base64 attachment of a mail.
+fn mail(pdf: &[u8]) -> Vec<u8> {
+    format!(
+        "From: a@contoso.com\r\nTo: b@fabrikam.example\r\nSubject: statement\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\n\
+see attached\r\n--b1\r\nContent-Type: application/pdf; name=\"statement.pdf\"\r\n\
+Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"statement.pdf\"\r\n\r\n\
+{}\r\n--b1--\r\n",
+        b64(pdf)
+    )
+    .into_bytes()
+}
+
+fn scan(msg: &[u8]) -> Findings {
+    let e = engine();
+    let mut s = e.scanner();
+    let before = s.state_bytes();
+    s.feed(msg);
+    let whole = s.finish();
+    // Chunk invariance: byte at a time gives the same findings.
+    for b in msg {
+        s.feed(std::slice::from_ref(b));
+    }
+    assert_eq!(s.finish(), whole, "findings depend on chunking");
+    assert_eq!(s.state_bytes(), before);
+    whole
+}
+
+fn reasons(f: &Findings) -> Vec<R> {
+    f.unscannable.iter().map(|u| u.reason).collect()
+}
+
+#[test]
+fn text_in_a_compressed_content_stream_is_found() {
+    let content = format!("BT /F1 12 Tf 72 720 Td (Visa card {CARD} exp 09/28) Tj ET");
+    let raw = page(&content);
+    // The number is not in the file's bytes: only inflating finds it.
+    assert!(!raw.windows(4).any(|w| w == b"4556"));
+    let f = scan(&mail(&raw));
+    assert_eq!(f.count("credit_card", Confidence::High), 1, "{f:?}");
+    assert!(reasons(&f).is_empty(), "{f:?}");
+    assert_eq!(f.attachments[0].detected_type, "pdf");
+}
+
+#[test]
+fn text_split_by_tj_arrays_and_positioning_is_joined() {
+    // Writers kern inside numbers and move between runs.
+    let content = "BT /F1 12 Tf 72 720 Td [(Card: 4556 52)-12(60 18)3(15 9081)] TJ \
+        0 -14 Td (SSN) Tj 30 0 Td (536-22-8190) Tj ET";
+    let f = scan(&mail(&page(content)));
+    assert_eq!(f.count("credit_card", Confidence::Medium), 1, "{f:?}");
+    assert_eq!(f.count("us_ssn", Confidence::Medium), 1, "{f:?}");
+}
+
+#[test]
+fn escapes_octal_and_printable_hex_strings_are_text() {
+    // \064 is '4'; the hex string is "5260 1815" in a simple font.
+    let content =
+        "BT (card \\0645\\0656 ) Tj <35323630203138313520> Tj (9081 \\(visa\\)) Tj ET".to_string();
+    let f = scan(&mail(&page(&content)));
+    assert_eq!(f.count("credit_card", Confidence::High), 1, "{f:?}");
+}
+
+#[test]
+fn glyph_coded_text_is_unscannable_not_silent() {
+    // Identity-H: two-byte glyph ids, meaningless without the ToUnicode map.
+    let f = scan(&mail(&page("BT /F2 12 Tf <00170018001900180003> Tj ET")));
+    assert_eq!(reasons(&f), [R::PdfGlyphText], "{f:?}");
+    assert_eq!(f.unscannable[0].location, "2/statement.pdf");
+}
+
+#[test]
+fn other_filters_are_reported_and_images_and_fonts_skipped() {
+    let img = zlib(&[0x34; 4096]);
+    let font = zlib(b"(4556 5260 1815 9081) not text but a font program");
+    let raw = pdf(&[
+        ("<< /Type /Catalog >>", None),
+        (
+            "<< /Length 20 /Filter /ASCII85Decode >>",
+            Some(b"<~9jqo^BlbD-BleB1DJ~>".to_vec()),
+        ),
+        (
+            &format!(
+                "<< /Type /XObject /Subtype /Image /Width 64 /Height 64 /Filter /FlateDecode /Length {} >>",
+                img.len()
+            ),
+            Some(img.clone()),
+        ),
+        (
+            &format!(
+                "<< /Length1 52 /Filter /FlateDecode /Length {} >>",
+                font.len()
+            ),
+            Some(font),
+        ),
+    ]);
+    let f = scan(&mail(&raw));
+    assert_eq!(reasons(&f), [R::UnsupportedCompression], "{f:?}");
+    assert_eq!(f.count("credit_card", Confidence::Low), 0, "{f:?}");
+}
+
+#[test]
+fn metadata_strings_and_plain_streams_are_read() {
+    let raw = pdf(&[
+        ("<< /Type /Catalog >>", None),
+        (
+            "<< /Title (Payroll: SSN 536-22-8190) /Producer (test) >>",
+            None,
+        ),
+        (
+            "<< /Length 44 >>",
+            Some(format!("BT (mastercard {CARD}) Tj ET").into_bytes()),
+        ),
+    ]);
+    let f = scan(&mail(&raw));
+    assert_eq!(f.count("us_ssn", Confidence::Medium), 1, "{f:?}");
+    assert_eq!(f.count("credit_card", Confidence::High), 1, "{f:?}");
+}
+
+#[test]
+fn a_corrupt_or_truncated_stream_is_reported() {
+    let mut c = zlib(format!("BT ({CARD}) Tj ET").as_bytes());
+    c.truncate(c.len() / 2);
+    let raw = pdf(&[(
+        &format!("<< /Length {} /Filter /FlateDecode >>", c.len()),
+        Some(c),
+    )]);
+    let f = scan(&mail(&raw));
+    assert_eq!(reasons(&f), [R::CorruptArchive], "{f:?}");
+    let garbage = pdf(&[(
+        "<< /Length 8 /Filter /FlateDecode >>",
+        Some(b"\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF".to_vec()),
+    )]);
+    let f = scan(&mail(&garbage));
+    assert_eq!(reasons(&f), [R::CorruptArchive], "{f:?}");
+}
+
+#[test]
+fn a_deflate_bomb_in_a_pdf_hits_the_ratio_limit() {
+    let bomb = zlib(&vec![b'A'; 64 << 20]);
+    let raw = pdf(&[(
+        &format!("<< /Length {} /Filter /FlateDecode >>", bomb.len()),
+        Some(bomb),
+    )]);
+    let f = scan(&mail(&raw));
+    assert_eq!(reasons(&f), [R::InflateRatioLimit], "{f:?}");
+}
