@@ -158,7 +158,9 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
         budget_mib = pool.budget_bytes() >> 20,
         generation,
         core = ?opts.worker.as_ref().map(|w| w.core),
-        "cordon started; memory budget is 32 MiB + sessions x (max_message_size + 928 KiB)"
+        "cordon started; memory budget is {} MiB + sessions x (max_message_size + {} KiB)",
+        crate::pool::PROCESS_BASE >> 20,
+        crate::pool::SLOT_OVERHEAD >> 10
     );
     let runtime = match &opts.worker {
         Some(_) => {
@@ -325,9 +327,11 @@ pub fn supervise(board_path: &Path, path: &Path) -> Result<(), Error> {
     tracing::info!(board = %board.name, workers, sessions_per_worker = per_worker, budget_mib = budget >> 20, board_mib = board.memory_mib, "memory budget");
     if budget > board_bytes {
         return Err(Error::Platform(format!(
-            "the memory budget ({} MiB: {workers} workers x (32 MiB + {per_worker} sessions x (max_message_size {} + 928 KiB))) exceeds the board's {} MiB: lower gateway.max_sessions or gateway.max_message_size",
+            "the memory budget ({} MiB: {workers} workers x ({} MiB + {per_worker} sessions x (max_message_size {} + {} KiB))) exceeds the board's {} MiB: lower gateway.max_sessions or gateway.max_message_size",
             budget >> 20,
+            crate::pool::PROCESS_BASE >> 20,
             config.gateway.max_message_size,
+            crate::pool::SLOT_OVERHEAD >> 10,
             board.memory_mib
         )));
     }

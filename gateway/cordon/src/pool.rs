@@ -19,8 +19,13 @@ pub const REPLY_BUFFER: usize = 64 << 10;
 /// own state. Counted in the budget, not allocated by the pool.
 pub const PER_SESSION_OVERHEAD: usize = 160 << 10;
 
-/// The DLP scanner's state per slot (`Scanner::state_bytes` is 476,620 with the default limits).
-pub const SCANNER_STATE: usize = 512 << 10;
+/// The DLP scanner's state per slot (`Scanner::state_bytes` is 523,452 with the default limits,
+/// the PDF reader included; a test keeps this above it).
+pub const SCANNER_STATE: usize = 576 << 10;
+/// Everything a slot costs besides the message buffer: the I/O buffers, TLS and task state, and
+/// the scanner.
+pub const SLOT_OVERHEAD: usize =
+    IO_BUFFER * 3 + REPLY_BUFFER + PER_SESSION_OVERHEAD + SCANNER_STATE;
 /// What the process needs besides the slots: the binary, the runtimes, the TLS roots and the
 /// DLP engine's automata (18 MiB resident measured on x86-dev with the example policy).
 pub const PROCESS_BASE: usize = 32 << 20;
@@ -118,13 +123,7 @@ impl Pool {
 
     /// The worst-case memory of one process with `sessions` slots of `max_message_size`.
     pub fn budget_for(sessions: usize, max_message_size: usize) -> usize {
-        PROCESS_BASE
-            + sessions
-                * (max_message_size
-                    + IO_BUFFER * 3
-                    + REPLY_BUFFER
-                    + PER_SESSION_OVERHEAD
-                    + SCANNER_STATE)
+        PROCESS_BASE + sessions * (max_message_size + SLOT_OVERHEAD)
     }
 
     pub fn capacity(&self) -> usize {
@@ -177,6 +176,18 @@ impl Drop for Lease {
 mod tests {
     use super::*;
     use crate::inspect::{Envelope, Inspector, Verdict};
+
+    #[test]
+    fn the_budget_covers_the_scanner_state() {
+        // The budget counts SCANNER_STATE per slot: it must stay above what a scanner owns,
+        // whatever the engine's readers grow to (the PDF reader added ~64 KiB).
+        let engine = std::sync::Arc::new(
+            cordon_dlp::Engine::new(&cordon_dlp::EngineConfig::default()).unwrap(),
+        );
+        let bytes = engine.scanner().state_bytes();
+        println!("scanner state {bytes} bytes, budgeted {SCANNER_STATE}");
+        assert!(bytes <= SCANNER_STATE, "{bytes} > {SCANNER_STATE}");
+    }
 
     /// Enough of an inspector to fill slots.
     #[derive(Debug)]
