@@ -445,10 +445,25 @@ fn letter_mask(block: &[u8; BLOCK]) -> u64 {
         // capitals fold onto lowercase; exact per byte, never >= 0x80.
         let l = (w | (K * 0x20)) & (K * 127);
         let letter = ((K * (127 + 0x7B)) - l) & !w & (l + K * (127 - 0x60)) & (K * 0x80);
-        let bits = ((letter >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56;
-        m |= bits << (8 * j);
+        // Byte k's flag to bit 8k + j: word j is column j of an 8x8 bit
+        // matrix. (Gathering each word's flags with a multiply made the
+        // compiler vectorize the loop with an emulated 64-bit multiply.)
+        m |= (letter >> 7) << j;
     }
-    m
+    transpose8(m)
+}
+
+/// Transposes the 8x8 bit matrix whose row `r` is byte `r` (Hacker's
+/// Delight 7-3): bit 8r + c moves to bit 8c + r.
+#[inline(always)]
+fn transpose8(mut x: u64) -> u64 {
+    let t = (x ^ (x >> 7)) & 0x00AA_00AA_00AA_00AA;
+    x ^= t ^ (t << 7);
+    let t = (x ^ (x >> 14)) & 0x0000_CCCC_0000_CCCC;
+    x ^= t ^ (t << 14);
+    let t = (x ^ (x >> 28)) & 0x0000_0000_F0F0_F0F0;
+    x ^= t ^ (t << 28);
+    x
 }
 
 /// Bit `k` set when `block[k]` is not [`is_ascii_word`].
@@ -580,6 +595,26 @@ mod tests {
         let got = find(&d, hay);
         let terms_found: Vec<u32> = got.iter().map(|g| g.1).collect();
         assert_eq!(terms_found, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn block_masks_are_exact() {
+        let mut block = [0u8; BLOCK];
+        for round in 0..64u32 {
+            for (k, b) in block.iter_mut().enumerate() {
+                // Rounds 0-3 are every byte value in order; then mixtures.
+                *b = if round < 4 {
+                    (round * 64 + k as u32) as u8
+                } else {
+                    (k as u32 * 7 + round * 131 + (k as u32 * round) % 17) as u8
+                };
+            }
+            let (letters, nonword) = (letter_mask(&block), nonword_mask(&block));
+            for (k, &b) in block.iter().enumerate() {
+                assert_eq!(letters >> k & 1 == 1, b.is_ascii_alphabetic(), "byte {b}");
+                assert_eq!(nonword >> k & 1 == 1, !is_ascii_word(b), "byte {b}");
+            }
+        }
     }
 
     #[test]

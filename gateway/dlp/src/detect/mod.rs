@@ -740,12 +740,18 @@ const MIN_BARE_DIGITS: usize = 9;
 /// nothing with it: fewer than [`MIN_BARE_DIGITS`] digits, not joined to
 /// another group by a space or dash, and not after a capital (the IBAN and
 /// NINO paths) or a capital and a space (a spaced NINO).
+/// Also a token of any length after a character that makes it part of
+/// something else (`+44 20 7946 0000`, `v1.2.3`; see [`left_ok`]): only
+/// its end is needed, not its groups.
 #[inline]
 fn short_run(hay: &[u8], start: usize) -> Option<usize> {
     let lb = if start > 0 { hay[start - 1] } else { b' ' };
     if lb.is_ascii_uppercase() || (lb == b' ' && start >= 3 && hay[start - 2].is_ascii_uppercase())
     {
         return None;
+    }
+    if !left_ok(hay, start) {
+        return Some(token_end(hay, start));
     }
     let mut j = start;
     while j < hay.len() && hay[j].is_ascii_digit() {
@@ -851,6 +857,7 @@ mod tests {
         assert_eq!(at("GB82 WEST", "82"), None, "IBAN check digits");
         assert_eq!(at("QQ123456C", "1"), None, "compact NINO");
         assert_eq!(at("AB 12 34 56 C", "12"), None, "spaced NINO");
+        assert_eq!(at("tel +1 415 555 0100.", "1"), Some(19), "after a plus");
     }
 
     #[test]
