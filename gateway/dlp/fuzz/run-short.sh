@@ -42,6 +42,18 @@ content = zlib.compress(b"BT /F1 12 Tf 72 720 Td [(card 4556 52)-12(60 1815 9081
 seeds["page.pdf"] = (b"%PDF-1.7\n1 0 obj\n<< /Title (SSN 536-22-8190) >>\nendobj\n2 0 obj\n<< /Length "
                      + str(len(content)).encode() + b" /Filter /FlateDecode >>\nstream\r\n"
                      + content + b"\r\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n")
+cmap = zlib.compress(b"begincmap 1 begincodespacerange <0000> <FFFF> endcodespacerange 1 beginbfchar <0003> <0020> endbfchar "
+                     b"1 beginbfrange <0013> <001C> <0030> endbfrange endcmap")
+page = zlib.compress(b"BT /C2_0 12 Tf <0017001800180019> Tj [<0003001B>-20<0019>] TJ ET")
+def obj(n, body, stream=None):
+    out = str(n).encode() + b" 0 obj\n" + body
+    if stream is not None:
+        out += b"\nstream\n" + stream + b"\nendstream"
+    return out + b"\nendobj\n"
+seeds["type0.pdf"] = (b"%PDF-1.7\n" + obj(1, b"<< /Type /Page /Contents 2 0 R /Resources << /Font << /C2_0 3 0 R >> >> >>")
+    + obj(2, b"<< /Length " + str(len(page)).encode() + b" /Filter /FlateDecode >>", page)
+    + obj(3, b"<< /Type /Font /Subtype /Type0 /Encoding /Identity-H /ToUnicode 4 0 R >>")
+    + obj(4, b"<< /Length " + str(len(cmap)).encode() + b" /Filter /FlateDecode >>", cmap) + b"%%EOF\n")
 for name, data in seeds.items():
     with open(f"{out}/{name}", "wb") as f:
         f.write(b"\0" + data)   # first byte: the split selector

@@ -92,8 +92,9 @@ pub enum UnscannableReason {
     BoundaryTooLong,
     /// The message ended inside a multipart (no closing boundary).
     Truncated,
-    /// PDF text drawn with glyph codes (a composite font's hex strings) whose
-    /// characters are only in the font's ToUnicode map: not read.
+    /// PDF text drawn with glyph codes whose font or ToUnicode map could not
+    /// be resolved (a font inside an object stream, a table limit, an
+    /// unmapped code).
     PdfGlyphText,
 }
 

@@ -152,6 +152,92 @@ fn escapes_octal_and_printable_hex_strings_are_text() {
     assert_eq!(f.count("credit_card", Confidence::High), 1, "{f:?}");
 }
 
+/// A ToUnicode CMap for a subset font: glyphs 0x13..0x1C are '0'..'9',
+/// 0x03 is a space, 0x24.. spell "Visa" (array form), 0x30 is '-'.
+const TO_UNICODE: &str = "/CIDInit /ProcSet findresource begin 12 dict begin begincmap
+/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def
+/CMapName /Adobe-Identity-UCS def /CMapType 2 def
+1 begincodespacerange <0000> <FFFF> endcodespacerange
+2 beginbfchar <0003> <0020> <0030> <002D> endbfchar
+2 beginbfrange <0013> <001C> <0030> <0024> <0027> [<0056> <0069> <0073> <0061>] endbfrange
+endcmap CMapName currentdict /CMap defineresource pop end end";
+
+/// Glyph ids for `text` under [`TO_UNICODE`], as a hex string.
+fn glyph_hex(text: &str) -> String {
+    let mut h = String::from("<");
+    for c in text.chars() {
+        let g = match c {
+            '0'..='9' => 0x13 + (c as u16 - '0' as u16),
+            ' ' => 0x03,
+            '-' => 0x30,
+            'V' => 0x24,
+            'i' => 0x25,
+            's' => 0x26,
+            'a' => 0x27,
+            _ => panic!("no glyph for {c}"),
+        };
+        h.push_str(&format!("{g:04X}"));
+    }
+    h.push('>');
+    h
+}
+
+/// A Chrome-style page: a Type0 font with Identity-H and a ToUnicode map,
+/// the CMap after the page content or before it.
+fn type0_page(content: &str, cmap_first: bool) -> Vec<u8> {
+    let c = zlib(content.as_bytes());
+    let cmap = zlib(TO_UNICODE.as_bytes());
+    let content_obj = (
+        format!("<< /Length {} /Filter /FlateDecode >>", c.len()),
+        Some(c),
+    );
+    let cmap_obj = (
+        format!("<< /Length {} /Filter /FlateDecode >>", cmap.len()),
+        Some(cmap),
+    );
+    let (a, b) = if cmap_first {
+        (cmap_obj.clone(), content_obj.clone())
+    } else {
+        (content_obj.clone(), cmap_obj.clone())
+    };
+    // Objects: 1 catalog, 2 pages, 3 page, 4 and 5 content/CMap (order
+    // varies), 6 the Type0 font.
+    let (content_num, cmap_num) = if cmap_first { (5, 4) } else { (4, 5) };
+    let page = format!(
+        "<< /Type /Page /Parent 2 0 R /Contents {content_num} 0 R /Resources << /Font << /C2_0 6 0 R >> >> >>"
+    );
+    let font = format!(
+        "<< /Type /Font /Subtype /Type0 /BaseFont /AAAAAA+Arial /Encoding /Identity-H /DescendantFonts [7 0 R] /ToUnicode {cmap_num} 0 R >>"
+    );
+    pdf(&[
+        ("<< /Type /Catalog /Pages 2 0 R >>", None),
+        ("<< /Type /Pages /Kids [3 0 R] /Count 1 >>", None),
+        (&page, None),
+        (&a.0, a.1),
+        (&b.0, b.1),
+        (&font, None),
+    ])
+}
+
+#[test]
+fn glyph_text_is_read_through_the_fonts_tounicode_map() {
+    let content = format!(
+        "BT /C2_0 12 Tf 72 720 Td {} Tj 0 -14 Td [{}-30{}] TJ ET",
+        glyph_hex("Visa"),
+        glyph_hex("4556 5260"),
+        glyph_hex(" 1815 9081")
+    );
+    for cmap_first in [false, true] {
+        let f = scan(&mail(&type0_page(&content, cmap_first)));
+        assert_eq!(f.count("credit_card", Confidence::High), 1, "{f:?}");
+        assert!(reasons(&f).is_empty(), "cmap first: {cmap_first}: {f:?}");
+    }
+    // An SSN drawn the same way.
+    let content = format!("BT /C2_0 12 Tf {} Tj ET", glyph_hex("536-22-8190"));
+    let f = scan(&mail(&type0_page(&content, false)));
+    assert_eq!(f.count("us_ssn", Confidence::Low), 1, "{f:?}");
+}
+
 #[test]
 fn glyph_coded_text_is_unscannable_not_silent() {
     // Identity-H: two-byte glyph ids, meaningless without the ToUnicode map.

@@ -10,13 +10,16 @@
 //! lexing the inflated content for strings; images, font programs and
 //! cross-reference streams are skipped without inflating.
 //!
-//! What cannot be read is reported, never passed silently: text drawn with
-//! glyph codes (hex strings of a composite font such as Identity-H, whose
-//! meaning is only in the font's ToUnicode map elsewhere in the file) is
-//! `unscannable: pdf_glyph_text`; a stream with another filter chain than
-//! FlateDecode alone is `unsupported_compression`; a corrupt deflate stream
-//! is `corrupt_archive`; the message-wide inflate budget and ratio apply as
-//! for ZIP entries.
+//! Glyph-coded text (hex strings of a composite font such as Identity-H, or
+//! of a subset font with its own encoding) is decoded through the font's
+//! ToUnicode CMap, which may come later in the file: see [`fonts`].
+//!
+//! What cannot be read is reported, never passed silently: glyph text whose
+//! font or map cannot be resolved (fonts inside object streams, a table
+//! full) is `unscannable: pdf_glyph_text`; a stream with another filter chain
+//! than FlateDecode alone is `unsupported_compression`; a corrupt deflate
+//! stream is `corrupt_archive`; the message-wide inflate budget and ratio
+//! apply as for ZIP entries.
 
 use miniz_oxide::inflate::stream::{inflate, InflateState};
 use miniz_oxide::{DataFormat, MZFlush, MZStatus};
@@ -25,13 +28,16 @@ use crate::findings::UnscannableReason as R;
 use crate::limits::STAGE_BUFFER_BYTES;
 use crate::zip::Ctx;
 
+mod fonts;
+use fonts::Fonts;
+
 /// Bytes of an object's dictionary kept to decide what its stream is; the
 /// keys that matter (`/Filter`, `/Subtype`, `/Length1`) sit in the first
 /// few hundred bytes of any real dictionary.
 pub const DICT_TAIL_BYTES: usize = 512;
 /// Longest token (operator, name, number) the lexer keeps; longer ones are
-/// not anything it acts on.
-const MAX_TOKEN_BYTES: usize = 16;
+/// not anything it acts on (`begincodespacerange` is 19).
+const MAX_TOKEN_BYTES: usize = 24;
 /// A hex string is decoded into this many bytes before it is judged text or
 /// glyph codes; longer hex strings (inline data, fonts) are not text.
 const MAX_HEX_STRING_BYTES: usize = 256;
@@ -88,9 +94,17 @@ impl Out<'_, '_> {
     }
 }
 
+/// A token just ended: read it with [`Lexer::hist`]`(0)`.
+const EV_TOKEN: u8 = 1;
+/// A hex string just ended that is not text: glyph codes in content, or a
+/// CMap operand. Read it with [`Lexer::hex`].
+const EV_HEX: u8 = 2;
+/// Tokens remembered, for `N G obj`, `/Name N G R` and `/F2 12 Tf`.
+const HISTORY: usize = 4;
+
 /// The string lexer used at the file level and in content streams: writes
 /// the text of strings and separators for text-positioning operators, and
-/// hands each ended token to its owner.
+/// reports tokens and non-text hex strings to its owner.
 struct Lexer {
     st: Lex,
     depth: u32,
@@ -102,12 +116,15 @@ struct Lexer {
     hex_digits: usize,
     token: [u8; MAX_TOKEN_BYTES],
     token_len: usize,
-    /// The token that just ended (valid right after `byte` returns true).
-    last: [u8; MAX_TOKEN_BYTES],
-    last_len: usize,
+    /// The last tokens, newest first.
+    hist: [[u8; MAX_TOKEN_BYTES]; HISTORY],
+    hist_len: [usize; HISTORY],
     in_array: u32,
-    /// Hex strings in content that held glyph codes rather than text.
-    glyph_strings: u64,
+    /// Reading a CMap: hex strings are its operands, not text.
+    cmap: bool,
+    /// Text-positioning operators and word gaps seen in this stream: two
+    /// glyph runs with none between them are one word (a kerned `TJ`).
+    breaks: u32,
 }
 
 impl Lexer {
@@ -123,10 +140,11 @@ impl Lexer {
             hex_digits: 0,
             token: [0; MAX_TOKEN_BYTES],
             token_len: 0,
-            last: [0; MAX_TOKEN_BYTES],
-            last_len: 0,
+            hist: [[0; MAX_TOKEN_BYTES]; HISTORY],
+            hist_len: [0; HISTORY],
             in_array: 0,
-            glyph_strings: 0,
+            cmap: false,
+            breaks: 0,
         }
     }
 
@@ -135,18 +153,29 @@ impl Lexer {
         self.st = Lex::Normal;
         self.depth = 0;
         self.token_len = 0;
-        self.last_len = 0;
+        self.hist_len = [0; HISTORY];
         self.in_array = 0;
+        self.cmap = false;
+    }
+
+    /// The `k`-th last token (0: the one that just ended).
+    fn hist(&self, k: usize) -> &[u8] {
+        &self.hist[k][..self.hist_len[k]]
     }
 
     fn last(&self) -> &[u8] {
-        &self.last[..self.last_len]
+        self.hist(0)
     }
 
-    /// Lexes one byte; true when a token ended (read it with [`Lexer::last`]).
-    /// `content`: operators and hex strings are text-drawing (a content
-    /// stream), not dictionary syntax.
-    fn byte(&mut self, b: u8, content: bool, out: &mut Out<'_, '_>) -> bool {
+    /// The hex string that just ended ([`EV_HEX`]).
+    fn hex(&self) -> &[u8] {
+        &self.hex[..self.hex_len]
+    }
+
+    /// Lexes one byte; returns [`EV_TOKEN`], [`EV_HEX`] or 0. `content`:
+    /// operators and hex strings are text-drawing (a content stream), not
+    /// dictionary syntax.
+    fn byte(&mut self, b: u8, content: bool, out: &mut Out<'_, '_>) -> u8 {
         match self.st {
             Lex::Normal => return self.normal(b, content, out),
             Lex::Comment => {
@@ -193,7 +222,7 @@ impl Lexer {
                 if (b'0'..=b'7').contains(&b) && self.octal_digits < 3 {
                     self.octal = self.octal.wrapping_mul(8).wrapping_add(b - b'0');
                     self.octal_digits += 1;
-                    return false;
+                    return 0;
                 }
                 out.text(self.octal);
                 self.st = Lex::Str;
@@ -204,7 +233,7 @@ impl Lexer {
                 b'<' if self.hex_digits == 0 => self.st = Lex::Normal,
                 b'>' => {
                     self.st = Lex::Normal;
-                    self.end_hex(content, out);
+                    return self.end_hex(content, out);
                 }
                 _ if b.is_ascii_hexdigit() => {
                     self.hex_digits += 1;
@@ -222,35 +251,17 @@ impl Lexer {
                 _ => {}
             },
         }
-        false
+        0
     }
 
-    fn normal(&mut self, b: u8, content: bool, out: &mut Out<'_, '_>) -> bool {
-        let delimiter = matches!(
-            b,
-            b'(' | b')'
-                | b'<'
-                | b'>'
-                | b'['
-                | b']'
-                | b'{'
-                | b'}'
-                | b'/'
-                | b'%'
-                | b' '
-                | b'\t'
-                | b'\r'
-                | b'\n'
-                | b'\x0c'
-                | 0
-        );
-        if !delimiter {
+    fn normal(&mut self, b: u8, content: bool, out: &mut Out<'_, '_>) -> u8 {
+        if is_regular(b) {
             if self.token_len < MAX_TOKEN_BYTES {
                 self.token[self.token_len] = b;
             }
             // Over-long tokens keep counting so they never match a keyword.
             self.token_len = self.token_len.saturating_add(1);
-            return false;
+            return 0;
         }
         let ended = self.token_len > 0;
         if ended {
@@ -277,31 +288,37 @@ impl Lexer {
             }
             _ => {}
         }
-        ended
+        if ended {
+            EV_TOKEN
+        } else {
+            0
+        }
     }
 
     fn end_token(&mut self, content: bool, out: &mut Out<'_, '_>) {
+        self.hist.copy_within(0..HISTORY - 1, 1);
+        self.hist_len.copy_within(0..HISTORY - 1, 1);
         if self.token_len <= MAX_TOKEN_BYTES {
-            self.last[..self.token_len].copy_from_slice(&self.token[..self.token_len]);
-            self.last_len = self.token_len;
+            self.hist[0][..self.token_len].copy_from_slice(&self.token[..self.token_len]);
+            self.hist_len[0] = self.token_len;
         } else {
-            self.last_len = 0;
+            self.hist_len[0] = 0;
         }
         self.token_len = 0;
-        if !content {
+        if !content || self.cmap {
             return;
         }
-        match self.last() {
-            b"Td" | b"TD" | b"Tm" | b"Tj" | b"TJ" => out.sep(b' '),
-            b"T*" | b"'" | b"\"" | b"ET" | b"BT" => out.sep(b'\n'),
-            t if self.in_array > 0 && parse_int(t).is_some_and(|n| n <= TJ_WORD_GAP) => {
-                out.sep(b' ')
-            }
-            _ => {}
-        }
+        let sep = match self.last() {
+            b"Td" | b"TD" | b"Tm" | b"Tj" | b"TJ" => b' ',
+            b"T*" | b"'" | b"\"" | b"ET" | b"BT" => b'\n',
+            t if self.in_array > 0 && parse_int(t).is_some_and(|n| n <= TJ_WORD_GAP) => b' ',
+            _ => return,
+        };
+        out.sep(sep);
+        self.breaks = self.breaks.wrapping_add(1);
     }
 
-    fn end_hex(&mut self, content: bool, out: &mut Out<'_, '_>) {
+    fn end_hex(&mut self, content: bool, out: &mut Out<'_, '_>) -> u8 {
         if let Some(h) = self.hex_half.take() {
             // An odd digit count: the last digit is followed by 0.
             if self.hex_len < MAX_HEX_STRING_BYTES {
@@ -310,19 +327,27 @@ impl Lexer {
             }
         }
         let overflow = self.hex_digits > 2 * MAX_HEX_STRING_BYTES;
-        let s = &self.hex[..self.hex_len];
-        if s.is_empty() || overflow {
-            return;
+        if self.hex_len == 0 || overflow {
+            // Empty, or too long to be text or a CMap operand (inline data).
+            self.hex_len = 0;
+            return 0;
+        }
+        if self.cmap {
+            return EV_HEX;
         }
         // Text in a simple font is printable bytes; anything else is glyph
         // codes (or binary data such as a file ID outside content).
+        let s = &self.hex[..self.hex_len];
         if s.iter().all(|&c| c == b' ' || c.is_ascii_graphic()) {
             for &c in s {
                 out.text(c);
             }
             out.sep(b' ');
+            0
         } else if content {
-            self.glyph_strings += 1;
+            EV_HEX
+        } else {
+            0
         }
     }
 }
@@ -359,12 +384,62 @@ enum Stream {
     Unsupported,
 }
 
+/// Acts on what a lexer reported: references, object numbers, fonts and
+/// CMaps for [`Fonts`]. `obj` is the object the bytes belong to.
+fn on_event(ev: u8, lex: &mut Lexer, fonts: &mut Fonts, content: bool, obj: u32) {
+    if ev & EV_HEX != 0 {
+        if lex.cmap {
+            let in_array = lex.in_array > 0;
+            fonts.cmap_hex(lex.hex(), in_array);
+        } else {
+            fonts.glyphs(lex.hex(), lex.breaks);
+        }
+    }
+    if ev & EV_TOKEN == 0 {
+        return;
+    }
+    match lex.last() {
+        b"R" => {
+            if let (Some(n), Some(_)) = (parse_uint(lex.hist(2)), parse_uint(lex.hist(1))) {
+                let name = lex.hist(3);
+                if name.first() == Some(&b'/') {
+                    fonts.reference(name, n, obj);
+                }
+            }
+        }
+        b"Tf" if content => {
+            let name = lex.hist(2);
+            if name.first() == Some(&b'/') {
+                fonts.set_font(name);
+            }
+        }
+        b"begincmap" if content => {
+            lex.cmap = true;
+            fonts.cmap_begin(obj);
+        }
+        t if lex.cmap => fonts.cmap_token(t),
+        _ => {}
+    }
+}
+
+fn parse_uint(t: &[u8]) -> Option<u32> {
+    if t.is_empty() || t.len() > 10 || !t.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(t).ok()?.parse().ok()
+}
+
 /// One PDF part being read.
 pub(crate) struct Pdf {
     outer: Lexer,
     inner: Lexer,
-    /// The current object's dictionary bytes (whitespace dropped), up to
-    /// [`DICT_TAIL_BYTES`].
+    fonts: Box<Fonts>,
+    /// The object the file-level bytes are in (`N 0 obj`).
+    obj: u32,
+    /// The object whose stream is being read.
+    stream_obj: u32,
+    /// The current object's dictionary bytes (whitespace runs as one space),
+    /// up to [`DICT_TAIL_BYTES`].
     dict: [u8; DICT_TAIL_BYTES],
     dict_len: usize,
     /// After the `stream` keyword: waiting for the end of its line.
@@ -395,6 +470,9 @@ impl Pdf {
         Pdf {
             outer: Lexer::new(),
             inner: Lexer::new(),
+            fonts: Box::new(Fonts::new()),
+            obj: 0,
+            stream_obj: 0,
             dict: [0; DICT_TAIL_BYTES],
             dict_len: 0,
             await_eol: false,
@@ -415,6 +493,7 @@ impl Pdf {
     pub(crate) fn state_bytes(&self) -> usize {
         std::mem::size_of::<Pdf>()
             + std::mem::size_of::<InflateState>()
+            + self.fonts.state_bytes()
             + self.inflated.len()
             + self.text.len()
     }
@@ -422,9 +501,10 @@ impl Pdf {
     /// Starts a new PDF part.
     pub(crate) fn begin(&mut self) {
         self.outer.begin();
-        self.outer.glyph_strings = 0;
         self.inner.begin();
-        self.inner.glyph_strings = 0;
+        self.fonts.begin();
+        self.obj = 0;
+        self.stream_obj = 0;
         self.dict_len = 0;
         self.await_eol = false;
         self.stream = Stream::None;
@@ -445,39 +525,72 @@ impl Pdf {
             };
             data = &data[used..];
         }
-        let Pdf {
-            text,
-            text_len,
-            text_sep,
-            ..
-        } = self;
-        Out {
-            ctx,
-            buf: text,
-            len: text_len,
-            sep: text_sep,
-        }
-        .flush();
+        self.out(ctx).flush();
     }
 
-    /// End of the part.
+    fn out<'c, 'a>(&'c mut self, ctx: &'c mut Ctx<'a>) -> Out<'c, 'a> {
+        Out {
+            ctx,
+            buf: &mut self.text,
+            len: &mut self.text_len,
+            sep: &mut self.text_sep,
+        }
+    }
+
+    /// End of the part: glyph text is decoded now that every font and CMap
+    /// has gone by.
     pub(crate) fn finish(&mut self, ctx: &mut Ctx<'_>) {
         if self.stream == Stream::Flate && self.inflating {
             // The file ended inside a compressed stream.
             ctx.acc.unscannable(R::CorruptArchive);
         }
-        if self.inner.glyph_strings + self.outer.glyph_strings > 0 {
+        self.end_stream();
+        let Pdf {
+            fonts,
+            text,
+            text_len,
+            text_sep,
+            ..
+        } = self;
+        let mut out = Out {
+            ctx,
+            buf: text,
+            len: text_len,
+            sep: text_sep,
+        };
+        out.sep(b'\n');
+        let ok = fonts.resolve(&mut |run, joined| {
+            if !joined {
+                out.sep(b' ');
+            }
+            for &b in run {
+                out.text(b);
+            }
+        });
+        out.flush();
+        if !ok {
             ctx.acc.unscannable(R::PdfGlyphText);
         }
         self.stream = Stream::None;
         self.inflating = false;
     }
 
-    /// File level: strings and the keywords that open streams.
+    /// The stream's data is over: a CMap it held is complete.
+    fn end_stream(&mut self) {
+        if self.inner.cmap {
+            self.fonts.cmap_end();
+            self.inner.cmap = false;
+        }
+    }
+
+    /// File level: strings, object numbers, references and the keywords that
+    /// open streams.
     fn outside(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) -> usize {
         let (used, opened) = {
             let Pdf {
                 outer,
+                fonts,
+                obj,
                 dict,
                 dict_len,
                 await_eol,
@@ -511,16 +624,27 @@ impl Pdf {
                     dict[*dict_len] = if space { b' ' } else { b };
                     *dict_len += 1;
                 }
-                if outer.byte(b, false, &mut out) {
-                    match outer.last() {
-                        b"obj" => *dict_len = 0,
-                        b"stream" if b == b'\n' => {
-                            result = (i + 1, Some(classify(&dict[..*dict_len])));
-                            break;
+                let ev = outer.byte(b, false, &mut out);
+                if ev == 0 {
+                    continue;
+                }
+                on_event(ev, outer, fonts, false, *obj);
+                if ev & EV_TOKEN == 0 {
+                    continue;
+                }
+                match outer.last() {
+                    b"obj" => {
+                        *dict_len = 0;
+                        if let Some(n) = parse_uint(outer.hist(2)) {
+                            *obj = n;
                         }
-                        b"stream" => *await_eol = true,
-                        _ => {}
                     }
+                    b"stream" if b == b'\n' => {
+                        result = (i + 1, Some(classify(&dict[..*dict_len])));
+                        break;
+                    }
+                    b"stream" => *await_eol = true,
+                    _ => {}
                 }
             }
             result
@@ -535,6 +659,8 @@ impl Pdf {
     fn open_stream(&mut self, kind: Stream, ctx: &mut Ctx<'_>) {
         self.end_match = 0;
         self.inner.begin();
+        self.fonts.stream_begin();
+        self.stream_obj = self.obj;
         self.stream = match kind {
             Stream::Unsupported => {
                 ctx.acc.unscannable(R::UnsupportedCompression);
@@ -553,32 +679,46 @@ impl Pdf {
 
     /// Uncompressed content: lexed until the `endstream` token.
     fn plain(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) -> usize {
-        let Pdf {
-            inner,
-            text,
-            text_len,
-            text_sep,
-            ..
-        } = self;
-        let mut out = Out {
-            ctx,
-            buf: text,
-            len: text_len,
-            sep: text_sep,
-        };
-        for (i, &b) in data.iter().enumerate() {
-            if inner.byte(b, true, &mut out) && inner.last() == b"endstream" {
-                out.sep(b'\n');
-                self.stream = Stream::None;
-                self.outer.begin();
-                return i + 1;
+        let mut used = data.len();
+        {
+            let Pdf {
+                inner,
+                fonts,
+                stream_obj,
+                text,
+                text_len,
+                text_sep,
+                ..
+            } = self;
+            let mut out = Out {
+                ctx,
+                buf: text,
+                len: text_len,
+                sep: text_sep,
+            };
+            for (i, &b) in data.iter().enumerate() {
+                let ev = inner.byte(b, true, &mut out);
+                if ev & EV_TOKEN != 0 && inner.last() == b"endstream" {
+                    out.sep(b'\n');
+                    used = i + 1;
+                    break;
+                }
+                if ev != 0 {
+                    on_event(ev, inner, fonts, true, *stream_obj);
+                }
             }
         }
-        data.len()
+        if used < data.len() || self.inner.last() == b"endstream" {
+            self.end_stream();
+            self.stream = Stream::None;
+            self.outer.begin();
+        }
+        used
     }
 
     /// Raw stream bytes nobody reads: up to and including `endstream`.
     fn skip(&mut self, data: &[u8]) -> usize {
+        self.end_stream();
         for (i, &b) in data.iter().enumerate() {
             if b == ENDSTREAM[self.end_match] {
                 self.end_match += 1;
@@ -613,6 +753,8 @@ impl Pdf {
         {
             let Pdf {
                 inner,
+                fonts,
+                stream_obj,
                 inflated,
                 text,
                 text_len,
@@ -626,7 +768,10 @@ impl Pdf {
                 sep: text_sep,
             };
             for &b in &inflated[..produced] {
-                inner.byte(b, true, &mut out);
+                let ev = inner.byte(b, true, &mut out);
+                if ev != 0 {
+                    on_event(ev, inner, fonts, true, *stream_obj);
+                }
             }
         }
         let limits = ctx.limits;
@@ -648,11 +793,7 @@ impl Pdf {
                 self.inflating = false;
             }
         }
-        if !self.inflating {
-            // The rest up to `endstream` is skipped.
-            return r.bytes_consumed;
-        }
-        if r.bytes_consumed == 0 && produced == 0 {
+        if self.inflating && r.bytes_consumed == 0 && produced == 0 {
             // No progress with input available: the stream is stuck.
             ctx.acc.unscannable(R::CorruptArchive);
             self.inflating = false;
