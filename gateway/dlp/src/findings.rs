@@ -93,8 +93,7 @@ pub enum UnscannableReason {
     /// The message ended inside a multipart (no closing boundary).
     Truncated,
     /// PDF text drawn with glyph codes whose font or ToUnicode map could not
-    /// be resolved (a font inside an object stream, a table limit, an
-    /// unmapped code).
+    /// be resolved (a table limit, an unmapped code).
     PdfGlyphText,
 }
 

@@ -239,6 +239,49 @@ fn glyph_text_is_read_through_the_fonts_tounicode_map() {
 }
 
 #[test]
+fn fonts_inside_an_object_stream_are_resolved() {
+    // Word-style: the font dictionaries live in a compressed object stream;
+    // obj 6 (the page's /TT0) maps through CMap 5, obj 7 through CMap 99.
+    let content =
+        zlib(format!("BT /TT0 11 Tf {} Tj ET", glyph_hex("4556 5260 1815 9081")).as_bytes());
+    let cmap = zlib(TO_UNICODE.as_bytes());
+    let o6 = "<< /Type /Font /Subtype /Type0 /Encoding /Identity-H /ToUnicode 5 0 R >>";
+    let o7 = "<< /Type /Font /Subtype /Type0 /ToUnicode 99 0 R >>";
+    let header = format!("6 0 7 {} ", o6.len() + 1);
+    let objstm = zlib(format!("{header}{o6} {o7}").as_bytes());
+    let raw = pdf(&[
+        ("<< /Type /Catalog /Pages 2 0 R >>", None),
+        ("<< /Type /Pages /Kids [3 0 R] /Count 1 >>", None),
+        (
+            "<< /Type /Page /Parent 2 0 R /Contents 4 0 R /Resources << /Font << /TT0 6 0 R /TT1 7 0 R >> >> >>",
+            None,
+        ),
+        (
+            &format!("<< /Length {} /Filter /FlateDecode >>", content.len()),
+            Some(content),
+        ),
+        (
+            &format!("<< /Length {} /Filter /FlateDecode >>", cmap.len()),
+            Some(cmap),
+        ),
+        // Placeholders, so that the object stream itself is object 8.
+        ("<< >>", None),
+        ("<< >>", None),
+        (
+            &format!(
+                "<< /Type /ObjStm /N 2 /First {} /Length {} /Filter /FlateDecode >>",
+                header.len(),
+                objstm.len()
+            ),
+            Some(objstm),
+        ),
+    ]);
+    let f = scan(&mail(&raw));
+    assert_eq!(f.count("credit_card", Confidence::Medium), 1, "{f:?}");
+    assert!(reasons(&f).is_empty(), "{f:?}");
+}
+
+#[test]
 fn glyph_coded_text_is_unscannable_not_silent() {
     // Identity-H: two-byte glyph ids, meaningless without the ToUnicode map.
     let f = scan(&mail(&page("BT /F2 12 Tf <00170018001900180003> Tj ET")));

@@ -8,8 +8,8 @@
 //! PDF, while the file's references (`/F2 7 0 R`), font-to-CMap links
 //! (`/ToUnicode 9 0 R` inside `7 0 obj`) and CMaps (`bfchar`, `bfrange`) are
 //! collected as they stream by; at the end each run is decoded through its
-//! font's map. Whatever cannot be resolved (a font inside an object stream,
-//! a table full) is reported by the caller as `pdf_glyph_text`.
+//! font's map. Whatever cannot be resolved (a table full, an unmapped code)
+//! is reported by the caller as `pdf_glyph_text`.
 
 /// Name-to-object references remembered (`/F2 7 0 R`); a page's font
 /// resources are among them.

@@ -15,8 +15,8 @@
 //! ToUnicode CMap, which may come later in the file: see [`fonts`].
 //!
 //! What cannot be read is reported, never passed silently: glyph text whose
-//! font or map cannot be resolved (fonts inside object streams, a table
-//! full) is `unscannable: pdf_glyph_text`; a stream with another filter chain
+//! font or map cannot be resolved (a table full, an unmapped code) is
+//! `unscannable: pdf_glyph_text`; a stream with another filter chain
 //! than FlateDecode alone is `unsupported_compression`; a corrupt deflate
 //! stream is `corrupt_archive`; the message-wide inflate budget and ratio
 //! apply as for ZIP entries.
@@ -384,6 +384,112 @@ enum Stream {
     Unsupported,
 }
 
+/// Objects of one object stream whose numbers are tracked: more than that
+/// and the stream's references are not attributed at all (never to the
+/// wrong object).
+pub const MAX_OBJSTM_OBJECTS: usize = 256;
+/// An object number nothing may be attributed to.
+const UNKNOWN_OBJ: u32 = u32::MAX;
+
+/// The header of an object stream (`/Type /ObjStm`): pairs of object number
+/// and offset (from `/First`) before the objects themselves, so the bytes of
+/// each object can be told apart while the stream inflates.
+struct ObjStm {
+    active: bool,
+    first: u64,
+    pairs: Box<[(u32, u64)]>,
+    n: usize,
+    next: usize,
+    overflow: bool,
+    num: u64,
+    in_num: bool,
+    /// The header's numbers so far: even is an object number, odd its offset.
+    count: usize,
+    pos: u64,
+    cur: u32,
+}
+
+impl ObjStm {
+    fn new() -> ObjStm {
+        ObjStm {
+            active: false,
+            first: 0,
+            pairs: vec![(0, 0); MAX_OBJSTM_OBJECTS].into_boxed_slice(),
+            n: 0,
+            next: 0,
+            overflow: false,
+            num: 0,
+            in_num: false,
+            count: 0,
+            pos: 0,
+            cur: UNKNOWN_OBJ,
+        }
+    }
+
+    fn begin(&mut self, first: Option<u32>) {
+        self.active = first.is_some();
+        self.first = u64::from(first.unwrap_or(0));
+        self.n = 0;
+        self.next = 0;
+        self.overflow = false;
+        self.num = 0;
+        self.in_num = false;
+        self.count = 0;
+        self.pos = 0;
+        self.cur = UNKNOWN_OBJ;
+    }
+
+    fn end_num(&mut self) {
+        if !self.in_num {
+            return;
+        }
+        self.in_num = false;
+        if self.count.is_multiple_of(2) {
+            if self.n < MAX_OBJSTM_OBJECTS {
+                self.pairs[self.n].0 = u32::try_from(self.num).unwrap_or(UNKNOWN_OBJ);
+            } else {
+                self.overflow = true;
+            }
+        } else if self.n < MAX_OBJSTM_OBJECTS {
+            self.pairs[self.n].1 = self.num;
+            self.n += 1;
+        }
+        self.count += 1;
+        self.num = 0;
+    }
+
+    /// One inflated byte: false while it is header (not content). `cur` is
+    /// then the object the byte belongs to.
+    fn byte(&mut self, b: u8) -> bool {
+        let pos = self.pos;
+        self.pos += 1;
+        if pos < self.first {
+            if b.is_ascii_digit() {
+                self.in_num = true;
+                self.num = self
+                    .num
+                    .saturating_mul(10)
+                    .saturating_add(u64::from(b - b'0'));
+            } else {
+                self.end_num();
+            }
+            return false;
+        }
+        if pos == self.first {
+            self.end_num();
+        }
+        while self.next < self.n && self.first + self.pairs[self.next].1 <= pos {
+            self.cur = if self.overflow {
+                UNKNOWN_OBJ
+            } else {
+                self.pairs[self.next].0
+            };
+            self.next += 1;
+        }
+        true
+    }
+}
+
 /// Acts on what a lexer reported: references, object numbers, fonts and
 /// CMaps for [`Fonts`]. `obj` is the object the bytes belong to.
 fn on_event(ev: u8, lex: &mut Lexer, fonts: &mut Fonts, content: bool, obj: u32) {
@@ -402,7 +508,7 @@ fn on_event(ev: u8, lex: &mut Lexer, fonts: &mut Fonts, content: bool, obj: u32)
         b"R" => {
             if let (Some(n), Some(_)) = (parse_uint(lex.hist(2)), parse_uint(lex.hist(1))) {
                 let name = lex.hist(3);
-                if name.first() == Some(&b'/') {
+                if name.first() == Some(&b'/') && obj != UNKNOWN_OBJ {
                     fonts.reference(name, n, obj);
                 }
             }
@@ -434,6 +540,7 @@ pub(crate) struct Pdf {
     outer: Lexer,
     inner: Lexer,
     fonts: Box<Fonts>,
+    objstm: ObjStm,
     /// The object the file-level bytes are in (`N 0 obj`).
     obj: u32,
     /// The object whose stream is being read.
@@ -471,6 +578,7 @@ impl Pdf {
             outer: Lexer::new(),
             inner: Lexer::new(),
             fonts: Box::new(Fonts::new()),
+            objstm: ObjStm::new(),
             obj: 0,
             stream_obj: 0,
             dict: [0; DICT_TAIL_BYTES],
@@ -494,6 +602,7 @@ impl Pdf {
         std::mem::size_of::<Pdf>()
             + std::mem::size_of::<InflateState>()
             + self.fonts.state_bytes()
+            + std::mem::size_of_val(&*self.objstm.pairs)
             + self.inflated.len()
             + self.text.len()
     }
@@ -611,7 +720,7 @@ impl Pdf {
                     // `stream` is followed by CRLF or LF; the data starts after it.
                     if b == b'\n' {
                         *await_eol = false;
-                        result = (i + 1, Some(classify(&dict[..*dict_len])));
+                        result = (i + 1, Some(open_as(&dict[..*dict_len])));
                         break;
                     }
                     continue;
@@ -640,7 +749,7 @@ impl Pdf {
                         }
                     }
                     b"stream" if b == b'\n' => {
-                        result = (i + 1, Some(classify(&dict[..*dict_len])));
+                        result = (i + 1, Some(open_as(&dict[..*dict_len])));
                         break;
                     }
                     b"stream" => *await_eol = true,
@@ -649,18 +758,25 @@ impl Pdf {
             }
             result
         };
-        if let Some(kind) = opened {
+        if let Some((kind, first)) = opened {
             self.dict_len = 0;
-            self.open_stream(kind, ctx);
+            self.open_stream(kind, first, ctx);
         }
         used
     }
 
-    fn open_stream(&mut self, kind: Stream, ctx: &mut Ctx<'_>) {
+    fn open_stream(&mut self, kind: Stream, objstm_first: Option<u32>, ctx: &mut Ctx<'_>) {
         self.end_match = 0;
         self.inner.begin();
         self.fonts.stream_begin();
-        self.stream_obj = self.obj;
+        self.objstm.begin(objstm_first);
+        // An object stream's bytes belong to the objects inside it (known
+        // only when inflating its header), never to the stream itself.
+        self.stream_obj = if objstm_first.is_some() {
+            UNKNOWN_OBJ
+        } else {
+            self.obj
+        };
         self.stream = match kind {
             Stream::Unsupported => {
                 ctx.acc.unscannable(R::UnsupportedCompression);
@@ -754,6 +870,7 @@ impl Pdf {
             let Pdf {
                 inner,
                 fonts,
+                objstm,
                 stream_obj,
                 inflated,
                 text,
@@ -768,9 +885,16 @@ impl Pdf {
                 sep: text_sep,
             };
             for &b in &inflated[..produced] {
+                let mut obj = *stream_obj;
+                if objstm.active {
+                    if !objstm.byte(b) {
+                        continue;
+                    }
+                    obj = objstm.cur;
+                }
                 let ev = inner.byte(b, true, &mut out);
                 if ev != 0 {
-                    on_event(ev, inner, fonts, true, *stream_obj);
+                    on_event(ev, inner, fonts, true, obj);
                 }
             }
         }
@@ -830,6 +954,19 @@ fn values_of<'d>(d: &'d [u8], name: &'d [u8]) -> impl Iterator<Item = usize> + '
     (0..d.len())
         .filter(move |&i| name_at(d, i, name))
         .map(move |i| skip_space(d, i + name.len()))
+}
+
+/// What to do with a stream, and `/First` if it is an object stream.
+fn open_as(d: &[u8]) -> (Stream, Option<u32>) {
+    let is_objstm = values_of(d, b"/Type").any(|j| name_at(d, j, b"/ObjStm"));
+    let first = values_of(d, b"/First").next().and_then(|j| {
+        let digits = d[j..].iter().take_while(|c| c.is_ascii_digit()).count();
+        parse_uint(&d[j..j + digits])
+    });
+    (
+        classify(d),
+        if is_objstm { first.or(Some(0)) } else { None },
+    )
 }
 
 /// Decides from an object's dictionary (whitespace runs as one space) what
