@@ -365,3 +365,18 @@ fn a_deflate_bomb_in_a_pdf_hits_the_ratio_limit() {
     let f = scan(&mail(&raw));
     assert_eq!(reasons(&f), [R::InflateRatioLimit], "{f:?}");
 }
+
+#[test]
+fn a_pdf_written_by_ghostscript_is_read() {
+    // Golden fixture: `gs -sDEVICE=pdfwrite` of tests/fixtures/ghostscript-payroll.ps (Debian's
+    // ghostscript 10.0): a deflated content stream, `'` and `Tj` operators, XMP metadata.
+    let raw = include_bytes!("fixtures/ghostscript-payroll.pdf");
+    assert!(
+        !raw.windows(4).any(|w| w == b"4556"),
+        "text must be compressed"
+    );
+    let f = scan(&mail(raw));
+    assert_eq!(f.count("credit_card", Confidence::High), 1, "{f:?}");
+    assert_eq!(f.count("us_ssn", Confidence::High), 1, "{f:?}");
+    assert!(reasons(&f).is_empty(), "{f:?}");
+}
