@@ -33,6 +33,7 @@
 use std::io;
 use std::path::PathBuf;
 
+mod accept;
 pub mod backend;
 pub mod client;
 pub mod conn;

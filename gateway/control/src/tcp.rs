@@ -12,13 +12,12 @@ use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
+use crate::accept::accept_loop;
 use crate::backend::Backend;
 use crate::conn::{serve_connection, Peer, Shutdown};
-use crate::limits::{MAX_CONNECTIONS, TLS_HANDSHAKE_TIMEOUT};
+use crate::limits::TLS_HANDSHAKE_TIMEOUT;
 use crate::Error;
 
 /// rustls with *ring*: the one provider the workspace builds (no aws-lc).
@@ -122,38 +121,20 @@ pub async fn run_tcp_mtls<B: Backend>(
     listener: TcpListener,
     config: Arc<ServerConfig>,
     backend: Arc<B>,
-    mut shutdown: Shutdown,
+    shutdown: Shutdown,
 ) {
     let acceptor = TlsAcceptor::from(config);
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    let mut tasks = JoinSet::new();
-    loop {
-        let permit = tokio::select! {
-            permit = Arc::clone(&slots).acquire_owned() => match permit {
-                Ok(p) => p,
-                Err(_) => break,
-            },
-            _ = shutdown.changed() => break,
-        };
-        let (stream, addr) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!(error = %e, "config port accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-            _ = shutdown.changed() => break,
-        };
-        while tasks.try_join_next().is_some() {}
-        let acceptor = acceptor.clone();
-        let backend = Arc::clone(&backend);
-        let shutdown = shutdown.clone();
-        tasks.spawn(async move {
-            let peer = Peer::Tcp { addr };
-            let tls =
-                match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+    accept_loop(
+        || listener.accept(),
+        shutdown,
+        |(stream, addr), shutdown| {
+            let acceptor = acceptor.clone();
+            let backend = Arc::clone(&backend);
+            async move {
+                let peer = Peer::Tcp { addr };
+                let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream))
+                    .await
+                {
                     Ok(Ok(tls)) => tls,
                     Ok(Err(e)) => {
                         tracing::warn!(%peer, error = %e, "config port: TLS handshake refused");
@@ -164,11 +145,11 @@ pub async fn run_tcp_mtls<B: Backend>(
                         return;
                     }
                 };
-            if let Err(e) = serve_connection(tls, backend, peer.clone(), shutdown).await {
-                tracing::debug!(%peer, error = %e, "config port connection ended");
+                if let Err(e) = serve_connection(tls, backend, peer.clone(), shutdown).await {
+                    tracing::debug!(%peer, error = %e, "config port connection ended");
+                }
             }
-            drop(permit);
-        });
-    }
-    while tasks.join_next().await.is_some() {}
+        },
+    )
+    .await;
 }

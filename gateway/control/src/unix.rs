@@ -9,12 +9,10 @@ use std::sync::Arc;
 
 use cordon_wire::{AppError, ErrorCode};
 use tokio::net::UnixListener;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
+use crate::accept::accept_loop;
 use crate::backend::Backend;
 use crate::conn::{refuse, serve_connection, Peer, Shutdown};
-use crate::limits::MAX_CONNECTIONS;
 use crate::Error;
 
 /// Whether a peer with `uid` may use the port. Only the listed uids may, root included:
@@ -66,62 +64,40 @@ pub async fn run_unix<B: Backend>(
     listener: UnixListener,
     allowed_uids: Vec<u32>,
     backend: Arc<B>,
-    mut shutdown: Shutdown,
+    shutdown: Shutdown,
 ) {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    let mut tasks = JoinSet::new();
-    loop {
-        let permit = tokio::select! {
-            permit = Arc::clone(&slots).acquire_owned() => match permit {
-                Ok(p) => p,
-                Err(_) => break,
-            },
-            _ = shutdown.changed() => break,
-        };
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+    let accept = || async { listener.accept().await.map(|(stream, _)| stream) };
+    accept_loop(accept, shutdown, |stream, shutdown| {
+        let backend = Arc::clone(&backend);
+        let cred = stream.peer_cred();
+        let allowed = cred
+            .as_ref()
+            .is_ok_and(|c| uid_allowed(c.uid(), &allowed_uids));
+        async move {
+            let cred = match cred {
+                Ok(cred) => cred,
                 Err(e) => {
-                    // EMFILE and the like: keep the listener, try again shortly.
-                    tracing::warn!(error = %e, "config port accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    continue;
+                    tracing::warn!(error = %e, "cannot read config port peer credentials");
+                    return;
                 }
-            },
-            _ = shutdown.changed() => break,
-        };
-        while tasks.try_join_next().is_some() {}
-        let cred = match stream.peer_cred() {
-            Ok(cred) => cred,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read config port peer credentials");
-                continue;
-            }
-        };
-        let peer = Peer::Unix {
-            uid: cred.uid(),
-            pid: cred.pid(),
-        };
-        if !uid_allowed(cred.uid(), &allowed_uids) {
-            tracing::warn!(%peer, "config port: peer uid not allowed, refused");
-            tasks.spawn(async move {
+            };
+            let peer = Peer::Unix {
+                uid: cred.uid(),
+                pid: cred.pid(),
+            };
+            if !allowed {
+                tracing::warn!(%peer, "config port: peer uid not allowed, refused");
                 let error = AppError::new(
                     ErrorCode::NotPermitted,
                     "this user may not use the config port",
                 );
                 let _ = refuse(stream, error).await;
-                drop(permit);
-            });
-            continue;
-        }
-        let backend = Arc::clone(&backend);
-        let shutdown = shutdown.clone();
-        tasks.spawn(async move {
+                return;
+            }
             if let Err(e) = serve_connection(stream, backend, peer.clone(), shutdown).await {
                 tracing::debug!(%peer, error = %e, "config port connection ended");
             }
-            drop(permit);
-        });
-    }
-    while tasks.join_next().await.is_some() {}
+        }
+    })
+    .await;
 }
