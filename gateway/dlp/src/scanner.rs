@@ -399,6 +399,26 @@ impl Content<'_> {
         self.route(d);
     }
 
+    /// What the archive and PDF readers work with: the ZIP levels, the PDF
+    /// reader, and the rest of the scanner as their context.
+    fn readers(&mut self) -> (&mut [Level], &mut Pdf, zip::Ctx<'_>) {
+        let Leaf {
+            pdf,
+            inflated,
+            detected,
+            ..
+        } = &mut *self.leaf;
+        let ctx = zip::Ctx {
+            det: &self.engine.detectors,
+            limits: &self.engine.limits,
+            acc: self.acc,
+            text: self.text,
+            inflated,
+            detected,
+        };
+        (self.zips, pdf, ctx)
+    }
+
     fn route(&mut self, d: &[u8]) {
         if d.is_empty() {
             return;
@@ -407,32 +427,12 @@ impl Content<'_> {
         match self.leaf.kind {
             Kind::Text => self.text.push(det, self.acc, d),
             Kind::Zip => {
-                let (top, rest) = self.zips.split_first_mut().expect("at least one level");
-                let mut ctx = zip::Ctx {
-                    det,
-                    limits: &self.engine.limits,
-                    acc: self.acc,
-                    text: self.text,
-                    inflated: &mut self.leaf.inflated,
-                    detected: &mut self.leaf.detected,
-                };
+                let (zips, _, mut ctx) = self.readers();
+                let (top, rest) = zips.split_first_mut().expect("at least one level");
                 top.feed(rest, &mut ctx, d);
             }
             Kind::Pdf => {
-                let Leaf {
-                    pdf,
-                    inflated,
-                    detected,
-                    ..
-                } = &mut *self.leaf;
-                let mut ctx = zip::Ctx {
-                    det,
-                    limits: &self.engine.limits,
-                    acc: self.acc,
-                    text: self.text,
-                    inflated,
-                    detected,
-                };
+                let (_, pdf, mut ctx) = self.readers();
                 pdf.feed(&mut ctx, d);
             }
             Kind::Skip | Kind::Sniff => {}
@@ -522,32 +522,12 @@ impl Content<'_> {
         match self.leaf.kind {
             Kind::Text => self.text.end(det, self.acc),
             Kind::Zip => {
-                let (top, rest) = self.zips.split_first_mut().expect("at least one level");
-                let mut ctx = zip::Ctx {
-                    det,
-                    limits: &self.engine.limits,
-                    acc: self.acc,
-                    text: self.text,
-                    inflated: &mut self.leaf.inflated,
-                    detected: &mut self.leaf.detected,
-                };
+                let (zips, _, mut ctx) = self.readers();
+                let (top, rest) = zips.split_first_mut().expect("at least one level");
                 top.finish(rest, &mut ctx);
             }
             Kind::Pdf => {
-                let Leaf {
-                    pdf,
-                    inflated,
-                    detected,
-                    ..
-                } = &mut *self.leaf;
-                let mut ctx = zip::Ctx {
-                    det,
-                    limits: &self.engine.limits,
-                    acc: self.acc,
-                    text: self.text,
-                    inflated,
-                    detected,
-                };
+                let (_, pdf, mut ctx) = self.readers();
                 pdf.finish(&mut ctx);
                 self.text.end(det, self.acc);
             }

@@ -59,37 +59,50 @@ enum Lex {
     Hex,
 }
 
-/// Where extracted text goes: a chunk buffer flushed into the text pipe.
+/// Extracted text waiting for the detectors: a chunk buffer, and whether its
+/// last byte was a separator (so no second one is written).
+struct TextBuf {
+    buf: Box<[u8]>,
+    len: usize,
+    sep: bool,
+}
+
+impl TextBuf {
+    fn out<'c, 'a>(&'c mut self, ctx: &'c mut Ctx<'a>) -> Out<'c, 'a> {
+        Out { ctx, text: self }
+    }
+}
+
+/// Where extracted text goes: the chunk buffer, flushed into the text pipe.
 struct Out<'c, 'a> {
     ctx: &'c mut Ctx<'a>,
-    buf: &'c mut [u8],
-    len: &'c mut usize,
-    /// The last byte written was a separator: do not write another.
-    sep: &'c mut bool,
+    text: &'c mut TextBuf,
 }
 
 impl Out<'_, '_> {
     fn text(&mut self, b: u8) {
-        if *self.len == self.buf.len() {
+        if self.text.len == self.text.buf.len() {
             self.flush();
         }
-        self.buf[*self.len] = b;
-        *self.len += 1;
-        *self.sep = b == b' ' || b == b'\n';
+        let t = &mut *self.text;
+        t.buf[t.len] = b;
+        t.len += 1;
+        t.sep = b == b' ' || b == b'\n';
     }
 
     fn sep(&mut self, b: u8) {
-        if !*self.sep {
+        if !self.text.sep {
             self.text(b);
         }
     }
 
     fn flush(&mut self) {
-        if *self.len > 0 {
+        let t = &mut *self.text;
+        if t.len > 0 {
             self.ctx
                 .text
-                .push(self.ctx.det, self.ctx.acc, &self.buf[..*self.len]);
-            *self.len = 0;
+                .push(self.ctx.det, self.ctx.acc, &t.buf[..t.len]);
+            t.len = 0;
         }
     }
 }
@@ -559,9 +572,7 @@ pub(crate) struct Pdf {
     stream_out: u64,
     inflate: Box<InflateState>,
     inflated: Box<[u8]>,
-    text: Box<[u8]>,
-    text_len: usize,
-    text_sep: bool,
+    text: TextBuf,
     /// The message's inflate budget ran out: no more inflating in this part.
     exhausted: bool,
 }
@@ -591,9 +602,11 @@ impl Pdf {
             stream_out: 0,
             inflate: InflateState::new_boxed(DataFormat::Zlib),
             inflated: vec![0u8; STAGE_BUFFER_BYTES].into_boxed_slice(),
-            text: vec![0u8; TEXT_CHUNK_BYTES].into_boxed_slice(),
-            text_len: 0,
-            text_sep: true,
+            text: TextBuf {
+                buf: vec![0u8; TEXT_CHUNK_BYTES].into_boxed_slice(),
+                len: 0,
+                sep: true,
+            },
             exhausted: false,
         }
     }
@@ -604,7 +617,7 @@ impl Pdf {
             + self.fonts.state_bytes()
             + std::mem::size_of_val(&*self.objstm.pairs)
             + self.inflated.len()
-            + self.text.len()
+            + self.text.buf.len()
     }
 
     /// Starts a new PDF part.
@@ -619,8 +632,8 @@ impl Pdf {
         self.stream = Stream::None;
         self.end_match = 0;
         self.inflating = false;
-        self.text_len = 0;
-        self.text_sep = true;
+        self.text.len = 0;
+        self.text.sep = true;
         self.exhausted = false;
     }
 
@@ -634,16 +647,7 @@ impl Pdf {
             };
             data = &data[used..];
         }
-        self.out(ctx).flush();
-    }
-
-    fn out<'c, 'a>(&'c mut self, ctx: &'c mut Ctx<'a>) -> Out<'c, 'a> {
-        Out {
-            ctx,
-            buf: &mut self.text,
-            len: &mut self.text_len,
-            sep: &mut self.text_sep,
-        }
+        self.text.out(ctx).flush();
     }
 
     /// End of the part: glyph text is decoded now that every font and CMap
@@ -654,19 +658,8 @@ impl Pdf {
             ctx.acc.unscannable(R::CorruptArchive);
         }
         self.end_stream();
-        let Pdf {
-            fonts,
-            text,
-            text_len,
-            text_sep,
-            ..
-        } = self;
-        let mut out = Out {
-            ctx,
-            buf: text,
-            len: text_len,
-            sep: text_sep,
-        };
+        let Pdf { fonts, text, .. } = self;
+        let mut out = text.out(ctx);
         out.sep(b'\n');
         let ok = fonts.resolve(&mut |run, joined| {
             if !joined {
@@ -704,16 +697,9 @@ impl Pdf {
                 dict_len,
                 await_eol,
                 text,
-                text_len,
-                text_sep,
                 ..
             } = self;
-            let mut out = Out {
-                ctx,
-                buf: text,
-                len: text_len,
-                sep: text_sep,
-            };
+            let mut out = text.out(ctx);
             let mut result = (data.len(), None);
             for (i, &b) in data.iter().enumerate() {
                 if *await_eol {
@@ -802,16 +788,9 @@ impl Pdf {
                 fonts,
                 stream_obj,
                 text,
-                text_len,
-                text_sep,
                 ..
             } = self;
-            let mut out = Out {
-                ctx,
-                buf: text,
-                len: text_len,
-                sep: text_sep,
-            };
+            let mut out = text.out(ctx);
             for (i, &b) in data.iter().enumerate() {
                 let ev = inner.byte(b, true, &mut out);
                 if ev & EV_TOKEN != 0 && inner.last() == b"endstream" {
@@ -874,16 +853,9 @@ impl Pdf {
                 stream_obj,
                 inflated,
                 text,
-                text_len,
-                text_sep,
                 ..
             } = self;
-            let mut out = Out {
-                ctx,
-                buf: text,
-                len: text_len,
-                sep: text_sep,
-            };
+            let mut out = text.out(ctx);
             for &b in &inflated[..produced] {
                 let mut obj = *stream_obj;
                 if objstm.active {
