@@ -106,6 +106,33 @@ impl Html {
                             continue;
                         }
                     }
+                    if self.mode == Mode::Html && c != b'<' && c != b'&' {
+                        // Fast path: a run of text up to the next markup
+                        // character, whitespace collapsed on the way.
+                        let rest = &input[i..];
+                        let limit = rest.len().min(w.out.len() - w.o);
+                        let mut k = 0;
+                        while k < limit {
+                            let c = rest[k];
+                            match c {
+                                b'<' | b'&' => break,
+                                b' ' | b'\t' | b'\r' | b'\n' | 0x0C => {
+                                    if !self.last_space {
+                                        w.push(b' ');
+                                        self.last_space = true;
+                                    }
+                                }
+                                _ => {
+                                    w.push(c);
+                                    self.last_space = false;
+                                    self.last_nl = false;
+                                }
+                            }
+                            k += 1;
+                        }
+                        i += k;
+                        continue;
+                    }
                     match c {
                         b'<' => self.st = St::Lt,
                         b'&' => {
@@ -161,11 +188,21 @@ impl Html {
                         self.st = St::Quote(c)
                     }
                     b'>' => self.end_tag(&mut w),
-                    _ => {}
+                    _ => {
+                        // Attributes: this byte is nothing; skip to the next
+                        // one that may matter.
+                        let rest = &input[i + 1..];
+                        i += 1 + memchr::memchr3(b'>', b'"', b'\'', rest).unwrap_or(rest.len());
+                        continue;
+                    }
                 },
                 St::Quote(q) => {
                     if c == q {
                         self.st = St::InTag;
+                    } else {
+                        let rest = &input[i..];
+                        i += memchr::memchr(q, rest).unwrap_or(rest.len());
+                        continue;
                     }
                 }
                 St::Bang => {
@@ -181,6 +218,10 @@ impl Html {
                 St::Comment => {
                     if c == b'-' {
                         self.st = St::CommentDash;
+                    } else {
+                        let rest = &input[i..];
+                        i += memchr::memchr(b'-', rest).unwrap_or(rest.len());
+                        continue;
                     }
                 }
                 St::CommentDash => {
