@@ -98,7 +98,7 @@ struct Leaf {
     needle_found: bool,
     attachment: AttachmentAcc,
     record: bool,
-    /// The PDF reader (one: PDFs are read where MIME puts them, not inside archives).
+    /// The PDF reader: one, used by a PDF part or lent to the archive reader for a PDF entry.
     pdf: Box<Pdf>,
 }
 
@@ -415,6 +415,7 @@ impl Content<'_> {
             text: self.text,
             inflated,
             detected,
+            pdf: None,
         };
         (self.zips, pdf, ctx)
     }
@@ -427,7 +428,8 @@ impl Content<'_> {
         match self.leaf.kind {
             Kind::Text => self.text.push(det, self.acc, d),
             Kind::Zip => {
-                let (zips, _, mut ctx) = self.readers();
+                let (zips, pdf, mut ctx) = self.readers();
+                ctx.pdf = Some(pdf);
                 let (top, rest) = zips.split_first_mut().expect("at least one level");
                 top.feed(rest, &mut ctx, d);
             }
@@ -522,7 +524,8 @@ impl Content<'_> {
         match self.leaf.kind {
             Kind::Text => self.text.end(det, self.acc),
             Kind::Zip => {
-                let (zips, _, mut ctx) = self.readers();
+                let (zips, pdf, mut ctx) = self.readers();
+                ctx.pdf = Some(pdf);
                 let (top, rest) = zips.split_first_mut().expect("at least one level");
                 top.finish(rest, &mut ctx);
             }

@@ -16,6 +16,7 @@ use crate::detect::Detectors;
 use crate::findings::{Acc, UnscannableReason as R};
 use crate::html::Mode;
 use crate::limits::{Limits, MAX_ZIP_NAME_BYTES, STAGE_BUFFER_BYTES};
+use crate::pdf::Pdf;
 use crate::text::TextPipe;
 
 const LOCAL_SIG: [u8; 4] = *b"PK\x03\x04";
@@ -46,6 +47,8 @@ enum Entry {
     Nested,
     /// Decide from the first inflated bytes.
     Sniff,
+    /// A PDF: through the scanner's PDF reader.
+    Pdf,
     Skip,
 }
 
@@ -59,6 +62,16 @@ pub(crate) struct Ctx<'a> {
     pub(crate) inflated: &'a mut u64,
     /// Type refined from entry names of the outermost archive.
     pub(crate) detected: &'a mut &'static str,
+    /// The PDF reader, lent to archives (a PDF entry is read like a PDF part).
+    pub(crate) pdf: Option<&'a mut Pdf>,
+}
+
+/// Runs `f` on the PDF reader, if the context lends one.
+fn with_pdf(ctx: &mut Ctx<'_>, f: impl FnOnce(&mut Pdf, &mut Ctx<'_>)) {
+    if let Some(p) = ctx.pdf.take() {
+        f(&mut *p, ctx);
+        ctx.pdf = Some(p);
+    }
 }
 
 /// One nesting level: a parser, its inflate state and output buffer.
@@ -146,7 +159,10 @@ impl Level {
 
     fn end_entry_silently(&mut self, ctx: &mut Ctx<'_>) {
         if self.inflating {
-            if matches!(self.entry, Entry::Xml | Entry::Text | Entry::Sniff) {
+            if matches!(
+                self.entry,
+                Entry::Xml | Entry::Text | Entry::Sniff | Entry::Pdf
+            ) {
                 ctx.text.end(ctx.det, ctx.acc);
             }
             self.inflating = false;
@@ -423,7 +439,8 @@ impl Level {
             Entry::Xml => ctx.text.begin(None, Some(Mode::Xml)),
             Entry::Text => ctx.text.begin(None, None),
             Entry::Nested => rest[0].begin(),
-            Entry::Sniff | Entry::Skip => {}
+            // A PDF is only ever decided by sniffing.
+            Entry::Sniff | Entry::Skip | Entry::Pdf => {}
         }
         if self.method == 8 {
             self.inflate.reset(DataFormat::Raw);
@@ -560,6 +577,7 @@ impl Level {
         }
         match self.entry {
             Entry::Xml | Entry::Text => ctx.text.push(ctx.det, ctx.acc, bytes),
+            Entry::Pdf => with_pdf(ctx, |p, c| p.feed(c, bytes)),
             Entry::Nested => {
                 let (next, deeper) = rest.split_first_mut().expect("checked at entry start");
                 next.feed(deeper, ctx, bytes);
@@ -593,6 +611,10 @@ impl Level {
         } else if s.starts_with(b"<?xml") {
             ctx.text.begin(None, Some(Mode::Xml));
             Entry::Xml
+        } else if s.starts_with(b"%PDF") && ctx.pdf.is_some() {
+            ctx.text.begin(None, None);
+            with_pdf(ctx, |p, _| p.begin());
+            Entry::Pdf
         } else {
             ctx.text.begin(None, None);
             Entry::Text
@@ -601,6 +623,7 @@ impl Level {
         let n = self.sniff_len;
         match self.entry {
             Entry::Xml | Entry::Text => ctx.text.push(ctx.det, ctx.acc, &sniffed[..n]),
+            Entry::Pdf => with_pdf(ctx, |p, c| p.feed(c, &sniffed[..n])),
             Entry::Nested => {
                 let (next, deeper) = rest.split_first_mut().expect("checked above");
                 next.feed(deeper, ctx, &sniffed[..n]);
@@ -615,6 +638,10 @@ impl Level {
         }
         match self.entry {
             Entry::Xml | Entry::Text => ctx.text.end(ctx.det, ctx.acc),
+            Entry::Pdf => {
+                with_pdf(ctx, |p, c| p.finish(c));
+                ctx.text.end(ctx.det, ctx.acc);
+            }
             Entry::Nested => {
                 let (next, deeper) = rest.split_first_mut().expect("checked at entry start");
                 next.finish(deeper, ctx);

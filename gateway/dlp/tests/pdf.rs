@@ -89,6 +89,27 @@ fn b64(data: &[u8]) -> String {
     s
 }
 
+/// A ZIP archive with one deflated entry.
+fn zip_of(name: &str, data: &[u8]) -> Vec<u8> {
+    let comp = miniz_oxide::deflate::compress_to_vec(data, 6);
+    let mut out = Vec::new();
+    out.extend_from_slice(b"PK\x03\x04");
+    out.extend_from_slice(&20u16.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out.extend_from_slice(&8u16.to_le_bytes());
+    out.extend_from_slice(&[0; 4]); // time, date
+    out.extend_from_slice(&0u32.to_le_bytes()); // CRC (not checked)
+    out.extend_from_slice(&(comp.len() as u32).to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(&comp);
+    out.extend_from_slice(b"PK\x05\x06");
+    out.extend_from_slice(&[0; 18]);
+    out
+}
+
 /// The PDF as a base64 attachment of a mail.
 fn mail(pdf: &[u8]) -> Vec<u8> {
     format!(
@@ -379,4 +400,15 @@ fn a_pdf_written_by_ghostscript_is_read() {
     assert_eq!(f.count("credit_card", Confidence::High), 1, "{f:?}");
     assert_eq!(f.count("us_ssn", Confidence::High), 1, "{f:?}");
     assert!(reasons(&f).is_empty(), "{f:?}");
+}
+
+#[test]
+fn a_pdf_inside_a_zip_is_read_too() {
+    let content = format!("BT /F1 12 Tf 72 720 Td (Visa card {CARD} exp 09/28) Tj ET");
+    let f = scan(&mail(&zip_of("statements/march.pdf", &page(&content))));
+    assert_eq!(f.count("credit_card", Confidence::High), 1, "{f:?}");
+    assert!(reasons(&f).is_empty(), "{f:?}");
+    // Glyph text that cannot be resolved is reported from inside the archive as well.
+    let f = scan(&mail(&zip_of("x.pdf", &page("BT <00170018> Tj ET"))));
+    assert_eq!(reasons(&f), [R::PdfGlyphText], "{f:?}");
 }
