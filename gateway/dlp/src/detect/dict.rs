@@ -101,9 +101,9 @@ enum NextWord {
     Word(u64),
 }
 
-/// Reads the whitespace run at `p` (as `match_at` accepts it) and the 8
-/// bytes after it.
-fn next_word(hay: &[u8], p: usize) -> NextWord {
+/// The end of the whitespace run at `p` that one space of a term stands
+/// for: ASCII whitespace and no-break spaces, at most [`MAX_FOLDED_SPACE`].
+fn skip_folded_space(hay: &[u8], p: usize) -> usize {
     let mut i = p;
     while i < hay.len() && i - p < MAX_FOLDED_SPACE {
         if is_space(hay[i]) {
@@ -114,6 +114,13 @@ fn next_word(hay: &[u8], p: usize) -> NextWord {
             break;
         }
     }
+    i
+}
+
+/// Reads the whitespace run at `p` (as `match_at` accepts it) and the 8
+/// bytes after it.
+fn next_word(hay: &[u8], p: usize) -> NextWord {
+    let i = skip_folded_space(hay, p);
     if i == p && p < hay.len() {
         return NextWord::NoSpace;
     }
@@ -591,15 +598,7 @@ fn match_at(hay: &[u8], at: usize, term: &[u8], case_sensitive: bool) -> Option<
         if tb == b' ' {
             // One term space matches a whitespace run, or a no-break space.
             let run_start = i;
-            while i < hay.len() && i - run_start < MAX_FOLDED_SPACE {
-                if is_space(hay[i]) {
-                    i += 1;
-                } else if hay[i] == 0xC2 && hay.get(i + 1) == Some(&0xA0) {
-                    i += 2;
-                } else {
-                    break;
-                }
-            }
+            i = skip_folded_space(hay, i);
             if i == run_start {
                 return None;
             }
