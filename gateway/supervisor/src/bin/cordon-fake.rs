@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use cordon_supervisor::worker::{self, Heartbeat};
 use cordon_supervisor::{Board, Limits, Supervisor};
 use tokio::signal::unix::{signal, SignalKind};
@@ -33,36 +33,7 @@ enum Mode {
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Run fake workers under the real supervisor.
-    Supervise {
-        #[arg(long)]
-        board: PathBuf,
-        /// Mode of every worker.
-        #[arg(long, value_enum, default_value = "beat")]
-        mode: Mode,
-        /// Mode of one core's worker instead: CORE=MODE.
-        #[arg(long = "mode-for")]
-        mode_for: Vec<String>,
-        #[arg(long, default_value_t = 1000)]
-        after_ms: u64,
-        /// How long a worker takes to drain after SIGTERM.
-        #[arg(long, default_value_t = 0)]
-        drain_ms: u64,
-        /// One core's drain time instead: CORE=MS.
-        #[arg(long = "drain-for")]
-        drain_for: Vec<String>,
-        /// Reload validation: the file must contain `ok`; otherwise its text is the reason.
-        #[arg(long)]
-        validate_file: Option<PathBuf>,
-        /// Workers append `core pid` here on each SIGHUP.
-        #[arg(long)]
-        hup_log: Option<PathBuf>,
-        #[arg(long)]
-        crash_loop_restarts: Option<usize>,
-        #[arg(long)]
-        drain_deadline_ms: Option<u64>,
-        #[arg(long)]
-        startup_grace_ms: Option<u64>,
-    },
+    Supervise(SuperviseArgs),
     /// One fake worker.
     Worker {
         #[arg(long)]
@@ -84,31 +55,7 @@ fn main() -> ExitCode {
         .with_ansi(false)
         .init();
     let result = match Cli::parse().command {
-        Cmd::Supervise {
-            board,
-            mode,
-            mode_for,
-            after_ms,
-            drain_ms,
-            drain_for,
-            validate_file,
-            hup_log,
-            crash_loop_restarts,
-            drain_deadline_ms,
-            startup_grace_ms,
-        } => supervise(SuperviseArgs {
-            board,
-            mode,
-            mode_for,
-            after_ms,
-            drain_ms,
-            drain_for,
-            validate_file,
-            hup_log,
-            crash_loop_restarts,
-            drain_deadline_ms,
-            startup_grace_ms,
-        }),
+        Cmd::Supervise(args) => supervise(args),
         Cmd::Worker {
             core,
             mode,
@@ -126,18 +73,35 @@ fn main() -> ExitCode {
     }
 }
 
-#[derive(Debug)]
+#[derive(Args, Debug)]
 struct SuperviseArgs {
+    #[arg(long)]
     board: PathBuf,
+    /// Mode of every worker.
+    #[arg(long, value_enum, default_value = "beat")]
     mode: Mode,
+    /// Mode of one core's worker instead: CORE=MODE.
+    #[arg(long = "mode-for")]
     mode_for: Vec<String>,
+    #[arg(long, default_value_t = 1000)]
     after_ms: u64,
+    /// How long a worker takes to drain after SIGTERM.
+    #[arg(long, default_value_t = 0)]
     drain_ms: u64,
+    /// One core's drain time instead: CORE=MS.
+    #[arg(long = "drain-for")]
     drain_for: Vec<String>,
+    /// Reload validation: the file must contain `ok`; otherwise its text is the reason.
+    #[arg(long)]
     validate_file: Option<PathBuf>,
+    /// Workers append `core pid` here on each SIGHUP.
+    #[arg(long)]
     hup_log: Option<PathBuf>,
+    #[arg(long)]
     crash_loop_restarts: Option<usize>,
+    #[arg(long)]
     drain_deadline_ms: Option<u64>,
+    #[arg(long)]
     startup_grace_ms: Option<u64>,
 }
 
