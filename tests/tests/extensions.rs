@@ -207,3 +207,35 @@ redirect_to = "compliance@contoso.com"
     assert!(opts.contains(&"SMTPUTF8".to_string()), "{opts:?}");
     assert!(opts.contains(&"BODY=8BITMIME".to_string()), "{opts:?}");
 }
+
+#[test]
+fn a_redirect_keeps_the_parameters_of_a_sender_whose_local_part_quotes_a_bracket() {
+    // `"x>y"@contoso.com` is a valid path: the parameters must not be cut at its `>`.
+    let cap = Capture::start(&["--dsn"]);
+    let mut cfg = Cfg::new(&cap.smarthost());
+    cfg.extra = r#"
+[[dictionary]]
+name = "legal-hold"
+terms = ["Project Nightjar"]
+
+[[rule]]
+name = "redirect-legal"
+match = "legal-hold"
+action = "redirect"
+redirect_to = "compliance@contoso.com"
+"#
+    .into();
+    let gw = Gateway::start(&cfg);
+    let mut c = gw.client();
+    c.hello();
+    let r = c.cmd("MAIL FROM:<\"x>y\"@contoso.com> RET=HDRS ENVID=q-1");
+    assert_eq!(r.code, 250, "{r:?}");
+    assert_eq!(c.cmd("RCPT TO:<bob@fabrikam.example>").code, 250);
+    assert_eq!(c.cmd("DATA").code, 354);
+    c.send(b"Subject: Nightjar\r\n\r\nProject Nightjar notes.\r\n.\r\n");
+    let r = c.reply();
+    assert_eq!(r.code, 250, "{r:?}");
+    let got = cap.wait_messages(1);
+    assert_eq!(got[0].rcpts(), ["compliance@contoso.com"]);
+    assert_eq!(strings(&got[0].meta["dsn_mail"]), ["RET=HDRS", "ENVID=q-1"]);
+}

@@ -702,7 +702,8 @@ impl Session {
             self.local(r);
             return self.count_error();
         }
-        let mut forward = format!("MAIL FROM:<{}>", from.address());
+        // The parameters as forwarded, kept apart from the path so a redirect can reuse them.
+        let mut forwarded = String::new();
         let mut smtputf8 = false;
         let mut eightbit = false;
         let caps = self
@@ -724,7 +725,7 @@ impl Session {
                     }
                     Ok(n) => {
                         if caps.size.is_some() {
-                            forward.push_str(&format!(" SIZE={n}"));
+                            forwarded.push_str(&format!(" SIZE={n}"));
                         }
                     }
                     Err(_) => {
@@ -739,11 +740,11 @@ impl Session {
                 {
                     eightbit = v.eq_ignore_ascii_case("8BITMIME");
                     if caps.eightbitmime {
-                        forward.push_str(&format!(" BODY={}", v.to_ascii_uppercase()));
+                        forwarded.push_str(&format!(" BODY={}", v.to_ascii_uppercase()));
                     }
                 }
                 ("RET", Some(v)) if dsn => match Ret::parse(v) {
-                    Some(ret) => forward.push_str(&format!(" RET={}", ret.as_str())),
+                    Some(ret) => forwarded.push_str(&format!(" RET={}", ret.as_str())),
                     None => {
                         self.local(reply(501, (5, 5, 4), "Bad RET parameter syntax"));
                         return self.count_error();
@@ -754,11 +755,11 @@ impl Session {
                         self.local(reply(501, (5, 5, 4), "Bad ENVID parameter syntax"));
                         return self.count_error();
                     }
-                    forward.push_str(&format!(" ENVID={v}"));
+                    forwarded.push_str(&format!(" ENVID={v}"));
                 }
                 ("SMTPUTF8", None) if self.esmtp && self.smtputf8_offered() => {
                     smtputf8 = true;
-                    forward.push_str(" SMTPUTF8");
+                    forwarded.push_str(" SMTPUTF8");
                 }
                 (key, _) => {
                     self.local(reply(555, (5, 5, 4), format!("Unsupported option: {key}")));
@@ -774,8 +775,8 @@ impl Session {
             ));
             return Ok(());
         }
-        self.txn.mail_params = forward[forward.find('>').map_or(0, |i| i + 1)..].to_string();
-        forward.push_str("\r\n");
+        let forward = format!("MAIL FROM:<{}>{forwarded}\r\n", from.address());
+        self.txn.mail_params = forwarded;
         self.txn.mail_pending = true;
         self.txn.smtputf8 = smtputf8;
         self.txn.eightbit = eightbit;
