@@ -56,28 +56,29 @@ pub fn stamp_key(config: &Config) -> Result<[u8; KEY_BYTES], Error> {
     let dir = config.source.parent().unwrap_or(Path::new("."));
     let path = dir.join(STAMP_KEY_FILE);
     let err = |what: &str, e: String| Error::StampKey(format!("{what} {}: {e}", path.display()));
-    match std::fs::read(&path) {
-        Ok(bytes) => bytes.try_into().map_err(|b: Vec<u8>| {
+    let read = || -> Result<[u8; KEY_BYTES], Error> {
+        let bytes = std::fs::read(&path).map_err(|e| err("cannot read", e.to_string()))?;
+        bytes.try_into().map_err(|b: Vec<u8>| {
             err(
                 "bad key in",
                 format!("{} bytes instead of {KEY_BYTES}", b.len()),
             )
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key =
-                cordon_policy::generate_key().map_err(|e| err("cannot make", e.to_string()))?;
-            // Whole or not at all (a power cut mid-write must not leave a short key that stops
-            // every later start), and when workers race on first start exactly one key wins.
-            let created = cordon_store::durable::create_file(&path, &key, 0o600)
-                .map_err(|e| err("cannot create", e.to_string()))?;
-            if !created {
-                return stamp_key(config);
-            }
-            tracing::info!(path = %path.display(), "generated the appliance stamp key");
-            Ok(key)
-        }
-        Err(e) => Err(err("cannot read", e.to_string())),
+        })
+    };
+    if path.exists() {
+        return read();
     }
+    let key = cordon_policy::generate_key().map_err(|e| err("cannot make", e.to_string()))?;
+    // Whole or not at all (a power cut mid-write must not leave a short key that stops every
+    // later start), and when workers race on first start exactly one key wins: the others
+    // read the winner's.
+    let created = cordon_store::durable::create_file(&path, &key, 0o600)
+        .map_err(|e| err("cannot create", e.to_string()))?;
+    if !created {
+        return read();
+    }
+    tracing::info!(path = %path.display(), "generated the appliance stamp key");
+    Ok(key)
 }
 
 /// What outlives a configuration: the key, the counters, the incident ring and the incident
