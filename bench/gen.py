@@ -36,7 +36,8 @@ TAG_SEED = "m080.eml"  # 1 KB, an RSA private key only: the example's tag-secret
 TERMS = 1000
 # Clean corpus messages attached as message/rfc822 before the export attachment fills the rest.
 FORWARDED = 12
-# Large enough for the 10 MB messages plus headers; the budget is max_sessions x (this + 416 KiB).
+# Large enough for the 10 MB messages plus headers; the budget is max_sessions x (this + the slot
+# overhead cordon prints at start, 1,056 KiB).
 MAX_MESSAGE_SIZE = "12MiB"
 
 FILLER = [
