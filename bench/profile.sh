@@ -9,7 +9,7 @@ set -eu -o pipefail
 cd "$(dirname "$0")/.."
 size=${1:-100KB} sessions=${2:-8} count=${3:-200}
 source scripts/lib.sh
-apt_need valgrind postfix python3
+apt_need "${PROFILE_PACKAGES[@]}"
 step "profiling build" cargo build --locked -p cordon --profile profiling \
     --config 'profile.profiling.inherits="release"' --config 'profile.profiling.strip="none"' \
     --config 'profile.profiling.debug="line-tables-only"'

@@ -1,5 +1,46 @@
-# Shared by scripts/test and scripts/demo: install what a fresh Debian 12 machine lacks.
+# Shared by scripts/test, scripts/demo, scripts/preflight, image/build, image/test and bench/run:
+# what each step needs on a fresh Debian 12 machine, how it is installed, and how it is checked.
 # Sourced, not run.
+#
+# Every package is named here explicitly and installed with --no-install-recommends: a tool
+# that works only because of a Recommends (swaks' TLS needs libnet-ssleay-perl, which swaks
+# merely recommends) or because a machine happened to have it passes here and fails on the
+# next fresh machine. The checks below prove the feature each step uses, not that a package
+# is "installed".
+
+# ---- packages, by step ---------------------------------------------------------------------
+# peers: the behaviour tests and the demo (tests/, scripts/demo).
+PEER_PACKAGES=(
+    postfix              # Postfix smtpd/relay instances, smtp-sink, smtp-source, postconf
+    swaks                # the SMTP client of the behaviour tests and the demo
+    libnet-ssleay-perl   # swaks' STARTTLS/TLS (only a Recommends of swaks)
+    python3-aiosmtpd     # tests/peers/capture.py, the recording smart host (Debian's python3)
+    python3              # /usr/bin/python3 for the peers above
+    openssl              # test certificates and `openssl s_client`
+    ca-certificates
+    procps               # pgrep/ps in the benchmark and runtime tests
+    systemd              # systemd-analyze verify/security of the units (systemd/check.sh)
+)
+# image: the firmware build (image/build) and its boot test (image/test).
+IMAGE_PACKAGES=(
+    mmdebstrap arch-test # the Debian arm64 root
+    qemu-user-static     # aarch64 programs on the host (binfmt): mmdebstrap, cordonctl, tests
+    qemu-system-arm      # qemu-system-aarch64 -M virt boots the image
+    ipxe-qemu            # virtio-net's option ROM for qemu-system
+    erofs-utils          # mkfs.erofs, the read-only root
+    fdisk                # sfdisk, the GPT disk
+    e2fsprogs            # mkfs.ext4 (the /data partition's tools inside the image come from Debian)
+    cpio gzip kmod       # the initramfs
+    gcc-aarch64-linux-gnu libc6-dev-arm64-cross   # linker for the static aarch64 musl build
+    util-linux           # mount (binfmt_misc), lscpu
+)
+# bench: bench/run (smtp-source/smtp-sink come with postfix).
+BENCH_PACKAGES=(postfix python3 procps)
+# profile: bench/profile.sh (callgrind); not part of the test command.
+PROFILE_PACKAGES=(valgrind postfix python3)
+
+# The Rust target the firmware is built for (rust-toolchain.toml pins the toolchain).
+FIRMWARE_TARGET=aarch64-unknown-linux-musl
 
 # apt_need PKG...: installs the packages that are not installed yet.
 apt_need() {
@@ -17,7 +58,33 @@ apt_need() {
 
 # The peers cordon is tested against and demonstrated with.
 peer_packages() {
-    apt_need postfix swaks python3-aiosmtpd openssl ca-certificates
+    apt_need "${PEER_PACKAGES[@]}"
+}
+
+# toolchain_channel: the channel rust-toolchain.toml pins.
+toolchain_channel() {
+    sed -n 's/^channel = "\(.*\)"/\1/p' "$(dirname "${BASH_SOURCE[0]}")/../rust-toolchain.toml"
+}
+
+# firmware_target: the aarch64 musl target for the pinned toolchain.
+firmware_target() {
+    rustup target list --installed --toolchain "$(toolchain_channel)" 2>/dev/null | grep -x "$FIRMWARE_TARGET" >/dev/null \
+        || rustup target add --toolchain "$(toolchain_channel)" "$FIRMWARE_TARGET" >/dev/null
+}
+
+# binfmt_aarch64: registers qemu-user for aarch64 ELF binaries (a fresh container has the
+# binfmt_misc file system unmounted, and qemu-user-static's postinst cannot register there).
+binfmt_aarch64() {
+    mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+    [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] \
+        || grep -v '^#' /usr/lib/binfmt.d/qemu-aarch64.conf > /proc/sys/fs/binfmt_misc/register
+}
+
+# image_packages: everything image/build and image/test need on the host.
+image_packages() {
+    apt_need "${IMAGE_PACKAGES[@]}" "${PEER_PACKAGES[@]}"
+    firmware_target
+    binfmt_aarch64
 }
 
 # step NAME CMD...: runs a step and prints how long it took.
