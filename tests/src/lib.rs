@@ -7,12 +7,15 @@
 //! - [`Client`]: a small blocking SMTP client for hand-made sessions.
 //! - [`Postfix`]: a throwaway Postfix instance (`tests/peers/postfix-instance.sh`).
 //! - [`Certs`]: a test CA and certificates made with rcgen.
+//! - [`faulty`]: a fault-injecting smart host, scriptable per SMTP step.
 //!
 //! Every wait is bounded by a deadline and every spawned process is killed on drop.
 
 #![forbid(unsafe_code)]
 // The harness is plain threads, not tokio: blocking sleeps in polling loops are fine here.
 #![allow(clippy::disallowed_methods)]
+
+pub mod faulty;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};

@@ -247,13 +247,25 @@ impl Downstream {
         self.conn.is_tls()
     }
 
-    /// Writes raw bytes (one or more command lines) under a timeout.
+    /// Writes raw bytes (one or more command lines, or message data) under a timeout.
+    ///
+    /// Every reply cordon expects has been read before it writes again (pipelined groups are
+    /// answered in full first), so unread input here is a reply nobody asked for: a smart host
+    /// that answered twice, or answered the message before it had it. Reading on would pair
+    /// every later reply with the wrong command (a stale 250 taken for the message's), so the
+    /// leg is given up instead.
     pub async fn send(
         &mut self,
         bytes: &[u8],
         limit: Duration,
         what: &'static str,
     ) -> Result<(), DownError> {
+        if self.start != self.end {
+            return Err(DownError::Protocol(format!(
+                "unsolicited reply before {what}: {}",
+                printable_prefix(&self.buf[self.start..self.end])
+            )));
+        }
         timeout(limit, self.conn.write_all(bytes))
             .await
             .map_err(|_| DownError::Timeout(what))??;
@@ -321,7 +333,10 @@ impl Downstream {
     /// Sends a message made of `parts` (already stamped) and returns the final reply.
     ///
     /// With CHUNKING the message goes as one `BDAT n LAST`; otherwise as DATA with dot-stuffing.
-    /// A non-354 answer to DATA is returned as the final reply.
+    /// A 4xx/5xx answer to DATA is returned as the final reply (the sender hears the smart host's
+    /// refusal); any other answer but 354 is a protocol error, never a success: a `250` to DATA
+    /// says nothing about a message that was never sent. A final reply that is not 2xx, 4xx or
+    /// 5xx (a 354 after the body) is a protocol error too.
     pub async fn send_message(
         &mut self,
         parts: &[&[u8]],
@@ -341,15 +356,23 @@ impl Downstream {
                     self.send(piece, t.data_block, "a data block").await?;
                 }
             }
-            return self
+            let r = self
                 .read_reply(t.data_term, "the reply to the message")
-                .await;
+                .await?;
+            return final_reply(r);
         }
         let r = self
             .command("DATA\r\n", t.data_init, "the DATA reply")
             .await?;
-        if r.code != 354 {
-            return Ok(r);
+        match r.class() {
+            3 if r.code == 354 => {}
+            4 | 5 => return Ok(r),
+            _ => {
+                return Err(DownError::Protocol(format!(
+                    "the smart host answered DATA with {} instead of 354",
+                    r.summary()
+                )))
+            }
         }
         let mut stuffer = Stuffer::default();
         staging.clear();
@@ -363,10 +386,13 @@ impl Downstream {
             }
         }
         stuffer.finish(staging);
-        self.send(staging, t.data_block, "a data block").await?;
+        self.send(staging, t.data_block, "the end of the message")
+            .await?;
         staging.clear();
-        self.read_reply(t.data_term, "the reply to the message")
-            .await
+        let r = self
+            .read_reply(t.data_term, "the reply to the message")
+            .await?;
+        final_reply(r)
     }
 
     /// Ends the session politely; errors do not matter any more.
@@ -379,4 +405,32 @@ impl Downstream {
         })
         .await;
     }
+}
+
+/// The smart host's answer to a whole message, passed on only when it is one an SMTP client may
+/// act on: 2xx (accepted), 4xx or 5xx (refused). A 3xx here would tell the sender to go on
+/// although the message is complete.
+fn final_reply(r: Reply) -> Result<Reply, DownError> {
+    match r.class() {
+        2 | 4 | 5 => Ok(r),
+        _ => Err(DownError::Protocol(format!(
+            "the smart host answered the end of the message with {}",
+            r.summary()
+        ))),
+    }
+}
+
+/// The start of unexpected input, safe for a log line.
+fn printable_prefix(b: &[u8]) -> String {
+    const SHOWN: usize = 64;
+    b.iter()
+        .take(SHOWN)
+        .map(|&c| {
+            if c.is_ascii_graphic() || c == b' ' {
+                c as char
+            } else {
+                '.'
+            }
+        })
+        .collect()
 }

@@ -1160,14 +1160,21 @@ impl Session {
         match result {
             Ok(r) => {
                 self.slot.inspector.outcome(&r);
-                if r.is_positive() {
+                let accepted = r.is_positive();
+                if accepted {
                     self.sh.counters.message(size as u64);
+                    tracing::info!(session = %self.id, client = %self.peer.ip(), from = %mail.address(), rcpts = rcpts.len(), size, downstream = %r, ms = elapsed, "message relayed");
                 } else {
                     self.sh.counters.downstream_error();
+                    tracing::info!(session = %self.id, client = %self.peer.ip(), from = %mail.address(), rcpts = rcpts.len(), size, downstream = %r, ms = elapsed, "message refused by the smart host");
                 }
-                tracing::info!(session = %self.id, client = %self.peer.ip(), from = %mail.address(), rcpts = rcpts.len(), size, downstream = %r, ms = elapsed, "message relayed");
                 self.relay_reply(r);
                 self.reset_txn();
+                if !accepted && !self.closing {
+                    // A refused DATA leaves the smart host's transaction open; a refused
+                    // message closed it. RSET is right after either.
+                    self.reset_down().await?;
+                }
                 self.send_notifications().await
             }
             Err(Ok(r)) => {

@@ -113,10 +113,14 @@ impl Reply {
                 text = &text[..cut];
             }
             let sep = if i + 1 == n { ' ' } else { '-' };
-            // Writing into a Vec cannot fail.
-            let _ = match enh {
-                Some(e) => write!(out, "{}{}{} {}\r\n", self.code, sep, e, text),
-                None => write!(out, "{}{}{}\r\n", self.code, sep, text),
+            // Writing into a Vec cannot fail. An empty text leaves no trailing space
+            // (`250\r\n`, `250 2.0.0\r\n`): RFC 5321 4.2's textstring is optional, and so is
+            // the space before it.
+            let _ = match (enh, text.is_empty()) {
+                (Some(e), false) => write!(out, "{}{}{} {}\r\n", self.code, sep, e, text),
+                (Some(e), true) => write!(out, "{}{}{}\r\n", self.code, sep, e),
+                (None, true) if sep == ' ' => write!(out, "{}\r\n", self.code),
+                (None, _) => write!(out, "{}{}{}\r\n", self.code, sep, text),
             };
         }
     }
@@ -316,6 +320,21 @@ fn split_enhanced(code: u16, text: &str) -> (Option<Enhanced>, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bare_code_is_relayed_without_a_trailing_space() {
+        let (r, _) = parse_reply(b"250\r\n").unwrap().unwrap();
+        let mut out = Vec::new();
+        r.write_enhanced(&mut out);
+        assert_eq!(out, b"250 2.0.0\r\n");
+        out.clear();
+        r.write_plain(&mut out);
+        assert_eq!(out, b"250\r\n");
+        let (r, _) = parse_reply(b"451 4.3.0\r\n").unwrap().unwrap();
+        out.clear();
+        r.write_enhanced(&mut out);
+        assert_eq!(out, b"451 4.3.0\r\n");
+    }
 
     #[test]
     fn single_line_with_enhanced() {
