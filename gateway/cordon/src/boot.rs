@@ -138,6 +138,7 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
     let pool = Pool::new(
         sessions,
         config.gateway.max_message_size,
+        config.policy.incident_ring,
         config.gateway.prefault,
         &*built.inspectors,
         built.shared.epoch,
@@ -158,8 +159,13 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
         budget_mib = pool.budget_bytes() >> 20,
         generation,
         core = ?opts.worker.as_ref().map(|w| w.core),
-        "cordon started; memory budget is {} MiB + sessions x (max_message_size + {} KiB)",
+        "cordon started; memory budget {} MiB = {} MiB base + {} KiB incidents ({} x {} B) + {sessions} sessions x ({} KiB messages + {} KiB buffers)",
+        pool.budget_bytes() >> 20,
         crate::pool::PROCESS_BASE >> 20,
+        crate::pool::incident_budget(config.policy.incident_ring) >> 10,
+        config.policy.incident_ring + crate::policy::INCIDENT_FEED,
+        cordon_policy::INCIDENT_BYTES,
+        config.gateway.max_message_size >> 10,
         crate::pool::SLOT_OVERHEAD >> 10
     );
     let runtime = match &opts.worker {
@@ -321,15 +327,20 @@ pub fn supervise(board_path: &Path, path: &Path) -> Result<(), Error> {
     let config = running.config;
     let workers = board.data_cores.len().max(1);
     let per_worker = config.gateway.max_sessions.div_ceil(workers);
-    let budget =
-        workers as u64 * Pool::budget_for(per_worker, config.gateway.max_message_size) as u64;
+    let budget = workers as u64
+        * Pool::budget_for(
+            per_worker,
+            config.gateway.max_message_size,
+            config.policy.incident_ring,
+        ) as u64;
     let board_bytes = board.memory_mib * 1024 * 1024;
     tracing::info!(board = %board.name, workers, sessions_per_worker = per_worker, budget_mib = budget >> 20, board_mib = board.memory_mib, "memory budget");
     if budget > board_bytes {
         return Err(Error::Platform(format!(
-            "the memory budget ({} MiB: {workers} workers x ({} MiB + {per_worker} sessions x (max_message_size {} + {} KiB))) exceeds the board's {} MiB: lower gateway.max_sessions or gateway.max_message_size",
+            "the memory budget ({} MiB: {workers} workers x ({} MiB + {} KiB of incidents + {per_worker} sessions x (max_message_size {} + {} KiB))) exceeds the board's {} MiB: lower gateway.max_sessions or gateway.max_message_size",
             budget >> 20,
             crate::pool::PROCESS_BASE >> 20,
+            crate::pool::incident_budget(config.policy.incident_ring) >> 10,
             config.gateway.max_message_size,
             crate::pool::SLOT_OVERHEAD >> 10,
             board.memory_mib

@@ -133,7 +133,7 @@ pub fn wire_incident(i: &cordon_policy::Incident) -> Incident {
         time_unix: u64::try_from(i.time).unwrap_or(0),
         message_id: bounded(&i.message_id),
         sender: bounded(&i.sender),
-        recipients: u32::try_from(i.rcpts.len()).unwrap_or(u32::MAX),
+        recipients: i.rcpt_count,
         verdict: verdict(i.action),
         rules,
     }

@@ -24,10 +24,11 @@ use tokio::sync::broadcast;
 
 use cordon_config::{Action, Config};
 use cordon_dlp::{Engine, Findings, Scanner, UnscannableReason};
+use cordon_policy::incident::MAX_INCIDENT_RCPTS;
 use cordon_policy::{
     evaluate, notification, notify_addresses, on_scan_error, parse_reply_line, verdict_headers,
-    Counters, Decision, EnvelopeFacts, Incident, IncidentKind, IncidentRing, NotificationContext,
-    Stamp, StampCheck, KEY_BYTES,
+    Counters, Decision, EnvelopeFacts, Incident, IncidentKind, IncidentRing, LogSafe,
+    NotificationContext, Stamp, StampCheck, KEY_BYTES,
 };
 use cordon_smtp::header::for_each_field;
 use cordon_smtp::reply::{Enhanced, Reply};
@@ -193,7 +194,17 @@ pub struct DlpInspector {
     notifications: Vec<Notification>,
 }
 
-/// What the header section says that the verdict needs.
+/// Octets of Message-ID and Date read from a message (the RFC 5322 line limit): the stamp
+/// signs over these, and incidents and notifications quote them. A longer field is read only
+/// this far, never copied whole.
+pub const MAX_FIELD_READ: usize = 998;
+/// Raw octets of the Subject decoded (RFC 2047 words shrink when decoded, so this yields more
+/// than the incident's 256 octets of text); the rest of a folded Subject is never read.
+pub const MAX_SUBJECT_READ: usize = 2048;
+/// Octets of an inspected-stamp field read for verification; cordon's own stamp is about 120.
+pub const MAX_STAMP_READ: usize = 512;
+
+/// What the header section says that the verdict needs, every field read capped.
 #[derive(Debug, Default)]
 struct HeaderFacts {
     message_id: String,
@@ -209,19 +220,30 @@ impl HeaderFacts {
         let mut subject_raw: Option<&[u8]> = None;
         for_each_field(message, |f| {
             if f.is("Message-ID") && h.message_id.is_empty() {
-                h.message_id = f.unfolded();
+                h.message_id = f.unfolded_prefix(MAX_FIELD_READ);
             } else if f.is("Date") && h.date.is_empty() {
-                h.date = f.unfolded();
+                h.date = f.unfolded_prefix(MAX_FIELD_READ);
             } else if f.is("Subject") && subject_raw.is_none() {
-                subject_raw = Some(&message[f.start..f.end]);
+                let end = f.end.min(f.start + MAX_SUBJECT_READ);
+                subject_raw = Some(&message[f.start..end]);
             } else if f.is(inspected) && h.stamps.len() < MAX_REMOVED_FIELDS {
-                h.stamps.push(f.unfolded());
+                h.stamps.push(f.unfolded_prefix(MAX_STAMP_READ));
             }
         });
-        // RFC 2047 encoded words are decoded for incidents and notifications.
+        // RFC 2047 encoded words are decoded for incidents and notifications, from the capped
+        // prefix only (a cut encoded word stays as it was written).
         h.subject = subject_raw
-            .and_then(|raw| mail_parser::MessageParser::default().parse_headers(raw))
-            .and_then(|m| m.subject().map(str::to_string))
+            .map(|raw| {
+                let mut field = Vec::with_capacity(raw.len() + 4);
+                field.extend_from_slice(raw);
+                field.extend_from_slice(b"\r\n\r\n");
+                field
+            })
+            .and_then(|field| {
+                mail_parser::MessageParser::default()
+                    .parse_headers(&field)
+                    .and_then(|m| m.subject().map(str::to_string))
+            })
             .unwrap_or_default();
         h
     }
@@ -293,14 +315,20 @@ impl DlpInspector {
         d: &Decision,
         findings: &Findings,
     ) -> u64 {
-        let rcpts: Vec<String> = env.rcpts.iter().map(|p| p.address()).collect();
-        let incident = Incident {
+        let rcpts: Vec<String> = env
+            .rcpts
+            .iter()
+            .take(MAX_INCIDENT_RCPTS)
+            .map(|p| p.address())
+            .collect();
+        let mut incident = Incident {
             id: 0,
             time: now_unix(),
             session: env.session.to_string(),
             message_id: h.message_id.clone(),
             sender: env.mail_from.address(),
             rcpts,
+            rcpt_count: u32::try_from(env.rcpts.len()).unwrap_or(u32::MAX),
             subject: h.subject.clone(),
             rule: d.rule.clone(),
             action: d.action,
@@ -308,6 +336,8 @@ impl DlpInspector {
             kind,
             downstream_reply: None,
         };
+        // Bounded before the ring, the live feed and the log line take it.
+        incident.bound();
         let detectors: Vec<String> = incident
             .detectors
             .iter()
@@ -328,17 +358,19 @@ impl DlpInspector {
             id,
             ..incident.clone()
         });
+        // Every message-derived field escaped (no forged lines) and capped (no giant lines).
         tracing::warn!(
             incident = id,
-            kind = %kind,
+            kind = %LogSafe(&kind),
             session = %incident.session,
-            message_id = %incident.message_id,
-            sender = %incident.sender,
-            rcpts = %incident.rcpts.join(","),
-            subject = %incident.subject,
-            rule = incident.rule.as_deref().unwrap_or(""),
+            message_id = %LogSafe(&incident.message_id),
+            sender = %LogSafe(&incident.sender),
+            rcpts = %LogSafe(&incident.rcpts.join(",")),
+            rcpt_count = incident.rcpt_count,
+            subject = %LogSafe(&incident.subject),
+            rule = %LogSafe(incident.rule.as_deref().unwrap_or("")),
             action = cordon_policy::action_name(incident.action),
-            detectors = %detectors.join("; "),
+            detectors = %LogSafe(&detectors.join("; ")),
             "incident"
         );
         id

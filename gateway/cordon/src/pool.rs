@@ -30,6 +30,12 @@ pub const SLOT_OVERHEAD: usize =
 /// DLP engine's automata (18 MiB resident measured on x86-dev with the example policy).
 pub const PROCESS_BASE: usize = 32 << 20;
 
+/// The incident ring and the live incident feed at their fullest: each record is capped at
+/// `INCIDENT_BYTES` (cordon-policy), whatever the messages carry.
+pub const fn incident_budget(incident_ring: usize) -> usize {
+    (incident_ring + crate::policy::INCIDENT_FEED) * cordon_policy::INCIDENT_BYTES
+}
+
 /// One session's memory.
 #[derive(Debug)]
 pub struct Slot {
@@ -83,6 +89,8 @@ pub struct Pool {
     free: Mutex<Vec<Slot>>,
     capacity: usize,
     max_message_size: usize,
+    /// `[policy] incident_ring`: the ring is not in the pool but is counted in its budget.
+    incident_ring: usize,
 }
 
 /// A slot on loan to a session; returns itself to the pool when dropped.
@@ -98,6 +106,7 @@ impl Pool {
     pub fn new(
         sessions: usize,
         max_message_size: usize,
+        incident_ring: usize,
         prefault: bool,
         inspectors: &dyn InspectorFactory,
         epoch: u64,
@@ -113,17 +122,21 @@ impl Pool {
             free: Mutex::new(free),
             capacity: sessions,
             max_message_size,
+            incident_ring,
         })
     }
 
-    /// The worst-case memory of all sessions, for the start-up banner and the budget check.
+    /// The worst-case memory of the process, for the start-up banner and the budget check.
     pub fn budget_bytes(&self) -> usize {
-        Pool::budget_for(self.capacity, self.max_message_size)
+        Pool::budget_for(self.capacity, self.max_message_size, self.incident_ring)
     }
 
-    /// The worst-case memory of one process with `sessions` slots of `max_message_size`.
-    pub fn budget_for(sessions: usize, max_message_size: usize) -> usize {
-        PROCESS_BASE + sessions * (max_message_size + SLOT_OVERHEAD)
+    /// The worst-case memory of one process with `sessions` slots of `max_message_size` and an
+    /// incident ring of `incident_ring` records.
+    pub fn budget_for(sessions: usize, max_message_size: usize, incident_ring: usize) -> usize {
+        PROCESS_BASE
+            + incident_budget(incident_ring)
+            + sessions * (max_message_size + SLOT_OVERHEAD)
     }
 
     pub fn capacity(&self) -> usize {
@@ -211,7 +224,7 @@ mod tests {
 
     #[test]
     fn leases_are_bounded_and_returned() {
-        let pool = Pool::new(2, 1024, true, &Nothing, 0);
+        let pool = Pool::new(2, 1024, 0, true, &Nothing, 0);
         let a = pool.try_lease().unwrap();
         let b = pool.try_lease().unwrap();
         assert!(pool.try_lease().is_none());

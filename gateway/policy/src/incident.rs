@@ -9,12 +9,35 @@ use serde::Serialize;
 
 use crate::rules::action_name;
 
-/// Recipients kept per incident (RFC 5321 4.5.3.1.8 requires accepting 100).
-pub const MAX_INCIDENT_RCPTS: usize = 100;
+/// Recipients named per incident; `rcpt_count` keeps the total (a message may
+/// have 1,000). Eight name the usual case in full and keep the record small.
+pub const MAX_INCIDENT_RCPTS: usize = 8;
 
-/// Characters kept of free-text fields (subject, message-id, replies): the
-/// ring's memory is bounded by capacity times this.
+/// Octets kept of each free-text field (subject, message-id, sender, each
+/// recipient, replies, reasons), cut at a character boundary.
 pub const MAX_INCIDENT_TEXT: usize = 256;
+
+/// Detectors listed per incident (the strongest evidence comes first in the
+/// engine's findings); more are counted in the log line only.
+pub const MAX_INCIDENT_DETECTORS: usize = 8;
+
+/// Redacted samples kept per detector in an incident.
+pub const MAX_INCIDENT_SAMPLES: usize = 3;
+
+/// Octets kept of a detector name or one redacted sample.
+pub const MAX_INCIDENT_NAME: usize = 64;
+
+/// The most memory one bounded incident holds, inline and on the heap: every
+/// text field at its cap. The ring costs `incident_ring` times this, the live
+/// feed its queue length times this; a test builds the largest incident and
+/// checks that it fits.
+pub const INCIDENT_BYTES: usize = std::mem::size_of::<Incident>()
+    + 7 * MAX_INCIDENT_TEXT
+    + MAX_INCIDENT_RCPTS * (std::mem::size_of::<String>() + MAX_INCIDENT_TEXT)
+    + MAX_INCIDENT_DETECTORS
+        * (std::mem::size_of::<DetectorSummary>()
+            + MAX_INCIDENT_NAME
+            + MAX_INCIDENT_SAMPLES * (std::mem::size_of::<String>() + MAX_INCIDENT_NAME));
 
 /// Incidents returned by one [`IncidentRing::since`] call at most, so one
 /// config-port answer stays within its frame size.
@@ -60,7 +83,10 @@ pub struct Incident {
     pub session: String,
     pub message_id: String,
     pub sender: String,
+    /// The first [`MAX_INCIDENT_RCPTS`] recipients.
     pub rcpts: Vec<String>,
+    /// How many recipients the message had.
+    pub rcpt_count: u32,
     pub subject: String,
     pub rule: Option<String>,
     #[serde(serialize_with = "ser_action")]
@@ -76,9 +102,18 @@ fn ser_action<S: serde::Serializer>(a: &Action, s: S) -> Result<S::Ok, S::Error>
     s.serialize_str(action_name(*a))
 }
 
+/// Cuts `s` to at most `max` octets at a character boundary, into a fresh
+/// allocation: `String::truncate` would keep the whole buffer of a 30 MB
+/// subject alive in the ring.
 fn cut(s: &mut String, max: usize) {
-    if let Some((i, _)) = s.char_indices().nth(max) {
-        s.truncate(i);
+    if s.len() > max {
+        let mut i = max;
+        while !s.is_char_boundary(i) {
+            i -= 1;
+        }
+        *s = s[..i].to_string();
+    } else if s.capacity() > s.len() {
+        s.shrink_to_fit();
     }
 }
 
@@ -96,8 +131,11 @@ impl Incident {
             .collect()
     }
 
-    /// Cuts free text and lists to the named bounds.
-    fn bound(&mut self) {
+    /// Cuts free text and lists to the named bounds, so the incident holds at
+    /// most [`INCIDENT_BYTES`]. Callers build incidents from values that were
+    /// already read capped; this is the last guarantee before the ring, the
+    /// live feed and the log take it.
+    pub fn bound(&mut self) {
         for s in [
             &mut self.session,
             &mut self.message_id,
@@ -106,16 +144,61 @@ impl Incident {
         ] {
             cut(s, MAX_INCIDENT_TEXT);
         }
+        if let Some(r) = &mut self.rule {
+            cut(r, MAX_INCIDENT_TEXT);
+        }
         if let Some(r) = &mut self.downstream_reply {
             cut(r, MAX_INCIDENT_TEXT);
         }
         if let IncidentKind::ScanError(r) = &mut self.kind {
             cut(r, MAX_INCIDENT_TEXT);
         }
+        self.rcpt_count = self
+            .rcpt_count
+            .max(u32::try_from(self.rcpts.len()).unwrap_or(u32::MAX));
         self.rcpts.truncate(MAX_INCIDENT_RCPTS);
+        self.rcpts.shrink_to_fit();
         for r in &mut self.rcpts {
             cut(r, MAX_INCIDENT_TEXT);
         }
+        self.detectors.truncate(MAX_INCIDENT_DETECTORS);
+        self.detectors.shrink_to_fit();
+        for d in &mut self.detectors {
+            cut(&mut d.name, MAX_INCIDENT_NAME);
+            d.samples.truncate(MAX_INCIDENT_SAMPLES);
+            d.samples.shrink_to_fit();
+            for x in &mut d.samples {
+                cut(x, MAX_INCIDENT_NAME);
+            }
+        }
+    }
+
+    /// Heap and inline bytes this incident holds now.
+    pub fn memory_bytes(&self) -> usize {
+        let text = |s: &String| s.capacity();
+        std::mem::size_of::<Incident>()
+            + [&self.session, &self.message_id, &self.sender, &self.subject]
+                .into_iter()
+                .map(text)
+                .sum::<usize>()
+            + self.rule.as_ref().map_or(0, text)
+            + self.downstream_reply.as_ref().map_or(0, text)
+            + match &self.kind {
+                IncidentKind::ScanError(r) => r.capacity(),
+                _ => 0,
+            }
+            + self.rcpts.capacity() * std::mem::size_of::<String>()
+            + self.rcpts.iter().map(text).sum::<usize>()
+            + self.detectors.capacity() * std::mem::size_of::<DetectorSummary>()
+            + self
+                .detectors
+                .iter()
+                .map(|d| {
+                    d.name.capacity()
+                        + d.samples.capacity() * std::mem::size_of::<String>()
+                        + d.samples.iter().map(text).sum::<usize>()
+                })
+                .sum::<usize>()
     }
 }
 
@@ -159,9 +242,11 @@ impl IncidentRing {
     pub fn set_downstream_reply(&mut self, id: u64, reply: &str) -> bool {
         match self.items.iter_mut().find(|i| i.id == id) {
             Some(i) => {
-                let mut r = reply.to_string();
-                cut(&mut r, MAX_INCIDENT_TEXT);
-                i.downstream_reply = Some(r);
+                let mut end = reply.len().min(MAX_INCIDENT_TEXT);
+                while !reply.is_char_boundary(end) {
+                    end -= 1;
+                }
+                i.downstream_reply = Some(reply[..end].to_string());
                 true
             }
             None => false,
@@ -356,6 +441,7 @@ mod tests {
             message_id: "<m@x>".into(),
             sender: "a@contoso.com".into(),
             rcpts: vec!["b@example.net".into()],
+            rcpt_count: 1,
             subject: subject.into(),
             rule: Some("block-card-dumps".into()),
             action: Action::Block,
@@ -436,8 +522,11 @@ mod tests {
         i.kind = IncidentKind::ScanError("scan_timeout".into());
         r.push(i);
         let got = &r.since(0, 1)[0];
-        assert_eq!(got.subject.chars().count(), MAX_INCIDENT_TEXT);
+        // 5,000 two-octet characters cut at 256 octets: 128 characters.
+        assert_eq!(got.subject.len(), MAX_INCIDENT_TEXT);
+        assert_eq!(got.subject.chars().count(), MAX_INCIDENT_TEXT / 2);
         assert_eq!(got.rcpts.len(), MAX_INCIDENT_RCPTS);
+        assert_eq!(got.rcpt_count, 1000);
         let json = serde_json::to_value(got).unwrap();
         assert_eq!(json["action"], "block");
         assert_eq!(json["kind"], "scan_error");
@@ -445,6 +534,35 @@ mod tests {
         assert_eq!(json["detectors"][0]["count"], 5);
         let v = serde_json::to_value(incident("x")).unwrap();
         assert_eq!(v["kind"], "verdict");
+    }
+
+    #[test]
+    fn the_largest_incident_fits_its_fixed_size() {
+        // Every field far over its cap, built the way a hostile message would.
+        let huge = "\u{10348}".repeat(1 << 16);
+        let mut i = incident(&huge);
+        i.session = huge.clone();
+        i.message_id = huge.clone();
+        i.sender = huge.clone();
+        i.rule = Some(huge.clone());
+        i.downstream_reply = Some(huge.clone());
+        i.kind = IncidentKind::ScanError(huge.clone());
+        i.rcpts = vec![huge.clone(); 1000];
+        i.detectors = (0..50)
+            .map(|_| DetectorSummary {
+                name: huge.clone(),
+                count: 9,
+                samples: vec![huge.clone(); 20],
+            })
+            .collect();
+        i.bound();
+        let used = i.memory_bytes();
+        println!("largest incident: {used} bytes, budgeted INCIDENT_BYTES = {INCIDENT_BYTES}");
+        assert!(used <= INCIDENT_BYTES, "{used} > {INCIDENT_BYTES}");
+        // And the budget is not a wild overestimate of what the caps allow.
+        assert!(used * 10 > INCIDENT_BYTES * 9, "{used} vs {INCIDENT_BYTES}");
+        assert_eq!(i.detectors.len(), MAX_INCIDENT_DETECTORS);
+        assert_eq!(i.detectors[0].samples.len(), MAX_INCIDENT_SAMPLES);
     }
 
     #[test]

@@ -20,8 +20,11 @@
 //!   ([`StampCheck`]).
 //! - [`notify`]: [`notification`] builds the RFC 5322 message sent to the
 //!   sender or the DLP team; redacted samples only.
-//! - [`incident`]: [`Incident`], the fixed-capacity [`IncidentRing`] the
-//!   config port serves, and [`Counters`].
+//! - [`incident`]: [`Incident`], the fixed-size record ([`INCIDENT_BYTES`]) in
+//!   the fixed-capacity [`IncidentRing`] the config port serves, and
+//!   [`Counters`].
+//! - [`log`](mod@log): [`LogSafe`], how message-derived text goes on a log
+//!   line (escaped, capped).
 //!
 //! Full sensitive values never reach this crate: the engine hands out
 //! redacted samples only, and [`notify`] withholds any sample that still
@@ -32,6 +35,7 @@
 pub mod direction;
 pub mod headers;
 pub mod incident;
+pub mod log;
 pub mod notify;
 pub mod rules;
 pub mod stamp;
@@ -41,7 +45,9 @@ pub use headers::{verdict_headers, MAX_HEADER_VALUE_BYTES};
 
 pub use incident::{
     Counters, CountersSnapshot, DetectorSummary, Incident, IncidentKind, IncidentRing,
+    INCIDENT_BYTES,
 };
+pub use log::{LogSafe, MAX_LOG_FIELD, MAX_LOG_LINE};
 pub use notify::{notification, notify_addresses, NotificationContext};
 pub use rules::{
     action_name, default_block_reply, dlp_confidence, evaluate, on_scan_error, parse_reply_line,

@@ -19,6 +19,23 @@ impl Field<'_> {
         self.name.eq_ignore_ascii_case(name.as_bytes())
     }
 
+    /// At most `max` octets of the value, unfolded and trimmed, lossily decoded: the way to
+    /// read a field whose size the sender controls (a folded field can be as large as the
+    /// message), so nothing larger than `max` is ever copied or decoded.
+    pub fn unfolded_prefix(&self, max: usize) -> String {
+        let mut raw = Vec::with_capacity(max.min(self.value.len()));
+        for &b in self.value {
+            if raw.len() == max {
+                break;
+            }
+            if b != b'\r' && b != b'\n' {
+                raw.push(b);
+            }
+        }
+        let s = String::from_utf8_lossy(&raw);
+        s.trim().to_string()
+    }
+
     /// The value unfolded and trimmed, lossily decoded.
     pub fn unfolded(&self) -> String {
         let v = String::from_utf8_lossy(self.value);
@@ -98,6 +115,19 @@ mod tests {
             b"X-Cordon-Action: Quarantine\r\n"
         );
         assert_eq!(seen.len(), 3);
+    }
+
+    #[test]
+    fn a_prefix_reads_no_more_than_asked() {
+        let msg = b"Subject: ab\r\n cd\r\n ef\r\n\r\n";
+        let mut got = Vec::new();
+        for_each_field(msg, |f| {
+            got.push((f.unfolded_prefix(5), f.unfolded_prefix(100), f.unfolded()))
+        });
+        // " ab cd ef": 5 octets are " ab c", trimmed.
+        assert_eq!(got[0].0, "ab c");
+        assert_eq!(got[0].1, got[0].2);
+        assert_eq!(got[0].1, "ab cd ef");
     }
 
     #[test]
