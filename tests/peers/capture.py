@@ -46,6 +46,13 @@ def split_params(arg, keys):
 
 
 class DsnSMTP(SMTP):
+    async def smtp_EHLO(self, hostname):
+        await super().smtp_EHLO(hostname)
+        # RFC 3461 section 5: a DSN server takes MAIL lines 100 and RCPT lines 500 octets
+        # longer (ENVID, ORCPT); aiosmtpd knows nothing of DSN, so its limits are raised here.
+        self.command_size_limits["MAIL"] = max(self.command_size_limits["MAIL"], 512 + 100)
+        self.command_size_limits["RCPT"] = max(self.command_size_limits["RCPT"], 512 + 500)
+
     async def smtp_MAIL(self, arg):
         dsn = []
         if arg is not None:

@@ -63,6 +63,8 @@ pub struct FaultySmarthost {
     script: Arc<Mutex<HashMap<Step, Fault>>>,
     /// Messages answered with 2xx after their whole body.
     pub accepted: Arc<AtomicUsize>,
+    /// Connections accepted.
+    pub connections: Arc<AtomicUsize>,
 }
 
 impl FaultySmarthost {
@@ -72,10 +74,16 @@ impl FaultySmarthost {
         let port = listener.local_addr().expect("addr").port();
         let script = Arc::new(Mutex::new(HashMap::new()));
         let accepted = Arc::new(AtomicUsize::new(0));
-        let (s, a) = (Arc::clone(&script), Arc::clone(&accepted));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let (s, a, n) = (
+            Arc::clone(&script),
+            Arc::clone(&accepted),
+            Arc::clone(&connections),
+        );
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { return };
+                n.fetch_add(1, Ordering::SeqCst);
                 let script = s.lock().expect("script").clone();
                 let a = Arc::clone(&a);
                 std::thread::spawn(move || {
@@ -87,6 +95,7 @@ impl FaultySmarthost {
             port,
             script,
             accepted,
+            connections,
         }
     }
 

@@ -202,6 +202,19 @@ pub struct Timeouts {
     pub idle: Duration,
     /// A TLS handshake on either leg.
     pub tls_handshake: Duration,
+    /// A whole command line from when the session starts waiting for it: a deadline, not an
+    /// idle timer, so a client dripping one byte at a time cannot hold a slot (Postfix's
+    /// `smtpd_per_record_deadline`).
+    pub command_line: Duration,
+    /// The DATA or BDAT phase of one message: this long, plus one second per
+    /// `min_data_rate` octets received (Postfix's `smtpd_min_data_rate`).
+    pub data_phase: Duration,
+    /// Octets per second a client must keep up on average during the data phase; 0 turns the
+    /// allowance off (only `data_phase` counts).
+    pub min_data_rate: u64,
+    /// A whole session: after this, the next wait ends it with `421 4.4.2` (a sender that
+    /// keeps a connection with NOOPs cannot hold a slot for ever).
+    pub session: Duration,
 }
 
 impl Default for Timeouts {
@@ -209,7 +222,10 @@ impl Default for Timeouts {
         let m = |n: u64| Duration::from_secs(60 * n);
         Timeouts {
             connect: Duration::from_secs(30),
-            greeting: m(5),
+            // Not RFC 5321's 5 minutes: a smart host that accepts TCP and never greets would
+            // hold every sender that long before the next host is tried. Exchange Online
+            // greets in well under a second.
+            greeting: Duration::from_secs(30),
             command: m(5),
             mail: m(5),
             rcpt: m(5),
@@ -218,6 +234,10 @@ impl Default for Timeouts {
             data_term: m(10),
             idle: m(5),
             tls_handshake: Duration::from_secs(30),
+            command_line: m(5),
+            data_phase: m(5),
+            min_data_rate: 500,
+            session: m(30),
         }
     }
 }

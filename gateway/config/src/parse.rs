@@ -477,8 +477,11 @@ fn headers(mut s: Section<'_, '_>, r: &mut Reader<'_>) -> Headers {
 
 fn timeouts(mut s: Section<'_, '_>, r: &mut Reader<'_>) -> Timeouts {
     let mut t = Timeouts::default();
-    let fields: [(&str, &mut Duration); 10] = [
+    let fields: [(&str, &mut Duration); 13] = [
         ("connect", &mut t.connect),
+        ("command_line", &mut t.command_line),
+        ("data_phase", &mut t.data_phase),
+        ("session", &mut t.session),
         ("greeting", &mut t.greeting),
         ("command", &mut t.command),
         ("mail", &mut t.mail),
@@ -499,6 +502,9 @@ fn timeouts(mut s: Section<'_, '_>, r: &mut Reader<'_>) -> Timeouts {
                 Err(e) => r.error(&span, &s.key(key), e),
             }
         }
+    }
+    if let Some((n, _)) = s.integer(r, "min_data_rate", 0..(1 << 30)) {
+        t.min_data_rate = n as u64;
     }
     s.finish(r);
     t
@@ -1032,6 +1038,44 @@ mod tests {
             }
             Err(e) => vec![e.to_string()],
         }
+    }
+
+    #[test]
+    fn deadlines_and_their_defaults() {
+        let base = "[gateway]\nhostname = \"dlp1.contoso.com\"\nlisten = [\"127.0.0.1:2525\"]\nallowed_clients = [\"127.0.0.1/32\"]\n\n[relay]\nsmarthosts = [\"smtp://127.0.0.1:25\"]\ntls = \"none\"\n";
+        let c = parse(base, Path::new("t.toml")).unwrap();
+        let t = &c.timeouts;
+        // A smart host that never greets costs 30 s, not RFC 5321's 5 minutes.
+        assert_eq!(t.greeting, Duration::from_secs(30));
+        assert_eq!(t.command_line, Duration::from_secs(300));
+        assert_eq!(t.data_phase, Duration::from_secs(300));
+        assert_eq!(t.min_data_rate, 500);
+        assert_eq!(t.session, Duration::from_secs(1800));
+        let text = format!("{base}\n[timeouts]\ncommand_line = \"2s\"\ndata_phase = \"3s\"\nmin_data_rate = 0\nsession = \"1h\"\n");
+        let c = parse(&text, Path::new("t.toml")).unwrap();
+        let t = &c.timeouts;
+        assert_eq!(
+            (t.command_line, t.data_phase, t.min_data_rate, t.session),
+            (
+                Duration::from_secs(2),
+                Duration::from_secs(3),
+                0,
+                Duration::from_secs(3600)
+            )
+        );
+        let e = errors(&format!(
+            "{base}\n[timeouts]\nsession = \"2h\"\nmin_data_rate = -1\n"
+        ));
+        assert!(
+            e.iter()
+                .any(|e| e.contains("timeouts.session") && e.contains("between 10ms and 1h")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter()
+                .any(|e| e.contains("timeouts.min_data_rate") && e.contains("out of range")),
+            "{e:?}"
+        );
     }
 
     #[test]

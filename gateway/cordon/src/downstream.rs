@@ -54,6 +54,48 @@ pub struct Downstream {
     pub host: String,
 }
 
+/// How long a smart host that failed (no connection, no greeting, refused, broken TLS) is
+/// tried only after the others: Postfix keeps a dead host for about a minute too. One host
+/// that accepts TCP and never greets would otherwise cost every sender the greeting timeout.
+pub const HOST_DOWN_FOR: Duration = Duration::from_secs(60);
+
+/// Which smart hosts failed recently, shared by the sessions of one config (one worker
+/// process: each worker learns on its own). Fixed size: one entry per configured host.
+#[derive(Debug)]
+pub struct HostHealth {
+    down_until: Vec<std::sync::Mutex<Option<std::time::Instant>>>,
+}
+
+impl HostHealth {
+    fn new(hosts: usize) -> HostHealth {
+        HostHealth {
+            down_until: (0..hosts).map(|_| std::sync::Mutex::new(None)).collect(),
+        }
+    }
+
+    fn is_down(&self, i: usize) -> bool {
+        self.down_until[i]
+            .lock()
+            .map(|d| d.is_some_and(|t| std::time::Instant::now() < t))
+            .unwrap_or(false)
+    }
+
+    fn mark(&self, i: usize, failed: bool) {
+        if let Ok(mut d) = self.down_until[i].lock() {
+            *d = failed.then(|| std::time::Instant::now() + HOST_DOWN_FOR);
+        }
+    }
+
+    /// Host indexes in the order to try: the ones not marked down first (config order), then
+    /// the marked ones, so a session still gets through when every host failed a moment ago.
+    fn order(&self) -> Vec<usize> {
+        let n = self.down_until.len();
+        let (mut up, down): (Vec<usize>, Vec<usize>) = (0..n).partition(|&i| !self.is_down(i));
+        up.extend(down);
+        up
+    }
+}
+
 /// The downstream settings a session needs, resolved once per config.
 #[derive(Clone)]
 pub struct RelayPlan {
@@ -62,6 +104,7 @@ pub struct RelayPlan {
     pub connector: Option<TlsConnector>,
     pub helo: String,
     pub timeouts: cordon_config::Timeouts,
+    pub health: std::sync::Arc<HostHealth>,
 }
 
 impl std::fmt::Debug for RelayPlan {
@@ -82,6 +125,7 @@ impl RelayPlan {
             connector,
             helo: config.gateway.hostname.clone(),
             timeouts: config.timeouts.clone(),
+            health: std::sync::Arc::new(HostHealth::new(config.relay.smarthosts.len())),
         }
     }
 }
@@ -91,11 +135,16 @@ impl Downstream {
     /// The error of the last host tried is returned when none works.
     pub async fn open(plan: &RelayPlan, config: &Config) -> Result<Downstream, DownError> {
         let mut last = DownError::Protocol("no smart host configured".into());
-        for host in &plan.hosts {
+        for i in plan.health.order() {
+            let host = &plan.hosts[i];
             match Self::open_one(plan, config, host).await {
-                Ok(d) => return Ok(d),
+                Ok(d) => {
+                    plan.health.mark(i, false);
+                    return Ok(d);
+                }
                 Err(e) => {
-                    tracing::warn!(smarthost = %host, error = %e, "smart host unusable, trying the next");
+                    plan.health.mark(i, true);
+                    tracing::warn!(smarthost = %host, error = %e, retry_first_after_s = HOST_DOWN_FOR.as_secs(), "smart host unusable, trying the next");
                     last = e;
                 }
             }
@@ -433,4 +482,27 @@ fn printable_prefix(b: &[u8]) -> String {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_host_is_tried_last_until_its_time_is_up() {
+        let h = HostHealth::new(3);
+        assert_eq!(h.order(), [0, 1, 2]);
+        h.mark(0, true);
+        assert_eq!(h.order(), [1, 2, 0]);
+        h.mark(2, true);
+        assert_eq!(h.order(), [1, 0, 2]);
+        // Every host down: all are still tried, in config order.
+        h.mark(1, true);
+        assert_eq!(h.order(), [0, 1, 2]);
+        h.mark(0, false);
+        assert_eq!(h.order(), [0, 1, 2]);
+        // Past HOST_DOWN_FOR a mark no longer counts.
+        *h.down_until[1].lock().unwrap() = Some(std::time::Instant::now());
+        assert!(!h.is_down(1));
+    }
 }

@@ -106,6 +106,20 @@ pub fn allowed(nets: &[IpNet], ip: IpAddr) -> bool {
     nets.iter().any(|n| n.contains(&ip))
 }
 
+/// Where the server is in its life, as sessions see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    Running,
+    /// Shutdown began: a session waiting for a command hears `421 4.3.2` and ends; one that is
+    /// receiving a message finishes it first (RFC 5321 section 3.8).
+    Drain,
+    /// The drain deadline passed: every session still waiting hears `421 4.3.2` now.
+    Stop,
+}
+
+/// After the drain deadline, how long sessions get to write their 421 before they are cut.
+pub const STOP_GRACE: Duration = Duration::from_secs(2);
+
 /// Accepts and serves connections until `shutdown` turns true, then waits up to `drain` for the
 /// sessions in flight.
 /// `live` holds the configuration new sessions use; the config port replaces it on apply, and
@@ -119,6 +133,7 @@ pub async fn serve(
 ) -> Result<(), Error> {
     // Each session holds a clone of `done_tx`; when all are dropped, `done_rx` yields None.
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+    let (phase_tx, phase) = watch::channel(Phase::Running);
     let mut accepters = Vec::new();
     for (std_listener, implicit_tls) in listeners
         .plain
@@ -137,7 +152,7 @@ pub async fn serve(
             implicit_tls,
             live.clone(),
             Arc::clone(&pool),
-            shutdown.clone(),
+            phase.clone(),
             done_tx.clone(),
         )));
     }
@@ -151,6 +166,7 @@ pub async fn serve(
     for a in &accepters {
         a.abort();
     }
+    let _ = phase_tx.send(Phase::Drain);
     tracing::info!(
         sessions = pool.in_use(),
         "shutting down: no new connections; draining sessions"
@@ -162,8 +178,18 @@ pub async fn serve(
     if tokio::time::timeout(drain, done_rx.recv()).await.is_err() {
         tracing::warn!(
             sessions = pool.in_use(),
-            "drain deadline passed; closing the remaining sessions"
+            "drain deadline passed; telling the remaining sessions 421 4.3.2"
         );
+        let _ = phase_tx.send(Phase::Stop);
+        if tokio::time::timeout(STOP_GRACE, done_rx.recv())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                sessions = pool.in_use(),
+                "closing the sessions that are still busy"
+            );
+        }
     }
     Ok(())
 }
@@ -177,9 +203,11 @@ async fn accept_loop(
     implicit_tls: bool,
     live: watch::Receiver<Arc<Shared>>,
     pool: Arc<Pool>,
-    shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<Phase>,
     done: mpsc::Sender<()>,
 ) {
+    let mut not_allowed = RateLimitedLog::default();
+    let mut slots_busy = RateLimitedLog::default();
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(x) => x,
@@ -193,7 +221,9 @@ async fn accept_loop(
         let shared = Arc::clone(&live.borrow());
         let host = &shared.config.gateway.hostname;
         if !allowed(&shared.config.gateway.allowed_clients, peer.ip()) {
-            tracing::warn!(client = %peer.ip(), "refused: not in allowed_clients");
+            if let Some(suppressed) = not_allowed.tick() {
+                tracing::warn!(client = %peer.ip(), suppressed, "refused: not in allowed_clients");
+            }
             refuse(
                 stream,
                 format!(
@@ -204,7 +234,9 @@ async fn accept_loop(
             continue;
         }
         let Some(slot) = pool.try_lease() else {
-            tracing::warn!(client = %peer.ip(), sessions = pool.capacity(), "refused: all session slots busy");
+            if let Some(suppressed) = slots_busy.tick() {
+                tracing::warn!(client = %peer.ip(), sessions = pool.capacity(), suppressed, "refused: all session slots busy");
+            }
             refuse(
                 stream,
                 format!("421 4.3.2 {host} Too many sessions, try again later\r\n"),
@@ -227,6 +259,34 @@ async fn accept_loop(
     }
 }
 
+/// At most one log line per [`REFUSAL_LOG_INTERVAL`] for a kind of refusal: a scan or a flood
+/// of refused connections must not flood the journal (nor cost a write per connection).
+pub const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// A log line's rate limit; counts what it held back.
+#[derive(Debug, Default)]
+struct RateLimitedLog {
+    last: Option<std::time::Instant>,
+    suppressed: u64,
+}
+
+impl RateLimitedLog {
+    /// `Some(n)` when a line is due now, `n` being the refusals not logged since the last one.
+    fn tick(&mut self) -> Option<u64> {
+        let now = std::time::Instant::now();
+        match self.last {
+            Some(t) if now.duration_since(t) < REFUSAL_LOG_INTERVAL => {
+                self.suppressed += 1;
+                None
+            }
+            _ => {
+                self.last = Some(now);
+                Some(std::mem::take(&mut self.suppressed))
+            }
+        }
+    }
+}
+
 /// Writes a one-line refusal and closes, without a task and without waiting: a short reply fits
 /// an empty socket buffer. The write goes straight to the kernel because tokio's readiness for a
 /// socket accepted a moment ago may not be known yet (its `try_write` can say WouldBlock).
@@ -240,6 +300,19 @@ fn refuse(stream: tokio::net::TcpStream, reply: String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refusals_are_logged_once_per_interval_with_a_count() {
+        let mut log = RateLimitedLog::default();
+        assert_eq!(log.tick(), Some(0));
+        for _ in 0..999 {
+            assert_eq!(log.tick(), None);
+        }
+        // Pretend the interval passed: the next line counts the held-back refusals.
+        log.last = log.last.map(|t| t - REFUSAL_LOG_INTERVAL);
+        assert_eq!(log.tick(), Some(999));
+        assert_eq!(log.tick(), None);
+    }
 
     #[test]
     fn relay_guard() {

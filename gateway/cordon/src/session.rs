@@ -20,11 +20,11 @@ use cordon_smtp::data::{BodyError, BodyReceiver, Progress, MAX_BODY_LINE};
 use cordon_smtp::dsn::{self, Notify, Ret};
 use cordon_smtp::line::{discard_to_lf, next_line, LineEvent};
 use cordon_smtp::reply::{Enhanced, Reply};
-use cordon_smtp::MAX_COMMAND_LINE;
+use cordon_smtp::{command_line_limit, MAX_COMMAND_LINE, MAX_RCPT_LINE};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
-use tokio::time::timeout;
+use tokio::time::{timeout, timeout_at, Instant as Deadline};
 use tokio_rustls::TlsAcceptor;
 
 use crate::conn::Conn;
@@ -32,6 +32,7 @@ use crate::downstream::{DownError, Downstream, RelayPlan};
 use crate::inspect::{Envelope, InspectorFactory, Verdict};
 use crate::message::{prepare, push_field};
 use crate::pool::{Lease, Slot};
+use crate::server::Phase;
 
 /// Postfix's `smtpd_recipient_limit` default; RFC 5321 section 4.5.3.1.8 asks for at least 100.
 pub const MAX_RECIPIENTS: usize = 1000;
@@ -115,6 +116,11 @@ struct Txn {
     /// Octets of BDAT chunk data seen in this transaction (including refused ones).
     bdat_seen: u64,
     started: Option<Instant>,
+    /// When the DATA or first BDAT of this transaction began: the data phase's deadline
+    /// counts from here.
+    data_started: Option<Deadline>,
+    /// Octets read during the data phase, for the `min_data_rate` allowance.
+    data_received: u64,
 }
 
 impl Txn {
@@ -134,7 +140,7 @@ pub async fn serve(
     peer: SocketAddr,
     implicit_tls: bool,
     slot: Lease,
-    shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<Phase>,
 ) {
     let id = session_id();
     let _ = stream.set_nodelay(true);
@@ -186,6 +192,8 @@ pub async fn serve(
         errors: 0,
         closing: false,
         shutdown,
+        session_end: Deadline::now() + shared.config.timeouts.session,
+        line_deadline: None,
     };
     let greeting = format!("220 {host} ESMTP cordon\r\n");
     s.slot.replies.extend_from_slice(greeting.as_bytes());
@@ -222,7 +230,21 @@ struct Session {
     errors: u32,
     /// A 421 was relayed; end after flushing.
     closing: bool,
-    shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<Phase>,
+    /// `[timeouts] session` from the greeting: no wait goes past it.
+    session_end: Deadline,
+    /// When the command line being read must be complete (`[timeouts] command_line`), set
+    /// when the session starts waiting for it.
+    line_deadline: Option<Deadline>,
+}
+
+/// What a read waits for: the deadline and what a shutdown may cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    /// The next command (or the rest of one): a command boundary, ended at the drain.
+    Command,
+    /// Message data: only the drain deadline (`Phase::Stop`) cuts it.
+    Data,
 }
 
 impl Session {
@@ -272,9 +294,23 @@ impl Session {
         }
     }
 
-    /// Reads more upstream input. `in_txn` is true while message data is expected, when a
-    /// shutdown must not cut the transfer.
-    async fn fill(&mut self, in_txn: bool) -> Result<(), End> {
+    /// When the message data being read must be in: `[timeouts] data_phase` from the start
+    /// of the phase plus a second per `min_data_rate` octets received (a fast sender of a
+    /// large message is never cut; a dripping one is).
+    fn data_deadline(&self) -> Deadline {
+        let t = &self.sh.config.timeouts;
+        let start = self.txn.data_started.unwrap_or_else(Deadline::now);
+        let allowance = match t.min_data_rate {
+            0 => std::time::Duration::ZERO,
+            rate => std::time::Duration::from_secs_f64(self.txn.data_received as f64 / rate as f64),
+        };
+        start + t.data_phase + allowance
+    }
+
+    /// Reads more upstream input, within the deadline of what is awaited (the command line or
+    /// the data phase), the idle limit and the session's deadline; a shutdown ends the wait
+    /// at a command boundary (`Phase::Drain`) or anywhere (`Phase::Stop`) with `421 4.3.2`.
+    async fn fill(&mut self, wait: Wait) -> Result<(), End> {
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
@@ -284,16 +320,26 @@ impl Session {
             self.end -= s;
             self.start = 0;
         }
-        let idle = self.sh.config.timeouts.idle;
+        let t = &self.sh.config.timeouts;
+        let now = Deadline::now();
+        let deadline = match wait {
+            Wait::Command => *self.line_deadline.get_or_insert(now + t.command_line),
+            Wait::Data => self.data_deadline(),
+        };
+        let idle_end = now + t.idle;
+        let limit = deadline.min(self.session_end).min(idle_end);
+        let cut_at = match wait {
+            Wait::Command => Phase::Drain,
+            Wait::Data => Phase::Stop,
+        };
         let end = self.end;
-        let busy = in_txn || self.txn.has_mail();
         let read = {
             let buf = &mut self.slot.up_in[end..];
             let up = &mut self.up;
             let shutdown = &mut self.shutdown;
             tokio::select! {
-                r = timeout(idle, up.read(buf)) => Some(r),
-                _ = wait_shutdown(shutdown), if !busy => None,
+                r = timeout_at(limit, up.read(buf)) => Some(r),
+                _ = wait_shutdown(shutdown, cut_at) => None,
             }
         };
         match read {
@@ -307,11 +353,20 @@ impl Session {
                 Err(End::Close)
             }
             Some(Err(_)) => {
-                tracing::info!(session = %self.id, client = %self.peer.ip(), "client timed out");
+                let why = if limit == self.session_end {
+                    "session time limit"
+                } else if limit == idle_end {
+                    "idle timeout"
+                } else if wait == Wait::Command {
+                    "command deadline"
+                } else {
+                    "data deadline"
+                };
+                tracing::info!(session = %self.id, client = %self.peer.ip(), limit = why, "client timed out");
                 let r = reply(
                     421,
                     (4, 4, 2),
-                    format!("{} Error: timeout exceeded", self.host()),
+                    format!("{} Error: timeout exceeded ({why})", self.host()),
                 );
                 self.local(r);
                 Err(End::Close)
@@ -319,28 +374,42 @@ impl Session {
             Some(Ok(Ok(0))) | Some(Ok(Err(_))) => Err(End::Gone),
             Some(Ok(Ok(n))) => {
                 self.end += n;
+                if wait == Wait::Data {
+                    self.txn.data_received += n as u64;
+                }
                 Ok(())
             }
         }
     }
 
     async fn run(&mut self) -> Result<(), End> {
-        let mut line = [0u8; MAX_COMMAND_LINE];
+        let mut line = [0u8; MAX_RCPT_LINE];
         loop {
             if self.closing {
                 self.flush().await?;
                 return Err(End::Close);
             }
-            match next_line(&self.slot.up_in[self.start..self.end], MAX_COMMAND_LINE) {
+            match next_line(&self.slot.up_in[self.start..self.end], MAX_RCPT_LINE) {
                 LineEvent::Line { len } => {
                     let n = len - 2;
                     line[..n].copy_from_slice(&self.slot.up_in[self.start..self.start + n]);
                     self.start += len;
+                    self.line_deadline = None;
+                    let limit = command_line_limit(&line[..n]);
+                    if len > limit {
+                        self.local(reply(
+                            500,
+                            (5, 5, 2),
+                            format!("Error: command line longer than {limit} octets"),
+                        ));
+                        self.count_error()?;
+                        continue;
+                    }
                     self.command(&line[..n]).await?;
                 }
                 LineEvent::Incomplete => {
                     self.flush().await?;
-                    self.fill(false).await?;
+                    self.fill(Wait::Command).await?;
                 }
                 LineEvent::TooLong => {
                     loop {
@@ -349,12 +418,13 @@ impl Session {
                             break;
                         }
                         self.start = self.end;
-                        self.fill(false).await?;
+                        self.fill(Wait::Command).await?;
                     }
+                    self.line_deadline = None;
                     self.local(reply(
                         500,
                         (5, 5, 2),
-                        format!("Error: command line longer than {MAX_COMMAND_LINE} octets"),
+                        format!("Error: command line longer than {MAX_RCPT_LINE} octets"),
                     ));
                     self.count_error()?;
                 }
@@ -373,8 +443,9 @@ impl Session {
     }
 }
 
-async fn wait_shutdown(rx: &mut watch::Receiver<bool>) {
-    if *rx.borrow() {
+/// Returns once the server's phase is `at` or later.
+async fn wait_shutdown(rx: &mut watch::Receiver<Phase>, at: Phase) {
+    if *rx.borrow() >= at {
         return;
     }
     loop {
@@ -382,7 +453,7 @@ async fn wait_shutdown(rx: &mut watch::Receiver<bool>) {
             // The server is gone without saying; treat as no shutdown.
             std::future::pending::<()>().await;
         }
-        if *rx.borrow() {
+        if *rx.borrow() >= at {
             return;
         }
     }
@@ -408,6 +479,16 @@ impl Session {
     }
 
     async fn command(&mut self, line: &[u8]) -> Result<(), End> {
+        if line.iter().any(|&b| b < 0x20 && b != b'\t' || b == 0x7f) {
+            // A NUL or another control octet has no place in any command (RFC 5321 4.1.2's
+            // grammar is printable), and would otherwise travel into Received: and logs.
+            self.local(reply(
+                501,
+                (5, 5, 2),
+                "Syntax error: control character in command",
+            ));
+            return self.count_error();
+        }
         let cmd = match command::parse(line) {
             Ok(c) => c,
             Err(e) => {
@@ -423,6 +504,13 @@ impl Session {
                         501,
                         (5, 1, 3),
                         format!("Bad recipient address syntax: {why}"),
+                    ),
+                    // 8-bit octets that are not UTF-8 can only be an address's: refused as
+                    // RFC 6531 refuses non-ASCII without SMTPUTF8, the same for MAIL and RCPT.
+                    CommandError::NotUtf8 if command_line_limit(line) > MAX_COMMAND_LINE => reply(
+                        553,
+                        (5, 6, 7),
+                        "Must declare SMTPUTF8 and use UTF-8 in an address",
                     ),
                     CommandError::NotUtf8 => {
                         reply(500, (5, 5, 2), "Error: command is not valid UTF-8")
@@ -869,6 +957,7 @@ impl Session {
         }
         self.local(reply(354, (2, 0, 0), "End data with <CR><LF>.<CR><LF>"));
         self.flush().await?;
+        self.txn.data_started = Some(Deadline::now());
         let limit = self.cfg().gateway.max_message_size;
         let discard_limit = self.discard_limit();
         let mut rx = BodyReceiver::data(limit);
@@ -890,7 +979,7 @@ impl Session {
                         ));
                         return Err(End::Close);
                     }
-                    self.fill(true).await?;
+                    self.fill(Wait::Data).await?;
                 }
             }
         }
@@ -914,6 +1003,9 @@ impl Session {
         if problem.is_none() && self.txn.bdat.is_none() {
             self.txn.bdat = Some(BodyReceiver::chunks(limit));
         }
+        if self.txn.data_started.is_none() {
+            self.txn.data_started = Some(Deadline::now());
+        }
         let mut remaining = size as usize;
         loop {
             let take = remaining.min(self.end - self.start);
@@ -925,7 +1017,7 @@ impl Session {
             if remaining == 0 {
                 break;
             }
-            self.fill(true).await?;
+            self.fill(Wait::Data).await?;
         }
         if let Some(r) = problem {
             self.local(r);

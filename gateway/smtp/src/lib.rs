@@ -29,6 +29,24 @@ pub mod stuff;
 
 /// RFC 5321 section 4.5.3.1.4: a command line is at most 512 octets including CRLF.
 pub const MAX_COMMAND_LINE: usize = 512;
+/// RFC 3461 section 5 (DSN): a RCPT command line may be 500 octets longer (ORCPT carries a
+/// whole address, xtext-encoded), and a MAIL line 100 longer (ENVID).
+pub const MAX_RCPT_LINE: usize = MAX_COMMAND_LINE + 500;
+/// See [`MAX_RCPT_LINE`].
+pub const MAX_MAIL_LINE: usize = MAX_COMMAND_LINE + 100;
+
+/// The longest line `line` (without its CRLF) may be for its verb: MAIL and RCPT get the
+/// room RFC 3461 adds, every other command [`MAX_COMMAND_LINE`].
+pub fn command_line_limit(line: &[u8]) -> usize {
+    let verb = line.get(..5).unwrap_or(line);
+    if verb.eq_ignore_ascii_case(b"RCPT ") {
+        MAX_RCPT_LINE
+    } else if verb.eq_ignore_ascii_case(b"MAIL ") {
+        MAX_MAIL_LINE
+    } else {
+        MAX_COMMAND_LINE
+    }
+}
 /// RFC 5321 section 4.5.3.1.6: a text line is at most 1000 octets including CRLF.
 pub const MAX_TEXT_LINE: usize = 1000;
 /// RFC 5321 section 4.5.3.1.5: a reply line is at most 512 octets; servers in the wild exceed it,
