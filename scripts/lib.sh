@@ -46,7 +46,9 @@ FIRMWARE_TARGET=aarch64-unknown-linux-musl
 apt_need() {
     local missing=()
     for p in "$@"; do
-        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+        # `dpkg -s` succeeds for a removed package whose config files remain: ask for the
+        # installed state itself.
+        [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
     echo "==> installing ${missing[*]}"
