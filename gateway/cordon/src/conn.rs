@@ -1,5 +1,6 @@
 //! A connection that starts as plain TCP and may be upgraded to TLS (STARTTLS) or be TLS from the
-//! first byte.
+//! first byte. Generic over the transport, so sessions run over an in-memory duplex in tests
+//! exactly as over TCP.
 
 use std::io;
 use std::pin::Pin;
@@ -9,10 +10,15 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsStream;
 
+/// Any byte stream a leg can run over: TCP in production, a `tokio::io::DuplexStream` in the
+/// in-memory session tests.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug> Io for T {}
+
 #[derive(Debug, Default)]
-pub enum Conn {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
+pub enum Conn<S = TcpStream> {
+    Plain(S),
+    Tls(Box<TlsStream<S>>),
     /// Taken for an upgrade that failed; every operation errors.
     #[default]
     Gone,
@@ -25,13 +31,13 @@ pub struct TlsInfo {
     pub cipher: String,
 }
 
-impl Conn {
+impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
     pub fn is_tls(&self) -> bool {
         matches!(self, Conn::Tls(_))
     }
 
-    /// Takes the plain TCP stream out for a TLS upgrade.
-    pub fn take_plain(&mut self) -> Option<TcpStream> {
+    /// Takes the plain stream out for a TLS upgrade.
+    pub fn take_plain(&mut self) -> Option<S> {
         match std::mem::take(self) {
             Conn::Plain(s) => Some(s),
             other => {
@@ -70,7 +76,7 @@ fn gone() -> io::Error {
     io::Error::new(io::ErrorKind::NotConnected, "connection was closed")
 }
 
-impl AsyncRead for Conn {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Conn<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -84,7 +90,7 @@ impl AsyncRead for Conn {
     }
 }
 
-impl AsyncWrite for Conn {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Conn<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

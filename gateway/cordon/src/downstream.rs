@@ -5,6 +5,7 @@
 //! timeout from `[timeouts]`.
 
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 use cordon_config::{Config, SmartHost, TlsMode};
@@ -16,7 +17,7 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_rustls::TlsConnector;
 
-use crate::conn::Conn;
+use crate::conn::{Conn, Io};
 use crate::tls;
 
 /// The longest reply accepted from the smart host; an EHLO reply with twenty extensions is under
@@ -42,10 +43,31 @@ pub enum DownError {
     Refused { host: String, reply: Reply },
 }
 
+/// How sessions reach a smart host: TCP in production; the in-memory session tests put a
+/// function here that hands out one end of a duplex whose other end is a scripted peer.
+#[derive(Clone, Default)]
+pub enum Dial {
+    #[default]
+    Tcp,
+    Custom(Arc<DialFn>),
+}
+
+impl std::fmt::Debug for Dial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Dial::Tcp => "Tcp",
+            Dial::Custom(_) => "Custom",
+        })
+    }
+}
+
+/// A synchronous stream maker for [`Dial::Custom`].
+pub type DialFn = dyn Fn(&SmartHost) -> Result<Box<dyn Io>, DownError> + Send + Sync;
+
 /// An open, greeted downstream session.
 #[derive(Debug)]
 pub struct Downstream {
-    conn: Conn,
+    conn: Conn<Box<dyn Io>>,
     buf: Box<[u8]>,
     start: usize,
     end: usize,
@@ -104,7 +126,8 @@ pub struct RelayPlan {
     pub connector: Option<TlsConnector>,
     pub helo: String,
     pub timeouts: cordon_config::Timeouts,
-    pub health: std::sync::Arc<HostHealth>,
+    pub health: Arc<HostHealth>,
+    pub dial: Dial,
 }
 
 impl std::fmt::Debug for RelayPlan {
@@ -125,7 +148,8 @@ impl RelayPlan {
             connector,
             helo: config.gateway.hostname.clone(),
             timeouts: config.timeouts.clone(),
-            health: std::sync::Arc::new(HostHealth::new(config.relay.smarthosts.len())),
+            health: Arc::new(HostHealth::new(config.relay.smarthosts.len())),
+            dial: Dial::Tcp,
         }
     }
 }
@@ -159,37 +183,10 @@ impl Downstream {
     ) -> Result<Downstream, DownError> {
         let t = &plan.timeouts;
         let name = host.to_string();
-        let addrs = timeout(
-            t.connect,
-            tokio::net::lookup_host((host.host.as_str(), host.port)),
-        )
-        .await
-        .map_err(|_| DownError::Connect {
-            host: name.clone(),
-            reason: "name lookup timed out".into(),
-        })?
-        .map_err(|e| DownError::Connect {
-            host: name.clone(),
-            reason: e.to_string(),
-        })?;
-        let mut stream = None;
-        let mut reason = String::from("no address");
-        for addr in addrs {
-            match timeout(t.connect, TcpStream::connect(addr)).await {
-                Ok(Ok(s)) => {
-                    stream = Some(s);
-                    break;
-                }
-                Ok(Err(e)) => reason = format!("{addr}: {e}"),
-                Err(_) => reason = format!("{addr}: connect timed out"),
-            }
-        }
-        let stream = stream.ok_or_else(|| DownError::Connect {
-            host: name.clone(),
-            reason,
-        })?;
-        // Replies and commands are small writes: Nagle plus delayed ACK would stall each one.
-        stream.set_nodelay(true)?;
+        let stream = match &plan.dial {
+            Dial::Tcp => dial_tcp(t, host).await?,
+            Dial::Custom(f) => f(host)?,
+        };
         let mut d = Downstream {
             conn: Conn::Plain(stream),
             buf: vec![0; REPLY_BUFFER].into_boxed_slice(),
@@ -454,6 +451,43 @@ impl Downstream {
         })
         .await;
     }
+}
+
+/// Resolves and connects to `host` over TCP, each address under the connect timeout.
+async fn dial_tcp(t: &cordon_config::Timeouts, host: &SmartHost) -> Result<Box<dyn Io>, DownError> {
+    let name = host.to_string();
+    let addrs = timeout(
+        t.connect,
+        tokio::net::lookup_host((host.host.as_str(), host.port)),
+    )
+    .await
+    .map_err(|_| DownError::Connect {
+        host: name.clone(),
+        reason: "name lookup timed out".into(),
+    })?
+    .map_err(|e| DownError::Connect {
+        host: name.clone(),
+        reason: e.to_string(),
+    })?;
+    let mut stream = None;
+    let mut reason = String::from("no address");
+    for addr in addrs {
+        match timeout(t.connect, TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => {
+                stream = Some(s);
+                break;
+            }
+            Ok(Err(e)) => reason = format!("{addr}: {e}"),
+            Err(_) => reason = format!("{addr}: connect timed out"),
+        }
+    }
+    let stream = stream.ok_or_else(|| DownError::Connect {
+        host: name.clone(),
+        reason,
+    })?;
+    // Replies and commands are small writes: Nagle plus delayed ACK would stall each one.
+    stream.set_nodelay(true)?;
+    Ok(Box::new(stream))
 }
 
 /// The smart host's answer to a whole message, passed on only when it is one an SMTP client may

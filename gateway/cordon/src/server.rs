@@ -252,6 +252,8 @@ async fn accept_loop(
         }
         let shutdown = shutdown.clone();
         let done = done.clone();
+        // Replies are small writes: Nagle plus delayed ACK would stall each one.
+        let _ = stream.set_nodelay(true);
         tokio::spawn(async move {
             session::serve(shared, stream, peer, implicit_tls, slot, shutdown).await;
             drop(done);

@@ -22,12 +22,11 @@ use cordon_smtp::line::{discard_to_lf, next_line, LineEvent};
 use cordon_smtp::reply::{Enhanced, Reply};
 use cordon_smtp::{command_line_limit, MAX_COMMAND_LINE, MAX_RCPT_LINE};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::{timeout, timeout_at, Instant as Deadline};
 use tokio_rustls::TlsAcceptor;
 
-use crate::conn::Conn;
+use crate::conn::{Conn, Io};
 use crate::downstream::{DownError, Downstream, RelayPlan};
 use crate::inspect::{Envelope, InspectorFactory, Verdict};
 use crate::message::{prepare, push_field};
@@ -134,16 +133,15 @@ fn reply(code: u16, e: (u8, u16, u16), text: impl Into<String>) -> Reply {
 }
 
 /// Serves one accepted connection to its end.
-pub async fn serve(
+pub async fn serve<S: Io + 'static>(
     shared: Arc<Shared>,
-    stream: TcpStream,
+    stream: S,
     peer: SocketAddr,
     implicit_tls: bool,
     slot: Lease,
     shutdown: watch::Receiver<Phase>,
 ) {
     let id = session_id();
-    let _ = stream.set_nodelay(true);
     let host = shared.config.gateway.hostname.clone();
     let mut up = Conn::Plain(stream);
     if implicit_tls {
@@ -211,11 +209,11 @@ pub async fn serve(
     tracing::debug!(session = %s.id, "session closed");
 }
 
-struct Session {
+struct Session<S> {
     sh: Arc<Shared>,
     id: String,
     peer: SocketAddr,
-    up: Conn,
+    up: Conn<S>,
     slot: Lease,
     /// The unread window of `slot.up_in`.
     start: usize,
@@ -247,7 +245,7 @@ enum Wait {
     Data,
 }
 
-impl Session {
+impl<S: Io> Session<S> {
     fn cfg(&self) -> &Config {
         &self.sh.config
     }
@@ -459,7 +457,7 @@ async fn wait_shutdown(rx: &mut watch::Receiver<Phase>, at: Phase) {
     }
 }
 
-impl Session {
+impl<S: Io> Session<S> {
     fn count_error(&mut self) -> Result<(), End> {
         self.errors += 1;
         if self.errors >= MAX_ERRORS {
