@@ -1,0 +1,164 @@
+//! DATA and BDAT: the message into the slot's buffer through the inspector, size and line limits,
+//! the smuggling checks.
+
+use super::*;
+
+impl<S: Io> Session<S> {
+    /// The reply for DATA/BDAT when the envelope is not complete, if any.
+    pub(super) fn envelope_problem(&self) -> Option<Reply> {
+        if self.txn.mail.is_none() {
+            Some(reply(503, (5, 5, 1), "Error: need MAIL command"))
+        } else if self.txn.rcpts.is_empty() {
+            Some(reply(554, (5, 5, 1), "Error: no valid recipients"))
+        } else {
+            None
+        }
+    }
+
+    pub(super) fn discard_limit(&self) -> usize {
+        self.cfg().gateway.max_message_size * DISCARD_FACTOR + (1 << 20)
+    }
+
+    pub(super) async fn data(&mut self) -> Result<(), End> {
+        self.flush().await?;
+        if let Some(r) = self.envelope_problem() {
+            self.local(r);
+            return Ok(());
+        }
+        if self.txn.bdat.is_some() {
+            self.local(reply(503, (5, 5, 1), "Error: DATA after BDAT"));
+            return Ok(());
+        }
+        if self.pipelined_after() {
+            return self.pipelining_violation("DATA").await;
+        }
+        self.local(reply(354, (2, 0, 0), "End data with <CR><LF>.<CR><LF>"));
+        self.flush().await?;
+        self.txn.data_started = Some(Deadline::now());
+        let limit = self.cfg().gateway.max_message_size;
+        let discard_limit = self.discard_limit();
+        let mut rx = BodyReceiver::data(limit);
+        let mut raw = 0usize;
+        loop {
+            match receive(&mut self.slot, &mut rx, self.start..self.end) {
+                Progress::Done { consumed } => {
+                    self.start += consumed;
+                    break;
+                }
+                Progress::More => {
+                    raw += self.end - self.start;
+                    self.start = self.end;
+                    if raw > discard_limit {
+                        self.local(reply(
+                            552,
+                            (5, 3, 4),
+                            "Message size exceeds fixed maximum message size",
+                        ));
+                        return Err(End::Close);
+                    }
+                    self.fill(Wait::Data).await?;
+                }
+            }
+        }
+        self.message_received(rx.error()).await
+    }
+
+    pub(super) async fn bdat(&mut self, size: u64, last: bool) -> Result<(), End> {
+        self.flush().await?;
+        let problem = self.envelope_problem();
+        let limit = self.cfg().gateway.max_message_size;
+        self.txn.bdat_seen = self.txn.bdat_seen.saturating_add(size);
+        if self.txn.bdat_seen > self.discard_limit() as u64 {
+            // RFC 3030 wants the chunk read even when refused, but not without end.
+            self.local(reply(
+                552,
+                (5, 3, 4),
+                "Message size exceeds fixed maximum message size",
+            ));
+            return Err(End::Close);
+        }
+        if problem.is_none() && self.txn.bdat.is_none() {
+            self.txn.bdat = Some(BodyReceiver::chunks(limit));
+        }
+        if self.txn.data_started.is_none() {
+            self.txn.data_started = Some(Deadline::now());
+        }
+        let mut remaining = size as usize;
+        loop {
+            let take = remaining.min(self.end - self.start);
+            if let (None, Some(rx)) = (&problem, self.txn.bdat.as_mut()) {
+                receive(&mut self.slot, rx, self.start..self.start + take);
+            }
+            self.start += take;
+            remaining -= take;
+            if remaining == 0 {
+                break;
+            }
+            self.fill(Wait::Data).await?;
+        }
+        if let Some(r) = problem {
+            self.local(r);
+            return Ok(());
+        }
+        let error = self.txn.bdat.as_ref().and_then(BodyReceiver::error);
+        if !last && error.is_none() {
+            self.local(reply(250, (2, 0, 0), format!("{size} octets received")));
+            return Ok(());
+        }
+        let error = match self.txn.bdat.as_mut() {
+            Some(rx) if last => rx.finish_chunks(),
+            _ => error,
+        };
+        self.message_received(error).await
+    }
+
+    /// The whole message is in the buffer (or was refused on the way).
+    pub(super) async fn message_received(&mut self, error: Option<BodyError>) -> Result<(), End> {
+        let refusal = match error {
+            None => None,
+            Some(BodyError::BareLf | BodyError::BareCr) => {
+                tracing::warn!(session = %self.id, client = %self.peer.ip(), "message with bare CR or LF refused (possible SMTP smuggling)");
+                self.local(reply(
+                    550,
+                    (5, 5, 2),
+                    "Error: bare <CR> or <LF> in message data; lines must end with <CR><LF>",
+                ));
+                // Like Postfix: after a smuggling attempt the connection is not trusted further.
+                return Err(End::Close);
+            }
+            Some(BodyError::LineTooLong) => Some(reply(
+                554,
+                (5, 6, 0),
+                format!("Error: message has a line longer than {MAX_BODY_LINE} octets"),
+            )),
+            Some(BodyError::TooBig) => Some(reply(
+                552,
+                (5, 3, 4),
+                "Message size exceeds fixed maximum message size",
+            )),
+        };
+        if let Some(r) = refusal {
+            tracing::info!(session = %self.id, client = %self.peer.ip(), reply = %r, "message refused");
+            self.local(r);
+            self.reset_down().await?;
+            self.reset_txn();
+            return Ok(());
+        }
+        self.deliver().await
+    }
+}
+
+/// Takes `slot.up_in[input]` through `rx` into the message buffer and feeds what was stored to
+/// the inspector, so the verdict is ready when the last byte is in.
+pub(super) fn receive(
+    slot: &mut Slot,
+    rx: &mut BodyReceiver,
+    input: std::ops::Range<usize>,
+) -> Progress {
+    let before = slot.message.len();
+    let progress = rx.ingest(&slot.up_in[input], &mut slot.message);
+    if slot.message.len() > before {
+        slot.inspector.feed(&slot.message[before..]);
+    }
+    progress
+}
