@@ -10,6 +10,8 @@
 //!   always carries an enhanced status code (RFC 3463).
 //! - [`dsn`]: the DSN parameters of MAIL and RCPT (RFC 3461), validated before they are passed on.
 //! - [`ehlo`]: the capabilities a server announces in its EHLO reply.
+//! - [`negotiate`]: what a client may use against what the gateway and its smart host offer:
+//!   the EHLO keywords and the MAIL and RCPT parameters, as pure decisions.
 //! - [`data`]: the DATA receiver (dot-unstuffing, end-of-data detection, size and line limits)
 //!   and the body checker used for BDAT chunks.
 //! - [`stuff`]: dot-stuffing for the downstream DATA leg.
@@ -24,6 +26,7 @@ pub mod dsn;
 pub mod ehlo;
 pub mod header;
 pub mod line;
+pub mod negotiate;
 pub mod reply;
 pub mod stuff;
 

@@ -16,20 +16,9 @@ impl<S: Io> Session<S> {
             self.peer.ip()
         )];
         if esmtp {
-            lines.push("PIPELINING".into());
-            lines.push(format!("SIZE {}", self.cfg().gateway.max_message_size));
-            lines.push("8BITMIME".into());
-            lines.push("ENHANCEDSTATUSCODES".into());
-            if self.smtputf8_offered() {
-                lines.push("SMTPUTF8".into());
-            }
-            if self.down.as_ref().is_some_and(|d| d.caps.dsn) {
-                lines.push("DSN".into());
-            }
-            if self.sh.acceptor.is_some() && !self.up.is_tls() {
-                lines.push("STARTTLS".into());
-            }
-            lines.push("CHUNKING".into());
+            let mut offer = self.offer();
+            offer.esmtp = true;
+            lines.extend(negotiate::ehlo_keywords(&offer));
         }
         Reply::plain(250, lines).write_plain(&mut self.slot.replies);
         self.helo = Some(domain);

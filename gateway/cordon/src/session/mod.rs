@@ -37,8 +37,8 @@ use cordon_policy::Counters;
 use cordon_smtp::address::{Param, Path};
 use cordon_smtp::command::{self, Command, CommandError};
 use cordon_smtp::data::{BodyError, BodyReceiver, Progress, MAX_BODY_LINE};
-use cordon_smtp::dsn::{self, Notify, Ret};
 use cordon_smtp::line::{discard_to_lf, next_line, LineEvent};
+use cordon_smtp::negotiate;
 use cordon_smtp::reply::{Enhanced, Reply};
 use cordon_smtp::{command_line_limit, MAX_COMMAND_LINE, MAX_RCPT_LINE};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -280,14 +280,27 @@ impl<S: Io> Session<S> {
             .expect("the downstream leg lives as long as the session loop")
     }
 
-    fn smtputf8_offered(&self) -> bool {
-        self.down.as_ref().is_some_and(|d| d.caps.smtputf8)
+    /// What this session offers its client now (the smart host's EHLO, the config, TLS).
+    fn offer(&self) -> negotiate::Offer {
+        negotiate::Offer {
+            esmtp: self.esmtp,
+            max_size: self.cfg().gateway.max_message_size as u64,
+            down: self
+                .down
+                .as_ref()
+                .map(|d| d.caps.clone())
+                .unwrap_or_default(),
+            starttls: self.sh.acceptor.is_some() && !self.up.is_tls(),
+        }
     }
 
-    /// DSN requests are passed on only to a smart host that can honour them (RFC 3461 section
-    /// 6.2 lets a relay drop them, but the sender then never hears of the final delivery).
-    fn dsn_offered(&self) -> bool {
-        self.esmtp && self.down.as_ref().is_some_and(|d| d.caps.dsn)
+    /// Queues a negotiation's refusal; one that is a client error counts towards the limit.
+    fn refuse(&mut self, r: negotiate::Refusal) -> Result<(), End> {
+        self.local(r.reply);
+        if r.is_error {
+            return self.count_error();
+        }
+        Ok(())
     }
 
     /// Queues a reply of our own, in order with relayed ones.
@@ -361,15 +374,4 @@ fn sanitize(s: &str) -> String {
             }
         })
         .collect()
-}
-
-/// `501 5.5.4` when a MAIL or RCPT parameter is given twice (RFC 5321 section 4.1.2 lets a
-/// keyword appear once; a second `SIZE=` or `NOTIFY=` must not silently win).
-fn duplicate_param(params: &[Param]) -> Option<Reply> {
-    params.iter().enumerate().find_map(|(i, p)| {
-        params[..i]
-            .iter()
-            .any(|q| q.key == p.key)
-            .then(|| reply(501, (5, 5, 4), format!("Duplicate parameter: {}", p.key)))
-    })
 }
