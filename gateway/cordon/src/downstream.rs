@@ -157,16 +157,25 @@ impl RelayPlan {
 impl Downstream {
     /// Opens a session with the first smart host that answers and (if required) does TLS.
     /// The error of the last host tried is returned when none works.
-    pub async fn open(plan: &RelayPlan, config: &Config) -> Result<Downstream, DownError> {
+    ///
+    /// The reply buffer is the session slot's (`buf`, [`REPLY_BUFFER`] octets): the leg holds it
+    /// while open and gives it back through [`Downstream::into_buf`] or [`Downstream::quit`], so
+    /// connecting allocates nothing. On failure it is back in `buf`.
+    pub async fn open(
+        plan: &RelayPlan,
+        config: &Config,
+        buf: &mut Box<[u8]>,
+    ) -> Result<Downstream, DownError> {
         let mut last = DownError::Protocol("no smart host configured".into());
         for i in plan.health.order() {
             let host = &plan.hosts[i];
-            match Self::open_one(plan, config, host).await {
+            match Self::open_one(plan, config, host, std::mem::take(buf)).await {
                 Ok(d) => {
                     plan.health.mark(i, false);
                     return Ok(d);
                 }
-                Err(e) => {
+                Err((e, b)) => {
+                    *buf = b;
                     plan.health.mark(i, true);
                     tracing::warn!(smarthost = %host, error = %e, retry_first_after_s = HOST_DOWN_FOR.as_secs(), "smart host unusable, trying the next");
                     last = e;
@@ -180,21 +189,51 @@ impl Downstream {
         plan: &RelayPlan,
         config: &Config,
         host: &SmartHost,
-    ) -> Result<Downstream, DownError> {
-        let t = &plan.timeouts;
-        let name = host.to_string();
+        buf: Box<[u8]>,
+    ) -> Result<Downstream, (DownError, Box<[u8]>)> {
         let stream = match &plan.dial {
-            Dial::Tcp => dial_tcp(t, host).await?,
-            Dial::Custom(f) => f(host)?,
+            Dial::Tcp => dial_tcp(&plan.timeouts, host).await,
+            Dial::Custom(f) => f(host),
+        };
+        let stream = match stream {
+            Ok(s) => s,
+            Err(e) => return Err((e, buf)),
+        };
+        // A slot whose buffer went down with a session cancelled at shutdown gets a new one.
+        let buf = if buf.len() == REPLY_BUFFER {
+            buf
+        } else {
+            vec![0; REPLY_BUFFER].into_boxed_slice()
         };
         let mut d = Downstream {
             conn: Conn::Plain(stream),
-            buf: vec![0; REPLY_BUFFER].into_boxed_slice(),
+            buf,
             start: 0,
             end: 0,
             caps: Capabilities::default(),
-            host: name.clone(),
+            host: host.to_string(),
         };
+        match d.greet(plan, config, host).await {
+            Ok(()) => Ok(d),
+            Err(e) => Err((e, d.into_buf())),
+        }
+    }
+
+    /// Gives the reply buffer back to the session slot.
+    pub fn into_buf(self) -> Box<[u8]> {
+        self.buf
+    }
+
+    /// Greeting, EHLO and STARTTLS on a fresh connection.
+    async fn greet(
+        &mut self,
+        plan: &RelayPlan,
+        config: &Config,
+        host: &SmartHost,
+    ) -> Result<(), DownError> {
+        let t = &plan.timeouts;
+        let name = host.to_string();
+        let d = self;
         if host.implicit_tls {
             d.handshake(plan, config, host).await?;
         }
@@ -226,7 +265,7 @@ impl Downstream {
                 });
             }
         }
-        Ok(d)
+        Ok(())
     }
 
     async fn handshake(
@@ -441,8 +480,9 @@ impl Downstream {
         final_reply(r)
     }
 
-    /// Ends the session politely; errors do not matter any more.
-    pub async fn quit(mut self, limit: Duration) {
+    /// Ends the session politely (errors do not matter any more) and gives the reply buffer
+    /// back to the session slot.
+    pub async fn quit(mut self, limit: Duration) -> Box<[u8]> {
         let _ = timeout(limit, async {
             if self.conn.write_all(b"QUIT\r\n").await.is_ok() {
                 let _ = self.read_reply(limit, "the QUIT reply").await;
@@ -450,6 +490,7 @@ impl Downstream {
             let _ = self.conn.shutdown().await;
         })
         .await;
+        self.buf
     }
 }
 

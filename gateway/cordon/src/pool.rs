@@ -24,8 +24,11 @@ pub const PER_SESSION_OVERHEAD: usize = 160 << 10;
 pub const SCANNER_STATE: usize = 640 << 10;
 /// Everything a slot costs besides the message buffer: the I/O buffers, TLS and task state, and
 /// the scanner.
-pub const SLOT_OVERHEAD: usize =
-    IO_BUFFER * 3 + REPLY_BUFFER + PER_SESSION_OVERHEAD + SCANNER_STATE;
+pub const SLOT_OVERHEAD: usize = IO_BUFFER * 3
+    + REPLY_BUFFER
+    + crate::downstream::REPLY_BUFFER
+    + PER_SESSION_OVERHEAD
+    + SCANNER_STATE;
 /// What the process needs besides the slots: the binary, the runtimes, the TLS roots and the
 /// DLP engine's automata (18 MiB resident measured on x86-dev with the example policy).
 pub const PROCESS_BASE: usize = 32 << 20;
@@ -47,6 +50,8 @@ pub struct Slot {
     pub down_out: Vec<u8>,
     /// Upstream replies waiting for one write.
     pub replies: Vec<u8>,
+    /// The downstream leg's reply buffer, lent to it while it is open.
+    pub down_in: Box<[u8]>,
     /// The inspection state (the DLP scanner), built with the slot and again when the config
     /// generation changes.
     pub inspector: Box<dyn Inspector>,
@@ -63,6 +68,7 @@ impl Slot {
             up_in: vec![0; IO_BUFFER].into_boxed_slice(),
             down_out: Vec::with_capacity(IO_BUFFER * 2),
             replies: Vec::with_capacity(REPLY_BUFFER),
+            down_in: vec![0; crate::downstream::REPLY_BUFFER].into_boxed_slice(),
         };
         if prefault {
             // Touch every page now, so the resident size is the budget from the first minute

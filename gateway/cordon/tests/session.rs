@@ -669,3 +669,27 @@ async fn shutdown_lets_a_message_in_flight_finish() {
     let r = h.client.reply().await;
     assert_eq!((r.code, r.enhanced()), (421, "4.3.2"), "{r:?}");
 }
+
+// ---- memory ----------------------------------------------------------------------------------
+
+/// The downstream leg's reply buffer is the slot's, lent and given back: after a clean end and
+/// after a broken leg, the slot that returns to the pool holds it whole.
+#[tokio::test(start_paused = true)]
+async fn the_downstream_buffer_goes_back_to_the_slot() {
+    let full = cordon::downstream::REPLY_BUFFER;
+    let mut h = plain();
+    h.client.ehlo().await;
+    h.client.transaction(&message("buffer"), 250).await;
+    h.client.expect("QUIT", 221, "2.0.0").await;
+    h.session.await.unwrap();
+    assert_eq!(h.pool.try_lease().unwrap().down_in.len(), full);
+
+    let peer = Peer::default().with(Step::Mail, Fault::Close);
+    let mut h = Harness::start(&config(""), peer);
+    h.client.ehlo().await;
+    h.client
+        .expect("MAIL FROM:<alice@contoso.com>", 421, "4.4.2")
+        .await;
+    h.session.await.unwrap();
+    assert_eq!(h.pool.try_lease().unwrap().down_in.len(), full);
+}

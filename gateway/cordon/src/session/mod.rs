@@ -182,7 +182,8 @@ pub async fn serve<S: Io + 'static>(
         }
     }
     // The downstream leg comes first: without it we must not accept anything.
-    let down = match Downstream::open(&shared.relay, &shared.config).await {
+    let mut slot = slot;
+    let down = match Downstream::open(&shared.relay, &shared.config, &mut slot.down_in).await {
         Ok(d) => d,
         Err(e) => {
             shared.counters.downstream_error();
@@ -224,7 +225,7 @@ pub async fn serve<S: Io + 'static>(
         let _ = timeout(s.sh.config.timeouts.command, s.up.shutdown()).await;
     }
     if let Some(d) = s.down.take() {
-        d.quit(s.sh.config.timeouts.command).await;
+        s.slot.down_in = d.quit(s.sh.config.timeouts.command).await;
     }
     tracing::debug!(session = %s.id, "session closed");
 }

@@ -110,7 +110,9 @@ impl<S: Io> Session<S> {
         );
         r.write_enhanced(&mut self.slot.replies);
         // A broken leg is not worth a QUIT.
-        self.down = None;
+        if let Some(d) = self.down.take() {
+            self.slot.down_in = d.into_buf();
+        }
         self.write_replies().await?;
         Err(End::Close)
     }

@@ -246,6 +246,8 @@ pub struct Harness {
     pub peer: Peer,
     pub phase: watch::Sender<Phase>,
     pub session: tokio::task::JoinHandle<()>,
+    /// The one-slot pool the session leased from: it gets the slot back when the session ends.
+    pub pool: Arc<Pool>,
 }
 
 impl Harness {
@@ -299,6 +301,7 @@ impl Harness {
             peer,
             phase,
             session,
+            pool,
         }
     }
 }
