@@ -421,7 +421,8 @@ impl Backend for GatewayBackend {
     }
 
     fn scan(&self, message: &[u8]) -> Result<ScanReport, AppError> {
-        let (decision, findings) = self.current().inspectors.dry_run(message);
+        let (judgement, findings) = self.current().inspectors.dry_run(message, None);
+        let decision = judgement.decision;
         let mut out = heapless::Vec::new();
         let mut more = 0u32;
         let rule = decision.rule.clone().unwrap_or_default();

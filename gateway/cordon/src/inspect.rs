@@ -21,28 +21,9 @@ pub struct Envelope<'a> {
     pub tls: bool,
 }
 
-/// A message the inspector wants sent downstream after the verdict, as its own transaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notification {
-    pub to: String,
-    /// The whole RFC 5322 message.
-    pub message: Vec<u8>,
-}
-
-/// What to do with a message. The headers include the inspected stamp, first.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    /// Relay it, adding these header fields (name, value) under the `Received:` line.
-    Deliver { headers: Vec<(String, String)> },
-    /// Relay it only to `to` (a compliance mailbox) instead of the envelope's recipients, adding
-    /// these header fields.
-    Redirect {
-        to: String,
-        headers: Vec<(String, String)>,
-    },
-    /// Refuse it with this reply; nothing goes downstream.
-    Reject(Reply),
-}
+/// What to do with a message, and a notification sent after it: the verdict function's own
+/// types ([`cordon_policy::judge`]), so the session, the dry runs and the policy share one.
+pub use cordon_policy::{Notification, Outcome as Verdict};
 
 /// Per-session inspection state.
 pub trait Inspector: Send + Debug {

@@ -64,13 +64,20 @@ enum Cmd {
         /// The configuration file.
         file: PathBuf,
     },
-    /// Inspect one message and print what the DLP engine finds in it.
+    /// Inspect one message and print what the DLP engine finds in it; with --config, also the
+    /// verdict live mail would get and why each rule did or did not match.
     Scan {
         /// The message (RFC 5322, e.g. an .eml file).
         file: PathBuf,
-        /// Use the dictionaries and patterns of this config (built-in detectors otherwise).
+        /// Use this config's dictionaries, patterns and rules (built-in detectors otherwise).
         #[arg(long, short)]
         config: Option<PathBuf>,
+        /// The envelope sender (default: the message's From).
+        #[arg(long)]
+        from: Option<String>,
+        /// An envelope recipient, repeatable (default: the message's To, Cc and Bcc).
+        #[arg(long)]
+        to: Vec<String>,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -91,7 +98,13 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Cmd::Scan { file, config, json } => scan(&file, config.as_deref(), json),
+        Cmd::Scan {
+            file,
+            config,
+            from,
+            to,
+            json,
+        } => scan(&file, config.as_deref(), from.as_deref(), &to, json),
         Cmd::Run { config } => exit(boot::serve(&config, Options::default())),
         Cmd::Supervise { board, config } => exit(boot::supervise(&board, &config)),
         Cmd::Worker {
@@ -170,21 +183,13 @@ fn check_config(file: &std::path::Path) -> ExitCode {
     }
 }
 
-fn scan(file: &std::path::Path, config: Option<&std::path::Path>, json: bool) -> ExitCode {
-    let engine = match config.map(cordon_config::load) {
-        None => cordon_dlp::Engine::new(&Default::default())
-            .map(Arc::new)
-            .map_err(|e| e.to_string()),
-        Some(Ok(c)) => cordon::engine::build(&c).map_err(|e| report(&e)),
-        Some(Err(e)) => Err(report(&Error::Config(e))),
-    };
-    let engine = match engine {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("cordon: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+fn scan(
+    file: &std::path::Path,
+    config: Option<&std::path::Path>,
+    from: Option<&str>,
+    to: &[String],
+    json: bool,
+) -> ExitCode {
     let message = match std::fs::read(file) {
         Ok(m) => m,
         Err(e) => {
@@ -192,19 +197,103 @@ fn scan(file: &std::path::Path, config: Option<&std::path::Path>, json: bool) ->
             return ExitCode::FAILURE;
         }
     };
-    let mut scanner = engine.scanner();
-    scanner.feed(&message);
-    let findings = scanner.finish();
-    if json {
-        match serde_json::to_string_pretty(&findings) {
-            Ok(j) => println!("{j}"),
+    let Some(config) = config else {
+        // Findings only: the built-in detectors, no rules to judge by.
+        let engine = match cordon_dlp::Engine::new(&Default::default()) {
+            Ok(e) => Arc::new(e),
             Err(e) => {
                 eprintln!("cordon: {e}");
                 return ExitCode::FAILURE;
             }
+        };
+        let mut scanner = engine.scanner();
+        scanner.feed(&message);
+        let findings = scanner.finish();
+        return print_scan(&findings, None, json);
+    };
+    let built = cordon_config::load(config)
+        .map_err(Error::Config)
+        .and_then(|c| Ok((cordon::engine::build(&c)?, Arc::new(c))));
+    let (engine, config) = match built {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("cordon: {}", report(&e));
+            return ExitCode::FAILURE;
         }
-    } else {
-        print!("{}", cordon_dlp::render_table(&findings));
+    };
+    let key = cordon::policy::existing_stamp_key(&config).unwrap_or([0; cordon_policy::KEY_BYTES]);
+    let inspectors = cordon::policy::DlpInspectors {
+        durable: cordon::policy::Durable::new(key, &engine, &config),
+        engine,
+        config,
+    };
+    let env = from.map(|f| (f, to));
+    let (judgement, findings) = inspectors.dry_run(&message, env);
+    print_scan(&findings, Some(&judgement), json)
+}
+
+/// The findings table (or JSON) and, when judged, the verdict and each rule's trace.
+fn print_scan(
+    findings: &cordon_dlp::Findings,
+    judgement: Option<&cordon_policy::Judgement>,
+    json: bool,
+) -> ExitCode {
+    if json {
+        let mut v = match serde_json::to_value(findings) {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("cordon: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        if let Some(j) = judgement {
+            v["verdict"] = serde_json::json!({
+                "action": cordon_policy::action_name(j.decision.action),
+                "rule": j.decision.rule,
+                "reply": j.decision.reply,
+                "loop": j.loop_detected,
+                "forged_stamp": j.forged_stamp,
+                "scan_error": j.scan_error,
+                "rules": j.decision.trace.iter().map(|t| serde_json::json!({
+                    "rule": t.rule, "matched": t.matched, "reason": t.reason,
+                })).collect::<Vec<_>>(),
+            });
+        }
+        println!("{v:#}");
+        return ExitCode::SUCCESS;
+    }
+    print!("{}", cordon_dlp::render_table(findings));
+    if let Some(j) = judgement {
+        let d = &j.decision;
+        println!();
+        println!(
+            "verdict: {}{}{}",
+            cordon_policy::action_name(d.action),
+            d.rule
+                .as_deref()
+                .map(|r| format!(" (rule {r})"))
+                .unwrap_or_default(),
+            d.reply
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        );
+        if j.loop_detected {
+            println!("  the message carries this appliance's own stamp: a mail loop");
+        }
+        if j.forged_stamp {
+            println!("  a stamp claiming to be this appliance's did not verify: forged");
+        }
+        if let Some(e) = &j.scan_error {
+            println!("  the scan did not finish: {e}");
+        }
+        for t in &d.trace {
+            if t.matched {
+                println!("  {}: match", t.rule);
+            } else {
+                println!("  {}: no ({})", t.rule, t.reason);
+            }
+        }
     }
     ExitCode::SUCCESS
 }

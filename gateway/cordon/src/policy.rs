@@ -17,39 +17,34 @@
 //!   separate transactions after the verdict.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
-use cordon_config::{Action, Config};
-use cordon_dlp::{Engine, Findings, Scanner, UnscannableReason};
-use cordon_policy::incident::MAX_INCIDENT_RCPTS;
+use cordon_config::Config;
+use cordon_dlp::{Engine, Findings, Scanner};
 use cordon_policy::{
-    evaluate, notification, notify_addresses, on_scan_error, parse_reply_line, verdict_headers,
-    Counters, Decision, EnvelopeFacts, Incident, IncidentKind, IncidentRing, LogSafe,
-    NotificationContext, Stamp, StampCheck, KEY_BYTES,
+    judge, Counters, HeaderFacts, Incident, IncidentKind, IncidentRing, JudgeInput, Judgement,
+    LogSafe, KEY_BYTES,
 };
-use cordon_smtp::header::for_each_field;
-use cordon_smtp::reply::{Enhanced, Reply};
+use cordon_smtp::reply::Reply;
 
 use crate::inspect::{Envelope, Inspector, InspectorFactory, Notification, Verdict};
-use crate::message::MAX_REMOVED_FIELDS;
 use crate::Error;
-
-/// The reasons that mean the engine stopped reading part of the message.
-const LIMIT_REASONS: [UnscannableReason; 7] = [
-    UnscannableReason::InflatedBytesLimit,
-    UnscannableReason::InflateRatioLimit,
-    UnscannableReason::ZipEntriesLimit,
-    UnscannableReason::ZipNestingLimit,
-    UnscannableReason::MimeDepthLimit,
-    UnscannableReason::PartsLimit,
-    UnscannableReason::HeaderTooLarge,
-];
 
 /// The file next to the config that holds the appliance's stamp key.
 pub const STAMP_KEY_FILE: &str = "stamp.key";
+
+/// The appliance's stamp key if it exists, for a dry run that must not create one: `None`
+/// when the gateway never started with this config (no message can carry its stamp then).
+pub fn existing_stamp_key(config: &Config) -> Option<[u8; KEY_BYTES]> {
+    let dir = config.source.parent().unwrap_or(Path::new("."));
+    std::fs::read(dir.join(STAMP_KEY_FILE))
+        .ok()
+        .and_then(|b| b.try_into().ok())
+}
 
 /// Reads the appliance's stamp key, kept next to the config, or makes one on first start
 /// (32 random bytes, mode 0600, synced).
@@ -118,46 +113,58 @@ pub struct DlpInspectors {
 }
 
 impl DlpInspectors {
-    /// The policy's verdict and the engine's findings for `message`, changing nothing (no
-    /// incident, no counter): the config port's dry run. The envelope comes from the
-    /// message's From, To, Cc and Bcc.
-    pub fn dry_run(&self, message: &[u8]) -> (Decision, Findings) {
+    /// The verdict for `message` as live mail would get it, changing nothing (no incident, no
+    /// counter): the config port's and `cordon scan`'s dry run. The envelope is `env` or, when
+    /// `None`, the message's From and To, Cc and Bcc. The same [`judge`] as live mail, so the
+    /// loop check and the scan budget apply here too.
+    pub fn dry_run(&self, message: &[u8], env: Option<(&str, &[String])>) -> (Judgement, Findings) {
+        let t = Instant::now();
         let mut scanner = self.engine.scanner();
         scanner.feed(message);
         let findings = scanner.finish();
-        let parsed = mail_parser::MessageParser::default().parse_headers(message);
-        let addrs = |a: Option<&mail_parser::Address<'_>>| -> Vec<String> {
-            a.map(|a| {
-                a.iter()
-                    .filter_map(|x| x.address().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
+        let scan_time = t.elapsed();
+        let (sender, rcpts) = match env {
+            Some((s, r)) => (s.to_string(), r.to_vec()),
+            None => envelope_from_headers(message),
         };
-        let (sender, rcpts) = match &parsed {
-            Some(m) => {
-                let sender = addrs(m.from()).into_iter().next().unwrap_or_default();
-                let mut rcpts = addrs(m.to());
-                rcpts.extend(addrs(m.cc()));
-                rcpts.extend(addrs(m.bcc()));
-                (sender, rcpts)
-            }
-            None => (String::new(), Vec::new()),
-        };
-        let facts = EnvelopeFacts {
+        let headers = HeaderFacts::read(message, &self.config.headers.inspected);
+        let j = judge(&JudgeInput {
+            config: &self.config,
+            key: &self.durable.key,
+            session: "dry-run",
             sender: &sender,
             rcpts: &rcpts,
             size: message.len() as u64,
-        };
-        let cfg = &self.config;
-        let d = evaluate(&cfg.rules, &facts, &findings, &cfg.organization.domains);
-        match LIMIT_REASONS.iter().find(|r| findings.has_reason(**r)) {
-            Some(r) if d.action < Action::Block => (
-                on_scan_error(cfg.policy.on_scan_error, r.as_str()),
-                findings,
-            ),
-            _ => (d, findings),
+            headers: &headers,
+            findings: &findings,
+            scan_time,
+            now: now_unix(),
+            unique: 0,
+        });
+        (j, findings)
+    }
+}
+
+/// A dry run's envelope from the header section: the first From address, and To, Cc and Bcc.
+fn envelope_from_headers(message: &[u8]) -> (String, Vec<String>) {
+    let parsed = mail_parser::MessageParser::default().parse_headers(message);
+    let addrs = |a: Option<&mail_parser::Address<'_>>| -> Vec<String> {
+        a.map(|a| {
+            a.iter()
+                .filter_map(|x| x.address().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+    };
+    match &parsed {
+        Some(m) => {
+            let sender = addrs(m.from()).into_iter().next().unwrap_or_default();
+            let mut rcpts = addrs(m.to());
+            rcpts.extend(addrs(m.cc()));
+            rcpts.extend(addrs(m.bcc()));
+            (sender, rcpts)
         }
+        None => (String::new(), Vec::new()),
     }
 }
 
@@ -194,84 +201,6 @@ pub struct DlpInspector {
     notifications: Vec<Notification>,
 }
 
-/// Octets of Message-ID and Date read from a message (the RFC 5322 line limit): the stamp
-/// signs over these, and incidents and notifications quote them. A longer field is read only
-/// this far, never copied whole.
-pub const MAX_FIELD_READ: usize = 998;
-/// Raw octets of the Subject decoded (RFC 2047 words shrink when decoded, so this yields more
-/// than the incident's 256 octets of text); the rest of a folded Subject is never read.
-pub const MAX_SUBJECT_READ: usize = 2048;
-/// Octets of an inspected-stamp field read for verification; cordon's own stamp is about 120.
-pub const MAX_STAMP_READ: usize = 512;
-
-/// What the header section says that the verdict needs, every field read capped.
-#[derive(Debug, Default)]
-struct HeaderFacts {
-    message_id: String,
-    date: String,
-    subject: String,
-    /// Values of every inspected-stamp header that arrived.
-    stamps: Vec<String>,
-}
-
-impl HeaderFacts {
-    fn read(message: &[u8], inspected: &str) -> HeaderFacts {
-        let mut h = HeaderFacts::default();
-        let mut subject_raw: Option<&[u8]> = None;
-        for_each_field(message, |f| {
-            if f.is("Message-ID") && h.message_id.is_empty() {
-                h.message_id = f.unfolded_prefix(MAX_FIELD_READ);
-            } else if f.is("Date") && h.date.is_empty() {
-                h.date = f.unfolded_prefix(MAX_FIELD_READ);
-            } else if f.is("Subject") && subject_raw.is_none() {
-                let end = f.end.min(f.start + MAX_SUBJECT_READ);
-                subject_raw = Some(&message[f.start..end]);
-            } else if f.is(inspected) && h.stamps.len() < MAX_REMOVED_FIELDS {
-                h.stamps.push(f.unfolded_prefix(MAX_STAMP_READ));
-            }
-        });
-        // RFC 2047 encoded words are decoded for incidents and notifications, from the capped
-        // prefix only (a cut encoded word stays as it was written).
-        h.subject = subject_raw
-            .map(|raw| {
-                let mut field = Vec::with_capacity(raw.len() + 4);
-                field.extend_from_slice(raw);
-                field.extend_from_slice(b"\r\n\r\n");
-                field
-            })
-            .and_then(|field| {
-                mail_parser::MessageParser::default()
-                    .parse_headers(&field)
-                    .and_then(|m| m.subject().map(str::to_string))
-            })
-            .unwrap_or_default();
-        h
-    }
-}
-
-/// The scan-error reason, if the findings or the time spent say the scan did not finish.
-fn scan_error(findings: &Findings, spent: Duration, budget: Duration) -> Option<String> {
-    if spent > budget {
-        return Some(format!("scan_timeout {}ms", budget.as_millis()));
-    }
-    LIMIT_REASONS
-        .iter()
-        .find(|r| findings.has_reason(**r))
-        .map(|r| r.as_str().to_string())
-}
-
-/// An SMTP reply from a configured line; the fallback only guards against a config that
-/// slipped past validation.
-fn reply_from(line: &str) -> Reply {
-    parse_reply_line(line).unwrap_or_else(|_| {
-        Reply::new(
-            550,
-            Enhanced(5, 7, 1),
-            "Message rejected by data loss prevention policy",
-        )
-    })
-}
-
 fn now_unix() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -279,65 +208,18 @@ fn now_unix() -> i64 {
         .unwrap_or(0)
 }
 
-impl DlpInspector {
-    /// The decision for a finished scan: the rules, then `on_scan_error` for an unfinished scan
-    /// that no rule blocks. The second value is the scan-error reason, if any.
-    fn decide(
-        &self,
-        env: &Envelope<'_>,
-        findings: &Findings,
-        size: u64,
-    ) -> (Decision, Option<String>) {
-        let rcpts: Vec<String> = env.rcpts.iter().map(|p| p.address()).collect();
-        let sender = env.mail_from.address();
-        let facts = EnvelopeFacts {
-            sender: &sender,
-            rcpts: &rcpts,
-            size,
-        };
-        let cfg = &self.config;
-        let decision = evaluate(&cfg.rules, &facts, findings, &cfg.organization.domains);
-        match scan_error(findings, self.scan_time, cfg.policy.scan_timeout) {
-            Some(reason) if decision.action < Action::Block => (
-                on_scan_error(cfg.policy.on_scan_error, &reason),
-                Some(reason),
-            ),
-            _ => (decision, None),
-        }
-    }
+/// Numbers notification Message-IDs: the process id in the high half keeps the workers of one
+/// appliance apart.
+static NOTIFICATION_SEQ: AtomicU64 = AtomicU64::new(0);
 
-    /// Records an incident in the ring and the log; returns its id.
-    fn incident(
-        &self,
-        kind: IncidentKind,
-        env: &Envelope<'_>,
-        h: &HeaderFacts,
-        d: &Decision,
-        findings: &Findings,
-    ) -> u64 {
-        let rcpts: Vec<String> = env
-            .rcpts
-            .iter()
-            .take(MAX_INCIDENT_RCPTS)
-            .map(|p| p.address())
-            .collect();
-        let mut incident = Incident {
-            id: 0,
-            time: now_unix(),
-            session: env.session.to_string(),
-            message_id: h.message_id.clone(),
-            sender: env.mail_from.address(),
-            rcpts,
-            rcpt_count: u32::try_from(env.rcpts.len()).unwrap_or(u32::MAX),
-            subject: h.subject.clone(),
-            rule: d.rule.clone(),
-            action: d.action,
-            detectors: Incident::detectors_of(findings),
-            kind,
-            downstream_reply: None,
-        };
-        // Bounded before the ring, the live feed and the log line take it.
-        incident.bound();
+fn notification_unique() -> u64 {
+    (u64::from(std::process::id()) << 32)
+        | (NOTIFICATION_SEQ.fetch_add(1, Ordering::Relaxed) & 0xFFFF_FFFF)
+}
+
+impl DlpInspector {
+    /// Records an incident in the ring, the live feed and the log; returns its id.
+    fn record(&self, incident: Incident) -> u64 {
         let detectors: Vec<String> = incident
             .detectors
             .iter()
@@ -353,11 +235,6 @@ impl DlpInspector {
             let mut ring = self.incidents.lock().unwrap_or_else(|p| p.into_inner());
             ring.push(incident.clone())
         };
-        // Nobody following is fine.
-        let _ = self.events.send(Incident {
-            id,
-            ..incident.clone()
-        });
         // Every message-derived field escaped (no forged lines) and capped (no giant lines).
         tracing::warn!(
             incident = id,
@@ -373,37 +250,9 @@ impl DlpInspector {
             detectors = %LogSafe(&detectors.join("; ")),
             "incident"
         );
+        // Nobody following is fine.
+        let _ = self.events.send(Incident { id, ..incident });
         id
-    }
-
-    fn notify(
-        &mut self,
-        env: &Envelope<'_>,
-        h: &HeaderFacts,
-        d: &Decision,
-        findings: &Findings,
-        unique: u64,
-    ) {
-        let sender = env.mail_from.address();
-        let rcpts: Vec<String> = env.rcpts.iter().map(|p| p.address()).collect();
-        let host = &self.config.gateway.hostname;
-        for to in notify_addresses(d, &sender) {
-            let message = notification(&NotificationContext {
-                hostname: host,
-                from: "",
-                to: &to,
-                time: now_unix(),
-                unique,
-                decision: d,
-                subject: &h.subject,
-                sender: &sender,
-                rcpts: &rcpts,
-                message_id: &h.message_id,
-                findings,
-                stamp: Some((&self.config.headers.inspected, &self.key)),
-            });
-            self.notifications.push(Notification { to, message });
-        }
     }
 }
 
@@ -420,70 +269,44 @@ impl Inspector for DlpInspector {
         self.scan_time += t.elapsed();
         self.counters.scan_time(self.scan_time.as_micros() as u64);
         self.counters.findings(&findings);
+        let headers = HeaderFacts::read(message, &self.config.headers.inspected);
+        let rcpts: Vec<String> = env.rcpts.iter().map(|p| p.address()).collect();
+        let sender = env.mail_from.address();
+        let j = judge(&JudgeInput {
+            config: &self.config,
+            key: &self.key,
+            session: env.session,
+            sender: &sender,
+            rcpts: &rcpts,
+            size: message.len() as u64,
+            headers: &headers,
+            findings: &findings,
+            scan_time: self.scan_time,
+            now: now_unix(),
+            unique: notification_unique(),
+        });
+        self.scan_time = Duration::ZERO;
+        if j.loop_detected {
+            self.counters.loop_detected();
+        } else {
+            self.counters.verdict(j.decision.action);
+        }
+        if j.forged_stamp {
+            self.counters.forged_stamp();
+        }
+        if j.scan_error.is_some() {
+            self.counters.scan_error();
+        }
         self.incident = None;
-        self.notifications.clear();
-        let host = self.config.gateway.hostname.clone();
-        let h = HeaderFacts::read(message, &self.config.headers.inspected);
-
-        let mut forged = false;
-        for stamp in &h.stamps {
-            match Stamp::verify(&self.key, &host, stamp, &h.message_id, &h.date) {
-                StampCheck::Valid => {
-                    self.counters.loop_detected();
-                    let reply = reply_from(&self.config.policy.on_loop);
-                    let d = Decision {
-                        action: Action::Block,
-                        reply: Some(reply.summary()),
-                        ..Decision::deliver()
-                    };
-                    self.incident = Some(self.incident(IncidentKind::Loop, env, &h, &d, &findings));
-                    self.scan_time = Duration::ZERO;
-                    return Verdict::Reject(reply);
-                }
-                StampCheck::Forged => forged = true,
-                StampCheck::Foreign => {}
+        for (n, incident) in j.incidents.into_iter().enumerate() {
+            let id = self.record(incident);
+            if j.primary == Some(n) {
+                self.incident = Some(id);
             }
         }
-
-        let (d, scan_err) = self.decide(env, &findings, message.len() as u64);
-        self.counters.verdict(d.action);
-        if forged {
-            self.counters.forged_stamp();
-            self.incident(IncidentKind::ForgedStamp, env, &h, &d, &findings);
-        }
-        if let Some(reason) = &scan_err {
-            self.counters.scan_error();
-            self.incident = Some(self.incident(
-                IncidentKind::ScanError(reason.clone()),
-                env,
-                &h,
-                &d,
-                &findings,
-            ));
-        } else if d.action != Action::Deliver {
-            self.incident = Some(self.incident(IncidentKind::Verdict, env, &h, &d, &findings));
-        }
-        if let Some(id) = self.incident {
-            self.notify(env, &h, &d, &findings, id);
-        }
-        self.scan_time = Duration::ZERO;
-
-        let rcpts: Vec<String> = env.rcpts.iter().map(|p| p.address()).collect();
-        let mut headers = vec![(
-            self.config.headers.inspected.clone(),
-            Stamp::sign(&self.key, &host, &h.message_id, &h.date),
-        )];
-        headers.extend(verdict_headers(&d, &self.config.headers, &rcpts));
-        match d.action {
-            Action::Block => Verdict::Reject(reply_from(d.reply.as_deref().unwrap_or(""))),
-            Action::Redirect => match d.redirect_to {
-                Some(to) => Verdict::Redirect { to, headers },
-                None => Verdict::Reject(reply_from("")),
-            },
-            Action::Deliver | Action::Tag | Action::Quarantine => Verdict::Deliver { headers },
-        }
+        self.notifications = j.notifications;
+        j.outcome
     }
-
     fn outcome(&mut self, reply: &Reply) {
         if let Some(id) = self.incident {
             let mut ring = self.incidents.lock().unwrap_or_else(|p| p.into_inner());

@@ -89,6 +89,7 @@ mod tests {
             reply: None,
             redirect_to: Some("compliance@contoso.com".into()),
             notify: vec![],
+            trace: vec![],
         }
     }
 

@@ -23,6 +23,9 @@
 //! - [`incident`]: [`Incident`], the fixed-size record ([`INCIDENT_BYTES`]) in
 //!   the fixed-capacity [`IncidentRing`] the config port serves, and
 //!   [`Counters`].
+//! - [`judge`](mod@judge): [`judge`], the one pure verdict function: loop
+//!   check, rules, scan errors, incidents, notifications and each rule's
+//!   trace, for live mail and every dry run alike.
 //! - [`log`](mod@log): [`LogSafe`], how message-derived text goes on a log
 //!   line (escaped, capped).
 //!
@@ -35,6 +38,7 @@
 pub mod direction;
 pub mod headers;
 pub mod incident;
+pub mod judge;
 pub mod log;
 pub mod notify;
 pub mod rules;
@@ -47,11 +51,12 @@ pub use incident::{
     Counters, CountersSnapshot, DetectorSummary, Incident, IncidentKind, IncidentRing,
     INCIDENT_BYTES,
 };
+pub use judge::{judge, HeaderFacts, JudgeInput, Judgement, Notification, Outcome};
 pub use log::{LogSafe, MAX_LOG_FIELD, MAX_LOG_LINE};
 pub use notify::{notification, notify_addresses, NotificationContext};
 pub use rules::{
     action_name, default_block_reply, dlp_confidence, evaluate, on_scan_error, parse_reply_line,
-    Decision, EnvelopeFacts,
+    rule_check, Decision, EnvelopeFacts, RuleTrace,
 };
 pub use stamp::{generate_key, Stamp, StampCheck, KEY_BYTES};
 

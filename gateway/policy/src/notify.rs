@@ -340,6 +340,7 @@ mod tests {
             reply: Some("550 5.7.1 blocked".into()),
             redirect_to: None,
             notify: vec![NotifyTarget::Sender],
+            trace: vec![],
         }
     }
 

@@ -38,6 +38,17 @@ pub struct Decision {
     pub redirect_to: Option<String>,
     /// Union of the matching rules' `notify`, duplicates removed.
     pub notify: Vec<NotifyTarget>,
+    /// Every rule in config order: matched or not, and why not.
+    pub trace: Vec<RuleTrace>,
+}
+
+/// One rule's outcome for one message, for `cordon scan` and the administrator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleTrace {
+    pub rule: String,
+    pub matched: bool,
+    /// Why it did not match (the first condition that failed), or `""` when it matched.
+    pub reason: String,
 }
 
 impl Decision {
@@ -50,6 +61,7 @@ impl Decision {
             reply: None,
             redirect_to: None,
             notify: Vec::new(),
+            trace: Vec::new(),
         }
     }
 }
@@ -142,19 +154,79 @@ pub fn rule_matches(
     findings: &Findings,
     dir: Direction,
 ) -> bool {
-    (rule.direction == Direction::Any || rule.direction == dir)
-        && (rule.senders.is_empty() || any_matches(&rule.senders, env.sender))
-        && (rule.recipients.is_empty()
-            || env.rcpts.iter().any(|r| any_matches(&rule.recipients, r)))
-        && !any_matches(&rule.except_senders, env.sender)
-        && !env
-            .rcpts
+    rule_check(rule, env, findings, dir).is_ok()
+}
+
+fn direction_name(d: Direction) -> &'static str {
+    match d {
+        Direction::Any => "any",
+        Direction::Outbound => "outbound",
+        Direction::Inbound => "inbound",
+        Direction::Internal => "internal",
+    }
+}
+
+/// Every condition of `rule`, in order; the first that fails is the reason.
+pub fn rule_check(
+    rule: &Rule,
+    env: &EnvelopeFacts<'_>,
+    findings: &Findings,
+    dir: Direction,
+) -> Result<(), String> {
+    let fail = |why: String| Err(why);
+    if rule.direction != Direction::Any && rule.direction != dir {
+        return fail(format!(
+            "direction {} != {}",
+            direction_name(dir),
+            direction_name(rule.direction)
+        ));
+    }
+    if !(rule.senders.is_empty() || any_matches(&rule.senders, env.sender)) {
+        return fail("sender not in senders".into());
+    }
+    if !(rule.recipients.is_empty() || env.rcpts.iter().any(|r| any_matches(&rule.recipients, r))) {
+        return fail("no recipient in recipients".into());
+    }
+    if any_matches(&rule.except_senders, env.sender) {
+        return fail("sender in except_senders".into());
+    }
+    if env
+        .rcpts
+        .iter()
+        .any(|r| any_matches(&rule.except_recipients, r))
+    {
+        return fail("a recipient in except_recipients".into());
+    }
+    if let Some(m) = rule.min_size.filter(|m| env.size < *m) {
+        return fail(format!("size {} < min_size {m}", env.size));
+    }
+    if rule.unscannable && !findings.is_unscannable() {
+        return fail("nothing unscannable".into());
+    }
+    if !content_matches(rule, findings) {
+        let conf = dlp_confidence(rule.min_confidence);
+        let seen: Vec<String> = rule
+            .matches
             .iter()
-            .any(|r| any_matches(&rule.except_recipients, r))
-        && rule.min_size.is_none_or(|m| env.size >= m)
-        && (!rule.unscannable || findings.is_unscannable())
-        && content_matches(rule, findings)
-        && attachment_matches(rule, findings)
+            .map(|n| {
+                if n == UNSCANNABLE {
+                    format!("{n}=no")
+                } else {
+                    format!("{n}={}", findings.count(n, conf))
+                }
+            })
+            .collect();
+        return fail(format!(
+            "{} < min_count {} at {} or above",
+            seen.join(", "),
+            rule.min_count.max(1),
+            format!("{:?}", rule.min_confidence).to_lowercase()
+        ));
+    }
+    if !attachment_matches(rule, findings) {
+        return fail("no attachment of attachment_types".into());
+    }
+    Ok(())
 }
 
 /// Runs the rules in order. All matching rules are recorded; the strongest
@@ -172,10 +244,29 @@ pub fn evaluate(
     let dir = direction(env.sender, env.rcpts, org);
     let mut d = Decision::deliver();
     let mut winner: Option<&Rule> = None;
+    let mut stopped_by: Option<&str> = None;
     for rule in rules {
-        if !rule_matches(rule, env, findings, dir) {
+        if let Some(by) = stopped_by {
+            d.trace.push(RuleTrace {
+                rule: rule.name.clone(),
+                matched: false,
+                reason: format!("not evaluated: rule {by} has stop = true"),
+            });
             continue;
         }
+        if let Err(reason) = rule_check(rule, env, findings, dir) {
+            d.trace.push(RuleTrace {
+                rule: rule.name.clone(),
+                matched: false,
+                reason,
+            });
+            continue;
+        }
+        d.trace.push(RuleTrace {
+            rule: rule.name.clone(),
+            matched: true,
+            reason: String::new(),
+        });
         d.matched.push(rule.name.clone());
         for t in &rule.notify {
             let dup = d.notify.iter().any(|n| match (n, t) {
@@ -191,7 +282,7 @@ pub fn evaluate(
             winner = Some(rule);
         }
         if rule.stop {
-            break;
+            stopped_by = Some(&rule.name);
         }
     }
     let Some(w) = winner else {
@@ -328,7 +419,54 @@ mod tests {
         r.matches = vec!["credit_card".into()];
         let rc = ext();
         let d = evaluate(&[r], &out_env(&rc), &Findings::default(), &org());
-        assert_eq!(d, Decision::deliver());
+        assert_eq!(
+            d,
+            Decision {
+                trace: vec![RuleTrace {
+                    rule: "cards".into(),
+                    matched: false,
+                    reason: "credit_card=0 < min_count 1 at medium or above".into(),
+                }],
+                ..Decision::deliver()
+            }
+        );
+    }
+
+    #[test]
+    fn the_trace_says_why_each_rule_did_not_match() {
+        let rc = ext();
+        let mut inbound = rule("inbound-only", Action::Tag);
+        inbound.direction = Direction::Inbound;
+        let mut big = rule("big-only", Action::Tag);
+        big.min_size = Some(5000);
+        let mut stopper = rule("stopper", Action::Tag);
+        stopper.stop = true;
+        let after = rule("after", Action::Block);
+        let d = evaluate(
+            &[inbound, big, stopper, after],
+            &out_env(&rc),
+            &Findings::default(),
+            &org(),
+        );
+        let t: Vec<(&str, bool, &str)> = d
+            .trace
+            .iter()
+            .map(|t| (t.rule.as_str(), t.matched, t.reason.as_str()))
+            .collect();
+        assert_eq!(
+            t,
+            [
+                ("inbound-only", false, "direction outbound != inbound"),
+                ("big-only", false, "size 1000 < min_size 5000"),
+                ("stopper", true, ""),
+                (
+                    "after",
+                    false,
+                    "not evaluated: rule stopper has stop = true"
+                ),
+            ]
+        );
+        assert_eq!(d.action, Action::Tag);
     }
 
     #[test]

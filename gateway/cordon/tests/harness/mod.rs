@@ -248,6 +248,8 @@ pub struct Harness {
     pub session: tokio::task::JoinHandle<()>,
     /// The one-slot pool the session leased from: it gets the slot back when the session ends.
     pub pool: Arc<Pool>,
+    /// The inspectors the session uses: their dry run must agree with the session.
+    pub inspectors: Arc<DlpInspectors>,
 }
 
 impl Harness {
@@ -302,6 +304,7 @@ impl Harness {
             phase,
             session,
             pool,
+            inspectors,
         }
     }
 }
