@@ -491,10 +491,14 @@ async fn exchange_setup(cli: &Cli, args: &ExchangeArgs) -> Result<(), CtlError> 
     let script_problems = exchange::validate(&script)?;
     if args.check {
         let mut findings = exchange::check::check(&parsed, &extra);
-        findings.extend(script_problems.into_iter().map(|p| exchange::check::Finding {
-            severity: exchange::check::Severity::Problem,
-            reason: format!("generated script: {p}"),
-        }));
+        findings.extend(
+            script_problems
+                .into_iter()
+                .map(|p| exchange::check::Finding {
+                    severity: exchange::check::Severity::Problem,
+                    reason: format!("generated script: {p}"),
+                }),
+        );
         // With every value known, the evaluator runs the generated rules over forged headers.
         if exchange::check::missing(&parsed, &extra).is_empty() {
             let names = exchange::Names::new(&parsed, &extra);

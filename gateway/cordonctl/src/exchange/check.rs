@@ -222,19 +222,17 @@ pub fn check(config: &Config, extra: &Extra) -> Vec<Finding> {
                 "cannot read the relay client certificate to check its names: {e} (give a \
                  local copy with --client-cert FILE)"
             ))),
-            Some(Ok(cert)) if !name.starts_with('<') => {
-                if !cert.iter().any(|c| covers(c, name)) {
-                    out.push(problem(format!(
-                        "the relay client certificate names {} but the inbound connector \
-                         expects {name} (TlsSenderCertificateName): Exchange would not \
-                         attribute the gateway's mail to the connector",
-                        if cert.is_empty() {
-                            "nothing".to_owned()
-                        } else {
-                            cert.join(", ")
-                        }
-                    )));
-                }
+            Some(Ok(cert)) if !name.starts_with('<') && !cert.iter().any(|c| covers(c, name)) => {
+                out.push(problem(format!(
+                    "the relay client certificate names {} but the inbound connector \
+                     expects {name} (TlsSenderCertificateName): Exchange would not \
+                     attribute the gateway's mail to the connector",
+                    if cert.is_empty() {
+                        "nothing".to_owned()
+                    } else {
+                        cert.join(", ")
+                    }
+                )));
             }
             _ => {}
         }
@@ -318,14 +316,25 @@ mod tests {
     #[test]
     fn moderators_are_one_address() {
         assert!(single_mailbox("dlp-approver@contoso.com"));
-        for bad in ["a@contoso.com,b@contoso.com", "approvers", "a b@contoso.com", "@contoso.com"] {
+        for bad in [
+            "a@contoso.com,b@contoso.com",
+            "approvers",
+            "a b@contoso.com",
+            "@contoso.com",
+        ] {
             assert!(!single_mailbox(bad), "{bad}");
         }
     }
 
     #[test]
     fn private_and_shared_addresses_are_not_public() {
-        for a in ["10.1.2.3", "172.16.0.1", "192.168.1.1", "100.64.0.1", "127.0.0.1"] {
+        for a in [
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "100.64.0.1",
+            "127.0.0.1",
+        ] {
             assert!(not_public(a.parse().unwrap()), "{a}");
         }
         assert!(!not_public("20.1.2.3".parse().unwrap()));

@@ -197,7 +197,9 @@ fn build_rule(inv: &Invocation) -> Result<(Rule, Option<i64>), CtlError> {
                 rule.stop = bool_of(value)?;
                 None
             }
-            "FromScope" => Some(Pred::FromOrganization(value.as_str() == Some("InOrganization"))),
+            "FromScope" => Some(Pred::FromOrganization(
+                value.as_str() == Some("InOrganization"),
+            )),
             "SentToScope" => Some(Pred::SentOutside(
                 value.as_str() == Some("NotInOrganization"),
             )),
@@ -248,7 +250,8 @@ fn build_rule(inv: &Invocation) -> Result<(Rule, Option<i64>), CtlError> {
             "SetHeaderName" if !except => {
                 let v = text("SetHeaderValue")
                     .ok_or_else(|| fail("SetHeaderName without SetHeaderValue"))?;
-                rule.actions.push(Act::SetHeader(strings(value)?.concat(), v));
+                rule.actions
+                    .push(Act::SetHeader(strings(value)?.concat(), v));
                 None
             }
             "SetHeaderValue" if !except => None,
@@ -321,10 +324,7 @@ impl Tenant {
                     enabled: true,
                     conditions: vec![Pred::FromOrganization(true)],
                     exceptions: Vec::new(),
-                    actions: route
-                        .iter()
-                        .map(|c| Act::Route((*c).to_owned()))
-                        .collect(),
+                    actions: route.iter().map(|c| Act::Route((*c).to_owned())).collect(),
                     stop: *stop,
                 })
                 .collect(),
@@ -337,7 +337,9 @@ impl Tenant {
     pub fn apply(mut self, script: &[Invocation]) -> Result<Tenant, CtlError> {
         let find = |cmdlet: &str, name: &str| {
             script.iter().find(|i| {
-                i.cmdlet == cmdlet && i.function.is_none() && i.get("Name").and_then(Value::as_str) == Some(name)
+                i.cmdlet == cmdlet
+                    && i.function.is_none()
+                    && i.get("Name").and_then(Value::as_str) == Some(name)
             })
         };
         for inv in script.iter().filter(|i| i.function.is_none()) {
@@ -355,7 +357,9 @@ impl Tenant {
                 }
                 "Set-TransportRule" => {
                     let new = find("New-TransportRule", identity).ok_or_else(|| {
-                        fail(format!("Set-TransportRule {identity:?} has no New-TransportRule"))
+                        fail(format!(
+                            "Set-TransportRule {identity:?} has no New-TransportRule"
+                        ))
                     })?;
                     same_as_new(new, inv)?;
                 }
@@ -371,14 +375,19 @@ impl Tenant {
                     self.rules
                         .iter_mut()
                         .find(|r| r.name == identity)
-                        .ok_or_else(|| fail(format!("{} of unknown rule {identity:?}", inv.cmdlet)))?
+                        .ok_or_else(|| {
+                            fail(format!("{} of unknown rule {identity:?}", inv.cmdlet))
+                        })?
                         .enabled = on;
                 }
                 "New-InboundConnector" => {
                     let ips = match inv.get("SenderIPAddresses") {
                         Some(v) => strings(v)?
                             .iter()
-                            .map(|s| s.parse::<IpNet>().or_else(|_| s.parse::<IpAddr>().map(IpNet::from)))
+                            .map(|s| {
+                                s.parse::<IpNet>()
+                                    .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                            })
                             .collect::<Result<_, _>>()
                             .map_err(|e| fail(format!("SenderIPAddresses: {e}")))?,
                         None => Vec::new(),
@@ -394,8 +403,16 @@ impl Tenant {
                     });
                 }
                 "New-OutboundConnector" => {
-                    let name = inv.get("Name").and_then(Value::as_str).unwrap_or("").to_owned();
-                    let hosts = inv.get("SmartHosts").map(strings).transpose()?.unwrap_or_default();
+                    let name = inv
+                        .get("Name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_owned();
+                    let hosts = inv
+                        .get("SmartHosts")
+                        .map(strings)
+                        .transpose()?
+                        .unwrap_or_default();
                     self.outbound.push((name, hosts));
                 }
                 // Look-ups, guards, verification and prompts change nothing.
@@ -406,7 +423,10 @@ impl Tenant {
             for a in &r.actions {
                 if let Act::Route(c) = a {
                     if !c.starts_with("org ") && !self.outbound.iter().any(|(n, _)| n == c) {
-                        return Err(fail(format!("rule {:?} routes to unknown connector {c:?}", r.name)));
+                        return Err(fail(format!(
+                            "rule {:?} routes to unknown connector {c:?}",
+                            r.name
+                        )));
                     }
                 }
             }
@@ -417,7 +437,10 @@ impl Tenant {
     #[cfg(test)]
     /// The rules in priority order: (name, enabled).
     pub fn order(&self) -> Vec<(String, bool)> {
-        self.rules.iter().map(|r| (r.name.clone(), r.enabled)).collect()
+        self.rules
+            .iter()
+            .map(|r| (r.name.clone(), r.enabled))
+            .collect()
     }
 
     #[cfg(test)]
@@ -497,7 +520,10 @@ impl Tenant {
 fn forgeries(inspected: &str, action: &str, host: &str) -> Vec<Vec<(String, String)>> {
     vec![
         vec![],
-        vec![(inspected.to_owned(), format!("true; by={host}; sig={}", "0".repeat(64)))],
+        vec![(
+            inspected.to_owned(),
+            format!("true; by={host}; sig={}", "0".repeat(64)),
+        )],
         vec![(action.to_owned(), "Quarantine".to_owned())],
     ]
 }
@@ -652,7 +678,11 @@ mod tests {
         }
     }
 
-    const HEADERS: [&str; 3] = ["none", "forged X-Cordon-Inspected", "forged X-Cordon-Action"];
+    const HEADERS: [&str; 3] = [
+        "none",
+        "forged X-Cordon-Inspected",
+        "forged X-Cordon-Action",
+    ];
 
     /// The table the issue asks for: headers x source, per mode; printed, and compared with a
     /// reviewed golden file.
@@ -667,8 +697,18 @@ mod tests {
         for case in cases() {
             let t = tenant(&case);
             let mut sources = vec![
-                ("user".to_owned(), Source::User { ip: USER_IP.parse().unwrap() }),
-                ("internet".to_owned(), Source::Internet { ip: INTERNET_IP.parse().unwrap() }),
+                (
+                    "user".to_owned(),
+                    Source::User {
+                        ip: USER_IP.parse().unwrap(),
+                    },
+                ),
+                (
+                    "internet".to_owned(),
+                    Source::Internet {
+                        ip: INTERNET_IP.parse().unwrap(),
+                    },
+                ),
             ];
             for (ip, cert) in &case.gateways {
                 let label = match cert {
@@ -677,11 +717,17 @@ mod tests {
                 };
                 sources.push((
                     label,
-                    Source::Gateway { ip: ip.parse().unwrap(), cert: cert.map(str::to_owned) },
+                    Source::Gateway {
+                        ip: ip.parse().unwrap(),
+                        cert: cert.map(str::to_owned),
+                    },
                 ));
             }
             table.push_str(&format!("mode: {}\n", case.name));
-            table.push_str(&format!("  {:<28} {:<44} {}\n", "headers", "source", "outcome"));
+            table.push_str(&format!(
+                "  {:<28} {:<44} {}\n",
+                "headers", "source", "outcome"
+            ));
             for h in HEADERS {
                 for (label, source) in &sources {
                     let m = Message {
@@ -695,7 +741,9 @@ mod tests {
                     assert_eq!(outcome, t.route(&m, false), "{} {h} {label}", case.name);
                     table.push_str(&format!("  {h:<28} {label:<44} {outcome}\n"));
                     let expected = match (source, h) {
-                        (Source::User { .. }, _) => Outcome::Gateway(format!("cordon DLP dlp1.contoso.com outbound")),
+                        (Source::User { .. }, _) => {
+                            Outcome::Gateway("cordon DLP dlp1.contoso.com outbound".into())
+                        }
                         (Source::Internet { .. }, _) => Outcome::Out,
                         (Source::Gateway { .. }, "forged X-Cordon-Action") => {
                             Outcome::Held(vec!["dlp-approver@contoso.com".into()])
@@ -731,19 +779,29 @@ mod tests {
         );
         let t = Tenant::default().apply(&parse(old).unwrap()).unwrap();
         let user = |h: &str| Message {
-            source: Source::User { ip: USER_IP.parse().unwrap() },
+            source: Source::User {
+                ip: USER_IP.parse().unwrap(),
+            },
             headers: headers(h),
             to_outside: true,
         };
         assert_eq!(t.route(&user("none"), true), Outcome::Gateway("o".into()));
-        assert_eq!(t.route(&user("forged X-Cordon-Inspected"), true), Outcome::Out);
+        assert_eq!(
+            t.route(&user("forged X-Cordon-Inspected"), true),
+            Outcome::Out
+        );
         // And internet mail with the action header fills the approver's queue.
         let outsider = Message {
-            source: Source::Internet { ip: INTERNET_IP.parse().unwrap() },
+            source: Source::Internet {
+                ip: INTERNET_IP.parse().unwrap(),
+            },
             headers: headers("forged X-Cordon-Action"),
             to_outside: false,
         };
-        assert_eq!(t.route(&outsider, true), Outcome::Held(vec!["a@contoso.com".into()]));
+        assert_eq!(
+            t.route(&outsider, true),
+            Outcome::Held(vec!["a@contoso.com".into()])
+        );
     }
 
     #[test]
@@ -754,15 +812,24 @@ mod tests {
             .apply(&parse(&text).unwrap())
             .unwrap();
         let order: Vec<String> = t.order().into_iter().map(|(n, _)| n).collect();
-        assert_eq!(order.last().map(String::as_str), Some("org: encrypt and stop"));
+        assert_eq!(
+            order.last().map(String::as_str),
+            Some("org: encrypt and stop")
+        );
         let m = Message {
-            source: Source::User { ip: USER_IP.parse().unwrap() },
+            source: Source::User {
+                ip: USER_IP.parse().unwrap(),
+            },
             headers: vec![],
             to_outside: true,
         };
         assert!(matches!(t.route(&m, true), Outcome::Gateway(_)));
         // Without -Priority (appended after it), the organization's rule would win.
-        let without = text.lines().filter(|l| !l.contains("-Priority")).collect::<Vec<_>>().join("\n");
+        let without = text
+            .lines()
+            .filter(|l| !l.contains("-Priority"))
+            .collect::<Vec<_>>()
+            .join("\n");
         let t = Tenant::with_existing(&[("org: encrypt and stop", true, None)])
             .apply(&parse(&without).unwrap())
             .unwrap();
@@ -777,20 +844,34 @@ mod tests {
         let route = "cordon DLP: route outbound mail through dlp1.contoso.com";
         let new = invs
             .iter()
-            .position(|i| i.cmdlet == "New-TransportRule" && i.get("Name").and_then(Value::as_str) == Some(route))
+            .position(|i| {
+                i.cmdlet == "New-TransportRule"
+                    && i.get("Name").and_then(Value::as_str) == Some(route)
+            })
             .unwrap();
         assert_eq!(invs[new].get("Enabled"), Some(&Value::Bool(false)));
-        let enable = invs.iter().position(|i| i.cmdlet == "Enable-TransportRule").unwrap();
+        let enable = invs
+            .iter()
+            .position(|i| i.cmdlet == "Enable-TransportRule")
+            .unwrap();
         let last_setup = invs
             .iter()
             .rposition(|i| i.function.is_none() && i.cmdlet.starts_with("New-"))
             .unwrap();
-        let validate = invs.iter().position(|i| i.cmdlet == "Validate-OutboundConnector").unwrap();
-        assert!(last_setup < validate && validate < enable, "{last_setup} {validate} {enable}");
+        let validate = invs
+            .iter()
+            .position(|i| i.cmdlet == "Validate-OutboundConnector")
+            .unwrap();
+        assert!(
+            last_setup < validate && validate < enable,
+            "{last_setup} {validate} {enable}"
+        );
         // Before the Enable step, user mail is not routed (and not lost): it goes out as today.
         let before = Tenant::default().apply(&invs[..enable]).unwrap();
         let m = Message {
-            source: Source::User { ip: USER_IP.parse().unwrap() },
+            source: Source::User {
+                ip: USER_IP.parse().unwrap(),
+            },
             headers: vec![],
             to_outside: true,
         };
@@ -826,9 +907,15 @@ mod tests {
 
     #[test]
     fn unmodelled_parameters_and_inconsistent_reruns_are_errors() {
-        let unknown = parse("New-TransportRule -Name x -SubjectContainsWords secret -RemoveHeader X-A").unwrap();
+        let unknown =
+            parse("New-TransportRule -Name x -SubjectContainsWords secret -RemoveHeader X-A")
+                .unwrap();
         let e = Tenant::default().apply(&unknown).unwrap_err();
-        assert!(e.to_string().contains("does not model -SubjectContainsWords"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("does not model -SubjectContainsWords"),
+            "{e}"
+        );
         let drift = parse(concat!(
             "New-TransportRule -Name x -Priority 0 -RemoveHeader X-A\n",
             "Set-TransportRule -Identity x -Priority 1 -RemoveHeader X-A\n",
