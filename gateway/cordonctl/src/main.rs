@@ -489,6 +489,26 @@ async fn exchange_setup(cli: &Cli, args: &ExchangeArgs) -> Result<(), CtlError> 
     let script = exchange::script(&parsed, &extra, &source);
     // The script is read back and checked against the cmdlet reference before anyone sees it.
     let script_problems = exchange::validate(&script)?;
+    // With every value known, the evaluator runs the generated rules over forged headers: a
+    // script that would let a user's message out uninspected is never printed.
+    let mut rule_problems = Vec::new();
+    if exchange::check::missing(&parsed, &extra).is_empty() {
+        let names = exchange::Names::new(&parsed, &extra);
+        let cert = match &names.mode {
+            exchange::Mode::Certificate(c) => Some(c.clone()),
+            exchange::Mode::Ip => None,
+        };
+        let gateways: Vec<(std::net::IpAddr, Option<String>)> = args
+            .sender_ips
+            .iter()
+            .filter_map(|ip| ip.split('/').next()?.parse().ok())
+            .map(|ip| (ip, cert.clone()))
+            .collect();
+        let invs = exchange::ps::parse(&script)?;
+        // A value the evaluator cannot read (an unparsable --sender-ip) is a finding too.
+        rule_problems = exchange::eval::bypass_check(&invs, &names, &gateways)
+            .unwrap_or_else(|e| vec![e.to_string()]);
+    }
     if args.check {
         let mut findings = exchange::check::check(&parsed, &extra);
         findings.extend(
@@ -499,27 +519,10 @@ async fn exchange_setup(cli: &Cli, args: &ExchangeArgs) -> Result<(), CtlError> 
                     reason: format!("generated script: {p}"),
                 }),
         );
-        // With every value known, the evaluator runs the generated rules over forged headers.
-        if exchange::check::missing(&parsed, &extra).is_empty() {
-            let names = exchange::Names::new(&parsed, &extra);
-            let cert = match &names.mode {
-                exchange::Mode::Certificate(c) => Some(c.clone()),
-                exchange::Mode::Ip => None,
-            };
-            let gateways: Vec<(std::net::IpAddr, Option<String>)> = args
-                .sender_ips
-                .iter()
-                .filter_map(|ip| ip.split('/').next()?.parse().ok())
-                .map(|ip| (ip, cert.clone()))
-                .collect();
-            let invs = exchange::ps::parse(&script)?;
-            for p in exchange::eval::bypass_check(&invs, &names, &gateways)? {
-                findings.push(exchange::check::Finding {
-                    severity: exchange::check::Severity::Problem,
-                    reason: format!("generated rules: {p}"),
-                });
-            }
-        }
+        findings.extend(rule_problems.iter().map(|p| exchange::check::Finding {
+            severity: exchange::check::Severity::Problem,
+            reason: format!("generated rules: {p}"),
+        }));
         let problems = findings
             .iter()
             .filter(|f| f.severity == exchange::check::Severity::Problem)
@@ -549,6 +552,9 @@ async fn exchange_setup(cli: &Cli, args: &ExchangeArgs) -> Result<(), CtlError> 
             line: 0,
             reason: first.clone(),
         });
+    }
+    if let Some(first) = rule_problems.first() {
+        return Err(CtlError::Evaluate(first.clone()));
     }
     if cli.json {
         json(&exchange::json(&parsed, &extra, &source)?);

@@ -597,6 +597,11 @@ fn exchange_check_refuses_each_config_that_cannot_work() {
         ),
         (
             EXAMPLE.into(),
+            vec!["--sender-ip", "gw.contoso.com"],
+            "problem: --sender-ip gw.contoso.com is not an IPv4 address or CIDR range",
+        ),
+        (
+            EXAMPLE.into(),
             vec!["--approver", "a@contoso.com,b@contoso.com"],
             "problem: --approver \"a@contoso.com,b@contoso.com\" is not a single mailbox address",
         ),
