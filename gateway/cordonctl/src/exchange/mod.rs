@@ -545,9 +545,14 @@ pub fn script(config: &Config, extra: &Extra, source: &str) -> String {
              gateway's address. The gateway's stamp is signed, but Exchange cannot check the \
              signature, so a copy a user adds (SMTP AUTH, Graph sendMail headers, an add-in) \
              must not survive to any later rule or system that reads it. SenderIpRanges is \
-             evaluated on the last hop before Exchange Online ({}), which a user cannot choose.",
+             evaluated on the last hop before Exchange Online ({}), which a user cannot choose. \
+             One header per rule (RemoveHeader takes one name); the other {} headers decide \
+             nothing here: moderation reads {} only from the gateway's address, and the gateway \
+             removes every copy a sender supplies.",
             n.inspected,
-            docs::NEW_RULE
+            docs::NEW_RULE,
+            n.inspected.split('-').take(2).collect::<Vec<_>>().join("-") + "-*",
+            n.action
         ),
     );
     let sanitise = Cmd::new("New-TransportRule")
@@ -834,4 +839,48 @@ pub fn validate(text: &str) -> Result<Vec<String>, CtlError> {
                 .map(move |p| format!("line {}: {p}", inv.line))
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_tls_domain_covers_every_gateway_or_none_is_given() {
+        let g = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            tls_domain(&g(&["dlp1.contoso.com"])),
+            Ok("dlp1.contoso.com".into())
+        );
+        assert_eq!(
+            tls_domain(&g(&["dlp1.contoso.com", "DLP2.Contoso.com"])),
+            Ok("*.contoso.com".into())
+        );
+        assert!(tls_domain(&g(&["dlp1.contoso.com", "dlp.fabrikam.net"])).is_err());
+        // A wildcard one label below a public suffix would be no check at all.
+        assert!(tls_domain(&g(&["contoso.com", "fabrikam.com"])).is_err());
+        assert!(tls_domain(&[]).is_err());
+    }
+
+    #[test]
+    fn arguments_are_quoted_so_powershell_reads_them_back_unchanged() {
+        for value in [
+            "dlp1.contoso.com",
+            "a b",
+            "^Quarantine$",
+            "say \"hi\"",
+            "back`tick",
+            "-x",
+        ] {
+            let line = format!("Get-Mailbox -Identity {}", ps(value));
+            let inv = ps::parse(&line).unwrap();
+            assert_eq!(
+                inv[0].get("Identity"),
+                Some(&ps::Value::Str(value.into())),
+                "{line}"
+            );
+        }
+        assert_eq!(ps("dlp1.contoso.com"), "dlp1.contoso.com");
+        assert_eq!(ps("^Quarantine$"), "\"^Quarantine`$\"");
+    }
 }

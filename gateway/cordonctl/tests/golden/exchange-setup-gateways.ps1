@@ -67,7 +67,9 @@ if (Get-InboundConnector -Identity "cordon DLP dlp1.contoso.com inbound" -ErrorA
 #   later rule or system that reads it. SenderIpRanges is evaluated on the last hop before
 #   Exchange Online
 #   (https://learn.microsoft.com/powershell/module/exchangepowershell/new-transportrule), which a
-#   user cannot choose.
+#   user cannot choose. One header per rule (RemoveHeader takes one name); the other X-Cordon-*
+#   headers decide nothing here: moderation reads X-Cordon-Action only from the gateway's
+#   address, and the gateway removes every copy a sender supplies.
 if (Get-TransportRule -Identity "cordon DLP: strip X-Cordon-Inspected not set by dlp1.contoso.com" -ErrorAction SilentlyContinue) {
     Set-TransportRule `
         -Identity "cordon DLP: strip X-Cordon-Inspected not set by dlp1.contoso.com" `
