@@ -5,8 +5,10 @@
 //! the mail flow, from a config file or the running config.
 //!
 //! # Layout
-//! - `main.rs`: the command line, the transports' selection, each command, exit codes.
-//! - [`exchange`]: the Exchange Online script generator (no I/O).
+//! - `main.rs`: the command line, the transports' selection, each command.
+//! - the library (`lib.rs`): the error type with its exit codes, and `exchange`, the Exchange
+//!   Online script generator, its PowerShell reader, reference table and rule evaluator (no
+//!   I/O), kept out of the binary so tests and the fuzz target reach them.
 //!
 //! Exit codes: 0 done; 1 refused or invalid (the server's reason, or each config issue as
 //! `file:line:col: key: reason`); 2 usage error (bad arguments, unreadable local file);
@@ -20,8 +22,6 @@
               they are returned by value on the control path only, never per message"
 )]
 
-mod exchange;
-
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -29,6 +29,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use cordon_control::{Client, Transport};
 use cordon_wire::{BlobKind, ErrorCode, Incident, Request, Response, WireError};
+use cordonctl::{exchange, CtlError};
 
 /// Where the gateway listens by default (the unit creates it, mode 0660).
 const DEFAULT_SOCKET: &str = "/run/cordon/control.sock";
@@ -178,44 +179,6 @@ enum TlsCommand {
 enum WorkersCommand {
     /// Restart every worker gracefully.
     Restart,
-}
-
-/// Why cordonctl failed; each maps to an exit code.
-#[derive(Debug, thiserror::Error)]
-enum CtlError {
-    #[error("{0}")]
-    Client(#[from] cordon_control::Error),
-    #[error("cannot read {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    /// A local config that does not parse (exchange-setup); already printed.
-    #[error("{0}")]
-    Invalid(String),
-    /// `--check` found something missing; already printed.
-    #[error("the setup is incomplete")]
-    Incomplete,
-    /// The generated PowerShell, read back, is not what the reader or the reference table
-    /// accepts (line 0: the table itself).
-    #[error("generated script, line {line}: {reason}")]
-    Script { line: usize, reason: String },
-    /// The rule evaluator cannot model what the script does.
-    #[error("cannot evaluate the generated rules: {0}")]
-    Evaluate(String),
-}
-
-impl CtlError {
-    fn exit_code(&self) -> u8 {
-        match self {
-            CtlError::Client(cordon_control::Error::Server(_)) => 1,
-            CtlError::Invalid(_) | CtlError::Incomplete => 1,
-            CtlError::Script { .. } | CtlError::Evaluate(_) => 1,
-            CtlError::Read { .. } => 2,
-            CtlError::Client(_) => 3,
-        }
-    }
 }
 
 fn main() -> ExitCode {
