@@ -430,7 +430,7 @@ pub fn script(config: &Config, extra: &Extra, source: &str) -> String {
             "SmartHosts",
             &n.gateways,
             Some(if n.gateways.len() > 1 {
-                "every gateway; Exchange uses another when one does not answer"
+                "every gateway: the connector may deliver to any of them"
             } else {
                 "the gateway; add more with --gateway for failover"
             }),

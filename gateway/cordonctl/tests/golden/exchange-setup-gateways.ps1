@@ -21,7 +21,7 @@ if (Get-OutboundConnector -Identity "cordon DLP dlp1.contoso.com outbound" -Erro
         -ConnectorType OnPremises `
         -IsTransportRuleScoped $true <# only mail the route rule selects uses it; https://learn.microsoft.com/powershell/module/exchangepowershell/new-outboundconnector #> `
         -UseMXRecord $false <# deliver to SmartHosts, not to the recipients' MX #> `
-        -SmartHosts dlp1.contoso.com, dlp2.contoso.com <# every gateway; Exchange uses another when one does not answer #> `
+        -SmartHosts dlp1.contoso.com, dlp2.contoso.com <# every gateway: the connector may deliver to any of them #> `
         -TlsSettings DomainValidation <# TLS, CA chain and the name in TlsDomain are all checked #> `
         -TlsDomain *.contoso.com <# the name the gateways' certificates must carry (a name or *.parent) #> `
         -CloudServicesMailEnabled $true <# keeps the organization headers on the way out; seed 004 https://learn.microsoft.com/exchange/mail-flow-best-practices/use-connectors-to-configure-mail-flow/integrate-office-365-with-an-email-add-on-service #>
@@ -31,7 +31,7 @@ if (Get-OutboundConnector -Identity "cordon DLP dlp1.contoso.com outbound" -Erro
         -ConnectorType OnPremises `
         -IsTransportRuleScoped $true <# only mail the route rule selects uses it; https://learn.microsoft.com/powershell/module/exchangepowershell/new-outboundconnector #> `
         -UseMXRecord $false <# deliver to SmartHosts, not to the recipients' MX #> `
-        -SmartHosts dlp1.contoso.com, dlp2.contoso.com <# every gateway; Exchange uses another when one does not answer #> `
+        -SmartHosts dlp1.contoso.com, dlp2.contoso.com <# every gateway: the connector may deliver to any of them #> `
         -TlsSettings DomainValidation <# TLS, CA chain and the name in TlsDomain are all checked #> `
         -TlsDomain *.contoso.com <# the name the gateways' certificates must carry (a name or *.parent) #> `
         -CloudServicesMailEnabled $true <# keeps the organization headers on the way out; seed 004 https://learn.microsoft.com/exchange/mail-flow-best-practices/use-connectors-to-configure-mail-flow/integrate-office-365-with-an-email-add-on-service #>
