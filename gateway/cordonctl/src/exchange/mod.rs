@@ -27,19 +27,16 @@ use cordon_config::Config;
 
 use crate::CtlError;
 
-/// Microsoft's documents the generated script cites.
+/// Microsoft's documents the generated script cites in its step comments (each parameter's
+/// own reference page is cited beside it, see `reference_url`).
 pub mod docs {
     pub const SEED_004: &str = "https://learn.microsoft.com/exchange/mail-flow-best-practices/use-connectors-to-configure-mail-flow/integrate-office-365-with-an-email-add-on-service";
     pub const RULES: &str =
         "https://learn.microsoft.com/exchange/security-and-compliance/mail-flow-rules/mail-flow-rules";
-    pub const NEW_OUTBOUND: &str =
-        "https://learn.microsoft.com/powershell/module/exchangepowershell/new-outboundconnector";
     pub const NEW_INBOUND: &str =
         "https://learn.microsoft.com/powershell/module/exchangepowershell/new-inboundconnector";
     pub const NEW_RULE: &str =
         "https://learn.microsoft.com/powershell/module/exchangepowershell/new-transportrule";
-    pub const SET_RULE: &str =
-        "https://learn.microsoft.com/powershell/module/exchangepowershell/set-transportrule";
     pub const VALIDATE: &str =
         "https://learn.microsoft.com/powershell/module/exchangepowershell/validate-outboundconnector";
     pub const ACCEPTED_DOMAIN: &str =
@@ -283,7 +280,12 @@ impl Cmd {
         for (i, a) in self.args.iter().enumerate() {
             let _ = write!(s, "{indent}    {}", arg(a));
             if let Some(note) = &a.note {
-                let _ = write!(s, " <# {} #>", note.replace("#>", "# >"));
+                let _ = write!(
+                    s,
+                    " <# {}; {} #>",
+                    note.replace("#>", "# >"),
+                    reference_url(self.cmdlet, a.name)
+                );
             }
             s.push_str(if i + 1 == self.args.len() {
                 "\n"
@@ -293,6 +295,16 @@ impl Cmd {
         }
         s
     }
+}
+
+/// Where Microsoft's reference documents `param` of `cmdlet`: the cmdlet's page, anchored at
+/// the parameter (Microsoft Learn anchors each parameter as `#-name`, lower case).
+fn reference_url(cmdlet: &str, param: &str) -> String {
+    format!(
+        "https://learn.microsoft.com/powershell/module/exchangepowershell/{}#-{}",
+        cmdlet.to_ascii_lowercase(),
+        param.to_ascii_lowercase()
+    )
 }
 
 /// `# text` lines wrapped at about 96 columns.
@@ -416,10 +428,7 @@ pub fn script(config: &Config, extra: &Extra, source: &str) -> String {
         .b(
             "IsTransportRuleScoped",
             true,
-            Some(&format!(
-                "only mail the route rule selects uses it; {}",
-                docs::NEW_OUTBOUND
-            )),
+            Some("only mail the route rule selects uses it"),
         )
         .b(
             "UseMXRecord",
@@ -449,7 +458,7 @@ pub fn script(config: &Config, extra: &Extra, source: &str) -> String {
             "CloudServicesMailEnabled",
             true,
             Some(&format!(
-                "keeps the organization headers on the way out; seed 004 {}",
+                "keeps the organization headers on the way out, as seed 004 recommends ({})",
                 docs::SEED_004
             )),
         );
@@ -489,10 +498,7 @@ pub fn script(config: &Config, extra: &Extra, source: &str) -> String {
             inbound = inbound.s_why(
                 "TlsSenderCertificateName",
                 name,
-                &format!(
-                    "the relay client certificate's name, not the gateway's hostname; {}",
-                    docs::NEW_INBOUND
-                ),
+                "the relay client certificate's name, not the gateway's hostname",
             );
         }
         Mode::Ip => {
@@ -559,10 +565,7 @@ pub fn script(config: &Config, extra: &Extra, source: &str) -> String {
         .n(
             "Priority",
             0,
-            Some(&format!(
-                "before every other rule; a new rule would otherwise go last; {}",
-                docs::NEW_RULE
-            )),
+            Some("before every other rule; a new rule would otherwise go last"),
         )
         .list(
             "ExceptIfSenderIpRanges",
@@ -607,10 +610,7 @@ pub fn script(config: &Config, extra: &Extra, source: &str) -> String {
         .raw(
             "ExceptIfHeaderMatchesMessageHeader",
             "$null".into(),
-            Some(&format!(
-                "clears the forgeable header exception earlier versions added; {}",
-                docs::SET_RULE
-            )),
+            Some("clears the forgeable header exception earlier versions added"),
         )
         .raw("ExceptIfHeaderMatchesPatterns", "$null".into(), None);
     let route_new = route.b(

@@ -19,22 +19,22 @@ if (Get-OutboundConnector -Identity "cordon DLP dlp1.contoso.com outbound" -Erro
     Set-OutboundConnector `
         -Identity "cordon DLP dlp1.contoso.com outbound" `
         -ConnectorType OnPremises `
-        -IsTransportRuleScoped $true <# only mail the route rule selects uses it; https://learn.microsoft.com/powershell/module/exchangepowershell/new-outboundconnector #> `
-        -UseMXRecord $false <# deliver to SmartHosts, not to the recipients' MX #> `
-        -SmartHosts dlp1.contoso.com, dlp2.contoso.com <# every gateway: the connector may deliver to any of them #> `
-        -TlsSettings DomainValidation <# TLS, CA chain and the name in TlsDomain are all checked #> `
-        -TlsDomain *.contoso.com <# the name the gateways' certificates must carry (a name or *.parent) #> `
-        -CloudServicesMailEnabled $true <# keeps the organization headers on the way out; seed 004 https://learn.microsoft.com/exchange/mail-flow-best-practices/use-connectors-to-configure-mail-flow/integrate-office-365-with-an-email-add-on-service #>
+        -IsTransportRuleScoped $true <# only mail the route rule selects uses it; https://learn.microsoft.com/powershell/module/exchangepowershell/set-outboundconnector#-istransportrulescoped #> `
+        -UseMXRecord $false <# deliver to SmartHosts, not to the recipients' MX; https://learn.microsoft.com/powershell/module/exchangepowershell/set-outboundconnector#-usemxrecord #> `
+        -SmartHosts dlp1.contoso.com, dlp2.contoso.com <# every gateway: the connector may deliver to any of them; https://learn.microsoft.com/powershell/module/exchangepowershell/set-outboundconnector#-smarthosts #> `
+        -TlsSettings DomainValidation <# TLS, CA chain and the name in TlsDomain are all checked; https://learn.microsoft.com/powershell/module/exchangepowershell/set-outboundconnector#-tlssettings #> `
+        -TlsDomain *.contoso.com <# the name the gateways' certificates must carry (a name or *.parent); https://learn.microsoft.com/powershell/module/exchangepowershell/set-outboundconnector#-tlsdomain #> `
+        -CloudServicesMailEnabled $true <# keeps the organization headers on the way out, as seed 004 recommends (https://learn.microsoft.com/exchange/mail-flow-best-practices/use-connectors-to-configure-mail-flow/integrate-office-365-with-an-email-add-on-service); https://learn.microsoft.com/powershell/module/exchangepowershell/set-outboundconnector#-cloudservicesmailenabled #>
 } else {
     New-OutboundConnector `
         -Name "cordon DLP dlp1.contoso.com outbound" `
         -ConnectorType OnPremises `
-        -IsTransportRuleScoped $true <# only mail the route rule selects uses it; https://learn.microsoft.com/powershell/module/exchangepowershell/new-outboundconnector #> `
-        -UseMXRecord $false <# deliver to SmartHosts, not to the recipients' MX #> `
-        -SmartHosts dlp1.contoso.com, dlp2.contoso.com <# every gateway: the connector may deliver to any of them #> `
-        -TlsSettings DomainValidation <# TLS, CA chain and the name in TlsDomain are all checked #> `
-        -TlsDomain *.contoso.com <# the name the gateways' certificates must carry (a name or *.parent) #> `
-        -CloudServicesMailEnabled $true <# keeps the organization headers on the way out; seed 004 https://learn.microsoft.com/exchange/mail-flow-best-practices/use-connectors-to-configure-mail-flow/integrate-office-365-with-an-email-add-on-service #>
+        -IsTransportRuleScoped $true <# only mail the route rule selects uses it; https://learn.microsoft.com/powershell/module/exchangepowershell/new-outboundconnector#-istransportrulescoped #> `
+        -UseMXRecord $false <# deliver to SmartHosts, not to the recipients' MX; https://learn.microsoft.com/powershell/module/exchangepowershell/new-outboundconnector#-usemxrecord #> `
+        -SmartHosts dlp1.contoso.com, dlp2.contoso.com <# every gateway: the connector may deliver to any of them; https://learn.microsoft.com/powershell/module/exchangepowershell/new-outboundconnector#-smarthosts #> `
+        -TlsSettings DomainValidation <# TLS, CA chain and the name in TlsDomain are all checked; https://learn.microsoft.com/powershell/module/exchangepowershell/new-outboundconnector#-tlssettings #> `
+        -TlsDomain *.contoso.com <# the name the gateways' certificates must carry (a name or *.parent); https://learn.microsoft.com/powershell/module/exchangepowershell/new-outboundconnector#-tlsdomain #> `
+        -CloudServicesMailEnabled $true <# keeps the organization headers on the way out, as seed 004 recommends (https://learn.microsoft.com/exchange/mail-flow-best-practices/use-connectors-to-configure-mail-flow/integrate-office-365-with-an-email-add-on-service); https://learn.microsoft.com/powershell/module/exchangepowershell/new-outboundconnector#-cloudservicesmailenabled #>
 }
 
 # 3. Inbound connector for the inspected mail coming back, recognised by the gateways' public
@@ -47,18 +47,18 @@ if (Get-OutboundConnector -Identity "cordon DLP dlp1.contoso.com outbound" -Erro
 if (Get-InboundConnector -Identity "cordon DLP dlp1.contoso.com inbound" -ErrorAction SilentlyContinue) {
     Set-InboundConnector `
         -Identity "cordon DLP dlp1.contoso.com inbound" `
-        -ConnectorType OnPremises <# mail from it is the organization's own, relayed back after inspection #> `
+        -ConnectorType OnPremises <# mail from it is the organization's own, relayed back after inspection; https://learn.microsoft.com/powershell/module/exchangepowershell/set-inboundconnector#-connectortype #> `
         -SenderDomains * `
-        -SenderIPAddresses 203.0.113.25, 198.51.100.25 <# public IPv4, /24 to /32; IPv6 is not supported #> `
-        -CloudServicesMailEnabled $true <# returning mail is trusted as internal and keeps its organization headers; seed 004 #> `
+        -SenderIPAddresses 203.0.113.25, 198.51.100.25 <# public IPv4, /24 to /32; IPv6 is not supported; https://learn.microsoft.com/powershell/module/exchangepowershell/set-inboundconnector#-senderipaddresses #> `
+        -CloudServicesMailEnabled $true <# returning mail is trusted as internal and keeps its organization headers; seed 004; https://learn.microsoft.com/powershell/module/exchangepowershell/set-inboundconnector#-cloudservicesmailenabled #> `
         -TlsSenderCertificateName $null
 } else {
     New-InboundConnector `
         -Name "cordon DLP dlp1.contoso.com inbound" `
-        -ConnectorType OnPremises <# mail from it is the organization's own, relayed back after inspection #> `
+        -ConnectorType OnPremises <# mail from it is the organization's own, relayed back after inspection; https://learn.microsoft.com/powershell/module/exchangepowershell/new-inboundconnector#-connectortype #> `
         -SenderDomains * `
-        -SenderIPAddresses 203.0.113.25, 198.51.100.25 <# public IPv4, /24 to /32; IPv6 is not supported #> `
-        -CloudServicesMailEnabled $true <# returning mail is trusted as internal and keeps its organization headers; seed 004 #>
+        -SenderIPAddresses 203.0.113.25, 198.51.100.25 <# public IPv4, /24 to /32; IPv6 is not supported; https://learn.microsoft.com/powershell/module/exchangepowershell/new-inboundconnector#-senderipaddresses #> `
+        -CloudServicesMailEnabled $true <# returning mail is trusted as internal and keeps its organization headers; seed 004; https://learn.microsoft.com/powershell/module/exchangepowershell/new-inboundconnector#-cloudservicesmailenabled #>
 }
 
 # 4. Priority 0: remove X-Cordon-Inspected from every message that does not come from the
@@ -73,14 +73,14 @@ if (Get-InboundConnector -Identity "cordon DLP dlp1.contoso.com inbound" -ErrorA
 if (Get-TransportRule -Identity "cordon DLP: strip X-Cordon-Inspected not set by dlp1.contoso.com" -ErrorAction SilentlyContinue) {
     Set-TransportRule `
         -Identity "cordon DLP: strip X-Cordon-Inspected not set by dlp1.contoso.com" `
-        -Priority 0 <# before every other rule; a new rule would otherwise go last; https://learn.microsoft.com/powershell/module/exchangepowershell/new-transportrule #> `
-        -ExceptIfSenderIpRanges 203.0.113.25, 198.51.100.25 <# the gateways' egress addresses: the return leg keeps its stamp #> `
+        -Priority 0 <# before every other rule; a new rule would otherwise go last; https://learn.microsoft.com/powershell/module/exchangepowershell/set-transportrule#-priority #> `
+        -ExceptIfSenderIpRanges 203.0.113.25, 198.51.100.25 <# the gateways' egress addresses: the return leg keeps its stamp; https://learn.microsoft.com/powershell/module/exchangepowershell/set-transportrule#-exceptifsenderipranges #> `
         -RemoveHeader X-Cordon-Inspected
 } else {
     New-TransportRule `
         -Name "cordon DLP: strip X-Cordon-Inspected not set by dlp1.contoso.com" `
-        -Priority 0 <# before every other rule; a new rule would otherwise go last; https://learn.microsoft.com/powershell/module/exchangepowershell/new-transportrule #> `
-        -ExceptIfSenderIpRanges 203.0.113.25, 198.51.100.25 <# the gateways' egress addresses: the return leg keeps its stamp #> `
+        -Priority 0 <# before every other rule; a new rule would otherwise go last; https://learn.microsoft.com/powershell/module/exchangepowershell/new-transportrule#-priority #> `
+        -ExceptIfSenderIpRanges 203.0.113.25, 198.51.100.25 <# the gateways' egress addresses: the return leg keeps its stamp; https://learn.microsoft.com/powershell/module/exchangepowershell/new-transportrule#-exceptifsenderipranges #> `
         -RemoveHeader X-Cordon-Inspected
 }
 
@@ -95,24 +95,24 @@ if (Get-TransportRule -Identity "cordon DLP: strip X-Cordon-Inspected not set by
 if (Get-TransportRule -Identity "cordon DLP: route outbound mail through dlp1.contoso.com" -ErrorAction SilentlyContinue) {
     Set-TransportRule `
         -Identity "cordon DLP: route outbound mail through dlp1.contoso.com" `
-        -Priority 1 <# after the sanitiser, before any rule of the organization #> `
+        -Priority 1 <# after the sanitiser, before any rule of the organization; https://learn.microsoft.com/powershell/module/exchangepowershell/set-transportrule#-priority #> `
         -FromScope InOrganization `
         -SentToScope NotInOrganization `
-        -ExceptIfSenderIpRanges 203.0.113.25, 198.51.100.25 <# the return leg: the last hop is the gateway itself #> `
+        -ExceptIfSenderIpRanges 203.0.113.25, 198.51.100.25 <# the return leg: the last hop is the gateway itself; https://learn.microsoft.com/powershell/module/exchangepowershell/set-transportrule#-exceptifsenderipranges #> `
         -RouteMessageOutboundConnector "cordon DLP dlp1.contoso.com outbound" `
         -StopRuleProcessing $true `
-        -ExceptIfHeaderMatchesMessageHeader $null <# clears the forgeable header exception earlier versions added; https://learn.microsoft.com/powershell/module/exchangepowershell/set-transportrule #> `
+        -ExceptIfHeaderMatchesMessageHeader $null <# clears the forgeable header exception earlier versions added; https://learn.microsoft.com/powershell/module/exchangepowershell/set-transportrule#-exceptifheadermatchesmessageheader #> `
         -ExceptIfHeaderMatchesPatterns $null
 } else {
     New-TransportRule `
         -Name "cordon DLP: route outbound mail through dlp1.contoso.com" `
-        -Priority 1 <# after the sanitiser, before any rule of the organization #> `
+        -Priority 1 <# after the sanitiser, before any rule of the organization; https://learn.microsoft.com/powershell/module/exchangepowershell/new-transportrule#-priority #> `
         -FromScope InOrganization `
         -SentToScope NotInOrganization `
-        -ExceptIfSenderIpRanges 203.0.113.25, 198.51.100.25 <# the return leg: the last hop is the gateway itself #> `
+        -ExceptIfSenderIpRanges 203.0.113.25, 198.51.100.25 <# the return leg: the last hop is the gateway itself; https://learn.microsoft.com/powershell/module/exchangepowershell/new-transportrule#-exceptifsenderipranges #> `
         -RouteMessageOutboundConnector "cordon DLP dlp1.contoso.com outbound" `
         -StopRuleProcessing $true `
-        -Enabled $false <# enabled last, once connectors and moderation are in place #>
+        -Enabled $false <# enabled last, once connectors and moderation are in place; https://learn.microsoft.com/powershell/module/exchangepowershell/new-transportrule#-enabled #>
 }
 
 # 6. Priority 2: hold mail the gateway marked `X-Cordon-Action: Quarantine` until
@@ -124,18 +124,18 @@ if (Get-TransportRule -Identity "cordon DLP: hold quarantined mail for approval 
     Set-TransportRule `
         -Identity "cordon DLP: hold quarantined mail for approval (dlp1.contoso.com)" `
         -Priority 2 `
-        -SenderIpRanges 203.0.113.25, 198.51.100.25 <# only the gateway's verdict counts #> `
+        -SenderIpRanges 203.0.113.25, 198.51.100.25 <# only the gateway's verdict counts; https://learn.microsoft.com/powershell/module/exchangepowershell/set-transportrule#-senderipranges #> `
         -HeaderMatchesMessageHeader X-Cordon-Action `
-        -HeaderMatchesPatterns "^Quarantine`$" <# a regular expression; anchored to the whole value #> `
-        -ModerateMessageByUser dlp-approver@contoso.com <# one mailbox; a distribution group cannot moderate #>
+        -HeaderMatchesPatterns "^Quarantine`$" <# a regular expression; anchored to the whole value; https://learn.microsoft.com/powershell/module/exchangepowershell/set-transportrule#-headermatchespatterns #> `
+        -ModerateMessageByUser dlp-approver@contoso.com <# one mailbox; a distribution group cannot moderate; https://learn.microsoft.com/powershell/module/exchangepowershell/set-transportrule#-moderatemessagebyuser #>
 } else {
     New-TransportRule `
         -Name "cordon DLP: hold quarantined mail for approval (dlp1.contoso.com)" `
         -Priority 2 `
-        -SenderIpRanges 203.0.113.25, 198.51.100.25 <# only the gateway's verdict counts #> `
+        -SenderIpRanges 203.0.113.25, 198.51.100.25 <# only the gateway's verdict counts; https://learn.microsoft.com/powershell/module/exchangepowershell/new-transportrule#-senderipranges #> `
         -HeaderMatchesMessageHeader X-Cordon-Action `
-        -HeaderMatchesPatterns "^Quarantine`$" <# a regular expression; anchored to the whole value #> `
-        -ModerateMessageByUser dlp-approver@contoso.com <# one mailbox; a distribution group cannot moderate #>
+        -HeaderMatchesPatterns "^Quarantine`$" <# a regular expression; anchored to the whole value; https://learn.microsoft.com/powershell/module/exchangepowershell/new-transportrule#-headermatchespatterns #> `
+        -ModerateMessageByUser dlp-approver@contoso.com <# one mailbox; a distribution group cannot moderate; https://learn.microsoft.com/powershell/module/exchangepowershell/new-transportrule#-moderatemessagebyuser #>
 }
 
 # 7. Priority 3: remove X-Cordon-Rule (the policy rule's name) from inspected mail leaving the
