@@ -1088,7 +1088,8 @@ mod tests {
             "contoso-com.mail.protection.outlook.com"
         );
         assert_eq!(c.relay.tls, TlsMode::Required);
-        assert_eq!(c.gateway.allowed_clients.len(), 6);
+        assert_eq!(c.gateway.allowed_clients.len(), 8);
+        assert_eq!(c.gateway.listen[0].port(), 25);
         assert_eq!(c.headers.inspected, "X-Cordon-Inspected");
     }
 

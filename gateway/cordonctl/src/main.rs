@@ -5,8 +5,10 @@
 //! the mail flow, from a config file or the running config.
 //!
 //! # Layout
-//! - `main.rs`: the command line, the transports' selection, each command, exit codes.
-//! - [`exchange`]: the Exchange Online script generator (no I/O).
+//! - `main.rs`: the command line, the transports' selection, each command.
+//! - the library (`lib.rs`): the error type with its exit codes, and `exchange`, the Exchange
+//!   Online script generator, its PowerShell reader, reference table and rule evaluator (no
+//!   I/O), kept out of the binary so tests and the fuzz target reach them.
 //!
 //! Exit codes: 0 done; 1 refused or invalid (the server's reason, or each config issue as
 //! `file:line:col: key: reason`); 2 usage error (bad arguments, unreadable local file);
@@ -20,8 +22,6 @@
               they are returned by value on the control path only, never per message"
 )]
 
-mod exchange;
-
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -29,6 +29,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use cordon_control::{Client, Transport};
 use cordon_wire::{BlobKind, ErrorCode, Incident, Request, Response, WireError};
+use cordonctl::{exchange, CtlError};
 
 /// Where the gateway listens by default (the unit creates it, mode 0660).
 const DEFAULT_SOCKET: &str = "/run/cordon/control.sock";
@@ -105,21 +106,45 @@ enum Command {
     Workers(WorkersCommand),
     /// Reboot the appliance.
     Reboot,
-    /// Print the Exchange Online PowerShell that routes mail through this gateway.
-    ExchangeSetup {
-        /// The config to describe; without it, the running config is fetched.
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
-        /// Who approves quarantined mail.
-        #[arg(long, value_name = "ADDRESS")]
-        approver: Option<String>,
-        /// The gateway's public IP, when it has no client certificate.
-        #[arg(long, value_name = "IP")]
-        sender_ip: Option<String>,
-        /// Only list what is still missing (exit 1 if anything is).
-        #[arg(long)]
-        check: bool,
-    },
+    /// Print the Exchange Online PowerShell that routes mail through this gateway (or fleet).
+    ExchangeSetup(ExchangeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ExchangeArgs {
+    /// The config to describe; without it, the running config is fetched.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The one mailbox that approves quarantined mail (a distribution group cannot).
+    #[arg(long, value_name = "ADDRESS")]
+    approver: Option<String>,
+    /// A gateway's public egress IPv4 address (repeat for each gateway): the return leg is
+    /// recognised by it.
+    #[arg(long = "sender-ip", value_name = "IP")]
+    sender_ips: Vec<String>,
+    /// A gateway host Exchange delivers to (repeat for each gateway; default: the config's
+    /// hostname).
+    #[arg(long = "gateway", value_name = "HOST")]
+    gateways: Vec<String>,
+    /// The certificate domain the inbound connector expects (default: the first DNS name of
+    /// the relay client certificate).
+    #[arg(long, value_name = "NAME")]
+    cert_domain: Option<String>,
+    /// A local copy of the relay client certificate (default: the path in the config).
+    #[arg(long, value_name = "FILE")]
+    client_cert: Option<PathBuf>,
+    /// An external address for Validate-OutboundConnector's test message.
+    #[arg(long, value_name = "ADDRESS")]
+    test_recipient: Option<String>,
+    /// A NAT or load balancer forwards port 25 to the gateway's listener.
+    #[arg(long)]
+    port25_forwarder: bool,
+    /// Keep the policy rule's name header on mail leaving the organization.
+    #[arg(long)]
+    keep_rule_header: bool,
+    /// Only check that the config and inputs can work with Exchange Online (exit 1 if not).
+    #[arg(long)]
+    check: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -154,36 +179,6 @@ enum TlsCommand {
 enum WorkersCommand {
     /// Restart every worker gracefully.
     Restart,
-}
-
-/// Why cordonctl failed; each maps to an exit code.
-#[derive(Debug, thiserror::Error)]
-enum CtlError {
-    #[error("{0}")]
-    Client(#[from] cordon_control::Error),
-    #[error("cannot read {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    /// A local config that does not parse (exchange-setup); already printed.
-    #[error("{0}")]
-    Invalid(String),
-    /// `--check` found something missing; already printed.
-    #[error("the setup is incomplete")]
-    Incomplete,
-}
-
-impl CtlError {
-    fn exit_code(&self) -> u8 {
-        match self {
-            CtlError::Client(cordon_control::Error::Server(_)) => 1,
-            CtlError::Invalid(_) | CtlError::Incomplete => 1,
-            CtlError::Read { .. } => 2,
-            CtlError::Client(_) => 3,
-        }
-    }
 }
 
 fn main() -> ExitCode {
@@ -406,56 +401,128 @@ async fn run(cli: Cli) -> Result<(), CtlError> {
                 other => return Err(unexpected(other)),
             }
         }
-        Command::ExchangeSetup {
-            config,
-            approver,
-            sender_ip,
-            check,
-        } => {
-            let (text, source) = match config {
-                Some(path) => (
-                    String::from_utf8(read(path)?).map_err(|_| {
-                        CtlError::Invalid(format!("{} is not UTF-8", path.display()))
-                    })?,
-                    // The file name only: the script does not depend on where it was run.
-                    path.file_name().map_or_else(
-                        || path.display().to_string(),
-                        |n| n.to_string_lossy().into_owned(),
-                    ),
-                ),
-                None => {
-                    let mut client = connect(&cli).await?;
-                    let (generation, text) = client.get_config().await?;
-                    (
-                        text,
-                        format!("the running config (generation {generation})"),
-                    )
-                }
-            };
-            let parsed = match cordon_config::parse(&text, Path::new(&source)) {
-                Ok(c) => c,
-                Err(e) => {
-                    eprint!("{}", e.report());
-                    return Err(CtlError::Invalid(e.to_string()));
-                }
-            };
-            let extra = exchange::Extra {
-                approver: approver.clone(),
-                sender_ip: sender_ip.clone(),
-            };
-            if *check {
-                let missing = exchange::missing(&parsed, &extra);
-                if missing.is_empty() {
-                    println!("complete: every value the script needs is known");
-                    return Ok(());
-                }
-                for m in &missing {
-                    println!("missing: {}", m.what);
-                }
-                return Err(CtlError::Incomplete);
-            }
-            print!("{}", exchange::script(&parsed, &extra, &source));
+        Command::ExchangeSetup(args) => exchange_setup(&cli, args).await?,
+    }
+    Ok(())
+}
+
+async fn exchange_setup(cli: &Cli, args: &ExchangeArgs) -> Result<(), CtlError> {
+    let (text, source) = match &args.config {
+        Some(path) => (
+            String::from_utf8(read(path)?)
+                .map_err(|_| CtlError::Invalid(format!("{} is not UTF-8", path.display())))?,
+            // The file name only: the script does not depend on where it was run.
+            path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
+        ),
+        None => {
+            let mut client = connect(cli).await?;
+            let (generation, text) = client.get_config().await?;
+            (
+                text,
+                format!("the running config (generation {generation})"),
+            )
         }
+    };
+    let parsed = match cordon_config::parse(&text, Path::new(&source)) {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("{}", e.report());
+            return Err(CtlError::Invalid(e.to_string()));
+        }
+    };
+    let cert_names = parsed.relay.client_auth.as_ref().map(|auth| {
+        let path = args.client_cert.as_ref().unwrap_or(&auth.certificate.path);
+        std::fs::read(path)
+            .map_err(|e| format!("{}: {e}", path.display()))
+            .and_then(|pem| exchange::check::cert_dns_names(&pem))
+    });
+    let extra = exchange::Extra {
+        approver: args.approver.clone(),
+        sender_ips: args.sender_ips.clone(),
+        gateways: args.gateways.clone(),
+        cert_domain: args.cert_domain.clone(),
+        cert_names,
+        test_recipient: args.test_recipient.clone(),
+        port25_forwarder: args.port25_forwarder,
+        keep_rule_header: args.keep_rule_header,
+    };
+    let script = exchange::script(&parsed, &extra, &source);
+    // The script is read back and checked against the cmdlet reference before anyone sees it.
+    let script_problems = exchange::validate(&script)?;
+    // With every value known, the evaluator runs the generated rules over forged headers: a
+    // script that would let a user's message out uninspected is never printed.
+    let mut rule_problems = Vec::new();
+    if exchange::check::missing(&parsed, &extra).is_empty() {
+        let names = exchange::Names::new(&parsed, &extra);
+        let cert = match &names.mode {
+            exchange::Mode::Certificate(c) => Some(c.clone()),
+            exchange::Mode::Ip => None,
+        };
+        let gateways: Vec<(std::net::IpAddr, Option<String>)> = args
+            .sender_ips
+            .iter()
+            .filter_map(|ip| ip.split('/').next()?.parse().ok())
+            .map(|ip| (ip, cert.clone()))
+            .collect();
+        let invs = exchange::ps::parse(&script)?;
+        // A value the evaluator cannot read (an unparsable --sender-ip) is a finding too.
+        rule_problems = exchange::eval::bypass_check(&invs, &names, &gateways)
+            .unwrap_or_else(|e| vec![e.to_string()]);
+    }
+    if args.check {
+        let mut findings = exchange::check::check(&parsed, &extra);
+        findings.extend(
+            script_problems
+                .into_iter()
+                .map(|p| exchange::check::Finding {
+                    severity: exchange::check::Severity::Problem,
+                    reason: format!("generated script: {p}"),
+                }),
+        );
+        findings.extend(rule_problems.iter().map(|p| exchange::check::Finding {
+            severity: exchange::check::Severity::Problem,
+            reason: format!("generated rules: {p}"),
+        }));
+        let problems = findings
+            .iter()
+            .filter(|f| f.severity == exchange::check::Severity::Problem)
+            .count();
+        if cli.json {
+            json(&serde_json::json!({ "ok": problems == 0, "findings": findings }));
+        } else {
+            for f in &findings {
+                let tag = match f.severity {
+                    exchange::check::Severity::Problem => "problem",
+                    exchange::check::Severity::Warning => "warning",
+                };
+                println!("{tag}: {}", f.reason);
+            }
+            if problems == 0 {
+                println!("ok: this config can work with Exchange Online");
+            }
+        }
+        return if problems == 0 {
+            Ok(())
+        } else {
+            Err(CtlError::Incomplete)
+        };
+    }
+    if let Some(first) = script_problems.first() {
+        return Err(CtlError::Script {
+            line: 0,
+            reason: first.clone(),
+        });
+    }
+    if let Some(first) = rule_problems.first() {
+        return Err(CtlError::Evaluate(first.clone()));
+    }
+    if cli.json {
+        json(&exchange::json(&parsed, &extra, &source)?);
+    } else {
+        print!("{script}");
     }
     Ok(())
 }

@@ -11,7 +11,6 @@ use cordon_wire::Verdict;
 use tokio::sync::watch;
 
 const EXAMPLE: &str = include_str!("../../cordon/examples/cordon.toml");
-const GOLDEN: &str = "tests/golden/exchange-setup.ps1";
 
 fn cordonctl(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cordonctl"))
@@ -301,45 +300,195 @@ fn example_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../cordon/examples/cordon.toml")
 }
 
+/// The inputs every complete run gives.
+const COMPLETE: &[&str] = &[
+    "--approver",
+    "dlp-approver@contoso.com",
+    "--sender-ip",
+    "198.51.100.25",
+    "--test-recipient",
+    "postmaster@fabrikam.example",
+];
+
+fn cert_example() -> String {
+    let changed = EXAMPLE.replace(
+        "# client_certificate = \"/data/cordon/tls/client.pem\"\n# client_private_key = \"/data/cordon/tls/client.key\"",
+        "client_certificate = \"/data/cordon/tls/client.pem\"\nclient_private_key = \"/data/cordon/tls/client.key\"",
+    );
+    assert!(
+        changed.contains("\nclient_certificate"),
+        "the example's relay section changed; update this test"
+    );
+    changed
+}
+
+fn golden(name: &str, out: &Output) {
+    assert!(out.status.success(), "{}", stderr(out));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &out.stdout).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        stdout(out),
+        expected,
+        "{name}: regenerate with UPDATE_GOLDEN=1 and review the diff"
+    );
+}
+
+/// Each non-obvious parameter carries its reason and the reference page (anchored at the
+/// parameter) that documents it; the seed and the rule-processing page are cited where the
+/// script relies on them.
+fn assert_documented(script: &str) {
+    for param in [
+        "-IsTransportRuleScoped",
+        "-UseMXRecord",
+        "-TlsSettings",
+        "-CloudServicesMailEnabled $true",
+        "-Priority 0",
+        "-ExceptIfSenderIpRanges",
+        "-HeaderMatchesPatterns",
+        "-ModerateMessageByUser",
+    ] {
+        let line = script
+            .lines()
+            .find(|l| l.contains(param))
+            .unwrap_or_else(|| panic!("{param} missing"));
+        let anchor = format!("#{}", param.split(' ').next().unwrap().to_ascii_lowercase());
+        assert!(
+            line.contains("<# ")
+                && line.contains("https://learn.microsoft.com/")
+                && line.contains(&anchor),
+            "{param} has no reference comment: {line}"
+        );
+    }
+    // Every comment beside a parameter names its source.
+    for line in script.lines().filter(|l| l.contains("<# ")) {
+        assert!(line.contains("https://learn.microsoft.com/"), "{line}");
+    }
+    for url in GOLDEN_URLS {
+        assert!(script.contains(url), "{url} not cited");
+    }
+}
+
+const GOLDEN_URLS: [&str; 3] = [
+    "https://learn.microsoft.com/powershell/module/exchangepowershell/new-outboundconnector#-",
+    "https://learn.microsoft.com/exchange/security-and-compliance/mail-flow-rules/mail-flow-rules",
+    "https://learn.microsoft.com/exchange/mail-flow-best-practices/use-connectors-to-configure-mail-flow/integrate-office-365-with-an-email-add-on-service",
+];
+
 #[test]
-fn exchange_setup_matches_the_golden_file() {
+fn exchange_setup_ip_mode_matches_the_golden_file() {
     let config = example_path();
-    let out = cordonctl(&[
+    let mut args = vec!["exchange-setup", "--config", config.to_str().unwrap()];
+    args.extend_from_slice(COMPLETE);
+    let out = cordonctl(&args);
+    golden("exchange-setup-ip.ps1", &out);
+    let script = stdout(&out);
+    assert_documented(&script);
+    assert!(script.contains("-SenderIPAddresses 198.51.100.25"));
+    assert!(
+        !script.contains("-RequireTls $") && !script.contains("-RestrictDomainsToIPAddresses $")
+    );
+}
+
+#[test]
+fn exchange_setup_certificate_mode_matches_the_golden_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cordon.toml");
+    std::fs::write(&path, cert_example()).unwrap();
+    let ca = TestCa::new("relay CA");
+    let leaf = ca.leaf("relay.dlp.contoso.com", None);
+    let cert = dir.path().join("client.pem");
+    std::fs::write(&cert, &leaf.cert_pem).unwrap();
+    let mut args = vec![
+        "exchange-setup",
+        "--config",
+        path.to_str().unwrap(),
+        "--client-cert",
+        cert.to_str().unwrap(),
+    ];
+    args.extend_from_slice(COMPLETE);
+    let out = cordonctl(&args);
+    golden("exchange-setup-certificate.ps1", &out);
+    let script = stdout(&out);
+    assert_documented(&script);
+    // The name comes from the client certificate, not from gateway.hostname.
+    assert!(script.contains("-TlsSenderCertificateName relay.dlp.contoso.com"));
+    assert!(script.contains("Get-AcceptedDomain -Identity relay.dlp.contoso.com"));
+    let mut check = args.clone();
+    check.push("--check");
+    let out = cordonctl(&check);
+    assert!(out.status.success(), "{}", stdout(&out));
+}
+
+#[test]
+fn exchange_setup_several_gateways_match_the_golden_file() {
+    let config = example_path();
+    let mut args = vec![
         "exchange-setup",
         "--config",
         config.to_str().unwrap(),
-        "--approver",
-        "dlp-approvers@contoso.com",
-    ]);
+        "--gateway",
+        "dlp1.contoso.com",
+        "--gateway",
+        "dlp2.contoso.com",
+        "--sender-ip",
+        "203.0.113.25",
+    ];
+    args.extend_from_slice(COMPLETE);
+    let out = cordonctl(&args);
+    golden("exchange-setup-gateways.ps1", &out);
+    let script = stdout(&out);
+    assert!(script.contains("-SmartHosts dlp1.contoso.com, dlp2.contoso.com"));
+    assert!(script.contains("-TlsDomain *.contoso.com"));
+    assert!(script.contains("-SenderIPAddresses 203.0.113.25, 198.51.100.25"));
+    assert!(script.contains("-ExceptIfSenderIpRanges 203.0.113.25, 198.51.100.25"));
+}
+
+#[test]
+fn exchange_setup_json_lists_the_commands() {
+    let config = example_path();
+    let mut args = vec![
+        "--json",
+        "exchange-setup",
+        "--config",
+        config.to_str().unwrap(),
+    ];
+    args.extend_from_slice(COMPLETE);
+    let out = cordonctl(&args);
     assert!(out.status.success(), "{}", stderr(&out));
-    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join(GOLDEN);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&golden, &out.stdout).unwrap();
-    }
-    let expected = std::fs::read_to_string(&golden).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let commands = v["commands"].as_array().unwrap();
+    let route = commands
+        .iter()
+        .find(|c| {
+            c["cmdlet"] == "New-TransportRule"
+                && c["parameters"]["RouteMessageOutboundConnector"].is_string()
+        })
+        .unwrap();
+    assert_eq!(route["parameters"]["Priority"], 1);
+    assert_eq!(route["parameters"]["Enabled"], false);
     assert_eq!(
-        stdout(&out),
-        expected,
-        "regenerate with UPDATE_GOLDEN=1 and review the diff"
+        route["parameters"]["ExceptIfSenderIpRanges"],
+        "198.51.100.25"
     );
+    assert_eq!(v["mode"]["ip"][0], "198.51.100.25");
+    assert!(commands.iter().any(
+        |c| c["cmdlet"] == "Remove-OutboundConnector" && c["function"] == "Undo-CordonDlpSetup"
+    ));
 }
 
 #[test]
 fn exchange_setup_takes_every_value_from_the_config() {
     let dir = tempfile::tempdir().unwrap();
-    let changed = EXAMPLE
+    let changed = cert_example()
         .replace("dlp1.contoso.com", "gw9.fabrikam.net")
         .replace("X-Cordon-Inspected", "X-Fab-Seen")
         .replace("X-Cordon-Action", "X-Fab-Verdict")
-        .replace("mail.protection.outlook.com\"", "relay.fabrikam.example\"")
-        .replace(
-            "# client_certificate = \"/data/cordon/tls/client.pem\"\n# client_private_key = \"/data/cordon/tls/client.key\"",
-            "client_certificate = \"/data/cordon/tls/client.pem\"\nclient_private_key = \"/data/cordon/tls/client.key\"",
-        );
-    assert!(
-        changed.contains("\nclient_certificate"),
-        "the example's relay section changed; update this test"
-    );
+        .replace("mail.protection.outlook.com\"", "relay.fabrikam.example\"");
     let path = dir.path().join("fabrikam.toml");
     std::fs::write(&path, &changed).unwrap();
     let out = cordonctl(&[
@@ -348,33 +497,148 @@ fn exchange_setup_takes_every_value_from_the_config() {
         path.to_str().unwrap(),
         "--approver",
         "boss@fabrikam.net",
+        "--sender-ip",
+        "198.51.100.9",
+        "--cert-domain",
+        "relay.fabrikam.net",
+        "--test-recipient",
+        "test@example.org",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let script = stdout(&out);
     for expected in [
         "-SmartHosts gw9.fabrikam.net",
         "-TlsDomain gw9.fabrikam.net",
-        "-ExceptIfHeaderMatchesMessageHeader X-Fab-Seen",
+        "-RemoveHeader X-Fab-Seen",
         "-HeaderMatchesMessageHeader X-Fab-Verdict",
-        "checks for relay.fabrikam.example",
-        "-TlsSenderCertificateName gw9.fabrikam.net -RequireTls $true".split(' ').next().unwrap(),
-        "-RequireTls $true -RestrictDomainsToCertificate $true -TlsSenderCertificateName gw9.fabrikam.net",
+        "-TlsSenderCertificateName relay.fabrikam.net",
         "-ModerateMessageByUser boss@fabrikam.net",
     ] {
-        assert!(script.contains(expected), "missing {expected:?} in:\n{script}");
+        assert!(
+            script.contains(expected),
+            "missing {expected:?} in:\n{script}"
+        );
     }
-    for stale in ["dlp1.contoso.com", "X-Cordon", "SenderIPAddresses", "<"] {
-        assert!(!script.contains(stale), "stale {stale:?} in:\n{script}");
+    for stale in [
+        "dlp1.contoso.com",
+        "X-Cordon-Inspected",
+        "X-Cordon-Action",
+        "<",
+    ] {
+        let code: Vec<&str> = script.lines().filter(|l| !l.starts_with('#')).collect();
+        assert!(
+            !code.iter().any(|l| l.replace("<#", "").contains(stale)),
+            "stale {stale:?} in:\n{script}"
+        );
     }
-    let out = cordonctl(&[
+}
+
+/// Runs `--check` on `toml` with `args` (plus the complete inputs unless overridden); returns
+/// (exit code, stdout).
+fn check(toml: &str, args: &[&str]) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cordon.toml");
+    std::fs::write(&path, toml).unwrap();
+    let mut all = vec![
         "exchange-setup",
         "--config",
         path.to_str().unwrap(),
-        "--approver",
-        "boss@fabrikam.net",
         "--check",
-    ]);
-    assert!(out.status.success(), "{}", stdout(&out));
+    ];
+    all.extend_from_slice(args);
+    for pair in COMPLETE.chunks(2) {
+        if !args.contains(&pair[0]) {
+            all.extend_from_slice(pair);
+        }
+    }
+    let out = cordonctl(&all);
+    (out.status.code(), stdout(&out))
+}
+
+#[test]
+fn exchange_check_passes_the_production_example() {
+    let (code, out) = check(EXAMPLE, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("ok: this config can work with Exchange Online"),
+        "{out}"
+    );
+    assert!(!out.contains("warning"), "{out}");
+}
+
+#[test]
+fn exchange_check_refuses_each_config_that_cannot_work() {
+    let ca = TestCa::new("relay CA");
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other.pem");
+    std::fs::write(&other, ca.leaf("other.contoso.com", None).cert_pem).unwrap();
+    let cert = cert_example();
+    let cases: Vec<(String, Vec<&str>, &str)> = vec![
+        (
+            EXAMPLE.replace("0.0.0.0:25", "0.0.0.0:2525"),
+            vec![],
+            "problem: [gateway] listen has no address on port 25 (it listens on 2525): Exchange Online delivers to a connector's smart hosts on port 25 only",
+        ),
+        (
+            cert.replace("tls = \"required\"", "tls = \"none\""),
+            vec!["--cert-domain", "relay.dlp.contoso.com"],
+            "problem: [relay] tls = \"none\" with a client certificate: the certificate is only presented inside TLS",
+        ),
+        (
+            cert.clone(),
+            vec!["--cert-domain", "relay.dlp.contoso.com", "--client-cert", other.to_str().unwrap()],
+            "problem: the relay client certificate names other.contoso.com but the inbound connector expects relay.dlp.contoso.com",
+        ),
+        (
+            EXAMPLE.into(),
+            vec!["--sender-ip", "10.20.30.40"],
+            "problem: --sender-ip 10.20.30.40 is not a public address",
+        ),
+        (
+            EXAMPLE.into(),
+            vec!["--sender-ip", "2001:db8::25"],
+            "problem: --sender-ip 2001:db8::25 is IPv6, which SenderIPAddresses does not support",
+        ),
+        (
+            EXAMPLE.into(),
+            vec!["--sender-ip", "198.51.100.0/23"],
+            "problem: --sender-ip 198.51.100.0/23 is wider than /24",
+        ),
+        (
+            EXAMPLE.into(),
+            vec!["--sender-ip", "gw.contoso.com"],
+            "problem: --sender-ip gw.contoso.com is not an IPv4 address or CIDR range",
+        ),
+        (
+            EXAMPLE.into(),
+            vec!["--approver", "a@contoso.com,b@contoso.com"],
+            "problem: --approver \"a@contoso.com,b@contoso.com\" is not a single mailbox address",
+        ),
+        (
+            EXAMPLE.into(),
+            vec!["--gateway", "dlp1.contoso.com", "--gateway", "dlp.fabrikam.net"],
+            "problem: the gateways dlp1.contoso.com, dlp.fabrikam.net are not all directly under one parent domain",
+        ),
+    ];
+    for (toml, args, expected) in cases {
+        let (code, out) = check(&toml, &args);
+        assert_eq!(code, Some(1), "{args:?}: {out}");
+        assert!(
+            out.contains(expected),
+            "{args:?}: expected {expected:?} in:\n{out}"
+        );
+        assert!(!out.contains("ok:"), "{out}");
+    }
+    // A port-25 forwarder in front is declared, not refused.
+    let (code, out) = check(
+        &EXAMPLE.replace("0.0.0.0:25", "0.0.0.0:2525"),
+        &["--port25-forwarder"],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    // Missing inputs are named.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    std::fs::write(&path, EXAMPLE).unwrap();
     let out = cordonctl(&[
         "exchange-setup",
         "--config",
@@ -382,7 +646,52 @@ fn exchange_setup_takes_every_value_from_the_config() {
         "--check",
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stdout(&out).contains("--approver"));
+    for flag in ["--approver", "--sender-ip", "--test-recipient"] {
+        assert!(stdout(&out).contains(flag), "{flag}: {}", stdout(&out));
+    }
+}
+
+#[test]
+fn exchange_check_warns_about_rules_and_ranges_this_routing_never_feeds() {
+    let toml = EXAMPLE
+        .replace(
+            "name = \"quarantine-pii\"\ndirection = \"outbound\"",
+            "name = \"quarantine-pii\"\ndirection = \"inbound\"",
+        )
+        .replace(
+            "name = \"block-card-dumps\"\ndirection = \"outbound\"",
+            "name = \"block-card-dumps\"\ndirection = \"internal\"",
+        )
+        .replace(", \"2a01:111:f400::/48\", \"2a01:111:f403::/48\"", "");
+    let (code, out) = check(&toml, &[]);
+    assert_eq!(code, Some(0), "warnings alone do not fail: {out}");
+    for expected in [
+        "warning: rule \"quarantine-pii\" has direction = \"inbound\" and never fires",
+        "warning: rule \"block-card-dumps\" has direction = \"internal\" and never fires",
+        "warning: [gateway] allowed_clients does not cover Exchange Online's 2a01:111:f400::/48",
+        "warning: [gateway] allowed_clients does not cover Exchange Online's 2a01:111:f403::/48",
+    ] {
+        assert!(out.contains(expected), "expected {expected:?} in:\n{out}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    std::fs::write(&path, &toml).unwrap();
+    let mut args = vec![
+        "--json",
+        "exchange-setup",
+        "--config",
+        path.to_str().unwrap(),
+        "--check",
+    ];
+    args.extend_from_slice(COMPLETE);
+    let out = cordonctl(&args);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    assert!(v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["severity"] == "warning"));
 }
 
 #[test]
@@ -392,4 +701,15 @@ fn exchange_setup_from_the_running_config() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("the running config (generation 0)"));
     assert!(stdout(&out).contains("-SmartHosts dlp1.contoso.com"));
+    // A fleet given on the command line feeds the same connector.
+    let out = server.run(&[
+        "exchange-setup",
+        "--approver",
+        "a@contoso.com",
+        "--gateway",
+        "dlp1.contoso.com",
+        "--gateway",
+        "dlp2.contoso.com",
+    ]);
+    assert!(stdout(&out).contains("-SmartHosts dlp1.contoso.com, dlp2.contoso.com"));
 }
