@@ -95,6 +95,13 @@ pub enum UnscannableReason {
     /// PDF text drawn with glyph codes whose font or ToUnicode map could not
     /// be resolved (a table limit, an unmapped code).
     PdfGlyphText,
+    /// A file that starts with `%PDF` but holds no indirect object: only its
+    /// strings were read, so bare text in it was not.
+    CorruptPdf,
+    /// A part or entry that starts with an image format's magic bytes but
+    /// does not parse as that format. Its bytes were read as text, so this
+    /// is reported for the record, not as skipped content.
+    MalformedImage,
 }
 
 impl UnscannableReason {
@@ -120,15 +127,53 @@ impl UnscannableReason {
             BoundaryTooLong => "boundary_too_long",
             Truncated => "truncated",
             PdfGlyphText => "pdf_glyph_text",
+            CorruptPdf => "corrupt_pdf",
+            MalformedImage => "malformed_image",
         }
     }
 
-    /// Whether this reason means content was actually skipped. `LineTooLong`
-    /// and `Truncated` are reported but everything was still inspected.
+    /// Every reason, in declaration order: what a rule's
+    /// `unscannable_reasons` may name.
+    pub const ALL: &'static [UnscannableReason] = {
+        use UnscannableReason::*;
+        &[
+            EncryptedArchive,
+            EncryptedDocument,
+            UnsupportedCompression,
+            CorruptArchive,
+            InflatedBytesLimit,
+            InflateRatioLimit,
+            ZipEntriesLimit,
+            ZipNestingLimit,
+            MimeDepthLimit,
+            PartsLimit,
+            HeaderTooLarge,
+            LineTooLong,
+            CorruptBase64,
+            CorruptQuotedPrintable,
+            UnknownCharset,
+            BoundaryTooLong,
+            Truncated,
+            PdfGlyphText,
+            CorruptPdf,
+            MalformedImage,
+        ]
+    };
+
+    /// The reason named `name` (its [`UnscannableReason::as_str`]).
+    pub fn from_name(name: &str) -> Option<UnscannableReason> {
+        Self::ALL.iter().copied().find(|r| r.as_str() == name)
+    }
+
+    /// Whether this reason means content was actually skipped. `LineTooLong`,
+    /// `Truncated` and `MalformedImage` are reported but everything was
+    /// still inspected.
     pub fn skipped_content(self) -> bool {
         !matches!(
             self,
-            UnscannableReason::LineTooLong | UnscannableReason::Truncated
+            UnscannableReason::LineTooLong
+                | UnscannableReason::Truncated
+                | UnscannableReason::MalformedImage
         )
     }
 }
@@ -680,6 +725,19 @@ mod tests {
         assert_eq!(f.count("x", Confidence::Low), 4);
         assert!(f.detectors[0].count_is_lower_bound);
         assert_eq!(acc.state_bytes(), before);
+    }
+
+    #[test]
+    fn every_reason_is_listed_once_and_named_back() {
+        for (i, r) in UnscannableReason::ALL.iter().enumerate() {
+            assert_eq!(*r as usize, i, "ALL is in declaration order");
+            assert_eq!(UnscannableReason::from_name(r.as_str()), Some(*r));
+        }
+        assert_eq!(
+            UnscannableReason::ALL.len(),
+            UnscannableReason::MalformedImage as usize + 1
+        );
+        assert_eq!(UnscannableReason::from_name("nope"), None);
     }
 
     #[test]

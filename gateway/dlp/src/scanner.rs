@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::decode::{Base64, QuotedPrintable};
 use crate::findings::{Acc, AttachmentAcc, Findings, UnscannableReason as R};
 use crate::html::Mode;
+use crate::image;
 use crate::limits::STAGE_BUFFER_BYTES;
 use crate::mime::{Cte, PartInfo, Sink, Walker};
 use crate::pdf::Pdf;
@@ -48,7 +49,11 @@ enum Kind {
     Zip,
     /// A PDF: strings and inflated content streams (`pdf.rs`).
     Pdf,
-    /// Images, audio: nothing a detector can read.
+    /// Starts like an image: its structure is checked and its bytes are
+    /// read as text all the same (`image.rs` says why).
+    Image,
+    /// Nothing more to read: compressed formats we cannot open (reported),
+    /// empty parts.
     Skip,
 }
 
@@ -57,6 +62,13 @@ enum Kind {
 /// document; a PDF trailer with `/Encrypt` is an encrypted PDF.
 const OLE_ENCRYPTED: &[u8] = b"E\0n\0c\0r\0y\0p\0t\0e\0d\0P\0a\0c\0k\0a\0g\0e\0";
 const PDF_ENCRYPTED: &[u8] = b"/Encrypt";
+
+/// A ZIP local file header. Self-extracting archives (and anything else
+/// that puts bytes in front of a ZIP) start with a program stub; `unzip`
+/// and Python's zipfile find the entries through the central directory, so
+/// a part read as text or binary is searched for this signature and read as
+/// an archive from there.
+const ZIP_LOCAL_SIG: &[u8; 4] = b"PK\x03\x04";
 
 /// Transfer decoders of the current leaf part.
 struct Decoders {
@@ -98,6 +110,12 @@ struct Leaf {
     needle_found: bool,
     attachment: AttachmentAcc,
     record: bool,
+    /// The structural check of a part that starts like an image.
+    image: image::Check,
+    /// Search text/binary parts for a ZIP local header ([`ZIP_LOCAL_SIG`]).
+    find_zip: bool,
+    /// Bytes of [`ZIP_LOCAL_SIG`] matched at the end of the previous chunk.
+    zip_sig: usize,
     /// The PDF reader: one, used by a PDF part or lent to the archive reader for a PDF entry.
     pdf: Box<Pdf>,
 }
@@ -120,6 +138,9 @@ impl Leaf {
             needle_found: false,
             attachment: AttachmentAcc::new(),
             record: false,
+            image: image::Check::new(),
+            find_zip: false,
+            zip_sig: 0,
             pdf: Box::new(Pdf::new()),
         }
     }
@@ -426,7 +447,12 @@ impl Content<'_> {
         }
         let det = &self.engine.detectors;
         match self.leaf.kind {
+            Kind::Text if self.leaf.find_zip => self.text_or_zip(d),
             Kind::Text => self.text.push(det, self.acc, d),
+            Kind::Image => {
+                self.leaf.image.feed(d);
+                self.text.push(det, self.acc, d);
+            }
             Kind::Zip => {
                 let (zips, pdf, mut ctx) = self.readers();
                 ctx.pdf = Some(pdf);
@@ -439,6 +465,54 @@ impl Content<'_> {
             }
             Kind::Skip | Kind::Sniff => {}
         }
+    }
+
+    /// Text or binary until a ZIP local header shows up; from there on the
+    /// part is an archive (a self-extracting ZIP, or a ZIP behind any
+    /// prefix). Chunk-invariant: a signature split across feeds is found.
+    fn text_or_zip(&mut self, d: &[u8]) {
+        let det = &self.engine.detectors;
+        let sig = ZIP_LOCAL_SIG;
+        let mut from = None;
+        let k = self.leaf.zip_sig;
+        if k > 0 {
+            // The signature has no repeated byte, so a partial match either
+            // continues here or is dropped.
+            let want = &sig[k..];
+            let n = want.len().min(d.len());
+            if d[..n] == want[..n] {
+                if n == want.len() {
+                    from = Some((0, n));
+                } else {
+                    self.leaf.zip_sig += n;
+                    return self.text.push(det, self.acc, d);
+                }
+            } else {
+                self.leaf.zip_sig = 0;
+            }
+        }
+        if from.is_none() {
+            if let Some(i) = memchr::memmem::find(d, sig) {
+                from = Some((i, i + sig.len()));
+            }
+        }
+        let Some((text_end, zip_from)) = from else {
+            self.leaf.zip_sig = (1..sig.len())
+                .rev()
+                .find(|&m| d.ends_with(&sig[..m]))
+                .unwrap_or(0);
+            return self.text.push(det, self.acc, d);
+        };
+        self.text.push(det, self.acc, &d[..text_end]);
+        self.text.end(det, self.acc);
+        let l = &mut *self.leaf;
+        l.kind = Kind::Zip;
+        l.detected = "zip";
+        l.find_zip = false;
+        l.zip_sig = 0;
+        self.zips[0].begin();
+        self.route(sig);
+        self.route(&d[zip_from..]);
     }
 
     /// Decides what the part is from its first bytes (not its name or
@@ -463,11 +537,9 @@ impl Content<'_> {
         } else if s.starts_with(b"\xFE\xFF") {
             charset = Some(encoding_rs::UTF_16BE);
             (Kind::Text, "text")
-        } else if s.starts_with(b"\x89PNG")
-            || s.starts_with(b"\xFF\xD8\xFF")
-            || s.starts_with(b"GIF8")
-        {
-            (Kind::Skip, "image")
+        } else if let Some(fmt) = image::Format::sniff(s) {
+            l.image.begin(fmt);
+            (Kind::Image, fmt.name())
         } else if s.starts_with(b"\x1F\x8B")
             || s.starts_with(b"7z\xBC\xAF")
             || s.starts_with(b"Rar!")
@@ -498,8 +570,14 @@ impl Content<'_> {
         let l = &mut *self.leaf;
         l.kind = kind;
         l.detected = detected;
+        // OLE files are excluded: Office keeps embedded packages there in
+        // sectors that need not be contiguous, so a ZIP found in one would
+        // read as corrupt.
+        l.find_zip = kind == Kind::Text && detected != "ole";
+        l.zip_sig = 0;
         match kind {
             Kind::Text => self.text.begin(charset, markup),
+            Kind::Image => self.text.begin(None, None),
             Kind::Zip => self.zips[0].begin(),
             Kind::Pdf => {
                 self.text.begin(None, None);
@@ -523,6 +601,13 @@ impl Content<'_> {
         let det = &self.engine.detectors;
         match self.leaf.kind {
             Kind::Text => self.text.end(det, self.acc),
+            Kind::Image => {
+                self.text.end(det, self.acc);
+                if !self.leaf.image.finish() {
+                    self.acc.unscannable(R::MalformedImage);
+                    self.leaf.detected = "binary";
+                }
+            }
             Kind::Zip => {
                 let (zips, pdf, mut ctx) = self.readers();
                 ctx.pdf = Some(pdf);
@@ -551,6 +636,7 @@ impl Content<'_> {
         }
         self.leaf.kind = Kind::Skip;
         self.leaf.record = false;
+        self.leaf.find_zip = false;
     }
 
     fn needle(&mut self, d: &[u8]) {
