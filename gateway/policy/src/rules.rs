@@ -135,6 +135,14 @@ fn attachment_matches(rule: &Rule, findings: &Findings) -> bool {
     })
 }
 
+/// `unscannable_reasons`: any listed reason was reported anywhere in the message.
+fn reasons_match(rule: &Rule, findings: &Findings) -> bool {
+    rule.unscannable_reasons.is_empty()
+        || findings
+            .all_reasons()
+            .any(|u| rule.unscannable_reasons.iter().any(|r| r == u.as_str()))
+}
+
 /// Whether every condition of `rule` holds.
 pub fn rule_matches(
     rule: &Rule,
@@ -153,6 +161,7 @@ pub fn rule_matches(
             .any(|r| any_matches(&rule.except_recipients, r))
         && rule.min_size.is_none_or(|m| env.size >= m)
         && (!rule.unscannable || findings.is_unscannable())
+        && reasons_match(rule, findings)
         && content_matches(rule, findings)
         && attachment_matches(rule, findings)
 }
@@ -273,6 +282,8 @@ mod tests {
             attachment_types: vec![],
             min_size: None,
             unscannable: false,
+            unscannable_reasons: vec![],
+            unscannable_reasons_at: vec![],
             action,
             reply: None,
             redirect_to: None,
