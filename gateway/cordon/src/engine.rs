@@ -109,7 +109,7 @@ mod tests {
         assert_eq!(problems.len(), 1, "{problems:?}");
         let p = problems[0].to_string();
         assert!(
-            p.starts_with("t.toml:8:47: rule[0].unscannable_reasons[1]: unknown unscannable reason `encrypted_zip`"),
+            p.starts_with("t.toml:8:45: rule[0].unscannable_reasons[1]: unknown unscannable reason `encrypted_zip`"),
             "{p}"
         );
         assert!(

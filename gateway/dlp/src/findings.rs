@@ -698,7 +698,17 @@ pub fn render_table(f: &Findings) -> String {
         }
     }
     if !f.attachments.is_empty() {
-        let _ = writeln!(out, "attachments ({} total):", f.attachments_total);
+        // Images are named by format only once they parsed (`image.rs`).
+        let images = f
+            .attachments
+            .iter()
+            .filter(|a| matches!(a.detected_type.as_str(), "png" | "jpeg" | "gif"))
+            .count();
+        let _ = writeln!(
+            out,
+            "attachments ({} total, {images} well-formed images listed):",
+            f.attachments_total
+        );
         for a in &f.attachments {
             let _ = writeln!(
                 out,

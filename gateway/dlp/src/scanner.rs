@@ -70,6 +70,23 @@ const PDF_ENCRYPTED: &[u8] = b"/Encrypt";
 /// an archive from there.
 const ZIP_LOCAL_SIG: &[u8; 4] = b"PK\x03\x04";
 
+/// A local header's fixed part (APPNOTE 4.3.7), read before a ZIP found by
+/// search is believed.
+const ZIP_LOCAL_HEADER_BYTES: usize = 30;
+
+/// Whether a candidate local header found inside other bytes looks like
+/// one a ZIP writer made: the version needed is one APPNOTE defines (at most
+/// 6.3), the method is a documented one, the name is 1 to 1,024 bytes. The
+/// signature alone turns up by chance about once in 4 GB of compressed
+/// data (2^-32 per position); with these checks, practically never, so a
+/// photo does not become a `corrupt_archive`.
+fn plausible_local_header(h: &[u8; ZIP_LOCAL_HEADER_BYTES]) -> bool {
+    /// Stored, deflate, deflate64, bzip2, LZMA, zstd, MP3, xz, JPEG, WavPack, PPMd, AES (APPNOTE 4.4.5).
+    const METHODS: &[u16] = &[0, 8, 9, 12, 14, 93, 94, 95, 96, 97, 98, 99];
+    let u16at = |i: usize| u16::from_le_bytes([h[i], h[i + 1]]);
+    u16at(4) <= 63 && METHODS.contains(&u16at(8)) && (1..=1024).contains(&u16at(26))
+}
+
 /// Transfer decoders of the current leaf part.
 struct Decoders {
     cte: Cte,
@@ -116,6 +133,9 @@ struct Leaf {
     find_zip: bool,
     /// Bytes of [`ZIP_LOCAL_SIG`] matched at the end of the previous chunk.
     zip_sig: usize,
+    /// A candidate local header being collected (`zip_hdr_len` > 0).
+    zip_hdr: [u8; ZIP_LOCAL_HEADER_BYTES],
+    zip_hdr_len: usize,
     /// The PDF reader: one, used by a PDF part or lent to the archive reader for a PDF entry.
     pdf: Box<Pdf>,
 }
@@ -141,6 +161,8 @@ impl Leaf {
             image: image::Check::new(),
             find_zip: false,
             zip_sig: 0,
+            zip_hdr: [0; ZIP_LOCAL_HEADER_BYTES],
+            zip_hdr_len: 0,
             pdf: Box::new(Pdf::new()),
         }
     }
@@ -450,8 +472,10 @@ impl Content<'_> {
             Kind::Text if self.leaf.find_zip => self.text_or_zip(d),
             Kind::Text => self.text.push(det, self.acc, d),
             Kind::Image => {
+                // An image with a ZIP appended is a classic polyglot that
+                // `unzip` opens: the search goes on in images too.
                 self.leaf.image.feed(d);
-                self.text.push(det, self.acc, d);
+                self.text_or_zip(d);
             }
             Kind::Zip => {
                 let (zips, pdf, mut ctx) = self.readers();
@@ -467,52 +491,74 @@ impl Content<'_> {
         }
     }
 
-    /// Text or binary until a ZIP local header shows up; from there on the
-    /// part is an archive (a self-extracting ZIP, or a ZIP behind any
-    /// prefix). Chunk-invariant: a signature split across feeds is found.
-    fn text_or_zip(&mut self, d: &[u8]) {
+    /// Text or binary until a plausible ZIP local header shows up; from
+    /// there on the part is an archive (a self-extracting ZIP, an image
+    /// with a ZIP appended, any prefix). Every byte before the switch,
+    /// candidate header included, goes to the text pipe, so a false
+    /// candidate hides nothing. Chunk-invariant: a signature or header
+    /// split across feeds is found.
+    fn text_or_zip(&mut self, mut d: &[u8]) {
         let det = &self.engine.detectors;
         let sig = ZIP_LOCAL_SIG;
-        let mut from = None;
-        let k = self.leaf.zip_sig;
-        if k > 0 {
-            // The signature has no repeated byte, so a partial match either
-            // continues here or is dropped.
-            let want = &sig[k..];
-            let n = want.len().min(d.len());
-            if d[..n] == want[..n] {
-                if n == want.len() {
-                    from = Some((0, n));
-                } else {
-                    self.leaf.zip_sig += n;
-                    return self.text.push(det, self.acc, d);
+        while !d.is_empty() {
+            let l = &mut *self.leaf;
+            if l.zip_hdr_len > 0 {
+                // Collecting the candidate's fixed header.
+                let take = (ZIP_LOCAL_HEADER_BYTES - l.zip_hdr_len).min(d.len());
+                l.zip_hdr[l.zip_hdr_len..l.zip_hdr_len + take].copy_from_slice(&d[..take]);
+                l.zip_hdr_len += take;
+                self.text.push(det, self.acc, &d[..take]);
+                d = &d[take..];
+                let l = &mut *self.leaf;
+                if l.zip_hdr_len < ZIP_LOCAL_HEADER_BYTES {
+                    return;
                 }
-            } else {
-                self.leaf.zip_sig = 0;
+                l.zip_hdr_len = 0;
+                if plausible_local_header(&l.zip_hdr) {
+                    let hdr = l.zip_hdr;
+                    self.text.end(det, self.acc);
+                    let l = &mut *self.leaf;
+                    l.kind = Kind::Zip;
+                    l.detected = "zip";
+                    l.find_zip = false;
+                    self.zips[0].begin();
+                    self.route(&hdr);
+                    self.route(d);
+                    return;
+                }
+                continue;
             }
-        }
-        if from.is_none() {
-            if let Some(i) = memchr::memmem::find(d, sig) {
-                from = Some((i, i + sig.len()));
+            // Searching; a partial signature at the end of the last feed
+            // either continues here or is dropped (no byte repeats in it).
+            let k = l.zip_sig;
+            l.zip_sig = 0;
+            let mut end = None;
+            if k > 0 {
+                let want = &sig[k..];
+                let n = want.len().min(d.len());
+                if d[..n] == want[..n] {
+                    if n < want.len() {
+                        l.zip_sig = k + n;
+                        return self.text.push(det, self.acc, d);
+                    }
+                    end = Some(n);
+                }
             }
+            if end.is_none() {
+                end = memchr::memmem::find(d, sig).map(|i| i + sig.len());
+            }
+            let Some(end) = end else {
+                l.zip_sig = (1..sig.len())
+                    .rev()
+                    .find(|&m| d.ends_with(&sig[..m]))
+                    .unwrap_or(0);
+                return self.text.push(det, self.acc, d);
+            };
+            l.zip_hdr[..sig.len()].copy_from_slice(sig);
+            l.zip_hdr_len = sig.len();
+            self.text.push(det, self.acc, &d[..end]);
+            d = &d[end..];
         }
-        let Some((text_end, zip_from)) = from else {
-            self.leaf.zip_sig = (1..sig.len())
-                .rev()
-                .find(|&m| d.ends_with(&sig[..m]))
-                .unwrap_or(0);
-            return self.text.push(det, self.acc, d);
-        };
-        self.text.push(det, self.acc, &d[..text_end]);
-        self.text.end(det, self.acc);
-        let l = &mut *self.leaf;
-        l.kind = Kind::Zip;
-        l.detected = "zip";
-        l.find_zip = false;
-        l.zip_sig = 0;
-        self.zips[0].begin();
-        self.route(sig);
-        self.route(&d[zip_from..]);
     }
 
     /// Decides what the part is from its first bytes (not its name or
@@ -573,8 +619,9 @@ impl Content<'_> {
         // OLE files are excluded: Office keeps embedded packages there in
         // sectors that need not be contiguous, so a ZIP found in one would
         // read as corrupt.
-        l.find_zip = kind == Kind::Text && detected != "ole";
+        l.find_zip = matches!(kind, Kind::Text | Kind::Image) && detected != "ole";
         l.zip_sig = 0;
+        l.zip_hdr_len = 0;
         match kind {
             Kind::Text => self.text.begin(charset, markup),
             Kind::Image => self.text.begin(None, None),

@@ -195,6 +195,11 @@ fn a_zip_behind_a_self_extractor_stub_is_read() {
         assert!(!f.is_unscannable(), "{:?}", f.unscannable);
         assert_eq!(f.attachments[0].detected_type, "zip");
     }
+    // A well-formed JPEG with the ZIP appended after EOI: `unzip` opens it.
+    let poly = zip_with_prefix(&jpeg(), &[("c.txt", CARDS.as_bytes(), true)]);
+    let f = scan(&mail("cat.jpg", "image/jpeg", &poly));
+    assert_eq!(cards(&f), 1, "{:?}", f.unscannable);
+    assert_eq!(f.attachments[0].detected_type, "zip");
     // A text prefix, and a two-byte one (the signature then sits inside
     // the first 8 sniffed bytes).
     for prefix in [&b"#!/bin/sh\nexec unzip \"$0\"\n"[..], b"\r\n"] {
@@ -202,6 +207,20 @@ fn a_zip_behind_a_self_extractor_stub_is_read() {
         let f = scan(&mail("x.bin", "application/octet-stream", &z));
         assert_eq!(cards(&f), 1, "{:?}", f.unscannable);
     }
+}
+
+#[test]
+fn a_stray_zip_signature_is_not_an_archive_and_hides_nothing() {
+    // Compressed data holds `PK\x03\x04` about once in 4 GB; what follows
+    // it is no local header, so the part stays text and nothing is lost,
+    // not even a card inside the would-be header.
+    let mut data = b"\x00\x01binary\xFEPK\x03\x04".to_vec();
+    data.extend_from_slice(CARDS.as_bytes());
+    data.extend((0..2000u32).map(|i| (i * 97 % 253) as u8));
+    let f = scan(&mail("blob.bin", "application/octet-stream", &data));
+    assert_eq!(cards(&f), 1, "{f:#?}");
+    assert!(f.unscannable.is_empty(), "{:?}", f.unscannable);
+    assert_eq!(f.attachments[0].detected_type, "binary");
 }
 
 #[test]

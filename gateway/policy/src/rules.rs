@@ -112,6 +112,20 @@ fn mime_essence(t: &str) -> &str {
     t.split(';').next().unwrap_or("").trim()
 }
 
+/// Names in `attachment_types` that stand for several detected types.
+const TYPE_FAMILIES: &[(&str, &[&str])] = &[
+    // The engine names an image by its format, and only once it parsed.
+    ("image", &["png", "jpeg", "gif"]),
+];
+
+fn detected_is(detected: &str, want: &str) -> bool {
+    detected.eq_ignore_ascii_case(want)
+        || TYPE_FAMILIES.iter().any(|(family, members)| {
+            family.eq_ignore_ascii_case(want)
+                && members.iter().any(|m| m.eq_ignore_ascii_case(detected))
+        })
+}
+
 fn attachment_matches(rule: &Rule, findings: &Findings) -> bool {
     if rule.attachment_types.is_empty() {
         return true;
@@ -126,7 +140,7 @@ fn attachment_matches(rule: &Rule, findings: &Findings) -> bool {
         } else {
             let ext = want.trim_start_matches('.');
             findings.attachments.iter().any(|a| {
-                a.detected_type.eq_ignore_ascii_case(ext)
+                detected_is(&a.detected_type, ext)
                     || a.file_name
                         .rsplit_once('.')
                         .is_some_and(|(_, e)| e.eq_ignore_ascii_case(ext))
@@ -590,6 +604,20 @@ mod tests {
         assert!(!check(&["pdf"]));
         assert!(!check(&["application/pdf"]));
         assert!(!check(&["report.xlsx"]));
+        assert!(!check(&["image"]));
+        f.attachments.push(Attachment {
+            location: "3/logo".into(),
+            file_name: "logo".into(),
+            declared_type: "application/octet-stream".into(),
+            detected_type: "png".into(),
+            size: 100,
+        });
+        let check = |types: &[&str]| {
+            let mut r = rule("r", Action::Tag);
+            r.attachment_types = types.iter().map(|s| s.to_string()).collect();
+            evaluate(&[r], &env, &f, &org()).action == Action::Tag
+        };
+        assert!(check(&["image"]) && check(&["PNG"]) && !check(&["jpeg"]));
         assert!(!evaluate(
             &[{
                 let mut r = rule("r", Action::Tag);

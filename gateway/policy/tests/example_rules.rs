@@ -107,6 +107,14 @@ fn mail(parts: &[(&str, &str, Vec<u8>)]) -> Vec<u8> {
     m.into_bytes()
 }
 
+/// What, the message, the recipient, the expected action and rule.
+type Case = (
+    &'static str,
+    Vec<u8>,
+    &'static str,
+    (Action, Option<String>),
+);
+
 fn verdict(cfg: &Config, msg: &[u8], rcpt: &str) -> (Action, Option<String>) {
     let rcpts = vec![rcpt.to_string()];
     let env = EnvelopeFacts {
@@ -134,7 +142,7 @@ fn unreadable_archives_are_quarantined_the_rest_tagged_logos_delivered() {
     let quarantine = Some("quarantine-unreadable".to_string());
     let tag = Some("tag-unscannable".to_string());
     let out = "bob@fabrikam.example";
-    let cases: Vec<(&str, Vec<u8>, &str, (Action, Option<String>))> = vec![
+    let cases: Vec<Case> = vec![
         (
             "encrypted zip",
             mail(&[("q3.zip", "application/zip", zip("q3.xlsx", b"secret", 1, 0))]),
