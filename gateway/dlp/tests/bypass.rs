@@ -457,3 +457,20 @@ fn planted_cards_behind_any_magic_are_found_or_unscannable() {
         "every prefix in both carriers: {tally:?}"
     );
 }
+
+#[test]
+fn images_written_by_python_are_listed_by_format() {
+    // tests/fuzz_regressions/image/ holds images made with Python's zlib
+    // (its own CRC-32), behind the fuzz target's format byte.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_regressions/image");
+    for (file, detected) in [
+        ("png-1x1", "png"),
+        ("jpeg-fill-and-restart", "jpeg"),
+        ("gif-1x1", "gif"),
+    ] {
+        let data = std::fs::read(dir.join(file)).unwrap();
+        let f = scan(&mail(file, "application/octet-stream", &data[1..]));
+        assert_eq!(f.attachments[0].detected_type, detected, "{file}");
+        assert!(f.unscannable.is_empty(), "{file}: {:?}", f.unscannable);
+    }
+}
