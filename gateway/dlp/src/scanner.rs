@@ -481,7 +481,18 @@ impl Content<'_> {
                 let (zips, pdf, mut ctx) = self.readers();
                 ctx.pdf = Some(pdf);
                 let (top, rest) = zips.split_first_mut().expect("at least one level");
-                top.feed(rest, &mut ctx, d);
+                let used = top.feed(rest, &mut ctx, d);
+                if used < d.len() {
+                    // The archive is over (central directory, or stopped) but
+                    // the part goes on: `unzip` ignores what follows, a text
+                    // editor shows it. Read it as text, another ZIP included.
+                    self.text.begin(None, None);
+                    self.leaf.kind = Kind::Text;
+                    self.leaf.find_zip = true;
+                    self.leaf.zip_sig = 0;
+                    self.leaf.zip_hdr_len = 0;
+                    self.text_or_zip(&d[used..]);
+                }
             }
             Kind::Pdf => {
                 let (_, pdf, mut ctx) = self.readers();

@@ -224,6 +224,18 @@ fn a_stray_zip_signature_is_not_an_archive_and_hides_nothing() {
 }
 
 #[test]
+fn text_after_the_end_of_a_zip_is_read() {
+    // `unzip` and Python ignore bytes after the end of central directory
+    // record; a text editor shows them.
+    let mut z = zip(&[("readme.txt", b"nothing here", true)]);
+    z.extend_from_slice(b"\r\n");
+    z.extend_from_slice(CARDS.as_bytes());
+    let f = scan(&mail("q3.zip", "application/zip", &z));
+    assert_eq!(cards(&f), 1, "{f:#?}");
+    assert_eq!(f.attachments[0].detected_type, "zip");
+}
+
+#[test]
 fn a_deflated_text_entry_named_jpg_is_read() {
     let z = zip(&[
         ("holiday.jpg", CARDS.as_bytes(), true),
