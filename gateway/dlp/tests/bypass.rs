@@ -210,6 +210,19 @@ fn a_zip_behind_a_self_extractor_stub_is_read() {
 }
 
 #[test]
+fn a_self_extracting_zip_written_by_python_is_read() {
+    // tests/fixtures/sfx-python.README records how it was made.
+    let sfx = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sfx-python.exe"),
+    )
+    .unwrap();
+    let f = scan(&mail("setup.exe", "application/octet-stream", &sfx));
+    assert_eq!(cards(&f), 1, "{f:#?}");
+    assert!(f.unscannable.is_empty(), "{:?}", f.unscannable);
+    assert_eq!(f.attachments[0].detected_type, "zip");
+}
+
+#[test]
 fn a_stray_zip_signature_is_not_an_archive_and_hides_nothing() {
     // Compressed data holds `PK\x03\x04` about once in 4 GB; what follows
     // it is no local header, so the part stays text and nothing is lost,
