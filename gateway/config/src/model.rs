@@ -349,6 +349,11 @@ pub struct Rule {
     pub min_size: Option<u64>,
     /// Match messages the engine could not fully scan.
     pub unscannable: bool,
+    /// Match messages with any of these unscannable reasons
+    /// (`encrypted_archive`...); empty: reasons are not a condition.
+    pub unscannable_reasons: Vec<String>,
+    /// Where each `unscannable_reasons` entry was written, for "unknown reason" errors.
+    pub unscannable_reasons_at: Vec<Location>,
     pub action: Action,
     /// For `block`: the SMTP reply (code, enhanced code, text).
     pub reply: Option<String>,

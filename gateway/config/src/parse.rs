@@ -752,6 +752,13 @@ fn rule(mut s: Section<'_, '_>, r: &mut Reader<'_>) -> Option<Rule> {
             }
         });
     let unscannable = s.bool(r, "unscannable").unwrap_or(false);
+    // Names are checked against the engine's reasons where detectors are (cordon's engine.rs).
+    let mut unscannable_reasons = Vec::new();
+    let mut unscannable_reasons_at = Vec::new();
+    for (v, span, k) in s.strings(r, "unscannable_reasons").unwrap_or_default() {
+        unscannable_reasons.push(v);
+        unscannable_reasons_at.push(r.location(&span, &k));
+    }
     let action = match s.string(r, "action") {
         None => {
             missing(r, &s, "action");
@@ -831,6 +838,8 @@ fn rule(mut s: Section<'_, '_>, r: &mut Reader<'_>) -> Option<Rule> {
         attachment_types,
         min_size,
         unscannable,
+        unscannable_reasons,
+        unscannable_reasons_at,
         action: action?,
         reply,
         redirect_to,
@@ -1144,12 +1153,25 @@ mod tests {
             c.dictionaries[0].terms,
             vec!["Project Falcon", "Bluebird merger"]
         );
-        assert_eq!(c.rules.len(), 3);
+        assert_eq!(c.rules.len(), 5);
         assert_eq!(c.rules[0].action, Action::Block);
         assert_eq!(c.rules[0].min_count, 5);
         assert_eq!(c.rules[0].notify, vec![NotifyTarget::Sender]);
         assert_eq!(c.rules[1].matches, vec!["us_ssn", "iban", "codenames"]);
         assert_eq!(c.rules[2].direction, Direction::Any);
+        assert_eq!(c.rules[3].action, Action::Quarantine);
+        assert_eq!(
+            c.rules[3].unscannable_reasons,
+            vec![
+                "encrypted_archive",
+                "encrypted_document",
+                "corrupt_archive",
+                "corrupt_pdf",
+                "unsupported_compression"
+            ]
+        );
+        assert_eq!(c.rules[3].unscannable_reasons_at.len(), 5);
+        assert!(c.rules[4].unscannable && c.rules[4].action == Action::Tag);
         assert_eq!(c.policy.on_scan_error, OnScanError::Block);
     }
 

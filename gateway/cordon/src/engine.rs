@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use cordon_config::{Config, Diagnostic};
-use cordon_dlp::{DictionaryConfig, Engine, EngineConfig, PatternConfig};
+use cordon_dlp::{DictionaryConfig, Engine, EngineConfig, PatternConfig, UnscannableReason};
 use cordon_policy::dlp_confidence;
 
 use crate::Error;
@@ -72,10 +72,51 @@ pub fn build(config: &Config) -> Result<Arc<Engine>, Error> {
                 )));
             }
         }
+        for (name, at) in rule
+            .unscannable_reasons
+            .iter()
+            .zip(&rule.unscannable_reasons_at)
+        {
+            if UnscannableReason::from_name(name).is_none() {
+                let known: Vec<&str> = UnscannableReason::ALL.iter().map(|r| r.as_str()).collect();
+                problems.push(at.diagnostic(format!(
+                    "unknown unscannable reason `{name}` (one of: {})",
+                    known.join(", ")
+                )));
+            }
+        }
     }
     if problems.is_empty() {
         Ok(Arc::new(engine))
     } else {
         Err(Error::Invalid(problems))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn unknown_unscannable_reasons_are_located_config_errors() {
+        let text = "[gateway]\nhostname = \"a.example\"\nlisten = [\"127.0.0.1:2525\"]\n[relay]\nsmarthosts = [\"mx.example\"]\n[[rule]]\nname = \"r\"\nunscannable_reasons = [\"encrypted_archive\", \"encrypted_zip\"]\naction = \"quarantine\"\n";
+        let cfg = cordon_config::parse(text, Path::new("t.toml")).unwrap();
+        let Err(Error::Invalid(problems)) = build(&cfg) else {
+            panic!("an unknown reason must be refused");
+        };
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let p = problems[0].to_string();
+        assert!(
+            p.starts_with("t.toml:8:45: rule[0].unscannable_reasons[1]: unknown unscannable reason `encrypted_zip`"),
+            "{p}"
+        );
+        assert!(
+            p.contains("corrupt_archive"),
+            "the known reasons are listed: {p}"
+        );
+        let ok = text.replace("encrypted_zip", "unsupported_compression");
+        assert!(build(&cordon_config::parse(&ok, Path::new("t.toml")).unwrap()).is_ok());
     }
 }

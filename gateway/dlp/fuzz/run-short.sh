@@ -54,11 +54,22 @@ seeds["type0.pdf"] = (b"%PDF-1.7\n" + obj(1, b"<< /Type /Page /Contents 2 0 R /R
     + obj(2, b"<< /Length " + str(len(page)).encode() + b" /Filter /FlateDecode >>", page)
     + obj(3, b"<< /Type /Font /Subtype /Type0 /Encoding /Identity-H /ToUnicode 4 0 R >>")
     + obj(4, b"<< /Length " + str(len(cmap)).encode() + b" /Filter /FlateDecode >>", cmap) + b"%%EOF\n")
+# A self-extracting ZIP (a stub in front) and a JPEG with a ZIP appended:
+# the scanner searches binary and image parts for a local header.
+stub = b"MZ\x90\x00" + bytes(range(256)) * 4
+seeds["sfx.exe"] = stub + seeds["deflated.zip"]
+jpeg = (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+        b"\xff\xc0\x00\x0b\x08\x00\x01\x00\x01\x01\x01\x11\x00"
+        b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00\x12\xff\x00\x34\xff\xd9")
+seeds["polyglot.jpg"] = jpeg + seeds["stored.zip"]
 for name, data in seeds.items():
     with open(f"{out}/{name}", "wb") as f:
         f.write(b"\0" + data)   # first byte: the split selector
 PY
-for target in mime base64 qp html charset zip; do
+# Seeds for the image target (first byte: 0 PNG, 1 JPEG, 2 GIF).
+mkdir -p corpus/image
+cp ../tests/fuzz_regressions/image/* corpus/image/ 2>/dev/null || true
+for target in mime base64 qp html charset image zip; do
     echo "fuzz $target for ${secs}s"
     cargo +nightly fuzz run "$target" -- -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048
 done

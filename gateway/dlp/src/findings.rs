@@ -95,6 +95,13 @@ pub enum UnscannableReason {
     /// PDF text drawn with glyph codes whose font or ToUnicode map could not
     /// be resolved (a table limit, an unmapped code).
     PdfGlyphText,
+    /// A file that starts with `%PDF` but holds no indirect object: only its
+    /// strings were read, so bare text in it was not.
+    CorruptPdf,
+    /// A part or entry that starts with an image format's magic bytes but
+    /// does not parse as that format. Its bytes were read as text, so this
+    /// is reported for the record, not as skipped content.
+    MalformedImage,
 }
 
 impl UnscannableReason {
@@ -120,15 +127,53 @@ impl UnscannableReason {
             BoundaryTooLong => "boundary_too_long",
             Truncated => "truncated",
             PdfGlyphText => "pdf_glyph_text",
+            CorruptPdf => "corrupt_pdf",
+            MalformedImage => "malformed_image",
         }
     }
 
-    /// Whether this reason means content was actually skipped. `LineTooLong`
-    /// and `Truncated` are reported but everything was still inspected.
+    /// Every reason, in declaration order: what a rule's
+    /// `unscannable_reasons` may name.
+    pub const ALL: &'static [UnscannableReason] = {
+        use UnscannableReason::*;
+        &[
+            EncryptedArchive,
+            EncryptedDocument,
+            UnsupportedCompression,
+            CorruptArchive,
+            InflatedBytesLimit,
+            InflateRatioLimit,
+            ZipEntriesLimit,
+            ZipNestingLimit,
+            MimeDepthLimit,
+            PartsLimit,
+            HeaderTooLarge,
+            LineTooLong,
+            CorruptBase64,
+            CorruptQuotedPrintable,
+            UnknownCharset,
+            BoundaryTooLong,
+            Truncated,
+            PdfGlyphText,
+            CorruptPdf,
+            MalformedImage,
+        ]
+    };
+
+    /// The reason named `name` (its [`UnscannableReason::as_str`]).
+    pub fn from_name(name: &str) -> Option<UnscannableReason> {
+        Self::ALL.iter().copied().find(|r| r.as_str() == name)
+    }
+
+    /// Whether this reason means content was actually skipped. `LineTooLong`,
+    /// `Truncated` and `MalformedImage` are reported but everything was
+    /// still inspected.
     pub fn skipped_content(self) -> bool {
         !matches!(
             self,
-            UnscannableReason::LineTooLong | UnscannableReason::Truncated
+            UnscannableReason::LineTooLong
+                | UnscannableReason::Truncated
+                | UnscannableReason::MalformedImage
         )
     }
 }
@@ -213,6 +258,10 @@ pub struct Findings {
     pub unscannable: Vec<Unscannable>,
     /// All unscannable events, including those not listed.
     pub unscannable_total: u32,
+    /// Every distinct reason reported, including those whose entries did
+    /// not fit in [`Findings::unscannable`]: sixteen harmless entries in
+    /// front (damaged logos, say) must not hide an encrypted archive.
+    pub reasons: Vec<UnscannableReason>,
     /// Attachments seen (at most 64 listed).
     pub attachments: Vec<Attachment>,
     /// All attachments, including those not listed.
@@ -238,12 +287,20 @@ impl Findings {
     /// corruption). `line_too_long` and `truncated` do not count: the content
     /// was still scanned; they stay visible in [`Findings::unscannable`].
     pub fn is_unscannable(&self) -> bool {
-        self.unscannable.iter().any(|u| u.reason.skipped_content())
+        self.all_reasons().any(UnscannableReason::skipped_content)
     }
 
     /// Whether a given reason was reported.
     pub fn has_reason(&self, reason: UnscannableReason) -> bool {
-        self.unscannable.iter().any(|u| u.reason == reason)
+        self.all_reasons().any(|r| r == reason)
+    }
+
+    /// Every reported reason: listed entries and [`Findings::reasons`].
+    pub fn all_reasons(&self) -> impl Iterator<Item = UnscannableReason> + '_ {
+        self.unscannable
+            .iter()
+            .map(|u| u.reason)
+            .chain(self.reasons.iter().copied())
     }
 }
 
@@ -414,6 +471,8 @@ pub(crate) struct Acc {
     unscannable: Box<[(UnscannableReason, Location)]>,
     n_unscannable: usize,
     unscannable_total: u32,
+    /// One bit per reason (its position in [`UnscannableReason::ALL`]).
+    reasons_seen: u32,
     attachments: Box<[AttachmentAcc]>,
     n_attachments: usize,
     attachments_total: u32,
@@ -455,6 +514,7 @@ impl Acc {
             .into_boxed_slice(),
             n_unscannable: 0,
             unscannable_total: 0,
+            reasons_seen: 0,
             attachments: vec![AttachmentAcc::new(); MAX_ATTACHMENTS_LISTED].into_boxed_slice(),
             n_attachments: 0,
             attachments_total: 0,
@@ -468,6 +528,7 @@ impl Acc {
         self.dets.iter_mut().for_each(DetAcc::reset);
         self.n_unscannable = 0;
         self.unscannable_total = 0;
+        self.reasons_seen = 0;
         self.n_attachments = 0;
         self.attachments_total = 0;
         self.location.clear();
@@ -522,6 +583,7 @@ impl Acc {
     /// Records an unscannable event at the current location; one entry per
     /// (reason, location).
     pub(crate) fn unscannable(&mut self, reason: UnscannableReason) {
+        self.reasons_seen |= 1 << reason as u32;
         let loc = self.location.as_bytes();
         if self.unscannable[..self.n_unscannable]
             .iter()
@@ -579,6 +641,11 @@ impl Acc {
                 })
                 .collect(),
             unscannable_total: self.unscannable_total,
+            reasons: UnscannableReason::ALL
+                .iter()
+                .copied()
+                .filter(|&r| self.reasons_seen & (1 << r as u32) != 0)
+                .collect(),
             attachments: self.attachments[..self.n_attachments]
                 .iter()
                 .map(|a| Attachment {
@@ -631,7 +698,17 @@ pub fn render_table(f: &Findings) -> String {
         }
     }
     if !f.attachments.is_empty() {
-        let _ = writeln!(out, "attachments ({} total):", f.attachments_total);
+        // Images are named by format only once they parsed (`image.rs`).
+        let images = f
+            .attachments
+            .iter()
+            .filter(|a| matches!(a.detected_type.as_str(), "png" | "jpeg" | "gif"))
+            .count();
+        let _ = writeln!(
+            out,
+            "attachments ({} total, {images} well-formed images listed):",
+            f.attachments_total
+        );
         for a in &f.attachments {
             let _ = writeln!(
                 out,
@@ -680,6 +757,45 @@ mod tests {
         assert_eq!(f.count("x", Confidence::Low), 4);
         assert!(f.detectors[0].count_is_lower_bound);
         assert_eq!(acc.state_bytes(), before);
+    }
+
+    #[test]
+    fn every_reason_is_listed_once_and_named_back() {
+        for (i, r) in UnscannableReason::ALL.iter().enumerate() {
+            assert_eq!(*r as usize, i, "ALL is in declaration order");
+            assert_eq!(UnscannableReason::from_name(r.as_str()), Some(*r));
+        }
+        assert_eq!(
+            UnscannableReason::ALL.len(),
+            UnscannableReason::MalformedImage as usize + 1
+        );
+        assert_eq!(UnscannableReason::from_name("nope"), None);
+        assert!(UnscannableReason::ALL.len() <= 32, "reasons_seen is a u32");
+    }
+
+    #[test]
+    fn a_full_list_does_not_hide_a_reason() {
+        let mut acc = Acc::new(1, &Limits::default());
+        for i in 0..MAX_UNSCANNABLE_LISTED as u32 {
+            acc.location.clear();
+            acc.location.push_u32(i);
+            acc.unscannable(UnscannableReason::MalformedImage);
+        }
+        acc.location.clear();
+        acc.location.push_str("99/secret.zip");
+        acc.unscannable(UnscannableReason::EncryptedArchive);
+        let f = acc.findings(&["x".to_string()]);
+        assert_eq!(f.unscannable.len(), MAX_UNSCANNABLE_LISTED);
+        assert_eq!(f.unscannable_total, MAX_UNSCANNABLE_LISTED as u32 + 1);
+        assert!(f.has_reason(UnscannableReason::EncryptedArchive));
+        assert!(f.is_unscannable());
+        assert_eq!(
+            f.reasons,
+            [
+                UnscannableReason::EncryptedArchive,
+                UnscannableReason::MalformedImage
+            ]
+        );
     }
 
     #[test]

@@ -25,6 +25,8 @@
 //! - `detect`: built-in detectors and validators, keyword evidence,
 //!   dictionaries, custom patterns.
 //! - `html`: streaming HTML/XML-to-text.
+//! - `image`: structural checks of PNG, JPEG and GIF (what may be listed
+//!   as an image).
 //! - `findings`: [`Findings`], fixed-size accumulators, [`render_table`].
 //! - `fuzzing`: entry points for the cargo-fuzz targets (hidden).
 //!
@@ -39,6 +41,7 @@ mod findings;
 #[doc(hidden)]
 pub mod fuzzing;
 mod html;
+mod image;
 pub mod limits;
 mod mime;
 mod pdf;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::decode::{Base64, QuotedPrintable};
 use crate::findings::{Acc, AttachmentAcc, Findings, UnscannableReason as R};
 use crate::html::Mode;
+use crate::image;
 use crate::limits::STAGE_BUFFER_BYTES;
 use crate::mime::{Cte, PartInfo, Sink, Walker};
 use crate::pdf::Pdf;
@@ -48,7 +49,11 @@ enum Kind {
     Zip,
     /// A PDF: strings and inflated content streams (`pdf.rs`).
     Pdf,
-    /// Images, audio: nothing a detector can read.
+    /// Starts like an image: its structure is checked and its bytes are
+    /// read as text all the same (`image.rs` says why).
+    Image,
+    /// Nothing more to read: compressed formats we cannot open (reported),
+    /// empty parts.
     Skip,
 }
 
@@ -57,6 +62,30 @@ enum Kind {
 /// document; a PDF trailer with `/Encrypt` is an encrypted PDF.
 const OLE_ENCRYPTED: &[u8] = b"E\0n\0c\0r\0y\0p\0t\0e\0d\0P\0a\0c\0k\0a\0g\0e\0";
 const PDF_ENCRYPTED: &[u8] = b"/Encrypt";
+
+/// A ZIP local file header. Self-extracting archives (and anything else
+/// that puts bytes in front of a ZIP) start with a program stub; `unzip`
+/// and Python's zipfile find the entries through the central directory, so
+/// a part read as text or binary is searched for this signature and read as
+/// an archive from there.
+const ZIP_LOCAL_SIG: &[u8; 4] = b"PK\x03\x04";
+
+/// A local header's fixed part (APPNOTE 4.3.7), read before a ZIP found by
+/// search is believed.
+const ZIP_LOCAL_HEADER_BYTES: usize = 30;
+
+/// Whether a candidate local header found inside other bytes looks like
+/// one a ZIP writer made: the version needed is one APPNOTE defines (at most
+/// 6.3), the method is a documented one, the name is 1 to 1,024 bytes. The
+/// signature alone turns up by chance about once in 4 GB of compressed
+/// data (2^-32 per position); with these checks, practically never, so a
+/// photo does not become a `corrupt_archive`.
+fn plausible_local_header(h: &[u8; ZIP_LOCAL_HEADER_BYTES]) -> bool {
+    /// Stored, deflate, deflate64, bzip2, LZMA, zstd, MP3, xz, JPEG, WavPack, PPMd, AES (APPNOTE 4.4.5).
+    const METHODS: &[u16] = &[0, 8, 9, 12, 14, 93, 94, 95, 96, 97, 98, 99];
+    let u16at = |i: usize| u16::from_le_bytes([h[i], h[i + 1]]);
+    u16at(4) <= 63 && METHODS.contains(&u16at(8)) && (1..=1024).contains(&u16at(26))
+}
 
 /// Transfer decoders of the current leaf part.
 struct Decoders {
@@ -98,6 +127,15 @@ struct Leaf {
     needle_found: bool,
     attachment: AttachmentAcc,
     record: bool,
+    /// The structural check of a part that starts like an image.
+    image: image::Check,
+    /// Search text/binary parts for a ZIP local header ([`ZIP_LOCAL_SIG`]).
+    find_zip: bool,
+    /// Bytes of [`ZIP_LOCAL_SIG`] matched at the end of the previous chunk.
+    zip_sig: usize,
+    /// A candidate local header being collected (`zip_hdr_len` > 0).
+    zip_hdr: [u8; ZIP_LOCAL_HEADER_BYTES],
+    zip_hdr_len: usize,
     /// The PDF reader: one, used by a PDF part or lent to the archive reader for a PDF entry.
     pdf: Box<Pdf>,
 }
@@ -120,6 +158,11 @@ impl Leaf {
             needle_found: false,
             attachment: AttachmentAcc::new(),
             record: false,
+            image: image::Check::new(),
+            find_zip: false,
+            zip_sig: 0,
+            zip_hdr: [0; ZIP_LOCAL_HEADER_BYTES],
+            zip_hdr_len: 0,
             pdf: Box::new(Pdf::new()),
         }
     }
@@ -426,18 +469,106 @@ impl Content<'_> {
         }
         let det = &self.engine.detectors;
         match self.leaf.kind {
+            Kind::Text if self.leaf.find_zip => self.text_or_zip(d),
             Kind::Text => self.text.push(det, self.acc, d),
+            Kind::Image => {
+                // An image with a ZIP appended is a classic polyglot that
+                // `unzip` opens: the search goes on in images too.
+                self.leaf.image.feed(d);
+                self.text_or_zip(d);
+            }
             Kind::Zip => {
                 let (zips, pdf, mut ctx) = self.readers();
                 ctx.pdf = Some(pdf);
                 let (top, rest) = zips.split_first_mut().expect("at least one level");
-                top.feed(rest, &mut ctx, d);
+                let used = top.feed(rest, &mut ctx, d);
+                if used < d.len() {
+                    // The archive is over (central directory, or stopped) but
+                    // the part goes on: `unzip` ignores what follows, a text
+                    // editor shows it. Read it as text, another ZIP included.
+                    self.text.begin(None, None);
+                    self.leaf.kind = Kind::Text;
+                    self.leaf.find_zip = true;
+                    self.leaf.zip_sig = 0;
+                    self.leaf.zip_hdr_len = 0;
+                    self.text_or_zip(&d[used..]);
+                }
             }
             Kind::Pdf => {
                 let (_, pdf, mut ctx) = self.readers();
                 pdf.feed(&mut ctx, d);
             }
             Kind::Skip | Kind::Sniff => {}
+        }
+    }
+
+    /// Text or binary until a plausible ZIP local header shows up; from
+    /// there on the part is an archive (a self-extracting ZIP, an image
+    /// with a ZIP appended, any prefix). Every byte before the switch,
+    /// candidate header included, goes to the text pipe, so a false
+    /// candidate hides nothing. Chunk-invariant: a signature or header
+    /// split across feeds is found.
+    fn text_or_zip(&mut self, mut d: &[u8]) {
+        let det = &self.engine.detectors;
+        let sig = ZIP_LOCAL_SIG;
+        while !d.is_empty() {
+            let l = &mut *self.leaf;
+            if l.zip_hdr_len > 0 {
+                // Collecting the candidate's fixed header.
+                let take = (ZIP_LOCAL_HEADER_BYTES - l.zip_hdr_len).min(d.len());
+                l.zip_hdr[l.zip_hdr_len..l.zip_hdr_len + take].copy_from_slice(&d[..take]);
+                l.zip_hdr_len += take;
+                self.text.push(det, self.acc, &d[..take]);
+                d = &d[take..];
+                let l = &mut *self.leaf;
+                if l.zip_hdr_len < ZIP_LOCAL_HEADER_BYTES {
+                    return;
+                }
+                l.zip_hdr_len = 0;
+                if plausible_local_header(&l.zip_hdr) {
+                    let hdr = l.zip_hdr;
+                    self.text.end(det, self.acc);
+                    let l = &mut *self.leaf;
+                    l.kind = Kind::Zip;
+                    l.detected = "zip";
+                    l.find_zip = false;
+                    self.zips[0].begin();
+                    self.route(&hdr);
+                    self.route(d);
+                    return;
+                }
+                continue;
+            }
+            // Searching; a partial signature at the end of the last feed
+            // either continues here or is dropped (no byte repeats in it).
+            let k = l.zip_sig;
+            l.zip_sig = 0;
+            let mut end = None;
+            if k > 0 {
+                let want = &sig[k..];
+                let n = want.len().min(d.len());
+                if d[..n] == want[..n] {
+                    if n < want.len() {
+                        l.zip_sig = k + n;
+                        return self.text.push(det, self.acc, d);
+                    }
+                    end = Some(n);
+                }
+            }
+            if end.is_none() {
+                end = memchr::memmem::find(d, sig).map(|i| i + sig.len());
+            }
+            let Some(end) = end else {
+                l.zip_sig = (1..sig.len())
+                    .rev()
+                    .find(|&m| d.ends_with(&sig[..m]))
+                    .unwrap_or(0);
+                return self.text.push(det, self.acc, d);
+            };
+            l.zip_hdr[..sig.len()].copy_from_slice(sig);
+            l.zip_hdr_len = sig.len();
+            self.text.push(det, self.acc, &d[..end]);
+            d = &d[end..];
         }
     }
 
@@ -463,11 +594,9 @@ impl Content<'_> {
         } else if s.starts_with(b"\xFE\xFF") {
             charset = Some(encoding_rs::UTF_16BE);
             (Kind::Text, "text")
-        } else if s.starts_with(b"\x89PNG")
-            || s.starts_with(b"\xFF\xD8\xFF")
-            || s.starts_with(b"GIF8")
-        {
-            (Kind::Skip, "image")
+        } else if let Some(fmt) = image::Format::sniff(s) {
+            l.image.begin(fmt);
+            (Kind::Image, fmt.name())
         } else if s.starts_with(b"\x1F\x8B")
             || s.starts_with(b"7z\xBC\xAF")
             || s.starts_with(b"Rar!")
@@ -498,8 +627,15 @@ impl Content<'_> {
         let l = &mut *self.leaf;
         l.kind = kind;
         l.detected = detected;
+        // OLE files are excluded: Office keeps embedded packages there in
+        // sectors that need not be contiguous, so a ZIP found in one would
+        // read as corrupt.
+        l.find_zip = matches!(kind, Kind::Text | Kind::Image) && detected != "ole";
+        l.zip_sig = 0;
+        l.zip_hdr_len = 0;
         match kind {
             Kind::Text => self.text.begin(charset, markup),
+            Kind::Image => self.text.begin(None, None),
             Kind::Zip => self.zips[0].begin(),
             Kind::Pdf => {
                 self.text.begin(None, None);
@@ -523,6 +659,13 @@ impl Content<'_> {
         let det = &self.engine.detectors;
         match self.leaf.kind {
             Kind::Text => self.text.end(det, self.acc),
+            Kind::Image => {
+                self.text.end(det, self.acc);
+                if !self.leaf.image.finish() {
+                    self.acc.unscannable(R::MalformedImage);
+                    self.leaf.detected = "binary";
+                }
+            }
             Kind::Zip => {
                 let (zips, pdf, mut ctx) = self.readers();
                 ctx.pdf = Some(pdf);
@@ -551,6 +694,7 @@ impl Content<'_> {
         }
         self.leaf.kind = Kind::Skip;
         self.leaf.record = false;
+        self.leaf.find_zip = false;
     }
 
     fn needle(&mut self, d: &[u8]) {

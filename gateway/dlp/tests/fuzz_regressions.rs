@@ -36,6 +36,7 @@ fn replay_fuzz_regressions() {
         ("qp", fuzzing::quoted_printable),
         ("html", fuzzing::html),
         ("charset", fuzzing::charset),
+        ("image", fuzzing::image),
     ] {
         for (path, data) in inputs(target) {
             println!("{}", path.display());

@@ -124,6 +124,20 @@ fn mime_essence(t: &str) -> &str {
     t.split(';').next().unwrap_or("").trim()
 }
 
+/// Names in `attachment_types` that stand for several detected types.
+const TYPE_FAMILIES: &[(&str, &[&str])] = &[
+    // The engine names an image by its format, and only once it parsed.
+    ("image", &["png", "jpeg", "gif"]),
+];
+
+fn detected_is(detected: &str, want: &str) -> bool {
+    detected.eq_ignore_ascii_case(want)
+        || TYPE_FAMILIES.iter().any(|(family, members)| {
+            family.eq_ignore_ascii_case(want)
+                && members.iter().any(|m| m.eq_ignore_ascii_case(detected))
+        })
+}
+
 fn attachment_matches(rule: &Rule, findings: &Findings) -> bool {
     if rule.attachment_types.is_empty() {
         return true;
@@ -138,13 +152,21 @@ fn attachment_matches(rule: &Rule, findings: &Findings) -> bool {
         } else {
             let ext = want.trim_start_matches('.');
             findings.attachments.iter().any(|a| {
-                a.detected_type.eq_ignore_ascii_case(ext)
+                detected_is(&a.detected_type, ext)
                     || a.file_name
                         .rsplit_once('.')
                         .is_some_and(|(_, e)| e.eq_ignore_ascii_case(ext))
             })
         }
     })
+}
+
+/// `unscannable_reasons`: any listed reason was reported anywhere in the message.
+fn reasons_match(rule: &Rule, findings: &Findings) -> bool {
+    rule.unscannable_reasons.is_empty()
+        || findings
+            .all_reasons()
+            .any(|u| rule.unscannable_reasons.iter().any(|r| r == u.as_str()))
 }
 
 /// Whether every condition of `rule` holds.
@@ -202,6 +224,12 @@ pub fn rule_check(
     }
     if rule.unscannable && !findings.is_unscannable() {
         return fail("nothing unscannable".into());
+    }
+    if !reasons_match(rule, findings) {
+        return fail(format!(
+            "none of unscannable_reasons {}",
+            rule.unscannable_reasons.join(", ")
+        ));
     }
     if !content_matches(rule, findings) {
         let conf = dlp_confidence(rule.min_confidence);
@@ -364,6 +392,8 @@ mod tests {
             attachment_types: vec![],
             min_size: None,
             unscannable: false,
+            unscannable_reasons: vec![],
+            unscannable_reasons_at: vec![],
             action,
             reply: None,
             redirect_to: None,
@@ -717,6 +747,20 @@ mod tests {
         assert!(!check(&["pdf"]));
         assert!(!check(&["application/pdf"]));
         assert!(!check(&["report.xlsx"]));
+        assert!(!check(&["image"]));
+        f.attachments.push(Attachment {
+            location: "3/logo".into(),
+            file_name: "logo".into(),
+            declared_type: "application/octet-stream".into(),
+            detected_type: "png".into(),
+            size: 100,
+        });
+        let check = |types: &[&str]| {
+            let mut r = rule("r", Action::Tag);
+            r.attachment_types = types.iter().map(|s| s.to_string()).collect();
+            evaluate(&[r], &env, &f, &org()).action == Action::Tag
+        };
+        assert!(check(&["image"]) && check(&["PNG"]) && !check(&["jpeg"]));
         assert!(!evaluate(
             &[{
                 let mut r = rule("r", Action::Tag);

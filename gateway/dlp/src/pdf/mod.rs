@@ -575,6 +575,10 @@ pub(crate) struct Pdf {
     text: TextBuf,
     /// The message's inflate budget ran out: no more inflating in this part.
     exhausted: bool,
+    /// An `obj` keyword was read at file level. `%PDF` alone proves
+    /// nothing: a file without a single object is not read as a PDF would
+    /// be (bare text in it is not a string) and is reported `corrupt_pdf`.
+    objects: bool,
 }
 
 impl std::fmt::Debug for Pdf {
@@ -608,6 +612,7 @@ impl Pdf {
                 sep: true,
             },
             exhausted: false,
+            objects: false,
         }
     }
 
@@ -635,6 +640,7 @@ impl Pdf {
         self.text.len = 0;
         self.text.sep = true;
         self.exhausted = false;
+        self.objects = false;
     }
 
     pub(crate) fn feed(&mut self, ctx: &mut Ctx<'_>, mut data: &[u8]) {
@@ -675,6 +681,9 @@ impl Pdf {
         }
         self.stream = Stream::None;
         self.inflating = false;
+        if !self.objects {
+            ctx.acc.unscannable(R::CorruptPdf);
+        }
     }
 
     /// The stream's data is over: a CMap it held is complete.
@@ -697,6 +706,7 @@ impl Pdf {
                 dict_len,
                 await_eol,
                 text,
+                objects,
                 ..
             } = self;
             let mut out = text.out(ctx);
@@ -729,6 +739,7 @@ impl Pdf {
                 }
                 match outer.last() {
                     b"obj" => {
+                        *objects = true;
                         *dict_len = 0;
                         if let Some(n) = parse_uint(outer.hist(2)) {
                             *obj = n;
