@@ -254,3 +254,31 @@ fn refused_connections_are_logged_once_per_interval() {
         .count();
     assert_eq!(lines, 1, "{logs}");
 }
+
+#[test]
+fn a_354_after_the_message_is_a_protocol_error_not_a_relayed_message() {
+    let host = FaultySmarthost::start(false);
+    host.set(
+        Step::Final,
+        Some(Fault::Reply("354 more please\r\n".into())),
+    );
+    let gw = Gateway::start(&Cfg::new(&host.smarthost()));
+    let mut c = gw.client();
+    c.hello();
+    let r = c.send_mail(
+        "alice@contoso.com",
+        &["bob@fabrikam.example"],
+        &make_message(1 << 10, "three-five-four"),
+    );
+    assert_eq!((r.code, r.text().get(..6)), (421, Some("4.4.2 ")), "{r:?}");
+    gw.wait_log("message not relayed");
+    let logs = gw.terminate_logs();
+    assert!(
+        !logs.contains("\"message relayed\"") && !logs.contains(" message relayed"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("answered the end of the message with 354"),
+        "{logs}"
+    );
+}
