@@ -87,25 +87,16 @@ fn dry(h: &Harness, msg: &[u8], to: &str) -> String {
     let (j, _) = h
         .inspectors
         .dry_run(msg, Some(("alice@contoso.com", &rcpts)));
-    match j.outcome {
-        Outcome::Reject(r) => format!("reject {}", r.code),
-        Outcome::Deliver { headers } => format!(
-            "deliver {} to {to}",
-            headers
-                .iter()
-                .find(|(n, _)| n == "X-Cordon-Action")
-                .map(|(_, v)| v.as_str())
-                .unwrap_or("-")
-        ),
-        Outcome::Redirect { to, headers } => format!(
-            "deliver {} to {to}",
-            headers
-                .iter()
-                .find(|(n, _)| n == "X-Cordon-Action")
-                .map(|(_, v)| v.as_str())
-                .unwrap_or("-")
-        ),
-    }
+    let (to, headers) = match j.outcome {
+        Outcome::Reject(r) => return format!("reject {}", r.code),
+        Outcome::Deliver { headers } => (to.to_string(), headers),
+        Outcome::Redirect { to, headers } => (to, headers),
+    };
+    let action = headers
+        .iter()
+        .find(|(n, _)| n == "X-Cordon-Action")
+        .map_or("-", |(_, v)| v.as_str());
+    format!("deliver {action} to {to}")
 }
 
 /// The same, as the live session did it.
