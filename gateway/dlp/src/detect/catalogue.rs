@@ -29,14 +29,29 @@ pub struct DetectorInfo {
     pub keywords: Vec<&'static str>,
     /// How confidence is decided.
     pub confidence: String,
+    /// Confidence of a valid value with no keyword nearby (`None`: not
+    /// reported without one).
+    pub alone: Option<Confidence>,
+    /// Confidence with a supporting keyword within 300 characters.
+    pub with_keyword: Confidence,
     /// The issuer's or provider's specification.
     pub source: &'static str,
 }
 
-/// The hand-written detectors: (name, family, country, label, validator,
-/// confidence, source). Their keywords live in `keywords.rs`.
-const CORE_INFO: &[(&str, &str, &str, &str, &str, &str, &str)] = &[
-    ("credit_card", "financial", "INT", "Payment card number (PAN)", "issuer ranges (Visa, Mastercard 2-series, Amex, Discover, Diners, JCB incl. 15-digit 1800/2131, UnionPay incl. 81, Maestro 12-19, Mir 2200-2204), Luhn, not a published test card", "medium alone (12-digit Maestro low), high with a card keyword, low after an order/tracking label", "https://www.iso.org/standard/70484.html (ISO/IEC 7812-1)"),
+/// (name, family, country, label, validator, confidence rule, source).
+type CoreInfo = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+);
+
+/// The hand-written detectors. Their keywords live in `keywords.rs`.
+const CORE_INFO: &[CoreInfo] = &[
+    ("credit_card", "financial", "INT", "Payment card number (PAN)", "issuer ranges (Visa, Mastercard 2-series, Amex, Discover, Diners, JCB incl. 15-digit 1800/2131, UnionPay incl. 81, Maestro 12-19, Mir 2200-2204), Luhn, not a published test card", "medium alone (12-13 digits low: EAN-13 look-alikes), high with a card keyword, low after an order/tracking label", "https://www.iso.org/standard/70484.html (ISO/IEC 7812-1)"),
     ("us_ssn", "identifier", "US", "Social Security number", "SSA rules: area not 000/666/900-999, group not 00, serial not 0000, not an advertised number", "low formatted alone, high formatted with keyword, medium unformatted with keyword", "https://www.ssa.gov/employer/randomization.html"),
     ("iban", "financial", "INT", "International Bank Account Number", "SWIFT IBAN registry country length, ISO 13616 mod 97", "high alone", "https://www.swift.com/standards/data-standards/iban-international-bank-account-number"),
     ("aba_routing", "financial", "US", "ABA routing transit number", "Federal Reserve prefix, 3-7-1 checksum", "low alone, medium with keyword", "https://www.frbservices.org/resources/routing-number-directory"),
@@ -60,6 +75,16 @@ fn conf_rule(alone: Option<Confidence>, with: Confidence) -> String {
     }
 }
 
+/// The no-keyword confidence of the hand-written detectors (for an
+/// unformatted value where the format matters: SSN, card).
+fn core_alone(name: &str) -> Option<Confidence> {
+    match name {
+        "credit_card" | "uk_nino" | "jwt" => Some(Confidence::Medium),
+        "us_ssn" | "aba_routing" | "generic_secret" => Some(Confidence::Low),
+        _ => Some(Confidence::High),
+    }
+}
+
 /// Every built-in detector, in engine id order.
 pub fn detectors() -> Vec<DetectorInfo> {
     let mut out: Vec<DetectorInfo> = CORE_INFO
@@ -73,6 +98,12 @@ pub fn detectors() -> Vec<DetectorInfo> {
                 validator: validator.to_string(),
                 keywords: super::keywords::builtin_keywords(name).to_vec(),
                 confidence: confidence.to_string(),
+                alone: core_alone(name),
+                with_keyword: match name {
+                    "aba_routing" | "jwt" => Confidence::Medium,
+                    "generic_secret" => Confidence::Low,
+                    _ => Confidence::High,
+                },
                 source,
             },
         )
@@ -86,6 +117,8 @@ pub fn detectors() -> Vec<DetectorInfo> {
         validator: format!("{}; shape {}", t.check_doc, t.shapes.join(" or ")),
         keywords: t.keywords.to_vec(),
         confidence: conf_rule(t.alone, t.with_keyword),
+        alone: t.alone,
+        with_keyword: t.with_keyword,
         source: t.source,
     }));
     out.extend(secrets::SECRETS.iter().map(|t| DetectorInfo {
@@ -103,6 +136,8 @@ pub fn detectors() -> Vec<DetectorInfo> {
         ),
         keywords: Vec::new(),
         confidence: format!("{} (the prefix is the evidence)", t.confidence),
+        alone: Some(t.confidence),
+        with_keyword: t.confidence,
         source: t.source,
     }));
     out

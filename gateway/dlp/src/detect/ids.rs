@@ -206,7 +206,7 @@ pub(crate) static IDS: &[IdType] = &[
         shapes: &["BEdddddddddd"],
         groups: G_NONE,
         check: be_vat,
-        check_doc: "BE + 0/1 + 9 digits; last two = 97 - (first 8 mod 97)",
+        check_doc: "BE + 0/1 + 9 digits; first 8 + last two = 0 mod 97",
         keywords: &["btw", "tva", "ondernemingsnummer", "numéro d'entreprise", "vat"],
         alone: Some(Medium),
         with_keyword: High,
@@ -323,7 +323,7 @@ pub(crate) static IDS: &[IdType] = &[
         shapes: &["ddddddddd"],
         groups: &[&[3, 3, 3]],
         check: pt_nif,
-        check_doc: "first digit 1,2,3,5,6,8,9; weights 9..2 mod 11",
+        check_doc: "first digit not 0 (1-3 persons, 5 companies, 6 public bodies, 7x/8/9 others); weights 9..2 mod 11",
         keywords: &["nif", "contribuinte", "número de contribuinte", "número de identificação fiscal", "nipc"],
         alone: Some(Low),
         with_keyword: High,
@@ -585,7 +585,7 @@ pub(crate) static IDS: &[IdType] = &[
         check: br_cnpj,
         check_doc: "two mod-11 check digits (weights 5..2,9..2 and 6..2,9..2)",
         keywords: &["cnpj", "cadastro nacional da pessoa jurídica", "c.n.p.j"],
-        alone: Some(Medium),
+        alone: Some(Low),
         with_keyword: High,
         source: "https://www.gov.br/receitafederal/pt-br/assuntos/orientacao-tributaria/cadastros/cnpj",
     },
@@ -661,7 +661,7 @@ pub(crate) static IDS: &[IdType] = &[
         shapes: &["ddddddddddd"],
         groups: &[&[2, 8, 1]],
         check: ar_cuit,
-        check_doc: "type 20/23/24/27/30/33/34, weights 5,4,3,2,7,6,5,4,3,2 mod 11",
+        check_doc: "type 20/23/24/27/30/33/34, weights 5,4,3,2,7,6,5,4,3,2 mod 11 (10 written 9)",
         keywords: &["cuit", "cuil", "clave única de identificación tributaria"],
         alone: Some(Low),
         with_keyword: High,
@@ -973,7 +973,7 @@ fn be_nn(v: &[u8]) -> bool {
 fn be_vat(v: &[u8]) -> bool {
     v.len() == 12
         && matches!(v[2], b'0' | b'1')
-        && u64::from(num(&v[10..])) == 97 - u64::from(num(&v[2..10])) % 97
+        && (u64::from(num(&v[2..10])) + u64::from(num(&v[10..]))).is_multiple_of(97)
 }
 
 fn at_svnr(v: &[u8]) -> bool {
@@ -1085,7 +1085,7 @@ fn no_fnr(v: &[u8]) -> bool {
 }
 
 fn pt_nif(v: &[u8]) -> bool {
-    if v.len() != 9 || !digits(v) || !b"1235689".contains(&v[0]) {
+    if v.len() != 9 || !digits(v) || v[0] == b'0' {
         return false;
     }
     let c = 11 - weighted(&v[..8], &[9, 8, 7, 6, 5, 4, 3, 2]) % 11;
@@ -1397,9 +1397,10 @@ fn ar_cuit(v: &[u8]) -> bool {
     if v.len() != 11 || !digits(v) || !matches!(num(&v[..2]), 20 | 23 | 24 | 27 | 30 | 33 | 34) {
         return false;
     }
+    // AFIP: a remainder giving 10 is written 9.
     let c = match 11 - weighted(&v[..10], &[5, 4, 3, 2, 7, 6, 5, 4, 3, 2]) % 11 {
         11 => 0,
-        10 => return false,
+        10 => 9,
         c => c,
     };
     c == dv(v[10])

@@ -22,7 +22,7 @@ pub(crate) mod keywords;
 pub(crate) mod secrets;
 pub(crate) mod validate;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
+use aho_corasick::{packed, Span};
 use regex::bytes::{Regex, RegexBuilder};
 
 use crate::findings::{Acc, Confidence};
@@ -81,37 +81,6 @@ const D_DB_URL: usize = 10;
 const D_AZURE_AD: usize = 11;
 const D_GENERIC: usize = 12;
 
-/// The stem automaton of the secret pass and the literals behind each stem.
-/// The whole literals that share one stem, with what each starts.
-type StemLiterals = Vec<(&'static [u8], Trig)>;
-
-fn secret_stems() -> (AhoCorasick, Vec<StemLiterals>) {
-    let table = secrets::SECRETS.iter().enumerate().flat_map(|(i, t)| {
-        t.prefixes
-            .iter()
-            .map(move |p| (*p, Trig::Table(u16::try_from(i).expect("rows fit u16"))))
-    });
-    let mut stems: Vec<&[u8]> = Vec::new();
-    let mut lits: Vec<StemLiterals> = Vec::new();
-    for (lit, trig) in SPECIAL_TRIGGERS.iter().copied().chain(table) {
-        let lit = lit.as_bytes();
-        let stem = &lit[..lit.len().min(STEM_BYTES)];
-        match stems.iter().position(|s| *s == stem) {
-            Some(i) => lits[i].push((lit, trig)),
-            None => {
-                stems.push(stem);
-                lits.push(vec![(lit, trig)]);
-            }
-        }
-    }
-    assert!(stems.len() <= MAX_STEMS, "{} secret stems", stems.len());
-    let ac = AhoCorasickBuilder::new()
-        .match_kind(MatchKind::LeftmostFirst)
-        .build(&stems)
-        .expect("fixed stem set");
-    (ac, lits)
-}
-
 /// What a literal found by the secret pass starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Trig {
@@ -144,7 +113,10 @@ const SPECIAL_TRIGGERS: &[(&str, Trig)] = &[
     ("AccountKey=", Trig::Azure),
     ("-----BEGIN ", Trig::Pem),
     ("PuTTY-User-Key-File-", Trig::Putty),
-    ("eyJ", Trig::Jwt),
+    // A JWT header is a JSON object: `{"a` (alg), `{"t` (typ), `{"k` (kid).
+    ("eyJh", Trig::Jwt),
+    ("eyJ0", Trig::Jwt),
+    ("eyJr", Trig::Jwt),
     ("postgres://", Trig::DbUrl),
     ("postgresql://", Trig::DbUrl),
     ("mysql://", Trig::DbUrl),
@@ -156,36 +128,175 @@ const SPECIAL_TRIGGERS: &[(&str, Trig)] = &[
     ("amqp://", Trig::DbUrl),
     ("amqps://", Trig::DbUrl),
     ("mssql://", Trig::DbUrl),
-    ("Q~", Trig::AzureAd),
-    ("password", Trig::Assign),
-    ("Password", Trig::Assign),
-    ("PASSWORD", Trig::Assign),
-    ("passwd", Trig::Assign),
-    ("PASSWD", Trig::Assign),
-    ("secret", Trig::Assign),
-    ("Secret", Trig::Assign),
-    ("SECRET", Trig::Assign),
-    ("token", Trig::Assign),
-    ("Token", Trig::Assign),
-    ("TOKEN", Trig::Assign),
-    ("api_key", Trig::Assign),
-    ("apikey", Trig::Assign),
-    ("apiKey", Trig::Assign),
-    ("ApiKey", Trig::Assign),
-    ("API_KEY", Trig::Assign),
-    ("APIKEY", Trig::Assign),
-    ("api-key", Trig::Assign),
-    ("access_key", Trig::Assign),
-    ("ACCESS_KEY", Trig::Assign),
+    // Azure AD secrets: the digit before `Q~` makes a 3-byte stem.
+    ("0Q~", Trig::AzureAd),
+    ("1Q~", Trig::AzureAd),
+    ("2Q~", Trig::AzureAd),
+    ("3Q~", Trig::AzureAd),
+    ("4Q~", Trig::AzureAd),
+    ("5Q~", Trig::AzureAd),
+    ("6Q~", Trig::AzureAd),
+    ("7Q~", Trig::AzureAd),
+    ("8Q~", Trig::AzureAd),
+    ("9Q~", Trig::AzureAd),
+    // `key = value`: found from the `=` or `:` after the key (spaces and
+    // quotes before the anchor are skipped); `DB_PASSWORD=` finds
+    // `PASSWORD` as the word before the anchor.
+    ("password=", Trig::Assign),
+    ("password:", Trig::Assign),
+    ("Password=", Trig::Assign),
+    ("Password:", Trig::Assign),
+    ("PASSWORD=", Trig::Assign),
+    ("PASSWORD:", Trig::Assign),
+    ("passwd=", Trig::Assign),
+    ("passwd:", Trig::Assign),
+    ("PASSWD=", Trig::Assign),
+    ("PASSWD:", Trig::Assign),
+    ("pwd=", Trig::Assign),
+    ("pwd:", Trig::Assign),
+    ("PWD=", Trig::Assign),
+    ("PWD:", Trig::Assign),
+    ("secret=", Trig::Assign),
+    ("secret:", Trig::Assign),
+    ("Secret=", Trig::Assign),
+    ("Secret:", Trig::Assign),
+    ("SECRET=", Trig::Assign),
+    ("SECRET:", Trig::Assign),
+    ("token=", Trig::Assign),
+    ("token:", Trig::Assign),
+    ("Token=", Trig::Assign),
+    ("Token:", Trig::Assign),
+    ("TOKEN=", Trig::Assign),
+    ("TOKEN:", Trig::Assign),
+    ("apikey=", Trig::Assign),
+    ("apikey:", Trig::Assign),
+    ("apiKey=", Trig::Assign),
+    ("apiKey:", Trig::Assign),
+    ("ApiKey=", Trig::Assign),
+    ("ApiKey:", Trig::Assign),
+    ("APIKEY=", Trig::Assign),
+    ("APIKEY:", Trig::Assign),
+    ("key=", Trig::Assign),
+    ("key:", Trig::Assign),
+    ("KEY=", Trig::Assign),
+    ("KEY:", Trig::Assign),
+    ("secretkey=", Trig::Assign),
+    ("secretkey:", Trig::Assign),
+    ("secretKey=", Trig::Assign),
+    ("secretKey:", Trig::Assign),
+    ("SECRETKEY=", Trig::Assign),
+    ("SECRETKEY:", Trig::Assign),
+    ("accesskey=", Trig::Assign),
+    ("accesskey:", Trig::Assign),
+    ("accessKey=", Trig::Assign),
+    ("accessKey:", Trig::Assign),
+    ("ACCESSKEY=", Trig::Assign),
+    ("ACCESSKEY:", Trig::Assign),
+    ("credential=", Trig::Assign),
+    ("credential:", Trig::Assign),
+    ("CREDENTIAL=", Trig::Assign),
+    ("CREDENTIAL:", Trig::Assign),
 ];
 
-/// The secret pass searches for the first [`STEM_BYTES`] of every literal
-/// (fewer distinct literals than the automaton's fast path allows, 128),
-/// then compares the whole literals that share the stem.
-const STEM_BYTES: usize = 3;
+/// The secret pass has two prefilters over the same window, chosen per
+/// literal when the engine is built:
+/// - literals whose first [`STEM_BYTES`] bytes are letters and digits
+///   (`AKIA`, `AIza`, `password`...) are found by their stem with Teddy
+///   (aho-corasick's packed SIMD searcher), at most [`MAX_STEMS`] stems;
+/// - literals with a punctuation byte (`sk_live_`, `xoxb-`, `ya29.`,
+///   `https://`, `-----BEGIN `, `password=`...) are found from that byte
+///   with two memchr3 passes: `_ - : = . ~` are rare in prose once a letter
+///   or digit must follow them, and the word before the byte names the
+///   literals to compare. Teddy's cost grows with its stems (120 stems ran
+///   at a tenth of the old throughput, 55 at half), so it keeps only the
+///   literals without punctuation, 4 bytes each.
+const STEM_BYTES: usize = 4;
 
-/// Most distinct stems Teddy (aho-corasick's SIMD prefilter) takes.
-const MAX_STEMS: usize = 127;
+/// Stems Teddy keeps fast on prose (measured: `benches/throughput.rs`).
+const MAX_STEMS: usize = 24;
+
+/// Longest word before a literal's punctuation byte (`cmVmdGtuOjAxOj`).
+const MAX_HEAD: usize = 16;
+
+/// The bytes that anchor punctuated literals, in two memchr3 passes.
+const ANCHORS_A: (u8, u8, u8) = (b'_', b'-', b':');
+const ANCHORS_B: (u8, u8, u8) = (b'=', b'.', b'~');
+
+/// The whole literals that share one stem or one (anchor, head), with what
+/// each starts.
+type StemLiterals = Vec<(&'static [u8], Trig)>;
+
+/// Both prefilters of the secret pass.
+struct SecretPrefilter {
+    stems: packed::Searcher,
+    stem_lits: Vec<StemLiterals>,
+    /// (anchor byte, word before it) -> literals.
+    anchored: std::collections::HashMap<(u8, &'static [u8]), StemLiterals>,
+    /// First bytes of the words before anchors, as a 256-bit set: most
+    /// anchors in text ("12.50", "e-mail") end here without a lookup.
+    head_first: [u64; 4],
+}
+
+fn secret_prefilter() -> SecretPrefilter {
+    let table = secrets::SECRETS.iter().enumerate().flat_map(|(i, t)| {
+        t.prefixes
+            .iter()
+            .map(move |p| (*p, Trig::Table(u16::try_from(i).expect("rows fit u16"))))
+    });
+    let mut stems: Vec<&[u8]> = Vec::new();
+    let mut stem_lits: Vec<StemLiterals> = Vec::new();
+    let mut anchored: std::collections::HashMap<(u8, &'static [u8]), StemLiterals> =
+        std::collections::HashMap::new();
+    let anchors = [
+        ANCHORS_A.0,
+        ANCHORS_A.1,
+        ANCHORS_A.2,
+        ANCHORS_B.0,
+        ANCHORS_B.1,
+        ANCHORS_B.2,
+    ];
+    for (lit, trig) in SPECIAL_TRIGGERS.iter().copied().chain(table) {
+        let lit = lit.as_bytes();
+        let first_punct = lit.iter().position(|c| !c.is_ascii_alphanumeric());
+        match first_punct {
+            Some(p) if p <= MAX_HEAD && anchors.contains(&lit[p]) => {
+                anchored
+                    .entry((lit[p], &lit[..p]))
+                    .or_default()
+                    .push((lit, trig));
+            }
+            _ => {
+                let stem = &lit[..STEM_BYTES];
+                match stems.iter().position(|s| *s == stem) {
+                    Some(i) => stem_lits[i].push((lit, trig)),
+                    None => {
+                        stems.push(stem);
+                        stem_lits.push(vec![(lit, trig)]);
+                    }
+                }
+            }
+        }
+    }
+    assert!(stems.len() <= MAX_STEMS, "{} secret stems", stems.len());
+    let searcher = packed::Config::new()
+        .match_kind(packed::MatchKind::LeftmostFirst)
+        .builder()
+        .extend(&stems)
+        .build()
+        .expect("fixed stem set within the packed limit");
+    let mut head_first = [0u64; 4];
+    for (_, head) in anchored.keys() {
+        if let Some(&c) = head.first() {
+            head_first[usize::from(c >> 6)] |= 1 << (c & 63);
+        }
+    }
+    SecretPrefilter {
+        stems: searcher,
+        stem_lits,
+        anchored,
+        head_first,
+    }
+}
 
 /// AWS documents this key in every example; the Azurite emulator key is public.
 const DOC_SECRETS: &[&[u8]] = &[
@@ -216,10 +327,8 @@ struct Pattern {
 /// Everything the window passes need, compiled once per engine.
 pub(crate) struct Detectors {
     keywords: Keywords,
-    /// The secret pass: one automaton over the stems of every literal.
-    stems: AhoCorasick,
-    /// The whole literals behind each stem.
-    stem_lits: Vec<StemLiterals>,
+    /// The secret pass's prefilters.
+    secrets: SecretPrefilter,
     catalogue: ids::Catalogue,
     pub(crate) dicts: Dictionaries,
     patterns: Vec<Pattern>,
@@ -253,7 +362,6 @@ impl Detectors {
             });
         }
         let keywords = Keywords::new(&with_kw);
-        let (stems, stem_lits) = secret_stems();
         let dict_specs: Vec<(&str, &[String], bool, bool)> = dicts
             .iter()
             .map(|d| {
@@ -300,8 +408,7 @@ impl Detectors {
         }
         Ok(Detectors {
             keywords,
-            stems,
-            stem_lits,
+            secrets: secret_prefilter(),
             catalogue: ids::Catalogue::new(),
             dicts: dicts_c,
             patterns: compiled,
@@ -570,9 +677,10 @@ impl Detectors {
                 Confidence::Low
             } else if ev.has(KW_CARD) {
                 Confidence::High
-            } else if t.nd == 12 {
-                // Twelve digits are a Maestro number as rarely as they are
-                // anything else: a keyword decides.
+            } else if t.nd <= 13 {
+                // Twelve or thirteen digits are a Maestro or old Visa number
+                // as rarely as they are an EAN-13 (which passes Luhn one time
+                // in ten): a keyword decides.
                 Confidence::Low
             } else {
                 Confidence::Medium
@@ -727,36 +835,120 @@ impl Detectors {
     // ---- secrets -------------------------------------------------------
 
     fn scan_secrets(&self, hay: &[u8], from: usize, to: usize, kw: &mut KwCache, acc: &mut Acc) {
+        let pf = &self.secrets;
         let mut pos = from;
         while pos < to {
-            let Some(m) = self.stems.find(Input::new(hay).range(pos..hay.len())) else {
+            let Some(m) = pf.stems.find_in(hay, Span::from(pos..hay.len())) else {
                 break;
             };
             let s = m.start();
             if s >= to {
                 break;
             }
-            // Literals may overlap ("sk-ant-" inside nothing, but "eyJ" may
-            // start right after another literal's stem): resume one byte on.
             pos = s + 1;
-            for &(lit, trig) in &self.stem_lits[m.pattern().as_usize()] {
-                if !hay[s..].starts_with(lit) {
-                    continue;
-                }
-                match trig {
-                    Trig::Aws => self.aws(hay, s, acc),
-                    Trig::GithubClassic => self.github_classic(hay, s, acc),
-                    Trig::GithubPat => self.github_pat(hay, s, acc),
-                    Trig::Azure => self.azure(hay, s, acc),
-                    Trig::Pem => self.pem(hay, s, acc),
-                    Trig::Putty => self.putty(hay, s, acc),
-                    Trig::Jwt => self.jwt(hay, s, acc),
-                    Trig::DbUrl => self.db_url(hay, s, lit.len(), acc),
-                    Trig::AzureAd => self.azure_ad(hay, s, acc),
-                    Trig::Assign => self.assignment(hay, s, lit.len(), kw, acc),
-                    Trig::Table(row) => self.table_secret(hay, s, lit.len(), usize::from(row), acc),
+            for &(lit, trig) in &pf.stem_lits[m.pattern().as_usize()] {
+                if hay[s..].starts_with(lit) {
+                    self.secret_at(hay, s, lit.len(), trig, kw, acc);
                 }
             }
+        }
+        // A literal's anchor may sit up to MAX_HEAD bytes after its start.
+        let end = (to + MAX_HEAD + 1).min(hay.len());
+        let (a, b) = (ANCHORS_A, ANCHORS_B);
+        let hits = memchr::memchr3_iter(a.0, a.1, a.2, &hay[from..end])
+            .chain(memchr::memchr3_iter(b.0, b.1, b.2, &hay[from..end]));
+        for off in hits {
+            let p = from + off;
+            let c = hay[p];
+            if c == b'~' && p >= 2 && hay[p - 1] == b'Q' && hay[p - 2].is_ascii_digit() {
+                if p - 2 >= from && p - 2 < to {
+                    self.azure_ad(hay, p - 2, acc);
+                }
+                continue;
+            }
+            // `password = "…"`: the key ends before spaces and quotes.
+            let mut ke = p;
+            if c == b'=' || c == b':' {
+                while ke > 0 && p - ke < 3 && matches!(hay[ke - 1], b' ' | b'"' | b'\'') {
+                    ke -= 1;
+                }
+                if ke < p && ke > 0 && hay[ke - 1].is_ascii_alphanumeric() {
+                    let mut h = ke;
+                    while h > 0 && ke - h < MAX_HEAD && hay[h - 1].is_ascii_alphanumeric() {
+                        h -= 1;
+                    }
+                    if h >= from && h < to {
+                        if let Some(lits) = pf.anchored.get(&(c, &hay[h..ke])) {
+                            for &(lit, trig) in lits {
+                                if trig == Trig::Assign {
+                                    self.secret_at(hay, h, lit.len() - 1, trig, kw, acc);
+                                }
+                            }
+                        }
+                    }
+                    continue;
+                }
+            }
+            // What follows an anchor in every literal: a letter, a digit,
+            // or more of the same punctuation ("-----", "://").
+            match hay.get(p + 1) {
+                Some(n) if n.is_ascii_alphanumeric() || matches!(*n, b'-' | b'/' | b'+') => {}
+                // `password="…"`, `token: …`.
+                Some(b'"' | b'\'' | b' ') if c == b'=' || c == b':' => {}
+                _ => continue,
+            }
+            let mut h = p;
+            while h > 0 && p - h < MAX_HEAD && hay[h - 1].is_ascii_alphanumeric() {
+                h -= 1;
+            }
+            // Only "-----BEGIN " starts at its anchor.
+            let bare = c == b'-' && hay.get(p + 1) == Some(&b'-');
+            for head_start in [h, p] {
+                if head_start < from || head_start >= to || (head_start == p && !bare) {
+                    continue;
+                }
+                if head_start < p {
+                    let f = hay[head_start];
+                    if pf.head_first[usize::from(f >> 6)] & (1 << (f & 63)) == 0 {
+                        continue;
+                    }
+                }
+                let Some(lits) = pf.anchored.get(&(c, &hay[head_start..p])) else {
+                    continue;
+                };
+                for &(lit, trig) in lits {
+                    if hay[head_start..].starts_with(lit) {
+                        self.secret_at(hay, head_start, lit.len(), trig, kw, acc);
+                    }
+                }
+                if head_start == p {
+                    break;
+                }
+            }
+        }
+    }
+
+    fn secret_at(
+        &self,
+        hay: &[u8],
+        s: usize,
+        len: usize,
+        trig: Trig,
+        kw: &mut KwCache,
+        acc: &mut Acc,
+    ) {
+        match trig {
+            Trig::Aws => self.aws(hay, s, acc),
+            Trig::GithubClassic => self.github_classic(hay, s, acc),
+            Trig::GithubPat => self.github_pat(hay, s, acc),
+            Trig::Azure => self.azure(hay, s, acc),
+            Trig::Pem => self.pem(hay, s, acc),
+            Trig::Putty => self.putty(hay, s, acc),
+            Trig::Jwt => self.jwt(hay, s, acc),
+            Trig::DbUrl => self.db_url(hay, s, len, acc),
+            Trig::AzureAd => self.azure_ad(hay, s, acc),
+            Trig::Assign => self.assignment(hay, s, len.min(key_len(hay, s)), kw, acc),
+            Trig::Table(row) => self.table_secret(hay, s, len, usize::from(row), acc),
         }
     }
 
@@ -908,7 +1100,8 @@ impl Detectors {
 
     /// Azure AD (Entra ID) client secret: 3 characters, a digit, `Q~`, 31-34
     /// characters.
-    fn azure_ad(&self, hay: &[u8], q: usize, acc: &mut Acc) {
+    fn azure_ad(&self, hay: &[u8], digit: usize, acc: &mut Acc) {
+        let q = digit + 1;
         let allowed = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'~' | b'.' | b'-');
         if q < 4 || !hay[q - 1].is_ascii_digit() {
             return;
@@ -1345,6 +1538,14 @@ fn card_sep_len(hay: &[u8], j: usize) -> usize {
         Some(b' ' | b'-') => 1,
         _ => nbsp_len(hay, j),
     }
+}
+
+/// Length of the alphanumeric key word starting at `s`.
+fn key_len(hay: &[u8], s: usize) -> usize {
+    hay[s..]
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .count()
 }
 
 fn is_token_char(c: u8) -> bool {
