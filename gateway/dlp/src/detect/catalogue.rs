@@ -195,6 +195,31 @@ pub fn bundles() -> impl Iterator<Item = (&'static str, &'static [&'static str])
     BUNDLES.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
 }
 
+/// `cordon detectors`: one block per detector, then the bundles.
+pub fn render_table() -> String {
+    use std::fmt::Write as _;
+    let all = detectors();
+    let mut out = String::new();
+    for fam in ["financial", "identifier", "secret"] {
+        let n = all.iter().filter(|d| d.family == fam).count();
+        let _ = writeln!(out, "== {fam} ({n}) ==");
+        for d in all.iter().filter(|d| d.family == fam) {
+            let _ = writeln!(out, "{:<32} {:<14} {}", d.name, d.country, d.label);
+            let _ = writeln!(out, "    check:      {}", d.validator);
+            if !d.keywords.is_empty() {
+                let _ = writeln!(out, "    keywords:   {}", d.keywords.join(", "));
+            }
+            let _ = writeln!(out, "    confidence: {}", d.confidence);
+            let _ = writeln!(out, "    source:     {}", d.source);
+        }
+    }
+    let _ = writeln!(out, "== bundles (usable in a rule's match) ==");
+    for (b, members) in bundles() {
+        let _ = writeln!(out, "{b:<10} {}", members.join(", "));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,5 +249,14 @@ mod tests {
         assert!(bundle("secrets").unwrap().contains(&"private_key"));
         assert_eq!(bundle("pci").unwrap(), &["credit_card"]);
         assert!(bundle("credit_card").is_none());
+    }
+
+    #[test]
+    fn the_table_lists_every_detector_and_bundle() {
+        let t = render_table();
+        for d in detectors() {
+            assert!(t.contains(&format!("{:<32} ", d.name)), "{}", d.name);
+        }
+        assert!(t.contains("\ngdpr "), "bundles listed");
     }
 }
