@@ -65,10 +65,9 @@ pub fn build(config: &Config) -> Result<Arc<Engine>, Error> {
     })?;
     for rule in &config.rules {
         for (name, at) in rule.matches.iter().zip(&rule.matches_at) {
-            if !engine.knows(name) {
+            if !engine.knows(name) && cordon_dlp::catalogue::bundle(name).is_none() {
                 problems.push(at.diagnostic(format!(
-                    "unknown detector, dictionary or pattern `{name}` (built-in: {}, unscannable)",
-                    Engine::builtin_detectors().join(", ")
+                    "unknown detector, bundle, dictionary or pattern `{name}` (`cordon detectors` lists them)"
                 )));
             }
         }

@@ -82,6 +82,13 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// List every built-in detector (country, validator, keywords, confidence rules, source)
+    /// and the bundles a rule's `match` may name.
+    Detectors {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -105,6 +112,20 @@ fn main() -> ExitCode {
             to,
             json,
         } => scan(&file, config.as_deref(), from.as_deref(), &to, json),
+        Cmd::Detectors { json } => {
+            use cordon_dlp::catalogue;
+            if json {
+                let bundles: std::collections::BTreeMap<_, _> = catalogue::bundles().collect();
+                let doc = serde_json::json!({
+                    "detectors": catalogue::detectors(),
+                    "bundles": bundles,
+                });
+                println!("{doc:#}");
+            } else {
+                print!("{}", catalogue::render_table());
+            }
+            ExitCode::SUCCESS
+        }
         Cmd::Run { config } => exit(boot::serve(&config, Options::default())),
         Cmd::Supervise { board, config } => exit(boot::supervise(&board, &config)),
         Cmd::Worker {

@@ -11,7 +11,10 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::limits::{Limits, MAX_ATTACHMENTS_LISTED, MAX_LOCATION_BYTES, MAX_UNSCANNABLE_LISTED};
+use crate::limits::{
+    Limits, DISTINCT_TABLE_SHARE, MAX_ATTACHMENTS_LISTED, MAX_LOCATION_BYTES,
+    MAX_UNSCANNABLE_LISTED, NOTED_DETECTORS,
+};
 
 /// How sure a detector is, as in Purview: `Low` means the pattern and
 /// validator matched without supporting evidence.
@@ -371,29 +374,39 @@ pub(crate) type Location = FixedStr<MAX_LOCATION_BYTES>;
 /// Redacted samples are short by construction ("4111 **** **** 1111").
 pub(crate) type Sample = FixedStr<48>;
 
-/// Per-detector accumulator: distinct-value table, samples, locations.
-pub(crate) struct DetAcc {
-    /// Open-addressed set of value hashes; the low 2 bits carry the best
-    /// confidence (1..=3), 0 marks an empty slot.
-    slots: Box<[u64]>,
-    distinct: usize,
-    max_distinct: usize,
+/// Distinct values of every detector in one open-addressed table of 64-bit
+/// keys: hash bits, the detector id, a marker bit and the best confidence
+/// (1..=3) in the low bits; 0 marks an empty slot. One shared table, not one
+/// per detector, because the catalogue has hundreds of detectors and a
+/// message meets a handful: per-detector tables cost 8 KiB each and would
+/// not fit the per-slot budget.
+const DET_SHIFT: u32 = 3;
+const DET_BITS: u32 = 16;
+const HASH_KEEP: u64 = !((1u64 << (DET_SHIFT + DET_BITS)) - 1);
+
+/// Per-detector counters; samples and locations live in a [`Notes`] taken
+/// from a shared pool when the detector first reports in a message.
+#[derive(Clone, Copy, Default)]
+struct DetStat {
+    distinct: u32,
     saturated: bool,
+    /// Index into `Acc::notes`, or `NO_NOTES`.
+    notes: u16,
+}
+
+const NO_NOTES: u16 = u16::MAX;
+
+/// Redacted samples and locations of one detector.
+struct Notes {
     samples: Box<[Sample]>,
     n_samples: usize,
     locations: Box<[Location]>,
     n_locations: usize,
 }
 
-impl DetAcc {
-    fn new(limits: &Limits) -> DetAcc {
-        let max_distinct = limits.max_distinct.max(1);
-        let slots = (max_distinct * 2).next_power_of_two();
-        DetAcc {
-            slots: vec![0u64; slots].into_boxed_slice(),
-            distinct: 0,
-            max_distinct,
-            saturated: false,
+impl Notes {
+    fn new(limits: &Limits) -> Notes {
+        Notes {
             samples: vec![Sample::new(); limits.max_samples].into_boxed_slice(),
             n_samples: 0,
             locations: vec![Location::new(); limits.max_locations].into_boxed_slice(),
@@ -401,40 +414,94 @@ impl DetAcc {
         }
     }
 
-    fn reset(&mut self) {
-        // Slots are only ever written by an insert, which counts it: a
-        // detector that found nothing (most, in most messages) has nothing
-        // to clear. Clearing all of them cost ~256 KiB of memset per
-        // message (callgrind, bench/profile.sh).
-        if self.distinct > 0 {
-            self.slots.fill(0);
+    fn bytes(&self) -> usize {
+        self.samples.len() * std::mem::size_of::<Sample>()
+            + self.locations.len() * std::mem::size_of::<Location>()
+    }
+}
+
+/// The distinct-value table and per-detector counters of all detectors.
+pub(crate) struct DetAcc {
+    slots: Box<[u64]>,
+    /// Values in the table, all detectors together.
+    total: usize,
+    /// Values the table takes before further new values saturate their
+    /// detector (half its slots, so probes stay short).
+    capacity: usize,
+    max_distinct: usize,
+    stats: Box<[DetStat]>,
+    notes: Box<[Notes]>,
+    n_notes: usize,
+}
+
+impl DetAcc {
+    fn new(n_detectors: usize, limits: &Limits) -> DetAcc {
+        assert!(
+            n_detectors < (1 << DET_BITS),
+            "detector ids fit the table key"
+        );
+        let max_distinct = limits.max_distinct.max(1);
+        let capacity = max_distinct * DISTINCT_TABLE_SHARE;
+        let slots = (capacity * 2).next_power_of_two();
+        DetAcc {
+            slots: vec![0u64; slots].into_boxed_slice(),
+            total: 0,
+            capacity,
+            max_distinct,
+            stats: vec![DetStat::default(); n_detectors].into_boxed_slice(),
+            notes: (0..NOTED_DETECTORS.min(n_detectors))
+                .map(|_| Notes::new(limits))
+                .collect(),
+            n_notes: 0,
         }
-        self.distinct = 0;
-        self.saturated = false;
-        self.n_samples = 0;
-        self.n_locations = 0;
+    }
+
+    fn reset(&mut self) {
+        // Most messages find nothing: nothing to clear (the table is 32 KiB).
+        if self.total > 0 {
+            self.slots.fill(0);
+            self.stats.fill(DetStat::default());
+            for n in &mut self.notes[..self.n_notes] {
+                n.n_samples = 0;
+                n.n_locations = 0;
+            }
+        }
+        self.total = 0;
+        self.n_notes = 0;
     }
 
     fn bytes(&self) -> usize {
         self.slots.len() * 8
-            + self.samples.len() * std::mem::size_of::<Sample>()
-            + self.locations.len() * std::mem::size_of::<Location>()
+            + std::mem::size_of_val(&*self.stats)
+            + self.notes.iter().map(Notes::bytes).sum::<usize>()
     }
 
-    /// Records one value; returns whether it was new.
-    fn insert(&mut self, hash: u64, conf: Confidence) -> bool {
-        let key = (hash << 3) | 4; // never zero, low bits free for the tag
+    /// Records one value of detector `det`; returns whether it was new.
+    fn insert(&mut self, det: usize, hash: u64, conf: Confidence) -> bool {
+        // Spread every bit of the value's hash into the kept high bits.
+        let hash = hash.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (hash >> 32);
+        let key = (hash & HASH_KEEP) | ((det as u64) << DET_SHIFT) | 4;
         let mask = self.slots.len() - 1;
-        let mut i = (hash >> 17) as usize & mask;
+        let mut i = ((hash >> 40) ^ (det as u64).wrapping_mul(0x9E37_79B9)) as usize & mask;
         loop {
             let slot = self.slots[i];
             if slot == 0 {
-                if self.distinct >= self.max_distinct {
-                    self.saturated = true;
+                let st = &mut self.stats[det];
+                if st.distinct as usize >= self.max_distinct || self.total >= self.capacity {
+                    st.saturated = true;
                     return false;
                 }
+                if st.distinct == 0 {
+                    st.notes = if self.n_notes < self.notes.len() {
+                        self.n_notes += 1;
+                        (self.n_notes - 1) as u16
+                    } else {
+                        NO_NOTES
+                    };
+                }
                 self.slots[i] = key | conf.tag();
-                self.distinct += 1;
+                st.distinct += 1;
+                self.total += 1;
                 return true;
             }
             if slot & !3 == key {
@@ -447,12 +514,24 @@ impl DetAcc {
         }
     }
 
-    fn counts(&self) -> (Counts, Confidence) {
-        let mut c = Counts::default();
-        let mut best = Confidence::Low;
+    fn notes_of(&mut self, det: usize) -> Option<&mut Notes> {
+        match self.stats[det].notes {
+            NO_NOTES => None,
+            n => self.notes.get_mut(usize::from(n)),
+        }
+    }
+
+    /// Counts and best confidence per detector, in one pass over the table.
+    fn counts(&self) -> Vec<(Counts, Confidence)> {
+        let mut out = vec![(Counts::default(), Confidence::Low); self.stats.len()];
+        if self.total == 0 {
+            return out;
+        }
         for &s in self.slots.iter().filter(|&&s| s != 0) {
+            let det = ((s >> DET_SHIFT) & ((1 << DET_BITS) - 1)) as usize;
             let conf = Confidence::from_tag(s & 3);
-            best = best.max(conf);
+            let (c, best) = &mut out[det];
+            *best = (*best).max(conf);
             c.low += 1;
             if conf >= Confidence::Medium {
                 c.medium += 1;
@@ -461,13 +540,13 @@ impl DetAcc {
                 c.high += 1;
             }
         }
-        (c, best)
+        out
     }
 }
 
 /// All accumulators of one scanner, plus the current location.
 pub(crate) struct Acc {
-    dets: Box<[DetAcc]>,
+    dets: DetAcc,
     unscannable: Box<[(UnscannableReason, Location)]>,
     n_unscannable: usize,
     unscannable_total: u32,
@@ -506,7 +585,7 @@ impl AttachmentAcc {
 impl Acc {
     pub(crate) fn new(n_detectors: usize, limits: &Limits) -> Acc {
         Acc {
-            dets: (0..n_detectors).map(|_| DetAcc::new(limits)).collect(),
+            dets: DetAcc::new(n_detectors, limits),
             unscannable: vec![
                 (UnscannableReason::Truncated, Location::new());
                 MAX_UNSCANNABLE_LISTED
@@ -525,7 +604,7 @@ impl Acc {
     }
 
     pub(crate) fn reset(&mut self) {
-        self.dets.iter_mut().for_each(DetAcc::reset);
+        self.dets.reset();
         self.n_unscannable = 0;
         self.unscannable_total = 0;
         self.reasons_seen = 0;
@@ -537,8 +616,7 @@ impl Acc {
     }
 
     pub(crate) fn state_bytes(&self) -> usize {
-        self.dets.iter().map(DetAcc::bytes).sum::<usize>()
-            + std::mem::size_of_val(&*self.dets)
+        self.dets.bytes()
             + std::mem::size_of_val(&*self.unscannable)
             + std::mem::size_of_val(&*self.attachments)
     }
@@ -559,8 +637,10 @@ impl Acc {
         conf: Confidence,
         sample: impl FnOnce(&mut Sample),
     ) {
-        let d = &mut self.dets[det];
-        let new = d.insert(hash, conf);
+        let new = self.dets.insert(det, hash, conf);
+        let Some(d) = self.dets.notes_of(det) else {
+            return;
+        };
         if new && d.n_samples < d.samples.len() {
             let s = &mut d.samples[d.n_samples];
             s.clear();
@@ -611,24 +691,34 @@ impl Acc {
 
     pub(crate) fn findings(&self, names: &[String]) -> Findings {
         let mut detectors = Vec::new();
-        for (d, name) in self.dets.iter().zip(names) {
-            if d.distinct == 0 {
+        let counts = self.dets.counts();
+        for (det, name) in names.iter().enumerate().take(self.dets.stats.len()) {
+            let st = self.dets.stats[det];
+            if st.distinct == 0 {
                 continue;
             }
-            let (counts, confidence) = d.counts();
+            let (counts, confidence) = counts[det];
+            let notes = match st.notes {
+                NO_NOTES => None,
+                n => self.dets.notes.get(usize::from(n)),
+            };
             detectors.push(DetectorFinding {
                 name: name.clone(),
                 counts,
                 confidence,
-                count_is_lower_bound: d.saturated,
-                locations: d.locations[..d.n_locations]
-                    .iter()
-                    .map(FixedStr::as_str_lossy)
-                    .collect(),
-                samples: d.samples[..d.n_samples]
-                    .iter()
-                    .map(FixedStr::as_str_lossy)
-                    .collect(),
+                count_is_lower_bound: st.saturated,
+                locations: notes.map_or_else(Vec::new, |n| {
+                    n.locations[..n.n_locations]
+                        .iter()
+                        .map(FixedStr::as_str_lossy)
+                        .collect()
+                }),
+                samples: notes.map_or_else(Vec::new, |n| {
+                    n.samples[..n.n_samples]
+                        .iter()
+                        .map(FixedStr::as_str_lossy)
+                        .collect()
+                }),
             });
         }
         Findings {

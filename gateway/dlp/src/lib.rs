@@ -51,6 +51,8 @@ mod zip;
 
 use std::sync::Arc;
 
+/// The built-in detectors described, and the bundles rules may name.
+pub use detect::catalogue;
 pub use findings::{
     render_table, Attachment, Confidence, Counts, DetectorFinding, Findings, Unscannable,
     UnscannableReason,
@@ -240,7 +242,7 @@ impl Engine {
 
     /// Names of the built-in detectors.
     pub fn builtin_detectors() -> &'static [&'static str] {
-        detect::BUILTINS
+        &detect::BUILTINS
     }
 
     /// All detector names of this engine, in report order.

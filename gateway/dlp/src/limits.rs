@@ -62,6 +62,18 @@ pub const MAX_UNSCANNABLE_LISTED: usize = 16;
 /// is a 64-bit mask and the built-ins use the low bits.
 pub const MAX_KEYWORD_PATTERNS: usize = 56;
 
+/// Distinct values one message may record, all detectors together, as a
+/// multiple of [`Limits::max_distinct`] (one detector's cap): four detectors
+/// may saturate before the shared table does. At the default 512 the table
+/// is 4,096 slots (32 KiB) whatever the size of the catalogue.
+pub const DISTINCT_TABLE_SHARE: usize = 4;
+
+/// Detectors per message that keep samples and locations. Each costs ~0.9
+/// KiB; a message that meets more types still counts every one of them, only
+/// their samples and locations are left out. 48 is far beyond real mail (a
+/// test sheet of every country's identifiers meets ~40).
+pub const NOTED_DETECTORS: usize = 48;
+
 /// Limits an administrator may tune. Each default carries its reason.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Limits {

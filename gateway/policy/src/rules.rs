@@ -114,6 +114,9 @@ fn content_matches(rule: &Rule, findings: &Findings) -> bool {
     rule.matches.iter().any(|name| {
         if name == UNSCANNABLE {
             findings.is_unscannable()
+        } else if let Some(members) = cordon_dlp::catalogue::bundle(name) {
+            // A bundle counts the distinct values of all its detectors.
+            members.iter().map(|m| findings.count(m, conf)).sum::<u32>() >= min
         } else {
             findings.count(name, conf) >= min
         }
@@ -692,6 +695,28 @@ mod tests {
         assert!(!check(&["unscannable"], 1, CC::Medium));
         // min_count 0 is treated as 1: an absent detector never matches.
         assert!(!check(&["iban"], 0, CC::Low));
+    }
+
+    #[test]
+    fn bundles_sum_their_members() {
+        let rc = ext();
+        let env = out_env(&rc);
+        let o = org();
+        let f = findings(vec![det("fr_nir", 2, 2, 2), det("de_tax_id", 1, 1, 0)]);
+        let check = |name: &str, min_count: u32, conf: CC| {
+            let mut r = rule("r", Action::Block);
+            r.matches = vec![name.to_string()];
+            r.min_count = min_count;
+            r.min_confidence = conf;
+            evaluate(&[r], &env, &f, &o).action == Action::Block
+        };
+        assert!(check("gdpr", 3, CC::Medium), "2 French + 1 German");
+        assert!(!check("gdpr", 4, CC::Medium));
+        assert!(!check("gdpr", 3, CC::High), "the German one is medium");
+        assert!(check("id_fr", 2, CC::High));
+        assert!(!check("id_de", 1, CC::High));
+        assert!(!check("pci", 1, CC::Low));
+        assert!(!check("secrets", 1, CC::Low));
     }
 
     #[test]

@@ -133,6 +133,17 @@ const ANTI_WORDS: &[&str] = &[
     "imei",
 ];
 
+/// The supporting keywords of a hand-written detector, for `cordon detectors`.
+pub(crate) fn builtin_keywords(name: &str) -> &'static [&'static str] {
+    match name {
+        "credit_card" => CARD_WORDS,
+        "us_ssn" => SSN_WORDS,
+        "aba_routing" => ABA_WORDS,
+        "uk_nino" => NINO_WORDS,
+        _ => &[],
+    }
+}
+
 /// The compiled keyword automaton and each keyword's group mask.
 #[derive(Debug)]
 pub(crate) struct Keywords {

@@ -30,7 +30,7 @@ fn prefix_num(digits: &[u8], n: usize) -> u32 {
 /// UnionPay, Maestro).
 pub(crate) fn card_issuer_ok(d: &[u8]) -> bool {
     let len = d.len();
-    if !(13..=19).contains(&len) {
+    if !(12..=19).contains(&len) {
         return false;
     }
     let p1 = prefix_num(d, 1);
@@ -47,9 +47,12 @@ pub(crate) fn card_issuer_ok(d: &[u8]) -> bool {
             (14..=19).contains(&len)
         } // Diners
         3 if (3528..=3589).contains(&p4) => (16..=19).contains(&len), // JCB
+        1 | 2 if p4 == 1800 || p4 == 2131 => len == 15, // JCB 15-digit
+        2 if (2200..=2204).contains(&p4) => (16..=19).contains(&len), // Mir
+        8 if p2 == 81 => (16..=19).contains(&len),     // UnionPay 81
         6 if p4 == 6011 || (644..=649).contains(&p3) || p2 == 65 => (16..=19).contains(&len), // Discover
         6 if (622_126..=622_925).contains(&p6) || p2 == 62 => (16..=19).contains(&len), // UnionPay
-        5 | 6 if p2 == 50 || (56..=69).contains(&p2) => (13..=19).contains(&len),       // Maestro
+        5 | 6 if p2 == 50 || (56..=69).contains(&p2) => (12..=19).contains(&len),       // Maestro
         _ => false,
     }
 }
@@ -137,6 +140,7 @@ const IBAN_LENGTHS: &[(&[u8; 2], usize)] = &[
     (b"BE", 16),
     (b"BG", 22),
     (b"BH", 22),
+    (b"BI", 27),
     (b"BR", 29),
     (b"BY", 28),
     (b"CH", 21),
@@ -144,12 +148,14 @@ const IBAN_LENGTHS: &[(&[u8; 2], usize)] = &[
     (b"CY", 28),
     (b"CZ", 24),
     (b"DE", 22),
+    (b"DJ", 27),
     (b"DK", 18),
     (b"DO", 28),
     (b"EE", 20),
     (b"EG", 29),
     (b"ES", 24),
     (b"FI", 18),
+    (b"FK", 18),
     (b"FO", 18),
     (b"FR", 27),
     (b"GB", 22),
@@ -158,11 +164,13 @@ const IBAN_LENGTHS: &[(&[u8; 2], usize)] = &[
     (b"GL", 18),
     (b"GR", 27),
     (b"GT", 28),
+    (b"HN", 28),
     (b"HR", 21),
     (b"HU", 28),
     (b"IE", 22),
     (b"IL", 23),
     (b"IQ", 23),
+    (b"IR", 26),
     (b"IS", 26),
     (b"IT", 27),
     (b"JO", 30),
@@ -174,15 +182,19 @@ const IBAN_LENGTHS: &[(&[u8; 2], usize)] = &[
     (b"LT", 20),
     (b"LU", 20),
     (b"LV", 21),
+    (b"LY", 25),
     (b"MC", 27),
     (b"MD", 24),
     (b"ME", 22),
     (b"MK", 19),
+    (b"MN", 20),
     (b"MR", 27),
     (b"MT", 31),
     (b"MU", 30),
+    (b"NI", 28),
     (b"NL", 18),
     (b"NO", 15),
+    (b"OM", 23),
     (b"PK", 24),
     (b"PL", 28),
     (b"PS", 29),
@@ -190,12 +202,15 @@ const IBAN_LENGTHS: &[(&[u8; 2], usize)] = &[
     (b"QA", 29),
     (b"RO", 24),
     (b"RS", 22),
+    (b"RU", 33),
     (b"SA", 24),
     (b"SC", 31),
+    (b"SD", 18),
     (b"SE", 24),
     (b"SI", 19),
     (b"SK", 24),
     (b"SM", 27),
+    (b"SO", 23),
     (b"ST", 25),
     (b"SV", 28),
     (b"TL", 23),
@@ -205,6 +220,7 @@ const IBAN_LENGTHS: &[(&[u8; 2], usize)] = &[
     (b"VA", 22),
     (b"VG", 24),
     (b"XK", 20),
+    (b"YE", 30),
 ];
 
 /// IBAN length for a country code, if the country uses IBANs.

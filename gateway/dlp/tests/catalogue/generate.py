@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""Labelled corpus for the detection catalogue (issue 15), written once to
+catalogue.tsv beside this file (tab-separated: family, type, keyword, value).
+
+Identifiers come from Faker where it has a provider for the type, otherwise
+from random bodies completed by trying every check character; either way a
+value is kept only if python-stdnum (an independent implementation of each
+issuer's rule) accepts it. Types stdnum does not cover are generated from the
+issuer's published algorithm written here, independently of cordon's Rust.
+Secrets follow each provider's documented prefix, alphabet and length.
+Hard negatives are look-alike values (phones, EAN/ISBN, dates, tracking and
+invoice numbers, UUIDs, hashes, base64, versions).
+
+Run (pinned):
+  python3 -m venv /tmp/v && /tmp/v/bin/pip install python-stdnum==1.20 Faker==33.1.0
+  /tmp/v/bin/python gateway/dlp/tests/catalogue/generate.py
+"""
+import base64, hashlib, importlib, os, random, re, string, uuid, zlib
+
+import faker, stdnum
+from faker import Faker
+
+N = 200
+rnd = random.Random(15)
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+def digits(n): return ''.join(rnd.choice(string.digits) for _ in range(n))
+def date6(order='ymd', y0=1940, y1=2005):
+    y = rnd.randint(y0, y1); m = rnd.randint(1, 12); d = rnd.randint(1, 28)
+    return y, m, d
+
+def brute(mod, make, checks=string.digits, tries=20000):
+    """make() -> body with '?' for the check character(s)."""
+    m = importlib.import_module('stdnum.' + mod)
+    out = set()
+    for _ in range(tries):
+        b = make()
+        for c in checks:
+            v = b.replace('?', c, 1)
+            if '?' in v:
+                for c2 in checks:
+                    w = v.replace('?', c2, 1)
+                    if m.is_valid(w): out.add(w); break
+            elif m.is_valid(v):
+                out.add(v); break
+        if len(out) >= N: break
+    return sorted(out)
+
+def fk(loc, meth, mod):
+    f = Faker(loc); f.seed_instance(15)
+    m = importlib.import_module('stdnum.' + mod)
+    out = set()
+    for _ in range(N * 20):
+        v = getattr(f, meth)()
+        if m.is_valid(v): out.add(v)
+        if len(out) >= N: break
+    return sorted(out)
+
+def luhn_ok(s):
+    t = 0
+    for i, c in enumerate(reversed(s)):
+        d = int(c) * (2 if i % 2 else 1)
+        t += d - 9 if d > 9 else d
+    return t % 10 == 0
+
+# type -> (keyword phrase, values)
+IDS = {}
+def add(name, kw, values):
+    assert len(values) >= N, (name, len(values))
+    IDS[name] = (kw, values[:N])
+
+def ymd(fmt):
+    y, m, d = date6()
+    return fmt.format(yy=y % 100, mm=m, dd=d, yyyy=y)
+
+add('de_tax_id', 'Steuer-ID', brute('de.idnr', lambda: rnd.choice('123456789') + ''.join(rnd.sample('0123456789', 9))[:8] + rnd.choice('0123456789') + '?'))
+add('de_vat', 'USt-IdNr.', brute('de.vat', lambda: 'DE' + rnd.choice('123456789') + digits(7) + '?'))
+add('fr_nir', 'numéro de sécurité sociale', fk('fr_FR', 'ssn', 'fr.nir'))
+add('fr_vat', 'numéro de TVA', brute('fr.tva', lambda: 'FR??' + (lambda s: s)(next(x for x in iter(lambda: digits(9), None) if luhn_ok(x)))))
+add('es_dni', 'DNI', fk('es_ES', 'nif', 'es.dni'))
+add('es_nie', 'NIE', fk('es_ES', 'nie', 'es.nie'))
+add('it_fiscal_code', 'codice fiscale', fk('it_IT', 'ssn', 'it.codicefiscale'))
+add('it_vat', 'partita IVA', brute('it.iva', lambda: 'IT' + digits(7) + '%03d' % rnd.randint(1, 100) + '?'))
+add('nl_bsn', 'BSN', fk('nl_NL', 'ssn', 'nl.bsn'))
+add('nl_vat', 'btw-nummer', brute('nl.btw', lambda: 'NL' + digits(8) + '?B' + '%02d' % rnd.randint(1, 99)))
+add('be_national_number', 'rijksregisternummer', brute('be.nn', lambda: ymd('{yy:02d}{mm:02d}{dd:02d}') + digits(3) + '??'))
+add('be_vat', 'btw', brute('be.vat', lambda: 'BE0' + rnd.choice('123456789') + digits(6) + '??'))
+add('at_social_security', 'Sozialversicherungsnummer', brute('at.vnr', lambda: rnd.choice('123456789') + digits(2) + '?' + ymd('{dd:02d}{mm:02d}{yy:02d}')))
+add('at_vat', 'UID-Nummer', brute('at.uid', lambda: 'ATU' + digits(7) + '?'))
+add('pl_pesel', 'PESEL', fk('pl_PL', 'pesel', 'pl.pesel'))
+add('pl_nip', 'NIP', fk('pl_PL', 'nip', 'pl.nip'))
+add('se_personnummer', 'personnummer', fk('sv_SE', 'ssn', 'se.personnummer'))
+add('fi_hetu', 'henkilötunnus', fk('fi_FI', 'ssn', 'fi.hetu'))
+add('dk_cpr', 'CPR-nummer', brute('dk.cpr', lambda: ymd('{dd:02d}{mm:02d}{yy:02d}') + '-' + digits(3) + '?'))
+add('no_fodselsnummer', 'fødselsnummer', fk('no_NO', 'ssn', 'no.fodselsnummer'))
+add('pt_nif', 'NIF', brute('pt.nif', lambda: rnd.choice('12356789') + digits(7) + '?'))
+add('ro_cnp', 'CNP', fk('ro_RO', 'ssn', 'ro.cnp'))
+add('hr_oib', 'OIB', fk('hr_HR', 'ssn', 'hr.oib'))
+add('ee_isikukood', 'isikukood', fk('et_EE', 'ssn', 'ee.ik'))
+add('gr_amka', 'AMKA', brute('gr.amka', lambda: ymd('{dd:02d}{mm:02d}{yy:02d}') + digits(4) + '?'))
+add('uk_nhs_number', 'NHS number', brute('gb.nhs', lambda: rnd.choice('4689') + digits(8) + '?'))
+add('us_itin', 'ITIN', fk('en_US', 'itin', 'us.itin'))
+add('ca_sin', 'SIN', fk('en_CA', 'ssn', 'ca.sin'))
+add('au_tfn', 'tax file number', brute('au.tfn', lambda: rnd.choice('123456789') + digits(7) + '?'))
+add('nz_ird', 'IRD number', brute('nz.ird', lambda: rnd.choice(['', '1']) + rnd.choice('123456789') + digits(6) + '?', tries=40000))
+add('in_aadhaar', 'Aadhaar', fk('en_IN', 'aadhaar_id', 'in_.aadhaar'))
+add('in_pan', 'PAN', brute('in_.pan', lambda: ''.join(rnd.choice(string.ascii_uppercase) for _ in range(3)) + rnd.choice('ABCFGHJLPT') + rnd.choice(string.ascii_uppercase) + '%04d' % rnd.randint(1, 9999) + '?', checks=string.ascii_uppercase))
+add('kr_rrn', '주민등록번호', brute('kr.rrn', lambda: ymd('{yy:02d}{mm:02d}{dd:02d}') + rnd.choice('12') + digits(5) + '?'))
+add('cn_resident_id', '身份证号码', fk('zh_CN', 'ssn', 'cn.ric'))
+add('br_cpf', 'CPF', fk('pt_BR', 'cpf', 'br.cpf'))
+add('br_cnpj', 'CNPJ', fk('pt_BR', 'cnpj', 'br.cnpj'))
+add('mx_curp', 'CURP', fk('es_MX', 'curp', 'mx.curp'))
+add('ch_ahv', 'AHV-Nummer', fk('de_CH', 'ssn', 'ch.ssn'))
+add('tr_tc_kimlik', 'TC Kimlik No', fk('tr_TR', 'ssn', 'tr.tckimlik'))
+add('il_id', 'מספר זהות', fk('he_IL', 'ssn', 'il.idnr'))
+add('cl_rut', 'RUT', fk('es_CL', 'rut', 'cl.rut'))
+add('ar_cuit', 'CUIT', brute('ar.cuit', lambda: rnd.choice(['20', '23', '27', '30']) + digits(8) + '?'))
+
+# No stdnum module: the issuers' published algorithms, written here.
+def jp_check(b):
+    s = sum(int(c) * w for c, w in zip(b, [6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2]))
+    r = 11 - s % 11
+    return b + str(0 if r >= 10 else r)
+add('jp_my_number', 'マイナンバー', sorted({jp_check(digits(11)) for _ in range(N * 2)}))
+def nric(prefix):
+    b = digits(7)
+    s = sum(int(c) * w for c, w in zip(b, [2, 7, 6, 5, 4, 3, 2])) + {'S': 0, 'T': 4}[prefix]
+    return prefix + b + 'JZIHGFEDCBA'[s % 11]
+add('sg_nric', 'NRIC', sorted({nric(rnd.choice('ST')) for _ in range(N * 2)}))
+def medicare():
+    b = rnd.choice('23456') + digits(7)
+    c = sum(int(x) * w for x, w in zip(b, [1, 3, 7, 9, 1, 3, 7, 9])) % 10
+    return b + str(c) + rnd.choice('123456789')
+add('au_medicare', 'Medicare number', sorted({medicare() for _ in range(N * 2)}))
+add('us_passport', 'passport number', sorted({rnd.choice('123456789') + digits(8) for _ in range(N * 2)}))
+add('uk_passport', 'passport number', sorted({rnd.choice('123456789') + digits(8) for _ in range(N * 2)}))
+
+# ---- secrets: the providers' documented formats ----
+A = {
+ 'Alnum': string.ascii_letters + string.digits, 'AlnumLower': string.ascii_lowercase + string.digits,
+ 'Alpha': string.ascii_letters, 'AlnumDash': string.ascii_letters + string.digits,
+ 'AlnumUnderscore': string.ascii_letters + string.digits, 'AlnumSlash': string.ascii_letters + string.digits,
+ 'B64Url': string.ascii_letters + string.digits, 'B64UrlDot': string.ascii_letters + string.digits,
+ 'B64UrlEq': string.ascii_letters + string.digits, 'B64UrlDotEq': string.ascii_letters + string.digits,
+ 'B64UrlSlash': string.ascii_letters + string.digits, 'B64Eq': string.ascii_letters + string.digits,
+ 'Hex': '0123456789abcdef', 'HexLower': '0123456789abcdef', 'HexDash': '0123456789abcdef',
+ 'HexDashX': '0123456789abcdef', 'UpperAlnum': string.ascii_uppercase + string.digits,
+ 'UpperAlnumDot': string.ascii_uppercase + string.digits, 'Bech32Upper': 'QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L',
+}
+B62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
+def rs(alpha, n): return ''.join(rnd.choice(alpha) for _ in range(n))
+def crc_token(n30):
+    v = zlib.crc32(n30.encode()) & 0xffffffff
+    enc = ''
+    for _ in range(6): enc = B62[v % 62] + enc; v //= 62
+    return n30 + enc
+SPECIAL = {
+ 'slack': lambda p, a: p + digits(12) + '-' + digits(13) + '-' + rs(A['Alnum'], 24),
+ 'slack_webhook': lambda p, a: p + 'T' + rs(string.ascii_uppercase + string.digits, 10) + '/B' + rs(string.ascii_uppercase + string.digits, 10) + '/' + rs(A['Alnum'], 24),
+ 'crc32': lambda p, a: p + crc_token(rs(A['Alnum'], 30)),
+ 'anthropic': lambda p, a: p + rs(A['B64Url'], 93) + 'AA',
+ 'sendgrid': lambda p, a: p + rs(A['B64Url'], 22) + '.' + rs(A['B64Url'], 43),
+ 'dynatrace': lambda p, a: p + rs(A['UpperAlnum'], 24) + '.' + rs(A['UpperAlnum'], 64),
+ 'discord': lambda p, a: p + digits(18) + '/' + rs(A['B64Url'], 68),
+}
+SECRETS = {}
+src = open(os.path.join(HERE, '..', '..', 'src', 'detect', 'secrets.rs')).read()
+for m in re.finditer(r'name: "(\w+)",.*?prefixes: &\[(.*?)\],\s+body: Charset::(\w+),\s+min: (\d+),\s+max: (\d+),\s+check: Check::(\w+)', src, re.S):
+    name, pre, cs, mn, mx, ck = m.groups()
+    prefixes = re.findall(r'"(.*?)"', pre)
+    ck = {'None': None, 'Slack': 'slack', 'SlackWebhook': 'slack_webhook', 'Crc32': 'crc32', 'Anthropic': 'anthropic', 'SendGrid': 'sendgrid', 'Dynatrace': 'dynatrace', 'Discord': 'discord'}[ck]
+    vals = set()
+    while len(vals) < N:
+        p = rnd.choice(prefixes)
+        n = rnd.randint(int(mn), min(int(mx), int(mn) + 40))
+        v = SPECIAL[ck](p, cs) if ck else p + rs(A[cs], n)
+        if re.search(r'(.)\1{5}|example|xxxx|test|1234567|abcdef|your|dummy|sample|fake', v, re.I): continue
+        vals.add(v)
+    SECRETS[name] = ('', sorted(vals))
+def rsa_like(): return base64.b64encode(os.urandom(0) + bytes(rnd.getrandbits(8) for _ in range(300))).decode()
+def openssh(kind):
+    body = b'openssh-key-v1\x00' + b'\x00\x00\x00\x04none\x00\x00\x00\x04none\x00\x00\x00\x00\x00\x00\x00\x01' + kind.encode() + bytes(rnd.getrandbits(8) for _ in range(200))
+    b = base64.b64encode(body).decode()
+    return '-----BEGIN OPENSSH PRIVATE KEY-----\n' + '\n'.join(b[i:i + 70] for i in range(0, len(b), 70)) + '\n-----END OPENSSH PRIVATE KEY-----'
+def pem(label):
+    b = rsa_like()
+    return f'-----BEGIN {label}-----\n' + '\n'.join(b[i:i + 64] for i in range(0, len(b), 64)) + f'\n-----END {label}-----'
+keys = [openssh(rnd.choice(['ssh-ed25519', 'ssh-rsa', 'ecdsa-sha2-nistp256'])) for _ in range(N // 2)]
+keys += [pem(rnd.choice(['RSA PRIVATE KEY', 'EC PRIVATE KEY', 'PRIVATE KEY', 'ENCRYPTED PRIVATE KEY', 'DSA PRIVATE KEY', 'PGP PRIVATE KEY BLOCK'])) for _ in range(N // 2)]
+SECRETS['private_key'] = ('', keys)
+def jwt():
+    enc = lambda d: base64.urlsafe_b64encode(d.encode()).decode().rstrip('=')
+    h = enc('{"alg":"%s","typ":"JWT"}' % rnd.choice(['HS256', 'RS256', 'ES256']))
+    p = enc('{"sub":"%s","iat":%d}' % (uuid.UUID(int=rnd.getrandbits(128)), rnd.randint(1500000000, 1800000000)))
+    return h + '.' + p + '.' + rs(A['B64Url'], 43)
+SECRETS['jwt'] = ('', [jwt() for _ in range(N)])
+SECRETS['database_url'] = ('', [f"{rnd.choice(['postgres', 'postgresql', 'mysql', 'mongodb', 'mongodb+srv', 'redis', 'amqp'])}://{rs(string.ascii_lowercase, 6)}:{rs(A['Alnum'], 16)}@{rs(string.ascii_lowercase, 8)}.internal:5432/app" for _ in range(N)])
+SECRETS['azure_ad_client_secret'] = ('', [rs(A['Alnum'], 3) + str(rnd.randint(0, 9)) + 'Q~' + rs(A['Alnum'] + '_~.-', 34) for _ in range(N)])
+SECRETS['aws_access_key'] = ('', [rnd.choice(['AKIA', 'ASIA', 'ABIA', 'ACCA']) + rs(string.ascii_uppercase + '234567', 16) for _ in range(N)])
+SECRETS['github_token'] = ('', [rnd.choice(['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_']) + crc_token(rs(A['Alnum'], 30)) for _ in range(N)])
+
+# ---- hard negatives ----
+NEG = []
+def neg(kind, v): NEG.append((kind, v))
+for _ in range(800):
+    neg('phone', rnd.choice(['+49 30 ', '+33 1 ', '+1 415 ', '0', '(0)', '+44 20 ']) + digits(3) + ' ' + digits(4))
+    neg('phone', rnd.choice(['030-', '040 ', '089/', '06', '07']) + digits(8))
+for _ in range(500):
+    b = digits(12); s = sum(int(c) * (3 if i % 2 else 1) for i, c in enumerate(b)); neg('ean', b + str((10 - s % 10) % 10))
+    b = '978' + digits(9); s = sum(int(c) * (3 if i % 2 else 1) for i, c in enumerate(b)); neg('isbn', 'ISBN ' + b[:3] + '-' + b[3:4] + '-' + b[4:8] + '-' + b[8:] + '-' + str((10 - s % 10) % 10))
+for _ in range(600):
+    y, m, d = date6(y0=1990, y1=2030)
+    neg('date', rnd.choice([f'{y}-{m:02d}-{d:02d}', f'{d:02d}.{m:02d}.{y}', f'{y}{m:02d}{d:02d}{rnd.randint(0,23):02d}{rnd.randint(0,59):02d}{rnd.randint(0,59):02d}', f'{y}-{m:02d}-{d:02d}T{rnd.randint(0,23):02d}:{rnd.randint(0,59):02d}:00Z']))
+    neg('timestamp', str(rnd.randint(1_500_000_000, 1_900_000_000)) + rnd.choice(['', digits(3)]))
+for _ in range(500):
+    neg('tracking', rnd.choice(['1Z' + rs(string.ascii_uppercase + string.digits, 16), digits(12), digits(20), 'JJD' + digits(18), 'RR' + digits(9) + 'DE']))
+    neg('invoice', rnd.choice(['INV-', 'RE-', 'Order #', 'PO ', 'Rechnung ']) + digits(rnd.randint(6, 12)))
+for _ in range(400):
+    neg('uuid', str(uuid.UUID(int=rnd.getrandbits(128))))
+    neg('hash', hashlib.sha256(os.urandom(0) + digits(20).encode()).hexdigest()[:rnd.choice([32, 40, 64])])
+    neg('base64', base64.b64encode(bytes(rnd.getrandbits(8) for _ in range(rnd.randint(12, 60)))).decode())
+    neg('version', f'v{rnd.randint(0,20)}.{rnd.randint(0,99)}.{rnd.randint(0,999)}' + rnd.choice(['', f'-rc{rnd.randint(1,9)}', f'+build.{digits(6)}']))
+
+with open(os.path.join(HERE, 'catalogue.tsv'), 'w', encoding='utf-8') as f:
+    f.write(f'# generated by generate.py; python-stdnum {stdnum.__version__}, Faker {faker.VERSION}, seed 15\n')
+    for name, (kw, vals) in sorted(IDS.items()):
+        for v in vals: f.write(f'identifier\t{name}\t{kw}\t{v}\n')
+    for name, (kw, vals) in sorted(SECRETS.items()):
+        for v in vals: f.write('secret\t%s\t%s\t%s\n' % (name, kw, v.replace('\n', '\\n')))
+    for kind, v in NEG: f.write(f'negative\t{kind}\t\t{v}\n')
+print(len(IDS), 'identifier types,', len(SECRETS), 'secret types,', len(NEG), 'hard negatives')
