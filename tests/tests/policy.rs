@@ -261,7 +261,9 @@ fn verdicts_end_to_end_with_notifications_incidents_and_counters() {
         "the SSN was logged"
     );
 
-    // Incidents: one per non-deliver verdict, with rule, action and counts.
+    // Incidents: one per non-deliver verdict, with rule, action and counts. Log lines come
+    // through a pipe after the replies the test already read: wait for the last one.
+    gw.wait_log("incident=4 ");
     let inc = incidents(&gw);
     assert_eq!(inc.len(), 4, "{inc:#?}");
     for (rule, action) in [
@@ -380,6 +382,7 @@ action = "tag"
         ),
         (vec!["Tag".into()], vec!["ssn-internal".into()])
     );
+    gw.wait_log("incident=3 ");
     assert_eq!(incidents(&gw).len(), 3);
 }
 
