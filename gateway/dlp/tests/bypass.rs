@@ -4,6 +4,8 @@
 //! not unscannable; a seeded random sweep plants cards behind magic-byte
 //! prefixes, file names and content types and never hears silence.
 
+mod common;
+
 use std::sync::Arc;
 
 use cordon_dlp::{Confidence, Engine, EngineConfig, Findings, UnscannableReason as R};
@@ -33,60 +35,11 @@ fn cards(f: &Findings) -> u32 {
     f.count("credit_card", Confidence::Low)
 }
 
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
-        }
-    }
-    !crc
-}
-
-/// A ZIP of (name, data, deflate) entries, with `prefix` in front and the
-/// central directory offsets counted from the start of the file (as
-/// `zip -A` leaves a self-extracting archive), so `unzip` and Python read it.
+/// A ZIP of (name, data, deflate) entries with `prefix` in front (see [`common::zip_file`]).
 fn zip_with_prefix(prefix: &[u8], entries: &[(&str, &[u8], bool)]) -> Vec<u8> {
-    let mut out = prefix.to_vec();
-    let mut central = Vec::new();
-    for (name, data, deflate) in entries {
-        let comp = if *deflate {
-            miniz_oxide::deflate::compress_to_vec(data, 6)
-        } else {
-            data.to_vec()
-        };
-        let off = out.len() as u32;
-        let mut h = Vec::new();
-        h.extend_from_slice(b"PK\x03\x04");
-        h.extend_from_slice(&20u16.to_le_bytes());
-        h.extend_from_slice(&0u16.to_le_bytes());
-        h.extend_from_slice(&(if *deflate { 8u16 } else { 0 }).to_le_bytes());
-        h.extend_from_slice(&[0, 0, 0x21, 0]);
-        h.extend_from_slice(&crc32(data).to_le_bytes());
-        h.extend_from_slice(&(comp.len() as u32).to_le_bytes());
-        h.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        h.extend_from_slice(&(name.len() as u16).to_le_bytes());
-        h.extend_from_slice(&0u16.to_le_bytes());
-        h.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(&h);
-        out.extend_from_slice(&comp);
-        central.extend_from_slice(b"PK\x01\x02");
-        central.extend_from_slice(&[20, 0]);
-        central.extend_from_slice(&h[4..30]);
-        central.extend_from_slice(&[0; 12]);
-        central.extend_from_slice(&off.to_le_bytes());
-        central.extend_from_slice(name.as_bytes());
-    }
-    let cd_off = out.len() as u32;
-    out.extend_from_slice(&central);
-    out.extend_from_slice(b"PK\x05\x06\0\0\0\0");
-    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
-    out.extend_from_slice(&cd_off.to_le_bytes());
-    out.extend_from_slice(&[0, 0]);
-    out
+    let entries: Vec<(&str, &[u8], bool, u16)> =
+        entries.iter().map(|&(n, d, z)| (n, d, z, 0)).collect();
+    common::zip_file(prefix, &entries)
 }
 
 fn zip(entries: &[(&str, &[u8], bool)]) -> Vec<u8> {
@@ -129,7 +82,7 @@ fn png_chunk(out: &mut Vec<u8>, ty: &[u8; 4], data: &[u8]) {
     out.extend_from_slice(data);
     let mut c = ty.to_vec();
     c.extend_from_slice(data);
-    out.extend_from_slice(&crc32(&c).to_be_bytes());
+    out.extend_from_slice(&common::crc32(&c).to_be_bytes());
 }
 
 /// A 1x1 PNG as an image editor writes it (IHDR, IDAT, IEND, CRCs).

@@ -1,6 +1,8 @@
 //! Acceptance 3: hostile inputs finish in bounded time and memory, never
 //! panic, and say why they were not (fully) inspected.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,58 +35,13 @@ fn scan(engine: &Arc<Engine>, msg: &[u8], budget: Duration) -> Findings {
     f
 }
 
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
-        }
-    }
-    !crc
-}
-
-/// A minimal ZIP writer: (name, data, deflate, flags).
+/// A ZIP of (name, data, deflate, flags) entries (see [`common::zip_file`]).
 fn zip(entries: &[(&str, Vec<u8>, bool, u16)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut central = Vec::new();
-    for (name, data, deflate, flags) in entries {
-        let comp = if *deflate {
-            miniz_oxide::deflate::compress_to_vec(data, 6)
-        } else {
-            data.clone()
-        };
-        let off = out.len() as u32;
-        let mut h = Vec::new();
-        h.extend_from_slice(b"PK\x03\x04");
-        h.extend_from_slice(&20u16.to_le_bytes());
-        h.extend_from_slice(&flags.to_le_bytes());
-        h.extend_from_slice(&(if *deflate { 8u16 } else { 0 }).to_le_bytes());
-        h.extend_from_slice(&[0, 0, 0, 0]);
-        h.extend_from_slice(&crc32(data).to_le_bytes());
-        h.extend_from_slice(&(comp.len() as u32).to_le_bytes());
-        h.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        h.extend_from_slice(&(name.len() as u16).to_le_bytes());
-        h.extend_from_slice(&0u16.to_le_bytes());
-        h.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(&h);
-        out.extend_from_slice(&comp);
-        central.extend_from_slice(b"PK\x01\x02");
-        central.extend_from_slice(&[20, 0]);
-        central.extend_from_slice(&h[4..30]);
-        central.extend_from_slice(&[0; 12]);
-        central.extend_from_slice(&off.to_le_bytes());
-        central.extend_from_slice(name.as_bytes());
-    }
-    let cd_off = out.len() as u32;
-    out.extend_from_slice(&central);
-    out.extend_from_slice(b"PK\x05\x06\0\0\0\0");
-    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
-    out.extend_from_slice(&cd_off.to_le_bytes());
-    out.extend_from_slice(&[0, 0]);
-    out
+    let entries: Vec<(&str, &[u8], bool, u16)> = entries
+        .iter()
+        .map(|(n, d, z, f)| (*n, d.as_slice(), *z, *f))
+        .collect();
+    common::zip_file(b"", &entries)
 }
 
 fn b64(data: &[u8]) -> String {
