@@ -15,12 +15,15 @@ use cordon_control::Persisted;
 use cordon_store::{ConfigRecord, FsStorage, Store};
 use tokio::sync::watch;
 
-use crate::control::{open_store, GatewayBackend};
+use cordon_proxy::dlp_inspector::{Durable, INCIDENT_FEED};
+use cordon_proxy::pool::{self, Pool};
+use cordon_proxy::session::Shared;
+use cordon_proxy::{engine, server};
+
+use crate::config_port::{open_store, GatewayBackend};
+use crate::error::Error;
 use crate::live::{self, Built};
-use crate::policy::Durable;
-use crate::pool::Pool;
-use crate::session::Shared;
-use crate::{engine, server, Error};
+use crate::{logging, stamp_key, worker_env};
 
 /// How long the config port's connections get to answer their request in hand at shutdown.
 pub const PORT_DRAIN: Duration = Duration::from_secs(5);
@@ -28,12 +31,6 @@ pub const PORT_DRAIN: Duration = Duration::from_secs(5);
 pub const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
 /// The name the stored config is parsed under (error locations, relative paths).
 pub const STORED_NAME: &str = "cordon.toml";
-/// Set by the supervisor in each worker's environment: whom to ask for a fleet-wide reload.
-pub const SUPERVISOR_PID_ENV: &str = "CORDON_SUPERVISOR_PID";
-/// Set by the supervisor in each worker's environment: how many workers there are.
-pub const WORKERS_ENV: &str = "CORDON_WORKERS";
-/// Set by the supervisor in each worker's environment: the board profile's name.
-pub const BOARD_ENV: &str = "CORDON_BOARD";
 
 /// The configuration to run, where it came from, and the appliance key.
 #[derive(Debug)]
@@ -49,7 +46,7 @@ pub struct Running {
 pub fn load_running(path: &Path) -> Result<Running, Error> {
     let boot = cordon_config::load(path)?;
     let Some(control) = boot.control.clone() else {
-        let key = crate::policy::stamp_key(&boot)?;
+        let key = stamp_key::read_or_create(&boot)?;
         return Ok(Running {
             config: boot,
             generation: 0,
@@ -89,10 +86,16 @@ pub fn reload_source(path: &Path, running: &Config) -> Result<(Config, u64), Err
             let store = Store::new(FsStorage, &control.state_dir);
             let snapshot = store
                 .load()
-                .map_err(|e| Error::ConfigPort(format!("cannot read the config store: {e}")))?
-                .ok_or_else(|| Error::ConfigPort("the config store is empty".into()))?;
-            let record = ConfigRecord::decode(&snapshot.payload)
-                .map_err(|e| Error::ConfigPort(format!("bad record in the config store: {e}")))?;
+                .map_err(|source| Error::ConfigStore {
+                    what: "cannot read the config store",
+                    source,
+                })?
+                .ok_or(Error::ConfigStoreEmpty)?;
+            let record =
+                ConfigRecord::decode(&snapshot.payload).map_err(|source| Error::ConfigStore {
+                    what: "bad record in the config store",
+                    source,
+                })?;
             Ok((
                 parse_stored(&control.state_dir, &record.toml)?,
                 snapshot.generation,
@@ -120,10 +123,9 @@ pub struct Worker {
 /// Runs the gateway until SIGTERM, then drains.
 pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
     let running = load_running(path)?;
-    crate::logging::init(&running.config.log.level)?;
+    logging::init(&running.config.log.level)?;
     if let Some(w) = &opts.worker {
-        cordon_platform::affinity::pin_current(&[w.core])
-            .map_err(|e| Error::Platform(e.to_string()))?;
+        cordon_platform::affinity::pin_current(&[w.core]).map_err(Error::Platform)?;
     }
     let config = Arc::new(running.config);
     let generation = running.generation;
@@ -161,17 +163,15 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
         core = ?opts.worker.as_ref().map(|w| w.core),
         "cordon started; memory budget {} MiB = {} MiB base + {} KiB incidents ({} x {} B) + {sessions} sessions x ({} KiB messages + {} KiB buffers)",
         pool.budget_bytes() >> 20,
-        crate::pool::PROCESS_BASE >> 20,
-        crate::pool::incident_budget(config.policy.incident_ring) >> 10,
-        config.policy.incident_ring + crate::policy::INCIDENT_FEED,
+        pool::PROCESS_BASE >> 20,
+        pool::incident_budget(config.policy.incident_ring) >> 10,
+        config.policy.incident_ring + INCIDENT_FEED,
         cordon_policy::INCIDENT_BYTES,
         config.gateway.max_message_size >> 10,
-        crate::pool::SLOT_OVERHEAD >> 10
+        pool::SLOT_OVERHEAD >> 10
     );
     let runtime = match &opts.worker {
-        Some(_) => {
-            cordon_supervisor::worker::runtime().map_err(|e| Error::Platform(e.to_string()))?
-        }
+        Some(_) => cordon_supervisor::worker::runtime().map_err(Error::Supervisor)?,
         None => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -199,13 +199,15 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
         let (live_tx, live_rx) = watch::channel(Arc::clone(&built.shared));
         let live_tx = Arc::new(live_tx);
         if let (true, Some(control), Some(persisted)) = (serve_port, config.control.clone(), running.persisted) {
-            let supervisor = std::env::var(SUPERVISOR_PID_ENV).ok().and_then(|p| p.parse().ok());
-            let board = std::env::var(BOARD_ENV).unwrap_or_else(|_| "none".into());
+            let supervisor = std::env::var(worker_env::SUPERVISOR_PID).ok().and_then(|p| p.parse().ok());
+            let board = std::env::var(worker_env::BOARD).unwrap_or_else(|_| "none".into());
             let backend = GatewayBackend::new(&board, persisted, built.clone(), Arc::clone(&live_tx), Arc::clone(&pool), supervisor);
             port_tasks = start_config_port(&control, backend, rx.clone())?;
         }
         tokio::spawn(signals(tx, live_tx, path, durable, Arc::clone(&config)));
-        let served = server::serve(live_rx, pool, listeners, rx, DRAIN_DEADLINE).await;
+        let served = server::serve(live_rx, pool, listeners, rx, DRAIN_DEADLINE)
+            .await
+            .map_err(Error::from);
         // The config port's connections finish the request in hand (a `workers restart` reply
         // is written before this worker, told to drain by that very request, exits).
         for task in port_tasks {
@@ -272,11 +274,18 @@ fn start_config_port(
     let mut tasks = Vec::new();
     if let Some(socket) = &control.socket {
         if let Some(dir) = socket.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Error::ConfigPort(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|source| Error::ConfigPortDir {
+                dir: dir.to_path_buf(),
+                source,
+            })?;
         }
-        let listener = cordon_control::bind_unix(socket, control.socket_mode)
-            .map_err(|e| Error::ConfigPort(format!("{}: {e}", socket.display())))?;
+        let listener =
+            cordon_control::bind_unix(socket, control.socket_mode).map_err(|source| {
+                Error::ConfigPortSocket {
+                    path: socket.clone(),
+                    source: Box::new(source),
+                }
+            })?;
         tasks.push(tokio::spawn(cordon_control::run_unix(
             listener,
             control.allowed_uids.clone(),
@@ -300,7 +309,7 @@ fn start_config_port(
             &tcp.private_key.path,
             &tcp.client_ca.path,
         )
-        .map_err(|e| Error::ConfigPort(format!("[control.tcp]: {e}")))?;
+        .map_err(|e| Error::ConfigPortTls(Box::new(e)))?;
         let listener = std::net::TcpListener::bind(tcp.listen)
             .and_then(|l| l.set_nonblocking(true).map(|()| l))
             .and_then(tokio::net::TcpListener::from_std)
@@ -319,11 +328,10 @@ fn start_config_port(
 /// `cordon supervise`: checks the budget against the board, seeds the config store once, then
 /// runs one pinned worker per data core under the watchdog supervisor.
 pub fn supervise(board_path: &Path, path: &Path) -> Result<(), Error> {
-    let board =
-        cordon_supervisor::Board::load(board_path).map_err(|e| Error::Platform(e.to_string()))?;
+    let board = cordon_supervisor::Board::load(board_path).map_err(Error::Supervisor)?;
     // Seeding the store here, once, keeps the workers from racing to write generation 1.
     let running = load_running(path)?;
-    crate::logging::init(&running.config.log.level)?;
+    logging::init(&running.config.log.level)?;
     let config = running.config;
     let workers = board.data_cores.len().max(1);
     let per_worker = config.gateway.max_sessions.div_ceil(workers);
@@ -336,18 +344,19 @@ pub fn supervise(board_path: &Path, path: &Path) -> Result<(), Error> {
     let board_bytes = board.memory_mib * 1024 * 1024;
     tracing::info!(board = %board.name, workers, sessions_per_worker = per_worker, budget_mib = budget >> 20, board_mib = board.memory_mib, "memory budget");
     if budget > board_bytes {
-        return Err(Error::Platform(format!(
-            "the memory budget ({} MiB: {workers} workers x ({} MiB + {} KiB of incidents + {per_worker} sessions x (max_message_size {} + {} KiB))) exceeds the board's {} MiB: lower gateway.max_sessions or gateway.max_message_size",
-            budget >> 20,
-            crate::pool::PROCESS_BASE >> 20,
-            crate::pool::incident_budget(config.policy.incident_ring) >> 10,
-            config.gateway.max_message_size,
-            crate::pool::SLOT_OVERHEAD >> 10,
-            board.memory_mib
-        )));
+        return Err(Error::OverBudget {
+            budget_mib: budget >> 20,
+            detail: format!(
+                "{workers} workers x ({} MiB + {} KiB of incidents + {per_worker} sessions x (max_message_size {} + {} KiB))",
+                pool::PROCESS_BASE >> 20,
+                pool::incident_budget(config.policy.incident_ring) >> 10,
+                config.gateway.max_message_size,
+                pool::SLOT_OVERHEAD >> 10,
+            ),
+            board_mib: board.memory_mib,
+        });
     }
-    let exe = std::env::current_exe()
-        .map_err(|e| Error::Platform(format!("cannot find my own binary: {e}")))?;
+    let exe = std::env::current_exe().map_err(Error::CurrentExe)?;
     let config_path = path.to_path_buf();
     let control_core = board.data_cores.first().copied().unwrap_or(0);
     let board_name = board.name.clone();
@@ -362,9 +371,9 @@ pub fn supervise(board_path: &Path, path: &Path) -> Result<(), Error> {
             "--config",
         ])
         .arg(&config_path)
-        .env(SUPERVISOR_PID_ENV, std::process::id().to_string())
-        .env(BOARD_ENV, &board_name)
-        .env(WORKERS_ENV, workers.to_string());
+        .env(worker_env::SUPERVISOR_PID, std::process::id().to_string())
+        .env(worker_env::BOARD, &board_name)
+        .env(worker_env::WORKERS, workers.to_string());
         if core == control_core {
             cmd.arg("--control");
         }
@@ -378,5 +387,5 @@ pub fn supervise(board_path: &Path, path: &Path) -> Result<(), Error> {
     };
     cordon_supervisor::Supervisor::new(board, make, validate)
         .run_blocking()
-        .map_err(|e| Error::Platform(e.to_string()))
+        .map_err(Error::Supervisor)
 }

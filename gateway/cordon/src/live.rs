@@ -6,9 +6,12 @@ use std::sync::Arc;
 
 use cordon_config::Config;
 
-use crate::policy::{DlpInspectors, Durable};
-use crate::session::Shared;
-use crate::{engine, server, Error};
+use cordon_proxy::dlp_inspector::{DlpInspectors, Durable};
+use cordon_proxy::inspect::InspectorFactory;
+use cordon_proxy::session::Shared;
+use cordon_proxy::{engine, server};
+
+use crate::error::Error;
 
 /// What a configuration becomes: the sessions' shared state, and the inspectors (kept apart
 /// for the config port's dry runs).
@@ -39,7 +42,7 @@ pub fn build_with(
     let shared = server::shared(
         generation,
         config,
-        Arc::clone(&inspectors) as Arc<dyn crate::inspect::InspectorFactory>,
+        Arc::clone(&inspectors) as Arc<dyn InspectorFactory>,
         Arc::clone(&durable.counters),
     )?;
     Ok(Built {

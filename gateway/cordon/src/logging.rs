@@ -5,20 +5,23 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
-use crate::Error;
+use crate::error::Error;
 
 /// Installs the global subscriber. `RUST_LOG` overrides the configured level.
 pub fn init(level: &str) -> Result<(), Error> {
     let filter = EnvFilter::try_from_env("RUST_LOG")
         .or_else(|_| EnvFilter::try_new(level))
-        .map_err(|e| Error::Logging(format!("bad log level `{level}`: {e}")))?;
+        .map_err(|source| Error::LogLevel {
+            level: level.to_string(),
+            source,
+        })?;
     let registry = tracing_subscriber::registry().with(filter);
     if std::env::var_os("JOURNAL_STREAM").is_some() {
         if let Ok(journald) = tracing_journald::layer() {
             return registry
                 .with(journald.with_syslog_identifier("cordon".into()))
                 .try_init()
-                .map_err(|e| Error::Logging(e.to_string()));
+                .map_err(Error::Logging);
         }
     }
     registry
@@ -29,5 +32,5 @@ pub fn init(level: &str) -> Result<(), Error> {
                 .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
         )
         .try_init()
-        .map_err(|e| Error::Logging(e.to_string()))
+        .map_err(Error::Logging)
 }

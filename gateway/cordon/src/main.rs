@@ -1,13 +1,38 @@
-//! `cordon`: the gateway binary. Runtime setup and the command line only; the work is in the
-//! library.
+//! `cordon`: the gateway binary. The command line, start-up and runtime setup, the live
+//! configuration and the config port's backend; the SMTP proxy itself is `cordon-proxy`.
+//!
+//! # Layout
+//! - this file: the command line (`run`, `supervise`, `worker`, `board-units`,
+//!   `check-config`, `scan`, `detectors`).
+//! - [`boot`]: `cordon run`, `cordon supervise` and `cordon worker`: loading, signals, reload.
+//! - [`live`]: builds what sessions share from a config, at start and on every apply.
+//! - [`config_port`]: the gateway behind the config port (status, apply, rollback, incidents,
+//!   scan) and the A/B config store it opens.
+//! - [`stamp_key`]: the appliance's stamp key file when there is no config store.
+//! - [`worker_env`]: what the supervisor tells its workers through the environment.
+//! - [`logging`]: journald under systemd, stderr otherwise.
+//! - [`error`]: the one error type, with each wrapped error as its source.
+
+#![forbid(unsafe_code)]
+
+mod boot;
+mod config_port;
+mod error;
+mod live;
+mod logging;
+mod stamp_key;
+mod worker_env;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use cordon::boot::{self, Options, Worker};
-use cordon::{tls, Error};
+use cordon_proxy::dlp_inspector::{DlpInspectors, Durable};
+use cordon_proxy::tls;
+
+use crate::boot::{Options, Worker};
+use crate::error::Error;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -234,7 +259,7 @@ fn scan(
     };
     let built = cordon_config::load(config)
         .map_err(Error::Config)
-        .and_then(|c| Ok((cordon::engine::build(&c)?, Arc::new(c))));
+        .and_then(|c| Ok((cordon_proxy::engine::build(&c)?, Arc::new(c))));
     let (engine, config) = match built {
         Ok(x) => x,
         Err(e) => {
@@ -242,9 +267,9 @@ fn scan(
             return ExitCode::FAILURE;
         }
     };
-    let key = cordon::policy::existing_stamp_key(&config).unwrap_or([0; cordon_policy::KEY_BYTES]);
-    let inspectors = cordon::policy::DlpInspectors {
-        durable: cordon::policy::Durable::new(key, &engine, &config),
+    let key = stamp_key::existing(&config).unwrap_or([0; cordon_policy::KEY_BYTES]);
+    let inspectors = DlpInspectors {
+        durable: Durable::new(key, &engine, &config),
         engine,
         config,
     };

@@ -637,7 +637,7 @@ async fn shutdown_tells_a_session_waiting_after_mail_421() {
     let mut h = plain();
     h.client.ehlo().await;
     h.client.mail_from("alice@contoso.com").await;
-    h.phase.send(cordon::server::Phase::Drain).unwrap();
+    h.phase.send(cordon_proxy::shutdown::Phase::Drain).unwrap();
     let r = h.client.reply().await;
     assert_eq!((r.code, r.enhanced()), (421, "4.3.2"), "{r:?}");
     assert!(h.client.closed().await);
@@ -653,7 +653,7 @@ async fn shutdown_lets_a_message_in_flight_finish() {
     h.client
         .send(b"Subject: in flight\r\n\r\nfirst half\r\n")
         .await;
-    h.phase.send(cordon::server::Phase::Drain).unwrap();
+    h.phase.send(cordon_proxy::shutdown::Phase::Drain).unwrap();
     tokio::task::yield_now().await;
     h.client.send(b"second half\r\n.\r\n").await;
     assert_eq!(h.client.reply().await.code, 250);
@@ -665,7 +665,7 @@ async fn shutdown_lets_a_message_in_flight_finish() {
     h.client.mail_from("alice@contoso.com").await;
     h.client.rcpt_to("bob@fabrikam.example").await;
     assert_eq!(h.client.cmd("DATA").await.code, 354);
-    h.phase.send(cordon::server::Phase::Stop).unwrap();
+    h.phase.send(cordon_proxy::shutdown::Phase::Stop).unwrap();
     let r = h.client.reply().await;
     assert_eq!((r.code, r.enhanced()), (421, "4.3.2"), "{r:?}");
 }
@@ -676,7 +676,7 @@ async fn shutdown_lets_a_message_in_flight_finish() {
 /// after a broken leg, the slot that returns to the pool holds it whole.
 #[tokio::test(start_paused = true)]
 async fn the_downstream_buffer_goes_back_to_the_slot() {
-    let full = cordon::downstream::REPLY_BUFFER;
+    let full = cordon_proxy::downstream::REPLY_BUFFER;
     let mut h = plain();
     h.client.ehlo().await;
     h.client.transaction(&message("buffer"), 250).await;

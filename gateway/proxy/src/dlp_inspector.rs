@@ -16,12 +16,9 @@
 //! - rules with `notify` produce notification messages that the session sends downstream as
 //!   separate transactions after the verdict.
 
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-
 use std::time::{Duration, Instant};
-use tokio::sync::broadcast;
 
 use cordon_config::Config;
 use cordon_dlp::{Engine, Findings, Scanner};
@@ -30,52 +27,9 @@ use cordon_policy::{
     LogSafe, KEY_BYTES,
 };
 use cordon_smtp::reply::Reply;
+use tokio::sync::broadcast;
 
 use crate::inspect::{Envelope, Inspector, InspectorFactory, Notification, Verdict};
-use crate::Error;
-
-/// The file next to the config that holds the appliance's stamp key.
-pub const STAMP_KEY_FILE: &str = "stamp.key";
-
-/// The appliance's stamp key if it exists, for a dry run that must not create one: `None`
-/// when the gateway never started with this config (no message can carry its stamp then).
-pub fn existing_stamp_key(config: &Config) -> Option<[u8; KEY_BYTES]> {
-    let dir = config.source.parent().unwrap_or(Path::new("."));
-    std::fs::read(dir.join(STAMP_KEY_FILE))
-        .ok()
-        .and_then(|b| b.try_into().ok())
-}
-
-/// Reads the appliance's stamp key, kept next to the config, or makes one on first start
-/// (32 random bytes, mode 0600, synced).
-pub fn stamp_key(config: &Config) -> Result<[u8; KEY_BYTES], Error> {
-    let dir = config.source.parent().unwrap_or(Path::new("."));
-    let path = dir.join(STAMP_KEY_FILE);
-    let err = |what: &str, e: String| Error::StampKey(format!("{what} {}: {e}", path.display()));
-    let read = || -> Result<[u8; KEY_BYTES], Error> {
-        let bytes = std::fs::read(&path).map_err(|e| err("cannot read", e.to_string()))?;
-        bytes.try_into().map_err(|b: Vec<u8>| {
-            err(
-                "bad key in",
-                format!("{} bytes instead of {KEY_BYTES}", b.len()),
-            )
-        })
-    };
-    if path.exists() {
-        return read();
-    }
-    let key = cordon_policy::generate_key().map_err(|e| err("cannot make", e.to_string()))?;
-    // Whole or not at all (a power cut mid-write must not leave a short key that stops every
-    // later start), and when workers race on first start exactly one key wins: the others
-    // read the winner's.
-    let created = cordon_store::durable::create_file(&path, &key, 0o600)
-        .map_err(|e| err("cannot create", e.to_string()))?;
-    if !created {
-        return read();
-    }
-    tracing::info!(path = %path.display(), "generated the appliance stamp key");
-    Ok(key)
-}
 
 /// What outlives a configuration: the key, the counters, the incident ring and the incident
 /// feed. A new config builds new inspectors around the same state.

@@ -4,7 +4,7 @@
 use super::*;
 
 impl<S: Io> Session<S> {
-    pub(super) fn received_header(&self, with_tls: Option<crate::conn::TlsInfo>) -> String {
+    pub(super) fn received_header(&self, with_tls: Option<crate::stream::TlsInfo>) -> String {
         let helo = self
             .helo
             .as_deref()

@@ -16,6 +16,7 @@ use crate::downstream::RelayPlan;
 use crate::inspect::InspectorFactory;
 use crate::pool::Pool;
 use crate::session::{self, Shared};
+use crate::shutdown::Phase;
 use crate::{tls, Error};
 
 /// Pending connections the kernel queues per listener.
@@ -104,17 +105,6 @@ pub fn allowed(nets: &[IpNet], ip: IpAddr) -> bool {
         v4 => v4,
     };
     nets.iter().any(|n| n.contains(&ip))
-}
-
-/// Where the server is in its life, as sessions see it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Phase {
-    Running,
-    /// Shutdown began: a session waiting for a command hears `421 4.3.2` and ends; one that is
-    /// receiving a message finishes it first (RFC 5321 section 3.8).
-    Drain,
-    /// The drain deadline passed: every session still waiting hears `421 4.3.2` now.
-    Stop,
 }
 
 /// After the drain deadline, how long sessions get to write their 421 before they are cut.

@@ -37,7 +37,7 @@ pub const PROCESS_BASE: usize = 32 << 20;
 /// The incident ring and the live incident feed at their fullest: each record is capped at
 /// `INCIDENT_BYTES` (cordon-policy), whatever the messages carry.
 pub const fn incident_budget(incident_ring: usize) -> usize {
-    (incident_ring + crate::policy::INCIDENT_FEED) * cordon_policy::INCIDENT_BYTES
+    (incident_ring + crate::dlp_inspector::INCIDENT_FEED) * cordon_policy::INCIDENT_BYTES
 }
 
 /// One session's memory.

@@ -7,7 +7,7 @@ mod harness;
 
 use harness::{Harness, Peer};
 
-const DEMO: &str = include_str!("../examples/demo.toml");
+const DEMO: &str = include_str!("../../cordon/examples/demo.toml");
 
 /// A ZIP with one entry whose general-purpose flag 0 says "encrypted".
 fn encrypted_zip() -> Vec<u8> {

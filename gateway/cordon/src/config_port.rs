@@ -26,11 +26,14 @@ use cordon_wire::{
 };
 use tokio::sync::{broadcast, watch};
 
+use cordon_proxy::dlp_inspector::Durable;
+use cordon_proxy::pool::Pool;
+use cordon_proxy::session::Shared;
+use cordon_proxy::tls;
+
+use crate::error::Error;
 use crate::live::{build, Built};
-use crate::policy::Durable;
-use crate::pool::Pool;
-use crate::session::Shared;
-use crate::{tls, Error};
+use crate::worker_env;
 
 /// The config port's view of a follow that lags: it is caught up from the ring.
 pub const FOLLOW_FEED: usize = 64;
@@ -59,22 +62,29 @@ pub fn open_store(
     state_dir: &Path,
     text: &str,
 ) -> Result<(Persisted<FsStorage>, String, u64, [u8; 32]), Error> {
-    let fail =
-        |what: &str, e: String| Error::StampKey(format!("{what} in {}: {e}", state_dir.display()));
-    std::fs::create_dir_all(state_dir)
-        .map_err(|e| fail("cannot create the state directory", e.to_string()))?;
-    let key = cordon_policy::generate_key()
-        .map_err(|e| fail("cannot make a stamp key", e.to_string()))?;
+    let dir = || state_dir.to_path_buf();
+    std::fs::create_dir_all(state_dir).map_err(|source| Error::StateDir {
+        what: "cannot create the state directory",
+        dir: dir(),
+        source,
+    })?;
+    let key = cordon_policy::generate_key().map_err(|source| Error::StampKeyRandom {
+        path: dir(),
+        source,
+    })?;
     let factory = ConfigRecord {
         toml: text.to_string(),
         stamp_key: key.to_vec(),
     };
     let persisted = Persisted::open(Store::new(FsStorage, state_dir), factory)
-        .map_err(|e| fail("cannot read the config store", e.to_string()))?;
+        .map_err(|source| Error::StoreOpen { dir: dir(), source })?;
     if persisted.current().generation == 0 {
         persisted
             .apply(text, Some(0))
-            .map_err(|e| fail("cannot store the boot config", e.to_string()))?;
+            .map_err(|source| Error::ConfigSeed {
+                dir: dir(),
+                source: Box::new(source),
+            })?;
     }
     let current = persisted.current();
     let key: [u8; 32] = current
@@ -82,25 +92,30 @@ pub fn open_store(
         .stamp_key
         .as_slice()
         .try_into()
-        .map_err(|_| fail("the stored stamp key is not 32 bytes", String::new()))?;
+        .map_err(|_| Error::StampKeyLength {
+            path: dir(),
+            len: current.record.stamp_key.len(),
+        })?;
     Ok((persisted, current.record.toml, current.generation, key))
 }
 
 /// A gateway error as the config port reports it: located problems become issues.
 fn app_error(e: Error) -> AppError {
+    let invalid = |diags: Vec<cordon_config::Diagnostic>| {
+        let mut a = AppError::new(
+            ErrorCode::InvalidConfig,
+            &format!("config refused: {} problem(s)", diags.len()),
+        );
+        for d in &diags {
+            let _ = a.issues.push(issue(d));
+        }
+        a
+    };
     match e {
         Error::Config(c) => config_error(c),
-        Error::Invalid(diags) => {
-            let mut a = AppError::new(
-                ErrorCode::InvalidConfig,
-                &format!("config refused: {} problem(s)", diags.len()),
-            );
-            for d in &diags {
-                let _ = a.issues.push(issue(d));
-            }
-            a
-        }
-        Error::Tls(d) => {
+        Error::Invalid(diags) => invalid(diags),
+        Error::Proxy(cordon_proxy::Error::Invalid(diags)) => invalid(diags),
+        Error::Proxy(cordon_proxy::Error::Tls(d)) => {
             let mut a = AppError::new(
                 ErrorCode::InvalidConfig,
                 "config refused: unusable TLS material",
@@ -479,7 +494,7 @@ impl Backend for GatewayBackend {
         write_atomic(&t.certificate.path, cert_pem.as_bytes(), 0o644)?;
         write_atomic(&t.private_key.path, key_pem.as_bytes(), 0o600)?;
         // Check the installed files load as the gateway loads them, then use them.
-        tls::server_config(&config).map_err(app_error)?;
+        tls::server_config(&config).map_err(|e| app_error(e.into()))?;
         self.go_live((*config).clone(), self.persisted.current().generation)?;
         Ok(valid.info)
     }
@@ -502,7 +517,7 @@ impl Backend for GatewayBackend {
                 &format!("cannot reach the supervisor: {e}"),
             )
         })?;
-        let workers = std::env::var(crate::boot::WORKERS_ENV)
+        let workers = std::env::var(worker_env::WORKERS)
             .ok()
             .and_then(|n| n.parse().ok())
             .unwrap_or(1);

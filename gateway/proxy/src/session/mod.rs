@@ -46,12 +46,12 @@ use tokio::sync::watch;
 use tokio::time::{timeout, timeout_at, Instant as Deadline};
 use tokio_rustls::TlsAcceptor;
 
-use crate::conn::{Conn, Io};
 use crate::downstream::{DownError, Downstream, RelayPlan};
 use crate::inspect::{Envelope, InspectorFactory, Verdict};
 use crate::message::{prepare, push_field};
 use crate::pool::{Lease, Slot};
-use crate::server::Phase;
+use crate::shutdown::{self, Phase};
+use crate::stream::{Conn, Io};
 
 /// Postfix's `smtpd_recipient_limit` default; RFC 5321 section 4.5.3.1.8 asks for at least 100.
 pub const MAX_RECIPIENTS: usize = 1000;
@@ -323,22 +323,6 @@ impl<S: Io> Session<S> {
         match res {
             Ok(Ok(())) => Ok(()),
             _ => Err(End::Gone),
-        }
-    }
-}
-
-/// Returns once the server's phase is `at` or later.
-async fn wait_shutdown(rx: &mut watch::Receiver<Phase>, at: Phase) {
-    if *rx.borrow() >= at {
-        return;
-    }
-    loop {
-        if rx.changed().await.is_err() {
-            // The server is gone without saying; treat as no shutdown.
-            std::future::pending::<()>().await;
-        }
-        if *rx.borrow() >= at {
-            return;
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The in-memory session harness (Stalwart's and mini-redis's habit): a real
-//! [`cordon::session::serve`] over a `tokio::io::duplex`, its downstream leg dialled to a
+//! [`cordon_proxy::session::serve`] over a `tokio::io::duplex`, its downstream leg dialled to a
 //! scripted smart host on another duplex, time paused so every timeout fires at once. No
 //! process, no socket, no real second passes.
 //!
@@ -17,10 +17,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cordon::downstream::Dial;
-use cordon::policy::{DlpInspectors, Durable};
-use cordon::pool::Pool;
-use cordon::server::Phase;
+use cordon_proxy::dlp_inspector::{DlpInspectors, Durable};
+use cordon_proxy::downstream::Dial;
+use cordon_proxy::pool::Pool;
+use cordon_proxy::shutdown::Phase;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, DuplexStream};
 use tokio::sync::watch;
 
@@ -258,17 +258,17 @@ impl Harness {
         let config = Arc::new(
             cordon_config::parse(config_text, Path::new("harness.toml")).expect("a valid config"),
         );
-        let engine = cordon::engine::build(&config).expect("engine");
+        let engine = cordon_proxy::engine::build(&config).expect("engine");
         let durable = Durable::new([7; 32], &engine, &config);
         let inspectors = Arc::new(DlpInspectors {
             engine,
             config: Arc::clone(&config),
             durable: durable.clone(),
         });
-        let mut shared = cordon::server::shared(
+        let mut shared = cordon_proxy::server::shared(
             0,
             Arc::clone(&config),
-            Arc::clone(&inspectors) as Arc<dyn cordon::inspect::InspectorFactory>,
+            Arc::clone(&inspectors) as Arc<dyn cordon_proxy::inspect::InspectorFactory>,
             Arc::clone(&durable.counters),
         )
         .expect("shared state");
@@ -290,7 +290,7 @@ impl Harness {
         let (client, server) = tokio::io::duplex(PIPE);
         let (phase, rx) = watch::channel(Phase::Running);
         let peer_addr: SocketAddr = "127.0.0.1:40000".parse().unwrap();
-        let session = tokio::spawn(cordon::session::serve(
+        let session = tokio::spawn(cordon_proxy::session::serve(
             Arc::new(shared),
             server,
             peer_addr,

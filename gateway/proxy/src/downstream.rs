@@ -17,7 +17,7 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_rustls::TlsConnector;
 
-use crate::conn::{Conn, Io};
+use crate::stream::{Conn, Io};
 use crate::tls;
 
 /// The longest reply accepted from the smart host; an EHLO reply with twenty extensions is under
@@ -29,8 +29,17 @@ pub const WRITE_CHUNK: usize = 64 << 10;
 /// What went wrong on the downstream leg.
 #[derive(Debug, thiserror::Error)]
 pub enum DownError {
+    /// The name did not resolve in time, or to no address.
     #[error("cannot connect to {host}: {reason}")]
-    Connect { host: String, reason: String },
+    Unreachable { host: String, reason: &'static str },
+    /// The name lookup, or a connection to an address of the host, failed.
+    #[error("cannot connect to {host}: {}{source}", addr.map(|a| format!("{a}: ")).unwrap_or_default())]
+    Connect {
+        host: String,
+        addr: Option<std::net::SocketAddr>,
+        #[source]
+        source: io::Error,
+    },
     #[error("timed out waiting for {0}")]
     Timeout(&'static str),
     #[error("connection lost: {0}")]
@@ -39,6 +48,12 @@ pub enum DownError {
     Protocol(String),
     #[error("TLS with {host} failed: {reason}")]
     Tls { host: String, reason: String },
+    #[error("TLS with {host} failed: {source}")]
+    Handshake {
+        host: String,
+        #[source]
+        source: io::Error,
+    },
     #[error("{host} refused the session: {reply}")]
     Refused { host: String, reply: Reply },
 }
@@ -300,7 +315,10 @@ impl Downstream {
         )
         .await
         .map_err(|_| DownError::Timeout("the TLS handshake"))?
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|source| DownError::Handshake {
+            host: host.to_string(),
+            source,
+        })?;
         self.conn = Conn::Tls(Box::new(tokio_rustls::TlsStream::Client(tls)));
         Ok(())
     }
@@ -502,30 +520,36 @@ async fn dial_tcp(t: &cordon_config::Timeouts, host: &SmartHost) -> Result<Box<d
         tokio::net::lookup_host((host.host.as_str(), host.port)),
     )
     .await
-    .map_err(|_| DownError::Connect {
+    .map_err(|_| DownError::Unreachable {
         host: name.clone(),
-        reason: "name lookup timed out".into(),
+        reason: "name lookup timed out",
     })?
-    .map_err(|e| DownError::Connect {
+    .map_err(|source| DownError::Connect {
         host: name.clone(),
-        reason: e.to_string(),
+        addr: None,
+        source,
     })?;
+    let mut last = DownError::Unreachable {
+        host: name.clone(),
+        reason: "no address",
+    };
     let mut stream = None;
-    let mut reason = String::from("no address");
     for addr in addrs {
-        match timeout(t.connect, TcpStream::connect(addr)).await {
+        let source = match timeout(t.connect, TcpStream::connect(addr)).await {
             Ok(Ok(s)) => {
                 stream = Some(s);
                 break;
             }
-            Ok(Err(e)) => reason = format!("{addr}: {e}"),
-            Err(_) => reason = format!("{addr}: connect timed out"),
-        }
+            Ok(Err(e)) => e,
+            Err(_) => io::Error::new(io::ErrorKind::TimedOut, "connect timed out"),
+        };
+        last = DownError::Connect {
+            host: name.clone(),
+            addr: Some(addr),
+            source,
+        };
     }
-    let stream = stream.ok_or_else(|| DownError::Connect {
-        host: name.clone(),
-        reason,
-    })?;
+    let stream = stream.ok_or(last)?;
     // Replies and commands are small writes: Nagle plus delayed ACK would stall each one.
     stream.set_nodelay(true)?;
     Ok(Box::new(stream))

@@ -49,7 +49,7 @@ impl<S: Io> Session<S> {
             let shutdown = &mut self.shutdown;
             tokio::select! {
                 r = timeout_at(limit, up.read(buf)) => Some(r),
-                _ = wait_shutdown(shutdown, cut_at) => None,
+                _ = shutdown::reached(shutdown, cut_at) => None,
             }
         };
         match read {
