@@ -214,7 +214,8 @@ impl Downstream {
             Ok(s) => s,
             Err(e) => return Err((e, buf)),
         };
-        // A slot whose buffer went down with a session cancelled at shutdown gets a new one.
+        // The slot's buffer is only missing when a session was cancelled while it connected
+        // (its task dropped, at process exit): that slot gets a new one.
         let buf = if buf.len() == REPLY_BUFFER {
             buf
         } else {

@@ -23,13 +23,15 @@ pub const PER_SESSION_OVERHEAD: usize = 160 << 10;
 /// and the detection catalogue, the PDF reader and its font tables included; a test keeps this
 /// above it).
 pub const SCANNER_STATE: usize = 640 << 10;
-/// Everything a slot costs besides the message buffer: the I/O buffers, TLS and task state, and
-/// the scanner.
-pub const SLOT_OVERHEAD: usize = IO_BUFFER * 3
-    + REPLY_BUFFER
-    + crate::downstream::REPLY_BUFFER
-    + PER_SESSION_OVERHEAD
-    + SCANNER_STATE;
+/// The fixed buffers of a slot: the upstream read buffer, the downstream write staging (two
+/// I/O buffers: dot-stuffing may double a chunk), the upstream replies, and the downstream
+/// leg's reply buffer ([`crate::downstream::REPLY_BUFFER`], lent to the leg while it is open,
+/// so connecting allocates nothing). A test checks a slot's buffers against it.
+pub const SLOT_BUFFERS: usize =
+    IO_BUFFER + IO_BUFFER * 2 + REPLY_BUFFER + crate::downstream::REPLY_BUFFER;
+/// Everything a slot costs besides the message buffer: the buffers, TLS and task state, and the
+/// scanner.
+pub const SLOT_OVERHEAD: usize = SLOT_BUFFERS + PER_SESSION_OVERHEAD + SCANNER_STATE;
 /// What the process needs besides the slots: the binary, the runtimes, the TLS roots and the
 /// DLP engine's automata (18 MiB resident measured on x86-dev with the example policy).
 pub const PROCESS_BASE: usize = 32 << 20;
@@ -226,6 +228,18 @@ mod tests {
     impl InspectorFactory for Nothing {
         fn inspector(&self) -> Box<dyn Inspector> {
             Box::new(Nothing)
+        }
+    }
+
+    #[test]
+    fn the_budget_counts_every_buffer_of_a_slot() {
+        for prefault in [false, true] {
+            let pool = Pool::new(1, 1024, 0, prefault, &Nothing, 0);
+            let s = pool.try_lease().unwrap();
+            let held =
+                s.up_in.len() + s.down_out.capacity() + s.replies.capacity() + s.down_in.len();
+            assert_eq!(held, SLOT_BUFFERS, "prefault {prefault}");
+            assert_eq!(s.down_in.len(), crate::downstream::REPLY_BUFFER);
         }
     }
 

@@ -693,3 +693,18 @@ async fn the_downstream_buffer_goes_back_to_the_slot() {
     h.session.await.unwrap();
     assert_eq!(h.pool.try_lease().unwrap().down_in.len(), full);
 }
+
+/// A session whose task is dropped mid-transaction (cancelled) gives the buffer back as well,
+/// so the next connection on that slot allocates nothing.
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_session_gives_the_downstream_buffer_back() {
+    let mut h = plain();
+    h.client.ehlo().await;
+    h.client
+        .expect("MAIL FROM:<alice@contoso.com>", 250, "2.1.0")
+        .await;
+    h.session.abort();
+    assert!(h.session.await.unwrap_err().is_cancelled());
+    let slot = h.pool.try_lease().expect("the slot is back in the pool");
+    assert_eq!(slot.down_in.len(), cordon_proxy::downstream::REPLY_BUFFER);
+}

@@ -1,5 +1,6 @@
-//! DATA and BDAT: the message into the slot's buffer through the inspector, size and line limits,
-//! the smuggling checks.
+//! DATA and BDAT: the verbs check the envelope and switch the session to [`State::Data`] or
+//! [`State::Bdat`]; the ingest steps here take the body into the slot's buffer through the
+//! inspector, with the size and line limits and the smuggling checks.
 
 use super::*;
 
@@ -36,36 +37,47 @@ impl<S: Io> Session<S> {
         self.flush().await?;
         self.txn.data_started = Some(Deadline::now());
         let limit = self.cfg().gateway.max_message_size;
+        self.state = State::Data {
+            rx: BodyReceiver::data(limit),
+            raw: 0,
+        };
+        Ok(())
+    }
+
+    /// [`State::Data`]: the body into the slot up to CRLF.CRLF; past the discard limit the
+    /// client is cut off.
+    pub(super) async fn ingest_data(&mut self) -> Result<Next, End> {
         let discard_limit = self.discard_limit();
-        let mut rx = BodyReceiver::data(limit);
-        let mut raw = 0usize;
-        loop {
-            match receive(&mut self.slot, &mut rx, self.start..self.end) {
-                Progress::Done { consumed } => {
-                    self.start += consumed;
-                    break;
+        let State::Data { rx, raw } = &mut self.state else {
+            return Ok(Next::Ingest);
+        };
+        match receive(&mut self.slot, rx, self.start..self.end) {
+            Progress::Done { consumed } => {
+                self.start += consumed;
+                let error = rx.error();
+                self.state = State::Command;
+                self.message_received(error).await?;
+                Ok(Next::Ingest)
+            }
+            Progress::More => {
+                *raw += self.end - self.start;
+                self.start = self.end;
+                if *raw > discard_limit {
+                    self.local(reply(
+                        552,
+                        (5, 3, 4),
+                        "Message size exceeds fixed maximum message size",
+                    ));
+                    return Err(End::Close);
                 }
-                Progress::More => {
-                    raw += self.end - self.start;
-                    self.start = self.end;
-                    if raw > discard_limit {
-                        self.local(reply(
-                            552,
-                            (5, 3, 4),
-                            "Message size exceeds fixed maximum message size",
-                        ));
-                        return Err(End::Close);
-                    }
-                    self.fill(Wait::Data).await?;
-                }
+                Ok(Next::Read)
             }
         }
-        self.message_received(rx.error()).await
     }
 
     pub(super) async fn bdat(&mut self, size: u64, last: bool) -> Result<(), End> {
         self.flush().await?;
-        let problem = self.envelope_problem();
+        let refusal = self.envelope_problem();
         let limit = self.cfg().gateway.max_message_size;
         self.txn.bdat_seen = self.txn.bdat_seen.saturating_add(size);
         if self.txn.bdat_seen > self.discard_limit() as u64 {
@@ -77,39 +89,63 @@ impl<S: Io> Session<S> {
             ));
             return Err(End::Close);
         }
-        if problem.is_none() && self.txn.bdat.is_none() {
+        if refusal.is_none() && self.txn.bdat.is_none() {
             self.txn.bdat = Some(BodyReceiver::chunks(limit));
         }
         if self.txn.data_started.is_none() {
             self.txn.data_started = Some(Deadline::now());
         }
-        let mut remaining = size as usize;
-        loop {
-            let take = remaining.min(self.end - self.start);
-            if let (None, Some(rx)) = (&problem, self.txn.bdat.as_mut()) {
-                receive(&mut self.slot, rx, self.start..self.start + take);
-            }
-            self.start += take;
-            remaining -= take;
-            if remaining == 0 {
-                break;
-            }
-            self.fill(Wait::Data).await?;
+        self.state = State::Bdat {
+            size,
+            last,
+            remaining: size as usize,
+            refusal,
+        };
+        Ok(())
+    }
+
+    /// [`State::Bdat`]: the chunk's octets into the transaction's receiver; when the chunk is
+    /// complete, its reply (or the message's, for the last chunk).
+    pub(super) async fn ingest_bdat(&mut self) -> Result<Next, End> {
+        let State::Bdat {
+            remaining, refusal, ..
+        } = &mut self.state
+        else {
+            return Ok(Next::Ingest);
+        };
+        let take = (*remaining).min(self.end - self.start);
+        if let (true, Some(rx)) = (refusal.is_none(), self.txn.bdat.as_mut()) {
+            receive(&mut self.slot, rx, self.start..self.start + take);
         }
-        if let Some(r) = problem {
+        self.start += take;
+        *remaining -= take;
+        if *remaining > 0 {
+            return Ok(Next::Read);
+        }
+        let State::Bdat {
+            size,
+            last,
+            refusal,
+            ..
+        } = std::mem::replace(&mut self.state, State::Command)
+        else {
+            return Ok(Next::Ingest);
+        };
+        if let Some(r) = refusal {
             self.local(r);
-            return Ok(());
+            return Ok(Next::Ingest);
         }
         let error = self.txn.bdat.as_ref().and_then(BodyReceiver::error);
         if !last && error.is_none() {
             self.local(reply(250, (2, 0, 0), format!("{size} octets received")));
-            return Ok(());
+            return Ok(Next::Ingest);
         }
         let error = match self.txn.bdat.as_mut() {
             Some(rx) if last => rx.finish_chunks(),
             _ => error,
         };
-        self.message_received(error).await
+        self.message_received(error).await?;
+        Ok(Next::Ingest)
     }
 
     /// The whole message is in the buffer (or was refused on the way).

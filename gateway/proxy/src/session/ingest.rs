@@ -1,5 +1,8 @@
-//! The one ingest loop: command lines within their deadlines, the data phase's deadline, shutdown
-//! at command boundaries, and the dispatch of each command to its verb.
+//! The one ingest loop: each turn hands the buffered input to the step of the session's
+//! [`State`] (command lines, an over-long line being skipped, DATA's body, a BDAT chunk) and
+//! reads more within the deadline that state waits under (a command line's, the data phase's,
+//! the idle and session limits; a shutdown cuts a command wait at `Drain` and any wait at
+//! `Stop`). Command lines are dispatched to their verbs here.
 
 use super::*;
 
@@ -92,64 +95,88 @@ impl<S: Io> Session<S> {
         }
     }
 
+    /// The one ingest loop: hands the buffered input to the step of the current [`State`] and
+    /// reads more when that step has used it all. Before waiting for a command it flushes, so
+    /// a pipelined group is answered once the client has sent all of it.
     pub(super) async fn run(&mut self) -> Result<(), End> {
         let mut line = [0u8; MAX_RCPT_LINE];
         loop {
-            if self.closing {
+            // A relayed 421 ends the session at the next command boundary.
+            if self.closing && matches!(self.state, State::Command) {
                 self.flush().await?;
                 return Err(End::Close);
             }
-            match next_line(&self.slot.up_in[self.start..self.end], MAX_RCPT_LINE) {
-                LineEvent::Line { len } => {
-                    let n = len - 2;
-                    line[..n].copy_from_slice(&self.slot.up_in[self.start..self.start + n]);
-                    self.start += len;
-                    self.line_deadline = None;
-                    let limit = command_line_limit(&line[..n]);
-                    if len > limit {
-                        self.local(reply(
-                            500,
-                            (5, 5, 2),
-                            format!("Error: command line longer than {limit} octets"),
-                        ));
-                        self.count_error()?;
-                        continue;
-                    }
-                    self.command(&line[..n]).await?;
-                }
-                LineEvent::Incomplete => {
+            let next = match self.state {
+                State::Command => self.ingest_command(&mut line).await?,
+                State::SkipLine => self.skip_line()?,
+                State::Data { .. } => self.ingest_data().await?,
+                State::Bdat { .. } => self.ingest_bdat().await?,
+            };
+            if next == Next::Read {
+                let wait = self.state.wait();
+                if wait == Wait::Command {
                     self.flush().await?;
-                    self.fill(Wait::Command).await?;
                 }
-                LineEvent::TooLong => {
-                    loop {
-                        if let Some(n) = discard_to_lf(&self.slot.up_in[self.start..self.end]) {
-                            self.start += n;
-                            break;
-                        }
-                        self.start = self.end;
-                        self.fill(Wait::Command).await?;
-                    }
-                    self.line_deadline = None;
+                self.fill(wait).await?;
+            }
+        }
+    }
+
+    /// [`State::Command`]: the next complete line goes to its verb.
+    async fn ingest_command(&mut self, line: &mut [u8; MAX_RCPT_LINE]) -> Result<Next, End> {
+        match next_line(&self.slot.up_in[self.start..self.end], MAX_RCPT_LINE) {
+            LineEvent::Line { len } => {
+                let n = len - 2;
+                line[..n].copy_from_slice(&self.slot.up_in[self.start..self.start + n]);
+                self.start += len;
+                self.line_deadline = None;
+                let limit = command_line_limit(&line[..n]);
+                if len > limit {
                     self.local(reply(
                         500,
                         (5, 5, 2),
-                        format!("Error: command line longer than {MAX_RCPT_LINE} octets"),
+                        format!("Error: command line longer than {limit} octets"),
                     ));
                     self.count_error()?;
+                    return Ok(Next::Ingest);
                 }
-                LineEvent::BareLf | LineEvent::BareCr => {
-                    // Postfix's smtpd_forbid_bare_newline = reject: answer and hang up.
-                    self.local(reply(
-                        550,
-                        (5, 5, 2),
-                        "Error: bare <CR> or <LF> received; lines must end with <CR><LF>",
-                    ));
-                    self.flush().await?;
-                    return Err(End::Close);
-                }
+                self.command(&line[..n]).await?;
+                Ok(Next::Ingest)
+            }
+            LineEvent::Incomplete => Ok(Next::Read),
+            LineEvent::TooLong => {
+                self.state = State::SkipLine;
+                Ok(Next::Ingest)
+            }
+            LineEvent::BareLf | LineEvent::BareCr => {
+                // Postfix's smtpd_forbid_bare_newline = reject: answer and hang up.
+                self.local(reply(
+                    550,
+                    (5, 5, 2),
+                    "Error: bare <CR> or <LF> received; lines must end with <CR><LF>",
+                ));
+                self.flush().await?;
+                Err(End::Close)
             }
         }
+    }
+
+    /// [`State::SkipLine`]: drops input up to the over-long line's LF, then refuses it.
+    fn skip_line(&mut self) -> Result<Next, End> {
+        let Some(n) = discard_to_lf(&self.slot.up_in[self.start..self.end]) else {
+            self.start = self.end;
+            return Ok(Next::Read);
+        };
+        self.start += n;
+        self.state = State::Command;
+        self.line_deadline = None;
+        self.local(reply(
+            500,
+            (5, 5, 2),
+            format!("Error: command line longer than {MAX_RCPT_LINE} octets"),
+        ));
+        self.count_error()?;
+        Ok(Next::Ingest)
     }
 
     pub(super) async fn command(&mut self, line: &[u8]) -> Result<(), End> {

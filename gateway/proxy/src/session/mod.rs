@@ -9,10 +9,12 @@
 //! # Layout
 //! - this file: the session's state ([`Session`], the transaction, what is pending downstream),
 //!   [`serve`] and the reply helpers every verb uses;
-//! - [`ingest`](self::ingest): the one read loop (command lines, deadlines, shutdown) and the
-//!   dispatch of each command to its verb;
-//! - `ehlo.rs` (EHLO, HELO, STARTTLS), `mail.rs`, `rcpt.rs`, `data.rs` (DATA, BDAT): one file
-//!   per verb;
+//! - [`state`](self::state): the explicit [`State`] of the input: command lines, an over-long
+//!   line being skipped, DATA's body, a BDAT chunk;
+//! - [`ingest`](self::ingest): the one read loop (deadlines, shutdown) that hands the input to
+//!   the step of the current state, and the dispatch of each command to its verb;
+//! - `ehlo.rs` (EHLO, HELO, STARTTLS), `mail.rs`, `rcpt.rs`, `data.rs` (DATA, BDAT and their
+//!   body steps): one file per verb;
 //! - [`relay`](self::relay): pushing pipelined commands downstream and relaying their replies in
 //!   order, and what a downstream failure does;
 //! - [`deliver`](self::deliver): the verdict, the stamp and `Received:`, the redirect envelope,
@@ -25,6 +27,7 @@ mod ingest;
 mod mail;
 mod rcpt;
 mod relay;
+mod state;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -46,6 +49,7 @@ use tokio::sync::watch;
 use tokio::time::{timeout, timeout_at, Instant as Deadline};
 use tokio_rustls::TlsAcceptor;
 
+use self::state::{Next, State};
 use crate::downstream::{DownError, Downstream, RelayPlan};
 use crate::inspect::{Envelope, InspectorFactory, Verdict};
 use crate::message::{prepare, push_field};
@@ -203,6 +207,7 @@ pub async fn serve<S: Io + 'static>(
         start: 0,
         end: 0,
         down: Some(down),
+        state: State::Command,
         down_cmds: Vec::new(),
         pending: VecDeque::new(),
         helo: None,
@@ -240,6 +245,8 @@ struct Session<S> {
     start: usize,
     end: usize,
     down: Option<Downstream>,
+    /// What the upstream input is now; the ingest loop reads for it.
+    state: State,
     /// Commands for downstream not yet written.
     down_cmds: Vec<u8>,
     pending: VecDeque<Pending>,
@@ -255,6 +262,16 @@ struct Session<S> {
     /// When the command line being read must be complete (`[timeouts] command_line`), set
     /// when the session starts waiting for it.
     line_deadline: Option<Deadline>,
+}
+
+impl<S> Drop for Session<S> {
+    /// A session cancelled mid-way (its task dropped) still gives the downstream leg's reply
+    /// buffer back to its slot before the slot returns to the pool.
+    fn drop(&mut self) {
+        if let Some(d) = self.down.take() {
+            self.slot.down_in = d.into_buf();
+        }
+    }
 }
 
 /// What a read waits for: the deadline and what a shutdown may cut.
