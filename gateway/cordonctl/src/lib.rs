@@ -1,7 +1,7 @@
 //! cordonctl's library: the error every command reports (with its exit code) and
 //! [`exchange`], the Exchange Online setup generator with its PowerShell reader, cmdlet
-//! reference table, `--check` and rule evaluator. None of it does I/O; `main.rs` holds the
-//! command line and the transports.
+//! reference table, `--check` and rule evaluator. None of it does I/O; the binary (`main.rs`,
+//! `port.rs`, `commands/`) holds the command line, the transports and each command.
 //!
 //! # Layout
 //! - [`CtlError`]: why a command failed, mapped to an exit code.
