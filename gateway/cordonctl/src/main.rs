@@ -27,6 +27,7 @@
 
 mod commands;
 mod port;
+mod table;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -6,6 +6,15 @@ use cordon_wire::{BlobKind, Request, Response};
 use cordonctl::CtlError;
 
 use crate::port::{json, read, unexpected, Port};
+use crate::table::{render, Col};
+
+/// One line per finding of the dry run.
+const FINDINGS: [Col; 4] = [
+    Col::left("RULE"),
+    Col::left("DETECTOR"),
+    Col::right("COUNT"),
+    Col::left("LOCATION"),
+];
 
 /// Uploads the message, asks for a scan, prints the verdict and each rule's finding.
 pub(crate) async fn scan(port: &Port, as_json: bool, file: &Path) -> Result<(), CtlError> {
@@ -23,13 +32,19 @@ pub(crate) async fn scan(port: &Port, as_json: bool, file: &Path) -> Result<(), 
     println!("verdict  {:?}", r.verdict);
     if !r.findings.is_empty() {
         println!();
-        println!("{:<20} {:<16} {:>6}  LOCATION", "RULE", "DETECTOR", "COUNT");
-        for f in &r.findings {
-            println!(
-                "{:<20} {:<16} {:>6}  {}",
-                f.rule, f.detector, f.count, f.location
-            );
-        }
+        let rows: Vec<Vec<String>> = r
+            .findings
+            .iter()
+            .map(|f| {
+                vec![
+                    f.rule.to_string(),
+                    f.detector.to_string(),
+                    f.count.to_string(),
+                    f.location.to_string(),
+                ]
+            })
+            .collect();
+        print!("{}", render(&FINDINGS, true, &rows));
     }
     if r.more_findings > 0 {
         println!("... and {} more findings", r.more_findings);

@@ -4,6 +4,19 @@ use cordon_wire::{Request, Response};
 use cordonctl::CtlError;
 
 use crate::port::{json, Port};
+use crate::table::{render, Col};
+
+/// The worker table under the status lines.
+const WORKERS: [Col; 5] = [
+    Col::left("WORKER"),
+    Col::left("CORE"),
+    Col::left("PID"),
+    Col::left("HEALTH"),
+    Col::right("SESSIONS"),
+];
+
+/// Counter names and values.
+const COUNTERS: [Col; 2] = [Col::left("COUNTER"), Col::right("VALUE")];
 
 /// Version, board, uptime, sessions, memory, config generation, then one row per worker.
 pub(crate) async fn status(port: &Port, as_json: bool) -> Result<(), CtlError> {
@@ -28,21 +41,20 @@ pub(crate) async fn status(port: &Port, as_json: bool) -> Result<(), CtlError> {
     );
     println!("config      generation {}", s.config_generation);
     println!();
-    println!(
-        "{:<7} {:<5} {:<8} {:<9} {:>8}",
-        "WORKER", "CORE", "PID", "HEALTH", "SESSIONS"
-    );
-    for w in &s.workers {
-        let core = w.core.map_or("-".to_owned(), |c| c.to_string());
-        println!(
-            "{:<7} {:<5} {:<8} {:<9} {:>8}",
-            w.index,
-            core,
-            w.pid,
-            format!("{:?}", w.health),
-            w.sessions
-        );
-    }
+    let rows: Vec<Vec<String>> = s
+        .workers
+        .iter()
+        .map(|w| {
+            vec![
+                w.index.to_string(),
+                w.core.map_or("-".to_owned(), |c| c.to_string()),
+                w.pid.to_string(),
+                format!("{:?}", w.health),
+                w.sessions.to_string(),
+            ]
+        })
+        .collect();
+    print!("{}", render(&WORKERS, true, &rows));
     Ok(())
 }
 
@@ -63,10 +75,13 @@ pub(crate) async fn counters(port: &Port, as_json: bool) -> Result<(), CtlError>
         json(&map);
         return Ok(());
     }
-    let width = c.counters.iter().map(|c| c.name.len()).max().unwrap_or(0);
-    for counter in &c.counters {
-        println!("{:<width$}  {:>12}", counter.name, counter.value);
-    }
+    let rows: Vec<Vec<String>> = c
+        .counters
+        .iter()
+        .map(|c| vec![c.name.to_string(), c.value.to_string()])
+        .collect();
+    // No title line: each line is a name and its value, for `grep` and `awk`.
+    print!("{}", render(&COUNTERS, false, &rows));
     Ok(())
 }
 
