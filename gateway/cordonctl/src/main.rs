@@ -186,7 +186,8 @@ fn report(e: &CtlError) {
                 );
             }
         }
-        CtlError::Invalid(_) | CtlError::Incomplete => {}
+        // Each diagnostic or issue was printed where it was found.
+        CtlError::Config(_) | CtlError::Refused(_) | CtlError::Incomplete => {}
         other => eprintln!("cordonctl: {other}"),
     }
 }

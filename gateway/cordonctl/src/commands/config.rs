@@ -52,7 +52,7 @@ pub(crate) async fn check(port: &Port, as_json: bool, file: &Path) -> Result<(),
             } else {
                 print_issues(file, &e);
             }
-            Err(CtlError::Invalid(e.message.to_string()))
+            Err(CtlError::Refused(e))
         }
         Ok(other) => Err(unexpected(other)),
         Err(e) => Err(e.into()),
@@ -87,7 +87,7 @@ pub(crate) async fn apply(
         {
             print_issues(file, &e);
             eprintln!("cordonctl: refused whole; the running config is unchanged");
-            Err(CtlError::Invalid(e.message.to_string()))
+            Err(CtlError::Refused(e))
         }
         Ok(other) => Err(unexpected(other)),
         Err(e) => Err(e.into()),

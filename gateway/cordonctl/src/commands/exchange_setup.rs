@@ -55,8 +55,10 @@ pub(crate) async fn exchange_setup(
 ) -> Result<(), CtlError> {
     let (text, source) = match &args.config {
         Some(path) => (
-            String::from_utf8(read(path)?)
-                .map_err(|_| CtlError::Invalid(format!("{} is not UTF-8", path.display())))?,
+            String::from_utf8(read(path)?).map_err(|source| CtlError::NotUtf8 {
+                path: path.clone(),
+                source,
+            })?,
             // The file name only: the script does not depend on where it was run.
             path.file_name().map_or_else(
                 || path.display().to_string(),
@@ -76,7 +78,7 @@ pub(crate) async fn exchange_setup(
         Ok(c) => c,
         Err(e) => {
             eprint!("{}", e.report());
-            return Err(CtlError::Invalid(e.to_string()));
+            return Err(CtlError::Config(e));
         }
     };
     let cert_names = parsed.relay.client_auth.as_ref().map(|auth| {
