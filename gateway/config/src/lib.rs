@@ -51,6 +51,7 @@ pub enum Error {
     #[error("cannot read config file {path}: {source}")]
     Read {
         path: PathBuf,
+        #[source]
         source: std::io::Error,
     },
     #[error("{} error(s) in {}", diagnostics.len(), file.display())]

@@ -1198,8 +1198,21 @@ mod tests {
         assert_eq!((h.host.as_str(), h.port), ("::1", 4650));
         assert_eq!(parse_smarthost("mx.example").unwrap().port, 25);
         assert_eq!(parse_smarthost("127.0.0.1:2526").unwrap().host, "127.0.0.1");
-        assert!(parse_smarthost("smtp://bad host:25").is_err());
-        assert!(parse_smarthost("smtp://x:0").is_err());
+        for bad in [
+            "smtp://bad host:25",
+            "smtp://x:0",
+            "[::1:25",
+            "[::zz]:25",
+            "x:port",
+        ] {
+            let e = parse_smarthost(bad).unwrap_err();
+            assert!(
+                e.starts_with(&format!("`{bad}` is not a smart host (examples: ")),
+                "{e}"
+            );
+        }
+        let e = parse_smarthost("lmtp://x:24").unwrap_err();
+        assert!(e.contains("only smtp:// and smtps://"), "{e}");
     }
 
     #[test]

@@ -46,15 +46,26 @@ mod tests {
         assert_eq!(parse_size("35MiB"), Ok(35 << 20));
         assert_eq!(parse_size("10MB"), Ok(10_000_000));
         assert_eq!(parse_size("4096"), Ok(4096));
-        assert!(parse_size("MiB").is_err());
-        assert!(parse_size("3 parsecs").is_err());
-        assert!(parse_size("99999999999999999999GiB").is_err());
+        let err = |s| parse_size(s).unwrap_err();
+        assert!(
+            err("MiB").starts_with("`MiB` is not a size"),
+            "{}",
+            err("MiB")
+        );
+        assert!(err("3 parsecs").starts_with("unknown size unit `parsecs`"));
+        // Too many digits for u64, and a number that overflows once multiplied.
+        assert_eq!(
+            err("99999999999999999999GiB"),
+            "`99999999999999999999GiB` is too large"
+        );
+        assert_eq!(err("17179869184GiB"), "`17179869184GiB` is too large");
     }
 
     #[test]
     fn durations() {
         assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert!(parse_duration("soon").is_err());
+        let e = parse_duration("soon").unwrap_err();
+        assert!(e.starts_with("`soon` is not a duration ("), "{e}");
     }
 }

@@ -83,8 +83,11 @@ impl Client {
                     .rsplit_once(':')
                     .map(|(h, _)| h.trim_start_matches('[').trim_end_matches(']'))
                     .unwrap_or(addr);
-                let name = ServerName::try_from(host.to_owned())
-                    .map_err(|e| Error::Tls(format!("bad server name {host}: {e}")))?;
+                let name =
+                    ServerName::try_from(host.to_owned()).map_err(|source| Error::ServerName {
+                        host: host.to_owned(),
+                        source,
+                    })?;
                 let pair = match (cert, key) {
                     (Some(c), Some(k)) => Some((c.as_path(), k.as_path())),
                     _ => None,
@@ -96,7 +99,10 @@ impl Client {
                 let tls = tokio_rustls::TlsConnector::from(config)
                     .connect(name, tcp)
                     .await
-                    .map_err(|e| Error::Tls(format!("handshake with {addr}: {e}")))?;
+                    .map_err(|source| Error::Handshake {
+                        addr: addr.clone(),
+                        source,
+                    })?;
                 Box::new(tls)
             }
         };

@@ -73,20 +73,60 @@ pub enum Error {
         #[source]
         source: nix::Error,
     },
-    /// A certificate, key or CA file is unusable for the TLS transport.
+    /// A certificate, key or CA file cannot be read, or holds broken PEM.
+    #[error("TLS setup: {what} {}: {source}", path.display())]
+    TlsPem {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: rustls_pki_types::pem::Error,
+    },
+    /// A certificate or CA file holds no certificate.
+    #[error("TLS setup: no certificate in {}: empty PEM", path.display())]
+    TlsNoCertificate { path: PathBuf },
+    /// rustls refused a certificate, key or CA certificate read from `path`.
+    #[error("TLS setup: {what} {}: {source}", path.display())]
+    TlsRefused {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: rustls::Error,
+    },
+    /// The client-certificate verifier cannot be built from the CA in `path`.
+    #[error("TLS setup: client verifier for {}: {source}", path.display())]
+    TlsVerifier {
+        path: PathBuf,
+        #[source]
+        source: rustls::server::VerifierBuilderError,
+    },
+    /// The crypto provider offers none of the protocol versions asked for.
     #[error("TLS setup: {0}")]
-    Tls(String),
+    TlsProtocol(#[source] rustls::Error),
+    /// `--tcp HOST:PORT` names no valid TLS server name.
+    #[error("TLS setup: bad server name {host}: {source}")]
+    ServerName {
+        host: String,
+        #[source]
+        source: rustls_pki_types::InvalidDnsNameError,
+    },
+    /// The TLS handshake with the server failed (its certificate, or ours, was refused).
+    #[error("TLS setup: handshake with {addr}: {source}")]
+    Handshake {
+        addr: String,
+        #[source]
+        source: io::Error,
+    },
     /// The connection broke or closed while a request was outstanding.
     #[error("connection lost: {0}")]
     Transport(#[source] io::Error),
     /// The peer sent something that is not a valid response frame.
     #[error("bad frame from the server: {0}")]
-    Wire(cordon_wire::WireError),
+    Wire(#[source] cordon_wire::WireError),
     /// No response within the client's deadline.
     #[error("no response within {secs} s")]
     Timeout { secs: u64 },
     /// The server refused or failed the request (its error is in the reply).
-    #[error("{0}")]
+    #[error(transparent)]
     Server(cordon_wire::WireError),
     /// The server answered with a response the request does not allow.
     #[error("unexpected response: {0}")]

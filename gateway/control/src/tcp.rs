@@ -25,26 +25,36 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn tls_error(what: &str, path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::Tls(format!("{what} {}: {e}", path.display()))
+fn pem_error(
+    what: &'static str,
+    path: &Path,
+) -> impl FnOnce(rustls_pki_types::pem::Error) -> Error {
+    let path = path.to_owned();
+    move |source| Error::TlsPem { what, path, source }
+}
+
+fn refused(what: &'static str, path: &Path) -> impl FnOnce(rustls::Error) -> Error {
+    let path = path.to_owned();
+    move |source| Error::TlsRefused { what, path, source }
 }
 
 /// Every certificate in a PEM file.
 pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
     let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|e| tls_error("cannot read certificates from", path, e))?
+        .map_err(pem_error("cannot read certificates from", path))?
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| tls_error("bad certificate in", path, e))?;
+        .map_err(pem_error("bad certificate in", path))?;
     if certs.is_empty() {
-        return Err(tls_error("no certificate in", path, "empty PEM"));
+        return Err(Error::TlsNoCertificate {
+            path: path.to_owned(),
+        });
     }
     Ok(certs)
 }
 
 /// The private key in a PEM file (PKCS#8, PKCS#1 or SEC1).
 pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, Error> {
-    PrivateKeyDer::from_pem_file(path)
-        .map_err(|e| tls_error("cannot read private key from", path, e))
+    PrivateKeyDer::from_pem_file(path).map_err(pem_error("cannot read private key from", path))
 }
 
 fn roots(ca: &Path) -> Result<Arc<RootCertStore>, Error> {
@@ -52,7 +62,7 @@ fn roots(ca: &Path) -> Result<Arc<RootCertStore>, Error> {
     for cert in load_certs(ca)? {
         roots
             .add(cert)
-            .map_err(|e| tls_error("unusable CA certificate in", ca, e))?;
+            .map_err(refused("unusable CA certificate in", ca))?;
     }
     Ok(Arc::new(roots))
 }
@@ -68,13 +78,16 @@ pub fn server_tls_config(
     let verifier =
         WebPkiClientVerifier::builder_with_provider(roots(client_ca)?, Arc::clone(&provider))
             .build()
-            .map_err(|e| tls_error("client verifier for", client_ca, e))?;
+            .map_err(|source| Error::TlsVerifier {
+                path: client_ca.to_owned(),
+                source,
+            })?;
     let config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Tls(e.to_string()))?
+        .map_err(Error::TlsProtocol)?
         .with_client_cert_verifier(verifier)
         .with_single_cert(load_certs(cert)?, load_key(key)?)
-        .map_err(|e| tls_error("certificate and key", cert, e))?;
+        .map_err(refused("certificate and key", cert))?;
     Ok(Arc::new(config))
 }
 
@@ -86,12 +99,12 @@ pub fn client_tls_config(
 ) -> Result<Arc<ClientConfig>, Error> {
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Tls(e.to_string()))?
+        .map_err(Error::TlsProtocol)?
         .with_root_certificates(roots(ca)?);
     let config = match cert_and_key {
         Some((cert, key)) => builder
             .with_client_auth_cert(load_certs(cert)?, load_key(key)?)
-            .map_err(|e| tls_error("client certificate and key", cert, e))?,
+            .map_err(refused("client certificate and key", cert))?,
         None => builder.with_no_client_auth(),
     };
     Ok(Arc::new(config))

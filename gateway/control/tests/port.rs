@@ -739,9 +739,71 @@ fn tcp_mtls_accepts_only_certificates_from_the_pinned_ca() {
                     .await
                     .unwrap();
             assert!(
-                matches!(result, Err(Error::Tls(_) | Error::Transport(_))),
+                matches!(result, Err(Error::Handshake { .. } | Error::Transport(_))),
                 "{name}: {result:?}"
             );
         }
     })
+}
+
+#[test]
+fn unusable_tls_files_name_the_file_and_keep_the_cause() {
+    use std::error::Error as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ca = TestCa::new("pinned CA");
+    let leaf = ca.leaf("localhost", None);
+    let other = ca.leaf("other", None);
+    let ca_pem = write(d, "ca.pem", &ca.cert_pem());
+    let cert = write(d, "cert.pem", &leaf.cert_pem);
+    let key = write(d, "key.pem", &leaf.key_pem);
+
+    let empty = write(d, "empty.pem", "");
+    let e = cordon_control::server_tls_config(&cert, &key, &empty).unwrap_err();
+    assert!(
+        matches!(&e, Error::TlsNoCertificate { path } if *path == empty),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "TLS setup: no certificate in {}: empty PEM",
+            empty.display()
+        )
+    );
+
+    let broken = write(
+        d,
+        "broken.pem",
+        "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n",
+    );
+    let e = cordon_control::server_tls_config(&broken, &key, &ca_pem).unwrap_err();
+    assert!(
+        matches!(&e, Error::TlsPem { what: "bad certificate in", path, .. } if *path == broken),
+        "{e:?}"
+    );
+    assert!(e.source().is_some(), "{e:?}");
+
+    let missing = d.join("missing.pem");
+    let e = cordon_control::server_tls_config(&cert, &missing, &ca_pem).unwrap_err();
+    assert!(
+        matches!(&e, Error::TlsPem { what: "cannot read private key from", path, .. } if *path == missing),
+        "{e:?}"
+    );
+
+    // A key that is not the certificate's: rustls refuses the pair, and says why.
+    let wrong_key = write(d, "other.key", &other.key_pem);
+    let e = cordon_control::server_tls_config(&cert, &wrong_key, &ca_pem).unwrap_err();
+    match &e {
+        Error::TlsRefused {
+            what: "certificate and key",
+            path,
+            source,
+        } => {
+            assert_eq!(*path, cert);
+            assert_eq!(e.source().unwrap().to_string(), source.to_string());
+        }
+        other => panic!("{other:?}"),
+    }
 }

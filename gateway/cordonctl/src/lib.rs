@@ -1,7 +1,7 @@
 //! cordonctl's library: the error every command reports (with its exit code) and
 //! [`exchange`], the Exchange Online setup generator with its PowerShell reader, cmdlet
-//! reference table, `--check` and rule evaluator. None of it does I/O; `main.rs` holds the
-//! command line and the transports.
+//! reference table, `--check` and rule evaluator. None of it does I/O; the binary (`main.rs`,
+//! `port.rs`, `commands/`) holds the command line, the transports and each command.
 //!
 //! # Layout
 //! - [`CtlError`]: why a command failed, mapped to an exit code.
@@ -22,7 +22,7 @@ use std::path::PathBuf;
 /// Why cordonctl failed; each maps to an exit code.
 #[derive(Debug, thiserror::Error)]
 pub enum CtlError {
-    #[error("{0}")]
+    #[error(transparent)]
     Client(#[from] cordon_control::Error),
     #[error("cannot read {}: {source}", path.display())]
     Read {
@@ -30,19 +30,43 @@ pub enum CtlError {
         #[source]
         source: std::io::Error,
     },
-    /// A local config that does not parse (exchange-setup); already printed.
-    #[error("{0}")]
-    Invalid(String),
+    /// A local config file (exchange-setup) is not UTF-8 text.
+    #[error("{} is not UTF-8: {source}", path.display())]
+    NotUtf8 {
+        path: PathBuf,
+        #[source]
+        source: std::string::FromUtf8Error,
+    },
+    /// A local config that does not parse (exchange-setup); its diagnostics are already printed.
+    #[error(transparent)]
+    Config(cordon_config::Error),
+    /// The gateway found the config invalid (`config check`, `config apply`); each issue is
+    /// already printed.
+    #[error("config refused: {}", .0.message)]
+    Refused(#[source] cordon_wire::AppError),
     /// `--check` found something missing; already printed.
     #[error("the setup is incomplete")]
     Incomplete,
     /// The generated PowerShell, read back, is not what the reader or the reference table
-    /// accepts (line 0: the table itself).
+    /// accepts (line 0: the script as a whole).
     #[error("generated script, line {line}: {reason}")]
     Script { line: usize, reason: String },
+    /// The cmdlet reference table compiled into the binary does not parse (a build defect).
+    #[error("the cmdlet reference table (cmdlets.toml) does not parse: {0}")]
+    Table(#[source] toml::de::Error),
     /// The rule evaluator cannot model what the script does.
     #[error("cannot evaluate the generated rules: {0}")]
     Evaluate(String),
+    /// A text pattern of a generated rule is not a regular expression the evaluator reads.
+    #[error("cannot evaluate the generated rules: {pattern:?}: {source}")]
+    Pattern {
+        pattern: String,
+        #[source]
+        source: regex::Error,
+    },
+    /// A generated connector's SenderIPAddresses entry is not an address or range.
+    #[error("cannot evaluate the generated rules: SenderIPAddresses: {0}")]
+    SenderIp(#[source] std::net::AddrParseError),
 }
 
 impl CtlError {
@@ -50,8 +74,10 @@ impl CtlError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CtlError::Client(cordon_control::Error::Server(_)) => 1,
-            CtlError::Invalid(_) | CtlError::Incomplete => 1,
-            CtlError::Script { .. } | CtlError::Evaluate(_) => 1,
+            CtlError::NotUtf8 { .. } | CtlError::Config(_) | CtlError::Refused(_) => 1,
+            CtlError::Incomplete => 1,
+            CtlError::Script { .. } | CtlError::Table(_) => 1,
+            CtlError::Evaluate(_) | CtlError::Pattern { .. } | CtlError::SenderIp(_) => 1,
             CtlError::Read { .. } => 2,
             CtlError::Client(_) => 3,
         }

@@ -274,6 +274,21 @@ fn exit_codes_for_usage_and_transport_errors() {
 }
 
 #[test]
+fn a_config_that_is_not_utf8_is_named_with_its_cause() {
+    // It used to exit 1 without a word: the error was taken for an already printed one.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latin1.toml");
+    std::fs::write(&path, b"[gateway]\nhostname = \"caf\xe9\"\n").unwrap();
+    let out = cordonctl(&["exchange-setup", "--config", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("{} is not UTF-8: invalid utf-8", path.display())),
+        "{err}"
+    );
+}
+
+#[test]
 fn another_uid_is_refused() {
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;

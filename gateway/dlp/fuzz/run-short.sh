@@ -69,7 +69,11 @@ PY
 # Seeds for the image target (first byte: 0 PNG, 1 JPEG, 2 GIF).
 mkdir -p corpus/image
 cp ../tests/fuzz_regressions/image/* corpus/image/ 2>/dev/null || true
-for target in mime base64 qp html charset image zip; do
+# Seeds for the pdf target (first byte: the split): the hand-made PDFs and a
+# Ghostscript one, which the regression test also replays.
+mkdir -p corpus/pdf
+cp ../tests/fuzz_regressions/pdf/* corpus/pdf/ 2>/dev/null || true
+for target in mime base64 qp html charset image zip pdf; do
     echo "fuzz $target for ${secs}s"
     cargo +nightly fuzz run "$target" -- -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048
 done

@@ -140,3 +140,48 @@ pub fn message(engine: &std::sync::Arc<crate::Engine>, data: &[u8]) {
     let parts = s.finish();
     assert_eq!(whole, parts, "findings depend on chunking (split at {at})");
 }
+
+/// The PDF reader (`pdf/`) fed directly, without the MIME walk or the
+/// sniffing in front of it, the way the scanner drives a PDF part: findings
+/// and unscannable reasons must not depend on the split. Returns them, so
+/// the regression test can compare them with a scan of the same file.
+pub fn pdf(engine: &crate::Engine, data: &[u8]) -> crate::Findings {
+    let (_, rest, at) = split(data);
+    let whole = pdf_findings(engine, &[rest]);
+    let parts = pdf_findings(engine, &[&rest[..at], &rest[at..]]);
+    assert_eq!(
+        whole, parts,
+        "PDF findings depend on chunking (split at {at})"
+    );
+    whole
+}
+
+fn pdf_findings(engine: &crate::Engine, chunks: &[&[u8]]) -> crate::Findings {
+    use crate::findings::Acc;
+    use crate::pdf::Pdf;
+    use crate::text::TextPipe;
+
+    let mut acc = Acc::new(engine.names.len(), &engine.limits);
+    let mut text = TextPipe::new();
+    let mut pdf = Pdf::new();
+    let mut inflated = 0u64;
+    let mut detected = "pdf";
+    text.begin(None, None);
+    pdf.begin();
+    let mut ctx = crate::zip::Ctx {
+        det: &engine.detectors,
+        limits: &engine.limits,
+        acc: &mut acc,
+        text: &mut text,
+        inflated: &mut inflated,
+        detected: &mut detected,
+        pdf: None,
+    };
+    for c in chunks {
+        pdf.feed(&mut ctx, c);
+    }
+    pdf.finish(&mut ctx);
+    text.end(&engine.detectors, &mut acc);
+    acc.bytes = chunks.iter().map(|c| c.len() as u64).sum();
+    acc.findings(&engine.names)
+}

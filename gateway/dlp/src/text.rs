@@ -268,7 +268,9 @@ mod tests {
         let (cp, _, _) = encoding_rs::WINDOWS_1252.encode(s);
         let f = scan_segment(&cp, 5, charset_for("windows-1252").unwrap());
         assert_eq!(f.count("credit_card", Confidence::High), 1);
-        assert!(charset_for("x-no-such").is_err());
+        // Unknown labels are the only error (the caller reports `unknown_charset`).
+        assert_eq!(charset_for("x-no-such"), Err(()));
+        assert_eq!(charset_for("\"ucs-2\""), Ok(Some(encoding_rs::UTF_16LE)));
         assert!(charset_for("UTF-8").unwrap().is_none());
     }
 }

@@ -100,10 +100,21 @@ mod tests {
         assert_eq!(parse_cpu_list("0-1").unwrap(), vec![0, 1]);
         assert_eq!(parse_cpu_list("0,2-3,7").unwrap(), vec![0, 2, 3, 7]);
         assert_eq!(parse_cpu_list("3").unwrap(), vec![3]);
-        assert!(parse_cpu_list("").is_err());
-        assert!(parse_cpu_list("3-1").is_err());
-        assert!(parse_cpu_list("0-100000").is_err());
-        assert!(parse_cpu_list("x").is_err());
+        for (list, why) in [
+            ("", "empty"),
+            (" , ", "empty"),
+            ("3-1", "range runs backwards"),
+            ("0-100000", "too many cores"),
+            ("x", "not a number"),
+            ("1-y", "not a number"),
+        ] {
+            match parse_cpu_list(list) {
+                Err(Error::CoreList { list: l, reason }) => {
+                    assert_eq!((l.as_str(), reason), (list, why));
+                }
+                other => panic!("{list:?}: {other:?}"),
+            }
+        }
     }
 
     #[test]

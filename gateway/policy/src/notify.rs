@@ -6,8 +6,25 @@
 //! from the message is its Subject (sanitised and bounded). As a second line
 //! of defence, a sample that still holds more than [`MAX_SAMPLE_DIGITS`]
 //! digits is withheld.
+//!
+//! The message itself is put together by `mail-builder`: RFC 2047 encoded
+//! words for a non-ASCII Subject, folding, quoted-printable (or 7bit) for the
+//! body, CRLF line ends, no line over 998 octets. This module decides what is
+//! said; the crate decides how it is written.
+//!
+//! Memory: [`notification`] allocates (the body text, the builder's header
+//! list, the output buffer). It runs once per notify target after the
+//! verdict, off the per-byte data path, and each piece is bounded: the
+//! subject by [`MAX_SUBJECT_CHARS`], the recipients by
+//! [`MAX_RECIPIENTS_BYTES`], the findings by the engine's limits on listed
+//! detectors, samples and unscannable entries.
 
 use std::fmt::Write as _;
+
+use mail_builder::headers::date::Date;
+use mail_builder::headers::raw::Raw;
+use mail_builder::headers::text::Text;
+use mail_builder::MessageBuilder;
 
 use cordon_config::{Action, NotifyTarget};
 use cordon_dlp::Findings;
@@ -27,11 +44,8 @@ pub const MAX_RECIPIENTS_BYTES: usize = 2000;
 /// that means a sample was not redacted as promised, so it is not shown.
 pub const MAX_SAMPLE_DIGITS: usize = 8;
 
-/// Quoted-printable lines are at most 76 characters (RFC 2045 6.7 rule 5).
-const QP_LINE: usize = 76;
-
-/// An RFC 2047 encoded word is at most 75 characters (RFC 2047 section 2).
-const ENCODED_WORD: usize = 75;
+/// The display name on the From field.
+const FROM_NAME: &str = "cordon DLP";
 
 /// Everything a notification says; all borrowed from the session.
 #[derive(Debug, Clone, Copy)]
@@ -89,72 +103,6 @@ fn cut_chars(s: &str, max: usize) -> String {
         Some((i, _)) => format!("{}...", &s[..i]),
         None => s.to_string(),
     }
-}
-
-/// An unstructured header value: as is when printable ASCII, else RFC 2047
-/// Q-encoded words of whole UTF-8 characters, folded one word per line.
-fn encode_unstructured(s: &str) -> String {
-    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-        return s.to_string();
-    }
-    const PRE: &str = "=?UTF-8?Q?";
-    const POST: &str = "?=";
-    let room = ENCODED_WORD - PRE.len() - POST.len();
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    for c in s.chars() {
-        let mut enc = String::new();
-        if c == ' ' {
-            enc.push('_');
-        } else if c.is_ascii_alphanumeric() || "!*+-/".contains(c) {
-            enc.push(c);
-        } else {
-            let mut buf = [0u8; 4];
-            for b in c.encode_utf8(&mut buf).bytes() {
-                let _ = write!(enc, "={b:02X}");
-            }
-        }
-        if cur.len() + enc.len() > room {
-            words.push(std::mem::take(&mut cur));
-        }
-        cur.push_str(&enc);
-    }
-    if !cur.is_empty() {
-        words.push(cur);
-    }
-    words
-        .iter()
-        .map(|w| format!("{PRE}{w}{POST}"))
-        .collect::<Vec<_>>()
-        .join("\r\n ")
-}
-
-/// Quoted-printable body (RFC 2045 6.7) with CRLF line ends.
-fn quoted_printable(text: &str) -> String {
-    let mut out = String::new();
-    for line in text.split('\n') {
-        let bytes = line.as_bytes();
-        let mut len = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            let last = i + 1 == bytes.len();
-            let literal =
-                (b == b' ' || b == b'\t') && !last || ((33..=126).contains(&b) && b != b'=');
-            let tok_len = if literal { 1 } else { 3 };
-            // Keep room for the soft break's '='.
-            if len + tok_len > QP_LINE - 1 {
-                out.push_str("=\r\n");
-                len = 0;
-            }
-            if literal {
-                out.push(b as char);
-            } else {
-                let _ = write!(out, "={b:02X}");
-            }
-            len += tok_len;
-        }
-        out.push_str("\r\n");
-    }
-    out
 }
 
 fn verb(action: Action) -> &'static str {
@@ -262,15 +210,16 @@ fn body(ctx: &NotificationContext<'_>) -> String {
 }
 
 /// The complete notification message (RFC 5322, CRLF line ends, every line
-/// within 998 octets, body text/plain UTF-8 in quoted-printable), ready to
-/// send as its own transaction from `ctx.from` (or `postmaster@<hostname>`)
-/// to `ctx.to`. Marked `Auto-Submitted: auto-generated` (RFC 3834) so that
+/// within 998 octets, body text/plain UTF-8), ready to send as its own
+/// transaction from `ctx.from` (or `postmaster@<hostname>`) to `ctx.to`.
+/// Marked `Auto-Submitted: auto-generated` (RFC 3834) so that
 /// auto-responders stay quiet.
 pub fn notification(ctx: &NotificationContext<'_>) -> Vec<u8> {
     let host = printable(ctx.hostname)
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
         .collect::<String>();
+    // Addresses go out as bare addr-specs: nothing that would end one or start another.
     let addr = |a: &str| -> String {
         printable(a)
             .chars()
@@ -282,36 +231,33 @@ pub fn notification(ctx: &NotificationContext<'_>) -> Vec<u8> {
     } else {
         addr(ctx.from)
     };
-    let date = chrono::DateTime::from_timestamp(ctx.time, 0)
-        .unwrap_or_default()
-        .to_rfc2822();
-    let message_id = format!("<cordon-notify.{}.{}@{host}>", ctx.time, ctx.unique);
+    // The stamp signs the Date and Message-ID exactly as written.
+    let date = Date::new(ctx.time);
+    let date_text = date.to_rfc822();
+    let id = format!("cordon-notify.{}.{}@{host}", ctx.time, ctx.unique);
+    let message_id = format!("<{id}>");
     let subject = format!(
         "[DLP] Message {}: {}",
         action_name(ctx.decision.action),
         cut_chars(&clean(ctx.subject), MAX_SUBJECT_CHARS)
     );
-    let mut m = String::new();
-    let _ = write!(m, "From: cordon DLP <{from}>\r\n");
-    let _ = write!(m, "To: <{}>\r\n", addr(ctx.to));
-    let _ = write!(m, "Subject: {}\r\n", encode_unstructured(&subject));
-    let _ = write!(m, "Date: {date}\r\n");
-    let _ = write!(m, "Message-ID: {message_id}\r\n");
+    let mut m = MessageBuilder::new()
+        .from((FROM_NAME, from.as_str()))
+        .to(addr(ctx.to))
+        .subject(Text::new(subject))
+        .date(date)
+        .message_id(id);
     if let Some((name, key)) = ctx.stamp {
         let name = addr(name).replace([' ', ':'], "");
-        let _ = write!(
-            m,
-            "{name}: {}\r\n",
-            Stamp::sign(key, &host, &message_id, &date)
-        );
+        let stamp = Stamp::sign(key, &host, &message_id, &date_text);
+        m = m.header(name, Raw::new(stamp));
     }
-    m.push_str("Auto-Submitted: auto-generated\r\n");
-    m.push_str("MIME-Version: 1.0\r\n");
-    m.push_str("Content-Type: text/plain; charset=utf-8\r\n");
-    m.push_str("Content-Transfer-Encoding: quoted-printable\r\n");
-    m.push_str("\r\n");
-    m.push_str(&quoted_printable(&body(ctx)));
-    m.into_bytes()
+    let mut out = Vec::new();
+    m.header("Auto-Submitted", Raw::new("auto-generated"))
+        .header("MIME-Version", Raw::new("1.0"))
+        .text_body(body(ctx).replace('\n', "\r\n"))
+        .serialize(&mut out);
+    out
 }
 
 #[cfg(test)]
@@ -517,13 +463,79 @@ mod tests {
         );
     }
 
-    #[test]
-    fn qp_soft_breaks_and_trailing_space() {
-        let q = quoted_printable(&format!("{} \nä=", "a".repeat(200)));
-        for l in q.split("\r\n") {
-            assert!(l.len() <= QP_LINE, "{l}");
+    /// A context around a subject, for the encoding tests.
+    fn with_subject<'a>(
+        d: &'a Decision,
+        f: &'a Findings,
+        subject: &'a str,
+    ) -> NotificationContext<'a> {
+        NotificationContext {
+            hostname: "gw.contoso.com",
+            from: "",
+            to: "a@contoso.com",
+            time: 1_751_364_000,
+            unique: 7,
+            decision: d,
+            subject,
+            sender: "a@contoso.com",
+            rcpts: &[],
+            message_id: "<m1@contoso.com>",
+            findings: f,
+            stamp: None,
         }
-        assert!(q.contains("=20\r\n"));
-        assert!(q.contains("=C3=A4=3D"));
+    }
+
+    #[test]
+    fn non_ascii_subject_is_rfc2047_encoded_and_decodes_back() {
+        let (d, f) = (decision(), Findings::default());
+        let subject = "Gehälter Q3 – 給与 ".repeat(6);
+        let raw = notification(&with_subject(&d, &f, &subject));
+        assert_well_formed(&raw);
+        let text = String::from_utf8(raw.clone()).unwrap();
+        let header = text
+            .split("\r\n")
+            .skip_while(|l| !l.starts_with("Subject: "))
+            .take_while(|l| l.starts_with("Subject: ") || l.starts_with(' '))
+            .collect::<Vec<_>>();
+        assert!(header.len() > 1, "a long subject is folded: {header:?}");
+        assert!(header.iter().all(|l| l.len() <= 78), "{header:?}");
+        assert!(header.concat().contains("=?utf-8?"), "{header:?}");
+        let parsed = MessageParser::default().parse(&raw).unwrap();
+        assert_eq!(
+            parsed.subject().unwrap(),
+            format!("[DLP] Message block: {subject}")
+        );
+        let from = parsed.from().unwrap().first().unwrap();
+        assert_eq!(from.name().unwrap(), FROM_NAME);
+        assert_eq!(from.address().unwrap(), "postmaster@gw.contoso.com");
+    }
+
+    #[test]
+    fn the_body_decodes_back_to_the_text_written() {
+        // Trailing spaces, '=', non-ASCII and a line longer than 998 octets: each must come
+        // back exactly after the transfer encoding.
+        let (d, f) = (decision(), Findings::default());
+        let subject = "ä= end ";
+        let mut rcpts: Vec<String> = (0..150).map(|i| format!("user{i}@example.net")).collect();
+        rcpts.push("ü@example.net".into());
+        let mut ctx = with_subject(&d, &f, subject);
+        ctx.rcpts = &rcpts;
+        let raw = notification(&ctx);
+        assert_well_formed(&raw);
+        let text = String::from_utf8(raw.clone()).unwrap();
+        assert!(
+            text.contains("Content-Transfer-Encoding: quoted-printable\r\n"),
+            "{text}"
+        );
+        let parsed = MessageParser::default().parse(&raw).unwrap();
+        let written = body(&ctx).replace('\n', "\r\n");
+        assert!(written.lines().any(|l| l.len() > 998));
+        assert_eq!(parsed.body_text(0).unwrap().trim_end(), written.trim_end());
+        // Short ASCII lines stay readable in the raw message (a mail log, a grep).
+        let plain = String::from_utf8(notification(&with_subject(&d, &f, "plain"))).unwrap();
+        assert!(
+            plain.contains("\r\nRule:        block-card-dumps\r\n"),
+            "{plain}"
+        );
     }
 }

@@ -263,7 +263,7 @@ mod tests {
     fn plain_and_null() {
         assert_eq!(p("<a@b.example>").unwrap(), "a@b.example");
         assert_eq!(p("<>").unwrap(), "");
-        assert!(parse_path("<>", false).is_err());
+        assert_eq!(parse_path("<>", false), Err(PathError::LocalPart));
         assert_eq!(p("<Postmaster>").unwrap(), "Postmaster");
     }
 
@@ -273,7 +273,11 @@ mod tests {
             p("<@relay.example,@other.example:user@dest.example>").unwrap(),
             "user@dest.example"
         );
-        assert!(p("<@bad_host:user@dest.example>").is_err());
+        assert_eq!(p("<@bad_host:user@dest.example>"), Err(PathError::Domain));
+        assert_eq!(
+            p("<@relay.example user@dest.example>"),
+            Err(PathError::Domain)
+        );
     }
 
     #[test]
@@ -294,16 +298,24 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert!(p("a@b").is_err());
-        assert!(p("<a@b").is_err());
-        assert!(p("<a..b@c>").is_err());
-        assert!(p("<a@-b.example>").is_err());
-        assert!(p("<a@[999.1.1.1]>").is_err());
+        use PathError::*;
+        for (path, why) in [
+            ("a@b", Brackets),
+            ("<a@b", Brackets),
+            ("<a..b@c>", LocalPart),
+            ("<a b@c>", LocalPart),
+            ("<\"open@c>", Brackets),
+            ("<a@-b.example>", Domain),
+            ("<a@[999.1.1.1]>", Domain),
+            ("<nobody>", Domain),
+        ] {
+            assert_eq!(p(path), Err(why), "{path}");
+        }
         assert!(p("<a@[IPv6:::1]>").is_ok());
-        assert!(p("<a b@c>").is_err());
-        assert!(p("<nobody>").is_err());
-        let long = format!("<{}@example.com>", "a".repeat(65));
-        assert!(p(&long).is_err());
+        let long_local = format!("<{}@example.com>", "a".repeat(65));
+        assert_eq!(p(&long_local), Err(LocalPart));
+        let long_path = format!("<a@{}.example>", "b.".repeat(130));
+        assert_eq!(p(&long_path), Err(TooLong));
     }
 
     #[test]
@@ -324,6 +336,7 @@ mod tests {
                 value: None
             }
         );
-        assert!(parse_params("=x").is_err());
+        assert_eq!(parse_params("=x"), Err(ParamError));
+        assert_eq!(parse_params("-X=1"), Err(ParamError));
     }
 }

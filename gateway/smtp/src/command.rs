@@ -170,20 +170,37 @@ mod tests {
                 last: false
             }
         );
-        assert!(parse(b"BDAT -1").is_err());
-        assert!(parse(b"BDAT 1 FIRST").is_err());
-        assert!(parse(b"BDAT 123456789012345678901").is_err());
+        let syntax = |why| Err(CommandError::Syntax(why));
+        assert_eq!(parse(b"BDAT -1"), syntax("bad chunk size"));
+        assert_eq!(parse(b"BDAT 1 FIRST"), syntax("expected LAST"));
+        assert_eq!(
+            parse(b"BDAT 123456789012345678901"),
+            syntax("bad chunk size")
+        );
+        // 20 digits pass the length check but overflow u64.
+        assert_eq!(
+            parse(b"BDAT 99999999999999999999"),
+            syntax("bad chunk size")
+        );
+        assert_eq!(parse(b"BDAT"), syntax("BDAT needs a chunk size"));
+        assert_eq!(parse(b"BDAT 1 LAST x"), syntax("too many parameters"));
     }
 
     #[test]
     fn simple_verbs() {
         assert_eq!(parse(b"data").unwrap(), Command::Data);
-        assert!(parse(b"DATA now").is_err());
+        assert_eq!(
+            parse(b"DATA now"),
+            Err(CommandError::Syntax("no parameters allowed"))
+        );
         assert_eq!(
             parse(b"EHLO client.example").unwrap(),
             Command::Ehlo("client.example".into())
         );
-        assert!(parse(b"EHLO").is_err());
+        assert_eq!(
+            parse(b"EHLO"),
+            Err(CommandError::Syntax("a domain name is required"))
+        );
         assert_eq!(parse(b"NOOP hello").unwrap(), Command::Noop);
         assert_eq!(parse(b"XYZZY"), Err(CommandError::Unknown));
         assert_eq!(parse(b"\xff"), Err(CommandError::NotUtf8));

@@ -412,26 +412,41 @@ mod tests {
                 .code,
             554
         );
-        for bad in [
-            "",
-            "55",
-            "250 2.0.0 ok",
-            "550",
-            "550 ",
-            "550 5.7.1",
-            "550 5.7.1 ",
-            "550 4.7.1 class mismatch",
-            "550 5.7 two parts",
-            "550 5.7.1.2 four parts",
-            "550 5.x.1 letters",
-            "550 5.7.1000 too long",
-            "5505.7.1 no space",
-            "560 5.7.1 second digit",
-            "550 5.7.1 bad\r\nRCPT TO:<x>",
-            "550 5.7.1 caf\u{e9}",
-            "abc 5.7.1 text",
+        const DIGITS: &str = "must start with a three-digit code";
+        const CLASS: &str = "code must be 4xx or 5xx with a second digit 0-5";
+        const SPACE: &str = "code must be followed by a space and an enhanced code";
+        const PARTS: &str = "enhanced code must be class.subject.detail, e.g. 5.7.1";
+        const ENH_DIGITS: &str = "enhanced code must be digits: class.subject.detail (RFC 3463)";
+        const MATCH: &str = "enhanced class must match the code (4.x.x with 4xx, 5.x.x with 5xx)";
+        const TEXT: &str = "text is missing";
+        const ASCII: &str = "only printable ASCII is allowed (no CR, LF or 8-bit)";
+        for (bad, reason) in [
+            ("", DIGITS),
+            ("55", DIGITS),
+            ("250 2.0.0 ok", CLASS),
+            ("550", SPACE),
+            ("550 ", PARTS),
+            ("550 5.7.1", TEXT),
+            ("550 5.7.1 ", TEXT),
+            ("550 4.7.1 class mismatch", MATCH),
+            ("550 5.7 two parts", PARTS),
+            ("550 5.7.1.2 four parts", PARTS),
+            ("550 5.x.1 letters", ENH_DIGITS),
+            ("550 5.7.1000 too long", ENH_DIGITS),
+            ("5505.7.1 no space", SPACE),
+            ("560 5.7.1 second digit", CLASS),
+            ("550 5.7.1 bad\r\nRCPT TO:<x>", ASCII),
+            ("550 5.7.1 caf\u{e9}", ASCII),
+            ("abc 5.7.1 text", DIGITS),
         ] {
-            assert!(parse_reply_line(bad).is_err(), "{bad:?}");
+            assert_eq!(
+                parse_reply_line(bad),
+                Err(ReplyLineError {
+                    reply: bad.to_string(),
+                    reason
+                }),
+                "{bad:?}"
+            );
         }
         let long = format!("550 5.7.1 {}", "x".repeat(600));
         let e = parse_reply_line(&long).unwrap_err();

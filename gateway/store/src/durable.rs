@@ -119,7 +119,9 @@ mod tests {
     #[test]
     fn a_missing_directory_is_an_error_not_a_panic() {
         let p = Path::new("/nonexistent-cordon-dir/x");
-        assert!(replace_file(p, b"x", 0o600).is_err());
-        assert!(create_file(p, b"x", 0o600).is_err());
+        let replaced = replace_file(p, b"x", 0o600).unwrap_err();
+        assert_eq!(replaced.kind(), io::ErrorKind::NotFound, "{replaced}");
+        let created = create_file(p, b"x", 0o600).unwrap_err();
+        assert_eq!(created.kind(), io::ErrorKind::NotFound, "{created}");
     }
 }

@@ -74,12 +74,23 @@ mod tests {
         };
         let bytes = rec.encode();
         assert_eq!(ConfigRecord::decode(&bytes).unwrap(), rec);
+        let reason = |b: &[u8]| match ConfigRecord::decode(b) {
+            Err(StoreError::Record { reason }) => reason,
+            other => panic!("{other:?}"),
+        };
         for cut in 0..bytes.len() {
-            assert!(ConfigRecord::decode(&bytes[..cut]).is_err());
+            assert_eq!(
+                reason(&bytes[..cut]),
+                "a length runs past the end",
+                "cut {cut}"
+            );
         }
         let mut extra = bytes.clone();
         extra.push(0);
-        assert!(ConfigRecord::decode(&extra).is_err());
+        assert_eq!(reason(&extra), "trailing bytes");
+        let mut latin1 = bytes.clone();
+        latin1[4] = 0xE9;
+        assert_eq!(reason(&latin1), "config is not UTF-8");
         assert!(!format!("{rec:?}").contains("1, 2, 3"));
     }
 }

@@ -34,6 +34,7 @@ pub enum Error {
     #[error("{}: cannot read: {source}", file.display())]
     ReadBoard {
         file: PathBuf,
+        #[source]
         source: std::io::Error,
     },
     #[error("{}:{line}: {key}: {message}", file.display())]
@@ -46,14 +47,23 @@ pub enum Error {
     #[error(transparent)]
     Platform(#[from] cordon_platform::Error),
     #[error("cannot create the heartbeat pipe for the core {core} worker: {source}")]
-    Pipe { core: usize, source: nix::Error },
+    Pipe {
+        core: usize,
+        #[source]
+        source: nix::Error,
+    },
     #[error("cannot start the core {core} worker: {source}")]
-    Spawn { core: usize, source: std::io::Error },
+    Spawn {
+        core: usize,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot start the tokio runtime: {0}")]
-    Runtime(std::io::Error),
+    Runtime(#[source] std::io::Error),
     #[error("cannot install the {signal} handler: {source}")]
     Signal {
         signal: &'static str,
+        #[source]
         source: std::io::Error,
     },
     #[error("{name}={value:?} is not valid: {reason}")]
@@ -63,5 +73,5 @@ pub enum Error {
         reason: &'static str,
     },
     #[error("heartbeat write failed (supervisor gone?): {0}")]
-    Heartbeat(std::io::Error),
+    Heartbeat(#[source] std::io::Error),
 }

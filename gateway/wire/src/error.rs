@@ -26,7 +26,7 @@ pub enum WireError {
     BadCrc { expected: u32, actual: u32 },
     /// The CRC was right but the body is not a valid message.
     #[error("undecodable message: {0}")]
-    Decode(DecodeKind),
+    Decode(#[source] DecodeKind),
     /// The body starts with a message tag this side does not know (a newer peer).
     #[error("unknown request tag {tag}")]
     UnknownRequest { tag: u32 },
@@ -37,7 +37,7 @@ pub enum WireError {
     #[error("encode buffer too small: need at least {needed} bytes")]
     BufferTooSmall { needed: u32 },
     /// The request was understood but refused or failed.
-    #[error("{0}")]
+    #[error(transparent)]
     App(AppError),
 }
 

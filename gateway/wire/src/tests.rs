@@ -646,10 +646,20 @@ fn upload_refuses_bad_sequences() {
         st.chunk(u32::MAX, usize::MAX).unwrap_err().code,
         ErrorCode::UploadSequence
     );
-    assert!(UploadState::require_complete(Some(&st), BlobKind::TlsBundle).is_err());
+    assert_eq!(
+        UploadState::require_complete(Some(&st), BlobKind::TlsBundle)
+            .unwrap_err()
+            .code,
+        ErrorCode::UploadMissing
+    );
     assert_eq!(st.chunk(60, 40), Ok(ChunkAction::Append));
     assert!(UploadState::require_complete(Some(&st), BlobKind::TlsBundle).is_ok());
-    assert!(UploadRequests::new(BlobKind::Config, &vec![0; MAX_CONFIG_LEN as usize + 1]).is_err());
+    assert_eq!(
+        UploadRequests::new(BlobKind::Config, &vec![0; MAX_CONFIG_LEN as usize + 1])
+            .unwrap_err()
+            .code,
+        ErrorCode::UploadTooLarge
+    );
 }
 
 #[test]
@@ -673,7 +683,12 @@ fn config_download_in_chunks() {
         }
     }
     assert_eq!(got, toml);
-    assert!(config_chunk(3, &toml, toml.len() as u32 + 1).is_err());
+    assert_eq!(
+        config_chunk(3, &toml, toml.len() as u32 + 1)
+            .unwrap_err()
+            .code,
+        ErrorCode::UploadSequence
+    );
 }
 
 #[test]

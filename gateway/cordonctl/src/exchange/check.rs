@@ -348,6 +348,12 @@ mod tests {
             cert_dns_names(leaf.cert_pem.as_bytes()).unwrap(),
             vec!["relay.dlp.contoso.com".to_owned()]
         );
-        assert!(cert_dns_names(b"not a pem").is_err());
+        assert_eq!(
+            cert_dns_names(b"not a pem"),
+            Err("no PEM CERTIFICATE block".into())
+        );
+        let garbled = leaf.cert_pem.replace("MII", "MIZ");
+        let e = cert_dns_names(garbled.as_bytes()).unwrap_err();
+        assert!(e.starts_with("the certificate does not parse: "), "{e}");
     }
 }

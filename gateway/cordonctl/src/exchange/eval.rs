@@ -160,7 +160,10 @@ fn pattern(p: &str) -> Result<Regex, CtlError> {
     RegexBuilder::new(p)
         .case_insensitive(true)
         .build()
-        .map_err(|e| fail(format!("{p:?}: {e}")))
+        .map_err(|source| CtlError::Pattern {
+            pattern: p.to_owned(),
+            source,
+        })
 }
 
 fn build_rule(inv: &Invocation) -> Result<(Rule, Option<i64>), CtlError> {
@@ -389,7 +392,7 @@ impl Tenant {
                                     .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
                             })
                             .collect::<Result<_, _>>()
-                            .map_err(|e| fail(format!("SenderIPAddresses: {e}")))?,
+                            .map_err(CtlError::SenderIp)?,
                         None => Vec::new(),
                     };
                     self.inbound.push(Inbound {

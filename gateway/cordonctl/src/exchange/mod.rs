@@ -856,10 +856,22 @@ mod tests {
             tls_domain(&g(&["dlp1.contoso.com", "DLP2.Contoso.com"])),
             Ok("*.contoso.com".into())
         );
-        assert!(tls_domain(&g(&["dlp1.contoso.com", "dlp.fabrikam.net"])).is_err());
+        let apart = |list: &str| {
+            Err(format!(
+                "the gateways {list} are not all directly under one parent domain, so one \
+                 -TlsDomain (a name or *.parent) cannot cover their certificates"
+            ))
+        };
+        assert_eq!(
+            tls_domain(&g(&["dlp1.contoso.com", "dlp.fabrikam.net"])),
+            apart("dlp1.contoso.com, dlp.fabrikam.net")
+        );
         // A wildcard one label below a public suffix would be no check at all.
-        assert!(tls_domain(&g(&["contoso.com", "fabrikam.com"])).is_err());
-        assert!(tls_domain(&[]).is_err());
+        assert_eq!(
+            tls_domain(&g(&["contoso.com", "fabrikam.com"])),
+            apart("contoso.com, fabrikam.com")
+        );
+        assert_eq!(tls_domain(&[]), Err("no gateway".into()));
     }
 
     #[test]

@@ -60,10 +60,7 @@ pub struct Table {
 impl Table {
     /// The table compiled into the binary.
     pub fn load() -> Result<Table, CtlError> {
-        toml::from_str(TABLE).map_err(|e| CtlError::Script {
-            line: 0,
-            reason: format!("cmdlets.toml does not parse: {e}"),
-        })
+        toml::from_str(TABLE).map_err(CtlError::Table)
     }
 
     pub fn cmdlet(&self, name: &str) -> Option<&Cmdlet> {

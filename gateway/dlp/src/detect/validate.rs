@@ -277,18 +277,8 @@ pub(crate) fn uk_nino(s: &[u8]) -> bool {
     s[2..8].iter().all(u8::is_ascii_digit) && matches!(s[8], b'A'..=b'D')
 }
 
-/// CRC-32 (IEEE), bitwise: only run on the few token candidates.
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            let mask = (crc & 1).wrapping_neg();
-            crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
-        }
-    }
-    !crc
-}
+/// GitHub's token checksum is the zlib CRC-32 (CRC-32/ISO-HDLC).
+const TOKEN_CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -298,7 +288,7 @@ pub(crate) fn github_classic_checksum(body: &[u8]) -> bool {
     if body.len() != 36 {
         return false;
     }
-    let mut v = crc32(&body[..30]);
+    let mut v = TOKEN_CRC.checksum(&body[..30]);
     let mut enc = [b'0'; 6];
     for slot in enc.iter_mut().rev() {
         *slot = BASE62[(v % 62) as usize];
@@ -364,7 +354,7 @@ mod tests {
     fn github_checksum() {
         // Built the way GitHub does: 30 random base62 characters + CRC32.
         let random = b"aBcDeFgHiJkLmNoPqRsTuVwXyZ0123";
-        let mut v = crc32(random);
+        let mut v = TOKEN_CRC.checksum(random);
         let mut tail = [0u8; 6];
         for slot in tail.iter_mut().rev() {
             *slot = BASE62[(v % 62) as usize];
@@ -375,6 +365,6 @@ mod tests {
         assert!(github_classic_checksum(&body));
         body[3] = b'z';
         assert!(!github_classic_checksum(&body));
-        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(TOKEN_CRC.checksum(b"123456789"), 0xCBF4_3926);
     }
 }

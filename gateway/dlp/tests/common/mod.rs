@@ -73,15 +73,9 @@ pub fn load() -> Corpus {
     Corpus { engine, messages }
 }
 
+/// The CRC-32 of ZIP entries and PNG chunks (CRC-32/ISO-HDLC, zlib's).
 pub fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
-        }
-    }
-    !crc
+    crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(data)
 }
 
 /// A ZIP of (name, data, deflate, general-purpose flags) entries, with

@@ -1,0 +1,10 @@
+//! One module per command group; `main.rs` parses the command line and calls into them.
+//! Each prints a human form or, with `--json`, JSON.
+
+pub(crate) mod appliance;
+pub(crate) mod config;
+pub(crate) mod exchange_setup;
+pub(crate) mod incidents;
+pub(crate) mod scan;
+pub(crate) mod status;
+pub(crate) mod tls;

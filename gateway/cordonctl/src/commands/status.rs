@@ -1,0 +1,99 @@
+//! `status` and `counters`: what the gateway is running and what it has counted.
+
+use cordon_wire::{Request, Response};
+use cordonctl::CtlError;
+
+use crate::port::{json, Port};
+use crate::table::{render, Col};
+
+/// The worker table under the status lines.
+const WORKERS: [Col; 5] = [
+    Col::left("WORKER"),
+    Col::left("CORE"),
+    Col::left("PID"),
+    Col::left("HEALTH"),
+    Col::right("SESSIONS"),
+];
+
+/// Counter names and values.
+const COUNTERS: [Col; 2] = [Col::left("COUNTER"), Col::right("VALUE")];
+
+/// Version, board, uptime, sessions, memory, config generation, then one row per worker.
+pub(crate) async fn status(port: &Port, as_json: bool) -> Result<(), CtlError> {
+    let mut client = port.connect().await?;
+    let Response::Status(s) = client.call(Request::Status).await? else {
+        return Err(CtlError::Client(cordon_control::Error::Unexpected(
+            "status".into(),
+        )));
+    };
+    if as_json {
+        json(&s);
+        return Ok(());
+    }
+    println!("software    {}", s.software);
+    println!("board       {}", s.board);
+    println!("uptime      {}", duration(s.uptime_secs));
+    println!("sessions    {}", s.sessions);
+    println!(
+        "memory      {} used of {}",
+        mib(s.memory.used_bytes),
+        mib(s.memory.budget_bytes)
+    );
+    println!("config      generation {}", s.config_generation);
+    println!();
+    let rows: Vec<Vec<String>> = s
+        .workers
+        .iter()
+        .map(|w| {
+            vec![
+                w.index.to_string(),
+                w.core.map_or("-".to_owned(), |c| c.to_string()),
+                w.pid.to_string(),
+                format!("{:?}", w.health),
+                w.sessions.to_string(),
+            ]
+        })
+        .collect();
+    print!("{}", render(&WORKERS, true, &rows));
+    Ok(())
+}
+
+/// Every counter, name and value (with `--json`, one object of name to value).
+pub(crate) async fn counters(port: &Port, as_json: bool) -> Result<(), CtlError> {
+    let mut client = port.connect().await?;
+    let Response::Counters(c) = client.call(Request::Counters).await? else {
+        return Err(CtlError::Client(cordon_control::Error::Unexpected(
+            "counters".into(),
+        )));
+    };
+    if as_json {
+        let map: serde_json::Map<String, serde_json::Value> = c
+            .counters
+            .iter()
+            .map(|c| (c.name.to_string(), c.value.into()))
+            .collect();
+        json(&map);
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = c
+        .counters
+        .iter()
+        .map(|c| vec![c.name.to_string(), c.value.to_string()])
+        .collect();
+    // No title line: each line is a name and its value, for `grep` and `awk`.
+    print!("{}", render(&COUNTERS, false, &rows));
+    Ok(())
+}
+
+fn duration(secs: u64) -> String {
+    let (d, h, m, s) = (secs / 86400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    if d > 0 {
+        format!("{d}d {h}h {m}m")
+    } else {
+        format!("{h}h {m}m {s}s")
+    }
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
