@@ -1167,10 +1167,12 @@ mod tests {
                 "encrypted_document",
                 "corrupt_archive",
                 "corrupt_pdf",
-                "unsupported_compression"
+                "unsupported_compression",
+                "sevenzip_archive",
+                "rar_archive"
             ]
         );
-        assert_eq!(c.rules[3].unscannable_reasons_at.len(), 5);
+        assert_eq!(c.rules[3].unscannable_reasons_at.len(), 7);
         assert!(c.rules[4].unscannable && c.rules[4].action == Action::Tag);
         assert_eq!(c.policy.on_scan_error, OnScanError::Block);
     }

@@ -105,6 +105,10 @@ pub enum UnscannableReason {
     /// does not parse as that format. Its bytes were read as text, so this
     /// is reported for the record, not as skipped content.
     MalformedImage,
+    /// A 7-Zip archive (known by its signature): no reader opens it.
+    SevenZipArchive,
+    /// A RAR archive (RAR 4 or 5 signature): no reader opens it.
+    RarArchive,
 }
 
 impl UnscannableReason {
@@ -132,6 +136,8 @@ impl UnscannableReason {
             PdfGlyphText => "pdf_glyph_text",
             CorruptPdf => "corrupt_pdf",
             MalformedImage => "malformed_image",
+            SevenZipArchive => "sevenzip_archive",
+            RarArchive => "rar_archive",
         }
     }
 
@@ -160,6 +166,8 @@ impl UnscannableReason {
             PdfGlyphText,
             CorruptPdf,
             MalformedImage,
+            SevenZipArchive,
+            RarArchive,
         ]
     };
 
@@ -857,7 +865,7 @@ mod tests {
         }
         assert_eq!(
             UnscannableReason::ALL.len(),
-            UnscannableReason::MalformedImage as usize + 1
+            UnscannableReason::RarArchive as usize + 1
         );
         assert_eq!(UnscannableReason::from_name("nope"), None);
         assert!(UnscannableReason::ALL.len() <= 32, "reasons_seen is a u32");

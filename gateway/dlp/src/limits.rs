@@ -49,6 +49,11 @@ pub const MAX_ENTITY_BYTES: usize = 34;
 /// ZIP entry names kept for type detection and locations; longer names are cut.
 pub const MAX_ZIP_NAME_BYTES: usize = 256;
 
+/// Bytes of a part or entry collected before its format is decided: a tar
+/// archive is known only by its first 512-byte header's checksum (every
+/// other format by its first 8 bytes).
+pub const SNIFF_BYTES: usize = 512;
+
 /// Output buffer of one decoding stage (base64, QP, charset, inflate).
 pub const STAGE_BUFFER_BYTES: usize = 16 * 1024;
 

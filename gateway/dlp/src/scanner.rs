@@ -4,15 +4,16 @@
 
 use std::sync::Arc;
 
+use crate::ctx::Ctx;
 use crate::decode::{Base64, QuotedPrintable};
 use crate::findings::{Acc, AttachmentAcc, Findings, UnscannableReason as R};
 use crate::html::Mode;
 use crate::image;
-use crate::limits::STAGE_BUFFER_BYTES;
+use crate::limits::{SNIFF_BYTES, STAGE_BUFFER_BYTES};
 use crate::mime::{Cte, PartInfo, Sink, Walker};
 use crate::pdf::Pdf;
 use crate::text::{charset_for, TextPipe};
-use crate::zip::{self, Level};
+use crate::zip::{self, Format, Level, Readers};
 use crate::Engine;
 
 /// Scans one message at a time. Create with [`Engine::scanner`], feed the
@@ -46,7 +47,8 @@ enum Kind {
     /// Waiting for the first bytes to decide.
     Sniff,
     Text,
-    Zip,
+    /// A ZIP, gzip or tar archive (`zip.rs`).
+    Archive,
     /// A PDF: strings and inflated content streams (`pdf.rs`).
     Pdf,
     /// Starts like an image: its structure is checked and its bytes are
@@ -109,7 +111,7 @@ impl Decoders {
 /// Content state of the current leaf part (after transfer decoding).
 struct Leaf {
     kind: Kind,
-    sniff: [u8; 8],
+    sniff: Box<[u8; SNIFF_BYTES]>,
     sniff_len: usize,
     /// Declared as text: used when sniffing finds no known format.
     declared_text: bool,
@@ -144,7 +146,7 @@ impl Leaf {
     fn new() -> Leaf {
         Leaf {
             kind: Kind::Skip,
-            sniff: [0; 8],
+            sniff: Box::new([0; SNIFF_BYTES]),
             sniff_len: 0,
             declared_text: false,
             charset: None,
@@ -255,6 +257,7 @@ impl Scanner {
             + self.text.state_bytes()
             + self.zips.iter().map(Level::state_bytes).sum::<usize>()
             + self.leaf.pdf.state_bytes()
+            + SNIFF_BYTES
             + self.acc.state_bytes()
     }
 
@@ -444,21 +447,20 @@ impl Content<'_> {
 
     /// What the archive and PDF readers work with: the ZIP levels, the PDF
     /// reader, and the rest of the scanner as their context.
-    fn readers(&mut self) -> (&mut [Level], &mut Pdf, zip::Ctx<'_>) {
+    fn readers(&mut self) -> (&mut [Level], &mut Pdf, Ctx<'_>) {
         let Leaf {
             pdf,
             inflated,
             detected,
             ..
         } = &mut *self.leaf;
-        let ctx = zip::Ctx {
+        let ctx = Ctx {
             det: &self.engine.detectors,
             limits: &self.engine.limits,
             acc: self.acc,
             text: self.text,
             inflated,
             detected,
-            pdf: None,
         };
         (self.zips, pdf, ctx)
     }
@@ -477,11 +479,11 @@ impl Content<'_> {
                 self.leaf.image.feed(d);
                 self.text_or_zip(d);
             }
-            Kind::Zip => {
+            Kind::Archive => {
                 let (zips, pdf, mut ctx) = self.readers();
-                ctx.pdf = Some(pdf);
+                let mut rd = Readers { pdf: Some(pdf) };
                 let (top, rest) = zips.split_first_mut().expect("at least one level");
-                let used = top.feed(rest, &mut ctx, d);
+                let used = top.feed(rest, &mut ctx, &mut rd, d);
                 if used < d.len() {
                     // The archive is over (central directory, or stopped) but
                     // the part goes on: `unzip` ignores what follows, a text
@@ -529,10 +531,10 @@ impl Content<'_> {
                     let hdr = l.zip_hdr;
                     self.text.end(det, self.acc);
                     let l = &mut *self.leaf;
-                    l.kind = Kind::Zip;
+                    l.kind = Kind::Archive;
                     l.detected = "zip";
                     l.find_zip = false;
-                    self.zips[0].begin();
+                    self.zips[0].begin(Format::Zip);
                     self.route(&hdr);
                     self.route(d);
                     return;
@@ -579,8 +581,13 @@ impl Content<'_> {
         let s = &l.sniff[..l.sniff_len];
         let mut charset = None;
         let mut markup = None;
-        let (kind, detected): (Kind, &'static str) = if s.starts_with(b"PK\x03\x04") {
-            (Kind::Zip, "zip")
+        let mut archive = None;
+        let (kind, detected): (Kind, &'static str) = if let Some(f) = Format::sniff(s) {
+            archive = Some(f);
+            (Kind::Archive, f.name())
+        } else if let Some(reason) = zip::unreadable_archive(s) {
+            self.acc.unscannable(reason);
+            (Kind::Skip, "archive")
         } else if s.starts_with(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1") {
             // Legacy Office or an encrypted OOXML container: scan raw.
             l.needle = OLE_ENCRYPTED;
@@ -597,12 +604,6 @@ impl Content<'_> {
         } else if let Some(fmt) = image::Format::sniff(s) {
             l.image.begin(fmt);
             (Kind::Image, fmt.name())
-        } else if s.starts_with(b"\x1F\x8B")
-            || s.starts_with(b"7z\xBC\xAF")
-            || s.starts_with(b"Rar!")
-        {
-            self.acc.unscannable(R::UnsupportedCompression);
-            (Kind::Skip, "archive")
         } else if l.declared_text {
             charset = l.charset;
             markup = l.markup;
@@ -615,13 +616,17 @@ impl Content<'_> {
                 },
             )
         } else {
-            let texty = s.iter().all(|&b| b >= 0x20 || b"\r\n\t".contains(&b));
+            let texty = s
+                .iter()
+                .take(8)
+                .all(|&b| b >= 0x20 || b"\r\n\t".contains(&b));
             (Kind::Text, if texty { "text" } else { "binary" })
         };
         // A recognised needle found in the sniffed bytes themselves.
         if !l.needle.is_empty() {
-            let sn = l.sniff;
             let n = l.sniff_len;
+            let mut sn = [0u8; SNIFF_BYTES];
+            sn[..n].copy_from_slice(&l.sniff[..n]);
             self.needle(&sn[..n]);
         }
         let l = &mut *self.leaf;
@@ -636,15 +641,17 @@ impl Content<'_> {
         match kind {
             Kind::Text => self.text.begin(charset, markup),
             Kind::Image => self.text.begin(None, None),
-            Kind::Zip => self.zips[0].begin(),
+            Kind::Archive => self.zips[0].begin(archive.unwrap_or(Format::Zip)),
             Kind::Pdf => {
                 self.text.begin(None, None);
                 self.leaf.pdf.begin();
             }
             _ => {}
         }
-        let sn = self.leaf.sniff;
+        // Replayed from a copy on the stack: `route` borrows the scanner.
         let n = self.leaf.sniff_len;
+        let mut sn = [0u8; SNIFF_BYTES];
+        sn[..n].copy_from_slice(&self.leaf.sniff[..n]);
         self.route(&sn[..n]);
     }
 
@@ -666,11 +673,11 @@ impl Content<'_> {
                     self.leaf.detected = "binary";
                 }
             }
-            Kind::Zip => {
+            Kind::Archive => {
                 let (zips, pdf, mut ctx) = self.readers();
-                ctx.pdf = Some(pdf);
+                let mut rd = Readers { pdf: Some(pdf) };
                 let (top, rest) = zips.split_first_mut().expect("at least one level");
-                top.finish(rest, &mut ctx);
+                top.finish(rest, &mut ctx, &mut rd);
             }
             Kind::Pdf => {
                 let (_, pdf, mut ctx) = self.readers();
