@@ -109,6 +109,17 @@ pub enum UnscannableReason {
     SevenZipArchive,
     /// A RAR archive (RAR 4 or 5 signature): no reader opens it.
     RarArchive,
+    /// An OLE compound file (legacy Office, Outlook) whose container or
+    /// streams do not parse (bad header, FAT cycle, a piece table or record
+    /// pointing outside its stream).
+    CorruptDocument,
+    /// An OLE compound file larger than the buffer it is read in
+    /// ([`crate::limits::OLE_BUFFER_BYTES`]); read as raw bytes only.
+    DocumentTooLarge,
+    /// Messages or documents embedded deeper than
+    /// [`crate::limits::MAX_OLE_NESTING`], or a compound file inside an
+    /// archive inside a compound file (one buffer per scanner).
+    DocumentNestingLimit,
 }
 
 impl UnscannableReason {
@@ -138,6 +149,9 @@ impl UnscannableReason {
             MalformedImage => "malformed_image",
             SevenZipArchive => "sevenzip_archive",
             RarArchive => "rar_archive",
+            CorruptDocument => "corrupt_document",
+            DocumentTooLarge => "document_too_large",
+            DocumentNestingLimit => "document_nesting_limit",
         }
     }
 
@@ -168,6 +182,9 @@ impl UnscannableReason {
             MalformedImage,
             SevenZipArchive,
             RarArchive,
+            CorruptDocument,
+            DocumentTooLarge,
+            DocumentNestingLimit,
         ]
     };
 
@@ -865,7 +882,7 @@ mod tests {
         }
         assert_eq!(
             UnscannableReason::ALL.len(),
-            UnscannableReason::RarArchive as usize + 1
+            UnscannableReason::DocumentNestingLimit as usize + 1
         );
         assert_eq!(UnscannableReason::from_name("nope"), None);
         assert!(UnscannableReason::ALL.len() <= 32, "reasons_seen is a u32");

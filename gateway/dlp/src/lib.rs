@@ -25,6 +25,8 @@
 //! - `zip`: the archive levels (ZIP/OOXML/ODF, gzip, tar) with a fixed
 //!   inflate window each, and the dispatch of embedded files to readers;
 //!   `gzip` and `tar` read their formats' headers.
+//! - `ole`: OLE compound files (Word, Excel, PowerPoint 97-2003, Outlook
+//!   `.msg`) read from one buffer with the `cfb` crate.
 //! - `pdf`: PDF text (strings, inflated content streams, ToUnicode maps).
 //! - `detect`: built-in detectors and validators, keyword evidence,
 //!   dictionaries, custom patterns.
@@ -50,6 +52,7 @@ mod html;
 mod image;
 pub mod limits;
 mod mime;
+mod ole;
 mod pdf;
 mod scanner;
 mod tar;

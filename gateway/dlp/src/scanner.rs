@@ -11,6 +11,7 @@ use crate::html::Mode;
 use crate::image;
 use crate::limits::{SNIFF_BYTES, STAGE_BUFFER_BYTES};
 use crate::mime::{Cte, PartInfo, Sink, Walker};
+use crate::ole::{self, Ole};
 use crate::pdf::Pdf;
 use crate::text::{charset_for, TextPipe};
 use crate::zip::{self, Format, Level, Readers};
@@ -140,6 +141,11 @@ struct Leaf {
     zip_hdr_len: usize,
     /// The PDF reader: one, used by a PDF part or lent to the archive reader for a PDF entry.
     pdf: Box<Pdf>,
+    /// The OLE buffer: one, used by an OLE part or lent to the archive
+    /// reader for an OLE entry.
+    ole: Box<Ole>,
+    /// This part is an OLE file being collected (and read as raw text).
+    ole_collect: bool,
 }
 
 impl Leaf {
@@ -166,6 +172,8 @@ impl Leaf {
             zip_hdr: [0; ZIP_LOCAL_HEADER_BYTES],
             zip_hdr_len: 0,
             pdf: Box::new(Pdf::new()),
+            ole: Box::new(Ole::new()),
+            ole_collect: false,
         }
     }
 }
@@ -257,6 +265,7 @@ impl Scanner {
             + self.text.state_bytes()
             + self.zips.iter().map(Level::state_bytes).sum::<usize>()
             + self.leaf.pdf.state_bytes()
+            + self.leaf.ole.state_bytes()
             + SNIFF_BYTES
             + self.acc.state_bytes()
     }
@@ -447,13 +456,18 @@ impl Content<'_> {
 
     /// What the archive and PDF readers work with: the ZIP levels, the PDF
     /// reader, and the rest of the scanner as their context.
-    fn readers(&mut self) -> (&mut [Level], &mut Pdf, Ctx<'_>) {
+    fn readers(&mut self) -> (&mut [Level], Readers<'_>, Ctx<'_>) {
         let Leaf {
             pdf,
+            ole,
             inflated,
             detected,
             ..
         } = &mut *self.leaf;
+        let rd = Readers {
+            pdf: Some(pdf),
+            ole: Some(ole),
+        };
         let ctx = Ctx {
             det: &self.engine.detectors,
             limits: &self.engine.limits,
@@ -462,7 +476,7 @@ impl Content<'_> {
             inflated,
             detected,
         };
-        (self.zips, pdf, ctx)
+        (self.zips, rd, ctx)
     }
 
     fn route(&mut self, d: &[u8]) {
@@ -472,7 +486,12 @@ impl Content<'_> {
         let det = &self.engine.detectors;
         match self.leaf.kind {
             Kind::Text if self.leaf.find_zip => self.text_or_zip(d),
-            Kind::Text => self.text.push(det, self.acc, d),
+            Kind::Text => {
+                if self.leaf.ole_collect {
+                    self.leaf.ole.push(d);
+                }
+                self.text.push(det, self.acc, d)
+            }
             Kind::Image => {
                 // An image with a ZIP appended is a classic polyglot that
                 // `unzip` opens: the search goes on in images too.
@@ -480,8 +499,7 @@ impl Content<'_> {
                 self.text_or_zip(d);
             }
             Kind::Archive => {
-                let (zips, pdf, mut ctx) = self.readers();
-                let mut rd = Readers { pdf: Some(pdf) };
+                let (zips, mut rd, mut ctx) = self.readers();
                 let (top, rest) = zips.split_first_mut().expect("at least one level");
                 let used = top.feed(rest, &mut ctx, &mut rd, d);
                 if used < d.len() {
@@ -497,8 +515,10 @@ impl Content<'_> {
                 }
             }
             Kind::Pdf => {
-                let (_, pdf, mut ctx) = self.readers();
-                pdf.feed(&mut ctx, d);
+                let (_, rd, mut ctx) = self.readers();
+                if let Some(pdf) = rd.pdf {
+                    pdf.feed(&mut ctx, d);
+                }
             }
             Kind::Skip | Kind::Sniff => {}
         }
@@ -588,9 +608,12 @@ impl Content<'_> {
         } else if let Some(reason) = zip::unreadable_archive(s) {
             self.acc.unscannable(reason);
             (Kind::Skip, "archive")
-        } else if s.starts_with(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1") {
-            // Legacy Office or an encrypted OOXML container: scan raw.
+        } else if s.starts_with(&ole::MAGIC) {
+            // Legacy Office, Outlook, or an encrypted OOXML container: read
+            // as raw text while collected, then opened (`ole.rs`).
             l.needle = OLE_ENCRYPTED;
+            l.ole_collect = true;
+            l.ole.begin();
             (Kind::Text, "ole")
         } else if s.starts_with(b"%PDF") {
             l.needle = PDF_ENCRYPTED;
@@ -674,17 +697,23 @@ impl Content<'_> {
                 }
             }
             Kind::Archive => {
-                let (zips, pdf, mut ctx) = self.readers();
-                let mut rd = Readers { pdf: Some(pdf) };
+                let (zips, mut rd, mut ctx) = self.readers();
                 let (top, rest) = zips.split_first_mut().expect("at least one level");
                 top.finish(rest, &mut ctx, &mut rd);
             }
             Kind::Pdf => {
-                let (_, pdf, mut ctx) = self.readers();
-                pdf.finish(&mut ctx);
+                let (_, rd, mut ctx) = self.readers();
+                if let Some(pdf) = rd.pdf {
+                    pdf.finish(&mut ctx);
+                }
                 self.text.end(det, self.acc);
             }
             _ => {}
+        }
+        if self.leaf.ole_collect {
+            self.leaf.ole_collect = false;
+            let (zips, mut rd, mut ctx) = self.readers();
+            zip::read_ole(zips, &mut ctx, &mut rd, true);
         }
         if self.leaf.needle_found {
             self.acc.unscannable(R::EncryptedDocument);

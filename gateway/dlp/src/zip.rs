@@ -24,6 +24,7 @@ use crate::ctx::Ctx;
 use crate::findings::UnscannableReason as R;
 use crate::html::Mode;
 use crate::limits::{MAX_ZIP_NAME_BYTES, SNIFF_BYTES, STAGE_BUFFER_BYTES};
+use crate::ole::{self, Ole};
 use crate::pdf::Pdf;
 use crate::{gzip, image, tar};
 
@@ -68,6 +69,9 @@ enum Entry {
     Sniff,
     /// A PDF: through the scanner's PDF reader.
     Pdf,
+    /// An OLE compound file: read as raw text while it is collected into
+    /// the scanner's OLE buffer, then opened (`ole.rs`).
+    Ole,
     /// Starts like an image: structure checked, bytes read as text.
     Image,
     /// Not read: encrypted, an unknown method, or past the nesting limit
@@ -81,6 +85,37 @@ enum Entry {
 #[derive(Default)]
 pub(crate) struct Readers<'a> {
     pub(crate) pdf: Option<&'a mut Pdf>,
+    /// The OLE buffer, unless the file being read is itself inside one.
+    pub(crate) ole: Option<&'a mut Ole>,
+}
+
+/// The files an OLE compound file carries (Outlook attachments), each read
+/// by the next level as a single stored entry: the same sniffing and
+/// readers as an archive entry.
+pub(crate) struct Embedded<'x, 'r> {
+    pub(crate) rest: &'x mut [Level],
+    pub(crate) rd: &'x mut Readers<'r>,
+}
+
+impl ole::Files for Embedded<'_, '_> {
+    fn begin(&mut self, ctx: &mut Ctx<'_>, name: &[u8]) {
+        match self.rest.split_first_mut() {
+            Some((next, deeper)) => next.begin_file(deeper, ctx, self.rd, name),
+            None => ctx.acc.unscannable(R::ZipNestingLimit),
+        }
+    }
+
+    fn data(&mut self, ctx: &mut Ctx<'_>, bytes: &[u8]) {
+        if let Some((next, deeper)) = self.rest.split_first_mut() {
+            next.feed(deeper, ctx, self.rd, bytes);
+        }
+    }
+
+    fn end(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some((next, deeper)) = self.rest.split_first_mut() {
+            next.finish(deeper, ctx, self.rd);
+        }
+    }
 }
 
 /// Runs `f` on the PDF reader, if one is lent.
@@ -90,12 +125,36 @@ fn with_pdf(rd: &mut Readers<'_>, ctx: &mut Ctx<'_>, f: impl FnOnce(&mut Pdf, &m
     }
 }
 
+/// Opens the compound file collected in the lent OLE buffer; the files it
+/// carries are read by `rest` (the levels below the caller), with the PDF
+/// reader lent on and no OLE buffer (it is in use).
+pub(crate) fn read_ole(rest: &mut [Level], ctx: &mut Ctx<'_>, rd: &mut Readers<'_>, top: bool) {
+    if let Some(o) = rd.ole.take() {
+        let mut inner = Readers {
+            pdf: rd.pdf.take(),
+            ole: None,
+        };
+        o.finish(
+            ctx,
+            &mut Embedded {
+                rest,
+                rd: &mut inner,
+            },
+            top,
+        );
+        rd.pdf = inner.pdf;
+        rd.ole = Some(o);
+    }
+}
+
 /// The container format of one level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Format {
     Zip,
     Gzip,
     Tar,
+    /// One file, no container: an attachment an OLE file carries.
+    File,
 }
 
 impl Format {
@@ -118,6 +177,7 @@ impl Format {
             Format::Zip => "zip",
             Format::Gzip => "gzip",
             Format::Tar => "tar",
+            Format::File => "file",
         }
     }
 }
@@ -243,7 +303,26 @@ impl Level {
                 self.st = St::TarHeader;
                 self.need = tar::BLOCK;
             }
+            Format::File => self.st = St::Done,
         }
+    }
+
+    /// Starts one embedded file named `name` at this level: its bytes are
+    /// an entry stored whole, sniffed and read like any archive entry.
+    pub(crate) fn begin_file(
+        &mut self,
+        rest: &mut [Level],
+        ctx: &mut Ctx<'_>,
+        rd: &mut Readers<'_>,
+        name: &[u8],
+    ) {
+        self.begin(Format::File);
+        self.name_len = name.len().min(MAX_ZIP_NAME_BYTES);
+        self.name[..self.name_len].copy_from_slice(&name[..self.name_len]);
+        self.flags = 0;
+        self.method = 0;
+        self.csize = u64::MAX;
+        self.begin_entry(rest, ctx, rd);
     }
 
     fn stop(&mut self, ctx: &mut Ctx<'_>, reason: R) {
@@ -256,7 +335,7 @@ impl Level {
         if self.inflating {
             if matches!(
                 self.entry,
-                Entry::Xml | Entry::Text | Entry::Sniff | Entry::Pdf | Entry::Image
+                Entry::Xml | Entry::Text | Entry::Sniff | Entry::Pdf | Entry::Image | Entry::Ole
             ) {
                 ctx.text.end(ctx.det, ctx.acc);
             }
@@ -278,6 +357,7 @@ impl Level {
             Format::Tar => {
                 matches!(self.st, St::Done) || (self.st == St::TarHeader && self.have == 0)
             }
+            Format::File => true,
         };
         if !complete {
             ctx.acc.unscannable(R::CorruptArchive);
@@ -430,6 +510,7 @@ impl Level {
                 self.st = St::TarHeader;
                 self.need = tar::BLOCK;
             }
+            Format::File => self.st = St::Done,
         }
     }
 
@@ -687,7 +768,7 @@ impl Level {
             Entry::Text => ctx.text.begin(None, None),
             Entry::Nested(f) => rest[0].begin(f),
             // PDFs and images are only ever decided by sniffing.
-            Entry::Sniff | Entry::Skip | Entry::Pdf | Entry::Image => {}
+            Entry::Sniff | Entry::Skip | Entry::Pdf | Entry::Image | Entry::Ole => {}
         }
         if self.method == 8 {
             self.inflate.reset(DataFormat::Raw);
@@ -842,6 +923,12 @@ impl Level {
                 ctx.text.push(ctx.det, ctx.acc, bytes);
             }
             Entry::Pdf => with_pdf(rd, ctx, |p, c| p.feed(c, bytes)),
+            Entry::Ole => {
+                ctx.text.push(ctx.det, ctx.acc, bytes);
+                if let Some(o) = rd.ole.as_deref_mut() {
+                    o.push(bytes);
+                }
+            }
             Entry::Nested(_) => {
                 let (next, deeper) = rest.split_first_mut().expect("checked at entry start");
                 // A nested archive's trailing bytes are not read (a known gap, docs/dlp.md).
@@ -878,6 +965,20 @@ impl Level {
         } else if s.starts_with(b"<?xml") {
             ctx.text.begin(None, Some(Mode::Xml));
             Entry::Xml
+        } else if s.starts_with(&ole::MAGIC) {
+            ctx.text.begin(None, None);
+            match rd.ole.as_deref_mut() {
+                Some(o) => {
+                    o.begin();
+                    Entry::Ole
+                }
+                None => {
+                    // The buffer holds the compound file this entry is
+                    // inside: read as raw bytes, and say so.
+                    ctx.acc.unscannable(R::DocumentNestingLimit);
+                    Entry::Text
+                }
+            }
         } else if s.starts_with(b"%PDF") && rd.pdf.is_some() {
             ctx.text.begin(None, None);
             with_pdf(rd, ctx, |p, _| p.begin());
@@ -895,6 +996,12 @@ impl Level {
                 ctx.text.push(ctx.det, ctx.acc, &sniffed[..n]);
             }
             Entry::Pdf => with_pdf(rd, ctx, |p, c| p.feed(c, &sniffed[..n])),
+            Entry::Ole => {
+                ctx.text.push(ctx.det, ctx.acc, &sniffed[..n]);
+                if let Some(o) = rd.ole.as_deref_mut() {
+                    o.push(&sniffed[..n]);
+                }
+            }
             Entry::Nested(_) => {
                 let (next, deeper) = rest.split_first_mut().expect("checked above");
                 next.feed(deeper, ctx, rd, &sniffed[..n]);
@@ -918,6 +1025,10 @@ impl Level {
             Entry::Pdf => {
                 with_pdf(rd, ctx, |p, c| p.finish(c));
                 ctx.text.end(ctx.det, ctx.acc);
+            }
+            Entry::Ole => {
+                ctx.text.end(ctx.det, ctx.acc);
+                read_ole(rest, ctx, rd, false);
             }
             Entry::Nested(_) => {
                 let (next, deeper) = rest.split_first_mut().expect("checked at entry start");

@@ -198,3 +198,140 @@ fn truncated_and_corrupt_gzip_and_tar_are_corrupt_archives() {
     let f = scan(&mail("cut.tar", "application/x-tar", &tar[..2048 + 100]));
     assert!(f.has_reason(R::CorruptArchive), "{:?}", f.unscannable);
 }
+
+#[test]
+fn word_excel_and_powerpoint_97_from_libreoffice_7_4() {
+    check("letter.doc", "application/msword", "doc", SSNS);
+    check("cards.xls", "application/vnd.ms-excel", "xls", SSNS);
+    check("slides.ppt", "application/vnd.ms-powerpoint", "ppt", SSNS);
+}
+
+#[test]
+fn outlook_messages_from_msgforge_1_0() {
+    // Subject, plain and HTML bodies, recipients.
+    check("refunds.msg", "application/vnd.ms-outlook", "msg", SSNS);
+    // A .docx attachment with the cards in a table, read through the
+    // archive pipeline.
+    let f = check("with-docx.msg", "application/vnd.ms-outlook", "msg", SSNS);
+    assert!(f
+        .detectors
+        .iter()
+        .any(|d| d.locations.iter().any(|l| l.contains("with-docx.msg"))));
+}
+
+/// A Luhn-valid Visa number (not a published test number) for `i`.
+fn card(i: u32) -> String {
+    let body = format!("455652601815{i:03}");
+    let sum: u32 = body
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(k, b)| {
+            let d = u32::from(b - b'0');
+            if k % 2 == 0 {
+                let x = 2 * d;
+                if x > 9 {
+                    x - 9
+                } else {
+                    x
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    format!("{body}{}", (10 - sum % 10) % 10)
+}
+
+fn utf16(s: &str) -> Vec<u8> {
+    s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
+}
+
+/// A compound file written by the `cfb` crate from (path, data) streams.
+fn compound(streams: &[(String, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut cf = cfb::CompoundFile::create(std::io::Cursor::new(Vec::new())).unwrap();
+    for (path, data) in streams {
+        let parent = std::path::Path::new(path).parent().unwrap();
+        cf.create_storage_all(parent).unwrap();
+        cf.create_stream(path).unwrap().write_all(data).unwrap();
+    }
+    cf.flush().unwrap();
+    cf.into_inner().into_inner()
+}
+
+#[test]
+fn a_msg_nested_10_deep_stops_at_the_nesting_limit() {
+    // Each level: a message whose one attachment is the next message, as
+    // Outlook stores a forwarded item ([MS-OXMSG] 2.2.2.1).
+    let mut streams = Vec::new();
+    let mut dir = String::new();
+    for depth in 0..10 {
+        streams.push((format!("{dir}/__properties_version1.0"), vec![0u8; 32]));
+        streams.push((
+            format!("{dir}/__substg1.0_0037001F"),
+            utf16(&format!("card {} at depth {depth}", card(depth))),
+        ));
+        dir = format!("{dir}/__attach_version1.0_#00000000/__substg1.0_3701000D");
+    }
+    let msg = compound(&streams);
+    let f = scan(&mail("deep.msg", "application/vnd.ms-outlook", &msg));
+    assert!(f.has_reason(R::DocumentNestingLimit), "{:?}", f.unscannable);
+    // Depths 0 to MAX_OLE_NESTING (5) are read.
+    assert_eq!(f.count("credit_card", Confidence::Low), 6);
+}
+
+#[test]
+fn a_compound_file_with_a_fat_cycle_is_corrupt() {
+    let mut d = fixture("refunds.msg");
+    // The directory's first sector points back to itself in the FAT.
+    let u32at = |d: &[u8], i: usize| u32::from_le_bytes([d[i], d[i + 1], d[i + 2], d[i + 3]]);
+    let dir = u32at(&d, 0x30) as usize;
+    let fat = u32at(&d, 0x4C) as usize;
+    let at = (fat + 1) * 512 + 4 * dir;
+    d[at..at + 4].copy_from_slice(&(dir as u32).to_le_bytes());
+    let f = scan(&mail("cycle.msg", "application/vnd.ms-outlook", &d));
+    assert!(f.has_reason(R::CorruptDocument), "{:?}", f.unscannable);
+    // A header cut short, and random bytes behind the magic.
+    let f = scan(&mail(
+        "cut.doc",
+        "application/msword",
+        &fixture("letter.doc")[..3000],
+    ));
+    assert!(f.has_reason(R::CorruptDocument), "{:?}", f.unscannable);
+    let mut junk = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    junk.extend((0..20_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+    assert!(
+        scan(&mail("junk.xls", "application/vnd.ms-excel", &junk)).has_reason(R::CorruptDocument)
+    );
+}
+
+#[test]
+fn encrypted_and_oversized_compound_files_are_named() {
+    // Word's fEncrypted bit in the FIB (the WordDocument stream starts at
+    // a sector boundary with wIdent 0xA5EC).
+    let mut doc = fixture("letter.doc");
+    let fib = (512..doc.len())
+        .step_by(512)
+        .find(|&i| doc[i..i + 2] == [0xEC, 0xA5])
+        .expect("FIB");
+    doc[fib + 0x0B] |= 0x01;
+    let f = scan(&mail("locked.doc", "application/msword", &doc));
+    assert!(f.has_reason(R::EncryptedDocument), "{:?}", f.unscannable);
+    // An EncryptedSummary stream: an encrypted PowerPoint.
+    let ppt = compound(&[
+        ("/PowerPoint Document".into(), vec![0u8; 600]),
+        ("/EncryptedSummary".into(), vec![1u8; 600]),
+    ]);
+    assert!(
+        scan(&mail("locked.ppt", "application/vnd.ms-powerpoint", &ppt))
+            .has_reason(R::EncryptedDocument)
+    );
+    // Larger than the buffer: named, and still read as raw bytes.
+    let mut big = vec![b' '; 5 << 20];
+    big[100..116].copy_from_slice(card(1).as_bytes());
+    let file = compound(&[("/Contents".into(), big)]);
+    let f = scan(&mail("big.doc", "application/msword", &file));
+    assert!(f.has_reason(R::DocumentTooLarge), "{:?}", f.unscannable);
+    assert_eq!(f.count("credit_card", Confidence::Low), 1);
+}
