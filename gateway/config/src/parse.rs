@@ -1169,10 +1169,11 @@ mod tests {
                 "corrupt_pdf",
                 "unsupported_compression",
                 "sevenzip_archive",
-                "rar_archive"
+                "rar_archive",
+                "corrupt_document"
             ]
         );
-        assert_eq!(c.rules[3].unscannable_reasons_at.len(), 7);
+        assert_eq!(c.rules[3].unscannable_reasons_at.len(), 8);
         assert!(c.rules[4].unscannable && c.rules[4].action == Action::Tag);
         assert_eq!(c.policy.on_scan_error, OnScanError::Block);
     }
