@@ -27,6 +27,7 @@
 //!   `gzip` and `tar` read their formats' headers.
 //! - `ole`: OLE compound files (Word, Excel, PowerPoint 97-2003, Outlook
 //!   `.msg`) read from one buffer with the `cfb` crate.
+//! - `rtf`: RTF to text (control words, `\uN`, `\'hh` in the code page).
 //! - `pdf`: PDF text (strings, inflated content streams, ToUnicode maps).
 //! - `detect`: built-in detectors and validators, keyword evidence,
 //!   dictionaries, custom patterns.
@@ -54,6 +55,7 @@ pub mod limits;
 mod mime;
 mod ole;
 mod pdf;
+mod rtf;
 mod scanner;
 mod tar;
 mod text;

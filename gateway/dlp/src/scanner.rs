@@ -13,6 +13,7 @@ use crate::limits::{SNIFF_BYTES, STAGE_BUFFER_BYTES};
 use crate::mime::{Cte, PartInfo, Sink, Walker};
 use crate::ole::{self, Ole};
 use crate::pdf::Pdf;
+use crate::rtf::{self, Rtf};
 use crate::text::{charset_for, TextPipe};
 use crate::zip::{self, Format, Level, Readers};
 use crate::Engine;
@@ -52,6 +53,8 @@ enum Kind {
     Archive,
     /// A PDF: strings and inflated content streams (`pdf.rs`).
     Pdf,
+    /// RTF: text out of control words (`rtf.rs`).
+    Rtf,
     /// Starts like an image: its structure is checked and its bytes are
     /// read as text all the same (`image.rs` says why).
     Image,
@@ -146,6 +149,8 @@ struct Leaf {
     ole: Box<Ole>,
     /// This part is an OLE file being collected (and read as raw text).
     ole_collect: bool,
+    /// The RTF reader of a part that starts with `{\rtf`.
+    rtf: Box<Rtf>,
 }
 
 impl Leaf {
@@ -174,6 +179,7 @@ impl Leaf {
             pdf: Box::new(Pdf::new()),
             ole: Box::new(Ole::new()),
             ole_collect: false,
+            rtf: Box::new(Rtf::new()),
         }
     }
 }
@@ -266,6 +272,7 @@ impl Scanner {
             + self.zips.iter().map(Level::state_bytes).sum::<usize>()
             + self.leaf.pdf.state_bytes()
             + self.leaf.ole.state_bytes()
+            + std::mem::size_of::<Rtf>()
             + SNIFF_BYTES
             + self.acc.state_bytes()
     }
@@ -479,6 +486,25 @@ impl Content<'_> {
         (self.zips, rd, ctx)
     }
 
+    /// Runs `f` on the RTF reader with the rest of the scanner as its context.
+    fn with_rtf(&mut self, f: impl FnOnce(&mut Rtf, &mut Ctx<'_>)) {
+        let Leaf {
+            rtf,
+            inflated,
+            detected,
+            ..
+        } = &mut *self.leaf;
+        let mut ctx = Ctx {
+            det: &self.engine.detectors,
+            limits: &self.engine.limits,
+            acc: self.acc,
+            text: self.text,
+            inflated,
+            detected,
+        };
+        f(rtf, &mut ctx);
+    }
+
     fn route(&mut self, d: &[u8]) {
         if d.is_empty() {
             return;
@@ -520,6 +546,7 @@ impl Content<'_> {
                     pdf.feed(&mut ctx, d);
                 }
             }
+            Kind::Rtf => self.with_rtf(|r, ctx| r.feed(ctx, d)),
             Kind::Skip | Kind::Sniff => {}
         }
     }
@@ -608,6 +635,8 @@ impl Content<'_> {
         } else if let Some(reason) = zip::unreadable_archive(s) {
             self.acc.unscannable(reason);
             (Kind::Skip, "archive")
+        } else if s.starts_with(rtf::MAGIC) {
+            (Kind::Rtf, "rtf")
         } else if s.starts_with(&ole::MAGIC) {
             // Legacy Office, Outlook, or an encrypted OOXML container: read
             // as raw text while collected, then opened (`ole.rs`).
@@ -669,6 +698,10 @@ impl Content<'_> {
                 self.text.begin(None, None);
                 self.leaf.pdf.begin();
             }
+            Kind::Rtf => {
+                self.text.begin(None, None);
+                self.leaf.rtf.begin();
+            }
             _ => {}
         }
         // Replayed from a copy on the stack: `route` borrows the scanner.
@@ -706,6 +739,10 @@ impl Content<'_> {
                 if let Some(pdf) = rd.pdf {
                     pdf.finish(&mut ctx);
                 }
+                self.text.end(det, self.acc);
+            }
+            Kind::Rtf => {
+                self.with_rtf(|r, ctx| r.finish(ctx));
                 self.text.end(det, self.acc);
             }
             _ => {}

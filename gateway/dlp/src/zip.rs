@@ -26,6 +26,7 @@ use crate::html::Mode;
 use crate::limits::{MAX_ZIP_NAME_BYTES, SNIFF_BYTES, STAGE_BUFFER_BYTES};
 use crate::ole::{self, Ole};
 use crate::pdf::Pdf;
+use crate::rtf::{self, Rtf};
 use crate::{gzip, image, tar};
 
 const LOCAL_SIG: [u8; 4] = *b"PK\x03\x04";
@@ -69,6 +70,8 @@ enum Entry {
     Sniff,
     /// A PDF: through the scanner's PDF reader.
     Pdf,
+    /// RTF (`rtf.rs`).
+    Rtf,
     /// An OLE compound file: read as raw text while it is collected into
     /// the scanner's OLE buffer, then opened (`ole.rs`).
     Ole,
@@ -227,6 +230,8 @@ pub(crate) struct Level {
     pad: u64,
     /// The structural check of an entry that starts like an image.
     image: image::Check,
+    /// The RTF reader of an entry that starts with `{\rtf`.
+    rtf: Box<Rtf>,
     inflating: bool,
     inflate: Box<InflateState>,
     out: Box<[u8]>,
@@ -268,6 +273,7 @@ impl Level {
             long_name: false,
             pad: 0,
             image: image::Check::new(),
+            rtf: Box::new(Rtf::new()),
             inflating: false,
             inflate: InflateState::new_boxed(DataFormat::Raw),
             out: vec![0u8; STAGE_BUFFER_BYTES].into_boxed_slice(),
@@ -280,6 +286,7 @@ impl Level {
             + self.out.len()
             + SNIFF_BYTES
             + tar::BLOCK
+            + std::mem::size_of::<Rtf>()
             + std::mem::size_of::<Level>()
     }
 
@@ -335,7 +342,13 @@ impl Level {
         if self.inflating {
             if matches!(
                 self.entry,
-                Entry::Xml | Entry::Text | Entry::Sniff | Entry::Pdf | Entry::Image | Entry::Ole
+                Entry::Xml
+                    | Entry::Text
+                    | Entry::Sniff
+                    | Entry::Pdf
+                    | Entry::Image
+                    | Entry::Ole
+                    | Entry::Rtf
             ) {
                 ctx.text.end(ctx.det, ctx.acc);
             }
@@ -768,7 +781,7 @@ impl Level {
             Entry::Text => ctx.text.begin(None, None),
             Entry::Nested(f) => rest[0].begin(f),
             // PDFs and images are only ever decided by sniffing.
-            Entry::Sniff | Entry::Skip | Entry::Pdf | Entry::Image | Entry::Ole => {}
+            Entry::Sniff | Entry::Skip | Entry::Pdf | Entry::Image | Entry::Ole | Entry::Rtf => {}
         }
         if self.method == 8 {
             self.inflate.reset(DataFormat::Raw);
@@ -923,6 +936,7 @@ impl Level {
                 ctx.text.push(ctx.det, ctx.acc, bytes);
             }
             Entry::Pdf => with_pdf(rd, ctx, |p, c| p.feed(c, bytes)),
+            Entry::Rtf => self.rtf.feed(ctx, bytes),
             Entry::Ole => {
                 ctx.text.push(ctx.det, ctx.acc, bytes);
                 if let Some(o) = rd.ole.as_deref_mut() {
@@ -965,6 +979,10 @@ impl Level {
         } else if s.starts_with(b"<?xml") {
             ctx.text.begin(None, Some(Mode::Xml));
             Entry::Xml
+        } else if s.starts_with(rtf::MAGIC) {
+            ctx.text.begin(None, None);
+            self.rtf.begin();
+            Entry::Rtf
         } else if s.starts_with(&ole::MAGIC) {
             ctx.text.begin(None, None);
             match rd.ole.as_deref_mut() {
@@ -996,6 +1014,7 @@ impl Level {
                 ctx.text.push(ctx.det, ctx.acc, &sniffed[..n]);
             }
             Entry::Pdf => with_pdf(rd, ctx, |p, c| p.feed(c, &sniffed[..n])),
+            Entry::Rtf => self.rtf.feed(ctx, &sniffed[..n]),
             Entry::Ole => {
                 ctx.text.push(ctx.det, ctx.acc, &sniffed[..n]);
                 if let Some(o) = rd.ole.as_deref_mut() {
@@ -1029,6 +1048,10 @@ impl Level {
             Entry::Ole => {
                 ctx.text.end(ctx.det, ctx.acc);
                 read_ole(rest, ctx, rd, false);
+            }
+            Entry::Rtf => {
+                self.rtf.finish(ctx);
+                ctx.text.end(ctx.det, ctx.acc);
             }
             Entry::Nested(_) => {
                 let (next, deeper) = rest.split_first_mut().expect("checked at entry start");

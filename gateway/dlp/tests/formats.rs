@@ -335,3 +335,53 @@ fn encrypted_and_oversized_compound_files_are_named() {
     assert!(f.has_reason(R::DocumentTooLarge), "{:?}", f.unscannable);
     assert_eq!(f.count("credit_card", Confidence::Low), 1);
 }
+
+#[test]
+fn rtf_from_libreoffice_7_4() {
+    check("letter.rtf", "application/rtf", "rtf", SSNS);
+}
+
+/// A `text/rtf` body as Outlook and Word write them.
+fn rtf_mail(rtf: &str) -> Vec<u8> {
+    format!("From: a@contoso.example\r\nTo: b@fabrikam.example\r\nSubject: rtf\r\nMIME-Version: 1.0\r\nContent-Type: text/rtf\r\n\r\n{rtf}\r\n").into_bytes()
+}
+
+#[test]
+fn rtf_escapes_are_decoded_and_non_text_destinations_skipped() {
+    // Hex escapes in the code page, \uN with its fallback skipped (\uc1
+    // by default, \uc2 in a group), a line break inside a control word's
+    // run; the font table, \*\generator and \pict hold numbers that are
+    // not text and must not be read.
+    let rtf = r"{\rtf1\ansi\ansicpg1252{\fonttbl{\f0 Arial 4556 5260 1815 9081;}}
+{\*\generator Writer 4929 9139 0996 0308;}{\pict\pngblip 2221824628194823}
+card \'34\'35\'35\'36 7375 8689 9855\par
+card \u53?\u52?\u50?\u53? 3016 6131 8608\par
+{\uc2 card \u51\'3f\'3f\u55\'3f\'3f14 199351 81902}\cell
+SSN 536\'2d22\'2d8190}";
+    let f = scan(&rtf_mail(rtf));
+    assert_eq!(f.count("credit_card", Confidence::Low), 3, "{f:?}");
+    assert_eq!(f.count("us_ssn", Confidence::Low), 1);
+    // Byte at a time: the same.
+    let g = scan_with(&engine(), &rtf_mail(rtf), 1);
+    assert_eq!(g.count("credit_card", Confidence::Low), 3);
+    // A Cyrillic document: \'hh in windows-1251 ("карта" before the card).
+    let ru = r"{\rtf1\ansi\ansicpg1251 \'ea\'e0\'f0\'f2\'e0 4556 5260 1815 9081}";
+    assert_eq!(scan(&rtf_mail(ru)).count("credit_card", Confidence::Low), 1);
+}
+
+#[test]
+fn rtf_nested_100000_deep_is_read_in_fixed_memory() {
+    let deep = format!(
+        r"{{\rtf1 {}card 4556 5260 1815 9081{}}}",
+        "{".repeat(100_000),
+        "}".repeat(100_000)
+    );
+    let f = scan(&rtf_mail(&deep));
+    assert_eq!(f.count("credit_card", Confidence::Low), 1);
+    // \bin data is skipped, not read as control words.
+    let bin = r"{\rtf1 {\bin8 {{{{{{{{}card 4556 5260 1815 9081}";
+    assert_eq!(
+        scan(&rtf_mail(bin)).count("credit_card", Confidence::Low),
+        1
+    );
+}
