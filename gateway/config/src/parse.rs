@@ -1167,10 +1167,13 @@ mod tests {
                 "encrypted_document",
                 "corrupt_archive",
                 "corrupt_pdf",
-                "unsupported_compression"
+                "unsupported_compression",
+                "sevenzip_archive",
+                "rar_archive",
+                "corrupt_document"
             ]
         );
-        assert_eq!(c.rules[3].unscannable_reasons_at.len(), 5);
+        assert_eq!(c.rules[3].unscannable_reasons_at.len(), 8);
         assert!(c.rules[4].unscannable && c.rules[4].action == Action::Tag);
         assert_eq!(c.policy.on_scan_error, OnScanError::Block);
     }

@@ -1,6 +1,9 @@
 //! Throughput figures (not a timed test): MB/s per core for plain text,
-//! HTML, base64 attachments and an xlsx attachment, with the built-in
-//! detectors alone and with dictionaries of 1,000 and 10,000 terms.
+//! HTML, base64 attachments, an xlsx, a gzip, a Word 97 .doc and an
+//! Outlook .msg attachment, with the built-in detectors alone and with
+//! dictionaries of 1,000 and 10,000 terms. The .doc and .msg are written
+//! with the `cfb` crate and hold at most 4 MiB (the OLE buffer), so their
+//! messages are smaller than the others.
 //!
 //! Run: `cargo bench -p cordon-dlp --bench throughput` (release profile).
 //! Messages are fed in 64 KiB chunks, as the SMTP session delivers them.
@@ -151,6 +154,80 @@ fn zip(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
     out
 }
 
+/// A gzip member of `data` (RFC 1952); the CRC is left zero, which the
+/// engine does not check.
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3];
+    out.extend_from_slice(&miniz_oxide::deflate::compress_to_vec(data, 6));
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out
+}
+
+fn utf16(s: &str) -> Vec<u8> {
+    s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
+}
+
+/// A compound file of (path, data) streams.
+fn compound(streams: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut cf = cfb::CompoundFile::create(std::io::Cursor::new(Vec::new())).unwrap();
+    for (path, data) in streams {
+        let parent = std::path::Path::new(path).parent().unwrap();
+        cf.create_storage_all(parent).unwrap();
+        cf.create_stream(path).unwrap().write_all(data).unwrap();
+    }
+    cf.flush().unwrap();
+    cf.into_inner().into_inner()
+}
+
+/// A Word 97 file ([MS-DOC]): a FIB whose FibRgFcLcb97 points at a Clx in
+/// `0Table` with one UTF-16 piece holding `text`.
+fn word(text: &str) -> Vec<u8> {
+    const TEXT_AT: usize = 1024;
+    let body = utf16(text);
+    let chars = (body.len() / 2) as u32;
+    let mut wd = vec![0u8; TEXT_AT];
+    wd[0..2].copy_from_slice(&0xA5ECu16.to_le_bytes());
+    wd[32..34].copy_from_slice(&14u16.to_le_bytes()); // csw
+    wd[62..64].copy_from_slice(&22u16.to_le_bytes()); // cslw
+    wd[152..154].copy_from_slice(&93u16.to_le_bytes()); // cbRgFcLcb
+    let clx_at = 154 + 33 * 8;
+    let mut clx = vec![2u8];
+    clx.extend_from_slice(&16u32.to_le_bytes());
+    clx.extend_from_slice(&0u32.to_le_bytes());
+    clx.extend_from_slice(&chars.to_le_bytes());
+    clx.extend_from_slice(&[0, 0]);
+    clx.extend_from_slice(&(TEXT_AT as u32).to_le_bytes());
+    clx.extend_from_slice(&[0, 0]);
+    wd[clx_at..clx_at + 4].copy_from_slice(&0u32.to_le_bytes());
+    wd[clx_at + 4..clx_at + 8].copy_from_slice(&(clx.len() as u32).to_le_bytes());
+    wd.extend_from_slice(&body);
+    compound(&[("/WordDocument", wd), ("/0Table", clx)])
+}
+
+/// An Outlook message ([MS-OXMSG]): subject, a UTF-16 body and one CSV
+/// attachment.
+fn outlook(text: &str) -> Vec<u8> {
+    let half = text.len() / 2;
+    let cut = (half..text.len())
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(half);
+    compound(&[
+        ("/__properties_version1.0", vec![0u8; 32]),
+        ("/__substg1.0_0037001F", utf16("bench")),
+        ("/__substg1.0_1000001F", utf16(&text[..cut])),
+        (
+            "/__attach_version1.0_#00000000/__substg1.0_3707001F",
+            utf16("export.csv"),
+        ),
+        (
+            "/__attach_version1.0_#00000000/__substg1.0_37010102",
+            text.as_bytes()[cut..].to_vec(),
+        ),
+    ])
+}
+
 const HDR: &str = "From: Dana <dana@contoso.example>\r\nTo: ap@fabrikam.example\r\nSubject: bench\r\nMIME-Version: 1.0\r\n";
 
 fn messages(size: usize) -> Vec<(&'static str, Vec<u8>)> {
@@ -189,11 +266,23 @@ fn messages(size: usize) -> Vec<(&'static str, Vec<u8>)> {
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         &xlsx,
     );
+    let gz = att("export.csv.gz", "application/gzip", &gzip(text.as_bytes()));
+    // Compound files live in the 4 MiB OLE buffer: 1.5 MB of text, which
+    // is 3 MB of UTF-16.
+    let small = &text[..(0..=text.len().min(1_500_000))
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0)];
+    let doc = att("letter.doc", "application/msword", &word(small));
+    let msg = att("fwd.msg", "application/vnd.ms-outlook", &outlook(small));
     vec![
         ("plain text", plain),
         ("html", html),
         ("base64 csv", csv),
         ("xlsx", xlsx),
+        ("gzip csv", gz),
+        ("doc", doc),
+        ("msg", msg),
     ]
 }
 

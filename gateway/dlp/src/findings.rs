@@ -105,6 +105,21 @@ pub enum UnscannableReason {
     /// does not parse as that format. Its bytes were read as text, so this
     /// is reported for the record, not as skipped content.
     MalformedImage,
+    /// A 7-Zip archive (known by its signature): no reader opens it.
+    SevenZipArchive,
+    /// A RAR archive (RAR 4 or 5 signature): no reader opens it.
+    RarArchive,
+    /// An OLE compound file (legacy Office, Outlook) whose container or
+    /// streams do not parse (bad header, FAT cycle, a piece table or record
+    /// pointing outside its stream).
+    CorruptDocument,
+    /// An OLE compound file larger than the buffer it is read in
+    /// ([`crate::limits::OLE_BUFFER_BYTES`]); read as raw bytes only.
+    DocumentTooLarge,
+    /// Messages or documents embedded deeper than
+    /// [`crate::limits::MAX_OLE_NESTING`], or a compound file inside an
+    /// archive inside a compound file (one buffer per scanner).
+    DocumentNestingLimit,
 }
 
 impl UnscannableReason {
@@ -132,6 +147,11 @@ impl UnscannableReason {
             PdfGlyphText => "pdf_glyph_text",
             CorruptPdf => "corrupt_pdf",
             MalformedImage => "malformed_image",
+            SevenZipArchive => "sevenzip_archive",
+            RarArchive => "rar_archive",
+            CorruptDocument => "corrupt_document",
+            DocumentTooLarge => "document_too_large",
+            DocumentNestingLimit => "document_nesting_limit",
         }
     }
 
@@ -160,6 +180,11 @@ impl UnscannableReason {
             PdfGlyphText,
             CorruptPdf,
             MalformedImage,
+            SevenZipArchive,
+            RarArchive,
+            CorruptDocument,
+            DocumentTooLarge,
+            DocumentNestingLimit,
         ]
     };
 
@@ -857,7 +882,7 @@ mod tests {
         }
         assert_eq!(
             UnscannableReason::ALL.len(),
-            UnscannableReason::MalformedImage as usize + 1
+            UnscannableReason::DocumentNestingLimit as usize + 1
         );
         assert_eq!(UnscannableReason::from_name("nope"), None);
         assert!(UnscannableReason::ALL.len() <= 32, "reasons_seen is a u32");

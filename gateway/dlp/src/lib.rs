@@ -21,7 +21,14 @@
 //! - `decode`: streaming base64 and quoted-printable decoders.
 //! - `text`: charset decoding (encoding_rs) and the sliding window the
 //!   detectors run on.
-//! - `zip`: streaming ZIP/OOXML/ODF reader with a fixed inflate window.
+//! - `ctx`: the context every embedded-file reader works in.
+//! - `zip`: the archive levels (ZIP/OOXML/ODF, gzip, tar) with a fixed
+//!   inflate window each, and the dispatch of embedded files to readers;
+//!   `gzip` and `tar` read their formats' headers.
+//! - `ole`: OLE compound files (Word, Excel, PowerPoint 97-2003, Outlook
+//!   `.msg`) read from one buffer with the `cfb` crate.
+//! - `rtf`: RTF to text (control words, `\uN`, `\'hh` in the code page).
+//! - `pdf`: PDF text (strings, inflated content streams, ToUnicode maps).
 //! - `detect`: built-in detectors and validators, keyword evidence,
 //!   dictionaries, custom patterns.
 //! - `html`: streaming HTML/XML-to-text.
@@ -35,17 +42,22 @@
 
 #![forbid(unsafe_code)]
 
+mod ctx;
 mod decode;
 mod detect;
 mod findings;
 #[doc(hidden)]
 pub mod fuzzing;
+mod gzip;
 mod html;
 mod image;
 pub mod limits;
 mod mime;
+mod ole;
 mod pdf;
+mod rtf;
 mod scanner;
+mod tar;
 mod text;
 mod zip;
 

@@ -49,6 +49,27 @@ pub const MAX_ENTITY_BYTES: usize = 34;
 /// ZIP entry names kept for type detection and locations; longer names are cut.
 pub const MAX_ZIP_NAME_BYTES: usize = 256;
 
+/// Bytes of a part or entry collected before its format is decided: a tar
+/// archive is known only by its first 512-byte header's checksum (every
+/// other format by its first 8 bytes).
+pub const SNIFF_BYTES: usize = 512;
+
+/// An OLE compound file (legacy Office, Outlook `.msg`) is read at random
+/// (its streams are sector chains in any order), so a part is kept whole
+/// in a buffer of this size, allocated with the scanner. 4 MiB holds a
+/// typical .doc/.xls/.ppt and a .msg with attachments of a few MB; a larger
+/// one is `document_too_large` and read as raw bytes only.
+pub const OLE_BUFFER_BYTES: usize = 4 << 20;
+
+/// Messages embedded in messages (a `.msg` forwarded inside a `.msg`), and
+/// compound files carried by one: real forwards rarely go past 3; each
+/// level is read in place, so the bound is on work, not memory.
+pub const MAX_OLE_NESTING: usize = 5;
+
+/// Directory entries of one compound file walked for an Outlook message:
+/// a message with 50 attachments and 100 recipients has about 1,500.
+pub const MAX_OLE_ENTRIES: usize = 4096;
+
 /// Output buffer of one decoding stage (base64, QP, charset, inflate).
 pub const STAGE_BUFFER_BYTES: usize = 16 * 1024;
 

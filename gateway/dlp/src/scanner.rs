@@ -4,15 +4,18 @@
 
 use std::sync::Arc;
 
+use crate::ctx::Ctx;
 use crate::decode::{Base64, QuotedPrintable};
 use crate::findings::{Acc, AttachmentAcc, Findings, UnscannableReason as R};
 use crate::html::Mode;
 use crate::image;
-use crate::limits::STAGE_BUFFER_BYTES;
+use crate::limits::{SNIFF_BYTES, STAGE_BUFFER_BYTES};
 use crate::mime::{Cte, PartInfo, Sink, Walker};
+use crate::ole::{self, Ole};
 use crate::pdf::Pdf;
+use crate::rtf::{self, Rtf};
 use crate::text::{charset_for, TextPipe};
-use crate::zip::{self, Level};
+use crate::zip::{self, Format, Level, Readers};
 use crate::Engine;
 
 /// Scans one message at a time. Create with [`Engine::scanner`], feed the
@@ -46,9 +49,12 @@ enum Kind {
     /// Waiting for the first bytes to decide.
     Sniff,
     Text,
-    Zip,
+    /// A ZIP, gzip or tar archive (`zip.rs`).
+    Archive,
     /// A PDF: strings and inflated content streams (`pdf.rs`).
     Pdf,
+    /// RTF: text out of control words (`rtf.rs`).
+    Rtf,
     /// Starts like an image: its structure is checked and its bytes are
     /// read as text all the same (`image.rs` says why).
     Image,
@@ -109,7 +115,7 @@ impl Decoders {
 /// Content state of the current leaf part (after transfer decoding).
 struct Leaf {
     kind: Kind,
-    sniff: [u8; 8],
+    sniff: Box<[u8; SNIFF_BYTES]>,
     sniff_len: usize,
     /// Declared as text: used when sniffing finds no known format.
     declared_text: bool,
@@ -138,13 +144,20 @@ struct Leaf {
     zip_hdr_len: usize,
     /// The PDF reader: one, used by a PDF part or lent to the archive reader for a PDF entry.
     pdf: Box<Pdf>,
+    /// The OLE buffer: one, used by an OLE part or lent to the archive
+    /// reader for an OLE entry.
+    ole: Box<Ole>,
+    /// This part is an OLE file being collected (and read as raw text).
+    ole_collect: bool,
+    /// The RTF reader of a part that starts with `{\rtf`.
+    rtf: Box<Rtf>,
 }
 
 impl Leaf {
     fn new() -> Leaf {
         Leaf {
             kind: Kind::Skip,
-            sniff: [0; 8],
+            sniff: Box::new([0; SNIFF_BYTES]),
             sniff_len: 0,
             declared_text: false,
             charset: None,
@@ -164,6 +177,9 @@ impl Leaf {
             zip_hdr: [0; ZIP_LOCAL_HEADER_BYTES],
             zip_hdr_len: 0,
             pdf: Box::new(Pdf::new()),
+            ole: Box::new(Ole::new()),
+            ole_collect: false,
+            rtf: Box::new(Rtf::new()),
         }
     }
 }
@@ -255,6 +271,9 @@ impl Scanner {
             + self.text.state_bytes()
             + self.zips.iter().map(Level::state_bytes).sum::<usize>()
             + self.leaf.pdf.state_bytes()
+            + self.leaf.ole.state_bytes()
+            + std::mem::size_of::<Rtf>()
+            + SNIFF_BYTES
             + self.acc.state_bytes()
     }
 
@@ -444,23 +463,46 @@ impl Content<'_> {
 
     /// What the archive and PDF readers work with: the ZIP levels, the PDF
     /// reader, and the rest of the scanner as their context.
-    fn readers(&mut self) -> (&mut [Level], &mut Pdf, zip::Ctx<'_>) {
+    fn readers(&mut self) -> (&mut [Level], Readers<'_>, Ctx<'_>) {
         let Leaf {
             pdf,
+            ole,
             inflated,
             detected,
             ..
         } = &mut *self.leaf;
-        let ctx = zip::Ctx {
+        let rd = Readers {
+            pdf: Some(pdf),
+            ole: Some(ole),
+        };
+        let ctx = Ctx {
             det: &self.engine.detectors,
             limits: &self.engine.limits,
             acc: self.acc,
             text: self.text,
             inflated,
             detected,
-            pdf: None,
         };
-        (self.zips, pdf, ctx)
+        (self.zips, rd, ctx)
+    }
+
+    /// Runs `f` on the RTF reader with the rest of the scanner as its context.
+    fn with_rtf(&mut self, f: impl FnOnce(&mut Rtf, &mut Ctx<'_>)) {
+        let Leaf {
+            rtf,
+            inflated,
+            detected,
+            ..
+        } = &mut *self.leaf;
+        let mut ctx = Ctx {
+            det: &self.engine.detectors,
+            limits: &self.engine.limits,
+            acc: self.acc,
+            text: self.text,
+            inflated,
+            detected,
+        };
+        f(rtf, &mut ctx);
     }
 
     fn route(&mut self, d: &[u8]) {
@@ -470,18 +512,22 @@ impl Content<'_> {
         let det = &self.engine.detectors;
         match self.leaf.kind {
             Kind::Text if self.leaf.find_zip => self.text_or_zip(d),
-            Kind::Text => self.text.push(det, self.acc, d),
+            Kind::Text => {
+                if self.leaf.ole_collect {
+                    self.leaf.ole.push(d);
+                }
+                self.text.push(det, self.acc, d)
+            }
             Kind::Image => {
                 // An image with a ZIP appended is a classic polyglot that
                 // `unzip` opens: the search goes on in images too.
                 self.leaf.image.feed(d);
                 self.text_or_zip(d);
             }
-            Kind::Zip => {
-                let (zips, pdf, mut ctx) = self.readers();
-                ctx.pdf = Some(pdf);
+            Kind::Archive => {
+                let (zips, mut rd, mut ctx) = self.readers();
                 let (top, rest) = zips.split_first_mut().expect("at least one level");
-                let used = top.feed(rest, &mut ctx, d);
+                let used = top.feed(rest, &mut ctx, &mut rd, d);
                 if used < d.len() {
                     // The archive is over (central directory, or stopped) but
                     // the part goes on: `unzip` ignores what follows, a text
@@ -495,9 +541,12 @@ impl Content<'_> {
                 }
             }
             Kind::Pdf => {
-                let (_, pdf, mut ctx) = self.readers();
-                pdf.feed(&mut ctx, d);
+                let (_, rd, mut ctx) = self.readers();
+                if let Some(pdf) = rd.pdf {
+                    pdf.feed(&mut ctx, d);
+                }
             }
+            Kind::Rtf => self.with_rtf(|r, ctx| r.feed(ctx, d)),
             Kind::Skip | Kind::Sniff => {}
         }
     }
@@ -529,10 +578,10 @@ impl Content<'_> {
                     let hdr = l.zip_hdr;
                     self.text.end(det, self.acc);
                     let l = &mut *self.leaf;
-                    l.kind = Kind::Zip;
+                    l.kind = Kind::Archive;
                     l.detected = "zip";
                     l.find_zip = false;
-                    self.zips[0].begin();
+                    self.zips[0].begin(Format::Zip);
                     self.route(&hdr);
                     self.route(d);
                     return;
@@ -579,11 +628,21 @@ impl Content<'_> {
         let s = &l.sniff[..l.sniff_len];
         let mut charset = None;
         let mut markup = None;
-        let (kind, detected): (Kind, &'static str) = if s.starts_with(b"PK\x03\x04") {
-            (Kind::Zip, "zip")
-        } else if s.starts_with(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1") {
-            // Legacy Office or an encrypted OOXML container: scan raw.
+        let mut archive = None;
+        let (kind, detected): (Kind, &'static str) = if let Some(f) = Format::sniff(s) {
+            archive = Some(f);
+            (Kind::Archive, f.name())
+        } else if let Some(reason) = zip::unreadable_archive(s) {
+            self.acc.unscannable(reason);
+            (Kind::Skip, "archive")
+        } else if s.starts_with(rtf::MAGIC) {
+            (Kind::Rtf, "rtf")
+        } else if s.starts_with(&ole::MAGIC) {
+            // Legacy Office, Outlook, or an encrypted OOXML container: read
+            // as raw text while collected, then opened (`ole.rs`).
             l.needle = OLE_ENCRYPTED;
+            l.ole_collect = true;
+            l.ole.begin();
             (Kind::Text, "ole")
         } else if s.starts_with(b"%PDF") {
             l.needle = PDF_ENCRYPTED;
@@ -597,12 +656,6 @@ impl Content<'_> {
         } else if let Some(fmt) = image::Format::sniff(s) {
             l.image.begin(fmt);
             (Kind::Image, fmt.name())
-        } else if s.starts_with(b"\x1F\x8B")
-            || s.starts_with(b"7z\xBC\xAF")
-            || s.starts_with(b"Rar!")
-        {
-            self.acc.unscannable(R::UnsupportedCompression);
-            (Kind::Skip, "archive")
         } else if l.declared_text {
             charset = l.charset;
             markup = l.markup;
@@ -615,13 +668,17 @@ impl Content<'_> {
                 },
             )
         } else {
-            let texty = s.iter().all(|&b| b >= 0x20 || b"\r\n\t".contains(&b));
+            let texty = s
+                .iter()
+                .take(8)
+                .all(|&b| b >= 0x20 || b"\r\n\t".contains(&b));
             (Kind::Text, if texty { "text" } else { "binary" })
         };
         // A recognised needle found in the sniffed bytes themselves.
         if !l.needle.is_empty() {
-            let sn = l.sniff;
             let n = l.sniff_len;
+            let mut sn = [0u8; SNIFF_BYTES];
+            sn[..n].copy_from_slice(&l.sniff[..n]);
             self.needle(&sn[..n]);
         }
         let l = &mut *self.leaf;
@@ -636,15 +693,21 @@ impl Content<'_> {
         match kind {
             Kind::Text => self.text.begin(charset, markup),
             Kind::Image => self.text.begin(None, None),
-            Kind::Zip => self.zips[0].begin(),
+            Kind::Archive => self.zips[0].begin(archive.unwrap_or(Format::Zip)),
             Kind::Pdf => {
                 self.text.begin(None, None);
                 self.leaf.pdf.begin();
             }
+            Kind::Rtf => {
+                self.text.begin(None, None);
+                self.leaf.rtf.begin();
+            }
             _ => {}
         }
-        let sn = self.leaf.sniff;
+        // Replayed from a copy on the stack: `route` borrows the scanner.
         let n = self.leaf.sniff_len;
+        let mut sn = [0u8; SNIFF_BYTES];
+        sn[..n].copy_from_slice(&self.leaf.sniff[..n]);
         self.route(&sn[..n]);
     }
 
@@ -666,18 +729,28 @@ impl Content<'_> {
                     self.leaf.detected = "binary";
                 }
             }
-            Kind::Zip => {
-                let (zips, pdf, mut ctx) = self.readers();
-                ctx.pdf = Some(pdf);
+            Kind::Archive => {
+                let (zips, mut rd, mut ctx) = self.readers();
                 let (top, rest) = zips.split_first_mut().expect("at least one level");
-                top.finish(rest, &mut ctx);
+                top.finish(rest, &mut ctx, &mut rd);
             }
             Kind::Pdf => {
-                let (_, pdf, mut ctx) = self.readers();
-                pdf.finish(&mut ctx);
+                let (_, rd, mut ctx) = self.readers();
+                if let Some(pdf) = rd.pdf {
+                    pdf.finish(&mut ctx);
+                }
+                self.text.end(det, self.acc);
+            }
+            Kind::Rtf => {
+                self.with_rtf(|r, ctx| r.finish(ctx));
                 self.text.end(det, self.acc);
             }
             _ => {}
+        }
+        if self.leaf.ole_collect {
+            self.leaf.ole_collect = false;
+            let (zips, mut rd, mut ctx) = self.readers();
+            zip::read_ole(zips, &mut ctx, &mut rd, true);
         }
         if self.leaf.needle_found {
             self.acc.unscannable(R::EncryptedDocument);

@@ -1,26 +1,33 @@
-//! Streaming ZIP reader for archives, OOXML (docx/xlsx/pptx) and ODF.
+//! Streaming archive levels: ZIP (and so OOXML docx/xlsx/pptx and ODF),
+//! gzip and tar, and the dispatch of each embedded file to its reader.
 //!
-//! Reads local file headers in order as the bytes arrive (the central
-//! directory at the end is not needed), inflates deflate entries through a
-//! fixed 32 KiB window (miniz_oxide's streaming `InflateState`, preallocated
-//! per nesting level) and sends XML entries through the XML-to-text stripper.
+//! A ZIP level reads local file headers in order as the bytes arrive (the
+//! central directory at the end is not needed); a gzip level reads each
+//! member's header (`gzip.rs`) and inflates its deflate data as one entry;
+//! a tar level reads 512-byte headers (`tar.rs`) and passes each file's
+//! stored bytes on. Deflate goes through a fixed 32 KiB window
+//! (miniz_oxide's streaming `InflateState`, preallocated per nesting level)
+//! and XML entries through the XML-to-text stripper. A `.tar.gz` is a gzip
+//! level whose one entry sniffs as tar and opens the next level.
 //! No entry is skipped on the strength of its name: `word/media/x.png` is
 //! inflated and sniffed like any other entry, and an image is read as text
 //! while its structure is checked (`image.rs`). Named limits bound the total
 //! inflated bytes per message, the ratio per entry, the entries per archive
-//! and the nesting depth; hitting one stops that archive and reports an
-//! `unscannable` finding instead of passing silently.
+//! and the nesting depth (the same for all three formats); hitting one stops
+//! that archive and reports an `unscannable` finding instead of passing
+//! silently.
 
 use miniz_oxide::inflate::stream::{inflate, InflateState};
 use miniz_oxide::{DataFormat, MZError, MZFlush, MZStatus};
 
-use crate::detect::Detectors;
-use crate::findings::{Acc, UnscannableReason as R};
+use crate::ctx::Ctx;
+use crate::findings::UnscannableReason as R;
 use crate::html::Mode;
-use crate::image;
-use crate::limits::{Limits, MAX_ZIP_NAME_BYTES, STAGE_BUFFER_BYTES};
+use crate::limits::{MAX_ZIP_NAME_BYTES, SNIFF_BYTES, STAGE_BUFFER_BYTES};
+use crate::ole::{self, Ole};
 use crate::pdf::Pdf;
-use crate::text::TextPipe;
+use crate::rtf::{self, Rtf};
+use crate::{gzip, image, tar};
 
 const LOCAL_SIG: [u8; 4] = *b"PK\x03\x04";
 const FLAG_ENCRYPTED: u16 = 1;
@@ -39,6 +46,16 @@ enum St {
     Skip,
     /// Data descriptor after a streamed entry.
     Descriptor,
+    /// A gzip member header (`gzip.rs`).
+    GzHeader,
+    /// The 8-byte gzip trailer (CRC-32, size).
+    GzTrailer,
+    /// After a member: another member's magic, or the end.
+    GzNext,
+    /// A 512-byte tar header block.
+    TarHeader,
+    /// A GNU long name's data.
+    TarName,
     /// Central directory reached, or a limit/corruption stopped this archive.
     Done,
 }
@@ -47,11 +64,17 @@ enum St {
 enum Entry {
     Xml,
     Text,
-    Nested,
+    /// Another archive: read by the next level.
+    Nested(Format),
     /// Decide from the first inflated bytes.
     Sniff,
     /// A PDF: through the scanner's PDF reader.
     Pdf,
+    /// RTF (`rtf.rs`).
+    Rtf,
+    /// An OLE compound file: read as raw text while it is collected into
+    /// the scanner's OLE buffer, then opened (`ole.rs`).
+    Ole,
     /// Starts like an image: structure checked, bytes read as text.
     Image,
     /// Not read: encrypted, an unknown method, or past the nesting limit
@@ -59,30 +82,124 @@ enum Entry {
     Skip,
 }
 
-/// What the scanner needs from the rest of the engine while reading archives.
-pub(crate) struct Ctx<'a> {
-    pub(crate) det: &'a Detectors,
-    pub(crate) limits: &'a Limits,
-    pub(crate) acc: &'a mut Acc,
-    pub(crate) text: &'a mut TextPipe,
-    /// Bytes inflated so far in this message.
-    pub(crate) inflated: &'a mut u64,
-    /// Type refined from entry names of the outermost archive.
-    pub(crate) detected: &'a mut &'static str,
-    /// The PDF reader, lent to archives (a PDF entry is read like a PDF part).
+/// The readers one level may lend to an entry: there is one of each per
+/// scanner, so an archive borrows the scanner's (a PDF entry is read like
+/// a PDF part).
+#[derive(Default)]
+pub(crate) struct Readers<'a> {
     pub(crate) pdf: Option<&'a mut Pdf>,
+    /// The OLE buffer, unless the file being read is itself inside one.
+    pub(crate) ole: Option<&'a mut Ole>,
 }
 
-/// Runs `f` on the PDF reader, if the context lends one.
-fn with_pdf(ctx: &mut Ctx<'_>, f: impl FnOnce(&mut Pdf, &mut Ctx<'_>)) {
-    if let Some(p) = ctx.pdf.take() {
-        f(&mut *p, ctx);
-        ctx.pdf = Some(p);
+/// The files an OLE compound file carries (Outlook attachments), each read
+/// by the next level as a single stored entry: the same sniffing and
+/// readers as an archive entry.
+pub(crate) struct Embedded<'x, 'r> {
+    pub(crate) rest: &'x mut [Level],
+    pub(crate) rd: &'x mut Readers<'r>,
+}
+
+impl ole::Files for Embedded<'_, '_> {
+    fn begin(&mut self, ctx: &mut Ctx<'_>, name: &[u8]) {
+        match self.rest.split_first_mut() {
+            Some((next, deeper)) => next.begin_file(deeper, ctx, self.rd, name),
+            None => ctx.acc.unscannable(R::ZipNestingLimit),
+        }
+    }
+
+    fn data(&mut self, ctx: &mut Ctx<'_>, bytes: &[u8]) {
+        if let Some((next, deeper)) = self.rest.split_first_mut() {
+            next.feed(deeper, ctx, self.rd, bytes);
+        }
+    }
+
+    fn end(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some((next, deeper)) = self.rest.split_first_mut() {
+            next.finish(deeper, ctx, self.rd);
+        }
+    }
+}
+
+/// Runs `f` on the PDF reader, if one is lent.
+fn with_pdf(rd: &mut Readers<'_>, ctx: &mut Ctx<'_>, f: impl FnOnce(&mut Pdf, &mut Ctx<'_>)) {
+    if let Some(p) = rd.pdf.as_deref_mut() {
+        f(p, ctx);
+    }
+}
+
+/// Opens the compound file collected in the lent OLE buffer; the files it
+/// carries are read by `rest` (the levels below the caller), with the PDF
+/// reader lent on and no OLE buffer (it is in use).
+pub(crate) fn read_ole(rest: &mut [Level], ctx: &mut Ctx<'_>, rd: &mut Readers<'_>, top: bool) {
+    if let Some(o) = rd.ole.take() {
+        let mut inner = Readers {
+            pdf: rd.pdf.take(),
+            ole: None,
+        };
+        o.finish(
+            ctx,
+            &mut Embedded {
+                rest,
+                rd: &mut inner,
+            },
+            top,
+        );
+        rd.pdf = inner.pdf;
+        rd.ole = Some(o);
+    }
+}
+
+/// The container format of one level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Format {
+    Zip,
+    Gzip,
+    Tar,
+    /// One file, no container: an attachment an OLE file carries.
+    File,
+}
+
+impl Format {
+    /// The format whose magic `s` starts with (tar: a valid first header).
+    pub(crate) fn sniff(s: &[u8]) -> Option<Format> {
+        if s.starts_with(&LOCAL_SIG) {
+            Some(Format::Zip)
+        } else if s.starts_with(&gzip::MAGIC) {
+            Some(Format::Gzip)
+        } else if tar::sniff(s) {
+            Some(Format::Tar)
+        } else {
+            None
+        }
+    }
+
+    /// The `detected` type of a part that is this archive.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Format::Zip => "zip",
+            Format::Gzip => "gzip",
+            Format::Tar => "tar",
+            Format::File => "file",
+        }
+    }
+}
+
+/// 7-Zip and RAR (4 and 5) signatures: archives no reader here opens,
+/// each reported as its own reason.
+pub(crate) fn unreadable_archive(s: &[u8]) -> Option<R> {
+    if s.starts_with(b"7z\xBC\xAF\x27\x1C") {
+        Some(R::SevenZipArchive)
+    } else if s.starts_with(b"Rar!\x1A\x07") {
+        Some(R::RarArchive)
+    } else {
+        None
     }
 }
 
 /// One nesting level: a parser, its inflate state and output buffer.
 pub(crate) struct Level {
+    format: Format,
     st: St,
     hdr: [u8; 30],
     have: usize,
@@ -101,10 +218,20 @@ pub(crate) struct Level {
     entry_in: u64,
     entry_out: u64,
     entries: usize,
-    sniff: [u8; 8],
+    sniff: Box<[u8; SNIFF_BYTES]>,
     sniff_len: usize,
+    /// A gzip member header being read.
+    gz: gzip::Header,
+    /// A tar header block being collected.
+    block: Box<[u8; tar::BLOCK]>,
+    /// A GNU long name (`L` entry) for the next tar entry.
+    long_name: bool,
+    /// Tar padding after the current entry's data.
+    pad: u64,
     /// The structural check of an entry that starts like an image.
     image: image::Check,
+    /// The RTF reader of an entry that starts with `{\rtf`.
+    rtf: Box<Rtf>,
     inflating: bool,
     inflate: Box<InflateState>,
     out: Box<[u8]>,
@@ -120,6 +247,7 @@ impl std::fmt::Debug for Level {
 impl Level {
     pub(crate) fn new(top: bool) -> Level {
         Level {
+            format: Format::Zip,
             st: St::Sig,
             hdr: [0; 30],
             have: 0,
@@ -138,9 +266,14 @@ impl Level {
             entry_in: 0,
             entry_out: 0,
             entries: 0,
-            sniff: [0; 8],
+            sniff: Box::new([0; SNIFF_BYTES]),
             sniff_len: 0,
+            gz: gzip::Header::new(),
+            block: Box::new([0; tar::BLOCK]),
+            long_name: false,
+            pad: 0,
             image: image::Check::new(),
+            rtf: Box::new(Rtf::new()),
             inflating: false,
             inflate: InflateState::new_boxed(DataFormat::Raw),
             out: vec![0u8; STAGE_BUFFER_BYTES].into_boxed_slice(),
@@ -149,16 +282,54 @@ impl Level {
     }
 
     pub(crate) fn state_bytes(&self) -> usize {
-        std::mem::size_of::<InflateState>() + self.out.len() + std::mem::size_of::<Level>()
+        std::mem::size_of::<InflateState>()
+            + self.out.len()
+            + SNIFF_BYTES
+            + tar::BLOCK
+            + std::mem::size_of::<Rtf>()
+            + std::mem::size_of::<Level>()
     }
 
-    /// Starts a new archive at this level.
-    pub(crate) fn begin(&mut self) {
-        self.st = St::Sig;
-        self.have = 0;
-        self.need = 4;
+    /// Starts a new archive of `format` at this level.
+    pub(crate) fn begin(&mut self, format: Format) {
+        self.format = format;
         self.entries = 0;
         self.inflating = false;
+        self.long_name = false;
+        self.have = 0;
+        match format {
+            Format::Zip => {
+                self.st = St::Sig;
+                self.need = 4;
+            }
+            Format::Gzip => {
+                self.st = St::GzHeader;
+                self.gz.reset();
+            }
+            Format::Tar => {
+                self.st = St::TarHeader;
+                self.need = tar::BLOCK;
+            }
+            Format::File => self.st = St::Done,
+        }
+    }
+
+    /// Starts one embedded file named `name` at this level: its bytes are
+    /// an entry stored whole, sniffed and read like any archive entry.
+    pub(crate) fn begin_file(
+        &mut self,
+        rest: &mut [Level],
+        ctx: &mut Ctx<'_>,
+        rd: &mut Readers<'_>,
+        name: &[u8],
+    ) {
+        self.begin(Format::File);
+        self.name_len = name.len().min(MAX_ZIP_NAME_BYTES);
+        self.name[..self.name_len].copy_from_slice(&name[..self.name_len]);
+        self.flags = 0;
+        self.method = 0;
+        self.csize = u64::MAX;
+        self.begin_entry(rest, ctx, rd);
     }
 
     fn stop(&mut self, ctx: &mut Ctx<'_>, reason: R) {
@@ -171,7 +342,13 @@ impl Level {
         if self.inflating {
             if matches!(
                 self.entry,
-                Entry::Xml | Entry::Text | Entry::Sniff | Entry::Pdf | Entry::Image
+                Entry::Xml
+                    | Entry::Text
+                    | Entry::Sniff
+                    | Entry::Pdf
+                    | Entry::Image
+                    | Entry::Ole
+                    | Entry::Rtf
             ) {
                 ctx.text.end(ctx.det, ctx.acc);
             }
@@ -180,11 +357,22 @@ impl Level {
     }
 
     /// End of the archive's bytes.
-    pub(crate) fn finish(&mut self, rest: &mut [Level], ctx: &mut Ctx<'_>) {
+    pub(crate) fn finish(&mut self, rest: &mut [Level], ctx: &mut Ctx<'_>, rd: &mut Readers<'_>) {
         if self.inflating {
-            self.finish_entry(rest, ctx);
+            self.finish_entry(rest, ctx, rd);
         }
-        if !matches!(self.st, St::Done | St::Sig) {
+        // Where an archive may end: a ZIP between records, a gzip after a
+        // member, a tar between headers (writers pad with zero blocks, some
+        // stop at the last entry). Anywhere else it was cut short.
+        let complete = match self.format {
+            Format::Zip => matches!(self.st, St::Done | St::Sig),
+            Format::Gzip => matches!(self.st, St::Done | St::GzNext),
+            Format::Tar => {
+                matches!(self.st, St::Done) || (self.st == St::TarHeader && self.have == 0)
+            }
+            Format::File => true,
+        };
+        if !complete {
             ctx.acc.unscannable(R::CorruptArchive);
         }
         self.st = St::Done;
@@ -193,7 +381,13 @@ impl Level {
     /// Reads archive bytes; returns how many it used: fewer than given
     /// once the archive is over (central directory reached, or stopped),
     /// so the caller can read what follows some other way.
-    pub(crate) fn feed(&mut self, rest: &mut [Level], ctx: &mut Ctx<'_>, mut data: &[u8]) -> usize {
+    pub(crate) fn feed(
+        &mut self,
+        rest: &mut [Level],
+        ctx: &mut Ctx<'_>,
+        rd: &mut Readers<'_>,
+        mut data: &[u8],
+    ) -> usize {
         let given = data.len();
         while !data.is_empty() {
             match self.st {
@@ -222,7 +416,7 @@ impl Level {
                         self.need = self.extra_total;
                         self.st = St::Extra;
                         if self.need == 0 {
-                            self.start_entry(rest, ctx);
+                            self.start_entry(rest, ctx, rd);
                         }
                     }
                 }
@@ -236,7 +430,7 @@ impl Level {
                     self.have += take;
                     data = &data[take..];
                     if self.have == self.need {
-                        self.start_entry(rest, ctx);
+                        self.start_entry(rest, ctx, rd);
                     }
                 }
                 St::Skip => {
@@ -248,18 +442,166 @@ impl Level {
                     }
                 }
                 St::Data => {
-                    let used = self.data(rest, ctx, data);
+                    let used = self.data(rest, ctx, rd, data);
                     data = &data[used..];
+                }
+                St::GzHeader => {
+                    let (outcome, used) = self.gz.feed(data);
+                    data = &data[used..];
+                    match outcome {
+                        gzip::Outcome::More => {}
+                        gzip::Outcome::Corrupt => self.stop(ctx, R::CorruptArchive),
+                        gzip::Outcome::Unsupported => self.stop(ctx, R::UnsupportedCompression),
+                        gzip::Outcome::Deflate => self.start_gzip_member(rest, ctx, rd),
+                    }
+                }
+                St::GzTrailer | St::GzNext | St::TarHeader => {
+                    let take = (self.need - self.have).min(data.len());
+                    self.block[self.have..self.have + take].copy_from_slice(&data[..take]);
+                    self.have += take;
+                    data = &data[take..];
+                    if self.have == self.need {
+                        match self.st {
+                            St::GzTrailer => {
+                                self.st = St::GzNext;
+                                self.have = 0;
+                                self.need = gzip::MAGIC.len();
+                            }
+                            St::GzNext if self.block[..2] == gzip::MAGIC => {
+                                // Concatenated members (`cat a.gz b.gz`): each
+                                // is read as an entry of its own.
+                                self.st = St::GzHeader;
+                                self.gz.reset();
+                                let magic = gzip::MAGIC;
+                                self.gz.feed(&magic);
+                            }
+                            // Bytes after the last member: gzip(1) calls
+                            // them trailing garbage; the caller reads them.
+                            St::GzNext => self.st = St::Done,
+                            _ => self.tar_header(rest, ctx, rd),
+                        }
+                    }
+                }
+                St::TarName => {
+                    let take = (self.remaining.min(data.len() as u64)) as usize;
+                    for &b in &data[..take] {
+                        if self.name_len < MAX_ZIP_NAME_BYTES && b != 0 {
+                            self.name[self.name_len] = b;
+                            self.name_len += 1;
+                        }
+                    }
+                    self.remaining -= take as u64;
+                    data = &data[take..];
+                    if self.remaining == 0 {
+                        self.long_name = true;
+                        self.next_record();
+                    }
                 }
             }
         }
         given
     }
 
+    /// The next record of this level's format: a ZIP signature, a gzip
+    /// trailer, or a tar header after the padding of the entry before.
     fn next_record(&mut self) {
-        self.st = St::Sig;
         self.have = 0;
-        self.need = 4;
+        match self.format {
+            Format::Zip => {
+                self.st = St::Sig;
+                self.need = 4;
+            }
+            Format::Gzip => {
+                self.st = St::GzTrailer;
+                self.need = gzip::TRAILER;
+            }
+            Format::Tar if self.pad > 0 => {
+                self.remaining = std::mem::take(&mut self.pad);
+                self.st = St::Skip;
+            }
+            Format::Tar => {
+                self.st = St::TarHeader;
+                self.need = tar::BLOCK;
+            }
+            Format::File => self.st = St::Done,
+        }
+    }
+
+    /// A gzip member's header is read: its deflate data is one entry,
+    /// named by FNAME when the writer kept it.
+    fn start_gzip_member(&mut self, rest: &mut [Level], ctx: &mut Ctx<'_>, rd: &mut Readers<'_>) {
+        self.name_len = self.gz.name_len;
+        self.name[..self.name_len].copy_from_slice(&self.gz.name[..self.gz.name_len]);
+        self.entries += 1;
+        if self.entries > ctx.limits.max_zip_entries {
+            return self.stop(ctx, R::ZipEntriesLimit);
+        }
+        // Sizes are only in the trailer: the data is delimited by the
+        // deflate end marker, as a ZIP entry with a data descriptor.
+        self.flags = FLAG_DESCRIPTOR;
+        self.method = 8;
+        self.csize = 0;
+        self.remaining = 0;
+        self.begin_entry(rest, ctx, rd);
+    }
+
+    /// A tar header block is in.
+    fn tar_header(&mut self, rest: &mut [Level], ctx: &mut Ctx<'_>, rd: &mut Readers<'_>) {
+        let Some(h) = tar::parse(&self.block) else {
+            return self.stop(ctx, R::CorruptArchive);
+        };
+        let size = match h {
+            tar::Header::End => {
+                // The rest is zero padding (or what a writer appended): the
+                // caller reads it.
+                self.st = St::Done;
+                return;
+            }
+            tar::Header::File { size }
+            | tar::Header::LongName { size }
+            | tar::Header::Other { size } => size,
+        };
+        self.entries += 1;
+        if self.entries > ctx.limits.max_zip_entries {
+            return self.stop(ctx, R::ZipEntriesLimit);
+        }
+        let block = tar::BLOCK as u64;
+        self.pad = (block - size % block) % block;
+        self.remaining = size;
+        self.have = 0;
+        match h {
+            tar::Header::File { .. } => {
+                if !std::mem::take(&mut self.long_name) {
+                    self.name_len = 0;
+                    let (name, len) = (&mut self.name, &mut self.name_len);
+                    tar::name(&self.block, |part| {
+                        let take = part.len().min(MAX_ZIP_NAME_BYTES - *len);
+                        name[*len..*len + take].copy_from_slice(&part[..take]);
+                        *len += take;
+                    });
+                }
+                self.flags = 0;
+                self.method = 0;
+                self.csize = size;
+                self.begin_entry(rest, ctx, rd);
+            }
+            tar::Header::LongName { .. } => {
+                self.name_len = 0;
+                self.st = St::TarName;
+                if size == 0 {
+                    self.long_name = true;
+                    self.next_record();
+                }
+            }
+            _ => {
+                self.long_name = false;
+                if size == 0 {
+                    self.next_record();
+                } else {
+                    self.st = St::Skip;
+                }
+            }
+        }
     }
 
     fn header_done(&mut self, ctx: &mut Ctx<'_>) {
@@ -341,13 +683,13 @@ impl Level {
             b".jar",
         ] {
             if lower(ext) {
-                return Entry::Nested;
+                return Entry::Nested(Format::Zip);
             }
         }
         Entry::Sniff
     }
 
-    fn start_entry(&mut self, rest: &mut [Level], ctx: &mut Ctx<'_>) {
+    fn start_entry(&mut self, rest: &mut [Level], ctx: &mut Ctx<'_>, rd: &mut Readers<'_>) {
         // Zip64: sizes live in extra field 0x0001 when the header says 0xFFFFFFFF.
         if self.csize == 0xFFFF_FFFF || self.usize_ == 0xFFFF_FFFF {
             let ex = &self.extra[..self.extra_total.min(self.extra.len())];
@@ -413,8 +755,20 @@ impl Level {
             // A stored entry of unknown length cannot be delimited while streaming.
             return self.stop(ctx, R::CorruptArchive);
         }
+        self.begin_entry(rest, ctx, rd);
+    }
+
+    /// Starts reading an entry whose method, sizes and name are set: a
+    /// ZIP entry, a gzip member or a tar file.
+    fn begin_entry(&mut self, rest: &mut [Level], ctx: &mut Ctx<'_>, rd: &mut Readers<'_>) {
+        let streamed = self.flags & FLAG_DESCRIPTOR != 0;
+        let known = !streamed || self.csize != 0;
+        self.remaining = self.csize;
+        self.entry_in = 0;
+        self.entry_out = 0;
+        self.sniff_len = 0;
         let mut entry = self.classify();
-        if entry == Entry::Nested && rest.is_empty() {
+        if matches!(entry, Entry::Nested(_)) && rest.is_empty() {
             ctx.acc.unscannable(R::ZipNestingLimit);
             if known {
                 return self.skip_or_stop(ctx, true);
@@ -425,9 +779,9 @@ impl Level {
         match entry {
             Entry::Xml => ctx.text.begin(None, Some(Mode::Xml)),
             Entry::Text => ctx.text.begin(None, None),
-            Entry::Nested => rest[0].begin(),
+            Entry::Nested(f) => rest[0].begin(f),
             // PDFs and images are only ever decided by sniffing.
-            Entry::Sniff | Entry::Skip | Entry::Pdf | Entry::Image => {}
+            Entry::Sniff | Entry::Skip | Entry::Pdf | Entry::Image | Entry::Ole | Entry::Rtf => {}
         }
         if self.method == 8 {
             self.inflate.reset(DataFormat::Raw);
@@ -435,26 +789,30 @@ impl Level {
         self.inflating = true;
         self.st = St::Data;
         if known && self.remaining == 0 {
-            self.finish_entry(rest, ctx);
+            self.finish_entry(rest, ctx, rd);
         }
     }
 
     fn skip_or_stop(&mut self, ctx: &mut Ctx<'_>, known: bool) {
         if known {
-            self.st = if self.remaining == 0 {
-                St::Sig
+            if self.remaining == 0 {
+                self.next_record();
             } else {
-                St::Skip
-            };
-            self.have = 0;
-            self.need = 4;
+                self.st = St::Skip;
+            }
         } else {
             self.stop(ctx, R::CorruptArchive);
         }
     }
 
     /// Consumes entry data; returns bytes used.
-    fn data(&mut self, rest: &mut [Level], ctx: &mut Ctx<'_>, data: &[u8]) -> usize {
+    fn data(
+        &mut self,
+        rest: &mut [Level],
+        ctx: &mut Ctx<'_>,
+        rd: &mut Readers<'_>,
+        data: &[u8],
+    ) -> usize {
         let streamed = self.flags & FLAG_DESCRIPTOR != 0 && self.csize == 0;
         let avail = if streamed {
             data.len()
@@ -465,9 +823,9 @@ impl Level {
         if self.method == 0 {
             self.remaining -= avail as u64;
             self.entry_in += avail as u64;
-            self.emit(rest, ctx, input, true);
+            self.emit(rest, ctx, rd, input, true);
             if self.remaining == 0 && self.st == St::Data {
-                self.finish_entry(rest, ctx);
+                self.finish_entry(rest, ctx, rd);
             }
             return avail;
         }
@@ -485,7 +843,7 @@ impl Level {
             if written > 0 {
                 // Emit needs `self.out`; copy out the borrow by swapping buffers.
                 let out = std::mem::take(&mut self.out);
-                self.emit(rest, ctx, &out[..written], false);
+                self.emit(rest, ctx, rd, &out[..written], false);
                 self.out = out;
                 if self.st != St::Data {
                     // A limit stopped the entry or archive.
@@ -500,7 +858,7 @@ impl Level {
                     if !streamed {
                         self.remaining -= used as u64;
                     }
-                    self.finish_entry(rest, ctx);
+                    self.finish_entry(rest, ctx, rd);
                     return used;
                 }
                 Ok(_) | Err(MZError::Buf) => {
@@ -533,7 +891,14 @@ impl Level {
     }
 
     /// Routes inflated (or stored) bytes of the current entry.
-    fn emit(&mut self, rest: &mut [Level], ctx: &mut Ctx<'_>, bytes: &[u8], stored: bool) {
+    fn emit(
+        &mut self,
+        rest: &mut [Level],
+        ctx: &mut Ctx<'_>,
+        rd: &mut Readers<'_>,
+        bytes: &[u8],
+        stored: bool,
+    ) {
         let n = bytes.len() as u64;
         self.entry_out += n;
         if !stored {
@@ -553,14 +918,16 @@ impl Level {
         }
         let mut bytes = bytes;
         if self.entry == Entry::Sniff {
-            let take = (8 - self.sniff_len).min(bytes.len());
+            // A tar header has no magic at offset 0: the first block is
+            // collected before any entry is decided.
+            let take = (SNIFF_BYTES - self.sniff_len).min(bytes.len());
             self.sniff[self.sniff_len..self.sniff_len + take].copy_from_slice(&bytes[..take]);
             self.sniff_len += take;
             bytes = &bytes[take..];
-            if self.sniff_len < 8 {
+            if self.sniff_len < SNIFF_BYTES {
                 return;
             }
-            self.decide(rest, ctx);
+            self.decide(rest, ctx, rd);
         }
         match self.entry {
             Entry::Xml | Entry::Text => ctx.text.push(ctx.det, ctx.acc, bytes),
@@ -568,27 +935,37 @@ impl Level {
                 self.image.feed(bytes);
                 ctx.text.push(ctx.det, ctx.acc, bytes);
             }
-            Entry::Pdf => with_pdf(ctx, |p, c| p.feed(c, bytes)),
-            Entry::Nested => {
+            Entry::Pdf => with_pdf(rd, ctx, |p, c| p.feed(c, bytes)),
+            Entry::Rtf => self.rtf.feed(ctx, bytes),
+            Entry::Ole => {
+                ctx.text.push(ctx.det, ctx.acc, bytes);
+                if let Some(o) = rd.ole.as_deref_mut() {
+                    o.push(bytes);
+                }
+            }
+            Entry::Nested(_) => {
                 let (next, deeper) = rest.split_first_mut().expect("checked at entry start");
                 // A nested archive's trailing bytes are not read (a known gap, docs/dlp.md).
-                next.feed(deeper, ctx, bytes);
+                next.feed(deeper, ctx, rd, bytes);
             }
             Entry::Skip | Entry::Sniff => {}
         }
     }
 
     /// Picks the route of a `Sniff` entry from its first bytes and replays them.
-    fn decide(&mut self, rest: &mut [Level], ctx: &mut Ctx<'_>) {
+    fn decide(&mut self, rest: &mut [Level], ctx: &mut Ctx<'_>, rd: &mut Readers<'_>) {
         let s = &self.sniff[..self.sniff_len];
-        self.entry = if s.starts_with(&LOCAL_SIG) {
+        self.entry = if let Some(format) = Format::sniff(s) {
             if rest.is_empty() {
                 ctx.acc.unscannable(R::ZipNestingLimit);
                 Entry::Skip
             } else {
-                rest[0].begin();
-                Entry::Nested
+                rest[0].begin(format);
+                Entry::Nested(format)
             }
+        } else if let Some(reason) = unreadable_archive(s) {
+            ctx.acc.unscannable(reason);
+            Entry::Skip
         } else if let Some(fmt) = image::Format::sniff(s) {
             self.image.begin(fmt);
             ctx.text.begin(None, None);
@@ -602,15 +979,33 @@ impl Level {
         } else if s.starts_with(b"<?xml") {
             ctx.text.begin(None, Some(Mode::Xml));
             Entry::Xml
-        } else if s.starts_with(b"%PDF") && ctx.pdf.is_some() {
+        } else if s.starts_with(rtf::MAGIC) {
             ctx.text.begin(None, None);
-            with_pdf(ctx, |p, _| p.begin());
+            self.rtf.begin();
+            Entry::Rtf
+        } else if s.starts_with(&ole::MAGIC) {
+            ctx.text.begin(None, None);
+            match rd.ole.as_deref_mut() {
+                Some(o) => {
+                    o.begin();
+                    Entry::Ole
+                }
+                None => {
+                    // The buffer holds the compound file this entry is
+                    // inside: read as raw bytes, and say so.
+                    ctx.acc.unscannable(R::DocumentNestingLimit);
+                    Entry::Text
+                }
+            }
+        } else if s.starts_with(b"%PDF") && rd.pdf.is_some() {
+            ctx.text.begin(None, None);
+            with_pdf(rd, ctx, |p, _| p.begin());
             Entry::Pdf
         } else {
             ctx.text.begin(None, None);
             Entry::Text
         };
-        let sniffed = self.sniff;
+        let sniffed = &self.sniff;
         let n = self.sniff_len;
         match self.entry {
             Entry::Xml | Entry::Text => ctx.text.push(ctx.det, ctx.acc, &sniffed[..n]),
@@ -618,18 +1013,25 @@ impl Level {
                 self.image.feed(&sniffed[..n]);
                 ctx.text.push(ctx.det, ctx.acc, &sniffed[..n]);
             }
-            Entry::Pdf => with_pdf(ctx, |p, c| p.feed(c, &sniffed[..n])),
-            Entry::Nested => {
+            Entry::Pdf => with_pdf(rd, ctx, |p, c| p.feed(c, &sniffed[..n])),
+            Entry::Rtf => self.rtf.feed(ctx, &sniffed[..n]),
+            Entry::Ole => {
+                ctx.text.push(ctx.det, ctx.acc, &sniffed[..n]);
+                if let Some(o) = rd.ole.as_deref_mut() {
+                    o.push(&sniffed[..n]);
+                }
+            }
+            Entry::Nested(_) => {
                 let (next, deeper) = rest.split_first_mut().expect("checked above");
-                next.feed(deeper, ctx, &sniffed[..n]);
+                next.feed(deeper, ctx, rd, &sniffed[..n]);
             }
             _ => {}
         }
     }
 
-    fn finish_entry(&mut self, rest: &mut [Level], ctx: &mut Ctx<'_>) {
+    fn finish_entry(&mut self, rest: &mut [Level], ctx: &mut Ctx<'_>, rd: &mut Readers<'_>) {
         if self.entry == Entry::Sniff && self.sniff_len > 0 {
-            self.decide(rest, ctx);
+            self.decide(rest, ctx, rd);
         }
         match self.entry {
             Entry::Xml | Entry::Text => ctx.text.end(ctx.det, ctx.acc),
@@ -640,17 +1042,28 @@ impl Level {
                 }
             }
             Entry::Pdf => {
-                with_pdf(ctx, |p, c| p.finish(c));
+                with_pdf(rd, ctx, |p, c| p.finish(c));
                 ctx.text.end(ctx.det, ctx.acc);
             }
-            Entry::Nested => {
+            Entry::Ole => {
+                ctx.text.end(ctx.det, ctx.acc);
+                read_ole(rest, ctx, rd, false);
+            }
+            Entry::Rtf => {
+                self.rtf.finish(ctx);
+                ctx.text.end(ctx.det, ctx.acc);
+            }
+            Entry::Nested(_) => {
                 let (next, deeper) = rest.split_first_mut().expect("checked at entry start");
-                next.finish(deeper, ctx);
+                next.finish(deeper, ctx, rd);
             }
             Entry::Skip | Entry::Sniff => {}
         }
         self.inflating = false;
-        if self.flags & FLAG_DESCRIPTOR != 0 {
+        if self.format != Format::Zip {
+            // Tar: padding, then the next header; gzip: the trailer.
+            self.next_record();
+        } else if self.flags & FLAG_DESCRIPTOR != 0 {
             self.st = St::Descriptor;
             self.have = 0;
             self.need = 4;

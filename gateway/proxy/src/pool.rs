@@ -19,10 +19,12 @@ pub const REPLY_BUFFER: usize = 64 << 10;
 /// own state. Counted in the budget, not allocated by the pool.
 pub const PER_SESSION_OVERHEAD: usize = 160 << 10;
 
-/// The DLP scanner's state per slot (`Scanner::state_bytes` is 626,292 with the default limits
-/// and the detection catalogue, the PDF reader and its font tables included; a test keeps this
-/// above it).
-pub const SCANNER_STATE: usize = 640 << 10;
+/// The DLP scanner's state per slot: the OLE buffer (a compound file is read at random, so an
+/// Outlook or legacy Office part is kept whole, `OLE_BUFFER_BYTES`) and the rest
+/// (`Scanner::state_bytes` is 4,909,356 with the default limits, the detection catalogue, the
+/// PDF reader and its font tables, the OLE buffer and its record buffers, the RTF readers
+/// included; a test keeps this above it).
+pub const SCANNER_STATE: usize = (768 << 10) + cordon_dlp::limits::OLE_BUFFER_BYTES;
 /// The fixed buffers of a slot: the upstream read buffer, the downstream write staging (two
 /// I/O buffers: dot-stuffing may double a chunk), the upstream replies, and the downstream
 /// leg's reply buffer ([`crate::downstream::REPLY_BUFFER`], lent to the leg while it is open,

@@ -24,9 +24,9 @@
 use miniz_oxide::inflate::stream::{inflate, InflateState};
 use miniz_oxide::{DataFormat, MZFlush, MZStatus};
 
+use crate::ctx::Ctx;
 use crate::findings::UnscannableReason as R;
 use crate::limits::STAGE_BUFFER_BYTES;
-use crate::zip::Ctx;
 
 mod fonts;
 use fonts::Fonts;
