@@ -850,7 +850,7 @@ pub(crate) static IDS: &[IdType] = &[
         shapes: &["SKdddddddddd"],
         groups: G_NONE,
         check: sk_vat,
-        check_doc: "SK + 10 digits, first not 0, third 2-4 or 7-9, the number mod 11 = 0",
+        check_doc: "SK + 10 digits: a rodné číslo, or first not 0, third 2-4 or 7-9 and the number mod 11 = 0",
         keywords: &["ič dph", "ic dph", "dph", "vat", "vat number", "vat id", "vat no"],
         alone: Some(Medium),
         with_keyword: High,
@@ -1068,8 +1068,14 @@ impl Catalogue {
             for s in t.shapes {
                 by_len[s.len()] |= 1 << i;
             }
-            for w in t.keywords {
-                let w = w.to_lowercase();
+            // The automaton folds ASCII case only: a keyword in another
+            // script is also listed in capitals ("ЕГН", "EMŠO").
+            let forms = t
+                .keywords
+                .iter()
+                .flat_map(|w| [w.to_lowercase(), w.to_uppercase()])
+                .filter(|w| !w.is_ascii() || *w == w.to_lowercase());
+            for w in forms {
                 match words.iter().position(|x| *x == w) {
                     Some(j) => owners[j] |= 1 << i,
                     None => {
@@ -1906,9 +1912,10 @@ fn sk_vat(v: &[u8]) -> bool {
     let b = &v[2..];
     b.len() == 10
         && digits(b)
-        && b[0] != b'0'
-        && matches!(b[2], b'2' | b'3' | b'4' | b'7' | b'8' | b'9')
-        && u64_of(b).is_multiple_of(11)
+        && (cz_rc(b)
+            || (b[0] != b'0'
+                && matches!(b[2], b'2' | b'3' | b'4' | b'7' | b'8' | b'9')
+                && u64_of(b).is_multiple_of(11)))
 }
 
 fn si_vat(v: &[u8]) -> bool {
