@@ -321,7 +321,14 @@ fn measure(engine: &Arc<Engine>, msg: &[u8]) -> f64 {
     let mut bytes = 0usize;
     let start = Instant::now();
     let cpu_start = cpu_seconds();
-    while start.elapsed() < Duration::from_millis(1500) {
+    // DLP_BENCH_ITERS: a fixed number of messages instead of 1.5 s, so that
+    // instruction counts (callgrind) compare across builds.
+    let iters: Option<usize> = std::env::var("DLP_BENCH_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let mut done = 0;
+    while iters.map_or(start.elapsed() < Duration::from_millis(1500), |n| done < n) {
+        done += 1;
         for c in msg.chunks(64 * 1024) {
             s.feed(c);
         }

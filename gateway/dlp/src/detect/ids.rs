@@ -18,6 +18,13 @@ use crate::limits::CONTEXT_BYTES;
 /// Longest normalised identifier (CURP and CN RIC are 18, VAT 14).
 pub(crate) const MAX_ID_CHARS: usize = 20;
 
+/// A set of [`IDS`] rows, one bit each.
+pub(crate) type RowSet = u128;
+
+/// Shortest normalised identifier (NZ IRD and CL RUT have 8 characters):
+/// shorter digit runs are stepped over without building a token.
+pub(crate) const MIN_ID_CHARS: usize = 8;
+
 /// One identifier type.
 pub(crate) struct IdType {
     /// Detector name, as used in a rule's `match`.
@@ -667,6 +674,370 @@ pub(crate) static IDS: &[IdType] = &[
         with_keyword: High,
         source: "https://www.afip.gob.ar/",
     },
+    IdType {
+        name: "es_vat",
+        country: "ES",
+        label: "Número de IVA (NIF-IVA)",
+        shapes: &["ESxdddddddx"],
+        groups: G_NONE,
+        check: es_vat,
+        check_doc: "ES + NIF: a company's CIF (entity letter, 7 digits, Luhn-style check digit or letter JABCDEFGHI), a DNI or a NIE",
+        keywords: &["nif-iva", "número de iva", "iva", "cif", "vat", "vat number", "vat id", "vat no"],
+        alone: Some(Medium),
+        with_keyword: High,
+        source: "https://ec.europa.eu/taxation_customs/vies/#/faq (VIES: VAT number formats of the member states)",
+    },
+    IdType {
+        name: "pl_vat",
+        country: "PL",
+        label: "Numer VAT UE (NIP)",
+        shapes: &["PLdddddddddd"],
+        groups: G_NONE,
+        check: pl_vat,
+        check_doc: "PL + NIP, weights 6,5,7,2,3,4,5,6,7 mod 11",
+        keywords: &["nip", "numer vat", "vat ue", "vat", "vat number", "vat id", "vat no"],
+        alone: Some(Medium),
+        with_keyword: High,
+        source: "https://ec.europa.eu/taxation_customs/vies/#/faq (VIES: VAT number formats of the member states)",
+    },
+    IdType {
+        name: "se_vat",
+        country: "SE",
+        label: "Momsregistreringsnummer",
+        shapes: &["SEdddddddddd01"],
+        groups: G_NONE,
+        check: se_vat,
+        check_doc: "SE + organisationsnummer (Luhn) + 01",
+        keywords: &["momsnummer", "momsregistreringsnummer", "moms", "vat", "vat number", "vat id", "vat no"],
+        alone: Some(Medium),
+        with_keyword: High,
+        source: "https://ec.europa.eu/taxation_customs/vies/#/faq (VIES: VAT number formats of the member states)",
+    },
+    IdType {
+        name: "fi_vat",
+        country: "FI",
+        label: "Arvonlisäverotunniste (ALV-numero)",
+        shapes: &["FIdddddddd"],
+        groups: G_NONE,
+        check: fi_vat,
+        check_doc: "FI + Y-tunnus, weights 7,9,10,5,8,4,2,1 sum mod 11 = 0",
+        keywords: &["alv", "alv-numero", "arvonlisävero", "y-tunnus", "vat", "vat number", "vat id", "vat no"],
+        alone: Some(Medium),
+        with_keyword: High,
+        source: "https://ec.europa.eu/taxation_customs/vies/#/faq (VIES: VAT number formats of the member states)",
+    },
+    IdType {
+        name: "dk_vat",
+        country: "DK",
+        label: "Momsregistreringsnummer (CVR)",
+        shapes: &["DKdddddddd"],
+        groups: G_NONE,
+        check: dk_vat,
+        check_doc: "DK + CVR, first digit not 0, weights 2,7,6,5,4,3,2,1 sum mod 11 = 0",
+        keywords: &["cvr", "cvr-nummer", "momsnummer", "se-nummer", "vat", "vat number", "vat id", "vat no"],
+        alone: Some(Medium),
+        with_keyword: High,
+        source: "https://ec.europa.eu/taxation_customs/vies/#/faq (VIES: VAT number formats of the member states)",
+    },
+    IdType {
+        name: "pt_vat",
+        country: "PT",
+        label: "Número de IVA (NIPC)",
+        shapes: &["PTddddddddd"],
+        groups: G_NONE,
+        check: pt_vat,
+        check_doc: "PT + NIF, weights 9..2 mod 11",
+        keywords: &["nif", "nipc", "contribuinte", "iva", "vat", "vat number", "vat id", "vat no"],
+        alone: Some(Medium),
+        with_keyword: High,
+        source: "https://ec.europa.eu/taxation_customs/vies/#/faq (VIES: VAT number formats of the member states)",
+    },
+    IdType {
+        name: "ro_vat",
+        country: "RO",
+        label: "Cod de înregistrare în scopuri de TVA (CUI)",
+        shapes: &["ROdddddd", "ROddddddd", "ROdddddddd", "ROddddddddd", "ROdddddddddd"],
+        groups: G_NONE,
+        check: ro_vat,
+        check_doc: "RO + CUI of 6-10 digits, first not 0, check = 10 x (weights 7,5,3,2,1,7,5,3,2 over the zero-padded body) mod 11 mod 10",
+        keywords: &["cui", "cif", "cod fiscal", "tva", "cod tva", "vat", "vat number", "vat id", "vat no"],
+        alone: Some(Medium),
+        with_keyword: High,
+        source: "https://ec.europa.eu/taxation_customs/vies/#/faq (VIES: VAT number formats of the member states)",
+    },
+    IdType {
+        name: "hr_vat",
+        country: "HR",
+        label: "PDV identifikacijski broj",
+        shapes: &["HRddddddddddd"],
+        groups: G_NONE,
+        check: hr_vat,
+        check_doc: "HR + OIB, ISO 7064 MOD 11,10",
+        keywords: &["pdv", "pdv broj", "oib", "vat", "vat number", "vat id", "vat no"],
+        alone: Some(Medium),
+        with_keyword: High,
+        source: "https://ec.europa.eu/taxation_customs/vies/#/faq (VIES: VAT number formats of the member states)",
+    },
+    IdType {
+        name: "ee_vat",
+        country: "EE",
+        label: "Käibemaksukohustuslase number (KMKR)",
+        shapes: &["EEddddddddd"],
+        groups: G_NONE,
+        check: ee_vat,
+        check_doc: "EE + 9 digits, weights 3,7,1 repeated, sum mod 10 = 0",
+        keywords: &["kmkr", "käibemaks", "käibemaksukohustuslase number", "vat", "vat number", "vat id", "vat no"],
+        alone: Some(Medium),
+        with_keyword: High,
+        source: "https://ec.europa.eu/taxation_customs/vies/#/faq (VIES: VAT number formats of the member states)",
+    },
+    IdType {
+        name: "gr_vat",
+        country: "GR",
+        label: "Αριθμός Φορολογικού Μητρώου (ΑΦΜ) with EL",
+        shapes: &["ELddddddddd"],
+        groups: G_NONE,
+        check: gr_vat,
+        check_doc: "EL + 9 digits, check = (sum of d x 2^(8-i)) x 2 mod 11 mod 10",
+        keywords: &["αφμ", "afm", "φπα", "fpa", "vat", "vat number", "vat id", "vat no"],
+        alone: Some(Medium),
+        with_keyword: High,
+        source: "https://ec.europa.eu/taxation_customs/vies/#/faq (VIES: VAT number formats of the member states)",
+    },
+    IdType {
+        name: "ie_vat",
+        country: "IE",
+        label: "VAT registration number",
+        shapes: &["IEddddddda", "IEdddddddaa"],
+        groups: G_NONE,
+        check: ie_vat,
+        check_doc: "IE + 7 digits + check letter (weights 8..2, second letter A/H/W x 9, mod 23 into WABCDEFGHIJKLMNOPQRSTUV) + optional letter",
+        keywords: &["vat reg", "vat registration", "tax reference", "vat", "vat number", "vat id", "vat no"],
+        alone: Some(Medium),
+        with_keyword: High,
+        source: "https://ec.europa.eu/taxation_customs/vies/#/faq (VIES: VAT number formats of the member states)",
+    },
+    IdType {
+        name: "lu_vat",
+        country: "LU",
+        label: "Numéro d'identification à la TVA",
+        shapes: &["LUdddddddd"],
+        groups: G_NONE,
+        check: lu_vat,
+        check_doc: "LU + 6 digits + first 6 mod 89 as 2 digits",
+        keywords: &["tva", "numéro tva", "numéro de tva", "vat", "vat number", "vat id", "vat no"],
+        alone: Some(Medium),
+        with_keyword: High,
+        source: "https://ec.europa.eu/taxation_customs/vies/#/faq (VIES: VAT number formats of the member states)",
+    },
+    IdType {
+        name: "cz_vat",
+        country: "CZ",
+        label: "Daňové identifikační číslo (DIČ)",
+        shapes: &["CZdddddddd", "CZddddddddd", "CZdddddddddd"],
+        groups: G_NONE,
+        check: cz_vat,
+        check_doc: "CZ + IČO of 8 digits (first not 9, weights 8..2, (11 - sum mod 11) mod 10 with 0 as 1) or a rodné číslo of 9-10 digits",
+        keywords: &["dič", "dic", "daňové identifikační číslo", "dph", "vat", "vat number", "vat id", "vat no"],
+        alone: Some(Medium),
+        with_keyword: High,
+        source: "https://ec.europa.eu/taxation_customs/vies/#/faq (VIES: VAT number formats of the member states)",
+    },
+    IdType {
+        name: "sk_vat",
+        country: "SK",
+        label: "Identifikačné číslo pre DPH (IČ DPH)",
+        shapes: &["SKdddddddddd"],
+        groups: G_NONE,
+        check: sk_vat,
+        check_doc: "SK + 10 digits: a rodné číslo, or first not 0, third 2-4 or 7-9 and the number mod 11 = 0",
+        keywords: &["ič dph", "ic dph", "dph", "vat", "vat number", "vat id", "vat no"],
+        alone: Some(Medium),
+        with_keyword: High,
+        source: "https://ec.europa.eu/taxation_customs/vies/#/faq (VIES: VAT number formats of the member states)",
+    },
+    IdType {
+        name: "si_vat",
+        country: "SI",
+        label: "Identifikacijska številka za DDV",
+        shapes: &["SIdddddddd"],
+        groups: G_NONE,
+        check: si_vat,
+        check_doc: "SI + 8 digits, first not 0, check = 11 - (weights 8..2 mod 11), 10 as 0",
+        keywords: &["ddv", "id za ddv", "davčna številka", "vat", "vat number", "vat id", "vat no"],
+        alone: Some(Medium),
+        with_keyword: High,
+        source: "https://ec.europa.eu/taxation_customs/vies/#/faq (VIES: VAT number formats of the member states)",
+    },
+    IdType {
+        name: "hu_vat",
+        country: "HU",
+        label: "Közösségi adószám",
+        shapes: &["HUdddddddd"],
+        groups: G_NONE,
+        check: hu_vat,
+        check_doc: "HU + 8 digits, weights 9,7,3,1 repeated, sum mod 10 = 0",
+        keywords: &["adószám", "közösségi adószám", "anum", "vat", "vat number", "vat id", "vat no"],
+        alone: Some(Medium),
+        with_keyword: High,
+        source: "https://ec.europa.eu/taxation_customs/vies/#/faq (VIES: VAT number formats of the member states)",
+    },
+    IdType {
+        name: "bg_vat",
+        country: "BG",
+        label: "Идентификационен номер по ДДС",
+        shapes: &["BGddddddddd", "BGdddddddddd"],
+        groups: G_NONE,
+        check: bg_vat,
+        check_doc: "BG + 9-digit BULSTAT (weights 1..8, or 3..10 when the sum mod 11 is 10; mod 10) or a 10-digit EGN",
+        keywords: &["ддс", "ин по здс", "булстат", "bulstat", "vat", "vat number", "vat id", "vat no"],
+        alone: Some(Medium),
+        with_keyword: High,
+        source: "https://ec.europa.eu/taxation_customs/vies/#/faq (VIES: VAT number formats of the member states)",
+    },
+    IdType {
+        name: "lt_vat",
+        country: "LT",
+        label: "PVM mokėtojo kodas",
+        shapes: &["LTddddddddd", "LTdddddddddddd"],
+        groups: G_NONE,
+        check: lt_vat,
+        check_doc: "LT + 9 or 12 digits with 1 in the 8th/11th place, weights 1..9,1.. (3.. when 10) mod 11 mod 10",
+        keywords: &["pvm", "pvm kodas", "pvm mokėtojo kodas", "vat", "vat number", "vat id", "vat no"],
+        alone: Some(Medium),
+        with_keyword: High,
+        source: "https://ec.europa.eu/taxation_customs/vies/#/faq (VIES: VAT number formats of the member states)",
+    },
+    IdType {
+        name: "lv_vat",
+        country: "LV",
+        label: "PVN reģistrācijas numurs",
+        shapes: &["LVddddddddddd"],
+        groups: G_NONE,
+        check: lv_vat,
+        check_doc: "LV + 11 digits: legal persons (first digit 4-9) weights 9,1,4,8,3,10,2,5,7,6,1 sum mod 11 = 3; natural persons a personas kods",
+        keywords: &["pvn", "pvn reģistrācijas numurs", "vat", "vat number", "vat id", "vat no"],
+        alone: Some(Medium),
+        with_keyword: High,
+        source: "https://ec.europa.eu/taxation_customs/vies/#/faq (VIES: VAT number formats of the member states)",
+    },
+    IdType {
+        name: "cy_vat",
+        country: "CY",
+        label: "Αριθμός Εγγραφής ΦΠΑ",
+        shapes: &["CYdddddddda"],
+        groups: G_NONE,
+        check: cy_vat,
+        check_doc: "CY + 8 digits (not starting 12) + check letter: odd positions through 1,0,5,7,9,13,15,17,19,21, even positions as digits, mod 26",
+        keywords: &["φπα", "αριθμός εγγραφής φπα", "vat", "vat number", "vat id", "vat no"],
+        alone: Some(Medium),
+        with_keyword: High,
+        source: "https://ec.europa.eu/taxation_customs/vies/#/faq (VIES: VAT number formats of the member states)",
+    },
+    IdType {
+        name: "mt_vat",
+        country: "MT",
+        label: "VAT number",
+        shapes: &["MTdddddddd"],
+        groups: G_NONE,
+        check: mt_vat,
+        check_doc: "MT + 8 digits, first not 0, weights 3,4,6,7,8,9,10,1 sum mod 37 = 0",
+        keywords: &["numru tal-vat", "vat", "vat number", "vat id", "vat no"],
+        alone: Some(Medium),
+        with_keyword: High,
+        source: "https://ec.europa.eu/taxation_customs/vies/#/faq (VIES: VAT number formats of the member states)",
+    },
+    IdType {
+        name: "ie_pps",
+        country: "IE",
+        label: "Personal Public Service Number (PPSN)",
+        shapes: &["ddddddda", "dddddddaa"],
+        groups: G_NONE,
+        check: ie_pps,
+        check_doc: "7 digits + check letter (weights 8..2, a second letter A/H/W counts x 9, mod 23 into WABCDEFGHIJKLMNOPQRSTUV) + optional letter",
+        keywords: &["pps", "ppsn", "pps number", "personal public service", "uimhir pss"],
+        alone: Some(Low),
+        with_keyword: High,
+        source: "https://www.gov.ie/en/organisation-information/0a9d1b-personal-public-service-pps-number/ (Department of Social Protection)",
+    },
+    IdType {
+        name: "cz_birth_number",
+        country: "CZ",
+        label: "Rodné číslo",
+        shapes: &["ddddddddd", "dddddddddd"],
+        groups: &[&[6, 3], &[6, 4]],
+        check: cz_rc,
+        check_doc: "YYMMDD (+50 women, +20 extra series) + serial; 10 digits: number mod 11 = 0 (10 written 0 before 1985); 9 digits only before 1954",
+        keywords: &["rodné číslo", "rodne cislo", "r.č.", "birth number"],
+        alone: Some(Low),
+        with_keyword: High,
+        source: "https://www.mvcr.cz/ (Zákon 133/2000 Sb. o evidenci obyvatel a rodných číslech, §13)",
+    },
+    IdType {
+        name: "sk_birth_number",
+        country: "SK",
+        label: "Rodné číslo",
+        shapes: &["dddddddddd"],
+        groups: &[&[6, 4]],
+        check: sk_rc,
+        check_doc: "as the Czech rodné číslo (shared scheme): YYMMDD (+50 women) + serial, number mod 11 = 0",
+        keywords: &["rodné číslo", "rodne cislo", "r.č.", "birth number"],
+        alone: Some(Low),
+        with_keyword: High,
+        source: "https://www.minv.sk/ (Zákon 301/1995 Z. z. o rodnom čísle)",
+    },
+    IdType {
+        name: "bg_egn",
+        country: "BG",
+        label: "Единен граждански номер (ЕГН)",
+        shapes: &["dddddddddd"],
+        groups: G_NONE,
+        check: bg_egn,
+        check_doc: "YYMMDD (month +20 before 1900, +40 from 2000), weights 2,4,8,5,10,9,7,3,6 mod 11 mod 10",
+        keywords: &["егн", "egn", "единен граждански номер"],
+        alone: Some(Low),
+        with_keyword: High,
+        source: "https://www.grao.bg/ (ГРАО, Закон за гражданската регистрация)",
+    },
+    IdType {
+        name: "lt_personal_code",
+        country: "LT",
+        label: "Asmens kodas",
+        shapes: &["ddddddddddd"],
+        groups: G_NONE,
+        check: lt_ak,
+        check_doc: "sex/century 3-6, YYMMDD, serial, two-stage weights mod 11 (the Estonian scheme, LST 1185)",
+        keywords: &["asmens kodas", "a.k.", "personal code"],
+        alone: Some(Low),
+        with_keyword: High,
+        source: "https://www.registrucentras.lt/ (Gyventojų registras, asmens kodo sudarymas)",
+    },
+    IdType {
+        name: "lv_personal_code",
+        country: "LV",
+        label: "Personas kods",
+        shapes: &["ddddddddddd"],
+        groups: &[&[6, 5]],
+        check: lv_pk,
+        check_doc: "DDMMYY + century digit 0-2 + serial + check (1 + weights 10,5,8,4,2,1,6,3,7,9) mod 11 mod 10",
+        keywords: &["personas kods", "p.k.", "personal code"],
+        alone: Some(Low),
+        with_keyword: High,
+        source: "https://www.pmlp.gov.lv/ (Fizisko personu reģistrs)",
+    },
+    IdType {
+        name: "si_emso",
+        country: "SI",
+        label: "Enotna matična številka občana (EMŠO)",
+        shapes: &["ddddddddddddd"],
+        groups: G_NONE,
+        check: si_emso,
+        check_doc: "DDMMYYY (year mod 1000), region, serial, weights 7,6,5,4,3,2 repeated, check = -sum mod 11 mod 10",
+        keywords: &["emšo", "emso", "enotna matična številka občana"],
+        alone: Some(Low),
+        with_keyword: High,
+        source: "https://www.gov.si/ (Zakon o centralnem registru prebivalstva)",
+    },
 ];
 
 // ---- the one-pass matcher ------------------------------------------------
@@ -676,9 +1047,9 @@ pub(crate) static IDS: &[IdType] = &[
 pub(crate) struct Catalogue {
     ac: AhoCorasick,
     /// Row ids (bits) per keyword pattern.
-    owners: Vec<u64>,
+    owners: Vec<RowSet>,
     /// Row ids per normalised length.
-    by_len: [u64; MAX_ID_CHARS + 1],
+    by_len: [RowSet; MAX_ID_CHARS + 1],
 }
 
 impl std::fmt::Debug for Catalogue {
@@ -689,16 +1060,22 @@ impl std::fmt::Debug for Catalogue {
 
 impl Catalogue {
     pub(crate) fn new() -> Catalogue {
-        assert!(IDS.len() <= 64, "row sets are 64-bit masks");
+        assert!(IDS.len() <= RowSet::BITS as usize, "row sets are bit masks");
         let mut words: Vec<String> = Vec::new();
-        let mut owners: Vec<u64> = Vec::new();
-        let mut by_len = [0u64; MAX_ID_CHARS + 1];
+        let mut owners: Vec<RowSet> = Vec::new();
+        let mut by_len = [0 as RowSet; MAX_ID_CHARS + 1];
         for (i, t) in IDS.iter().enumerate() {
             for s in t.shapes {
                 by_len[s.len()] |= 1 << i;
             }
-            for w in t.keywords {
-                let w = w.to_lowercase();
+            // The automaton folds ASCII case only: a keyword in another
+            // script is also listed in capitals ("ЕГН", "EMŠO").
+            let forms = t
+                .keywords
+                .iter()
+                .flat_map(|w| [w.to_lowercase(), w.to_uppercase()])
+                .filter(|w| !w.is_ascii() || *w == w.to_lowercase());
+            for w in forms {
                 match words.iter().position(|x| *x == w) {
                     Some(j) => owners[j] |= 1 << i,
                     None => {
@@ -717,12 +1094,12 @@ impl Catalogue {
     }
 
     /// Rows whose shape has `len` characters.
-    pub(crate) fn rows_of_len(&self, len: usize) -> u64 {
+    pub(crate) fn rows_of_len(&self, len: usize) -> RowSet {
         self.by_len.get(len).copied().unwrap_or(0)
     }
 
     /// Rows supported by a keyword within [`CONTEXT_BYTES`] of `[start, end)`.
-    pub(crate) fn keyword_rows(&self, hay: &[u8], start: usize, end: usize) -> u64 {
+    pub(crate) fn keyword_rows(&self, hay: &[u8], start: usize, end: usize) -> RowSet {
         let lo = start.saturating_sub(CONTEXT_BYTES);
         let hi = (end + CONTEXT_BYTES).min(hay.len());
         let mut rows = 0;
@@ -1406,6 +1783,304 @@ fn ar_cuit(v: &[u8]) -> bool {
     c == dv(v[10])
 }
 
+// ---- EU VAT numbers (the country prefix is part of the value) --------------
+
+fn es_cif(v: &[u8]) -> bool {
+    if v.len() != 9 || !b"ABCDEFGHJNPQRSUVW".contains(&v[0]) || !digits(&v[1..8]) {
+        return false;
+    }
+    let mut s = 0;
+    for (i, &c) in v[1..8].iter().enumerate() {
+        let d = dv(c);
+        s += if i % 2 == 0 {
+            (2 * d) / 10 + (2 * d) % 10
+        } else {
+            d
+        };
+    }
+    let check = (10 - s % 10) % 10;
+    v[8] == b'0' + check as u8 || v[8] == b"JABCDEFGHI"[check as usize]
+}
+
+fn es_vat(v: &[u8]) -> bool {
+    v.len() == 11 && (es_cif(&v[2..]) || es_dni(&v[2..]) || es_nie(&v[2..]))
+}
+
+fn pl_vat(v: &[u8]) -> bool {
+    pl_nip(&v[2..])
+}
+
+fn se_vat(v: &[u8]) -> bool {
+    v.len() == 14 && luhn(&v[2..12]) && &v[12..] == b"01"
+}
+
+fn fi_vat(v: &[u8]) -> bool {
+    digits(&v[2..]) && weighted(&v[2..], &[7, 9, 10, 5, 8, 4, 2, 1]).is_multiple_of(11)
+}
+
+fn dk_vat(v: &[u8]) -> bool {
+    digits(&v[2..])
+        && v[2] != b'0'
+        && weighted(&v[2..], &[2, 7, 6, 5, 4, 3, 2, 1]).is_multiple_of(11)
+}
+
+fn pt_vat(v: &[u8]) -> bool {
+    pt_nif(&v[2..])
+}
+
+fn ro_vat(v: &[u8]) -> bool {
+    let b = &v[2..];
+    if !(6..=10).contains(&b.len()) || !digits(b) || b[0] == b'0' {
+        return false;
+    }
+    let body = &b[..b.len() - 1];
+    let w = [7, 5, 3, 2, 1, 7, 5, 3, 2];
+    let s: u32 = body
+        .iter()
+        .rev()
+        .zip(w.iter().rev())
+        .map(|(&c, &w)| dv(c) * w)
+        .sum();
+    (10 * s) % 11 % 10 == dv(b[b.len() - 1])
+}
+
+fn hr_vat(v: &[u8]) -> bool {
+    iso7064_11_10(&v[2..])
+}
+
+fn ee_vat(v: &[u8]) -> bool {
+    digits(&v[2..]) && weighted(&v[2..], &[3, 7, 1, 3, 7, 1, 3, 7, 1]).is_multiple_of(10)
+}
+
+fn gr_vat(v: &[u8]) -> bool {
+    let b = &v[2..];
+    if b.len() != 9 || !digits(b) {
+        return false;
+    }
+    let s = b[..8].iter().fold(0u32, |a, &c| a * 2 + dv(c));
+    s * 2 % 11 % 10 == dv(b[8])
+}
+
+/// The Irish check letter shared by PPSNs and VAT numbers.
+fn ie_check(v: &[u8]) -> bool {
+    const ALPHA: &[u8; 23] = b"WABCDEFGHIJKLMNOPQRSTUV";
+    if !(8..=9).contains(&v.len()) || !digits(&v[..7]) {
+        return false;
+    }
+    let second = match v.get(8) {
+        None => 0,
+        Some(c) => match ALPHA.iter().position(|a| a == c) {
+            Some(k) => k as u32,
+            None => return false,
+        },
+    };
+    let s = weighted(&v[..7], &[8, 7, 6, 5, 4, 3, 2]) + 9 * second;
+    ALPHA[(s % 23) as usize] == v[7]
+}
+
+fn ie_vat(v: &[u8]) -> bool {
+    ie_check(&v[2..])
+}
+
+fn ie_pps(v: &[u8]) -> bool {
+    ie_check(v)
+        && v.get(8)
+            .is_none_or(|c| c.is_ascii_uppercase() && *c <= b'W')
+}
+
+fn lu_vat(v: &[u8]) -> bool {
+    let b = &v[2..];
+    b.len() == 8 && digits(b) && num(&b[..6]) % 89 == num(&b[6..])
+}
+
+fn cz_vat(v: &[u8]) -> bool {
+    let b = &v[2..];
+    if !digits(b) {
+        return false;
+    }
+    match b.len() {
+        8 => {
+            let c = (11 - weighted(&b[..7], &[8, 7, 6, 5, 4, 3, 2]) % 11) % 11;
+            b[0] != b'9' && (if c == 0 { 1 } else { c }) % 10 == dv(b[7])
+        }
+        9 | 10 => cz_rc(b),
+        _ => false,
+    }
+}
+
+fn sk_vat(v: &[u8]) -> bool {
+    let b = &v[2..];
+    b.len() == 10
+        && digits(b)
+        && (cz_rc(b)
+            || (b[0] != b'0'
+                && matches!(b[2], b'2' | b'3' | b'4' | b'7' | b'8' | b'9')
+                && u64_of(b).is_multiple_of(11)))
+}
+
+fn si_vat(v: &[u8]) -> bool {
+    let b = &v[2..];
+    if b.len() != 8 || !digits(b) || b[0] == b'0' {
+        return false;
+    }
+    let c = 11 - weighted(&b[..7], &[8, 7, 6, 5, 4, 3, 2]) % 11;
+    (if c == 10 { 0 } else { c }) == dv(b[7])
+}
+
+fn hu_vat(v: &[u8]) -> bool {
+    digits(&v[2..]) && weighted(&v[2..], &[9, 7, 3, 1, 9, 7, 3, 1]).is_multiple_of(10)
+}
+
+fn bg_vat(v: &[u8]) -> bool {
+    let b = &v[2..];
+    match b.len() {
+        9 if digits(b) => {
+            let mut c = weighted(&b[..8], &[1, 2, 3, 4, 5, 6, 7, 8]) % 11;
+            if c == 10 {
+                c = weighted(&b[..8], &[3, 4, 5, 6, 7, 8, 9, 10]) % 11;
+            }
+            c % 10 == dv(b[8])
+        }
+        10 => bg_egn(b),
+        _ => false,
+    }
+}
+
+fn lt_vat(v: &[u8]) -> bool {
+    let b = &v[2..];
+    let n = b.len();
+    if !(n == 9 || n == 12) || !digits(b) || b[n - 2] != b'1' {
+        return false;
+    }
+    let w1: Vec<u32> = (0..n - 1).map(|i| 1 + (i as u32 % 9)).collect();
+    let mut c = weighted(&b[..n - 1], &w1) % 11;
+    if c == 10 {
+        let w2: Vec<u32> = (0..n - 1).map(|i| 1 + ((i as u32 + 2) % 9)).collect();
+        c = weighted(&b[..n - 1], &w2);
+    }
+    c % 11 % 10 == dv(b[n - 1])
+}
+
+fn lv_vat(v: &[u8]) -> bool {
+    let b = &v[2..];
+    if b.len() != 11 || !digits(b) {
+        return false;
+    }
+    if b[0] > b'3' {
+        weighted(b, &[9, 1, 4, 8, 3, 10, 2, 5, 7, 6, 1]) % 11 == 3
+    } else {
+        lv_pk(b)
+    }
+}
+
+fn cy_vat(v: &[u8]) -> bool {
+    const ODD: [u32; 10] = [1, 0, 5, 7, 9, 13, 15, 17, 19, 21];
+    let b = &v[2..];
+    if b.len() != 9 || !digits(&b[..8]) || &b[..2] == b"12" {
+        return false;
+    }
+    let s: u32 = b[..8]
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            if i % 2 == 0 {
+                ODD[(c - b'0') as usize]
+            } else {
+                dv(c)
+            }
+        })
+        .sum();
+    b[8] == b'A' + (s % 26) as u8
+}
+
+fn mt_vat(v: &[u8]) -> bool {
+    digits(&v[2..])
+        && v[2] != b'0'
+        && weighted(&v[2..], &[3, 4, 6, 7, 8, 9, 10, 1]).is_multiple_of(37)
+}
+
+// ---- more personal numbers --------------------------------------------------
+
+fn u64_of(v: &[u8]) -> u64 {
+    v.iter().fold(0, |a, &c| a * 10 + u64::from(c - b'0'))
+}
+
+/// Czech and Slovak rodné číslo.
+fn cz_rc(v: &[u8]) -> bool {
+    if !(9..=10).contains(&v.len()) || !digits(v) {
+        return false;
+    }
+    let mut year = 1900 + num(&v[..2]);
+    let month = num(&v[2..4]) % 50 % 20;
+    if v.len() == 9 {
+        if year >= 1980 {
+            year -= 100;
+        }
+        if year > 1953 {
+            return false;
+        }
+    } else if year < 1954 {
+        year += 100;
+    }
+    if !date_ok(year, month, num(&v[4..6])) {
+        return false;
+    }
+    if v.len() == 9 {
+        return true;
+    }
+    let mut c = u64_of(&v[..9]) % 11;
+    if year < 1985 {
+        c %= 10;
+    }
+    c < 10 && c == u64::from(dv(v[9]))
+}
+
+fn sk_rc(v: &[u8]) -> bool {
+    v.len() == 10 && cz_rc(v)
+}
+
+fn bg_egn(v: &[u8]) -> bool {
+    if v.len() != 10 || !digits(v) {
+        return false;
+    }
+    let (mut y, mut m) = (1900 + num(&v[..2]), num(&v[2..4]));
+    if m > 40 {
+        y += 100;
+        m -= 40;
+    } else if m > 20 {
+        y -= 100;
+        m -= 20;
+    }
+    date_ok(y, m, num(&v[4..6]))
+        && weighted(&v[..9], &[2, 4, 8, 5, 10, 9, 7, 3, 6]) % 11 % 10 == dv(v[9])
+}
+
+fn lt_ak(v: &[u8]) -> bool {
+    ee_ik(v)
+}
+
+fn lv_pk(v: &[u8]) -> bool {
+    if v.len() != 11 || !digits(v) || v[6] > b'2' {
+        return false;
+    }
+    let y = 1800 + 100 * dv(v[6]) + num(&v[4..6]);
+    date_ok(y, num(&v[2..4]), num(&v[..2]))
+        && (1 + weighted(&v[..10], &[10, 5, 8, 4, 2, 1, 6, 3, 7, 9])) % 11 % 10 == dv(v[10])
+}
+
+fn si_emso(v: &[u8]) -> bool {
+    if v.len() != 13 || !digits(v) {
+        return false;
+    }
+    let yyy = num(&v[4..7]);
+    let y = if yyy < 800 { 2000 + yyy } else { 1000 + yyy };
+    if !date_ok(y, num(&v[2..4]), num(&v[..2])) {
+        return false;
+    }
+    let s = weighted(&v[..12], &[7, 6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2]);
+    (11 - s % 11) % 11 % 10 == dv(v[12])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1529,6 +2204,86 @@ mod tests {
         ("il_id", &["039337423"], &["039337424"]),
         ("cl_rut", &["125319092", "13149405K"], &["125319093"]),
         ("ar_cuit", &["20267565393"], &["20267565392"]),
+        (
+            "es_vat",
+            &["ESP26018150", "ESH18609131", "ES54362315K"],
+            &["ESP26018151"],
+        ),
+        (
+            "pl_vat",
+            &["PL5628194822", "PL2993518191"],
+            &["PL5628194820"],
+        ),
+        (
+            "se_vat",
+            &["SE293786579401", "SE554323194701"],
+            &["SE293786579400"],
+        ),
+        ("fi_vat", &["FI87574911", "FI18625279"], &["FI87574910"]),
+        ("dk_vat", &["DK70189550", "DK69797113"], &["DK70189551"]),
+        ("pt_vat", &["PT371049741", "PT550752919"], &["PT371049740"]),
+        ("ro_vat", &["RO8342360", "RO7127684262"], &["RO8342361"]),
+        (
+            "hr_vat",
+            &["HR84656321229", "HR33079244026"],
+            &["HR84656321220"],
+        ),
+        ("ee_vat", &["EE106859951", "EE102890781"], &["EE106859950"]),
+        ("gr_vat", &["EL666617606", "EL313721594"], &["EL666617600"]),
+        ("ie_vat", &["IE0109281TH", "IE9013962PH"], &["IE0109281TA"]),
+        ("lu_vat", &["LU59571134", "LU77774159"], &["LU59571130"]),
+        (
+            "cz_vat",
+            &["CZ31547281", "CZ13852809", "CZ5461081340"],
+            &["CZ31547280"],
+        ),
+        (
+            "sk_vat",
+            &["SK9491485256", "SK4888539337"],
+            &["SK9491485250"],
+        ),
+        ("si_vat", &["SI73387509", "SI14743957"], &["SI73387500"]),
+        ("hu_vat", &["HU75513133", "HU73537995"], &["HU75513130"]),
+        (
+            "bg_vat",
+            &["BG075116378", "BG265167611", "BG7904241676"],
+            &["BG075116370"],
+        ),
+        ("lt_vat", &["LT222029711", "LT182633010"], &["LT222029710"]),
+        (
+            "lv_vat",
+            &["LV45798682823", "LV79180588870"],
+            &["LV45798682820"],
+        ),
+        ("cy_vat", &["CY08033401A", "CY57801759Q"], &["CY08033401B"]),
+        ("mt_vat", &["MT99834732", "MT99834769"], &["MT99834730"]),
+        ("ie_pps", &["8878384PW", "3726167VA"], &["8878384PA"]),
+        (
+            "cz_birth_number",
+            &["5461081340", "5753232420"],
+            &["5461081341"],
+        ),
+        (
+            "sk_birth_number",
+            &["5461081340", "5753232420"],
+            &["5461081341"],
+        ),
+        ("bg_egn", &["7904241676", "6011273266"], &["7904241670"]),
+        (
+            "lt_personal_code",
+            &["67107075516", "55106187709"],
+            &["67107075510"],
+        ),
+        (
+            "lv_personal_code",
+            &["17067428118", "03026424025"],
+            &["17067428110"],
+        ),
+        (
+            "si_emso",
+            &["2703967506468", "1709959509754"],
+            &["2703967506460"],
+        ),
     ];
 
     fn norm(s: &str) -> Vec<u8> {
