@@ -168,14 +168,13 @@ fn pdf_findings(engine: &crate::Engine, chunks: &[&[u8]]) -> crate::Findings {
     let mut detected = "pdf";
     text.begin(None, None);
     pdf.begin();
-    let mut ctx = crate::zip::Ctx {
+    let mut ctx = crate::ctx::Ctx {
         det: &engine.detectors,
         limits: &engine.limits,
         acc: &mut acc,
         text: &mut text,
         inflated: &mut inflated,
         detected: &mut detected,
-        pdf: None,
     };
     for c in chunks {
         pdf.feed(&mut ctx, c);
