@@ -108,3 +108,13 @@ pub enum Error {
     #[error("cannot set up logging: {0}")]
     Logging(#[source] tracing_subscriber::util::TryInitError),
 }
+
+impl Error {
+    /// The error as a person reads it: a config error with every located problem.
+    pub fn report(&self) -> String {
+        match self {
+            Error::Config(c) => format!("invalid configuration:\n{}", c.report()),
+            other => other.to_string(),
+        }
+    }
+}

@@ -8,6 +8,7 @@
 //! - [`live`]: builds what sessions share from a config, at start and on every apply.
 //! - [`config_port`]: the gateway behind the config port (status, apply, rollback, incidents,
 //!   scan) and the A/B config store it opens.
+//! - [`scan`]: `cordon scan`: one message's findings and, with a config, its verdict.
 //! - [`stamp_key`]: the appliance's stamp key file when there is no config store.
 //! - [`worker_env`]: what the supervisor tells its workers through the environment.
 //! - [`logging`]: journald under systemd, stderr otherwise.
@@ -20,15 +21,14 @@ mod config_port;
 mod error;
 mod live;
 mod logging;
+mod scan;
 mod stamp_key;
 mod worker_env;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use cordon_proxy::dlp_inspector::{DlpInspectors, Durable};
 use cordon_proxy::tls;
 
 use crate::boot::{Options, Worker};
@@ -136,7 +136,7 @@ fn main() -> ExitCode {
             from,
             to,
             json,
-        } => scan(&file, config.as_deref(), from.as_deref(), &to, json),
+        } => scan::scan(&file, config.as_deref(), from.as_deref(), &to, json),
         Cmd::Detectors { json } => {
             use cordon_dlp::catalogue;
             if json {
@@ -175,16 +175,9 @@ fn exit(result: Result<(), Error>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("cordon: {}", report(&e));
+            eprintln!("cordon: {}", e.report());
             ExitCode::FAILURE
         }
-    }
-}
-
-fn report(e: &Error) -> String {
-    match e {
-        Error::Config(c) => format!("invalid configuration:\n{}", c.report()),
-        other => other.to_string(),
     }
 }
 
@@ -227,119 +220,4 @@ fn check_config(file: &std::path::Path) -> ExitCode {
         }
         ExitCode::FAILURE
     }
-}
-
-fn scan(
-    file: &std::path::Path,
-    config: Option<&std::path::Path>,
-    from: Option<&str>,
-    to: &[String],
-    json: bool,
-) -> ExitCode {
-    let message = match std::fs::read(file) {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("cordon: cannot read {}: {e}", file.display());
-            return ExitCode::FAILURE;
-        }
-    };
-    let Some(config) = config else {
-        // Findings only: the built-in detectors, no rules to judge by.
-        let engine = match cordon_dlp::Engine::new(&Default::default()) {
-            Ok(e) => Arc::new(e),
-            Err(e) => {
-                eprintln!("cordon: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-        let mut scanner = engine.scanner();
-        scanner.feed(&message);
-        let findings = scanner.finish();
-        return print_scan(&findings, None, json);
-    };
-    let built = cordon_config::load(config)
-        .map_err(Error::Config)
-        .and_then(|c| Ok((cordon_proxy::engine::build(&c)?, Arc::new(c))));
-    let (engine, config) = match built {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("cordon: {}", report(&e));
-            return ExitCode::FAILURE;
-        }
-    };
-    let key = stamp_key::existing(&config).unwrap_or([0; cordon_policy::KEY_BYTES]);
-    let inspectors = DlpInspectors {
-        durable: Durable::new(key, &engine, &config),
-        engine,
-        config,
-    };
-    let env = from.map(|f| (f, to));
-    let (judgement, findings) = inspectors.dry_run(&message, env);
-    print_scan(&findings, Some(&judgement), json)
-}
-
-/// The findings table (or JSON) and, when judged, the verdict and each rule's trace.
-fn print_scan(
-    findings: &cordon_dlp::Findings,
-    judgement: Option<&cordon_policy::Judgement>,
-    json: bool,
-) -> ExitCode {
-    if json {
-        let mut v = match serde_json::to_value(findings) {
-            Ok(v) => v,
-            Err(e) => {
-                eprintln!("cordon: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-        if let Some(j) = judgement {
-            v["verdict"] = serde_json::json!({
-                "action": cordon_policy::action_name(j.decision.action),
-                "rule": j.decision.rule,
-                "reply": j.decision.reply,
-                "loop": j.loop_detected,
-                "forged_stamp": j.forged_stamp,
-                "scan_error": j.scan_error,
-                "rules": j.decision.trace.iter().map(|t| serde_json::json!({
-                    "rule": t.rule, "matched": t.matched, "reason": t.reason,
-                })).collect::<Vec<_>>(),
-            });
-        }
-        println!("{v:#}");
-        return ExitCode::SUCCESS;
-    }
-    print!("{}", cordon_dlp::render_table(findings));
-    if let Some(j) = judgement {
-        let d = &j.decision;
-        println!();
-        println!(
-            "verdict: {}{}{}",
-            cordon_policy::action_name(d.action),
-            d.rule
-                .as_deref()
-                .map(|r| format!(" (rule {r})"))
-                .unwrap_or_default(),
-            d.reply
-                .as_deref()
-                .map(|r| format!(": {r}"))
-                .unwrap_or_default()
-        );
-        if j.loop_detected {
-            println!("  the message carries this appliance's own stamp: a mail loop");
-        }
-        if j.forged_stamp {
-            println!("  a stamp claiming to be this appliance's did not verify: forged");
-        }
-        if let Some(e) = &j.scan_error {
-            println!("  the scan did not finish: {e}");
-        }
-        for t in &d.trace {
-            if t.matched {
-                println!("  {}: match", t.rule);
-            } else {
-                println!("  {}: no ({})", t.rule, t.reason);
-            }
-        }
-    }
-    ExitCode::SUCCESS
 }

@@ -1,0 +1,127 @@
+//! `cordon scan`: the findings of one message and, with `--config`, the verdict live mail would
+//! get and each rule's trace, from the same `cordon_policy::judge` as live mail
+//! ([`DlpInspectors::dry_run`]).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use cordon_proxy::dlp_inspector::{DlpInspectors, Durable};
+
+use crate::error::Error;
+use crate::stamp_key;
+
+/// Scans `file`; prints a table, or JSON with `json`.
+pub fn scan(
+    file: &std::path::Path,
+    config: Option<&std::path::Path>,
+    from: Option<&str>,
+    to: &[String],
+    json: bool,
+) -> ExitCode {
+    let message = match std::fs::read(file) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("cordon: cannot read {}: {e}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let Some(config) = config else {
+        // Findings only: the built-in detectors, no rules to judge by.
+        let engine = match cordon_dlp::Engine::new(&Default::default()) {
+            Ok(e) => Arc::new(e),
+            Err(e) => {
+                eprintln!("cordon: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let mut scanner = engine.scanner();
+        scanner.feed(&message);
+        let findings = scanner.finish();
+        return print_scan(&findings, None, json);
+    };
+    let built = cordon_config::load(config)
+        .map_err(Error::Config)
+        .and_then(|c| Ok((cordon_proxy::engine::build(&c)?, Arc::new(c))));
+    let (engine, config) = match built {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("cordon: {}", e.report());
+            return ExitCode::FAILURE;
+        }
+    };
+    let key = stamp_key::existing(&config).unwrap_or([0; cordon_policy::KEY_BYTES]);
+    let inspectors = DlpInspectors {
+        durable: Durable::new(key, &engine, &config),
+        engine,
+        config,
+    };
+    let env = from.map(|f| (f, to));
+    let (judgement, findings) = inspectors.dry_run(&message, env);
+    print_scan(&findings, Some(&judgement), json)
+}
+
+/// The findings table (or JSON) and, when judged, the verdict and each rule's trace.
+fn print_scan(
+    findings: &cordon_dlp::Findings,
+    judgement: Option<&cordon_policy::Judgement>,
+    json: bool,
+) -> ExitCode {
+    if json {
+        let mut v = match serde_json::to_value(findings) {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("cordon: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        if let Some(j) = judgement {
+            v["verdict"] = serde_json::json!({
+                "action": cordon_policy::action_name(j.decision.action),
+                "rule": j.decision.rule,
+                "reply": j.decision.reply,
+                "loop": j.loop_detected,
+                "forged_stamp": j.forged_stamp,
+                "scan_error": j.scan_error,
+                "rules": j.decision.trace.iter().map(|t| serde_json::json!({
+                    "rule": t.rule, "matched": t.matched, "reason": t.reason,
+                })).collect::<Vec<_>>(),
+            });
+        }
+        println!("{v:#}");
+        return ExitCode::SUCCESS;
+    }
+    print!("{}", cordon_dlp::render_table(findings));
+    if let Some(j) = judgement {
+        let d = &j.decision;
+        println!();
+        println!(
+            "verdict: {}{}{}",
+            cordon_policy::action_name(d.action),
+            d.rule
+                .as_deref()
+                .map(|r| format!(" (rule {r})"))
+                .unwrap_or_default(),
+            d.reply
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        );
+        if j.loop_detected {
+            println!("  the message carries this appliance's own stamp: a mail loop");
+        }
+        if j.forged_stamp {
+            println!("  a stamp claiming to be this appliance's did not verify: forged");
+        }
+        if let Some(e) = &j.scan_error {
+            println!("  the scan did not finish: {e}");
+        }
+        for t in &d.trace {
+            if t.matched {
+                println!("  {}: match", t.rule);
+            } else {
+                println!("  {}: no ({})", t.rule, t.reason);
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
