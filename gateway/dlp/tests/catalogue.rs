@@ -115,6 +115,15 @@ fn recall_per_type_and_documented_confidence_alone() {
         println!("miss: {m}");
     }
     println!("{} types", rows.len());
+    let uncovered: Vec<&str> = info
+        .keys()
+        .filter(|k| !rows.contains_key(**k))
+        .copied()
+        .collect();
+    assert!(
+        uncovered.is_empty(),
+        "types without corpus cases: {uncovered:?}"
+    );
     assert!(
         bad.is_empty(),
         "below {FLOOR} (or fewer than {MIN_CASES} cases): {bad:?}"
