@@ -385,3 +385,56 @@ fn rtf_nested_100000_deep_is_read_in_fixed_memory() {
         1
     );
 }
+
+/// Distinct values per detector (at any confidence) in `f`.
+fn counts(f: &Findings) -> std::collections::BTreeMap<String, u32> {
+    f.detectors
+        .iter()
+        .map(|d| (d.name.clone(), f.count(&d.name, Confidence::Low)))
+        .collect()
+}
+
+#[test]
+fn a_libreoffice_pdf_table_is_read_whole() {
+    // LibreOffice 7.4 draws each table cell in its own text object with
+    // one-byte glyph codes, some of which are printable (`<2A>` is '7'):
+    // all six cards, three SSNs and the IBAN after the table are found.
+    let f = check("letter.pdf", "application/pdf", "pdf", SSNS);
+    assert_eq!(f.count("iban", Confidence::High), 1);
+}
+
+#[test]
+fn pdfs_give_every_value_pdftotext_gives() {
+    // Each PDF's values as cordon reads the PDF, against the same
+    // detectors over pdftotext's text (Debian's poppler-utils). Without
+    // pdftotext only the first half runs.
+    for (name, cards) in [("letter.pdf", 6), ("letter-chromium.pdf", 5)] {
+        let pdf = fixture(name);
+        let ours = scan(&mail(name, "application/pdf", &pdf));
+        assert_eq!(ours.count("credit_card", Confidence::Low), cards, "{name}");
+        assert!(!ours.is_unscannable(), "{name}: {:?}", ours.unscannable);
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/formats")
+            .join(name);
+        let out = match std::process::Command::new("pdftotext")
+            .arg(&path)
+            .arg("-")
+            .output()
+        {
+            Ok(o) if o.status.success() => o.stdout,
+            _ => {
+                eprintln!("pdftotext not installed: {name} compared with the planted values only");
+                continue;
+            }
+        };
+        let mut text =
+            b"From: a@contoso.example\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n".to_vec();
+        text.extend_from_slice(&out);
+        let theirs = scan(&text);
+        let ours = counts(&ours);
+        for (det, n) in counts(&theirs) {
+            let got = ours.get(&det).copied().unwrap_or(0);
+            assert!(got >= n, "{name}: {det}: pdftotext {n}, cordon {got}");
+        }
+    }
+}
