@@ -77,4 +77,18 @@ for target in mime base64 qp html charset image zip pdf; do
     echo "fuzz $target for ${secs}s"
     cargo +nightly fuzz run "$target" -- -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048
 done
+# Issue 19's readers, seeded with the golden files of tests/fixtures/formats
+# (first byte: the split selector).
+for pair in "ole:msg doc xls ppt" "rtf:rtf" "gzip_tar:gz tar"; do
+    target="${pair%%:*}"
+    mkdir -p "corpus/$target"
+    for ext in ${pair#*:}; do
+        for f in ../tests/fixtures/formats/*."$ext"; do
+            [ -f "$f" ] || continue
+            { printf '\0'; cat "$f"; } > "corpus/$target/$(basename "$f")"
+        done
+    done
+    echo "fuzz $target for ${secs}s"
+    cargo +nightly fuzz run "$target" -- -max_total_time="$secs" -max_len=1048576 -rss_limit_mb=2048
+done
 echo "fuzz: all targets ran ${secs}s without a crash"

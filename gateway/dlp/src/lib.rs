@@ -22,7 +22,7 @@
 //! - `text`: charset decoding (encoding_rs) and the sliding window the
 //!   detectors run on.
 //! - `ctx`: the context every embedded-file reader works in.
-//! - `zip`: the archive levels (ZIP/OOXML/ODF, gzip, tar) with a fixed
+//! - `zip`: the archive levels (ZIP/OOXML/ODF, gzip, tar, TNEF) with a fixed
 //!   inflate window each, and the dispatch of embedded files to readers;
 //!   `gzip` and `tar` read their formats' headers.
 //! - `ole`: OLE compound files (Word, Excel, PowerPoint 97-2003, Outlook

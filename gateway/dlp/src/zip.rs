@@ -54,8 +54,12 @@ enum St {
     GzNext,
     /// A 512-byte tar header block.
     TarHeader,
-    /// A GNU long name's data.
+    /// A GNU long name's data, or a TNEF attachment title.
     TarName,
+    /// The TNEF signature and legacy key.
+    TnefHeader,
+    /// A TNEF attribute's level, ID and length.
+    TnefAttr,
     /// Central directory reached, or a limit/corruption stopped this archive.
     Done,
 }
@@ -158,6 +162,9 @@ pub(crate) enum Format {
     Tar,
     /// One file, no container: an attachment an OLE file carries.
     File,
+    /// TNEF (`winmail.dat`, `application/ms-tnef`, [MS-OXTNEF]): the body
+    /// and each attachment's data are entries.
+    Tnef,
 }
 
 impl Format {
@@ -167,6 +174,8 @@ impl Format {
             Some(Format::Zip)
         } else if s.starts_with(&gzip::MAGIC) {
             Some(Format::Gzip)
+        } else if s.starts_with(&TNEF_SIGNATURE) {
+            Some(Format::Tnef)
         } else if tar::sniff(s) {
             Some(Format::Tar)
         } else {
@@ -181,9 +190,28 @@ impl Format {
             Format::Gzip => "gzip",
             Format::Tar => "tar",
             Format::File => "file",
+            Format::Tnef => "tnef",
         }
     }
 }
+
+/// TNEF_SIGNATURE ([MS-OXTNEF] 2.1.3.1), little-endian 0x223E9F78.
+const TNEF_SIGNATURE: [u8; 4] = [0x78, 0x9F, 0x3E, 0x22];
+/// Signature and LegacyKey.
+const TNEF_HEADER: usize = 6;
+/// An attribute's level (1), ID (4) and length (4).
+const TNEF_ATTR: usize = 9;
+/// The checksum after each attribute's data.
+const TNEF_CHECKSUM: u64 = 2;
+/// Attribute IDs (low 16 bits, [MS-OXTNEF] 2.1.3.3): the plain body, an
+/// attachment's title (its file name) and data, the start of an attachment,
+/// and the MAPI property lists of the message and of an attachment.
+const ATT_BODY: u32 = 0x800C;
+const ATT_ATTACH_DATA: u32 = 0x800F;
+const ATT_ATTACH_TITLE: u32 = 0x8010;
+const ATT_ATTACH_RENDDATA: u32 = 0x9002;
+const ATT_MSG_PROPS: u32 = 0x9003;
+const ATT_ATTACHMENT: u32 = 0x9005;
 
 /// 7-Zip and RAR (4 and 5) signatures: archives no reader here opens,
 /// each reported as its own reason.
@@ -311,6 +339,10 @@ impl Level {
                 self.need = tar::BLOCK;
             }
             Format::File => self.st = St::Done,
+            Format::Tnef => {
+                self.st = St::TnefHeader;
+                self.need = TNEF_HEADER;
+            }
         }
     }
 
@@ -371,6 +403,9 @@ impl Level {
                 matches!(self.st, St::Done) || (self.st == St::TarHeader && self.have == 0)
             }
             Format::File => true,
+            Format::Tnef => {
+                matches!(self.st, St::Done) || (self.st == St::TnefAttr && self.have == 0)
+            }
         };
         if !complete {
             ctx.acc.unscannable(R::CorruptArchive);
@@ -455,7 +490,7 @@ impl Level {
                         gzip::Outcome::Deflate => self.start_gzip_member(rest, ctx, rd),
                     }
                 }
-                St::GzTrailer | St::GzNext | St::TarHeader => {
+                St::GzTrailer | St::GzNext | St::TarHeader | St::TnefHeader | St::TnefAttr => {
                     let take = (self.need - self.have).min(data.len());
                     self.block[self.have..self.have + take].copy_from_slice(&data[..take]);
                     self.have += take;
@@ -478,6 +513,14 @@ impl Level {
                             // Bytes after the last member: gzip(1) calls
                             // them trailing garbage; the caller reads them.
                             St::GzNext => self.st = St::Done,
+                            St::TnefHeader => {
+                                if self.block[..4] == TNEF_SIGNATURE {
+                                    self.next_record();
+                                } else {
+                                    self.stop(ctx, R::CorruptArchive);
+                                }
+                            }
+                            St::TnefAttr => self.tnef_attr(rest, ctx, rd),
                             _ => self.tar_header(rest, ctx, rd),
                         }
                     }
@@ -515,9 +558,13 @@ impl Level {
                 self.st = St::GzTrailer;
                 self.need = gzip::TRAILER;
             }
-            Format::Tar if self.pad > 0 => {
+            Format::Tar | Format::Tnef if self.pad > 0 => {
                 self.remaining = std::mem::take(&mut self.pad);
                 self.st = St::Skip;
+            }
+            Format::Tnef => {
+                self.st = St::TnefAttr;
+                self.need = TNEF_ATTR;
             }
             Format::Tar => {
                 self.st = St::TarHeader;
@@ -543,6 +590,51 @@ impl Level {
         self.csize = 0;
         self.remaining = 0;
         self.begin_entry(rest, ctx, rd);
+    }
+
+    /// A TNEF attribute header is in: the body and attachment data are
+    /// entries (named by the attachment's title), the MAPI property lists
+    /// are read as raw bytes, the rest is stepped over.
+    fn tnef_attr(&mut self, rest: &mut [Level], ctx: &mut Ctx<'_>, rd: &mut Readers<'_>) {
+        let b = &self.block;
+        let id = u32::from_le_bytes([b[1], b[2], b[3], b[4]]) & 0xFFFF;
+        let len = u64::from(u32::from_le_bytes([b[5], b[6], b[7], b[8]]));
+        self.entries += 1;
+        if self.entries > ctx.limits.max_zip_entries {
+            return self.stop(ctx, R::ZipEntriesLimit);
+        }
+        self.pad = TNEF_CHECKSUM;
+        self.have = 0;
+        self.remaining = len;
+        match id {
+            ATT_ATTACH_TITLE => {
+                self.name_len = 0;
+                self.st = St::TarName;
+                if len == 0 {
+                    self.long_name = true;
+                    self.next_record();
+                }
+            }
+            ATT_BODY | ATT_ATTACH_DATA | ATT_MSG_PROPS | ATT_ATTACHMENT => {
+                if id != ATT_ATTACH_DATA || !std::mem::take(&mut self.long_name) {
+                    self.name_len = 0;
+                }
+                self.flags = 0;
+                self.method = 0;
+                self.csize = len;
+                self.begin_entry(rest, ctx, rd);
+            }
+            _ => {
+                if id == ATT_ATTACH_RENDDATA {
+                    self.long_name = false;
+                }
+                if len == 0 {
+                    self.next_record();
+                } else {
+                    self.st = St::Skip;
+                }
+            }
+        }
     }
 
     /// A tar header block is in.

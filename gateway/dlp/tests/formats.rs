@@ -385,3 +385,128 @@ fn rtf_nested_100000_deep_is_read_in_fixed_memory() {
         1
     );
 }
+
+/// Distinct values per detector (at any confidence) in `f`.
+fn counts(f: &Findings) -> std::collections::BTreeMap<String, u32> {
+    f.detectors
+        .iter()
+        .map(|d| (d.name.clone(), f.count(&d.name, Confidence::Low)))
+        .collect()
+}
+
+#[test]
+fn a_libreoffice_pdf_table_is_read_whole() {
+    // LibreOffice 7.4 draws each table cell in its own text object with
+    // one-byte glyph codes, some of which are printable (`<2A>` is '7'):
+    // all six cards, three SSNs and the IBAN after the table are found.
+    let f = check("letter.pdf", "application/pdf", "pdf", SSNS);
+    assert_eq!(f.count("iban", Confidence::High), 1);
+}
+
+#[test]
+fn pdfs_give_every_value_pdftotext_gives() {
+    // Each PDF's values as cordon reads the PDF, against the same
+    // detectors over pdftotext's text (Debian's poppler-utils). Without
+    // pdftotext only the first half runs.
+    for (name, cards) in [("letter.pdf", 6), ("letter-chromium.pdf", 5)] {
+        let pdf = fixture(name);
+        let ours = scan(&mail(name, "application/pdf", &pdf));
+        assert_eq!(ours.count("credit_card", Confidence::Low), cards, "{name}");
+        assert!(!ours.is_unscannable(), "{name}: {:?}", ours.unscannable);
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/formats")
+            .join(name);
+        let out = match std::process::Command::new("pdftotext")
+            .arg(&path)
+            .arg("-")
+            .output()
+        {
+            Ok(o) if o.status.success() => o.stdout,
+            _ => {
+                eprintln!("pdftotext not installed: {name} compared with the planted values only");
+                continue;
+            }
+        };
+        let mut text =
+            b"From: a@contoso.example\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n".to_vec();
+        text.extend_from_slice(&out);
+        let theirs = scan(&text);
+        let ours = counts(&ours);
+        for (det, n) in counts(&theirs) {
+            let got = ours.get(&det).copied().unwrap_or(0);
+            assert!(got >= n, "{name}: {det}: pdftotext {n}, cordon {got}");
+        }
+    }
+}
+
+/// One TNEF attribute ([MS-OXTNEF] 2.1.3.3): level, ID, length, data and
+/// the checksum (sum of the data bytes mod 65536).
+fn tnef_attr(out: &mut Vec<u8>, level: u8, id: u32, data: &[u8]) {
+    out.push(level);
+    out.extend_from_slice(&id.to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out.extend_from_slice(data);
+    let sum = data.iter().fold(0u16, |s, &b| s.wrapping_add(u16::from(b)));
+    out.extend_from_slice(&sum.to_le_bytes());
+}
+
+#[test]
+fn tnef_body_and_attachments_are_read() {
+    // A winmail.dat as Outlook writes it: body, then an attachment's
+    // rendering data, title and data (here the .docx of the fixtures,
+    // whose cards are deflated and so only found by opening it).
+    let mut t = vec![0x78, 0x9F, 0x3E, 0x22, 0x01, 0x00];
+    tnef_attr(&mut t, 1, 0x0002_800C, b"SSN 536-22-8190, see the letter");
+    tnef_attr(&mut t, 2, 0x0006_9002, &[0; 14]);
+    tnef_attr(&mut t, 2, 0x0001_8010, b"letter.docx\0");
+    tnef_attr(&mut t, 2, 0x0006_800F, &fixture("src/letter.docx"));
+    let msg = mail("winmail.dat", "application/ms-tnef", &t);
+    let f = scan(&msg);
+    assert_eq!(
+        f.count("credit_card", Confidence::Low),
+        CARDS as u32,
+        "{f:?}"
+    );
+    assert!(f.count("us_ssn", Confidence::Low) >= 1);
+    assert!(!f.is_unscannable(), "{:?}", f.unscannable);
+    assert_eq!(f.attachments[0].detected_type, "tnef");
+    assert_eq!(
+        scan_with(&engine(), &msg, 7).count("credit_card", Confidence::Low),
+        CARDS as u32
+    );
+    // Cut inside the attachment's data: named.
+    let cut = scan(&mail(
+        "winmail.dat",
+        "application/ms-tnef",
+        &t[..t.len() - 500],
+    ));
+    assert!(cut.has_reason(R::CorruptArchive), "{:?}", cut.unscannable);
+}
+
+#[test]
+fn tnef_from_the_tnefparse_corpus() {
+    // tnefparse 1.4.0's test file (LGPL-3.0): two text attachments,
+    // AUTHORS and README of the tnef program. A dictionary of words from
+    // README's text proves the attachment was read.
+    let engine = Arc::new(
+        Engine::new(&EngineConfig {
+            dictionaries: vec![cordon_dlp::DictionaryConfig {
+                name: "readme".into(),
+                terms: vec!["proliferation of Microsoft Outlook".into()],
+                case_sensitive: false,
+                whole_word: true,
+            }],
+            ..EngineConfig::default()
+        })
+        .unwrap(),
+    );
+    let msg = mail(
+        "winmail.dat",
+        "application/ms-tnef",
+        &fixture("two-files.tnef"),
+    );
+    let f = scan_with(&engine, &msg, 64 * 1024);
+    assert_eq!(f.count("readme", Confidence::Low), 1);
+    assert!(!f.is_unscannable(), "{:?}", f.unscannable);
+    assert_eq!(f.attachments[0].detected_type, "tnef");
+}

@@ -27,8 +27,11 @@ pub const GLYPH_BUFFER_BYTES: usize = 64 * 1024;
 pub const MAX_GLYPH_FONTS: usize = 32;
 /// Longest resource name kept (`/C2_0`, `/TT1`: a handful of bytes).
 const NAME_BYTES: usize = 16;
-/// A kept glyph run: font index, joined flag, length (u16 LE), then the codes.
+/// A kept glyph run: font index, separator before it (0 joined, space or
+/// line feed) with [`PRINTABLE`], length (u16 LE), then the codes.
 const HEAD: usize = 4;
+/// Set in a run's separator byte when its codes are printable bytes.
+const PRINTABLE: u8 = 0x80;
 
 /// Dictionary keys whose references are never font resources: not kept, so
 /// the table holds what matters.
@@ -123,6 +126,8 @@ pub(super) struct Fonts {
     n_glyphs: usize,
     /// The `breaks` count of the last glyph run, and in which stream.
     last_breaks: Option<u32>,
+    /// The `lines` count of the last glyph run.
+    last_lines: u32,
     /// Glyph text, a font or a table was lost to a limit.
     lost: bool,
 }
@@ -149,6 +154,7 @@ impl Fonts {
             glyphs: vec![0u8; GLYPH_BUFFER_BYTES].into_boxed_slice(),
             n_glyphs: 0,
             last_breaks: None,
+            last_lines: 0,
             lost: false,
         }
     }
@@ -216,6 +222,11 @@ impl Fonts {
     }
 
     /// `/F2 12 Tf` in a content stream.
+    /// Whether a `Tf` set a font for the glyph runs that follow.
+    pub(super) fn has_font(&self) -> bool {
+        self.font.is_some()
+    }
+
     pub(super) fn set_font(&mut self, name: &[u8]) {
         self.font = None;
         let Some(n) = Name::new(name) else {
@@ -238,8 +249,14 @@ impl Fonts {
 
     /// Glyph codes drawn with the current font: kept for the end. `breaks`
     /// is the stream's count of text breaks so far: the same count as the
-    /// last run's means this run continues its word.
-    pub(super) fn glyphs(&mut self, codes: &[u8], breaks: u32) {
+    /// last run's means this run continues its word; `lines` counts the
+    /// line breaks among them: another count than the last run's means a new
+    /// line (LibreOffice draws each table cell in its own `BT`..`ET`, and a
+    /// card number with the next cell's digits after a mere space would read
+    /// as one longer number).
+    /// `printable` runs are kept too, and read as their bytes when their
+    /// font turns out to have no ToUnicode map (text in a simple font).
+    pub(super) fn glyphs(&mut self, codes: &[u8], breaks: u32, lines: u32, printable: bool) {
         let Some(font) = self.font else {
             self.lost = true;
             return;
@@ -249,11 +266,18 @@ impl Fonts {
             self.lost = true;
             return;
         }
-        let joined = self.last_breaks == Some(breaks);
+        let sep = if self.last_breaks == Some(breaks) {
+            0
+        } else if self.last_breaks.is_some() && self.last_lines != lines {
+            b'\n'
+        } else {
+            b' '
+        };
         self.last_breaks = Some(breaks);
+        self.last_lines = lines;
         let g = &mut self.glyphs[self.n_glyphs..self.n_glyphs + need];
         g[0] = font;
-        g[1] = u8::from(joined);
+        g[1] = sep | if printable { PRINTABLE } else { 0 };
         g[2..HEAD].copy_from_slice(&(codes.len() as u16).to_le_bytes());
         g[HEAD..].copy_from_slice(codes);
         self.n_glyphs += need;
@@ -394,10 +418,11 @@ impl Fonts {
         char::from_u32(e.dst + u32::from(code - e.lo))
     }
 
-    /// Decodes the kept glyph text, run by run, into `emit(text, joined)`
-    /// (`joined`: the run continues the previous one's word). False when
+    /// Decodes the kept glyph text, run by run, into `emit(text, sep)`
+    /// (`sep` 0: the run continues the previous one's word; else the space
+    /// or line feed before it). False when
     /// some of it could not be decoded (or was lost to a limit).
-    pub(super) fn resolve(&mut self, emit: &mut dyn FnMut(&[u8], bool)) -> bool {
+    pub(super) fn resolve(&mut self, emit: &mut dyn FnMut(&[u8], u8)) -> bool {
         self.cmap_end();
         let mut ok = !self.lost;
         let mut i = 0;
@@ -405,12 +430,18 @@ impl Fonts {
         let mut run = [0u8; 512];
         while i + HEAD <= self.n_glyphs {
             let font = usize::from(self.glyphs[i]);
-            let mut joined = self.glyphs[i + 1] == 1;
+            let printable = self.glyphs[i + 1] & PRINTABLE != 0;
+            let mut sep = self.glyphs[i + 1] & !PRINTABLE;
             let len = usize::from(u16::from_le_bytes([self.glyphs[i + 2], self.glyphs[i + 3]]));
             let codes = &self.glyphs[i + HEAD..i + HEAD + len];
             i += HEAD + len;
             let Some(c) = self.cmap_for(self.glyph_fonts[font].get()) else {
-                ok = false;
+                if printable {
+                    // A simple font without a map: the bytes are the text.
+                    emit(codes, sep);
+                } else {
+                    ok = false;
+                }
                 continue;
             };
             let w = usize::from(c.width);
@@ -423,14 +454,14 @@ impl Fonts {
                 };
                 let s = ch.encode_utf8(&mut utf8).as_bytes();
                 if n + s.len() > run.len() {
-                    emit(&run[..n], joined);
-                    joined = true;
+                    emit(&run[..n], sep);
+                    sep = 0;
                     n = 0;
                 }
                 run[n..n + s.len()].copy_from_slice(s);
                 n += s.len();
             }
-            emit(&run[..n], joined);
+            emit(&run[..n], sep);
         }
         ok
     }
@@ -468,8 +499,8 @@ mod tests {
 
     fn decoded(f: &mut Fonts) -> (String, bool) {
         let mut s = Vec::new();
-        let ok = f.resolve(&mut |t, joined| {
-            if !joined && !s.is_empty() {
+        let ok = f.resolve(&mut |t, sep| {
+            if sep != 0 && !s.is_empty() {
                 s.push(b'|');
             }
             s.extend_from_slice(t);
@@ -510,9 +541,9 @@ mod tests {
         let mut f = Fonts::new();
         // The page's text comes first...
         f.set_font(b"/F2");
-        f.glyphs(&[0, 0x17, 0, 0x18, 0, 3], 0);
-        f.glyphs(&[0, 0x24, 0, 0x25], 0);
-        f.glyphs(&[0, 0x30], 1);
+        f.glyphs(&[0, 0x17, 0, 0x18, 0, 3], 0, 0, false);
+        f.glyphs(&[0, 0x24, 0, 0x25], 0, 0, false);
+        f.glyphs(&[0, 0x30], 1, 0, false);
         // ...then the resources, the font and its CMap.
         f.reference(b"/F2", 7, 3);
         f.reference(b"/ToUnicode", 9, 7);
@@ -524,12 +555,12 @@ mod tests {
     fn an_unresolved_font_or_code_is_reported() {
         let mut f = Fonts::new();
         f.set_font(b"/F9");
-        f.glyphs(&[0, 0x17], 0);
+        f.glyphs(&[0, 0x17], 0, 0, false);
         cmap(&mut f, 9);
         assert!(!decoded(&mut f).1);
         let mut f = Fonts::new();
         f.set_font(b"/F2");
-        f.glyphs(&[0, 0x77], 0);
+        f.glyphs(&[0, 0x77], 0, 0, false);
         f.reference(b"/F2", 7, 3);
         f.reference(b"/ToUnicode", 9, 7);
         cmap(&mut f, 9);
@@ -542,7 +573,7 @@ mod tests {
         f.set_font(b"/F2");
         let run = [0u8; 1000];
         for _ in 0..(GLYPH_BUFFER_BYTES / 1000 + 1) {
-            f.glyphs(&run, 0);
+            f.glyphs(&run, 0, 0, false);
         }
         assert!(f.lost);
         assert!(f.n_glyphs <= GLYPH_BUFFER_BYTES);

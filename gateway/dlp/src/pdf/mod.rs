@@ -138,6 +138,15 @@ struct Lexer {
     /// Text-positioning operators and word gaps seen in this stream: two
     /// glyph runs with none between them are one word (a kerned `TJ`).
     breaks: u32,
+    /// Of those, line breaks (`ET`, `BT`, `T*`...): glyph runs on either
+    /// side of one are separate lines, as table cells are.
+    lines: u32,
+    /// The hex string just ended is printable bytes: text in a simple font
+    /// unless its font has a ToUnicode map (then it is glyph codes, as
+    /// LibreOffice's one-byte codes `<2A>` for '7' are).
+    hex_printable: bool,
+    /// The literal string being read was too long to keep: it is text.
+    lit_spilled: bool,
 }
 
 impl Lexer {
@@ -158,6 +167,9 @@ impl Lexer {
             in_array: 0,
             cmap: false,
             breaks: 0,
+            lines: 0,
+            hex_printable: false,
+            lit_spilled: false,
         }
     }
 
@@ -200,7 +212,7 @@ impl Lexer {
                 b'\\' => self.st = Lex::Escape,
                 b'(' => {
                     self.depth += 1;
-                    out.text(b);
+                    self.lit(b, content, out);
                 }
                 b')' => {
                     self.depth -= 1;
@@ -208,19 +220,24 @@ impl Lexer {
                         self.st = Lex::Normal;
                         if !content {
                             out.sep(b'\n');
+                        } else if !self.lit_spilled && self.hex_len > 0 {
+                            return self.end_literal(out);
                         }
                     } else {
-                        out.text(b);
+                        self.lit(b, content, out);
                     }
                 }
-                b'\r' | b'\n' => out.sep(b' '),
-                _ => out.text(b),
+                b'\r' | b'\n' => self.lit(b' ', content, out),
+                _ => self.lit(b, content, out),
             },
             Lex::Escape => {
                 self.st = Lex::Str;
                 match b {
-                    b'n' | b'r' => out.sep(b'\n'),
-                    b't' | b'b' | b'f' => out.sep(b' '),
+                    b'n' => self.lit(b'\n', content, out),
+                    b'r' => self.lit(b'\r', content, out),
+                    b't' => self.lit(b'\t', content, out),
+                    b'b' => self.lit(8, content, out),
+                    b'f' => self.lit(12, content, out),
                     b'0'..=b'7' => {
                         self.octal = b - b'0';
                         self.octal_digits = 1;
@@ -228,7 +245,7 @@ impl Lexer {
                     }
                     // A backslash before a line break continues the string.
                     b'\r' | b'\n' => {}
-                    _ => out.text(b),
+                    _ => self.lit(b, content, out),
                 }
             }
             Lex::Octal => {
@@ -237,7 +254,7 @@ impl Lexer {
                     self.octal_digits += 1;
                     return 0;
                 }
-                out.text(self.octal);
+                self.lit(self.octal, content, out);
                 self.st = Lex::Str;
                 return self.byte(b, content, out);
             }
@@ -284,6 +301,8 @@ impl Lexer {
             b'(' => {
                 self.st = Lex::Str;
                 self.depth = 1;
+                self.hex_len = 0;
+                self.lit_spilled = false;
             }
             b'<' => {
                 self.st = Lex::Hex;
@@ -321,14 +340,58 @@ impl Lexer {
         if !content || self.cmap {
             return;
         }
+        // A move to another line (`Td` with a vertical offset, `Tm` placing
+        // the text anew) is a line break: table cells drawn in one text
+        // object are lines of their own, as pdftotext reads them.
+        let moves_down = |t: &[u8]| t.iter().any(|c| (b'1'..=b'9').contains(c));
         let sep = match self.last() {
-            b"Td" | b"TD" | b"Tm" | b"Tj" | b"TJ" => b' ',
+            b"Td" | b"TD" if moves_down(self.hist(1)) => b'\n',
+            b"Tm" => b'\n',
+            b"Td" | b"TD" | b"Tj" | b"TJ" => b' ',
             b"T*" | b"'" | b"\"" | b"ET" | b"BT" => b'\n',
             t if self.in_array > 0 && parse_int(t).is_some_and(|n| n <= TJ_WORD_GAP) => b' ',
             _ => return,
         };
         out.sep(sep);
         self.breaks = self.breaks.wrapping_add(1);
+        if sep == b'\n' {
+            self.lines = self.lines.wrapping_add(1);
+        }
+    }
+
+    /// One byte of a literal string. Outside content streams it is text at
+    /// once; inside, the string is kept (up to [`MAX_HEX_STRING_BYTES`]) so
+    /// that, when it holds bytes that are not printable text, its font can
+    /// decide at the end: ghostscript writes a simple font's glyph codes as
+    /// `(\001)` literals with a ToUnicode map. A longer string is text.
+    fn lit(&mut self, b: u8, content: bool, out: &mut Out<'_, '_>) {
+        if !content || self.lit_spilled {
+            return text_byte(b, out);
+        }
+        if self.hex_len < MAX_HEX_STRING_BYTES {
+            self.hex[self.hex_len] = b;
+            self.hex_len += 1;
+            return;
+        }
+        self.lit_spilled = true;
+        for i in 0..self.hex_len {
+            text_byte(self.hex[i], out);
+        }
+        text_byte(b, out);
+    }
+
+    /// A kept literal string ended: printable text goes out now, anything
+    /// else is a glyph run whose bytes are the text if its font has no map.
+    fn end_literal(&mut self, out: &mut Out<'_, '_>) -> u8 {
+        let s = &self.hex[..self.hex_len];
+        if s.iter().all(|&c| (0x20..0x7F).contains(&c)) {
+            for &c in s {
+                out.text(c);
+            }
+            return 0;
+        }
+        self.hex_printable = true;
+        EV_HEX
     }
 
     fn end_hex(&mut self, content: bool, out: &mut Out<'_, '_>) -> u8 {
@@ -349,19 +412,32 @@ impl Lexer {
             return EV_HEX;
         }
         // Text in a simple font is printable bytes; anything else is glyph
-        // codes (or binary data such as a file ID outside content).
+        // codes (or binary data such as a file ID outside content). In a
+        // content stream the font decides, at the end (`Fonts::resolve`).
         let s = &self.hex[..self.hex_len];
-        if s.iter().all(|&c| c == b' ' || c.is_ascii_graphic()) {
-            for &c in s {
-                out.text(c);
-            }
-            out.sep(b' ');
-            0
-        } else if content {
+        let printable = s.iter().all(|&c| c == b' ' || c.is_ascii_graphic());
+        if content {
+            self.hex_printable = printable;
             EV_HEX
         } else {
+            if printable {
+                for &c in s {
+                    out.text(c);
+                }
+                out.sep(b' ');
+            }
             0
         }
+    }
+}
+
+/// A byte of string text: line and page controls become separators, as
+/// the literal-string escapes `\n`, `\t` always did.
+fn text_byte(b: u8, out: &mut Out<'_, '_>) {
+    match b {
+        b'\n' | b'\r' => out.sep(b'\n'),
+        b'\t' | 8 | 12 => out.sep(b' '),
+        _ => out.text(b),
     }
 }
 
@@ -505,13 +581,24 @@ impl ObjStm {
 
 /// Acts on what a lexer reported: references, object numbers, fonts and
 /// CMaps for [`Fonts`]. `obj` is the object the bytes belong to.
-fn on_event(ev: u8, lex: &mut Lexer, fonts: &mut Fonts, content: bool, obj: u32) {
+fn on_event(
+    ev: u8,
+    lex: &mut Lexer,
+    fonts: &mut Fonts,
+    content: bool,
+    obj: u32,
+    out: &mut Out<'_, '_>,
+) {
     if ev & EV_HEX != 0 {
         if lex.cmap {
             let in_array = lex.in_array > 0;
             fonts.cmap_hex(lex.hex(), in_array);
+        } else if lex.hex_printable && !fonts.has_font() {
+            for &c in lex.hex() {
+                text_byte(c, out);
+            }
         } else {
-            fonts.glyphs(lex.hex(), lex.breaks);
+            fonts.glyphs(lex.hex(), lex.breaks, lex.lines, lex.hex_printable);
         }
     }
     if ev & EV_TOKEN == 0 {
@@ -667,9 +754,9 @@ impl Pdf {
         let Pdf { fonts, text, .. } = self;
         let mut out = text.out(ctx);
         out.sep(b'\n');
-        let ok = fonts.resolve(&mut |run, joined| {
-            if !joined {
-                out.sep(b' ');
+        let ok = fonts.resolve(&mut |run, sep| {
+            if sep != 0 {
+                out.sep(sep);
             }
             for &b in run {
                 out.text(b);
@@ -733,7 +820,7 @@ impl Pdf {
                 if ev == 0 {
                     continue;
                 }
-                on_event(ev, outer, fonts, false, *obj);
+                on_event(ev, outer, fonts, false, *obj, &mut out);
                 if ev & EV_TOKEN == 0 {
                     continue;
                 }
@@ -810,7 +897,7 @@ impl Pdf {
                     break;
                 }
                 if ev != 0 {
-                    on_event(ev, inner, fonts, true, *stream_obj);
+                    on_event(ev, inner, fonts, true, *stream_obj, &mut out);
                 }
             }
         }
@@ -877,7 +964,7 @@ impl Pdf {
                 }
                 let ev = inner.byte(b, true, &mut out);
                 if ev != 0 {
-                    on_event(ev, inner, fonts, true, obj);
+                    on_event(ev, inner, fonts, true, obj, &mut out);
                 }
             }
         }
