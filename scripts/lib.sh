@@ -20,6 +20,7 @@ PEER_PACKAGES=(
     ca-certificates
     procps               # pgrep/ps in the benchmark and runtime tests
     systemd              # systemd-analyze verify/security of the units (systemd/check.sh)
+    poppler-utils        # pdftotext: the PDF reader is compared with it (gateway/dlp/tests/formats.rs)
 )
 # image: the firmware build (image/build) and its boot test (image/test).
 IMAGE_PACKAGES=(
