@@ -22,6 +22,18 @@ PEER_PACKAGES=(
     systemd              # systemd-analyze verify/security of the units (systemd/check.sh)
     poppler-utils        # pdftotext: the PDF reader is compared with it (gateway/dlp/tests/formats.rs)
 )
+# fixture writers: only to regenerate the committed golden files of
+# gateway/dlp/tests/fixtures/formats (the commands are in its README); no test runs them, and
+# the test command does not install them. To regenerate:
+#   . scripts/lib.sh && apt_need "${FIXTURE_WRITER_PACKAGES[@]}"
+FIXTURE_WRITER_PACKAGES=(
+    libreoffice-writer-nogui  # .doc, .rtf, .pdf, .docx from the planted documents
+    libreoffice-calc-nogui    # .xls
+    libreoffice-impress-nogui # .ppt
+    ghostscript               # the Ghostscript PDF (gs -sDEVICE=pdfwrite)
+    chromium                  # the Chromium print-to-PDF
+    fonts-dejavu-core
+)
 # image: the firmware build (image/build) and its boot test (image/test).
 IMAGE_PACKAGES=(
     mmdebstrap arch-test # the Debian arm64 root
