@@ -123,3 +123,26 @@ pub fn zip_file(prefix: &[u8], entries: &[(&str, &[u8], bool, u16)]) -> Vec<u8> 
     out.extend_from_slice(&[0, 0]);
     out
 }
+
+/// Base64 of `data` in MIME lines of 76 characters (CRLF between them), written out here so
+/// the fixtures do not depend on the engine whose decoder they test.
+pub fn b64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::new();
+    for (i, c) in data.chunks(3).enumerate() {
+        let v = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for k in 0..4 {
+            if k <= c.len() {
+                s.push(A[(v >> (18 - 6 * k)) as usize & 63] as char);
+            } else {
+                s.push('=');
+            }
+        }
+        if i % 19 == 18 {
+            s.push_str("\r\n");
+        }
+    }
+    s
+}
