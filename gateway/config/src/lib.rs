@@ -48,7 +48,7 @@ impl fmt::Display for Diagnostic {
 /// The crate's error.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot read config file {path}: {source}")]
+    #[error("cannot read config file {}: {source}", path.display())]
     Read {
         path: PathBuf,
         #[source]

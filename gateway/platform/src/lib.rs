@@ -36,12 +36,12 @@ pub enum Error {
         cores: Vec<usize>,
         source: nix::Error,
     },
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {}: {source}", path.display())]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path} has no {field} line")]
+    #[error("{} has no {field} line", path.display())]
     MissingField { path: PathBuf, field: &'static str },
     #[error(
         "mlockall failed ({source}): RLIMIT_MEMLOCK is {soft} bytes (hard {hard}); \
@@ -69,7 +69,7 @@ pub enum Error {
         addr: String,
         source: std::io::Error,
     },
-    #[error("watchdog {path}: {op} failed: {source}")]
+    #[error("watchdog {}: {op} failed: {source}", path.display())]
     Watchdog {
         path: PathBuf,
         op: &'static str,
