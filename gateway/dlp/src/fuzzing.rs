@@ -184,3 +184,18 @@ fn pdf_findings(engine: &crate::Engine, chunks: &[&[u8]]) -> crate::Findings {
     acc.bytes = chunks.iter().map(|c| c.len() as u64).sum();
     acc.findings(&engine.names)
 }
+
+/// The compressed-RTF decoder ([MS-OXRTFCP]): the RTF it writes and the
+/// reason it gives must not depend on the split.
+pub fn lzfu(data: &[u8]) {
+    run(data, |chunks| {
+        let mut l = crate::lzfu::Lzfu::new();
+        let mut v = Vec::new();
+        for c in chunks {
+            l.feed(c, &mut |s| v.extend_from_slice(s));
+        }
+        let r = l.finish(&mut |s| v.extend_from_slice(s));
+        v.extend_from_slice(r.map_or("whole", |r| r.as_str()).as_bytes());
+        v
+    });
+}

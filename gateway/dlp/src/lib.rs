@@ -27,7 +27,9 @@
 //!   `gzip` and `tar` read their formats' headers.
 //! - `ole`: OLE compound files (Word, Excel, PowerPoint 97-2003, Outlook
 //!   `.msg`) read from one buffer with the `cfb` crate.
-//! - `rtf`: RTF to text (control words, `\uN`, `\'hh` in the code page).
+//! - `rtf`: RTF to text (control words, `\uN`, `\'hh` in the code page);
+//!   `lzfu`: compressed RTF (Outlook's `PR_RTF_COMPRESSED`) into it;
+//!   `mapi`: TNEF's MAPI property lists (UTF-16 strings, compressed RTF).
 //! - `pdf`: PDF text (strings, inflated content streams, ToUnicode maps).
 //! - `detect`: built-in detectors and validators, keyword evidence,
 //!   dictionaries, custom patterns.
@@ -52,6 +54,8 @@ mod gzip;
 mod html;
 mod image;
 pub mod limits;
+mod lzfu;
+mod mapi;
 mod mime;
 mod ole;
 mod pdf;

@@ -24,6 +24,7 @@ use crate::ctx::Ctx;
 use crate::findings::UnscannableReason as R;
 use crate::html::Mode;
 use crate::limits::{MAX_ZIP_NAME_BYTES, SNIFF_BYTES, STAGE_BUFFER_BYTES};
+use crate::mapi::Mapi;
 use crate::ole::{self, Ole};
 use crate::pdf::Pdf;
 use crate::rtf::{self, Rtf};
@@ -76,6 +77,8 @@ enum Entry {
     Pdf,
     /// RTF (`rtf.rs`).
     Rtf,
+    /// A TNEF MAPI property list (`mapi.rs`).
+    Mapi,
     /// An OLE compound file: read as raw text while it is collected into
     /// the scanner's OLE buffer, then opened (`ole.rs`).
     Ole,
@@ -258,8 +261,13 @@ pub(crate) struct Level {
     pad: u64,
     /// The structural check of an entry that starts like an image.
     image: image::Check,
-    /// The RTF reader of an entry that starts with `{\rtf`.
+    /// The RTF reader of an entry that starts with `{\rtf` (or of a
+    /// compressed RTF property in a TNEF property list).
     rtf: Box<Rtf>,
+    /// TNEF's property lists (`attMAPIProps`, `attAttachment`).
+    mapi: Box<Mapi>,
+    /// The entry about to begin is a TNEF property list.
+    mapi_next: bool,
     inflating: bool,
     inflate: Box<InflateState>,
     out: Box<[u8]>,
@@ -302,6 +310,8 @@ impl Level {
             pad: 0,
             image: image::Check::new(),
             rtf: Box::new(Rtf::new()),
+            mapi: Box::new(Mapi::new()),
+            mapi_next: false,
             inflating: false,
             inflate: InflateState::new_boxed(DataFormat::Raw),
             out: vec![0u8; STAGE_BUFFER_BYTES].into_boxed_slice(),
@@ -315,6 +325,7 @@ impl Level {
             + SNIFF_BYTES
             + tar::BLOCK
             + std::mem::size_of::<Rtf>()
+            + std::mem::size_of::<Mapi>()
             + std::mem::size_of::<Level>()
     }
 
@@ -381,6 +392,7 @@ impl Level {
                     | Entry::Image
                     | Entry::Ole
                     | Entry::Rtf
+                    | Entry::Mapi
             ) {
                 ctx.text.end(ctx.det, ctx.acc);
             }
@@ -594,7 +606,8 @@ impl Level {
 
     /// A TNEF attribute header is in: the body and attachment data are
     /// entries (named by the attachment's title), the MAPI property lists
-    /// are read as raw bytes, the rest is stepped over.
+    /// go to `mapi.rs` (UTF-16 strings, compressed RTF), the rest is
+    /// stepped over.
     fn tnef_attr(&mut self, rest: &mut [Level], ctx: &mut Ctx<'_>, rd: &mut Readers<'_>) {
         let b = &self.block;
         let id = u32::from_le_bytes([b[1], b[2], b[3], b[4]]) & 0xFFFF;
@@ -622,6 +635,7 @@ impl Level {
                 self.flags = 0;
                 self.method = 0;
                 self.csize = len;
+                self.mapi_next = matches!(id, ATT_MSG_PROPS | ATT_ATTACHMENT);
                 self.begin_entry(rest, ctx, rd);
             }
             _ => {
@@ -859,7 +873,11 @@ impl Level {
         self.entry_in = 0;
         self.entry_out = 0;
         self.sniff_len = 0;
-        let mut entry = self.classify();
+        let mut entry = if std::mem::take(&mut self.mapi_next) {
+            Entry::Mapi
+        } else {
+            self.classify()
+        };
         if matches!(entry, Entry::Nested(_)) && rest.is_empty() {
             ctx.acc.unscannable(R::ZipNestingLimit);
             if known {
@@ -871,6 +889,10 @@ impl Level {
         match entry {
             Entry::Xml => ctx.text.begin(None, Some(Mode::Xml)),
             Entry::Text => ctx.text.begin(None, None),
+            Entry::Mapi => {
+                ctx.text.begin(None, None);
+                self.mapi.begin();
+            }
             Entry::Nested(f) => rest[0].begin(f),
             // PDFs and images are only ever decided by sniffing.
             Entry::Sniff | Entry::Skip | Entry::Pdf | Entry::Image | Entry::Ole | Entry::Rtf => {}
@@ -1029,6 +1051,7 @@ impl Level {
             }
             Entry::Pdf => with_pdf(rd, ctx, |p, c| p.feed(c, bytes)),
             Entry::Rtf => self.rtf.feed(ctx, bytes),
+            Entry::Mapi => self.mapi.feed(ctx, &mut self.rtf, bytes),
             Entry::Ole => {
                 ctx.text.push(ctx.det, ctx.acc, bytes);
                 if let Some(o) = rd.ole.as_deref_mut() {
@@ -1143,6 +1166,10 @@ impl Level {
             }
             Entry::Rtf => {
                 self.rtf.finish(ctx);
+                ctx.text.end(ctx.det, ctx.acc);
+            }
+            Entry::Mapi => {
+                self.mapi.finish(ctx, &mut self.rtf);
                 ctx.text.end(ctx.det, ctx.acc);
             }
             Entry::Nested(_) => {

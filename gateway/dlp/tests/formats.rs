@@ -508,3 +508,126 @@ fn tnef_from_the_tnefparse_corpus() {
     assert!(!f.is_unscannable(), "{:?}", f.unscannable);
     assert_eq!(f.attachments[0].detected_type, "tnef");
 }
+
+/// CRC-32 of [MS-OXRTFCP] 2.1.3.2 (reflected 0xEDB88320, no inversion).
+fn rtf_crc(data: &[u8]) -> u32 {
+    data.iter().fold(0u32, |crc, &b| {
+        let mut c = (crc ^ u32::from(b)) & 0xFF;
+        for _ in 0..8 {
+            c = if c & 1 == 1 {
+                c >> 1 ^ 0xEDB8_8320
+            } else {
+                c >> 1
+            };
+        }
+        c ^ crc >> 8
+    })
+}
+
+/// `rtf` as compressed RTF ([MS-OXRTFCP] 2.1.3.1) made of literal runs
+/// only (a valid stream a simple writer may produce; the decoder's
+/// references are checked against the spec's own examples in `lzfu.rs`),
+/// ended by the reference to the write position.
+fn compressed_rtf(rtf: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    let mut pos = 207usize;
+    for run in rtf.chunks(8) {
+        let end = run.len() < 8;
+        body.push(if end { 1 << run.len() } else { 0 });
+        body.extend_from_slice(run);
+        pos = (pos + run.len()) % 4096;
+        if end {
+            body.extend_from_slice(&((pos as u16) << 4).to_be_bytes());
+        }
+    }
+    if rtf.len().is_multiple_of(8) {
+        body.push(1);
+        body.extend_from_slice(&((pos as u16) << 4).to_be_bytes());
+    }
+    let mut out = (body.len() as u32 + 12).to_le_bytes().to_vec();
+    out.extend_from_slice(&(rtf.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"LZFu");
+    out.extend_from_slice(&rtf_crc(&body).to_le_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+#[test]
+fn a_msg_whose_body_is_only_compressed_rtf_is_read() {
+    // Outlook keeps an RTF message's body in PR_RTF_COMPRESSED alone when
+    // the store does not sync PR_BODY: the card is found only by
+    // decompressing it and reading the RTF (`\'2d` is a hyphen).
+    let rtf = format!(
+        "{{\\rtf1\\ansi\\ansicpg1252{{\\fonttbl{{\\f0 Arial;}}}}\\f0 Card {}\\par SSN 412\\'2d67\\'2d2309\\par}}",
+        card(7)
+    );
+    let lz = compressed_rtf(rtf.as_bytes());
+    let msg = |lz: &[u8]| {
+        compound(&[
+            ("/__properties_version1.0".into(), vec![0u8; 32]),
+            ("/__substg1.0_10090102".into(), lz.to_vec()),
+        ])
+    };
+    let m = mail("rtf-only.msg", "application/vnd.ms-outlook", &msg(&lz));
+    for chunk in [64 * 1024, 7] {
+        let f = scan_with(&engine(), &m, chunk);
+        assert_eq!(f.count("credit_card", Confidence::Low), 1, "{f:?}");
+        assert_eq!(f.count("us_ssn", Confidence::Medium), 1, "{f:?}");
+        assert!(!f.is_unscannable(), "{:?}", f.unscannable);
+    }
+    // A CRC that does not match: read, and named.
+    let mut bad = lz.clone();
+    bad[12] ^= 0x40;
+    let f = scan(&mail(
+        "rtf-only.msg",
+        "application/vnd.ms-outlook",
+        &msg(&bad),
+    ));
+    assert_eq!(f.count("credit_card", Confidence::Low), 1);
+    assert!(f.has_reason(R::CorruptDocument), "{:?}", f.unscannable);
+}
+
+/// A TNEF MAPI property value of a variable-size type ([MS-OXTNEF]
+/// 2.1.3.4): one value, its length, the data and padding to 4 bytes.
+fn mapi_value(out: &mut Vec<u8>, tag: u32, data: &[u8]) {
+    out.extend_from_slice(&tag.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out.extend_from_slice(data);
+    out.resize(out.len().next_multiple_of(4), 0);
+}
+
+#[test]
+fn tnef_mapi_properties_utf16_and_compressed_rtf_are_read() {
+    // attMAPIProps as Outlook writes it for an RTF message: PR_BODY_W in
+    // UTF-16, a named property (GUID, numeric ID, PT_LONG), a boolean and
+    // PR_RTF_COMPRESSED; each card is found only in its own property.
+    let mut props = 4u32.to_le_bytes().to_vec();
+    mapi_value(
+        &mut props,
+        0x1000_001F,
+        &utf16(&format!("Card {}", card(11))),
+    );
+    props.extend_from_slice(&0x8005_0003u32.to_le_bytes());
+    props.extend_from_slice(&[0x11; 16]);
+    props.extend_from_slice(&0u32.to_le_bytes());
+    props.extend_from_slice(&0x8506u32.to_le_bytes());
+    props.extend_from_slice(&42u32.to_le_bytes());
+    props.extend_from_slice(&0x0E1F_000Bu32.to_le_bytes());
+    props.extend_from_slice(&1u32.to_le_bytes());
+    let rtf = format!("{{\\rtf1\\ansi Card {}\\par}}", card(12));
+    mapi_value(&mut props, 0x1009_0102, &compressed_rtf(rtf.as_bytes()));
+    let mut t = vec![0x78, 0x9F, 0x3E, 0x22, 0x01, 0x00];
+    tnef_attr(&mut t, 1, 0x0006_9003, &props);
+    let msg = mail("winmail.dat", "application/ms-tnef", &t);
+    for chunk in [64 * 1024, 7] {
+        let f = scan_with(&engine(), &msg, chunk);
+        assert_eq!(f.count("credit_card", Confidence::Low), 2, "{f:?}");
+        assert!(!f.is_unscannable(), "{:?}", f.unscannable);
+    }
+    // A list cut short is named.
+    let mut cut = vec![0x78, 0x9F, 0x3E, 0x22, 0x01, 0x00];
+    tnef_attr(&mut cut, 1, 0x0006_9003, &props[..props.len() - 9]);
+    let f = scan(&mail("winmail.dat", "application/ms-tnef", &cut));
+    assert!(f.has_reason(R::CorruptArchive), "{:?}", f.unscannable);
+}

@@ -37,6 +37,7 @@ fn replay_fuzz_regressions() {
         ("html", fuzzing::html),
         ("charset", fuzzing::charset),
         ("image", fuzzing::image),
+        ("lzfu", fuzzing::lzfu),
     ] {
         for (path, data) in inputs(target) {
             println!("{}", path.display());
