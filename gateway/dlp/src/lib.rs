@@ -17,7 +17,8 @@
 //! # Layout
 //! - [`limits`]: every bound, named, with its reason.
 //! - `mime`: the streaming MIME walker (headers, multipart boundaries,
-//!   `message/rfc822`), part paths, the per-part pipeline.
+//!   `message/rfc822`), part paths, the per-part pipeline; `eml`: attached
+//!   messages (an `.eml` file, a base64 `message/rfc822`) walked again.
 //! - `decode`: streaming base64 and quoted-printable decoders.
 //! - `text`: charset decoding (encoding_rs) and the sliding window the
 //!   detectors run on.
@@ -47,6 +48,7 @@
 mod ctx;
 mod decode;
 mod detect;
+mod eml;
 mod findings;
 #[doc(hidden)]
 pub mod fuzzing;

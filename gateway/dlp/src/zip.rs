@@ -21,6 +21,7 @@ use miniz_oxide::inflate::stream::{inflate, InflateState};
 use miniz_oxide::{DataFormat, MZError, MZFlush, MZStatus};
 
 use crate::ctx::Ctx;
+use crate::eml::{self, Eml};
 use crate::findings::UnscannableReason as R;
 use crate::html::Mode;
 use crate::limits::{MAX_ZIP_NAME_BYTES, SNIFF_BYTES, STAGE_BUFFER_BYTES};
@@ -61,6 +62,9 @@ enum St {
     TnefHeader,
     /// A TNEF attribute's level, ID and length.
     TnefAttr,
+    /// An attached message: through the lent walker (`have` 1 once it
+    /// began, 2 when no walker was left and it is read as raw text).
+    Eml,
     /// Central directory reached, or a limit/corruption stopped this archive.
     Done,
 }
@@ -97,6 +101,9 @@ pub(crate) struct Readers<'a> {
     pub(crate) pdf: Option<&'a mut Pdf>,
     /// The OLE buffer, unless the file being read is itself inside one.
     pub(crate) ole: Option<&'a mut Ole>,
+    /// The attached-message walker, unless it is walking the message the
+    /// file being read is in.
+    pub(crate) eml: Option<&'a mut Eml>,
 }
 
 /// The files an OLE compound file carries (Outlook attachments), each read
@@ -143,6 +150,7 @@ pub(crate) fn read_ole(rest: &mut [Level], ctx: &mut Ctx<'_>, rd: &mut Readers<'
         let mut inner = Readers {
             pdf: rd.pdf.take(),
             ole: None,
+            eml: rd.eml.take(),
         };
         o.finish(
             ctx,
@@ -153,6 +161,7 @@ pub(crate) fn read_ole(rest: &mut [Level], ctx: &mut Ctx<'_>, rd: &mut Readers<'
             top,
         );
         rd.pdf = inner.pdf;
+        rd.eml = inner.eml;
         rd.ole = Some(o);
     }
 }
@@ -168,6 +177,9 @@ pub(crate) enum Format {
     /// TNEF (`winmail.dat`, `application/ms-tnef`, [MS-OXTNEF]): the body
     /// and each attachment's data are entries.
     Tnef,
+    /// An attached message (`.eml`, base64 `message/rfc822`): walked by
+    /// the lent [`Eml`] walker, its file parts entries of the next level.
+    Eml,
 }
 
 impl Format {
@@ -181,6 +193,8 @@ impl Format {
             Some(Format::Tnef)
         } else if tar::sniff(s) {
             Some(Format::Tar)
+        } else if eml::sniff(s) {
+            Some(Format::Eml)
         } else {
             None
         }
@@ -194,6 +208,7 @@ impl Format {
             Format::Tar => "tar",
             Format::File => "file",
             Format::Tnef => "tnef",
+            Format::Eml => "eml",
         }
     }
 }
@@ -354,6 +369,7 @@ impl Level {
                 self.st = St::TnefHeader;
                 self.need = TNEF_HEADER;
             }
+            Format::Eml => self.st = St::Eml,
         }
     }
 
@@ -405,6 +421,9 @@ impl Level {
         if self.inflating {
             self.finish_entry(rest, ctx, rd);
         }
+        if self.st == St::Eml {
+            self.eml_finish(rest, ctx, rd);
+        }
         // Where an archive may end: a ZIP between records, a gzip after a
         // member, a tar between headers (writers pad with zero blocks, some
         // stop at the last entry). Anywhere else it was cut short.
@@ -414,7 +433,7 @@ impl Level {
             Format::Tar => {
                 matches!(self.st, St::Done) || (self.st == St::TarHeader && self.have == 0)
             }
-            Format::File => true,
+            Format::File | Format::Eml => true,
             Format::Tnef => {
                 matches!(self.st, St::Done) || (self.st == St::TnefAttr && self.have == 0)
             }
@@ -423,6 +442,53 @@ impl Level {
             ctx.acc.unscannable(R::CorruptArchive);
         }
         self.st = St::Done;
+    }
+
+    /// The bytes of an attached message: walked, or, when the walker is in
+    /// use by the message this one is in, read as raw text and named.
+    fn eml_feed(
+        &mut self,
+        rest: &mut [Level],
+        ctx: &mut Ctx<'_>,
+        rd: &mut Readers<'_>,
+        data: &[u8],
+    ) {
+        if self.have == 0 {
+            self.have = if rd.eml.is_some() { 1 } else { 2 };
+            match rd.eml.as_deref_mut() {
+                Some(e) => e.begin(),
+                None => {
+                    ctx.acc.unscannable(R::MimeDepthLimit);
+                    ctx.text.begin(None, None);
+                }
+            }
+        }
+        match rd.eml.take() {
+            Some(e) if self.have == 1 => {
+                e.feed(rest, ctx, rd, data);
+                rd.eml = Some(e);
+            }
+            e => {
+                rd.eml = e;
+                ctx.text.push(ctx.det, ctx.acc, data);
+            }
+        }
+    }
+
+    fn eml_finish(&mut self, rest: &mut [Level], ctx: &mut Ctx<'_>, rd: &mut Readers<'_>) {
+        match rd.eml.take() {
+            Some(e) if self.have == 1 => {
+                e.finish(rest, ctx, rd);
+                rd.eml = Some(e);
+            }
+            e => {
+                rd.eml = e;
+                if self.have == 2 {
+                    ctx.text.end(ctx.det, ctx.acc);
+                }
+            }
+        }
+        self.have = 0;
     }
 
     /// Reads archive bytes; returns how many it used: fewer than given
@@ -491,6 +557,10 @@ impl Level {
                 St::Data => {
                     let used = self.data(rest, ctx, rd, data);
                     data = &data[used..];
+                }
+                St::Eml => {
+                    self.eml_feed(rest, ctx, rd, data);
+                    data = &[];
                 }
                 St::GzHeader => {
                     let (outcome, used) = self.gz.feed(data);
@@ -582,7 +652,8 @@ impl Level {
                 self.st = St::TarHeader;
                 self.need = tar::BLOCK;
             }
-            Format::File => self.st = St::Done,
+            // An attached message has no records: its walker reads it.
+            Format::File | Format::Eml => self.st = St::Done,
         }
     }
 

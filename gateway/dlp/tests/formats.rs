@@ -631,3 +631,75 @@ fn tnef_mapi_properties_utf16_and_compressed_rtf_are_read() {
     let f = scan(&mail("winmail.dat", "application/ms-tnef", &cut));
     assert!(f.has_reason(R::CorruptArchive), "{:?}", f.unscannable);
 }
+
+/// A message as a mail client saves it to an `.eml` file: a text body
+/// with `text`, and `name` attached in base64 as `ctype`.
+fn eml(text: &str, name: &str, ctype: &str, data: &[u8]) -> Vec<u8> {
+    format!(
+        "Received: from mx.contoso.example by mx.fabrikam.example; Sat, 5 Dec 2026 09:00:00 +0000\r\nFrom: c@contoso.example\r\nTo: d@fabrikam.example\r\nSubject: refunds\r\nDate: Sat, 5 Dec 2026 09:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"inner\"\r\n\r\n--inner\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n--inner\r\nContent-Type: {ctype}; name=\"{name}\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--inner--\r\n",
+        common::b64(data)
+    )
+    .into_bytes()
+}
+
+#[test]
+fn an_attached_eml_is_read_as_a_message() {
+    // The .docx inside is deflated: its six cards are found only if the
+    // attached message is walked and its base64 part opened.
+    let docx = fixture("src/letter.docx");
+    let inner = eml(
+        "SSN 287-65-4321 for the refund",
+        "letter.docx",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        &docx,
+    );
+    for (name, ctype) in [
+        // Sent as a file, known by its name or only by its content.
+        ("fwd.eml", "application/octet-stream"),
+        ("attachment.bin", "application/octet-stream"),
+        // A forwarded message base64-encoded (the outer walk cannot see in).
+        ("fwd.eml", "message/rfc822"),
+    ] {
+        let msg = mail(name, ctype, &inner);
+        for chunk in [64 * 1024, 7] {
+            let f = scan_with(&engine(), &msg, chunk);
+            assert_eq!(
+                f.count("credit_card", Confidence::Low),
+                CARDS as u32,
+                "{name} {ctype}: {f:?}"
+            );
+            // The letter's three and the body's own.
+            assert_eq!(
+                f.count("us_ssn", Confidence::Low),
+                SSNS as u32 + 1,
+                "{name}"
+            );
+            assert!(!f.is_unscannable(), "{name}: {:?}", f.unscannable);
+            let a = f.attachments.iter().find(|a| a.file_name == name);
+            assert_eq!(a.expect("listed").detected_type, "eml", "{name}");
+        }
+    }
+}
+
+#[test]
+fn an_eml_in_an_eml_stops_at_the_walker_with_a_named_reason() {
+    // The attached message carries another, base64-encoded: the one walker
+    // of attached messages is busy, so the inner message is read as raw
+    // text (its plain body's card is found, its .docx is not opened) and
+    // `mime_depth_limit` says so.
+    let innermost = eml(
+        &format!("card {}", card(21)),
+        "letter.docx",
+        "application/octet-stream",
+        &fixture("src/letter.docx"),
+    );
+    let middle = eml(
+        &format!("card {}", card(22)),
+        "fwd.eml",
+        "application/octet-stream",
+        &innermost,
+    );
+    let f = scan(&mail("fwd.eml", "application/octet-stream", &middle));
+    assert!(f.has_reason(R::MimeDepthLimit), "{:?}", f.unscannable);
+    assert_eq!(f.count("credit_card", Confidence::Low), 2, "{f:?}");
+}
