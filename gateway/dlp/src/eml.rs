@@ -136,29 +136,22 @@ impl Eml {
         rd: &mut Readers<'_>,
         data: &[u8],
     ) {
-        let Eml {
-            walker,
-            b64,
-            qp,
-            cte,
-            target,
-            out,
-        } = self;
-        let mut sink = Parts {
-            rest,
-            ctx,
-            rd,
-            b64,
-            qp,
-            cte,
-            target,
-            out,
-        };
-        walker.feed(data, &mut sink);
+        self.walk(rest, ctx, rd, |w, sink| w.feed(data, sink));
     }
 
     /// The end of the attached message.
     pub(crate) fn finish(&mut self, rest: &mut [Level], ctx: &mut Ctx<'_>, rd: &mut Readers<'_>) {
+        self.walk(rest, ctx, rd, |w, sink| w.finish(sink));
+    }
+
+    /// Runs `f` on the walker with the parts' sink.
+    fn walk(
+        &mut self,
+        rest: &mut [Level],
+        ctx: &mut Ctx<'_>,
+        rd: &mut Readers<'_>,
+        f: impl FnOnce(&mut Walker, &mut Parts<'_, '_, '_>),
+    ) {
         let Eml {
             walker,
             b64,
@@ -177,7 +170,7 @@ impl Eml {
             target,
             out,
         };
-        walker.finish(&mut sink);
+        f(walker, &mut sink);
     }
 }
 

@@ -544,26 +544,13 @@ impl Ole {
         lzfu.begin();
         rtf.begin();
         ctx.text.begin(None, None);
-        let mut r = Ok(());
         let mut to_rtf = |ctx: &mut Ctx<'_>, t: &[u8]| {
             *ctx.inflated += t.len() as u64;
             rtf.feed(ctx, t);
         };
-        loop {
-            let n = match s.read(chunk) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) => {
-                    r = Err(e.into());
-                    break;
-                }
-            };
-            if let Err(e) = budget(ctx, n) {
-                r = Err(e);
-                break;
-            }
-            lzfu.feed(&chunk[..n], &mut |t| to_rtf(ctx, t));
-        }
+        let r = read_all(s, chunk, ctx, &mut |ctx, d| {
+            lzfu.feed(d, &mut |t| to_rtf(ctx, t));
+        });
         if let Some(reason) = lzfu.finish(&mut |t| to_rtf(ctx, t)) {
             ctx.acc.unscannable(reason);
         }
@@ -618,24 +605,29 @@ impl Ole {
             };
         }
         files.begin(ctx, &self.name[..self.name_len]);
-        let mut r = Ok(());
-        loop {
-            let n = match s.read(&mut self.chunk) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) => {
-                    r = Err(e.into());
-                    break;
-                }
-            };
-            if let Err(e) = budget(ctx, n) {
-                r = Err(e);
-                break;
-            }
-            files.data(ctx, &self.chunk[..n]);
-        }
+        let r = read_all(&mut s, &mut self.chunk, ctx, &mut |ctx, d| {
+            files.data(ctx, d)
+        });
         files.end(ctx);
         r
+    }
+}
+
+/// Reads `s` to its end through `chunk` into `f`, counting every byte
+/// against the inflate budget.
+fn read_all(
+    s: &mut dyn Read,
+    chunk: &mut [u8],
+    ctx: &mut Ctx<'_>,
+    f: &mut dyn FnMut(&mut Ctx<'_>, &[u8]),
+) -> Result<(), Stop> {
+    loop {
+        let n = match s.read(chunk)? {
+            0 => return Ok(()),
+            n => n,
+        };
+        budget(ctx, n)?;
+        f(ctx, &chunk[..n]);
     }
 }
 
