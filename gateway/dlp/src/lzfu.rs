@@ -171,7 +171,8 @@ impl Lzfu {
             UNCOMPRESSED => St::Raw,
             _ => St::Failed(R::CorruptDocument),
         };
-        if self.raw_left == 0 && self.st == St::Raw {
+        if self.raw_left == 0 && matches!(self.st, St::Raw | St::Control) {
+            // Nothing to write: the contents are only checked by the CRC.
             self.st = St::Done;
         }
     }
@@ -240,6 +241,10 @@ impl Lzfu {
     /// One output byte: into the dictionary and out, within RAWSIZE and
     /// the limit.
     fn put(&mut self, b: u8, emit: &mut dyn FnMut(&[u8])) {
+        if self.raw_left == 0 {
+            self.st = St::Done;
+            return;
+        }
         if self.written == MAX_RTF_DECOMPRESSED_BYTES {
             self.st = St::Failed(R::DocumentTooLarge);
             return;
