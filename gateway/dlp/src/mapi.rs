@@ -61,6 +61,9 @@ enum St {
     Data,
     /// Bytes stepped over (fixed values, names, padding, GUIDs).
     Skip,
+    /// After a property of a type this reader cannot step over: the rest
+    /// of the list is read as raw bytes, as the whole list once was.
+    Rest,
     /// The list ended, or could not be read on: the rest is not looked at.
     Done,
 }
@@ -133,6 +136,10 @@ impl Mapi {
         while !data.is_empty() {
             match self.st {
                 St::Done => return,
+                St::Rest => {
+                    ctx.text.push(ctx.det, ctx.acc, data);
+                    return;
+                }
                 St::Skip => {
                     let n = self.skip_left.min(data.len() as u64) as usize;
                     self.skip_left -= n as u64;
@@ -170,10 +177,10 @@ impl Mapi {
         if self.st == St::Data {
             self.value_end(ctx, rtf);
         }
-        if self.st != St::Done {
+        if !matches!(self.st, St::Done | St::Rest) {
             ctx.acc.unscannable(R::CorruptArchive);
-            self.st = St::Done;
         }
+        self.st = St::Done;
     }
 
     fn skip(&mut self, n: u64, then: St) {
@@ -267,11 +274,7 @@ impl Mapi {
         match fixed_size(base) {
             Some(size) => self.skip(size, St::Tag),
             None if is_variable(base) => self.st = St::Values,
-            // A type this list cannot be stepped over.
-            None => self.st = St::Done,
-        }
-        if self.st == St::Done {
-            self.props_left = 0;
+            None => self.st = St::Rest,
         }
     }
 

@@ -625,6 +625,16 @@ fn tnef_mapi_properties_utf16_and_compressed_rtf_are_read() {
         assert_eq!(f.count("credit_card", Confidence::Low), 2, "{f:?}");
         assert!(!f.is_unscannable(), "{:?}", f.unscannable);
     }
+    // A property of a type the reader cannot step over (PT_SVREID): the
+    // rest of the list is read as raw bytes, as it was before the reader.
+    let mut odd = 2u32.to_le_bytes().to_vec();
+    odd.extend_from_slice(&0x0001_00FBu32.to_le_bytes());
+    odd.extend_from_slice(format!("\0\0\0\x08card {}", card(13)).as_bytes());
+    let mut t = vec![0x78, 0x9F, 0x3E, 0x22, 0x01, 0x00];
+    tnef_attr(&mut t, 1, 0x0006_9003, &odd);
+    let f = scan(&mail("winmail.dat", "application/ms-tnef", &t));
+    assert_eq!(f.count("credit_card", Confidence::Low), 1, "{f:?}");
+    assert!(!f.is_unscannable(), "{:?}", f.unscannable);
     // A list cut short is named.
     let mut cut = vec![0x78, 0x9F, 0x3E, 0x22, 0x01, 0x00];
     tnef_attr(&mut cut, 1, 0x0006_9003, &props[..props.len() - 9]);

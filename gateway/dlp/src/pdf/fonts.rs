@@ -587,15 +587,18 @@ impl Fonts {
             emit(&run[..n], sep);
         }
         // Printable runs that did not fit were read as their bytes: right
-        // only where the font's map agrees.
+        // where the font's map agrees or says nothing. Where it maps one
+        // punctuation mark to another (StandardEncoding's 0x27 is U+2019),
+        // no letter or digit was misread.
         for (font, &set) in self.dropped[..self.n_glyph_fonts].iter().enumerate() {
             let Some(c) = self.cmap_for(self.glyph_fonts[font].get()) else {
                 continue;
             };
-            for code in (0..128u16).filter(|&b| set & 1u128 << b != 0) {
-                if self.lookup(c, code) != char::from_u32(u32::from(code)) {
-                    ok = false;
-                }
+            for code in (0..128u8).filter(|&b| set & 1u128 << b != 0) {
+                let misread = self.lookup(c, u16::from(code)).is_some_and(|ch| {
+                    ch != char::from(code) && (code.is_ascii_alphanumeric() || ch.is_alphanumeric())
+                });
+                ok &= !misread;
             }
         }
         ok
@@ -770,6 +773,38 @@ mod tests {
         f.reference(b"/ToUnicode", 9, 7);
         cmap(&mut f, 9);
         assert!(!decoded(&mut f).1);
+    }
+
+    #[test]
+    fn printable_runs_past_the_buffer_are_judged_by_their_codes() {
+        // The buffer full, printable runs are remembered by their codes:
+        // a map that reads a digit otherwise is reported, one that agrees
+        // (or only changes punctuation) is not.
+        let run = |codes: &[u8], map: &[(u8, char)]| {
+            let mut f = Fonts::new();
+            f.set_font(b"/F2");
+            f.n_glyphs = GLYPH_BUFFER_BYTES;
+            f.glyphs(codes, 0, 0, M, true);
+            f.reference(b"/F2", 7, 3);
+            f.reference(b"/ToUnicode", 9, 7);
+            f.cmap_begin(9);
+            f.cmap_token(b"begincodespacerange");
+            f.cmap_hex(&[0], false);
+            f.cmap_hex(&[0xFF], false);
+            f.cmap_token(b"endcodespacerange");
+            f.cmap_token(b"beginbfchar");
+            for &(code, ch) in map {
+                f.cmap_hex(&[code], false);
+                f.cmap_hex(&(ch as u16).to_be_bytes(), false);
+            }
+            f.cmap_token(b"endbfchar");
+            f.cmap_end();
+            f.n_glyphs = 0;
+            f.resolve(&mut |_, _| {})
+        };
+        assert!(!run(b"*", &[(b'*', '7')]));
+        assert!(run(b"7'", &[(b'7', '7'), (b'\'', '\u{2019}')]));
+        assert!(run(b"7", &[]));
     }
 
     #[test]
