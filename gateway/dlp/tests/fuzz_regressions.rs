@@ -50,6 +50,11 @@ fn replay_fuzz_regressions() {
         fuzzing::message(&engine, &data);
         n += 1;
     }
+    for (path, data) in inputs("tnef_props") {
+        println!("{}", path.display());
+        fuzzing::tnef_props(&engine, &data);
+        n += 1;
+    }
     for (path, data) in inputs("pdf") {
         println!("{}", path.display());
         fuzzing::pdf(&engine, &data);
