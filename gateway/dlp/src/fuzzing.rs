@@ -184,3 +184,46 @@ fn pdf_findings(engine: &crate::Engine, chunks: &[&[u8]]) -> crate::Findings {
     acc.bytes = chunks.iter().map(|c| c.len() as u64).sum();
     acc.findings(&engine.names)
 }
+
+/// The compressed-RTF decoder ([MS-OXRTFCP]): the RTF it writes and the
+/// reason it gives must not depend on the split.
+pub fn lzfu(data: &[u8]) {
+    run(data, |chunks| {
+        let mut l = crate::lzfu::Lzfu::new();
+        let mut v = Vec::new();
+        for c in chunks {
+            l.feed(c, &mut |s| v.extend_from_slice(s));
+        }
+        let r = l.finish(&mut |s| v.extend_from_slice(s));
+        v.extend_from_slice(r.map_or("whole", |r| r.as_str()).as_bytes());
+        v
+    });
+}
+
+/// TNEF property lists (`mapi.rs`) through the whole scanner: `data` after
+/// its first byte (the split selector) is the data of one `attMAPIProps`
+/// attribute, wrapped in a winmail.dat attached to a message.
+pub fn tnef_props(engine: &std::sync::Arc<crate::Engine>, data: &[u8]) {
+    const HEAD: &[u8] = b"From: a@contoso.com\r\nSubject: file\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"=_fz\"\r\n\r\n--=_fz\r\n\
+Content-Type: application/ms-tnef; name=\"winmail.dat\"\r\nContent-Transfer-Encoding: binary\r\n\r\n";
+    const TAIL: &[u8] = b"\r\n--=_fz--\r\n";
+    let Some((&first, props)) = data.split_first() else {
+        return;
+    };
+    let mut msg = Vec::with_capacity(1 + HEAD.len() + 17 + props.len() + TAIL.len());
+    msg.push(first);
+    msg.extend_from_slice(HEAD);
+    // TNEF signature and legacy key, then attMAPIProps (level 1, ID
+    // 0x00069003), its length, the data and its checksum.
+    msg.extend_from_slice(&[0x78, 0x9F, 0x3E, 0x22, 0x01, 0x00, 0x01]);
+    msg.extend_from_slice(&0x0006_9003u32.to_le_bytes());
+    msg.extend_from_slice(&(props.len() as u32).to_le_bytes());
+    msg.extend_from_slice(props);
+    let sum = props
+        .iter()
+        .fold(0u16, |s, &b| s.wrapping_add(u16::from(b)));
+    msg.extend_from_slice(&sum.to_le_bytes());
+    msg.extend_from_slice(TAIL);
+    message(engine, &msg);
+}

@@ -17,7 +17,8 @@
 //! # Layout
 //! - [`limits`]: every bound, named, with its reason.
 //! - `mime`: the streaming MIME walker (headers, multipart boundaries,
-//!   `message/rfc822`), part paths, the per-part pipeline.
+//!   `message/rfc822`), part paths, the per-part pipeline; `eml`: attached
+//!   messages (an `.eml` file, a base64 `message/rfc822`) walked again.
 //! - `decode`: streaming base64 and quoted-printable decoders.
 //! - `text`: charset decoding (encoding_rs) and the sliding window the
 //!   detectors run on.
@@ -27,7 +28,9 @@
 //!   `gzip` and `tar` read their formats' headers.
 //! - `ole`: OLE compound files (Word, Excel, PowerPoint 97-2003, Outlook
 //!   `.msg`) read from one buffer with the `cfb` crate.
-//! - `rtf`: RTF to text (control words, `\uN`, `\'hh` in the code page).
+//! - `rtf`: RTF to text (control words, `\uN`, `\'hh` in the code page);
+//!   `lzfu`: compressed RTF (Outlook's `PR_RTF_COMPRESSED`) into it;
+//!   `mapi`: TNEF's MAPI property lists (UTF-16 strings, compressed RTF).
 //! - `pdf`: PDF text (strings, inflated content streams, ToUnicode maps).
 //! - `detect`: built-in detectors and validators, keyword evidence,
 //!   dictionaries, custom patterns.
@@ -45,6 +48,7 @@
 mod ctx;
 mod decode;
 mod detect;
+mod eml;
 mod findings;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -52,6 +56,8 @@ mod gzip;
 mod html;
 mod image;
 pub mod limits;
+mod lzfu;
+mod mapi;
 mod mime;
 mod ole;
 mod pdf;

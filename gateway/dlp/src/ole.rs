@@ -25,7 +25,9 @@
 //!   TextCharsAtom, TextBytesAtom and CString in a walk of the record tree.
 //! - Outlook `.msg` ([MS-OXMSG]): every string property (`__substg1.0_*001F`
 //!   UTF-16, `*001E` 8-bit: subject, bodies, names, recipients' addresses),
-//!   the HTML body (`10130102`) through the HTML stripper, and each
+//!   the HTML body (`10130102`) through the HTML stripper, the compressed
+//!   RTF body (`10090102`, [MS-OXRTFCP], see `lzfu`) through the RTF
+//!   reader, and each
 //!   attachment's data (`37010102`) handed to the caller as an embedded
 //!   file, which goes through the same pipeline as a ZIP entry. Embedded
 //!   messages (`3701000D` storages) are read in place up to
@@ -48,6 +50,8 @@ use crate::ctx::Ctx;
 use crate::findings::UnscannableReason as R;
 use crate::html::Mode;
 use crate::limits::{MAX_OLE_ENTRIES, MAX_OLE_NESTING, OLE_BUFFER_BYTES, STAGE_BUFFER_BYTES};
+use crate::lzfu::Lzfu;
+use crate::rtf::Rtf;
 
 /// The signature of a compound file ([MS-CFB] 2.2).
 pub(crate) const MAGIC: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
@@ -93,6 +97,9 @@ pub(crate) struct Ole {
     name: Box<[u8]>,
     name_len: usize,
     nesting_reported: bool,
+    /// A message's compressed RTF body is decompressed and read as RTF.
+    lzfu: Box<Lzfu>,
+    rtf: Box<Rtf>,
 }
 
 impl std::fmt::Debug for Ole {
@@ -116,6 +123,8 @@ impl Ole {
             name: vec![0u8; MAX_NAME_BYTES].into_boxed_slice(),
             name_len: 0,
             nesting_reported: false,
+            lzfu: Box::new(Lzfu::new()),
+            rtf: Box::new(Rtf::new()),
         }
     }
 
@@ -125,6 +134,8 @@ impl Ole {
             + self.chunk.len()
             + self.utf8.len()
             + self.name.len()
+            + std::mem::size_of::<Lzfu>()
+            + std::mem::size_of::<Rtf>()
     }
 
     /// Starts collecting a compound file.
@@ -510,12 +521,42 @@ impl Ole {
                     ctx.text.end(ctx.det, ctx.acc);
                     r?;
                 }
+                // PidTagRtfCompressed: the RTF body, which Outlook may keep
+                // in no other property.
+                Some(0x1009_0102) => {
+                    let mut s = cf.open_stream(p)?;
+                    self.compressed_rtf(&mut s, ctx)?;
+                }
                 // PidTagAttachDataBinary: the attached file.
                 Some(0x3701_0102) => self.attachment(cf, p, ctx, files, depth + nesting(p))?,
                 _ => {}
             }
         }
         Ok(())
+    }
+
+    /// A compressed RTF body ([MS-OXRTFCP]) through the RTF reader. Read
+    /// and decompressed bytes both count against the inflate budget.
+    fn compressed_rtf(&mut self, s: &mut dyn Read, ctx: &mut Ctx<'_>) -> Result<(), Stop> {
+        let Ole {
+            chunk, lzfu, rtf, ..
+        } = self;
+        lzfu.begin();
+        rtf.begin();
+        ctx.text.begin(None, None);
+        let mut to_rtf = |ctx: &mut Ctx<'_>, t: &[u8]| {
+            *ctx.inflated += t.len() as u64;
+            rtf.feed(ctx, t);
+        };
+        let r = read_all(s, chunk, ctx, &mut |ctx, d| {
+            lzfu.feed(d, &mut |t| to_rtf(ctx, t));
+        });
+        if let Some(reason) = lzfu.finish(&mut |t| to_rtf(ctx, t)) {
+            ctx.acc.unscannable(reason);
+        }
+        rtf.finish(ctx);
+        ctx.text.end(ctx.det, ctx.acc);
+        r
     }
 
     fn nesting_limit(&mut self, ctx: &mut Ctx<'_>) {
@@ -564,24 +605,29 @@ impl Ole {
             };
         }
         files.begin(ctx, &self.name[..self.name_len]);
-        let mut r = Ok(());
-        loop {
-            let n = match s.read(&mut self.chunk) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) => {
-                    r = Err(e.into());
-                    break;
-                }
-            };
-            if let Err(e) = budget(ctx, n) {
-                r = Err(e);
-                break;
-            }
-            files.data(ctx, &self.chunk[..n]);
-        }
+        let r = read_all(&mut s, &mut self.chunk, ctx, &mut |ctx, d| {
+            files.data(ctx, d)
+        });
         files.end(ctx);
         r
+    }
+}
+
+/// Reads `s` to its end through `chunk` into `f`, counting every byte
+/// against the inflate budget.
+fn read_all(
+    s: &mut dyn Read,
+    chunk: &mut [u8],
+    ctx: &mut Ctx<'_>,
+    f: &mut dyn FnMut(&mut Ctx<'_>, &[u8]),
+) -> Result<(), Stop> {
+    loop {
+        let n = match s.read(chunk)? {
+            0 => return Ok(()),
+            n => n,
+        };
+        budget(ctx, n)?;
+        f(ctx, &chunk[..n]);
     }
 }
 

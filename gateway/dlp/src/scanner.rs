@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::ctx::Ctx;
 use crate::decode::{Base64, QuotedPrintable};
+use crate::eml::Eml;
 use crate::findings::{Acc, AttachmentAcc, Findings, UnscannableReason as R};
 use crate::html::Mode;
 use crate::image;
@@ -151,6 +152,8 @@ struct Leaf {
     ole_collect: bool,
     /// The RTF reader of a part that starts with `{\rtf`.
     rtf: Box<Rtf>,
+    /// The walker of an attached message (`eml.rs`), lent to the levels.
+    eml: Box<Eml>,
 }
 
 impl Leaf {
@@ -180,6 +183,7 @@ impl Leaf {
             ole: Box::new(Ole::new()),
             ole_collect: false,
             rtf: Box::new(Rtf::new()),
+            eml: Box::new(Eml::new()),
         }
     }
 }
@@ -272,6 +276,7 @@ impl Scanner {
             + self.zips.iter().map(Level::state_bytes).sum::<usize>()
             + self.leaf.pdf.state_bytes()
             + self.leaf.ole.state_bytes()
+            + self.leaf.eml.state_bytes()
             + std::mem::size_of::<Rtf>()
             + SNIFF_BYTES
             + self.acc.state_bytes()
@@ -467,6 +472,7 @@ impl Content<'_> {
         let Leaf {
             pdf,
             ole,
+            eml,
             inflated,
             detected,
             ..
@@ -474,6 +480,7 @@ impl Content<'_> {
         let rd = Readers {
             pdf: Some(pdf),
             ole: Some(ole),
+            eml: Some(eml),
         };
         let ctx = Ctx {
             det: &self.engine.detectors,
@@ -629,7 +636,9 @@ impl Content<'_> {
         let mut charset = None;
         let mut markup = None;
         let mut archive = None;
-        let (kind, detected): (Kind, &'static str) = if let Some(f) = Format::sniff(s) {
+        // A part declared text that starts with header fields stays text.
+        let sniffed = Format::sniff(s).filter(|&f| f != Format::Eml || !l.declared_text);
+        let (kind, detected): (Kind, &'static str) = if let Some(f) = sniffed {
             archive = Some(f);
             (Kind::Archive, f.name())
         } else if let Some(reason) = zip::unreadable_archive(s) {

@@ -21,9 +21,11 @@ use miniz_oxide::inflate::stream::{inflate, InflateState};
 use miniz_oxide::{DataFormat, MZError, MZFlush, MZStatus};
 
 use crate::ctx::Ctx;
+use crate::eml::{self, Eml};
 use crate::findings::UnscannableReason as R;
 use crate::html::Mode;
 use crate::limits::{MAX_ZIP_NAME_BYTES, SNIFF_BYTES, STAGE_BUFFER_BYTES};
+use crate::mapi::Mapi;
 use crate::ole::{self, Ole};
 use crate::pdf::Pdf;
 use crate::rtf::{self, Rtf};
@@ -60,6 +62,9 @@ enum St {
     TnefHeader,
     /// A TNEF attribute's level, ID and length.
     TnefAttr,
+    /// An attached message: through the lent walker (`have` 1 once it
+    /// began, 2 when no walker was left and it is read as raw text).
+    Eml,
     /// Central directory reached, or a limit/corruption stopped this archive.
     Done,
 }
@@ -76,6 +81,8 @@ enum Entry {
     Pdf,
     /// RTF (`rtf.rs`).
     Rtf,
+    /// A TNEF MAPI property list (`mapi.rs`).
+    Mapi,
     /// An OLE compound file: read as raw text while it is collected into
     /// the scanner's OLE buffer, then opened (`ole.rs`).
     Ole,
@@ -94,6 +101,9 @@ pub(crate) struct Readers<'a> {
     pub(crate) pdf: Option<&'a mut Pdf>,
     /// The OLE buffer, unless the file being read is itself inside one.
     pub(crate) ole: Option<&'a mut Ole>,
+    /// The attached-message walker, unless it is walking the message the
+    /// file being read is in.
+    pub(crate) eml: Option<&'a mut Eml>,
 }
 
 /// The files an OLE compound file carries (Outlook attachments), each read
@@ -140,6 +150,7 @@ pub(crate) fn read_ole(rest: &mut [Level], ctx: &mut Ctx<'_>, rd: &mut Readers<'
         let mut inner = Readers {
             pdf: rd.pdf.take(),
             ole: None,
+            eml: rd.eml.take(),
         };
         o.finish(
             ctx,
@@ -150,6 +161,7 @@ pub(crate) fn read_ole(rest: &mut [Level], ctx: &mut Ctx<'_>, rd: &mut Readers<'
             top,
         );
         rd.pdf = inner.pdf;
+        rd.eml = inner.eml;
         rd.ole = Some(o);
     }
 }
@@ -165,6 +177,9 @@ pub(crate) enum Format {
     /// TNEF (`winmail.dat`, `application/ms-tnef`, [MS-OXTNEF]): the body
     /// and each attachment's data are entries.
     Tnef,
+    /// An attached message (`.eml`, base64 `message/rfc822`): walked by
+    /// the lent [`Eml`] walker, its file parts entries of the next level.
+    Eml,
 }
 
 impl Format {
@@ -178,6 +193,8 @@ impl Format {
             Some(Format::Tnef)
         } else if tar::sniff(s) {
             Some(Format::Tar)
+        } else if eml::sniff(s) {
+            Some(Format::Eml)
         } else {
             None
         }
@@ -191,6 +208,7 @@ impl Format {
             Format::Tar => "tar",
             Format::File => "file",
             Format::Tnef => "tnef",
+            Format::Eml => "eml",
         }
     }
 }
@@ -258,8 +276,13 @@ pub(crate) struct Level {
     pad: u64,
     /// The structural check of an entry that starts like an image.
     image: image::Check,
-    /// The RTF reader of an entry that starts with `{\rtf`.
+    /// The RTF reader of an entry that starts with `{\rtf` (or of a
+    /// compressed RTF property in a TNEF property list).
     rtf: Box<Rtf>,
+    /// TNEF's property lists (`attMAPIProps`, `attAttachment`).
+    mapi: Box<Mapi>,
+    /// The entry about to begin is a TNEF property list.
+    mapi_next: bool,
     inflating: bool,
     inflate: Box<InflateState>,
     out: Box<[u8]>,
@@ -302,6 +325,8 @@ impl Level {
             pad: 0,
             image: image::Check::new(),
             rtf: Box::new(Rtf::new()),
+            mapi: Box::new(Mapi::new()),
+            mapi_next: false,
             inflating: false,
             inflate: InflateState::new_boxed(DataFormat::Raw),
             out: vec![0u8; STAGE_BUFFER_BYTES].into_boxed_slice(),
@@ -315,6 +340,7 @@ impl Level {
             + SNIFF_BYTES
             + tar::BLOCK
             + std::mem::size_of::<Rtf>()
+            + std::mem::size_of::<Mapi>()
             + std::mem::size_of::<Level>()
     }
 
@@ -343,6 +369,7 @@ impl Level {
                 self.st = St::TnefHeader;
                 self.need = TNEF_HEADER;
             }
+            Format::Eml => self.st = St::Eml,
         }
     }
 
@@ -381,6 +408,7 @@ impl Level {
                     | Entry::Image
                     | Entry::Ole
                     | Entry::Rtf
+                    | Entry::Mapi
             ) {
                 ctx.text.end(ctx.det, ctx.acc);
             }
@@ -393,6 +421,9 @@ impl Level {
         if self.inflating {
             self.finish_entry(rest, ctx, rd);
         }
+        if self.st == St::Eml {
+            self.eml_finish(rest, ctx, rd);
+        }
         // Where an archive may end: a ZIP between records, a gzip after a
         // member, a tar between headers (writers pad with zero blocks, some
         // stop at the last entry). Anywhere else it was cut short.
@@ -402,7 +433,7 @@ impl Level {
             Format::Tar => {
                 matches!(self.st, St::Done) || (self.st == St::TarHeader && self.have == 0)
             }
-            Format::File => true,
+            Format::File | Format::Eml => true,
             Format::Tnef => {
                 matches!(self.st, St::Done) || (self.st == St::TnefAttr && self.have == 0)
             }
@@ -411,6 +442,53 @@ impl Level {
             ctx.acc.unscannable(R::CorruptArchive);
         }
         self.st = St::Done;
+    }
+
+    /// The bytes of an attached message: walked, or, when the walker is in
+    /// use by the message this one is in, read as raw text and named.
+    fn eml_feed(
+        &mut self,
+        rest: &mut [Level],
+        ctx: &mut Ctx<'_>,
+        rd: &mut Readers<'_>,
+        data: &[u8],
+    ) {
+        if self.have == 0 {
+            self.have = if rd.eml.is_some() { 1 } else { 2 };
+            match rd.eml.as_deref_mut() {
+                Some(e) => e.begin(),
+                None => {
+                    ctx.acc.unscannable(R::MimeDepthLimit);
+                    ctx.text.begin(None, None);
+                }
+            }
+        }
+        match rd.eml.take() {
+            Some(e) if self.have == 1 => {
+                e.feed(rest, ctx, rd, data);
+                rd.eml = Some(e);
+            }
+            e => {
+                rd.eml = e;
+                ctx.text.push(ctx.det, ctx.acc, data);
+            }
+        }
+    }
+
+    fn eml_finish(&mut self, rest: &mut [Level], ctx: &mut Ctx<'_>, rd: &mut Readers<'_>) {
+        match rd.eml.take() {
+            Some(e) if self.have == 1 => {
+                e.finish(rest, ctx, rd);
+                rd.eml = Some(e);
+            }
+            e => {
+                rd.eml = e;
+                if self.have == 2 {
+                    ctx.text.end(ctx.det, ctx.acc);
+                }
+            }
+        }
+        self.have = 0;
     }
 
     /// Reads archive bytes; returns how many it used: fewer than given
@@ -479,6 +557,10 @@ impl Level {
                 St::Data => {
                     let used = self.data(rest, ctx, rd, data);
                     data = &data[used..];
+                }
+                St::Eml => {
+                    self.eml_feed(rest, ctx, rd, data);
+                    data = &[];
                 }
                 St::GzHeader => {
                     let (outcome, used) = self.gz.feed(data);
@@ -570,7 +652,8 @@ impl Level {
                 self.st = St::TarHeader;
                 self.need = tar::BLOCK;
             }
-            Format::File => self.st = St::Done,
+            // An attached message has no records: its walker reads it.
+            Format::File | Format::Eml => self.st = St::Done,
         }
     }
 
@@ -594,7 +677,8 @@ impl Level {
 
     /// A TNEF attribute header is in: the body and attachment data are
     /// entries (named by the attachment's title), the MAPI property lists
-    /// are read as raw bytes, the rest is stepped over.
+    /// go to `mapi.rs` (UTF-16 strings, compressed RTF), the rest is
+    /// stepped over.
     fn tnef_attr(&mut self, rest: &mut [Level], ctx: &mut Ctx<'_>, rd: &mut Readers<'_>) {
         let b = &self.block;
         let id = u32::from_le_bytes([b[1], b[2], b[3], b[4]]) & 0xFFFF;
@@ -622,6 +706,7 @@ impl Level {
                 self.flags = 0;
                 self.method = 0;
                 self.csize = len;
+                self.mapi_next = matches!(id, ATT_MSG_PROPS | ATT_ATTACHMENT);
                 self.begin_entry(rest, ctx, rd);
             }
             _ => {
@@ -859,7 +944,11 @@ impl Level {
         self.entry_in = 0;
         self.entry_out = 0;
         self.sniff_len = 0;
-        let mut entry = self.classify();
+        let mut entry = if std::mem::take(&mut self.mapi_next) {
+            Entry::Mapi
+        } else {
+            self.classify()
+        };
         if matches!(entry, Entry::Nested(_)) && rest.is_empty() {
             ctx.acc.unscannable(R::ZipNestingLimit);
             if known {
@@ -871,6 +960,10 @@ impl Level {
         match entry {
             Entry::Xml => ctx.text.begin(None, Some(Mode::Xml)),
             Entry::Text => ctx.text.begin(None, None),
+            Entry::Mapi => {
+                ctx.text.begin(None, None);
+                self.mapi.begin();
+            }
             Entry::Nested(f) => rest[0].begin(f),
             // PDFs and images are only ever decided by sniffing.
             Entry::Sniff | Entry::Skip | Entry::Pdf | Entry::Image | Entry::Ole | Entry::Rtf => {}
@@ -1029,6 +1122,7 @@ impl Level {
             }
             Entry::Pdf => with_pdf(rd, ctx, |p, c| p.feed(c, bytes)),
             Entry::Rtf => self.rtf.feed(ctx, bytes),
+            Entry::Mapi => self.mapi.feed(ctx, &mut self.rtf, bytes),
             Entry::Ole => {
                 ctx.text.push(ctx.det, ctx.acc, bytes);
                 if let Some(o) = rd.ole.as_deref_mut() {
@@ -1143,6 +1237,10 @@ impl Level {
             }
             Entry::Rtf => {
                 self.rtf.finish(ctx);
+                ctx.text.end(ctx.det, ctx.acc);
+            }
+            Entry::Mapi => {
+                self.mapi.finish(ctx, &mut self.rtf);
                 ctx.text.end(ctx.det, ctx.acc);
             }
             Entry::Nested(_) => {

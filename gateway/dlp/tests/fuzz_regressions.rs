@@ -37,6 +37,7 @@ fn replay_fuzz_regressions() {
         ("html", fuzzing::html),
         ("charset", fuzzing::charset),
         ("image", fuzzing::image),
+        ("lzfu", fuzzing::lzfu),
     ] {
         for (path, data) in inputs(target) {
             println!("{}", path.display());
@@ -47,6 +48,11 @@ fn replay_fuzz_regressions() {
     for (path, data) in inputs("mime") {
         println!("{}", path.display());
         fuzzing::message(&engine, &data);
+        n += 1;
+    }
+    for (path, data) in inputs("tnef_props") {
+        println!("{}", path.display());
+        fuzzing::tnef_props(&engine, &data);
         n += 1;
     }
     for (path, data) in inputs("pdf") {

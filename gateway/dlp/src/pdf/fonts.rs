@@ -27,11 +27,38 @@ pub const GLYPH_BUFFER_BYTES: usize = 64 * 1024;
 pub const MAX_GLYPH_FONTS: usize = 32;
 /// Longest resource name kept (`/C2_0`, `/TT1`: a handful of bytes).
 const NAME_BYTES: usize = 16;
-/// A kept glyph run: font index, separator before it (0 joined, space or
-/// line feed) with [`PRINTABLE`], length (u16 LE), then the codes.
-const HEAD: usize = 4;
+/// A kept glyph run: font index, separator before it (0 joined, space, line
+/// feed, [`MOVE`] or [`GAP`]) with [`PRINTABLE`], the move in tenths of an
+/// em (for [`MOVE`]), length (u16 LE), then the codes.
+const HEAD: usize = 5;
 /// Set in a run's separator byte when its codes are printable bytes.
 const PRINTABLE: u8 = 0x80;
+/// Separator: the run follows the last one on its line after a `Td` or a
+/// new `Tj` (Chromium and ghostscript split words there: kerning), by the
+/// move kept beside it. Decided in [`Fonts::resolve`].
+const MOVE: u8 = 1;
+/// Separator: a `TJ` gap wider than a word space. Decided in
+/// [`Fonts::resolve`].
+const GAP: u8 = 2;
+/// A move not along the line, or of unknown size.
+const UNKNOWN_MOVE: u8 = u8::MAX;
+/// Widest advance a glyph is taken to have, in tenths of an em, when a
+/// [`MOVE`] is judged: a move no longer than the last run at this width is
+/// the run's own advance, and the next run continues its word. Latin
+/// letters and digits are 0.5 to 0.75 em wide.
+const MAX_GLYPH_TENTHS: u32 = 8;
+/// A [`MOVE`] further than the last run at a full em per glyph plus this
+/// many tenths of an em is a jump to another column.
+const COLUMN_JUMP_TENTHS: u32 = 10;
+
+/// How far the text moved along its line before a glyph run.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Move {
+    /// The stream's count of `TJ` gaps so far.
+    pub(super) gaps: u32,
+    /// The `Td` offsets along the line, in ems (NaN: unknown).
+    pub(super) ems: f32,
+}
 
 /// Dictionary keys whose references are never font resources: not kept, so
 /// the table holds what matters.
@@ -128,8 +155,14 @@ pub(super) struct Fonts {
     last_breaks: Option<u32>,
     /// The `lines` count of the last glyph run.
     last_lines: u32,
+    /// The `gaps` count of the last glyph run.
+    last_gaps: u32,
     /// Glyph text, a font or a table was lost to a limit.
     lost: bool,
+    /// Per font, the printable codes of runs that did not fit in the
+    /// buffer. They went out as text already, which is right unless the
+    /// font's map gives them other characters: `resolve` checks.
+    dropped: [u128; MAX_GLYPH_FONTS],
 }
 
 impl Fonts {
@@ -155,7 +188,9 @@ impl Fonts {
             n_glyphs: 0,
             last_breaks: None,
             last_lines: 0,
+            last_gaps: 0,
             lost: false,
+            dropped: [0; MAX_GLYPH_FONTS],
         }
     }
 
@@ -181,6 +216,7 @@ impl Fonts {
         self.n_glyphs = 0;
         self.last_breaks = None;
         self.lost = false;
+        self.dropped = [0; MAX_GLYPH_FONTS];
     }
 
     /// A new content stream: its first run never joins the last one.
@@ -254,31 +290,58 @@ impl Fonts {
     /// line (LibreOffice draws each table cell in its own `BT`..`ET`, and a
     /// card number with the next cell's digits after a mere space would read
     /// as one longer number).
-    /// `printable` runs are kept too, and read as their bytes when their
-    /// font turns out to have no ToUnicode map (text in a simple font).
-    pub(super) fn glyphs(&mut self, codes: &[u8], breaks: u32, lines: u32, printable: bool) {
+    /// `printable` runs were written out as their bytes already (text in
+    /// a simple font); they are kept for the case that their font turns out
+    /// to have a ToUnicode map, which then decides. One that does not fit
+    /// is remembered by its codes only (see [`Fonts::resolve`]).
+    pub(super) fn glyphs(
+        &mut self,
+        codes: &[u8],
+        breaks: u32,
+        lines: u32,
+        moved: Move,
+        printable: bool,
+    ) {
         let Some(font) = self.font else {
             self.lost = true;
             return;
         };
         let need = HEAD + codes.len();
         if self.n_glyphs + need > self.glyphs.len() || codes.len() > usize::from(u16::MAX) {
-            self.lost = true;
+            if printable {
+                for &c in codes {
+                    self.dropped[usize::from(font)] |= 1u128 << (c & 0x7F);
+                }
+            } else {
+                self.lost = true;
+            }
             return;
         }
         let sep = if self.last_breaks == Some(breaks) {
             0
-        } else if self.last_breaks.is_some() && self.last_lines != lines {
-            b'\n'
-        } else {
+        } else if self.last_breaks.is_none() {
             b' '
+        } else if self.last_lines != lines {
+            b'\n'
+        } else if self.last_gaps != moved.gaps {
+            GAP
+        } else {
+            MOVE
+        };
+        let tenths = moved.ems * 10.0;
+        let tenths = if (0.0..f32::from(UNKNOWN_MOVE)).contains(&tenths) {
+            tenths.round() as u8
+        } else {
+            UNKNOWN_MOVE
         };
         self.last_breaks = Some(breaks);
         self.last_lines = lines;
+        self.last_gaps = moved.gaps;
         let g = &mut self.glyphs[self.n_glyphs..self.n_glyphs + need];
         g[0] = font;
         g[1] = sep | if printable { PRINTABLE } else { 0 };
-        g[2..HEAD].copy_from_slice(&(codes.len() as u16).to_le_bytes());
+        g[2] = tenths;
+        g[3..HEAD].copy_from_slice(&(codes.len() as u16).to_le_bytes());
         g[HEAD..].copy_from_slice(codes);
         self.n_glyphs += need;
     }
@@ -418,6 +481,24 @@ impl Fonts {
         char::from_u32(e.dst + u32::from(code - e.lo))
     }
 
+    /// Calls `f(self, font, sep, tenths, printable, codes)` for each kept run.
+    fn each_run(&self, mut f: impl FnMut(&Fonts, usize, u8, u8, bool, &[u8])) {
+        let mut i = 0;
+        while i + HEAD <= self.n_glyphs {
+            let g = &self.glyphs[i..];
+            let len = usize::from(u16::from_le_bytes([g[3], g[4]]));
+            f(
+                self,
+                usize::from(g[0]),
+                g[1] & !PRINTABLE,
+                g[2],
+                g[1] & PRINTABLE != 0,
+                &g[HEAD..HEAD + len],
+            );
+            i += HEAD + len;
+        }
+    }
+
     /// Decodes the kept glyph text, run by run, into `emit(text, sep)`
     /// (`sep` 0: the run continues the previous one's word; else the space
     /// or line feed before it). False when
@@ -425,33 +506,67 @@ impl Fonts {
     pub(super) fn resolve(&mut self, emit: &mut dyn FnMut(&[u8], u8)) -> bool {
         self.cmap_end();
         let mut ok = !self.lost;
-        let mut i = 0;
+        // Which fonts draw their spaces as glyphs: in their runs, a move or
+        // a gap is then positioning (kerning split, table cell), not a
+        // word space.
+        let mut spaces = 0u32;
+        self.each_run(|f, font, _, _, _, codes| {
+            if let Some(c) = f.cmap_for(f.glyph_fonts[font].get()) {
+                let w = usize::from(c.width);
+                if codes
+                    .chunks(w)
+                    .any(|k| f.lookup(c, code_from(k)) == Some(' '))
+                {
+                    spaces |= 1 << font;
+                }
+            }
+        });
         let mut utf8 = [0u8; 4];
         let mut run = [0u8; 512];
+        // The last run's glyphs, and whether it ended with a space.
+        let mut last_glyphs = 0u32;
+        let mut last_space = true;
+        let mut i = 0;
         while i + HEAD <= self.n_glyphs {
             let font = usize::from(self.glyphs[i]);
             let printable = self.glyphs[i + 1] & PRINTABLE != 0;
-            let mut sep = self.glyphs[i + 1] & !PRINTABLE;
-            let len = usize::from(u16::from_le_bytes([self.glyphs[i + 2], self.glyphs[i + 3]]));
+            let kind = self.glyphs[i + 1] & !PRINTABLE;
+            let tenths = u32::from(self.glyphs[i + 2]);
+            let len = usize::from(u16::from_le_bytes([self.glyphs[i + 3], self.glyphs[i + 4]]));
             let codes = &self.glyphs[i + HEAD..i + HEAD + len];
             i += HEAD + len;
             let Some(c) = self.cmap_for(self.glyph_fonts[font].get()) else {
-                if printable {
-                    // A simple font without a map: the bytes are the text.
-                    emit(codes, sep);
-                } else {
-                    ok = false;
-                }
+                // A simple font without a map: its printable bytes were the
+                // text, and went out when they were read.
+                ok &= printable;
                 continue;
             };
             let w = usize::from(c.width);
+            let draws_spaces = spaces & 1 << font != 0;
+            let first_space = codes
+                .chunks(w)
+                .next()
+                .is_some_and(|k| self.lookup(c, code_from(k)) == Some(' '));
+            let mut sep = match kind {
+                MOVE if draws_spaces && tenths <= last_glyphs * MAX_GLYPH_TENTHS => 0,
+                MOVE if draws_spaces
+                    && tenths != u32::from(UNKNOWN_MOVE)
+                    && tenths > last_glyphs * 10 + COLUMN_JUMP_TENTHS =>
+                {
+                    b'\n'
+                }
+                GAP if draws_spaces && !last_space && !first_space => b'\n',
+                MOVE | GAP => b' ',
+                s => s,
+            };
             let mut n = 0;
+            let mut glyphs = 0;
             for code in codes.chunks(w) {
-                let code = code.iter().fold(0u16, |a, &b| a << 8 | u16::from(b));
-                let Some(ch) = self.lookup(c, code) else {
+                let Some(ch) = self.lookup(c, code_from(code)) else {
                     ok = false;
                     continue;
                 };
+                glyphs += 1;
                 let s = ch.encode_utf8(&mut utf8).as_bytes();
                 if n + s.len() > run.len() {
                     emit(&run[..n], sep);
@@ -461,10 +576,38 @@ impl Fonts {
                 run[n..n + s.len()].copy_from_slice(s);
                 n += s.len();
             }
+            if n > 0 {
+                last_space = run[n - 1] == b' ';
+            }
+            last_glyphs = if sep == 0 {
+                last_glyphs + glyphs
+            } else {
+                glyphs
+            };
             emit(&run[..n], sep);
+        }
+        // Printable runs that did not fit were read as their bytes: right
+        // where the font's map agrees or says nothing. Where it maps one
+        // punctuation mark to another (StandardEncoding's 0x27 is U+2019),
+        // no letter or digit was misread.
+        for (font, &set) in self.dropped[..self.n_glyph_fonts].iter().enumerate() {
+            let Some(c) = self.cmap_for(self.glyph_fonts[font].get()) else {
+                continue;
+            };
+            for code in (0..128u8).filter(|&b| set & 1u128 << b != 0) {
+                let misread = self.lookup(c, u16::from(code)).is_some_and(|ch| {
+                    ch != char::from(code) && (code.is_ascii_alphanumeric() || ch.is_alphanumeric())
+                });
+                ok &= !misread;
+            }
         }
         ok
     }
+}
+
+/// A glyph code in a run (1 or 2 bytes, big-endian).
+fn code_from(k: &[u8]) -> u16 {
+    k.iter().fold(0u16, |a, &b| a << 8 | u16::from(b))
 }
 
 /// A source code (1 or 2 bytes, big-endian; longer is cut to its last two).
@@ -496,6 +639,8 @@ fn first_char(b: &[u8]) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const M: Move = Move { gaps: 0, ems: 0.0 };
 
     fn decoded(f: &mut Fonts) -> (String, bool) {
         let mut s = Vec::new();
@@ -541,9 +686,9 @@ mod tests {
         let mut f = Fonts::new();
         // The page's text comes first...
         f.set_font(b"/F2");
-        f.glyphs(&[0, 0x17, 0, 0x18, 0, 3], 0, 0, false);
-        f.glyphs(&[0, 0x24, 0, 0x25], 0, 0, false);
-        f.glyphs(&[0, 0x30], 1, 0, false);
+        f.glyphs(&[0, 0x17, 0, 0x18, 0, 3], 0, 0, M, false);
+        f.glyphs(&[0, 0x24, 0, 0x25], 0, 0, M, false);
+        f.glyphs(&[0, 0x30], 1, 1, M, false);
         // ...then the resources, the font and its CMap.
         f.reference(b"/F2", 7, 3);
         f.reference(b"/ToUnicode", 9, 7);
@@ -551,20 +696,115 @@ mod tests {
         assert_eq!(decoded(&mut f), ("45 Ab|Z".to_string(), true));
     }
 
+    /// Runs of `(breaks, lines, gaps, ems, codes)` in font /F2 (map:
+    /// `cmap`), decoded with separators shown as `|` (line) and `_` (space).
+    fn positioned(runs: &[(u32, u32, u32, f32, &[u8])]) -> String {
+        let mut f = Fonts::new();
+        f.set_font(b"/F2");
+        for &(breaks, lines, gaps, ems, codes) in runs {
+            f.glyphs(codes, breaks, lines, Move { gaps, ems }, false);
+        }
+        f.reference(b"/F2", 7, 3);
+        f.reference(b"/ToUnicode", 9, 7);
+        cmap(&mut f, 9);
+        let mut s = Vec::new();
+        assert!(f.resolve(&mut |t, sep| {
+            match sep {
+                b'\n' => s.push(b'|'),
+                b' ' if !s.is_empty() => s.push(b'_'),
+                _ => {}
+            }
+            s.extend_from_slice(t);
+        }));
+        String::from_utf8(s).unwrap()
+    }
+
+    #[test]
+    fn moves_and_gaps_are_judged_by_whether_the_font_draws_spaces() {
+        let four: &[u8] = &[0, 0x17, 0, 0x17, 0, 0x17, 0, 0x17];
+        let space_four: &[u8] = &[0, 3, 0, 0x17, 0, 0x17, 0, 0x17, 0, 0x17];
+        // The font draws spaces (code 3): a move no longer than the last
+        // run (Chromium's kerning split) joins, a jump far past it is
+        // another column, a TJ gap is a cell boundary unless it sits
+        // beside a space glyph.
+        assert_eq!(
+            positioned(&[(0, 0, 0, 0.0, space_four), (1, 0, 0, 2.0, four)]),
+            " 44444444"
+        );
+        assert_eq!(
+            positioned(&[(0, 0, 0, 0.0, space_four), (1, 0, 0, 9.0, four)]),
+            " 4444|4444"
+        );
+        assert_eq!(
+            positioned(&[(0, 0, 0, 0.0, space_four), (1, 0, 1, 0.0, four)]),
+            " 4444|4444"
+        );
+        assert_eq!(
+            positioned(&[(0, 0, 0, 0.0, four), (1, 0, 1, 0.0, space_four)]),
+            "4444_ 4444"
+        );
+        // Between those: a space.
+        assert_eq!(
+            positioned(&[(0, 0, 0, 0.0, space_four), (1, 0, 0, 5.0, four)]),
+            " 4444_4444"
+        );
+        // A font without space glyphs spaces its words by moves and gaps.
+        assert_eq!(
+            positioned(&[(0, 0, 0, 0.0, four), (1, 0, 0, 0.5, four)]),
+            "4444_4444"
+        );
+        assert_eq!(
+            positioned(&[(0, 0, 0, 0.0, four), (1, 0, 1, 0.0, four)]),
+            "4444_4444"
+        );
+    }
+
     #[test]
     fn an_unresolved_font_or_code_is_reported() {
         let mut f = Fonts::new();
         f.set_font(b"/F9");
-        f.glyphs(&[0, 0x17], 0, 0, false);
+        f.glyphs(&[0, 0x17], 0, 0, M, false);
         cmap(&mut f, 9);
         assert!(!decoded(&mut f).1);
         let mut f = Fonts::new();
         f.set_font(b"/F2");
-        f.glyphs(&[0, 0x77], 0, 0, false);
+        f.glyphs(&[0, 0x77], 0, 0, M, false);
         f.reference(b"/F2", 7, 3);
         f.reference(b"/ToUnicode", 9, 7);
         cmap(&mut f, 9);
         assert!(!decoded(&mut f).1);
+    }
+
+    #[test]
+    fn printable_runs_past_the_buffer_are_judged_by_their_codes() {
+        // The buffer full, printable runs are remembered by their codes:
+        // a map that reads a digit otherwise is reported, one that agrees
+        // (or only changes punctuation) is not.
+        let run = |codes: &[u8], map: &[(u8, char)]| {
+            let mut f = Fonts::new();
+            f.set_font(b"/F2");
+            f.n_glyphs = GLYPH_BUFFER_BYTES;
+            f.glyphs(codes, 0, 0, M, true);
+            f.reference(b"/F2", 7, 3);
+            f.reference(b"/ToUnicode", 9, 7);
+            f.cmap_begin(9);
+            f.cmap_token(b"begincodespacerange");
+            f.cmap_hex(&[0], false);
+            f.cmap_hex(&[0xFF], false);
+            f.cmap_token(b"endcodespacerange");
+            f.cmap_token(b"beginbfchar");
+            for &(code, ch) in map {
+                f.cmap_hex(&[code], false);
+                f.cmap_hex(&(ch as u16).to_be_bytes(), false);
+            }
+            f.cmap_token(b"endbfchar");
+            f.cmap_end();
+            f.n_glyphs = 0;
+            f.resolve(&mut |_, _| {})
+        };
+        assert!(!run(b"*", &[(b'*', '7')]));
+        assert!(run(b"7'", &[(b'7', '7'), (b'\'', '\u{2019}')]));
+        assert!(run(b"7", &[]));
     }
 
     #[test]
@@ -573,7 +813,7 @@ mod tests {
         f.set_font(b"/F2");
         let run = [0u8; 1000];
         for _ in 0..(GLYPH_BUFFER_BYTES / 1000 + 1) {
-            f.glyphs(&run, 0, 0, false);
+            f.glyphs(&run, 0, 0, M, false);
         }
         assert!(f.lost);
         assert!(f.n_glyphs <= GLYPH_BUFFER_BYTES);

@@ -141,6 +141,14 @@ struct Lexer {
     /// Of those, line breaks (`ET`, `BT`, `T*`...): glyph runs on either
     /// side of one are separate lines, as table cells are.
     lines: u32,
+    /// Of the breaks, gaps in a `TJ` array (a cell boundary where the font
+    /// draws its spaces as glyphs).
+    gaps: u32,
+    /// The text moved along its line (`Td` without a vertical offset)
+    /// since the last glyph run, in ems of the current font size.
+    move_ems: f32,
+    /// The `Tf` size, by which `Td` offsets are turned into ems.
+    font_size: f32,
     /// The hex string just ended is printable bytes: text in a simple font
     /// unless its font has a ToUnicode map (then it is glyph codes, as
     /// LibreOffice's one-byte codes `<2A>` for '7' are).
@@ -168,6 +176,9 @@ impl Lexer {
             cmap: false,
             breaks: 0,
             lines: 0,
+            gaps: 0,
+            move_ems: 0.0,
+            font_size: f32::NAN,
             hex_printable: false,
             lit_spilled: false,
         }
@@ -181,6 +192,7 @@ impl Lexer {
         self.hist_len = [0; HISTORY];
         self.in_array = 0;
         self.cmap = false;
+        self.move_ems = 0.0;
     }
 
     /// The `k`-th last token (0: the one that just ended).
@@ -221,7 +233,7 @@ impl Lexer {
                         if !content {
                             out.sep(b'\n');
                         } else if !self.lit_spilled && self.hex_len > 0 {
-                            return self.end_literal(out);
+                            return self.end_literal();
                         }
                     } else {
                         self.lit(b, content, out);
@@ -347,16 +359,44 @@ impl Lexer {
         let sep = match self.last() {
             b"Td" | b"TD" if moves_down(self.hist(1)) => b'\n',
             b"Tm" => b'\n',
-            b"Td" | b"TD" | b"Tj" | b"TJ" => b' ',
+            b"Td" | b"TD" => {
+                // Along the line: kept (in ems) for the glyph runs to judge
+                // against their length (`fonts.rs`).
+                self.move_ems += parse_num(self.hist(2)).unwrap_or(f32::NAN) / self.font_size;
+                b' '
+            }
+            b"Tj" | b"TJ" => b' ',
+            b"Tf" => {
+                self.font_size = parse_num(self.hist(1))
+                    .filter(|&n| n > 0.0)
+                    .unwrap_or(f32::NAN);
+                return;
+            }
             b"T*" | b"'" | b"\"" | b"ET" | b"BT" => b'\n',
-            t if self.in_array > 0 && parse_int(t).is_some_and(|n| n <= TJ_WORD_GAP) => b' ',
+            t if self.in_array > 0 && parse_int(t).is_some_and(|n| n <= TJ_WORD_GAP) => {
+                self.gaps = self.gaps.wrapping_add(1);
+                b' '
+            }
             _ => return,
         };
         out.sep(sep);
         self.breaks = self.breaks.wrapping_add(1);
         if sep == b'\n' {
             self.lines = self.lines.wrapping_add(1);
+            self.move_ems = 0.0;
         }
+    }
+
+    /// What separates the glyph run about to be kept from the last one
+    /// (when they are not one word and on different lines): reset for the
+    /// next run.
+    fn take_move(&mut self) -> fonts::Move {
+        let m = fonts::Move {
+            gaps: self.gaps,
+            ems: self.move_ems,
+        };
+        self.move_ems = 0.0;
+        m
     }
 
     /// One byte of a literal string. Outside content streams it is text at
@@ -380,17 +420,13 @@ impl Lexer {
         text_byte(b, out);
     }
 
-    /// A kept literal string ended: printable text goes out now, anything
-    /// else is a glyph run whose bytes are the text if its font has no map.
-    fn end_literal(&mut self, out: &mut Out<'_, '_>) -> u8 {
+    /// A kept literal string ended: a glyph run for its font to decide.
+    /// Printable bytes are text in a simple font, but only if the font has
+    /// no ToUnicode map: ghostscript's subset fonts number their glyphs from
+    /// 1, so `(*)` is code 0x2A, which its map gives as '7'.
+    fn end_literal(&mut self) -> u8 {
         let s = &self.hex[..self.hex_len];
-        if s.iter().all(|&c| (0x20..0x7F).contains(&c)) {
-            for &c in s {
-                out.text(c);
-            }
-            return 0;
-        }
-        self.hex_printable = true;
+        self.hex_printable = s.iter().all(|&c| (0x20..0x7F).contains(&c));
         EV_HEX
     }
 
@@ -593,12 +629,20 @@ fn on_event(
         if lex.cmap {
             let in_array = lex.in_array > 0;
             fonts.cmap_hex(lex.hex(), in_array);
-        } else if lex.hex_printable && !fonts.has_font() {
+        } else if lex.hex_printable {
+            // Text now, as a simple font's bytes; and kept, in case its font
+            // turns out to have a map that says otherwise (known only at the
+            // end: the font may follow the page).
             for &c in lex.hex() {
                 text_byte(c, out);
             }
+            if fonts.has_font() {
+                let m = lex.take_move();
+                fonts.glyphs(lex.hex(), lex.breaks, lex.lines, m, true);
+            }
         } else {
-            fonts.glyphs(lex.hex(), lex.breaks, lex.lines, lex.hex_printable);
+            let m = lex.take_move();
+            fonts.glyphs(lex.hex(), lex.breaks, lex.lines, m, false);
         }
     }
     if ev & EV_TOKEN == 0 {
@@ -626,6 +670,11 @@ fn on_event(
         t if lex.cmap => fonts.cmap_token(t),
         _ => {}
     }
+}
+
+/// A PDF number (`-12.5`, `.24`).
+fn parse_num(t: &[u8]) -> Option<f32> {
+    std::str::from_utf8(t).ok()?.parse().ok()
 }
 
 fn parse_uint(t: &[u8]) -> Option<u32> {
