@@ -235,13 +235,16 @@ impl Journal {
             self.quarantine(&mut file, &path, end)?;
             file.set_len(end)
                 .map_err(JournalError::io("truncate", &path))?;
-            file.sync_all().map_err(JournalError::io("fsync", &path))?;
             self.stats.recovery.cut_bytes = len - end;
             self.stats.recovery.cut_fault = reason;
             if let Some(last) = self.segments.back_mut() {
                 last.len = end;
             }
         }
+        // Always: records that were written but never fsynced before the last stop may be in
+        // the page cache only; the next record chains on them, so they must be durable first.
+        file.sync_all().map_err(JournalError::io("fsync", &path))?;
+        self.stats.fsyncs += 1;
         self.chain = chain;
         self.active = Some(Active { file, dirty: false });
         Ok(())
