@@ -317,25 +317,29 @@ impl Journal {
             }
             self.write_record(time_ms, payload)?;
         }
-        if let Some(active) = self.active.as_mut().filter(|a| a.dirty) {
-            let path = &self
-                .segments
-                .back()
-                .map(|s| s.path.clone())
-                .unwrap_or_default();
-            active
-                .file
-                .sync_data()
-                .map_err(JournalError::io("fsync", path))?;
-            active.dirty = false;
-            self.stats.fsyncs += 1;
-        }
+        self.sync_active()?;
         if dir_changed {
             sync_dir(&self.dir)?;
             self.stats.fsyncs += 1;
         }
         self.poisoned = false;
         Ok((!records.is_empty()).then(|| self.last_anchor()).flatten())
+    }
+
+    /// Makes the active segment's written bytes durable, if there are any.
+    fn sync_active(&mut self) -> Result<(), JournalError> {
+        let (Some(active), Some(segment)) = (self.active.as_mut(), self.segments.back()) else {
+            return Ok(());
+        };
+        if active.dirty {
+            active
+                .file
+                .sync_data()
+                .map_err(JournalError::io("fsync", &segment.path))?;
+            active.dirty = false;
+            self.stats.fsyncs += 1;
+        }
+        Ok(())
     }
 
     fn write_record(&mut self, time_ms: u64, payload: &[u8]) -> Result<(), JournalError> {
@@ -363,21 +367,8 @@ impl Journal {
     /// Closes the active segment (fsynced), drops the oldest segments until a full new one
     /// fits the total, and starts a new segment at the next sequence number.
     fn rotate(&mut self) -> Result<(), JournalError> {
-        if let Some(mut active) = self.active.take() {
-            if active.dirty {
-                let path = self
-                    .segments
-                    .back()
-                    .map(|s| s.path.clone())
-                    .unwrap_or_default();
-                active
-                    .file
-                    .sync_data()
-                    .map_err(JournalError::io("fsync", &path))?;
-                active.dirty = false;
-                self.stats.fsyncs += 1;
-            }
-        }
+        self.sync_active()?;
+        self.active = None;
         while !self.segments.is_empty()
             && self.bytes() + self.limits.segment_bytes > self.limits.total_bytes
         {

@@ -38,6 +38,17 @@ fn edit(path: &Path, f: impl FnOnce(&mut Vec<u8>)) {
     fs::write(path, bytes).unwrap();
 }
 
+/// Decodes the record at the start of `record`, lets `change` alter its header fields, and
+/// writes the header back with a CRC that matches: an editor who knows the format.
+fn rewrite_header(record: &mut [u8], change: impl FnOnce(&mut RecordHeader)) {
+    let head: &[u8; RECORD_HEADER_LEN] = record[..RECORD_HEADER_LEN].try_into().unwrap();
+    let mut header = RecordHeader::decode(head, u32::MAX).unwrap();
+    change(&mut header);
+    let body = &record[RECORD_HEADER_LEN..RECORD_HEADER_LEN + header.len as usize];
+    let fixed = RecordHeader::new(header.seq, header.time_ms, header.tag, body);
+    record[..RECORD_HEADER_LEN].copy_from_slice(&fixed.encode());
+}
+
 const N: u64 = 25;
 const MIDDLE: u64 = 13;
 
@@ -68,17 +79,8 @@ fn an_edit_with_a_recomputed_crc_is_named_as_a_chain_break() {
     let dir = written(N);
     let (path, offset, len) = locate(dir.path(), MIDDLE);
     edit(&path, |b| {
-        let record = &mut b[offset..offset + len];
-        record[RECORD_HEADER_LEN] ^= 0x20;
-        let head: &[u8; RECORD_HEADER_LEN] = record[..RECORD_HEADER_LEN].try_into().unwrap();
-        let header = RecordHeader::decode(head, u32::MAX).unwrap();
-        let fixed = RecordHeader::new(
-            header.seq,
-            header.time_ms,
-            header.tag,
-            &record[RECORD_HEADER_LEN..],
-        );
-        record[..RECORD_HEADER_LEN].copy_from_slice(&fixed.encode());
+        b[offset + RECORD_HEADER_LEN] ^= 0x20;
+        rewrite_header(&mut b[offset..offset + len], |_| {});
     });
     assert_eq!(
         first_break(dir.path()),
@@ -91,16 +93,7 @@ fn an_edited_time_is_named_as_a_chain_break() {
     let dir = written(N);
     let (path, offset, len) = locate(dir.path(), MIDDLE);
     edit(&path, |b| {
-        let record = &mut b[offset..offset + len];
-        let head: &[u8; RECORD_HEADER_LEN] = record[..RECORD_HEADER_LEN].try_into().unwrap();
-        let header = RecordHeader::decode(head, u32::MAX).unwrap();
-        let moved = RecordHeader::new(
-            header.seq,
-            header.time_ms + 1,
-            header.tag,
-            &record[RECORD_HEADER_LEN..],
-        );
-        record[..RECORD_HEADER_LEN].copy_from_slice(&moved.encode());
+        rewrite_header(&mut b[offset..offset + len], |h| h.time_ms += 1);
     });
     assert_eq!(first_break(dir.path()).0, MIDDLE);
     assert_eq!(first_break(dir.path()).1, BreakReason::Chain);
@@ -131,12 +124,7 @@ fn a_deleted_record_renumbered_to_hide_the_gap_is_a_chain_break() {
         b.drain(offset..offset + len);
         // Renumber the next record to the deleted one's number, CRC fixed: the tag gives it
         // away.
-        let record = &mut b[offset..];
-        let head: &[u8; RECORD_HEADER_LEN] = record[..RECORD_HEADER_LEN].try_into().unwrap();
-        let header = RecordHeader::decode(head, u32::MAX).unwrap();
-        let body = record[RECORD_HEADER_LEN..RECORD_HEADER_LEN + header.len as usize].to_vec();
-        let renumbered = RecordHeader::new(MIDDLE, header.time_ms, header.tag, &body);
-        record[..RECORD_HEADER_LEN].copy_from_slice(&renumbered.encode());
+        rewrite_header(&mut b[offset..], |h| h.seq = MIDDLE);
     });
     assert_eq!(first_break(dir.path()).0, MIDDLE);
     assert_eq!(first_break(dir.path()).1, BreakReason::Chain);
@@ -145,7 +133,7 @@ fn a_deleted_record_renumbered_to_hide_the_gap_is_a_chain_break() {
 #[test]
 fn a_replayed_record_is_named_as_reordered() {
     let dir = written(N);
-    let (path, offset, len) = locate(dir.path(), MIDDLE);
+    let (path, offset, _) = locate(dir.path(), MIDDLE);
     // The same segment must hold the record before it, to copy it after.
     let (prev_path, prev_offset, prev_len) = locate(dir.path(), MIDDLE - 1);
     assert_eq!(prev_path, path, "test layout changed");
@@ -153,7 +141,6 @@ fn a_replayed_record_is_named_as_reordered() {
         let copy = b[prev_offset..prev_offset + prev_len].to_vec();
         b.splice(offset..offset, copy);
     });
-    let _ = len;
     assert_eq!(
         first_break(dir.path()).1,
         BreakReason::Reordered { found: MIDDLE - 1 }
