@@ -321,3 +321,31 @@ fn an_anchor_older_than_retention_is_reported_as_such() {
         Some(AnchorCheck::BeforeRange)
     );
 }
+
+#[test]
+fn a_failed_write_stops_the_writer_until_reopen() {
+    let dir = scratch();
+    let path = dir.path().join("incidents");
+    let mut journal = Journal::open(&path, SMALL, KEY).unwrap();
+    journal.append(1, b"one").unwrap();
+    // The directory vanishes (a failing /data): appends go on into the open segment until it
+    // is full, then creating the next one fails.
+    fs::remove_dir_all(&path).unwrap();
+    let failed = loop {
+        match journal.append(2, &payload(2, 512)) {
+            Ok(_) => continue,
+            Err(e) => break e,
+        }
+    };
+    match failed {
+        JournalError::Io { op: "create", .. } => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        journal.append(3, b"x"),
+        Err(JournalError::Poisoned)
+    ));
+    // Reopening starts a fresh journal in a fresh directory (the operator's call to make).
+    let journal = Journal::open(&path, SMALL, KEY).unwrap();
+    assert_eq!(journal.next_seq(), 1);
+}
