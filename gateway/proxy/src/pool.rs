@@ -228,7 +228,7 @@ impl Pool {
     }
 
     /// The budget's terms as values, for the start line and the over-budget error:
-    /// `32 MiB base + 1100 KiB incidents + 64 sessions x 416 KiB + 40 x (256 KiB + 4864 KiB
+    /// `32 MiB base + 7803 KiB incidents + 64 sessions x 432 KiB + 40 x (256 KiB + 4864 KiB
     /// scanner) + ...`.
     pub fn describe_budget(sessions: usize, classes: &[SlotClass], incident_ring: usize) -> String {
         let mut s = format!(
