@@ -25,6 +25,8 @@ pub struct Cfg {
     pub inbound_tls: Option<(PathBuf, PathBuf, bool)>,
     pub max_message_size: String,
     pub max_sessions: usize,
+    /// More `[gateway]` lines (e.g. `slot_classes = [...]`).
+    pub gateway_extra: String,
     pub timeouts: Vec<(String, String)>,
     /// `[control]` lines (without the header), e.g. `state_dir = ...`.
     pub control: Option<String>,
@@ -49,6 +51,7 @@ impl Cfg {
             // Small, because every session's buffer is touched at start.
             max_message_size: "4MiB".into(),
             max_sessions: 16,
+            gateway_extra: String::new(),
             timeouts: Vec::new(),
             control: None,
             extra: String::new(),
@@ -72,6 +75,7 @@ impl Cfg {
             self.max_message_size,
             self.max_sessions
         );
+        t += &self.gateway_extra;
         if let Some((c, k, req)) = &self.inbound_tls {
             t += &format!(
                 "\n[gateway.tls]\ncertificate = {:?}\nprivate_key = {:?}\nrequired = {req}\n",

@@ -89,11 +89,39 @@ pub struct Gateway {
     pub allowed_clients: Vec<IpNet>,
     /// Largest message accepted; also the size of each session's buffer.
     pub max_message_size: usize,
-    /// Concurrent sessions; each owns one message buffer, so this bounds memory.
+    /// Concurrent sessions (connections); each owns its I/O buffers, so this bounds memory.
     pub max_sessions: usize,
+    /// The message buffers, by size class, ascending; the largest is `max_message_size`. A
+    /// transaction takes the smallest free class that holds its `SIZE=` (default: one class of
+    /// `max_sessions` buffers of `max_message_size`).
+    pub slot_classes: Vec<SlotClass>,
     pub tls: Option<InboundTls>,
     /// Touch all session memory at start so the resident size never grows (default true).
     pub prefault: bool,
+}
+
+/// `count` message buffers of `size` octets (`[gateway] slot_classes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotClass {
+    pub size: usize,
+    pub count: usize,
+}
+
+impl SlotClass {
+    /// Worker `index` of `workers`' share of `classes`: each class's buffers are dealt out
+    /// round-robin, so the shares add up to exactly the configured counts (a worker may get
+    /// none of a small class; its large transactions then get `452` and Exchange retries,
+    /// possibly on another worker).
+    pub fn share(classes: &[SlotClass], index: usize, workers: usize) -> Vec<SlotClass> {
+        let workers = workers.max(1);
+        classes
+            .iter()
+            .map(|c| SlotClass {
+                size: c.size,
+                count: c.count / workers + usize::from(index < c.count % workers),
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone)]

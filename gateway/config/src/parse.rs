@@ -22,6 +22,8 @@ pub const MAX_SESSIONS_LIMIT: i64 = 100_000;
 /// Default size limit: Exchange Online's default for messages it sends (35 MB).
 pub const DEFAULT_MESSAGE_SIZE: u64 = 35 << 20;
 pub const DEFAULT_MAX_SESSIONS: usize = 64;
+/// Size classes of message buffers; a few cover Exchange's traffic (small, typical, largest).
+pub const MAX_SLOT_CLASSES: usize = 8;
 
 /// Parses and validates a config text. `file` is used only in messages; relative file paths in
 /// the config are resolved against its directory.
@@ -207,6 +209,7 @@ fn gateway(mut s: Section<'_, '_>, r: &mut Reader<'_>, base: &Path) -> Option<Ga
         .integer(r, "max_sessions", 1..MAX_SESSIONS_LIMIT + 1)
         .map(|(n, _)| n as usize)
         .unwrap_or(DEFAULT_MAX_SESSIONS);
+    let slot_classes = slot_classes(&mut s, r, max_message_size as usize, max_sessions);
     let tls = s.table(r, "tls").and_then(|mut t| {
         let certificate = t.string(r, "certificate");
         let private_key = t.string(r, "private_key");
@@ -243,8 +246,114 @@ fn gateway(mut s: Section<'_, '_>, r: &mut Reader<'_>, base: &Path) -> Option<Ga
         allowed_clients,
         max_message_size: max_message_size as usize,
         max_sessions,
+        slot_classes,
         tls,
         prefault,
+    })
+}
+
+/// `slot_classes = ["200 x 256KiB", "40 x 4MiB", "2 x 35MiB"]`: ascending sizes, the largest
+/// equal to `max_message_size` (so every message the SIZE advertisement admits has a class),
+/// and no more buffers than sessions (a buffer without a session to use it is wasted memory).
+fn slot_classes(
+    s: &mut Section<'_, '_>,
+    r: &mut Reader<'_>,
+    max_message_size: usize,
+    max_sessions: usize,
+) -> Vec<SlotClass> {
+    let default = vec![SlotClass {
+        size: max_message_size,
+        count: max_sessions,
+    }];
+    let Some(items) = s.strings(r, "slot_classes") else {
+        return default;
+    };
+    let key = s.key("slot_classes");
+    let span = s
+        .raw("slot_classes")
+        .map(|v| v.span())
+        .unwrap_or(s.span.clone());
+    let errors = r.diagnostics.len();
+    let mut classes = Vec::new();
+    for (text, span, key) in &items {
+        match parse_slot_class(text) {
+            Ok(c) if classes.last().is_some_and(|l: &SlotClass| l.size >= c.size) => r.error(
+                span,
+                key,
+                "classes must be listed smallest first, each larger than the one before",
+            ),
+            Ok(c) if c.size > max_message_size => r.error(
+                span,
+                key,
+                format!(
+                    "{} bytes is larger than max_message_size ({max_message_size})",
+                    c.size
+                ),
+            ),
+            Ok(c) if (c.size as u64) < MIN_MESSAGE_SIZE => r.error(
+                span,
+                key,
+                format!(
+                    "{} bytes is below the smallest message buffer, 64KiB",
+                    c.size
+                ),
+            ),
+            Ok(c) => classes.push(c),
+            Err(e) => r.error(span, key, e),
+        }
+    }
+    if r.diagnostics.len() > errors {
+        return default;
+    }
+    if items.len() > MAX_SLOT_CLASSES {
+        r.error(&span, &key, format!("at most {MAX_SLOT_CLASSES} classes"));
+        return default;
+    }
+    match classes.last() {
+        None => {
+            r.error(&span, &key, "needs at least one class (or leave it out)");
+            return default;
+        }
+        Some(l) if l.size != max_message_size => {
+            r.error(
+                &span,
+                &key,
+                format!(
+                    "the largest class ({} bytes) must equal max_message_size ({max_message_size}), so that every message SIZE admits has a buffer",
+                    l.size
+                ),
+            );
+            return default;
+        }
+        Some(_) => {}
+    }
+    let total: usize = classes.iter().map(|c| c.count).sum();
+    if total > max_sessions {
+        r.error(
+            &span,
+            &key,
+            format!("{total} buffers for {max_sessions} sessions (max_sessions): a buffer is only used by a session, so the rest would be wasted memory"),
+        );
+        return default;
+    }
+    classes
+}
+
+/// `"COUNT x SIZE"`.
+fn parse_slot_class(text: &str) -> Result<SlotClass, String> {
+    let (count, size) = text
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("`{text}` is not `COUNT x SIZE` (example: \"40 x 4MiB\")"))?;
+    let count: usize = count
+        .trim()
+        .parse()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("`{}` is not a positive count", count.trim()))?;
+    let size = parse_size(size)?;
+    Ok(SlotClass {
+        size: usize::try_from(size).map_err(|_| format!("`{text}` is too large"))?,
+        count,
     })
 }
 
@@ -1100,6 +1209,78 @@ mod tests {
         assert_eq!(c.gateway.allowed_clients.len(), 8);
         assert_eq!(c.gateway.listen[0].port(), 25);
         assert_eq!(c.headers.inspected, "X-Cordon-Inspected");
+    }
+
+    #[test]
+    fn slot_classes_default_to_one_class_of_max_message_size() {
+        let c = parse(EXAMPLE, Path::new("t.toml")).unwrap();
+        assert_eq!(
+            c.gateway.slot_classes,
+            vec![SlotClass {
+                size: 35 << 20,
+                count: 64
+            }]
+        );
+    }
+
+    #[test]
+    fn slot_classes_parse_and_are_checked() {
+        let with = |v: &str| {
+            EXAMPLE.replace(
+                "max_sessions = 64",
+                &format!("max_sessions = 64\nslot_classes = {v}"),
+            )
+        };
+        let c = parse(
+            &with(r#"["40 x 256KiB", "20 x 4MiB", "2X35MiB"]"#),
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        let sizes: Vec<_> = c
+            .gateway
+            .slot_classes
+            .iter()
+            .map(|c| (c.count, c.size))
+            .collect();
+        assert_eq!(sizes, vec![(40, 256 << 10), (20, 4 << 20), (2, 35 << 20)]);
+        for (v, want) in [
+            (r#"["2 x 35MiB", "40 x 256KiB"]"#, "gateway.slot_classes[1]: classes must be listed smallest first"),
+            (r#"["40 x 256KiB", "2 x 10MiB"]"#, "gateway.slot_classes: the largest class (10485760 bytes) must equal max_message_size (36700160)"),
+            (r#"["60 x 256KiB", "5 x 35MiB"]"#, "gateway.slot_classes: 65 buffers for 64 sessions"),
+            (r#"["many x 35MiB"]"#, "gateway.slot_classes[0]: `many` is not a positive count"),
+            (r#"["0 x 35MiB"]"#, "gateway.slot_classes[0]: `0` is not a positive count"),
+            (r#"["35MiB"]"#, "gateway.slot_classes[0]: `35MiB` is not `COUNT x SIZE`"),
+            (r#"["4 x 1KiB", "2 x 35MiB"]"#, "gateway.slot_classes[0]: 1024 bytes is below the smallest message buffer"),
+            (r#"["4 x 40MiB"]"#, "gateway.slot_classes[0]: 41943040 bytes is larger than max_message_size"),
+            (r#"[]"#, "gateway.slot_classes: needs at least one class"),
+        ] {
+            let e = errors(&with(v));
+            assert!(e.iter().any(|e| e.contains(want)), "{v}: {e:?}");
+            assert!(e.iter().all(|e| e.starts_with("t.toml:")), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn slot_class_shares_add_up_to_the_configured_counts() {
+        let classes = [
+            SlotClass {
+                size: 1,
+                count: 201,
+            },
+            SlotClass { size: 2, count: 2 },
+        ];
+        for workers in 1..6 {
+            let shares: Vec<_> = (0..workers)
+                .map(|i| SlotClass::share(&classes, i, workers))
+                .collect();
+            for (k, c) in classes.iter().enumerate() {
+                assert_eq!(shares.iter().map(|s| s[k].count).sum::<usize>(), c.count);
+                let (lo, hi) = shares.iter().fold((usize::MAX, 0), |(lo, hi), s| {
+                    (lo.min(s[k].count), hi.max(s[k].count))
+                });
+                assert!(hi - lo <= 1, "{workers} workers: uneven share of class {k}");
+            }
+        }
     }
 
     #[test]

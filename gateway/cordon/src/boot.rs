@@ -10,13 +10,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cordon_config::Config;
+use cordon_config::{Config, SlotClass};
 use cordon_control::Persisted;
 use cordon_store::{ConfigRecord, FsStorage, Store};
 use tokio::sync::watch;
 
 use cordon_proxy::dlp_inspector::{Durable, INCIDENT_FEED};
-use cordon_proxy::pool::{self, Pool};
+use cordon_proxy::pool::Pool;
 use cordon_proxy::session::Shared;
 use cordon_proxy::{engine, server};
 
@@ -116,6 +116,8 @@ pub struct Worker {
     pub core: usize,
     /// This worker's share of `max_sessions`.
     pub sessions: usize,
+    /// `(index, workers)`: which share of each message-slot class is this worker's.
+    pub share: (usize, usize),
     /// This worker also serves the config port (one worker does).
     pub control: bool,
 }
@@ -137,9 +139,13 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
         .as_ref()
         .map(|w| w.sessions)
         .unwrap_or(config.gateway.max_sessions);
+    let classes = match &opts.worker {
+        Some(w) => SlotClass::share(&config.gateway.slot_classes, w.share.0, w.share.1),
+        None => config.gateway.slot_classes.clone(),
+    };
     let pool = Pool::new(
         sessions,
-        config.gateway.max_message_size,
+        &classes,
         config.policy.incident_ring,
         config.gateway.prefault,
         &*built.inspectors,
@@ -161,14 +167,11 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
         budget_mib = pool.budget_bytes() >> 20,
         generation,
         core = ?opts.worker.as_ref().map(|w| w.core),
-        "cordon started; memory budget {} MiB = {} MiB base + {} KiB incidents ({} x {} B) + {sessions} sessions x ({} KiB messages + {} KiB buffers)",
+        "cordon started; memory budget {} MiB = {} ({} incidents of {} B)",
         pool.budget_bytes() >> 20,
-        pool::PROCESS_BASE >> 20,
-        pool::incident_budget(config.policy.incident_ring) >> 10,
+        pool.describe(),
         config.policy.incident_ring + INCIDENT_FEED,
         cordon_policy::INCIDENT_BYTES,
-        config.gateway.max_message_size >> 10,
-        pool::SLOT_OVERHEAD >> 10
     );
     let runtime = match &opts.worker {
         Some(_) => cordon_supervisor::worker::runtime().map_err(Error::Supervisor)?,
@@ -335,23 +338,25 @@ pub fn supervise(board_path: &Path, path: &Path) -> Result<(), Error> {
     let config = running.config;
     let workers = board.data_cores.len().max(1);
     let per_worker = config.gateway.max_sessions.div_ceil(workers);
-    let budget = workers as u64
-        * Pool::budget_for(
-            per_worker,
-            config.gateway.max_message_size,
-            config.policy.incident_ring,
-        ) as u64;
+    let classes = &config.gateway.slot_classes;
+    let budget: u64 = (0..workers)
+        .map(|i| {
+            let share = SlotClass::share(classes, i, workers);
+            Pool::budget_for(per_worker, &share, config.policy.incident_ring) as u64
+        })
+        .sum();
     let board_bytes = board.memory_mib * 1024 * 1024;
     tracing::info!(board = %board.name, workers, sessions_per_worker = per_worker, budget_mib = budget >> 20, board_mib = board.memory_mib, "memory budget");
     if budget > board_bytes {
         return Err(Error::OverBudget {
             budget_mib: budget >> 20,
             detail: format!(
-                "{workers} workers x ({} MiB + {} KiB of incidents + {per_worker} sessions x (max_message_size {} + {} KiB))",
-                pool::PROCESS_BASE >> 20,
-                pool::incident_budget(config.policy.incident_ring) >> 10,
-                config.gateway.max_message_size,
-                pool::SLOT_OVERHEAD >> 10,
+                "{workers} workers, the first {}",
+                Pool::describe_budget(
+                    per_worker,
+                    &SlotClass::share(classes, 0, workers),
+                    config.policy.incident_ring
+                ),
             ),
             board_mib: board.memory_mib,
         });
@@ -360,7 +365,9 @@ pub fn supervise(board_path: &Path, path: &Path) -> Result<(), Error> {
     let config_path = path.to_path_buf();
     let control_core = board.data_cores.first().copied().unwrap_or(0);
     let board_name = board.name.clone();
+    let data_cores = board.data_cores.clone();
     let make = move |core: usize| {
+        let index = data_cores.iter().position(|&c| c == core).unwrap_or(0);
         let mut cmd = std::process::Command::new(&exe);
         cmd.args([
             "worker",
@@ -368,6 +375,8 @@ pub fn supervise(board_path: &Path, path: &Path) -> Result<(), Error> {
             &core.to_string(),
             "--sessions",
             &per_worker.to_string(),
+            "--share",
+            &format!("{index}/{workers}"),
             "--config",
         ])
         .arg(&config_path)

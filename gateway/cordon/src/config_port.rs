@@ -162,10 +162,11 @@ fn restart_only(old: &Config, new: &Config) -> Vec<&'static str> {
         v.push("gateway.listen");
     }
     if o.max_sessions != n.max_sessions
+        || o.slot_classes != n.slot_classes
         || o.max_message_size != n.max_message_size
         || o.prefault != n.prefault
     {
-        v.push("gateway.max_sessions/max_message_size/prefault");
+        v.push("gateway.max_sessions/max_message_size/slot_classes/prefault");
     }
     if old.control != new.control {
         v.push("control");

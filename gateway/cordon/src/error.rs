@@ -28,7 +28,7 @@ pub enum Error {
     #[error("{0}")]
     Supervisor(#[source] cordon_supervisor::Error),
     /// The configured sessions do not fit the board's memory.
-    #[error("the memory budget ({budget_mib} MiB: {detail}) exceeds the board's {board_mib} MiB: lower gateway.max_sessions or gateway.max_message_size")]
+    #[error("the memory budget ({budget_mib} MiB: {detail}) exceeds the board's {board_mib} MiB: lower gateway.max_sessions, gateway.max_message_size or gateway.slot_classes")]
     OverBudget {
         budget_mib: u64,
         detail: String,

@@ -70,6 +70,10 @@ enum Cmd {
         /// This worker's share of `max_sessions`.
         #[arg(long)]
         sessions: usize,
+        /// This worker's place among the supervisor's workers, as `INDEX/WORKERS`: its share
+        /// of each `slot_classes` class.
+        #[arg(long, value_parser = parse_share, default_value = "0/1")]
+        share: (usize, usize),
         /// Serve the config port from this worker.
         #[arg(long)]
         control: bool,
@@ -156,6 +160,7 @@ fn main() -> ExitCode {
         Cmd::Worker {
             core,
             sessions,
+            share,
             control,
             config,
         } => exit(boot::serve(
@@ -164,10 +169,23 @@ fn main() -> ExitCode {
                 worker: Some(Worker {
                     core,
                     sessions,
+                    share,
                     control,
                 }),
             },
         )),
+    }
+}
+
+/// `INDEX/WORKERS`, with INDEX below WORKERS.
+fn parse_share(s: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("`{s}` is not INDEX/WORKERS (for example 0/4)");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
+    if i < n {
+        Ok((i, n))
+    } else {
+        Err(bad())
     }
 }
 

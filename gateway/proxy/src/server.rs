@@ -233,13 +233,6 @@ async fn accept_loop(
             );
             continue;
         };
-        let mut slot = slot;
-        if slot.epoch != shared.epoch {
-            // The config changed since this slot last served: its inspector follows the new
-            // engine and rules.
-            slot.inspector = shared.inspectors.inspector();
-            slot.epoch = shared.epoch;
-        }
         let shutdown = shutdown.clone();
         let done = done.clone();
         // Replies are small writes: Nagle plus delayed ACK would stall each one.

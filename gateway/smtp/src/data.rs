@@ -17,6 +17,9 @@ pub enum BodyError {
     BareCr,
     LineTooLong,
     TooBig,
+    /// The caller had no room for more of the message (its buffer class was full and no
+    /// larger one was free): a temporary condition, unlike [`BodyError::TooBig`].
+    NoRoom,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +104,12 @@ impl BodyReceiver {
         if self.line_len > MAX_BODY_LINE {
             self.fail(BodyError::LineTooLong);
         }
+    }
+
+    /// Stops storing: the rest of the message is read to its end and discarded, and the
+    /// message ends with [`BodyError::NoRoom`] (unless an earlier problem came first).
+    pub fn out_of_room(&mut self) {
+        self.fail(BodyError::NoRoom);
     }
 
     /// Consumes `input`, storing content into `out`.
@@ -244,6 +253,23 @@ mod tests {
             );
             assert_eq!(out, whole, "split at {split}");
         }
+    }
+
+    #[test]
+    fn out_of_room_discards_the_rest_and_still_finds_the_end() {
+        let mut r = BodyReceiver::data(1000);
+        let mut out = Vec::new();
+        assert_eq!(
+            r.ingest(b"Subject: a\r\n\r\nfirst\r\n", &mut out),
+            Progress::More
+        );
+        r.out_of_room();
+        assert_eq!(
+            r.ingest(b"second\r\n.\r\nQUIT\r\n", &mut out),
+            Progress::Done { consumed: 11 }
+        );
+        assert_eq!(out, b"Subject: a\r\n\r\nfirst\r\n");
+        assert_eq!(r.error(), Some(BodyError::NoRoom));
     }
 
     #[test]

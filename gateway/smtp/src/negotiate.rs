@@ -100,6 +100,8 @@ pub struct MailParams {
     pub smtputf8: bool,
     /// `BODY=8BITMIME` was declared.
     pub eightbit: bool,
+    /// The size the client declared with `SIZE=` (RFC 1870), which picks the message buffer.
+    pub size: Option<u64>,
 }
 
 /// Checks MAIL's parameters; `from_utf8` says the reverse path has non-ASCII characters.
@@ -123,6 +125,7 @@ pub fn mail_params(
                     ))
                 }
                 Ok(n) => {
+                    m.size = Some(n);
                     if offer.down.size.is_some() {
                         m.forwarded.push_str(&format!(" SIZE={n}"));
                     }
@@ -266,10 +269,18 @@ mod tests {
             " SIZE=10 BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=x1"
         );
         assert!(m.smtputf8 && m.eightbit);
-        // A bare smart host: SIZE and BODY checked but not forwarded.
+        assert_eq!(m.size, Some(10));
+        // A bare smart host: SIZE and BODY checked but not forwarded; the declared SIZE still
+        // picks the message buffer.
         let bare = offer(Capabilities::default());
         let m = mail_params(&params("SIZE=10 BODY=7BIT"), false, &bare).unwrap();
-        assert_eq!(m, MailParams::default());
+        assert_eq!(
+            m,
+            MailParams {
+                size: Some(10),
+                ..MailParams::default()
+            }
+        );
     }
 
     #[test]

@@ -51,7 +51,8 @@ impl<S: Io> Session<S> {
         let State::Data { rx, raw } = &mut self.state else {
             return Ok(Next::Ingest);
         };
-        match receive(&mut self.slot, rx, self.start..self.end) {
+        let limit = self.sh.config.gateway.max_message_size;
+        match receive(&mut self.slot, rx, self.start..self.end, limit) {
             Progress::Done { consumed } => {
                 self.start += consumed;
                 let error = rx.error();
@@ -114,8 +115,9 @@ impl<S: Io> Session<S> {
             return Ok(Next::Ingest);
         };
         let take = (*remaining).min(self.end - self.start);
+        let limit = self.sh.config.gateway.max_message_size;
         if let (true, Some(rx)) = (refusal.is_none(), self.txn.bdat.as_mut()) {
-            receive(&mut self.slot, rx, self.start..self.start + take);
+            receive(&mut self.slot, rx, self.start..self.start + take, limit);
         }
         self.start += take;
         *remaining -= take;
@@ -172,6 +174,10 @@ impl<S: Io> Session<S> {
                 (5, 3, 4),
                 "Message size exceeds fixed maximum message size",
             )),
+            Some(BodyError::NoRoom) => {
+                tracing::warn!(session = %self.id, client = %self.peer.ip(), "message outgrew its buffer and no larger one was free; refused with 452");
+                Some(no_room())
+            }
         };
         if let Some(r) = refusal {
             tracing::info!(session = %self.id, client = %self.peer.ip(), reply = %r, "message refused");
@@ -184,17 +190,41 @@ impl<S: Io> Session<S> {
     }
 }
 
+/// `452 4.3.1`: no message buffer is free for this transaction now. Exchange (like every MTA)
+/// keeps the message and retries later, when a buffer will be free.
+pub(super) fn no_room() -> Reply {
+    reply(
+        452,
+        (4, 3, 1),
+        "Insufficient system storage: all message buffers of this size are busy, try again later",
+    )
+}
+
 /// Takes `slot.up_in[input]` through `rx` into the message buffer and feeds what was stored to
-/// the inspector, so the verdict is ready when the last byte is in.
+/// the inspector, so the verdict is ready when the last byte is in. A message about to outgrow
+/// its buffer moves to a larger free one first (the receiver stores at most what it reads);
+/// with none free, the receiver discards the rest and the message ends in `452`.
 pub(super) fn receive(
     slot: &mut Slot,
     rx: &mut BodyReceiver,
     input: std::ops::Range<usize>,
+    limit: usize,
 ) -> Progress {
-    let before = slot.message.len();
-    let progress = rx.ingest(&slot.up_in[input], &mut slot.message);
-    if slot.message.len() > before {
-        slot.inspector.feed(&slot.message[before..]);
+    let Slot { up_in, msg, .. } = slot;
+    let Some(m) = msg.as_mut() else {
+        // Out of room, the receiver stores nothing: the empty Vec never allocates.
+        rx.out_of_room();
+        return rx.ingest(&up_in[input], &mut Vec::new());
+    };
+    let needed = (m.message.len() + input.len()).min(limit);
+    if rx.error().is_none() && needed > m.room() && !m.grow(needed) {
+        rx.out_of_room();
+    }
+    let before = m.message.len();
+    let progress = rx.ingest(&up_in[input], &mut m.message);
+    if m.message.len() > before {
+        let m = &mut **m;
+        m.inspector.feed(&m.message[before..]);
     }
     progress
 }

@@ -71,7 +71,7 @@ impl<S: Io> Session<S> {
     /// transaction from the null sender (RFC 3834: automatic messages must not cause replies).
     /// The sender already has its reply; a refused notification is logged, not retried.
     pub(super) async fn send_notifications(&mut self) -> Result<(), End> {
-        let notes = self.slot.inspector.notifications();
+        let notes = std::mem::take(&mut self.notes);
         if notes.is_empty() {
             return Ok(());
         }
@@ -125,10 +125,17 @@ impl<S: Io> Session<S> {
                 rcpts: &rcpts,
                 tls: self.up.is_tls(),
             };
-            let slot = &mut *self.slot;
-            slot.inspector.finish(&env, &slot.message)
+            match self.slot.msg.as_mut() {
+                Some(m) => {
+                    let m = &mut **m;
+                    m.inspector.finish(&env, &m.message)
+                }
+                // MAIL took a slot and only its end gives it back: unreachable, and refused
+                // rather than relayed empty if it ever were not.
+                None => Verdict::Reject(no_room()),
+            }
         };
-        let size = self.slot.message.len();
+        let size = self.message().len();
         let extra = match verdict {
             Verdict::Reject(r) => {
                 tracing::info!(session = %self.id, client = %self.peer.ip(), from = %mail.address(), rcpts = rcpts.len(), size, reply = %r, "message refused by policy");
@@ -150,7 +157,7 @@ impl<S: Io> Session<S> {
             }
         };
         let down_8bit = self.down.as_ref().is_some_and(|d| d.caps.eightbitmime);
-        if self.txn.eightbit && !down_8bit && self.slot.message.iter().any(|&b| b >= 0x80) {
+        if self.txn.eightbit && !down_8bit && self.message().iter().any(|&b| b >= 0x80) {
             // RFC 6152 section 3: an 8-bit message for a 7-bit hop is converted or returned;
             // cordon does not rewrite MIME, so the sender gets a permanent, explained refusal.
             let r = reply(
@@ -172,7 +179,8 @@ impl<S: Io> Session<S> {
         let timeouts = self.sh.config.timeouts.clone();
         let result = {
             let slot = &mut *self.slot;
-            match prepare(&slot.message, &h, prefix) {
+            let message = slot.msg.as_ref().map_or(&[][..], |m| &m.message[..]);
+            match prepare(message, &h, prefix) {
                 Err(e) => Err(Ok(reply(554, (5, 6, 0), format!("Error: {e}")))),
                 Ok(prepared) => {
                     let parts = prepared.parts();
@@ -189,7 +197,9 @@ impl<S: Io> Session<S> {
         let elapsed = started.elapsed().as_millis() as u64;
         match result {
             Ok(r) => {
-                self.slot.inspector.outcome(&r);
+                if let Some(m) = self.slot.msg.as_mut() {
+                    m.inspector.outcome(&r);
+                }
                 let accepted = r.is_positive();
                 if accepted {
                     self.sh.counters.message(size as u64);

@@ -20,6 +20,25 @@ impl<S: Io> Session<S> {
             Ok(m) => m,
             Err(r) => return self.refuse(r),
         };
+        // The transaction's message buffer: the smallest free class that holds the declared
+        // SIZE (or the smallest free one, growing later if it must). None free: 452 before
+        // anything is relayed, and Exchange retries.
+        let declared = m
+            .size
+            .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX));
+        self.slot.msg = None;
+        let lease = self
+            .slot
+            .pool()
+            .lease_message(declared, &*self.sh.inspectors, self.sh.epoch);
+        match lease {
+            Some(lease) => self.slot.msg = Some(lease),
+            None => {
+                tracing::warn!(session = %self.id, client = %self.peer.ip(), size = declared, "no message buffer free for this size; MAIL refused with 452");
+                self.local(data::no_room());
+                return Ok(());
+            }
+        }
         let forward = format!("MAIL FROM:<{}>{}\r\n", from.address(), m.forwarded);
         self.txn.mail_params = m.forwarded;
         self.txn.mail_pending = true;

@@ -49,6 +49,7 @@ use tokio::sync::watch;
 use tokio::time::{timeout, timeout_at, Instant as Deadline};
 use tokio_rustls::TlsAcceptor;
 
+use self::data::no_room;
 use self::state::{Next, State};
 use crate::downstream::{DownError, Downstream, RelayPlan};
 use crate::inspect::{Envelope, InspectorFactory, Verdict};
@@ -218,6 +219,7 @@ pub async fn serve<S: Io + 'static>(
         shutdown,
         session_end: Deadline::now() + shared.config.timeouts.session,
         line_deadline: None,
+        notes: Vec::new(),
     };
     let greeting = format!("220 {host} ESMTP cordon\r\n");
     s.slot.replies.extend_from_slice(greeting.as_bytes());
@@ -262,6 +264,9 @@ struct Session<S> {
     /// When the command line being read must be complete (`[timeouts] command_line`), set
     /// when the session starts waiting for it.
     line_deadline: Option<Deadline>,
+    /// Notifications the last verdict asked for, taken from its message slot when the
+    /// transaction ended and sent after the sender's reply.
+    notes: Vec<crate::inspect::Notification>,
 }
 
 impl<S> Drop for Session<S> {
@@ -286,6 +291,11 @@ enum Wait {
 impl<S: Io> Session<S> {
     fn cfg(&self) -> &Config {
         &self.sh.config
+    }
+
+    /// The transaction's message as received so far (empty outside a transaction).
+    fn message(&self) -> &[u8] {
+        self.slot.msg.as_ref().map_or(&[], |m| &m.message)
     }
 
     fn host(&self) -> &str {

@@ -56,6 +56,9 @@ impl<S: Io> Session<S> {
                     if r.is_positive() {
                         self.txn.mail = Some(path);
                         self.txn.started = Some(Instant::now());
+                    } else {
+                        // No transaction: its message buffer goes back for others.
+                        self.slot.msg = None;
                     }
                     r
                 }
@@ -117,10 +120,13 @@ impl<S: Io> Session<S> {
         Err(End::Close)
     }
 
+    /// Ends the transaction: its message slot goes back to the pool, keeping the
+    /// notifications its verdict asked for, which are sent after the sender's reply.
     pub(super) fn reset_txn(&mut self) {
         self.txn = Txn::default();
-        self.slot.message.clear();
-        self.slot.inspector.reset();
+        if let Some(mut m) = self.slot.msg.take() {
+            self.notes.extend(m.inspector.notifications());
+        }
     }
 
     /// Resets the downstream transaction after a message we refused ourselves.

@@ -280,7 +280,7 @@ impl Harness {
         }));
         let pool = Pool::new(
             1,
-            config.gateway.max_message_size,
+            &config.gateway.slot_classes,
             config.policy.incident_ring,
             false,
             &*inspectors,
