@@ -458,21 +458,37 @@ mod tests {
         }
     }
 
-    /// The bulk path decodes what the byte-at-a-time path (which a 1-byte
-    /// feed always takes) decodes, and flags the same inputs.
+    const ALPHA: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    /// xorshift64: reproducible test inputs.
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        }
+    }
+
+    /// `feeds` through one decoder writing into `out_len` bytes: what it
+    /// decoded and whether it flagged the input.
+    fn decode_feeds<'a>(feeds: impl Iterator<Item = &'a [u8]>, out_len: usize) -> (Vec<u8>, bool) {
+        let mut d = Base64::default();
+        let mut out = vec![0u8; out_len];
+        let mut v = Vec::new();
+        for f in feeds {
+            d.feed(f, &mut out, &mut |s| v.extend_from_slice(s));
+        }
+        d.finish(&mut out, &mut |s| v.extend_from_slice(s));
+        (v, d.corrupt())
+    }
+
     /// The SIMD path takes runs of equal-length lines: MIME's 76-character
     /// lines with CRLF or LF, a bad character or a space inside a line, and
     /// padding, decode as the byte-at-a-time path does.
     #[test]
     fn base64_simd_lines_equal_bytewise() {
-        let alpha = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x2545_F491_4F6C_DD1D);
         for round in 0..60 {
             let line = [76usize, 64, 72, 8][round % 4];
             let brk: &[u8] = if round % 2 == 0 { b"\r\n" } else { b"\n" };
@@ -482,10 +498,10 @@ mod tests {
                     let c = match next() % 500 {
                         0 if round % 3 == 0 => b'*',
                         1 if round % 5 == 0 => b' ',
-                        _ => alpha[(next() % 64) as usize],
+                        _ => ALPHA[(next() % 64) as usize],
                     };
                     // A shorter last line, as encoders write one.
-                    if l > 0 && k == line - 4 && next() % 40 == 0 {
+                    if l > 0 && k == line - 4 && next().is_multiple_of(40) {
                         break;
                     }
                     input.push(c);
@@ -493,34 +509,19 @@ mod tests {
                 input.extend_from_slice(brk);
             }
             input.extend_from_slice(b"QQ==");
-            let run = |feeds: &mut dyn Iterator<Item = &[u8]>, out_len: usize| {
-                let mut d = Base64::default();
-                let mut out = vec![0u8; out_len];
-                let mut v = Vec::new();
-                for f in feeds {
-                    d.feed(f, &mut out, &mut |s| v.extend_from_slice(s));
-                }
-                d.finish(&mut out, &mut |s| v.extend_from_slice(s));
-                (v, d.corrupt())
-            };
-            let bytewise = run(&mut input.chunks(1), 16);
+            let bytewise = decode_feeds(input.chunks(1), 16);
             for (feed, out_len) in [(input.len().max(1), 16 * 1024), (4096, 100), (77, 57)] {
-                let bulk = run(&mut input.chunks(feed), out_len);
+                let bulk = decode_feeds(input.chunks(feed), out_len);
                 assert_eq!(bulk, bytewise, "round {round} feed {feed} out {out_len}");
             }
         }
     }
 
+    /// The bulk path decodes what the byte-at-a-time path (which a 1-byte
+    /// feed always takes) decodes, and flags the same inputs.
     #[test]
     fn base64_bulk_equals_bytewise() {
-        let alpha = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
         for round in 0..400 {
             let mut input = Vec::new();
             let n = (next() % 600) as usize;
@@ -531,24 +532,14 @@ mod tests {
                     2 if round % 3 == 0 => input.push(b'='),
                     3 if round % 5 == 0 => input.push(b'*'),
                     4 if round % 7 == 0 => input.push(b' '),
-                    _ => input.push(alpha[(next() % 64) as usize]),
+                    _ => input.push(ALPHA[(next() % 64) as usize]),
                 }
             }
-            let run = |feeds: &mut dyn Iterator<Item = &[u8]>, out_len: usize| {
-                let mut d = Base64::default();
-                let mut out = vec![0u8; out_len];
-                let mut v = Vec::new();
-                for f in feeds {
-                    d.feed(f, &mut out, &mut |s| v.extend_from_slice(s));
-                }
-                d.finish(&mut out, &mut |s| v.extend_from_slice(s));
-                (v, d.corrupt())
-            };
-            let bytewise = run(&mut input.chunks(1), 16);
+            let bytewise = decode_feeds(input.chunks(1), 16);
             let cut = (next() % (input.len() as u64 + 1)) as usize;
             let (a, b) = input.split_at(cut);
             for out_len in [16, 17, 64, 1000] {
-                let bulk = run(&mut [a, b].into_iter(), out_len);
+                let bulk = decode_feeds([a, b].into_iter(), out_len);
                 assert_eq!(bulk, bytewise, "round {round} cut {cut} out {out_len}");
             }
         }
