@@ -73,6 +73,59 @@ fn lanes(q: &[u8]) -> u32 {
         | B64_LANES[3][q[3] as usize]
 }
 
+/// Shortest line the SIMD path takes: below two quanta a line is not the
+/// body of an encoder that wraps lines (RFC 2045 §6.8: at most 76).
+const SIMD_MIN_LINE: usize = 8;
+
+/// The SIMD path (base64-simd: AVX2, SSE4.1 or NEON, chosen at run time):
+/// MIME wraps base64 in lines of one length, so the lines that follow `i`
+/// are checked for a line break at that length (no search per line), their
+/// characters staged end to end in the free part of `out`, and the whole
+/// stretch decoded in place with one call. Calling the decoder per 76-byte
+/// line cost more in call and tail overhead than the SIMD saved
+/// (callgrind: 18.0 against 19.5 instructions per decoded byte; staged,
+/// see the commit). Returns the new input and output positions, unchanged
+/// when the stretch is not such lines or holds a character outside the
+/// alphabet (the decoder refuses it whole; `=` is never staged, so padding
+/// stays with the scalar path), with where the next attempt may start:
+/// the next line, or past a stretch the decoder refused, so that a
+/// malformed body costs at most about twice its bytes.
+fn simd_lines(input: &[u8], i: usize, out: &mut [u8], o: usize) -> (usize, usize, usize) {
+    let cap = out.len() - o;
+    let look = &input[i..input.len().min(i + SIMD_MIN_LINE.max(cap) + 2)];
+    let Some(nl) = memchr::memchr(b'\n', look) else {
+        return (i, o, i + look.len());
+    };
+    let brk = if nl > 0 && look[nl - 1] == b'\r' {
+        2
+    } else {
+        1
+    };
+    let l = nl + 1 - brk;
+    if l < SIMD_MIN_LINE || l % 4 != 0 {
+        return (i, o, i + nl + 1);
+    }
+    let mut staged = 0;
+    let mut j = i;
+    while j + l + brk <= input.len()
+        && staged + l <= cap
+        && input[j + l + brk - 1] == b'\n'
+        && (brk == 1 || input[j + l] == b'\r')
+        && input[j + l - 1] != b'='
+    {
+        out[o + staged..o + staged + l].copy_from_slice(&input[j..j + l]);
+        staged += l;
+        j += l + brk;
+    }
+    if staged == 0 {
+        return (i, o, i + nl + 1);
+    }
+    match base64_simd::STANDARD.decode_inplace(&mut out[o..o + staged]) {
+        Ok(d) => (j, o + d.len(), j),
+        Err(_) => (i, o, j),
+    }
+}
+
 /// Streaming base64 decoder.
 #[derive(Debug, Default)]
 pub(crate) struct Base64 {
@@ -96,6 +149,8 @@ impl Base64 {
     pub(crate) fn feed(&mut self, input: &[u8], out: &mut [u8], sink: &mut impl FnMut(&[u8])) {
         let mut o = 0;
         let mut i = 0;
+        // Where the SIMD path may try next (see `simd_lines`).
+        let mut simd_from = 0;
         while i < input.len() {
             if o + 3 > out.len() {
                 sink(&out[..o]);
@@ -107,6 +162,12 @@ impl Base64 {
             // the base64 attachment cost (perf).
             if self.n == 0 && !self.padded {
                 loop {
+                    // Lines the SIMD path does not take (not whole quanta,
+                    // or a character outside the alphabet) go through the
+                    // scalar paths below, which count what is wrong.
+                    if i >= simd_from {
+                        (i, o, simd_from) = simd_lines(input, i, out, o);
+                    }
                     while i + 8 <= input.len() && o + 8 <= out.len() {
                         // One load for the 8 characters; the bytes come out
                         // by shifts (ALU) rather than 8 more loads (~6%).
@@ -397,18 +458,70 @@ mod tests {
         }
     }
 
-    /// The bulk path decodes what the byte-at-a-time path (which a 1-byte
-    /// feed always takes) decodes, and flags the same inputs.
-    #[test]
-    fn base64_bulk_equals_bytewise() {
-        let alpha = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move || {
+    const ALPHA: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    /// xorshift64: reproducible test inputs.
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
             seed
-        };
+        }
+    }
+
+    /// `feeds` through one decoder writing into `out_len` bytes: what it
+    /// decoded and whether it flagged the input.
+    fn decode_feeds<'a>(feeds: impl Iterator<Item = &'a [u8]>, out_len: usize) -> (Vec<u8>, bool) {
+        let mut d = Base64::default();
+        let mut out = vec![0u8; out_len];
+        let mut v = Vec::new();
+        for f in feeds {
+            d.feed(f, &mut out, &mut |s| v.extend_from_slice(s));
+        }
+        d.finish(&mut out, &mut |s| v.extend_from_slice(s));
+        (v, d.corrupt())
+    }
+
+    /// The SIMD path takes runs of equal-length lines: MIME's 76-character
+    /// lines with CRLF or LF, a bad character or a space inside a line, and
+    /// padding, decode as the byte-at-a-time path does.
+    #[test]
+    fn base64_simd_lines_equal_bytewise() {
+        let mut next = xorshift(0x2545_F491_4F6C_DD1D);
+        for round in 0..60 {
+            let line = [76usize, 64, 72, 8][round % 4];
+            let brk: &[u8] = if round % 2 == 0 { b"\r\n" } else { b"\n" };
+            let mut input = Vec::new();
+            for l in 0..(next() % 80) {
+                for k in 0..line {
+                    let c = match next() % 500 {
+                        0 if round % 3 == 0 => b'*',
+                        1 if round % 5 == 0 => b' ',
+                        _ => ALPHA[(next() % 64) as usize],
+                    };
+                    // A shorter last line, as encoders write one.
+                    if l > 0 && k == line - 4 && next().is_multiple_of(40) {
+                        break;
+                    }
+                    input.push(c);
+                }
+                input.extend_from_slice(brk);
+            }
+            input.extend_from_slice(b"QQ==");
+            let bytewise = decode_feeds(input.chunks(1), 16);
+            for (feed, out_len) in [(input.len().max(1), 16 * 1024), (4096, 100), (77, 57)] {
+                let bulk = decode_feeds(input.chunks(feed), out_len);
+                assert_eq!(bulk, bytewise, "round {round} feed {feed} out {out_len}");
+            }
+        }
+    }
+
+    /// The bulk path decodes what the byte-at-a-time path (which a 1-byte
+    /// feed always takes) decodes, and flags the same inputs.
+    #[test]
+    fn base64_bulk_equals_bytewise() {
+        let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
         for round in 0..400 {
             let mut input = Vec::new();
             let n = (next() % 600) as usize;
@@ -419,24 +532,14 @@ mod tests {
                     2 if round % 3 == 0 => input.push(b'='),
                     3 if round % 5 == 0 => input.push(b'*'),
                     4 if round % 7 == 0 => input.push(b' '),
-                    _ => input.push(alpha[(next() % 64) as usize]),
+                    _ => input.push(ALPHA[(next() % 64) as usize]),
                 }
             }
-            let run = |feeds: &mut dyn Iterator<Item = &[u8]>, out_len: usize| {
-                let mut d = Base64::default();
-                let mut out = vec![0u8; out_len];
-                let mut v = Vec::new();
-                for f in feeds {
-                    d.feed(f, &mut out, &mut |s| v.extend_from_slice(s));
-                }
-                d.finish(&mut out, &mut |s| v.extend_from_slice(s));
-                (v, d.corrupt())
-            };
-            let bytewise = run(&mut input.chunks(1), 16);
+            let bytewise = decode_feeds(input.chunks(1), 16);
             let cut = (next() % (input.len() as u64 + 1)) as usize;
             let (a, b) = input.split_at(cut);
             for out_len in [16, 17, 64, 1000] {
-                let bulk = run(&mut [a, b].into_iter(), out_len);
+                let bulk = decode_feeds([a, b].into_iter(), out_len);
                 assert_eq!(bulk, bytewise, "round {round} cut {cut} out {out_len}");
             }
         }
