@@ -491,3 +491,102 @@ fn reboot_leaves_a_request_for_the_root_owned_path_unit() {
     let unit = std::fs::read_to_string(repo_root().join("systemd/cordon-reboot.path")).unwrap();
     assert!(unit.contains("PathExists=/run/cordon/reboot"));
 }
+
+/// `cordon check-config FILE` (exit code, stdout and stderr together).
+fn check_config(file: &Path) -> (i32, String) {
+    let out = Command::new(bin("cordon"))
+        .arg("check-config")
+        .arg(file)
+        .output()
+        .expect("run cordon check-config");
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// Issue 18, item 1: after a config-port apply the file no longer runs; the start log and
+/// `check-config` say so, and `--config-source=file` makes the file win.
+#[test]
+fn the_start_log_and_check_config_say_whether_the_file_or_the_store_runs() {
+    let dir = TempDir::new("ctl-source");
+    let cap = Capture::start(&[]);
+    let socket = dir.path().join("control.sock");
+    let state = dir.path().join("state");
+    let mut cfg = Cfg::new(&cap.smarthost());
+    cfg.extra = SSN_TAG.to_string();
+    cfg.control = Some(format!(
+        "state_dir = {:?}\nsocket = {:?}\n",
+        state.display().to_string(),
+        socket.display().to_string()
+    ));
+    let file = dir.path().join("cordon.toml");
+    std::fs::write(&file, cfg.render()).unwrap();
+    let (f, s) = (file.display(), state.display());
+
+    let gw = Gateway::start_file(&file, &cfg, &[]);
+    gw.wait_log(&format!(
+        "config: running generation 1, seeded from the file {f} (the config store in {s} was empty)"
+    ));
+    gw.wait_log("config port listening");
+    assert_eq!(check_config(&file), (0, format!("{f}: ok\n")));
+
+    // An administrator applies over the port, then someone edits the file.
+    let quarantine = dir.path().join("quarantine.toml");
+    std::fs::write(&quarantine, with_action(&cfg.render(), "quarantine")).unwrap();
+    let (code, out) = ctl(
+        &socket,
+        &["config", "apply", &quarantine.display().to_string()],
+    );
+    assert_eq!(code, 0, "{out}");
+    std::fs::write(&file, with_action(&cfg.render(), "block")).unwrap();
+    assert_eq!(
+        check_config(&file),
+        (
+            0,
+            format!(
+                "{f}: ok\n{f}: note: the config store in {s} holds generation 2, which differs from this file; `cordon run` runs generation 2, not this file (to run this file: `cordon run --config-source=file`, or `cordonctl config apply {f}`)\n"
+            )
+        )
+    );
+
+    // A restart runs the stored generation, and says the file is not used.
+    gw.terminate_logs();
+    let gw = Gateway::start_file(&file, &cfg, &[]);
+    gw.wait_log(&format!(
+        "config: running stored generation 2 from {s}; the file {f} differs from it and is not used (to run the file: `cordon run --config-source=file`, or `cordonctl config apply {f}`)"
+    ));
+    gw.wait_log("config port listening");
+    let (_, running) = ctl(&socket, &["config", "get"]);
+    assert!(running.contains("action = \"quarantine\""), "{running}");
+
+    // The documented way to make the file win: it becomes the next stored generation.
+    gw.terminate_logs();
+    let gw = Gateway::start_file(&file, &cfg, &["--config-source=file"]);
+    gw.wait_log(&format!(
+        "config: running the file {f} as stored generation 3 (--config-source=file); it differed from stored generation 2, which `cordonctl config rollback` restores"
+    ));
+    gw.wait_log("config port listening");
+    let (_, running) = ctl(&socket, &["config", "get"]);
+    assert!(running.contains("action = \"block\""), "{running}");
+    assert_eq!(check_config(&file), (0, format!("{f}: ok\n")));
+
+    // From now on the file and the store agree, and a plain restart says so.
+    gw.terminate_logs();
+    let gw = Gateway::start_file(&file, &cfg, &[]);
+    gw.wait_log(&format!(
+        "config: running stored generation 3 from {s}; the file {f} is the same"
+    ));
+    let mut c = gw.client();
+    c.hello();
+    let r = c.send_mail(
+        "alice@contoso.com",
+        &["bob@fabrikam.example"],
+        &ssn_message("file-wins"),
+    );
+    assert_eq!(r.code, 550, "the file's block rule runs: {r:?}");
+}

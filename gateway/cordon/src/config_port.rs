@@ -54,14 +54,22 @@ pub struct GatewayBackend {
     events: broadcast::Sender<Incident>,
 }
 
+/// The A/B store as [`open_store`] found it.
+#[derive(Debug)]
+pub struct Opened {
+    pub persisted: Persisted<FsStorage>,
+    /// The newest stored generation's text and number.
+    pub toml: String,
+    pub generation: u64,
+    pub key: [u8; 32],
+    /// The store was empty and the boot file became generation 1 just now.
+    pub seeded: bool,
+}
+
 /// Opens the A/B store in `state_dir`. On a fresh data partition the boot config (`text`, the
 /// file `cordon run` was given) becomes generation 1 together with a new stamp key, so the key
-/// is durable before the first message is stamped. Returns the store, the running config's
-/// text and generation, and the key.
-pub fn open_store(
-    state_dir: &Path,
-    text: &str,
-) -> Result<(Persisted<FsStorage>, String, u64, [u8; 32]), Error> {
+/// is durable before the first message is stamped.
+pub fn open_store(state_dir: &Path, text: &str) -> Result<Opened, Error> {
     let dir = || state_dir.to_path_buf();
     std::fs::create_dir_all(state_dir).map_err(|source| Error::StateDir {
         what: "cannot create the state directory",
@@ -78,7 +86,8 @@ pub fn open_store(
     };
     let persisted = Persisted::open(Store::new(FsStorage, state_dir), factory)
         .map_err(|source| Error::StoreOpen { dir: dir(), source })?;
-    if persisted.current().generation == 0 {
+    let seeded = persisted.current().generation == 0;
+    if seeded {
         persisted
             .apply(text, Some(0))
             .map_err(|source| Error::ConfigSeed {
@@ -96,7 +105,13 @@ pub fn open_store(
             path: dir(),
             len: current.record.stamp_key.len(),
         })?;
-    Ok((persisted, current.record.toml, current.generation, key))
+    Ok(Opened {
+        persisted,
+        toml: current.record.toml,
+        generation: current.generation,
+        key,
+        seeded,
+    })
 }
 
 /// A gateway error as the config port reports it: located problems become issues.
