@@ -97,7 +97,7 @@ fn every_request_over_the_unix_socket() {
     let (code, out) = ctl(&socket, &["status"]);
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("generation 1") && out.contains("Healthy"),
+        out.contains("generation 1") && out.contains("healthy"),
         "{out}"
     );
 
@@ -132,9 +132,49 @@ fn every_request_over_the_unix_socket() {
     let (code, out) = ctl(&socket, &["incidents"]);
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("<tagged@contoso.com>") && out.contains("ssn"),
+        out.contains(" dlp ") && out.contains(" tag ") && out.contains("ssn"),
         "{out}"
     );
+
+    // Issue 18, item 2: the incident says why, in the config's words.
+    let (code, out) = ctl(&socket, &["--json", "incidents", "show", "1"]);
+    assert_eq!(code, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(v["kind"], "dlp");
+    assert_eq!(v["action"], "tag");
+    assert_eq!(v["rule"], "ssn");
+    assert_eq!(v["subject"], "tagged");
+    assert_eq!(v["message_id"], "<tagged@contoso.com>");
+    assert_eq!(v["rcpts"], serde_json::json!(["bob@fabrikam.example"]));
+    assert_eq!(v["detectors"][0]["name"], "us_ssn");
+    assert_eq!(v["detectors"][0]["count"], 1);
+    assert!(
+        ["low", "medium", "high"].contains(&v["detectors"][0]["confidence"].as_str().unwrap()),
+        "{v}"
+    );
+    let sample = v["detectors"][0]["samples"][0].as_str().unwrap();
+    assert!(
+        !sample.contains("536-22-8190") && sample.ends_with("8190"),
+        "{sample}"
+    );
+
+    // A forged stamp is its own kind of incident, not a deliver verdict with no rule.
+    let forged = b"From: mallory@contoso.com\r\nSubject: forged\r\nMessage-ID: <forged@contoso.com>\r\nX-Cordon-Inspected: true; by=dlp1.test.example; sig=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\r\n\r\nhello\r\n";
+    assert_eq!(
+        c.send_mail("mallory@contoso.com", &["bob@fabrikam.example"], forged)
+            .code,
+        250
+    );
+    gw.wait_log("kind=forged_stamp");
+    let (code, out) = ctl(&socket, &["--json", "incidents", "--since", "2"]);
+    assert_eq!(code, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).expect("JSON");
+    assert_eq!(
+        (v["kind"].as_str(), v["message_id"].as_str()),
+        (Some("forged_stamp"), Some("<forged@contoso.com>")),
+        "{v}"
+    );
+    assert_eq!(v["rule"], serde_json::Value::Null);
 
     let (code, running) = ctl(&socket, &["config", "get"]);
     assert_eq!(code, 0);
@@ -160,7 +200,10 @@ fn every_request_over_the_unix_socket() {
     std::fs::write(&sample, ssn_message("dry-run")).unwrap();
     let (code, out) = ctl(&socket, &["scan", &sample.display().to_string()]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("Tag") && out.contains("us_ssn"), "{out}");
+    assert!(
+        out.contains("verdict  tag") && out.contains("us_ssn"),
+        "{out}"
+    );
 
     // A new certificate, installed for new sessions.
     let fresh = Certs::new();

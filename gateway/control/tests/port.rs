@@ -222,7 +222,7 @@ async fn incident_requests(client: &mut Client, backend: &FakeBackend) {
     backend.record_incident(Verdict::Quarantine, "pii");
     let frame = client.recv().await.unwrap();
     assert!(
-        matches!(frame.response, Response::Incident(i) if i.seq == 4 && i.verdict == Verdict::Quarantine)
+        matches!(frame.response, Response::Incident(i) if i.seq == 4 && i.action == Verdict::Quarantine)
     );
     assert_eq!(
         client.call(Request::StopFollow).await.unwrap(),

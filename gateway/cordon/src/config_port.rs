@@ -21,8 +21,9 @@ use cordon_control::{bounded, validate_tls_bundle, Backend, Identity, Persisted}
 use cordon_store::{ConfigRecord, FsStorage, Rollback, Store};
 use cordon_wire::limits::{MAX_FINDINGS, MAX_INCIDENTS_PER_PAGE};
 use cordon_wire::{
-    AppError, Counter, Counters, ErrorCode, Finding, Incident, IncidentPage, MemoryStatus,
-    ScanReport, Status, TlsInfo, Verdict, WorkerHealth, WorkerStatus,
+    AppError, Confidence, Counter, Counters, ErrorCode, Finding, Incident, IncidentDetector,
+    IncidentKind, IncidentPage, MemoryStatus, ScanReport, Status, TlsInfo, Verdict, WorkerHealth,
+    WorkerStatus,
 };
 use tokio::sync::{broadcast, watch};
 
@@ -152,20 +153,66 @@ fn verdict(action: Action) -> Verdict {
     }
 }
 
+// The wire carries the incident record whole: its bounds are the record's.
+const _: () = {
+    use cordon_wire::limits as wire;
+    assert!(cordon_policy::incident::MAX_INCIDENT_RCPTS == wire::MAX_INCIDENT_RCPTS);
+    assert!(cordon_policy::incident::MAX_INCIDENT_DETECTORS == wire::MAX_INCIDENT_DETECTORS);
+    assert!(cordon_policy::incident::MAX_INCIDENT_SAMPLES == wire::MAX_INCIDENT_SAMPLES);
+    assert!(cordon_policy::incident::MAX_INCIDENT_NAME == wire::MAX_SAMPLE_LEN);
+    assert!(cordon_policy::incident::MAX_INCIDENT_TEXT <= wire::MAX_ADDRESS_LEN);
+    assert!(cordon_policy::incident::MAX_INCIDENT_TEXT <= wire::MAX_TEXT_LEN);
+};
+
+fn confidence(c: cordon_dlp::Confidence) -> Confidence {
+    match c {
+        cordon_dlp::Confidence::Low => Confidence::Low,
+        cordon_dlp::Confidence::Medium => Confidence::Medium,
+        cordon_dlp::Confidence::High => Confidence::High,
+    }
+}
+
 /// A policy incident in its wire form.
 pub fn wire_incident(i: &cordon_policy::Incident) -> Incident {
-    let mut rules = heapless::Vec::new();
-    if let Some(r) = &i.rule {
-        let _ = rules.push(bounded(r));
+    use cordon_policy::IncidentKind as K;
+    let (kind, reason) = match &i.kind {
+        K::Verdict => (IncidentKind::Dlp, ""),
+        K::ForgedStamp => (IncidentKind::ForgedStamp, ""),
+        K::Loop => (IncidentKind::Loop, ""),
+        K::ScanError(r) => (IncidentKind::ScanError, r.as_str()),
+    };
+    let mut rcpts = heapless::Vec::new();
+    for r in &i.rcpts {
+        let _ = rcpts.push(bounded(r));
+    }
+    let mut detectors = heapless::Vec::new();
+    for d in &i.detectors {
+        let mut samples = heapless::Vec::new();
+        for x in &d.samples {
+            let _ = samples.push(bounded(x));
+        }
+        let _ = detectors.push(IncidentDetector {
+            name: bounded(&d.name),
+            count: d.count,
+            confidence: confidence(d.confidence),
+            samples,
+        });
     }
     Incident {
         seq: i.id,
         time_unix: u64::try_from(i.time).unwrap_or(0),
+        kind,
+        reason: bounded(reason),
+        session: bounded(&i.session),
         message_id: bounded(&i.message_id),
         sender: bounded(&i.sender),
+        subject: bounded(&i.subject),
         recipients: i.rcpt_count,
-        verdict: verdict(i.action),
-        rules,
+        rcpts,
+        rule: i.rule.as_deref().map(bounded),
+        action: verdict(i.action),
+        detectors,
+        downstream_reply: i.downstream_reply.as_deref().map(bounded),
     }
 }
 

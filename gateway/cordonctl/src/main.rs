@@ -28,6 +28,7 @@
 mod commands;
 mod port;
 mod table;
+mod time;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -91,12 +92,18 @@ enum Command {
     /// Read, check, apply or roll back the config.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// List incidents (and with --follow, wait for new ones).
+    /// List incidents (and with --follow, wait for new ones), or `show SEQ` for one.
     Incidents {
+        #[command(subcommand)]
+        show: Option<IncidentsCommand>,
         /// Only incidents with this sequence number or later.
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, value_name = "SEQ")]
         since: u64,
-        /// Keep printing new incidents until interrupted.
+        /// Only incidents at or after this time: RFC 3339 (2026-12-05T13:00:00Z) or a
+        /// duration back from now (10m, 2h, 3days).
+        #[arg(long, value_name = "TIME")]
+        after: Option<String>,
+        /// Keep printing new incidents until interrupted or the gateway stops.
         #[arg(long)]
         follow: bool,
     },
@@ -132,6 +139,13 @@ enum ConfigCommand {
     },
     /// Make the previous config current again.
     Rollback,
+}
+
+#[derive(Debug, Subcommand)]
+enum IncidentsCommand {
+    /// Everything one incident records: kind, time, action, rule, sender, recipients,
+    /// subject, detectors with count, confidence and redacted samples.
+    Show { seq: u64 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -221,8 +235,25 @@ async fn run(cli: Cli) -> Result<(), CtlError> {
             expect_generation,
         }) => config::apply(&port, as_json, file, *expect_generation).await,
         Command::Config(ConfigCommand::Rollback) => config::rollback(&port, as_json).await,
-        Command::Incidents { since, follow } => {
-            incidents::incidents(&port, as_json, *since, *follow).await
+        Command::Incidents {
+            show: Some(IncidentsCommand::Show { seq }),
+            ..
+        } => incidents::show(&port, as_json, *seq).await,
+        Command::Incidents {
+            show: None,
+            since,
+            after,
+            follow,
+        } => {
+            let after = match after {
+                Some(a) => Some(time::parse_after(a, time::now()).map_err(CtlError::Usage)?),
+                None => None,
+            };
+            let filter = incidents::Filter {
+                since: *since,
+                after,
+            };
+            incidents::incidents(&port, as_json, filter, *follow).await
         }
         Command::Scan { file } => scan::scan(&port, as_json, file).await,
         Command::Tls(TlsCommand::Install { cert, key }) => {

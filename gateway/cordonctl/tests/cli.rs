@@ -229,7 +229,7 @@ fn incidents_scan_tls_workers_reboot() {
     let out = server.run(&["scan", &eml]);
     assert!(out.status.success());
     assert!(
-        stdout(&out).contains("Block") && stdout(&out).contains("no-secrets"),
+        stdout(&out).contains("verdict  block") && stdout(&out).contains("no-secrets"),
         "{}",
         stdout(&out)
     );
@@ -727,4 +727,113 @@ fn exchange_setup_from_the_running_config() {
         "dlp2.contoso.com",
     ]);
     assert!(stdout(&out).contains("-SmartHosts dlp1.contoso.com, dlp2.contoso.com"));
+}
+
+/// Issue 18, item 2: `incidents show`, the incident's JSON fields, and `--since` / `--after`
+/// as separate filters.
+#[test]
+fn incidents_show_json_fields_since_and_after() {
+    let server = Server::start(vec![me()], 0o600);
+    for _ in 0..3 {
+        server.backend.record_incident(Verdict::Block, "no-secrets");
+    }
+    let out = server.run(&["incidents", "show", "2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The relative part depends on today; everything else is exact.
+    let ago = regex::Regex::new(r" \(\d+ (s|min|h|day|days) ago\)").unwrap();
+    assert_eq!(
+        ago.replace(&stdout(&out), " (AGO)"),
+        "incident 2
+  kind        dlp
+  time        2023-11-14T22:13:22Z (AGO)
+  action      block
+  rule        no-secrets
+  sender      alice@contoso.com
+  recipients  1: bob@fabrikam.example
+  subject     report 2
+  message-id  <m2@contoso.com>
+  session     s2
+  downstream  250 2.0.0 queued
+
+DETECTOR     COUNT  CONFIDENCE  SAMPLES
+credit_card      2  high        4556 **** **** 9855
+"
+    );
+    let out = server.run(&["--json", "incidents", "show", "2"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["seq"], 2);
+    assert_eq!(v["kind"], "dlp");
+    assert_eq!(v["action"], "block");
+    assert_eq!(v["rule"], "no-secrets");
+    assert_eq!(v["time"], "2023-11-14T22:13:22Z");
+    assert_eq!(v["time_unix"], 1_700_000_002);
+    assert_eq!(v["subject"], "report 2");
+    assert_eq!(v["recipients"], 1);
+    assert_eq!(v["rcpts"][0], "bob@fabrikam.example");
+    assert_eq!(v["detectors"][0]["name"], "credit_card");
+    assert_eq!(v["detectors"][0]["count"], 2);
+    assert_eq!(v["detectors"][0]["confidence"], "high");
+    assert_eq!(v["detectors"][0]["samples"][0], "4556 **** **** 9855");
+
+    let seqs = |args: &[&str]| -> Vec<u64> {
+        let out = server.run(args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect()
+    };
+    assert_eq!(seqs(&["--json", "incidents", "--since", "2"]), [2, 3]);
+    assert_eq!(
+        seqs(&["--json", "incidents", "--after", "2023-11-14T22:13:23Z"]),
+        [3]
+    );
+    assert_eq!(
+        seqs(&[
+            "--json",
+            "incidents",
+            "--since",
+            "3",
+            "--after",
+            "2023-11-14T22:13:21Z"
+        ]),
+        [3]
+    );
+    // A listing's line: lower-case kind and action, the rule, the detectors.
+    let out = server.run(&["incidents", "--since", "3"]);
+    let line = stdout(&out).lines().nth(1).unwrap().to_owned();
+    assert_eq!(
+        line.split_whitespace().collect::<Vec<_>>(),
+        [
+            "3",
+            "2023-11-14T22:13:23Z",
+            "dlp",
+            "block",
+            "alice@contoso.com",
+            "no-secrets",
+            "credit_card",
+            "2",
+            "high",
+            "report",
+            "3"
+        ]
+    );
+
+    let out = server.run(&["incidents", "show", "99"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "cordonctl: no incident 99: not recorded (yet); `cordonctl incidents` lists those the ring holds\n"
+    );
+    let out = server.run(&["incidents", "--after", "yesterday"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("\"yesterday\" is neither a time"),
+        "{}",
+        stderr(&out)
+    );
 }

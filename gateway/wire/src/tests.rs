@@ -38,9 +38,22 @@ fn incident(seq: u64) -> Incident {
         time_unix: 1_700_000_000,
         message_id: s("<a@b>"),
         sender: s("alice@example.com"),
+        kind: IncidentKind::Dlp,
+        reason: s(""),
+        session: s("s1"),
+        subject: s("Q3 payroll"),
         recipients: 2,
-        verdict: Verdict::Quarantine,
-        rules: Vec::from_slice(&[s("iban"), s("card")]).unwrap(),
+        rcpts: Vec::from_slice(&[s("bob@fabrikam.example"), s("carol@fabrikam.example")]).unwrap(),
+        rule: Some(s("quarantine-pii")),
+        action: Verdict::Quarantine,
+        detectors: Vec::from_slice(&[IncidentDetector {
+            name: s("iban"),
+            count: 2,
+            confidence: Confidence::High,
+            samples: Vec::from_slice(&[s("DE89 **** **** 3000")]).unwrap(),
+        }])
+        .unwrap(),
+        downstream_reply: None,
     }
 }
 
@@ -191,7 +204,24 @@ fn biggest_responses() -> StdVec<Response> {
     let mut big = incident(u64::MAX);
     big.message_id = full();
     big.sender = full();
-    while big.rules.push(full()).is_ok() {}
+    big.subject = full();
+    big.reason = full();
+    big.session = full();
+    big.rule = Some(full());
+    big.downstream_reply = Some(full());
+    big.rcpts.clear();
+    while big.rcpts.push(full()).is_ok() {}
+    let detector = IncidentDetector {
+        name: full(),
+        count: u32::MAX,
+        confidence: Confidence::High,
+        samples: Vec::new(),
+    };
+    big.detectors.clear();
+    while big.detectors.push(detector.clone()).is_ok() {}
+    for d in &mut big.detectors {
+        while d.samples.push(full()).is_ok() {}
+    }
     while incidents.push(big.clone()).is_ok() {}
     vec![
         Response::ConfigChunk {

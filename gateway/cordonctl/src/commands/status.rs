@@ -49,7 +49,7 @@ pub(crate) async fn status(port: &Port, as_json: bool) -> Result<(), CtlError> {
                 w.index.to_string(),
                 w.core.map_or("-".to_owned(), |c| c.to_string()),
                 w.pid.to_string(),
-                format!("{:?}", w.health),
+                w.health.as_str().to_owned(),
                 w.sessions.to_string(),
             ]
         })
