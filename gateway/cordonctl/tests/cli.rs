@@ -114,11 +114,19 @@ fn status_counters_and_config_round_trip() {
         text.contains("fake-board") && text.contains("generation 0"),
         "{text}"
     );
-    assert!(text.contains("1h 2m 5s"), "{text}");
+    // Issue 18, item 3: the start as an RFC 3339 time, health in lower case.
+    let uptime =
+        regex::Regex::new(r"(?m)^uptime      1h 2m 5s \(since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)$")
+            .unwrap();
+    assert!(uptime.is_match(&text), "{text}");
+    assert!(text.contains(" healthy "), "{text}");
 
     let out = server.run(&["--json", "status"]);
     let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(value["board"], "fake-board");
+    assert_eq!(value["workers"][0]["health"], "healthy");
+    let started = value["started"].as_str().unwrap();
+    assert!(humantime::parse_rfc3339(started).is_ok(), "{started}");
     assert_eq!(value["workers"].as_array().unwrap().len(), 2);
 
     let out = server.run(&["counters"]);
@@ -241,6 +249,18 @@ fn incidents_scan_tls_workers_reboot() {
     let out = server.run(&["tls", "install", "--cert", &cert, "--key", &key]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("dlp1.contoso.com"));
+    let not_after = regex::Regex::new(
+        r"(?m)^not after  \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(in \d+ (days|day|h|min|s)\)$",
+    )
+    .unwrap();
+    assert!(not_after.is_match(&stdout(&out)), "{}", stdout(&out));
+    let out = server.run(&["--json", "tls", "install", "--cert", &cert, "--key", &key]);
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        humantime::parse_rfc3339(value["not_after"].as_str().unwrap()).is_ok(),
+        "{value}"
+    );
+    assert!(value["not_after_unix"].is_u64(), "{value}");
     let expired = ca.leaf("old.contoso.com", Some((2000, 2001)));
     let cert = server.file("old.pem", &expired.cert_pem);
     let key = server.file("old.key", &expired.key_pem);

@@ -5,6 +5,7 @@ use cordonctl::CtlError;
 
 use crate::port::{json, Port};
 use crate::table::{render, Col};
+use crate::time;
 
 /// The worker table under the status lines.
 const WORKERS: [Col; 5] = [
@@ -26,13 +27,23 @@ pub(crate) async fn status(port: &Port, as_json: bool) -> Result<(), CtlError> {
             "status".into(),
         )));
     };
+    let now = time::now();
+    let started = now.saturating_sub(s.uptime_secs);
     if as_json {
-        json(&s);
+        let mut v = serde_json::to_value(&s).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("started".into(), time::rfc3339(started).into());
+        }
+        json(&v);
         return Ok(());
     }
     println!("software    {}", s.software);
     println!("board       {}", s.board);
-    println!("uptime      {}", duration(s.uptime_secs));
+    println!(
+        "uptime      {} (since {})",
+        duration(s.uptime_secs),
+        time::rfc3339(started)
+    );
     println!("sessions    {}", s.sessions);
     println!(
         "memory      {} used of {}",
