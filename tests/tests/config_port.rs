@@ -339,7 +339,13 @@ fn every_request_over_a_pty_console() {
                 .await
                 .unwrap()
             {
-                Response::Applied { generation } => assert_eq!(generation, 2),
+                Response::Applied {
+                    generation,
+                    warnings,
+                } => {
+                    assert_eq!(generation, 2);
+                    assert!(warnings.is_empty(), "{warnings:?}");
+                }
                 r => panic!("{r:?}"),
             }
             assert!(matches!(
@@ -632,4 +638,110 @@ fn the_start_log_and_check_config_say_whether_the_file_or_the_store_runs() {
         &ssn_message("file-wins"),
     );
     assert_eq!(r.code, 550, "the file's block rule runs: {r:?}");
+}
+
+/// Issue 18, items 4, 5, 9 and 12: `config apply` prints the restart-only warnings at
+/// `file:line:col` under their own key; a refused apply with `--json` is JSON naming the
+/// client's file; refusals that are not about permissions carry no permission hint; the start
+/// log gives the budget's values and no `core=None`; a follow ends with "gateway stopped".
+#[test]
+fn apply_warnings_json_refusals_hints_and_the_end_of_a_follow() {
+    let dir = TempDir::new("ctl-admin");
+    let cap = Capture::start(&[]);
+    let (gw, socket) = gateway(&cap, dir.path(), None);
+    let log = gw.logs();
+    let started = log.lines().find(|l| l.contains("cordon started")).unwrap();
+    assert!(
+        started.contains("cordon started; memory budget ")
+            && started.contains(" MiB base, ")
+            && started.contains(" sessions of "),
+        "{started}"
+    );
+    assert!(!log.contains("core="), "{log}");
+
+    let (_, running) = ctl(&socket, &["config", "get"]);
+    let fewer = running.replace("max_sessions = 8", "max_sessions = 6");
+    let line = fewer
+        .lines()
+        .position(|l| l.starts_with("max_sessions = 6"))
+        .unwrap()
+        + 1;
+    let file = dir.path().join("fewer.toml");
+    std::fs::write(&file, &fewer).unwrap();
+    let f = file.display().to_string();
+    let (code, out) = ctl(&socket, &["config", "apply", &f]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out,
+        format!("{f}:{line}:1: gateway.max_sessions: warning: changed: takes effect at the next start (cordonctl workers restart, or restart the service)\napplied {f} as generation 2\n")
+    );
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        running.replace("action = \"tag\"", "action = \"explode\""),
+    )
+    .unwrap();
+    let out = Command::new(bin("cordonctl"))
+        .args([
+            "--socket",
+            socket.to_str().unwrap(),
+            "--json",
+            "config",
+            "apply",
+        ])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(v["applied"], false);
+    assert_eq!(v["error"]["code"], "invalid_config");
+    assert_eq!(v["error"]["issues"][0]["file"], bad.display().to_string());
+    assert_eq!(v["error"]["issues"][0]["key"], "rule[0].action");
+
+    let (code, out) = ctl(&socket, &["workers", "restart"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("no worker processes") && !out.contains("ask an administrator"),
+        "{out}"
+    );
+
+    // A follow that has seen incident 1 ends, when the gateway stops, with where to resume.
+    let mut c = gw.client();
+    c.hello();
+    assert_eq!(
+        c.send_mail(
+            "alice@contoso.com",
+            &["bob@fabrikam.example"],
+            &ssn_message("seen")
+        )
+        .code,
+        250
+    );
+    let mut follow = Command::new(bin("cordonctl"))
+        .args([
+            "--socket",
+            socket.to_str().unwrap(),
+            "--json",
+            "incidents",
+            "--follow",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(follow.stdout.take().unwrap()));
+    assert!(lines.next().unwrap().unwrap().contains("\"seq\":1"));
+    gw.terminate_logs();
+    let status = wait_until("the follow to end", STEP, || {
+        follow.try_wait().ok().flatten()
+    });
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut follow.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    assert_eq!(
+        stderr,
+        "cordonctl: gateway stopped: the follow ended; resume with `cordonctl incidents --follow --since 2`\n"
+    );
 }

@@ -298,12 +298,15 @@ impl<B: Backend, W: AsyncWrite> Conn<B, W> {
             Request::ApplyConfig {
                 expected_generation,
             } => {
-                let generation = self
+                let (generation, warnings) = self
                     .with_staged(BlobKind::Config, move |b, blob| {
                         b.apply(config_text(blob)?, expected_generation)
                     })
                     .await?;
-                Response::Applied { generation }
+                Response::Applied {
+                    generation,
+                    warnings,
+                }
             }
             Request::Rollback => {
                 let r = blocking(backend, |b| b.rollback()).await?;

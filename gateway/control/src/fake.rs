@@ -140,10 +140,14 @@ impl Backend for FakeBackend {
         self.persisted.validate(toml).map(|_| Warnings::new())
     }
 
-    fn apply(&self, toml: &str, expected_generation: Option<u64>) -> Result<u64, AppError> {
+    fn apply(
+        &self,
+        toml: &str,
+        expected_generation: Option<u64>,
+    ) -> Result<(u64, Warnings), AppError> {
         self.persisted
             .apply(toml, expected_generation)
-            .map(|(generation, _)| generation)
+            .map(|(generation, _)| (generation, Warnings::new()))
     }
 
     fn rollback(&self) -> Result<Rollback, AppError> {

@@ -250,24 +250,42 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
         }
     }
     let listeners = server::bind(&config, opts.worker.is_some())?;
-    tracing::info!(
-        version = env!("CARGO_PKG_VERSION"),
-        listen = ?listeners.addrs(),
-        smarthosts = ?config.relay.smarthosts.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
-        sessions,
-        max_message_size = config.gateway.max_message_size,
-        budget_mib = pool.budget_bytes() >> 20,
-        generation,
-        core = ?opts.worker.as_ref().map(|w| w.core),
-        "cordon started; memory budget {} MiB = {} MiB base + {} KiB incidents ({} x {} B) + {sessions} sessions x ({} KiB messages + {} KiB buffers)",
+    let incident_kib = pool::incident_budget(config.policy.incident_ring) >> 10;
+    let records = config.policy.incident_ring + INCIDENT_FEED;
+    let slot_kib = (config.gateway.max_message_size >> 10) + (pool::SLOT_OVERHEAD >> 10);
+    let budget = format!(
+        "memory budget {} MiB: {} MiB base, {incident_kib} KiB for {records} incidents of {} B, {sessions} sessions of {slot_kib} KiB",
         pool.budget_bytes() >> 20,
         pool::PROCESS_BASE >> 20,
-        pool::incident_budget(config.policy.incident_ring) >> 10,
-        config.policy.incident_ring + INCIDENT_FEED,
         cordon_policy::INCIDENT_BYTES,
-        config.gateway.max_message_size >> 10,
-        pool::SLOT_OVERHEAD >> 10
     );
+    let listen = format!("{:?}", listeners.addrs());
+    let smarthosts = config
+        .relay
+        .smarthosts
+        .iter()
+        .map(|h| h.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let version = env!("CARGO_PKG_VERSION");
+    // A worker names its core; `cordon run` is not pinned and says nothing of cores.
+    match &opts.worker {
+        Some(w) => tracing::info!(
+            version,
+            listen,
+            smarthosts,
+            generation,
+            core = w.core,
+            "cordon started; {budget}"
+        ),
+        None => tracing::info!(
+            version,
+            listen,
+            smarthosts,
+            generation,
+            "cordon started; {budget}"
+        ),
+    }
     let runtime = match &opts.worker {
         Some(_) => cordon_supervisor::worker::runtime().map_err(Error::Supervisor)?,
         None => tokio::runtime::Builder::new_multi_thread()

@@ -54,6 +54,10 @@ pub enum CtlError {
         "not recorded (yet); `cordonctl incidents` lists those the ring holds".to_owned()
     })]
     NoIncident { seq: u64, oldest: u64 },
+    /// The gateway closed the connection during `incidents --follow` (it stopped or
+    /// restarted); `resume` is the `--since` that picks up where the follow ended.
+    #[error("gateway stopped: the follow ended; resume with `cordonctl incidents --follow --since {resume}`")]
+    GatewayStopped { resume: u64 },
     /// `--check` found something missing; already printed.
     #[error("the setup is incomplete")]
     Incomplete,
@@ -90,6 +94,7 @@ impl CtlError {
             CtlError::Script { .. } | CtlError::Table(_) => 1,
             CtlError::Evaluate(_) | CtlError::Pattern { .. } | CtlError::SenderIp(_) => 1,
             CtlError::Read { .. } => 2,
+            CtlError::GatewayStopped { .. } => 3,
             CtlError::Client(_) => 3,
         }
     }

@@ -202,6 +202,19 @@ fn report(e: &CtlError) {
         }
         // Each diagnostic or issue was printed where it was found.
         CtlError::Config(_) | CtlError::Refused(_) | CtlError::Incomplete => {}
+        CtlError::Client(cordon_control::Error::Io { op, path, source }) if *op == "connect to" => {
+            eprintln!("cordonctl: {e}");
+            let at = path.display();
+            match source.kind() {
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => eprintln!(
+                    "  (no gateway listens on {at}: is cordon running, with [control] socket = \"{at}\"? Another socket: --socket PATH)"
+                ),
+                std::io::ErrorKind::PermissionDenied => eprintln!(
+                    "  (your user may not open {at}: run as root or as a member of the socket's group (its mode is [control] socket_mode), and ask an administrator to add your uid to [control] allowed_uids)"
+                ),
+                _ => {}
+            }
+        }
         other => eprintln!("cordonctl: {other}"),
     }
 }

@@ -283,6 +283,12 @@ fn exit_codes_for_usage_and_transport_errors() {
         "{}",
         stderr(&out)
     );
+    // Issue 18, item 12: what to check when the socket is missing.
+    assert!(
+        stderr(&out).contains("(no gateway listens on /nonexistent/control.sock: is cordon running, with [control] socket = \"/nonexistent/control.sock\"? Another socket: --socket PATH)"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(cordonctl(&["no-such-command"]).status.code(), Some(2));
     assert_eq!(cordonctl(&["scan"]).status.code(), Some(2));
     assert_eq!(

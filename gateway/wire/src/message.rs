@@ -157,9 +157,11 @@ pub enum Response {
     ConfigValid {
         warnings: Vec<Issue, MAX_ISSUES>,
     },
-    /// The config is persisted and live as `generation`.
+    /// The config is persisted and live as `generation`; `warnings` as for `ConfigValid`
+    /// (settings that take effect only at the next start).
     Applied {
         generation: u64,
+        warnings: Vec<Issue, MAX_ISSUES>,
     },
     /// The previous config is live again as the new `generation`; `restored` is the
     /// generation whose content it carries.

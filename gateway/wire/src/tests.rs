@@ -151,7 +151,10 @@ fn every_response() -> StdVec<Response> {
         Response::ConfigValid {
             warnings: Vec::new(),
         },
-        Response::Applied { generation: 5 },
+        Response::Applied {
+            generation: 5,
+            warnings: Vec::new(),
+        },
         Response::RolledBack {
             generation: 6,
             restored: 4,

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use cordon_wire::{BlobKind, ErrorCode, Request, Response, WireError};
+use cordon_wire::{BlobKind, ErrorCode, Issue, Request, Response, WireError};
 use cordonctl::CtlError;
 
 use crate::port::{json, read, unexpected, Port};
@@ -28,18 +28,12 @@ pub(crate) async fn check(port: &Port, as_json: bool, file: &Path) -> Result<(),
     match client.call(Request::ValidateConfig).await {
         Ok(Response::ConfigValid { warnings }) => {
             if as_json {
-                json(&serde_json::json!({ "valid": true, "warnings": warnings }));
+                json(&serde_json::json!({
+                    "valid": true,
+                    "warnings": issues_json(file, &warnings),
+                }));
             } else {
-                for w in &warnings {
-                    println!(
-                        "{}:{}:{}: {}: warning: {}",
-                        file.display(),
-                        w.line,
-                        w.column,
-                        w.key,
-                        w.reason
-                    );
-                }
+                print_warnings(file, &warnings);
                 println!("{}: valid", file.display());
             }
             Ok(())
@@ -48,7 +42,7 @@ pub(crate) async fn check(port: &Port, as_json: bool, file: &Path) -> Result<(),
             if e.code == ErrorCode::InvalidConfig =>
         {
             if as_json {
-                json(&serde_json::json!({ "valid": false, "error": e }));
+                json(&serde_json::json!({ "valid": false, "error": error_json(file, &e) }));
             } else {
                 print_issues(file, &e);
             }
@@ -74,10 +68,18 @@ pub(crate) async fn apply(
         expected_generation: expect_generation,
     };
     match client.call(request).await {
-        Ok(Response::Applied { generation }) => {
+        Ok(Response::Applied {
+            generation,
+            warnings,
+        }) => {
             if as_json {
-                json(&serde_json::json!({ "generation": generation }));
+                json(&serde_json::json!({
+                    "applied": true,
+                    "generation": generation,
+                    "warnings": issues_json(file, &warnings),
+                }));
             } else {
+                print_warnings(file, &warnings);
                 println!("applied {} as generation {generation}", file.display());
             }
             Ok(())
@@ -85,8 +87,12 @@ pub(crate) async fn apply(
         Err(cordon_control::Error::Server(WireError::App(e)))
             if e.code == ErrorCode::InvalidConfig =>
         {
-            print_issues(file, &e);
-            eprintln!("cordonctl: refused whole; the running config is unchanged");
+            if as_json {
+                json(&serde_json::json!({ "applied": false, "error": error_json(file, &e) }));
+            } else {
+                print_issues(file, &e);
+                eprintln!("cordonctl: refused whole; the running config is unchanged");
+            }
             Err(CtlError::Refused(e))
         }
         Ok(other) => Err(unexpected(other)),
@@ -113,6 +119,45 @@ pub(crate) async fn rollback(port: &Port, as_json: bool) -> Result<(), CtlError>
         }
         other => Err(unexpected(other)),
     }
+}
+
+/// Each warning as `file:line:col: key: warning: reason`, under the local file's name.
+fn print_warnings(file: &Path, warnings: &[Issue]) {
+    for w in warnings {
+        println!(
+            "{}:{}:{}: {}: warning: {}",
+            file.display(),
+            w.line,
+            w.column,
+            w.key,
+            w.reason
+        );
+    }
+}
+
+/// Issues (or warnings) as JSON, `file` being the local file's name, as in the text output.
+fn issues_json(file: &Path, issues: &[Issue]) -> serde_json::Value {
+    issues
+        .iter()
+        .map(|i| {
+            serde_json::json!({
+                "file": file.display().to_string(),
+                "line": i.line,
+                "column": i.column,
+                "key": i.key.as_str(),
+                "reason": i.reason.as_str(),
+            })
+        })
+        .collect()
+}
+
+/// A refusal as JSON: its code, message and issues.
+fn error_json(file: &Path, e: &cordon_wire::AppError) -> serde_json::Value {
+    serde_json::json!({
+        "code": e.code,
+        "message": e.message.as_str(),
+        "issues": issues_json(file, &e.issues),
+    })
 }
 
 /// Each issue as `file:line:col: key: reason`, the local file name in place of the

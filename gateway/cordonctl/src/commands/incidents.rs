@@ -142,10 +142,19 @@ async fn follow_incidents(
             since: filter.since,
         })
         .await?;
+    let mut resume = filter.since;
     loop {
-        let frame = client.recv().await?;
+        let frame = match client.recv().await {
+            Ok(frame) => frame,
+            // The gateway closed the connection: it stopped or restarted.
+            Err(cordon_control::Error::Transport(_)) => {
+                return Err(CtlError::GatewayStopped { resume })
+            }
+            Err(e) => return Err(e.into()),
+        };
         match frame.response {
             Response::Incident(i) if frame.id == id => {
+                resume = resume.max(i.seq + 1);
                 if !filter.keeps(&i) {
                     continue;
                 }
