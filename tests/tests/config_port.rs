@@ -745,3 +745,43 @@ fn apply_warnings_json_refusals_hints_and_the_end_of_a_follow() {
         "cordonctl: gateway stopped: the follow ended; resume with `cordonctl incidents --follow --since 2`\n"
     );
 }
+
+/// Issue 18 (and 15): `cordonctl detectors` asks the appliance over the config port and
+/// prints exactly what `cordon detectors` prints, as a table and as JSON.
+#[test]
+fn cordonctl_detectors_prints_what_cordon_detectors_prints() {
+    let dir = TempDir::new("ctl-detectors");
+    let cap = Capture::start(&[]);
+    let (_gw, socket) = gateway(&cap, dir.path(), None);
+    for json in [false, true] {
+        let mut local = Command::new(bin("cordon"));
+        local.arg("detectors");
+        let mut args = vec!["detectors"];
+        if json {
+            local.arg("--json");
+            args.insert(0, "--json");
+        }
+        let local = local.output().unwrap();
+        assert!(local.status.success());
+        let local = String::from_utf8(local.stdout).unwrap();
+        let (code, remote) = ctl(&socket, &args);
+        assert_eq!(code, 0, "{remote}");
+        assert_eq!(remote, local);
+        if json {
+            let v: serde_json::Value = serde_json::from_str(&remote).unwrap();
+            assert!(
+                v["detectors"].as_array().is_some_and(|d| d.len() > 10),
+                "{v}"
+            );
+            assert!(v["bundles"].is_object(), "{v}");
+        } else {
+            assert!(remote.contains("us_ssn"), "{remote}");
+            // Larger than one chunk: the reply came in several.
+            assert!(
+                remote.len() > cordon_wire::limits::CHUNK_LEN,
+                "{}",
+                remote.len()
+            );
+        }
+    }
+}

@@ -60,6 +60,8 @@ pub trait Backend: Send + Sync + 'static {
     fn install_tls(&self, bundle: &[u8]) -> Result<TlsInfo, AppError>;
     /// `RestartWorkers`: graceful restart; returns how many workers are restarting.
     fn restart_workers(&self) -> Result<u16, AppError>;
+    /// `Detectors`: the detector list as `cordon detectors` prints it (`json`: its JSON).
+    fn detectors(&self, json: bool) -> String;
     /// `Reboot`: start the reboot. The reply is sent after this returns, so it must start the
     /// reboot asynchronously (e.g. after a short delay) rather than block.
     fn reboot(&self) -> Result<(), AppError>;

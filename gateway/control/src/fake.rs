@@ -206,6 +206,14 @@ impl Backend for FakeBackend {
         Ok(2)
     }
 
+    fn detectors(&self, json: bool) -> String {
+        if json {
+            "{\"detectors\": [{\"name\": \"credit_card\"}]}\n".to_owned()
+        } else {
+            "NAME         FAMILY\ncredit_card  financial\n".to_owned()
+        }
+    }
+
     fn reboot(&self) -> Result<(), AppError> {
         self.reboots.fetch_add(1, Ordering::SeqCst);
         Ok(())

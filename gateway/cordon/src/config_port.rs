@@ -652,6 +652,10 @@ impl Backend for GatewayBackend {
         Ok(workers)
     }
 
+    fn detectors(&self, json: bool) -> String {
+        crate::scan::detectors(json)
+    }
+
     fn reboot(&self) -> Result<(), AppError> {
         let config = self.current().shared.config.clone();
         let Some(request) = config

@@ -145,17 +145,7 @@ fn main() -> ExitCode {
             json,
         } => scan::scan(&file, config.as_deref(), from.as_deref(), &to, json),
         Cmd::Detectors { json } => {
-            use cordon_dlp::catalogue;
-            if json {
-                let bundles: std::collections::BTreeMap<_, _> = catalogue::bundles().collect();
-                let doc = serde_json::json!({
-                    "detectors": catalogue::detectors(),
-                    "bundles": bundles,
-                });
-                println!("{doc:#}");
-            } else {
-                print!("{}", catalogue::render_table());
-            }
+            print!("{}", scan::detectors(json));
             ExitCode::SUCCESS
         }
         Cmd::Run {

@@ -112,6 +112,8 @@ enum Command {
         /// An RFC 5322 message (.eml).
         file: PathBuf,
     },
+    /// The detectors and bundles the appliance knows (as `cordon detectors` prints them).
+    Detectors,
     /// Install the SMTP TLS certificate.
     #[command(subcommand)]
     Tls(TlsCommand),
@@ -276,6 +278,11 @@ async fn run(cli: Cli) -> Result<(), CtlError> {
             appliance::restart_workers(&port, as_json).await
         }
         Command::Reboot => appliance::reboot(&port, as_json).await,
+        Command::Detectors => {
+            let mut client = port.connect().await?;
+            print!("{}", client.get_detectors(as_json).await?);
+            Ok(())
+        }
         Command::ExchangeSetup(args) => exchange_setup::exchange_setup(&port, as_json, args).await,
     }
 }

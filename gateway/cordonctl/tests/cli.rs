@@ -863,3 +863,17 @@ credit_card      2  high        4556 **** **** 9855
         stderr(&out)
     );
 }
+
+/// `detectors` prints the appliance's list as it comes, table or JSON.
+#[test]
+fn detectors_prints_the_appliances_list() {
+    let server = Server::start(vec![me()], 0o600);
+    let out = server.run(&["detectors"]);
+    assert_eq!(
+        stdout(&out),
+        "NAME         FAMILY\ncredit_card  financial\n"
+    );
+    let out = server.run(&["--json", "detectors"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["detectors"][0]["name"], "credit_card");
+}

@@ -7,7 +7,7 @@
 /// Bump it whenever a message's encoding changes (a variant added, a field or a bound changed).
 /// Version 2: `Issue` carries a column. Version 3: `Verdict::Redirect`. Version 4: an
 /// `Incident` carries the whole incident record (kind, subject, recipients, detectors),
-/// `Applied` carries warnings, `ErrorCode::Unsupported`.
+/// `Applied` carries warnings, `ErrorCode::Unsupported`, `Detectors`.
 pub const PROTOCOL_VERSION: u16 = 4;
 
 /// Largest config TOML accepted: the example config is ~4 KiB; 64 KiB leaves room for large

@@ -120,11 +120,15 @@ pub enum Request {
     RestartWorkers,
     /// Reboot the appliance. Answered by `Response::Rebooting` before it goes down.
     Reboot,
+    /// The detectors and bundles the gateway's engine knows, exactly as `cordon detectors`
+    /// prints them (a table, or with `json` its JSON), read from `offset` like `GetConfig`.
+    /// Answered by `Response::DetectorsChunk`.
+    Detectors { json: bool, offset: u32 },
 }
 
 impl Request {
     /// Number of variants; a decoded tag at or above it is an unknown request.
-    pub const VARIANTS: u32 = 16;
+    pub const VARIANTS: u32 = 17;
 }
 
 /// Every response of the config port.
@@ -180,11 +184,17 @@ pub enum Response {
     },
     /// The reboot has been started.
     Rebooting,
+    /// Part of the detector list (UTF-8 split at arbitrary bytes), see `Request::Detectors`.
+    DetectorsChunk {
+        total_len: u32,
+        offset: u32,
+        data: Chunk,
+    },
 }
 
 impl Response {
     /// Number of variants; a decoded tag at or above it is an unknown response.
-    pub const VARIANTS: u32 = 17;
+    pub const VARIANTS: u32 = 18;
 }
 
 /// The server's half of the handshake.

@@ -87,6 +87,10 @@ fn every_request() -> StdVec<Request> {
         Request::InstallTls,
         Request::RestartWorkers,
         Request::Reboot,
+        Request::Detectors {
+            json: true,
+            offset: 8192,
+        },
     ]
 }
 
@@ -183,6 +187,11 @@ fn every_response() -> StdVec<Response> {
         }),
         Response::WorkersRestarting { workers: 2 },
         Response::Rebooting,
+        Response::DetectorsChunk {
+            total_len: 20_000,
+            offset: 8192,
+            data: Vec::from_slice(b"credit_card").unwrap(),
+        },
     ]
 }
 
