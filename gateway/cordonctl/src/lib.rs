@@ -58,6 +58,9 @@ pub enum CtlError {
     /// restarted); `resume` is the `--since` that picks up where the follow ended.
     #[error("gateway stopped: the follow ended; resume with `cordonctl incidents --follow --since {resume}`")]
     GatewayStopped { resume: u64 },
+    /// `config diff`: the file differs from the running config; the lines are printed.
+    #[error("the file differs from the running config")]
+    Differs,
     /// `--check` found something missing; already printed.
     #[error("the setup is incomplete")]
     Incomplete,
@@ -89,7 +92,7 @@ impl CtlError {
         match self {
             CtlError::Client(cordon_control::Error::Server(_)) => 1,
             CtlError::NotUtf8 { .. } | CtlError::Config(_) | CtlError::Refused(_) => 1,
-            CtlError::Incomplete | CtlError::NoIncident { .. } => 1,
+            CtlError::Incomplete | CtlError::NoIncident { .. } | CtlError::Differs => 1,
             CtlError::Usage(_) => 2,
             CtlError::Script { .. } | CtlError::Table(_) => 1,
             CtlError::Evaluate(_) | CtlError::Pattern { .. } | CtlError::SenderIp(_) => 1,

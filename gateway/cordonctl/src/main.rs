@@ -141,6 +141,8 @@ enum ConfigCommand {
     },
     /// Make the previous config current again.
     Rollback,
+    /// The lines where FILE differs from the running config (exit 0 same, 1 different).
+    Diff { file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -203,7 +205,7 @@ fn report(e: &CtlError) {
             }
         }
         // Each diagnostic or issue was printed where it was found.
-        CtlError::Config(_) | CtlError::Refused(_) | CtlError::Incomplete => {}
+        CtlError::Config(_) | CtlError::Refused(_) | CtlError::Incomplete | CtlError::Differs => {}
         CtlError::Client(cordon_control::Error::Io { op, path, source }) if *op == "connect to" => {
             eprintln!("cordonctl: {e}");
             let at = path.display();
@@ -250,6 +252,7 @@ async fn run(cli: Cli) -> Result<(), CtlError> {
             expect_generation,
         }) => config::apply(&port, as_json, file, *expect_generation).await,
         Command::Config(ConfigCommand::Rollback) => config::rollback(&port, as_json).await,
+        Command::Config(ConfigCommand::Diff { file }) => config::diff(&port, as_json, file).await,
         Command::Incidents {
             show: Some(IncidentsCommand::Show { seq }),
             ..

@@ -877,3 +877,53 @@ fn detectors_prints_the_appliances_list() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["detectors"][0]["name"], "credit_card");
 }
+
+/// Issue 18, item 11: `config diff FILE`, and "unchanged" for an identical apply (no new
+/// generation, so the rollback slot keeps the previous config).
+#[test]
+fn config_diff_and_an_unchanged_apply() {
+    let server = Server::start(vec![me()], 0o600);
+    let first = server.file("first.toml", &EXAMPLE.replace("dlp1.", "dlp2."));
+    assert!(server.run(&["config", "apply", &first]).status.success());
+    let out = server.run(&["config", "apply", &first]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!("unchanged: {first} is the running generation 1 already\n")
+    );
+    let out = server.run(&["--json", "config", "apply", &first]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["unchanged"].as_bool(), v["generation"].as_u64()),
+        (Some(true), Some(1))
+    );
+
+    let out = server.run(&["config", "diff", &first]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        stdout(&out),
+        format!("{first} is the same as the running generation 1\n")
+    );
+    let running = EXAMPLE.replace("dlp1.", "dlp2.");
+    let (n, old) = running
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains("dlp2."))
+        .unwrap();
+    let second = server.file("second.toml", &running.replacen("dlp2.", "dlp3.", 1));
+    let out = server.run(&["config", "diff", &second]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "--- running generation 1\n+++ {second}\n-{l}: {old}\n+{l}: {new}\n",
+            l = n + 1,
+            new = old.replacen("dlp2.", "dlp3.", 1)
+        )
+    );
+    let out = server.run(&["--json", "config", "diff", &second]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["same"], false);
+    assert_eq!(v["changes"][0]["op"], "-");
+    assert_eq!(v["changes"][1]["line"], n + 1);
+}
