@@ -927,3 +927,206 @@ fn config_diff_and_an_unchanged_apply() {
     assert_eq!(v["changes"][0]["op"], "-");
     assert_eq!(v["changes"][1]["line"], n + 1);
 }
+
+/// The type of a JSON value, as docs/config-port.md names it.
+fn json_type(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "boolean",
+        serde_json::Value::Number(_) => "integer",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    }
+}
+
+/// `v` has exactly these fields, each of this type (`a|b`: either).
+fn assert_schema(what: &str, v: &serde_json::Value, fields: &[(&str, &str)]) {
+    let obj = v
+        .as_object()
+        .unwrap_or_else(|| panic!("{what}: not an object: {v}"));
+    let mut got: Vec<&str> = obj.keys().map(|k| k.as_str()).collect();
+    let mut want: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
+    got.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(got, want, "{what}: field names");
+    for (k, t) in fields {
+        let actual = json_type(&obj[*k]);
+        assert!(
+            t.split('|').any(|t| t == actual),
+            "{what}.{k}: {actual}, documented {t}"
+        );
+    }
+}
+
+/// Issue 18, item 8: every `--json` output has the field names and types
+/// docs/config-port.md ("JSON schemas") documents.
+#[test]
+fn json_outputs_match_the_documented_schemas() {
+    let server = Server::start(vec![me()], 0o600);
+    server.backend.record_incident(Verdict::Block, "no-secrets");
+    let run = |args: &[&str]| -> serde_json::Value {
+        let out = server.run(args);
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", stdout(&out)))
+    };
+    let issue = [
+        ("file", "string"),
+        ("line", "integer"),
+        ("column", "integer"),
+        ("key", "string"),
+        ("reason", "string"),
+    ];
+    let incident = run(&["--json", "incidents", "show", "1"]);
+    assert_schema(
+        "incident",
+        &incident,
+        &[
+            ("seq", "integer"),
+            ("time", "string"),
+            ("time_unix", "integer"),
+            ("kind", "string"),
+            ("reason", "string"),
+            ("session", "string"),
+            ("message_id", "string"),
+            ("sender", "string"),
+            ("subject", "string"),
+            ("recipients", "integer"),
+            ("rcpts", "array"),
+            ("rule", "string|null"),
+            ("action", "string"),
+            ("detectors", "array"),
+            ("downstream_reply", "string|null"),
+        ],
+    );
+    assert_schema(
+        "incident.detectors[]",
+        &incident["detectors"][0],
+        &[
+            ("name", "string"),
+            ("count", "integer"),
+            ("confidence", "string"),
+            ("samples", "array"),
+        ],
+    );
+    let listed = stdout(&server.run(&["--json", "incidents"]));
+    let line: serde_json::Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        line, incident,
+        "incidents --json and incidents show --json differ"
+    );
+
+    let status = run(&["--json", "status"]);
+    assert_schema(
+        "status",
+        &status,
+        &[
+            ("software", "string"),
+            ("board", "string"),
+            ("uptime_secs", "integer"),
+            ("started", "string"),
+            ("workers", "array"),
+            ("sessions", "integer"),
+            ("memory", "object"),
+            ("config_generation", "integer"),
+        ],
+    );
+    assert_schema(
+        "status.workers[]",
+        &status["workers"][0],
+        &[
+            ("index", "integer"),
+            ("core", "integer|null"),
+            ("pid", "integer"),
+            ("health", "string"),
+            ("sessions", "integer"),
+        ],
+    );
+    assert_schema(
+        "status.memory",
+        &status["memory"],
+        &[("budget_bytes", "integer"), ("used_bytes", "integer")],
+    );
+
+    let good = server.file("good.toml", &EXAMPLE.replace("dlp1.", "dlp2."));
+    assert_schema(
+        "config check",
+        &run(&["--json", "config", "check", &good]),
+        &[("valid", "boolean"), ("warnings", "array")],
+    );
+    assert_schema(
+        "config apply",
+        &run(&["--json", "config", "apply", &good]),
+        &[
+            ("applied", "boolean"),
+            ("generation", "integer"),
+            ("warnings", "array"),
+        ],
+    );
+    assert_schema(
+        "config apply (unchanged)",
+        &run(&["--json", "config", "apply", &good]),
+        &[
+            ("applied", "boolean"),
+            ("unchanged", "boolean"),
+            ("generation", "integer"),
+            ("warnings", "array"),
+        ],
+    );
+    let bad = server.file(
+        "bad.toml",
+        &EXAMPLE.replace("max_sessions = ", "max_sessions = -"),
+    );
+    let refused = run(&["--json", "config", "apply", &bad]);
+    assert_schema(
+        "config apply (refused)",
+        &refused,
+        &[("applied", "boolean"), ("error", "object")],
+    );
+    assert_schema(
+        "error",
+        &refused["error"],
+        &[
+            ("code", "string"),
+            ("message", "string"),
+            ("issues", "array"),
+        ],
+    );
+    assert_schema("issue", &refused["error"]["issues"][0], &issue);
+    assert_schema(
+        "config check (refused)",
+        &run(&["--json", "config", "check", &bad]),
+        &[("valid", "boolean"), ("error", "object")],
+    );
+    let diff = run(&["--json", "config", "diff", &bad]);
+    assert_schema(
+        "config diff",
+        &diff,
+        &[
+            ("generation", "integer"),
+            ("file", "string"),
+            ("same", "boolean"),
+            ("changes", "array"),
+        ],
+    );
+    assert_schema(
+        "config diff.changes[]",
+        &diff["changes"][0],
+        &[("op", "string"), ("line", "integer"), ("text", "string")],
+    );
+
+    let ca = TestCa::new("tls CA");
+    let leaf = ca.leaf("dlp1.contoso.com", None);
+    let cert = server.file("cert.pem", &leaf.cert_pem);
+    let key = server.file("key.pem", &leaf.key_pem);
+    assert_schema(
+        "tls install",
+        &run(&["--json", "tls", "install", "--cert", &cert, "--key", &key]),
+        &[
+            ("subject", "string"),
+            ("not_after", "string"),
+            ("not_after_unix", "integer"),
+            ("sha256", "string"),
+        ],
+    );
+}
