@@ -658,6 +658,17 @@ fn apply_warnings_json_refusals_hints_and_the_end_of_a_follow() {
         "{started}"
     );
     assert!(!log.contains("core="), "{log}");
+    let mib = started
+        .split("budget_mib=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
+    assert!(
+        started.contains(&format!("memory budget {mib} MiB: ")),
+        "{started}"
+    );
 
     let (_, running) = ctl(&socket, &["config", "get"]);
     let fewer = running.replace("max_sessions = 8", "max_sessions = 6");

@@ -268,6 +268,8 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
         .collect::<Vec<_>>()
         .join(", ");
     let version = env!("CARGO_PKG_VERSION");
+    // A field as well as in the text: tests and scripts read `budget_mib=`.
+    let budget_mib = pool.budget_bytes() >> 20;
     // A worker names its core; `cordon run` is not pinned and says nothing of cores.
     match &opts.worker {
         Some(w) => tracing::info!(
@@ -275,6 +277,7 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
             listen,
             smarthosts,
             generation,
+            budget_mib,
             core = w.core,
             "cordon started; {budget}"
         ),
@@ -283,6 +286,7 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
             listen,
             smarthosts,
             generation,
+            budget_mib,
             "cordon started; {budget}"
         ),
     }
