@@ -59,6 +59,18 @@ fn ssn_message(subject: &str) -> Vec<u8> {
     format!("From: alice@contoso.com\r\nTo: bob@fabrikam.example\r\nSubject: {subject}\r\nMessage-ID: <{subject}@contoso.com>\r\n\r\nemployee SSN 536-22-8190\r\n").into_bytes()
 }
 
+/// Sends one message with an SSN in a session of its own; returns the final reply code.
+fn send_ssn(gw: &Gateway, subject: &str) -> u16 {
+    let mut c = gw.client();
+    c.hello();
+    c.send_mail(
+        "alice@contoso.com",
+        &["bob@fabrikam.example"],
+        &ssn_message(subject),
+    )
+    .code
+}
+
 /// The running config with `rule`'s action changed.
 fn with_action(text: &str, action: &str) -> String {
     text.replace("action = \"tag\"", &format!("action = \"{action}\""))
@@ -630,14 +642,11 @@ fn the_start_log_and_check_config_say_whether_the_file_or_the_store_runs() {
     gw.wait_log(&format!(
         "config: running stored generation 3 from {s}; the file {f} is the same"
     ));
-    let mut c = gw.client();
-    c.hello();
-    let r = c.send_mail(
-        "alice@contoso.com",
-        &["bob@fabrikam.example"],
-        &ssn_message("file-wins"),
+    assert_eq!(
+        send_ssn(&gw, "file-wins"),
+        550,
+        "the file's block rule runs"
     );
-    assert_eq!(r.code, 550, "the file's block rule runs: {r:?}");
 }
 
 /// Issue 18, items 4, 5, 9 and 12: `config apply` prints the restart-only warnings at
@@ -719,17 +728,7 @@ fn apply_warnings_json_refusals_hints_and_the_end_of_a_follow() {
     );
 
     // A follow that has seen incident 1 ends, when the gateway stops, with where to resume.
-    let mut c = gw.client();
-    c.hello();
-    assert_eq!(
-        c.send_mail(
-            "alice@contoso.com",
-            &["bob@fabrikam.example"],
-            &ssn_message("seen")
-        )
-        .code,
-        250
-    );
+    assert_eq!(send_ssn(&gw, "seen"), 250);
     let mut follow = Command::new(bin("cordonctl"))
         .args([
             "--socket",

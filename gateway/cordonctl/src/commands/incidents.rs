@@ -381,35 +381,11 @@ mod tests {
 
     #[test]
     fn show_prints_every_field_and_a_forged_stamp_is_not_a_verdict() {
-        let mut samples = heapless::Vec::new();
-        samples.push("4556 **** **** 9855".into()).unwrap();
-        let mut detectors = heapless::Vec::new();
-        detectors
-            .push(IncidentDetector {
-                name: "credit_card".into(),
-                count: 2,
-                confidence: Confidence::High,
-                samples,
-            })
-            .unwrap();
-        let mut rcpts = heapless::Vec::new();
-        rcpts.push("bob@fabrikam.example".into()).unwrap();
-        let mut i = Incident {
-            seq: 7,
-            time_unix: 1_796_397_576,
-            kind: IncidentKind::Dlp,
-            reason: "".into(),
-            session: "s7".into(),
-            message_id: "<m7@contoso.com>".into(),
-            sender: "alice@contoso.com".into(),
-            subject: "Q3 cards".into(),
-            recipients: 3,
-            rcpts,
-            rule: Some("block-card-dumps".into()),
-            action: Verdict::Block,
-            detectors,
-            downstream_reply: None,
-        };
+        let mut i = incident(7, "alice@contoso.com", Verdict::Block);
+        i.time_unix = 1_796_397_576;
+        i.session = "s7".into();
+        i.rule = Some("block-card-dumps".into());
+        i.detectors[0].samples.pop();
         assert_eq!(
             details(&i, 1_796_397_756),
             "incident 7
