@@ -696,6 +696,17 @@ fn apply_warnings_json_refusals_hints_and_the_end_of_a_follow() {
         format!("{f}:{line}:1: gateway.max_sessions: warning: changed: takes effect at the next start (cordonctl workers restart, or restart the service)\napplied {f} as generation 2\n")
     );
 
+    // Issue 18, items 4 and 10: `status` says what is bound and that a restart is pending.
+    let (code, out) = ctl(&socket, &["status"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!("\nlisten      127.0.0.1:{}\n", gw.port)),
+        "{out}"
+    );
+    assert!(
+        out.contains("\nconfig      generation 2; restart pending for gateway.max_sessions\n"),
+        "{out}"
+    );
     let bad = dir.path().join("bad.toml");
     std::fs::write(
         &bad,

@@ -117,6 +117,8 @@ impl Backend for FakeBackend {
                 used_bytes: 100 << 20,
             },
             config_generation: self.persisted.current().generation,
+            listeners: heapless::Vec::from_slice(&[bounded("127.0.0.1:2525")]).unwrap_or_default(),
+            restart_pending: heapless::Vec::new(),
         }
     }
 

@@ -47,6 +47,9 @@ pub struct GatewayBackend {
     persisted: Persisted<FsStorage>,
     live: Arc<watch::Sender<Arc<Shared>>>,
     built: Mutex<Built>,
+    /// The config this process started with: what its sockets and memory were sized from,
+    /// so `Status` can say which applied settings wait for a restart.
+    booted: Arc<Config>,
     /// Under `cordon supervise`: the supervisor, asked (SIGHUP) to have every worker reload
     /// after this one applied a config.
     supervisor: Option<u32>,
@@ -330,6 +333,7 @@ impl GatewayBackend {
             board: board.to_string(),
             persisted,
             live,
+            booted: Arc::clone(&built.shared.config),
             built: Mutex::new(built),
             supervisor,
             pool,
@@ -462,6 +466,28 @@ impl Backend for GatewayBackend {
                 used_bytes: resident_bytes(),
             },
             config_generation: self.persisted.current().generation,
+            listeners: {
+                let g = &self.booted.gateway;
+                let mut v = heapless::Vec::new();
+                let plain = g.listen.iter().map(|a| a.to_string());
+                let tls = g.listen_tls.iter().map(|a| format!("tls {a}"));
+                for name in plain.chain(tls) {
+                    let _ = v.push(bounded(&name));
+                }
+                v
+            },
+            restart_pending: {
+                let mut v = heapless::Vec::new();
+                for (section, key) in restart_only(&self.booted, &self.current().shared.config) {
+                    let name = if key.is_empty() {
+                        section.to_string()
+                    } else {
+                        format!("{section}.{key}")
+                    };
+                    let _ = v.push(bounded(&name));
+                }
+                v
+            },
         }
     }
 

@@ -1029,6 +1029,8 @@ fn json_outputs_match_the_documented_schemas() {
             ("sessions", "integer"),
             ("memory", "object"),
             ("config_generation", "integer"),
+            ("listeners", "array"),
+            ("restart_pending", "array"),
         ],
     );
     assert_schema(

@@ -7,7 +7,8 @@
 /// Bump it whenever a message's encoding changes (a variant added, a field or a bound changed).
 /// Version 2: `Issue` carries a column. Version 3: `Verdict::Redirect`. Version 4: an
 /// `Incident` carries the whole incident record (kind, subject, recipients, detectors),
-/// `Applied` carries warnings, `ErrorCode::Unsupported`, `Detectors`.
+/// `Applied` carries warnings, `ErrorCode::Unsupported`, `Detectors`, `Status` listeners and
+/// pending restart.
 pub const PROTOCOL_VERSION: u16 = 4;
 
 /// Largest config TOML accepted: the example config is ~4 KiB; 64 KiB leaves room for large
@@ -45,6 +46,10 @@ pub const MAX_ISSUES: usize = 16;
 
 /// Workers listed by `Status`: one worker per core, and no supported board has more than 64.
 pub const MAX_WORKERS: usize = 64;
+
+/// Listeners named in `Status`: a gateway binds a handful of addresses (plain and implicit
+/// TLS, IPv4 and IPv6); more are counted in the log only.
+pub const MAX_LISTENERS: usize = 8;
 
 /// Counters in one `Counters` reply: named pairs so new counters need no protocol change.
 pub const MAX_COUNTERS: usize = 128;

@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Issue, WireError};
 use crate::limits::{
     CHUNK_LEN, MAX_ADDRESS_LEN, MAX_CONFIG_LEN, MAX_COUNTERS, MAX_FINDINGS, MAX_INCIDENTS_PER_PAGE,
-    MAX_INCIDENT_DETECTORS, MAX_INCIDENT_RCPTS, MAX_INCIDENT_SAMPLES, MAX_ISSUES, MAX_NAME_LEN,
-    MAX_SAMPLE_LEN, MAX_SCAN_MESSAGE_LEN, MAX_TEXT_LEN, MAX_TLS_BUNDLE_LEN, MAX_WORKERS,
+    MAX_INCIDENT_DETECTORS, MAX_INCIDENT_RCPTS, MAX_INCIDENT_SAMPLES, MAX_ISSUES, MAX_LISTENERS,
+    MAX_NAME_LEN, MAX_SAMPLE_LEN, MAX_SCAN_MESSAGE_LEN, MAX_TEXT_LEN, MAX_TLS_BUNDLE_LEN,
+    MAX_WORKERS,
 };
 
 /// Short identifier text (versions, board and counter names).
@@ -221,6 +222,11 @@ pub struct Status {
     pub memory: MemoryStatus,
     /// Generation of the running config (0 = factory default, never applied).
     pub config_generation: u64,
+    /// The SMTP listeners bound at start (`listen`, then `listen_tls` as `tls ADDRESS`).
+    pub listeners: Vec<Name, MAX_LISTENERS>,
+    /// Restart-only settings applied since the start that do not run yet (`gateway.listen`,
+    /// `control`, ...): a restart is pending while this is not empty.
+    pub restart_pending: Vec<Name, MAX_ISSUES>,
 }
 
 /// One worker process.

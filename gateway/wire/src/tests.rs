@@ -134,6 +134,8 @@ fn every_response() -> StdVec<Response> {
                 used_bytes: 100 << 20,
             },
             config_generation: 4,
+            listeners: Vec::from_slice(&[s("127.0.0.1:25"), s("tls 127.0.0.1:465")]).unwrap(),
+            restart_pending: Vec::from_slice(&[s("gateway.max_sessions")]).unwrap(),
         }),
         Response::Counters(Counters {
             counters: Vec::from_slice(&[Counter {

@@ -50,7 +50,18 @@ pub(crate) async fn status(port: &Port, as_json: bool) -> Result<(), CtlError> {
         mib(s.memory.used_bytes),
         mib(s.memory.budget_bytes)
     );
-    println!("config      generation {}", s.config_generation);
+    let listeners: Vec<&str> = s.listeners.iter().map(|l| l.as_str()).collect();
+    println!("listen      {}", listeners.join(", "));
+    if s.restart_pending.is_empty() {
+        println!("config      generation {}", s.config_generation);
+    } else {
+        let pending: Vec<&str> = s.restart_pending.iter().map(|k| k.as_str()).collect();
+        println!(
+            "config      generation {}; restart pending for {}",
+            s.config_generation,
+            pending.join(", ")
+        );
+    }
     println!();
     let rows: Vec<Vec<String>> = s
         .workers
