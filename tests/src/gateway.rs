@@ -133,10 +133,21 @@ impl Gateway {
         let dir = TempDir::new("gateway");
         let path = dir.path().join("cordon.toml");
         std::fs::write(&path, cfg.render()).expect("write config");
+        Gateway::run(dir, &path, cfg, &[])
+    }
+
+    /// Starts `cordon run --config path` with `args` on a config file the test keeps (and may
+    /// edit between restarts); `cfg` is what the file was rendered from (its ports).
+    pub fn start_file(path: &std::path::Path, cfg: &Cfg, args: &[&str]) -> Gateway {
+        Gateway::run(TempDir::new("gateway"), path, cfg, args)
+    }
+
+    fn run(dir: TempDir, path: &std::path::Path, cfg: &Cfg, args: &[&str]) -> Gateway {
         let mut child = Command::new(bin("cordon"))
             .arg("run")
             .arg("--config")
-            .arg(&path)
+            .arg(path)
+            .args(args)
             .env("RUST_LOG", "info")
             .env_remove("JOURNAL_STREAM")
             .stdout(Stdio::null())

@@ -59,6 +59,18 @@ fn ssn_message(subject: &str) -> Vec<u8> {
     format!("From: alice@contoso.com\r\nTo: bob@fabrikam.example\r\nSubject: {subject}\r\nMessage-ID: <{subject}@contoso.com>\r\n\r\nemployee SSN 536-22-8190\r\n").into_bytes()
 }
 
+/// Sends one message with an SSN in a session of its own; returns the final reply code.
+fn send_ssn(gw: &Gateway, subject: &str) -> u16 {
+    let mut c = gw.client();
+    c.hello();
+    c.send_mail(
+        "alice@contoso.com",
+        &["bob@fabrikam.example"],
+        &ssn_message(subject),
+    )
+    .code
+}
+
 /// The running config with `rule`'s action changed.
 fn with_action(text: &str, action: &str) -> String {
     text.replace("action = \"tag\"", &format!("action = \"{action}\""))
@@ -97,7 +109,7 @@ fn every_request_over_the_unix_socket() {
     let (code, out) = ctl(&socket, &["status"]);
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("generation 1") && out.contains("Healthy"),
+        out.contains("generation 1") && out.contains("healthy"),
         "{out}"
     );
 
@@ -132,9 +144,49 @@ fn every_request_over_the_unix_socket() {
     let (code, out) = ctl(&socket, &["incidents"]);
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("<tagged@contoso.com>") && out.contains("ssn"),
+        out.contains(" dlp ") && out.contains(" tag ") && out.contains("ssn"),
         "{out}"
     );
+
+    // Issue 18, item 2: the incident says why, in the config's words.
+    let (code, out) = ctl(&socket, &["--json", "incidents", "show", "1"]);
+    assert_eq!(code, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(v["kind"], "dlp");
+    assert_eq!(v["action"], "tag");
+    assert_eq!(v["rule"], "ssn");
+    assert_eq!(v["subject"], "tagged");
+    assert_eq!(v["message_id"], "<tagged@contoso.com>");
+    assert_eq!(v["rcpts"], serde_json::json!(["bob@fabrikam.example"]));
+    assert_eq!(v["detectors"][0]["name"], "us_ssn");
+    assert_eq!(v["detectors"][0]["count"], 1);
+    assert!(
+        ["low", "medium", "high"].contains(&v["detectors"][0]["confidence"].as_str().unwrap()),
+        "{v}"
+    );
+    let sample = v["detectors"][0]["samples"][0].as_str().unwrap();
+    assert!(
+        !sample.contains("536-22-8190") && sample.ends_with("8190"),
+        "{sample}"
+    );
+
+    // A forged stamp is its own kind of incident, not a deliver verdict with no rule.
+    let forged = b"From: mallory@contoso.com\r\nSubject: forged\r\nMessage-ID: <forged@contoso.com>\r\nX-Cordon-Inspected: true; by=dlp1.test.example; sig=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\r\n\r\nhello\r\n";
+    assert_eq!(
+        c.send_mail("mallory@contoso.com", &["bob@fabrikam.example"], forged)
+            .code,
+        250
+    );
+    gw.wait_log("kind=forged_stamp");
+    let (code, out) = ctl(&socket, &["--json", "incidents", "--since", "2"]);
+    assert_eq!(code, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).expect("JSON");
+    assert_eq!(
+        (v["kind"].as_str(), v["message_id"].as_str()),
+        (Some("forged_stamp"), Some("<forged@contoso.com>")),
+        "{v}"
+    );
+    assert_eq!(v["rule"], serde_json::Value::Null);
 
     let (code, running) = ctl(&socket, &["config", "get"]);
     assert_eq!(code, 0);
@@ -160,7 +212,10 @@ fn every_request_over_the_unix_socket() {
     std::fs::write(&sample, ssn_message("dry-run")).unwrap();
     let (code, out) = ctl(&socket, &["scan", &sample.display().to_string()]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("Tag") && out.contains("us_ssn"), "{out}");
+    assert!(
+        out.contains("verdict  tag") && out.contains("us_ssn"),
+        "{out}"
+    );
 
     // A new certificate, installed for new sessions.
     let fresh = Certs::new();
@@ -296,7 +351,13 @@ fn every_request_over_a_pty_console() {
                 .await
                 .unwrap()
             {
-                Response::Applied { generation } => assert_eq!(generation, 2),
+                Response::Applied {
+                    generation,
+                    warnings,
+                } => {
+                    assert_eq!(generation, 2);
+                    assert!(warnings.is_empty(), "{warnings:?}");
+                }
                 r => panic!("{r:?}"),
             }
             assert!(matches!(
@@ -490,4 +551,258 @@ fn reboot_leaves_a_request_for_the_root_owned_path_unit() {
     // systemd/cordon-reboot.path watches exactly this file by default.
     let unit = std::fs::read_to_string(repo_root().join("systemd/cordon-reboot.path")).unwrap();
     assert!(unit.contains("PathExists=/run/cordon/reboot"));
+}
+
+/// `cordon check-config FILE` (exit code, stdout and stderr together).
+fn check_config(file: &Path) -> (i32, String) {
+    let out = Command::new(bin("cordon"))
+        .arg("check-config")
+        .arg(file)
+        .output()
+        .expect("run cordon check-config");
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// Issue 18, item 1: after a config-port apply the file no longer runs; the start log and
+/// `check-config` say so, and `--config-source=file` makes the file win.
+#[test]
+fn the_start_log_and_check_config_say_whether_the_file_or_the_store_runs() {
+    let dir = TempDir::new("ctl-source");
+    let cap = Capture::start(&[]);
+    let socket = dir.path().join("control.sock");
+    let state = dir.path().join("state");
+    let mut cfg = Cfg::new(&cap.smarthost());
+    cfg.extra = SSN_TAG.to_string();
+    cfg.control = Some(format!(
+        "state_dir = {:?}\nsocket = {:?}\n",
+        state.display().to_string(),
+        socket.display().to_string()
+    ));
+    let file = dir.path().join("cordon.toml");
+    std::fs::write(&file, cfg.render()).unwrap();
+    let (f, s) = (file.display(), state.display());
+
+    let gw = Gateway::start_file(&file, &cfg, &[]);
+    gw.wait_log(&format!(
+        "config: running generation 1, seeded from the file {f} (the config store in {s} was empty)"
+    ));
+    gw.wait_log("config port listening");
+    assert_eq!(check_config(&file), (0, format!("{f}: ok\n")));
+
+    // An administrator applies over the port, then someone edits the file.
+    let quarantine = dir.path().join("quarantine.toml");
+    std::fs::write(&quarantine, with_action(&cfg.render(), "quarantine")).unwrap();
+    let (code, out) = ctl(
+        &socket,
+        &["config", "apply", &quarantine.display().to_string()],
+    );
+    assert_eq!(code, 0, "{out}");
+    std::fs::write(&file, with_action(&cfg.render(), "block")).unwrap();
+    assert_eq!(
+        check_config(&file),
+        (
+            0,
+            format!(
+                "{f}: ok\n{f}: note: the config store in {s} holds generation 2, which differs from this file; `cordon run` runs generation 2, not this file (to run this file: `cordon run --config-source=file`, or `cordonctl config apply {f}`)\n"
+            )
+        )
+    );
+
+    // A restart runs the stored generation, and says the file is not used.
+    gw.terminate_logs();
+    let gw = Gateway::start_file(&file, &cfg, &[]);
+    gw.wait_log(&format!(
+        "config: running stored generation 2 from {s}; the file {f} differs from it and is not used (to run the file: `cordon run --config-source=file`, or `cordonctl config apply {f}`)"
+    ));
+    gw.wait_log("config port listening");
+    let (_, running) = ctl(&socket, &["config", "get"]);
+    assert!(running.contains("action = \"quarantine\""), "{running}");
+
+    // The documented way to make the file win: it becomes the next stored generation.
+    gw.terminate_logs();
+    let gw = Gateway::start_file(&file, &cfg, &["--config-source=file"]);
+    gw.wait_log(&format!(
+        "config: running the file {f} as stored generation 3 (--config-source=file); it differed from stored generation 2, which `cordonctl config rollback` restores"
+    ));
+    gw.wait_log("config port listening");
+    let (_, running) = ctl(&socket, &["config", "get"]);
+    assert!(running.contains("action = \"block\""), "{running}");
+    assert_eq!(check_config(&file), (0, format!("{f}: ok\n")));
+
+    // From now on the file and the store agree, and a plain restart says so.
+    gw.terminate_logs();
+    let gw = Gateway::start_file(&file, &cfg, &[]);
+    gw.wait_log(&format!(
+        "config: running stored generation 3 from {s}; the file {f} is the same"
+    ));
+    assert_eq!(
+        send_ssn(&gw, "file-wins"),
+        550,
+        "the file's block rule runs"
+    );
+}
+
+/// Issue 18, items 4, 5, 9 and 12: `config apply` prints the restart-only warnings at
+/// `file:line:col` under their own key; a refused apply with `--json` is JSON naming the
+/// client's file; refusals that are not about permissions carry no permission hint; the start
+/// log gives the budget's values and no `core=None`; a follow ends with "gateway stopped".
+#[test]
+fn apply_warnings_json_refusals_hints_and_the_end_of_a_follow() {
+    let dir = TempDir::new("ctl-admin");
+    let cap = Capture::start(&[]);
+    let (gw, socket) = gateway(&cap, dir.path(), None);
+    let log = gw.logs();
+    let started = log.lines().find(|l| l.contains("cordon started")).unwrap();
+    assert!(
+        started.contains("cordon started; memory budget ")
+            && started.contains(" MiB base + ")
+            && started.contains(" sessions x "),
+        "{started}"
+    );
+    assert!(!log.contains("core="), "{log}");
+    let mib = started
+        .split("budget_mib=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
+    assert!(
+        started.contains(&format!("memory budget {mib} MiB = ")),
+        "{started}"
+    );
+
+    let (_, running) = ctl(&socket, &["config", "get"]);
+    let fewer = running.replace("max_sessions = 8", "max_sessions = 6");
+    let line = fewer
+        .lines()
+        .position(|l| l.starts_with("max_sessions = 6"))
+        .unwrap()
+        + 1;
+    let file = dir.path().join("fewer.toml");
+    std::fs::write(&file, &fewer).unwrap();
+    let f = file.display().to_string();
+    let (code, out) = ctl(&socket, &["config", "apply", &f]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out,
+        format!("{f}:{line}:1: gateway.max_sessions: warning: changed: takes effect at the next start (cordonctl workers restart, or restart the service)\napplied {f} as generation 2\n")
+    );
+
+    // Issue 18, items 4 and 10: `status` says what is bound and that a restart is pending.
+    let (code, out) = ctl(&socket, &["status"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!("\nlisten      127.0.0.1:{}\n", gw.port)),
+        "{out}"
+    );
+    assert!(
+        out.contains("\nconfig      generation 2; restart pending for gateway.max_sessions\n"),
+        "{out}"
+    );
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        running.replace("action = \"tag\"", "action = \"explode\""),
+    )
+    .unwrap();
+    let out = Command::new(bin("cordonctl"))
+        .args([
+            "--socket",
+            socket.to_str().unwrap(),
+            "--json",
+            "config",
+            "apply",
+        ])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(v["applied"], false);
+    assert_eq!(v["error"]["code"], "invalid_config");
+    assert_eq!(v["error"]["issues"][0]["file"], bad.display().to_string());
+    assert_eq!(v["error"]["issues"][0]["key"], "rule[0].action");
+
+    let (code, out) = ctl(&socket, &["workers", "restart"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("no worker processes") && !out.contains("ask an administrator"),
+        "{out}"
+    );
+
+    // A follow that has seen incident 1 ends, when the gateway stops, with where to resume.
+    assert_eq!(send_ssn(&gw, "seen"), 250);
+    let mut follow = Command::new(bin("cordonctl"))
+        .args([
+            "--socket",
+            socket.to_str().unwrap(),
+            "--json",
+            "incidents",
+            "--follow",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(follow.stdout.take().unwrap()));
+    assert!(lines.next().unwrap().unwrap().contains("\"seq\":1"));
+    gw.terminate_logs();
+    let status = wait_until("the follow to end", STEP, || {
+        follow.try_wait().ok().flatten()
+    });
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut follow.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    assert_eq!(
+        stderr,
+        "cordonctl: gateway stopped: the follow ended; resume with `cordonctl incidents --follow --since 2`\n"
+    );
+}
+
+/// Issue 18 (and 15): `cordonctl detectors` asks the appliance over the config port and
+/// prints exactly what `cordon detectors` prints, as a table and as JSON.
+#[test]
+fn cordonctl_detectors_prints_what_cordon_detectors_prints() {
+    let dir = TempDir::new("ctl-detectors");
+    let cap = Capture::start(&[]);
+    let (_gw, socket) = gateway(&cap, dir.path(), None);
+    for json in [false, true] {
+        let mut local = Command::new(bin("cordon"));
+        local.arg("detectors");
+        let mut args = vec!["detectors"];
+        if json {
+            local.arg("--json");
+            args.insert(0, "--json");
+        }
+        let local = local.output().unwrap();
+        assert!(local.status.success());
+        let local = String::from_utf8(local.stdout).unwrap();
+        let (code, remote) = ctl(&socket, &args);
+        assert_eq!(code, 0, "{remote}");
+        assert_eq!(remote, local);
+        if json {
+            let v: serde_json::Value = serde_json::from_str(&remote).unwrap();
+            assert!(
+                v["detectors"].as_array().is_some_and(|d| d.len() > 10),
+                "{v}"
+            );
+            assert!(v["bundles"].is_object(), "{v}");
+        } else {
+            assert!(remote.contains("us_ssn"), "{remote}");
+            // Larger than one chunk: the reply came in several.
+            assert!(
+                remote.len() > cordon_wire::limits::CHUNK_LEN,
+                "{}",
+                remote.len()
+            );
+        }
+    }
 }

@@ -36,10 +36,15 @@ pub trait Backend: Send + Sync + 'static {
     /// builds it).
     fn validate(&self, toml: &str) -> Result<Warnings, AppError>;
     /// `ApplyConfig`: validate `toml` whole, persist it power-safe, then make it live for new
-    /// sessions; returns the new generation. Refused with `GenerationConflict` when
-    /// `expected_generation` is given and is not the running one. On any error the running
-    /// config is unchanged.
-    fn apply(&self, toml: &str, expected_generation: Option<u64>) -> Result<u64, AppError>;
+    /// sessions; returns the new generation and the same warnings [`Backend::validate`] gives
+    /// (settings that take effect only at the next start). Refused with `GenerationConflict`
+    /// when `expected_generation` is given and is not the running one. On any error the
+    /// running config is unchanged.
+    fn apply(
+        &self,
+        toml: &str,
+        expected_generation: Option<u64>,
+    ) -> Result<(u64, Warnings), AppError>;
     /// `Rollback`: make the previous config live again as a new generation.
     fn rollback(&self) -> Result<Rollback, AppError>;
     /// `ListIncidents`: incidents with `seq >= since`, oldest first, at most `max`.
@@ -55,6 +60,8 @@ pub trait Backend: Send + Sync + 'static {
     fn install_tls(&self, bundle: &[u8]) -> Result<TlsInfo, AppError>;
     /// `RestartWorkers`: graceful restart; returns how many workers are restarting.
     fn restart_workers(&self) -> Result<u16, AppError>;
+    /// `Detectors`: the detector list as `cordon detectors` prints it (`json`: its JSON).
+    fn detectors(&self, json: bool) -> String;
     /// `Reboot`: start the reboot. The reply is sent after this returns, so it must start the
     /// reboot asynchronously (e.g. after a short delay) rather than block.
     fn reboot(&self) -> Result<(), AppError>;

@@ -228,6 +228,27 @@ impl Client {
     }
 
     /// The running config, read chunk by chunk; starts over if it changed meanwhile.
+    /// The detector list, as `cordon detectors` on the appliance prints it (`json`: its JSON).
+    pub async fn get_detectors(&mut self, json: bool) -> Result<String, Error> {
+        let mut text = Vec::new();
+        loop {
+            let offset = u32::try_from(text.len()).unwrap_or(u32::MAX);
+            match self.call(Request::Detectors { json, offset }).await? {
+                Response::DetectorsChunk {
+                    total_len, data, ..
+                } => {
+                    text.extend_from_slice(&data);
+                    if text.len() >= total_len as usize || data.is_empty() {
+                        return String::from_utf8(text).map_err(|_| {
+                            Error::Unexpected("the detector list is not UTF-8".into())
+                        });
+                    }
+                }
+                other => return Err(unexpected(&other)),
+            }
+        }
+    }
+
     pub async fn get_config(&mut self) -> Result<(u64, String), Error> {
         'again: loop {
             let mut text = Vec::new();

@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use cordon_wire::limits::{CHUNK_LEN, MAX_INCIDENTS_PER_PAGE};
 use cordon_wire::{
-    config_chunk, encode_frame, AppError, BlobKind, ChunkAction, DecodeEvent, ErrorCode,
-    FrameDecoder, HelloReply, Incident, Issue, Request, RequestFrame, Response, ResponseFrame,
-    UploadState, WireError, MAX_ENCODED_FRAME_LEN, MAX_FRAME_LEN, PROTOCOL_VERSION,
+    config_chunk, detectors_chunk, encode_frame, AppError, BlobKind, ChunkAction, DecodeEvent,
+    ErrorCode, FrameDecoder, HelloReply, Incident, Issue, Request, RequestFrame, Response,
+    ResponseFrame, UploadState, WireError, MAX_ENCODED_FRAME_LEN, MAX_FRAME_LEN, PROTOCOL_VERSION,
     UNATTRIBUTED_ID,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, WriteHalf};
@@ -255,6 +255,10 @@ impl<B: Backend, W: AsyncWrite> Conn<B, W> {
             }
             Request::Status => Response::Status(backend.status()),
             Request::Counters => Response::Counters(backend.counters()),
+            Request::Detectors { json, offset } => {
+                let text = blocking(backend, move |b| Ok(b.detectors(json))).await?;
+                detectors_chunk(text.as_bytes(), offset)?
+            }
             Request::GetConfig { offset } => {
                 let (generation, toml) = backend.current_config();
                 config_chunk(generation, toml.as_bytes(), offset)?
@@ -298,12 +302,15 @@ impl<B: Backend, W: AsyncWrite> Conn<B, W> {
             Request::ApplyConfig {
                 expected_generation,
             } => {
-                let generation = self
+                let (generation, warnings) = self
                     .with_staged(BlobKind::Config, move |b, blob| {
                         b.apply(config_text(blob)?, expected_generation)
                     })
                     .await?;
-                Response::Applied { generation }
+                Response::Applied {
+                    generation,
+                    warnings,
+                }
             }
             Request::Rollback => {
                 let r = blocking(backend, |b| b.rollback()).await?;

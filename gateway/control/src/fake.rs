@@ -9,8 +9,8 @@ use std::sync::Mutex;
 
 use cordon_store::{ConfigRecord, FsStorage, Rollback, Store};
 use cordon_wire::{
-    AppError, Counter, Counters, Finding, Incident, IncidentPage, MemoryStatus, ScanReport, Status,
-    TlsInfo, Verdict, WorkerHealth, WorkerStatus,
+    AppError, Confidence, Counter, Counters, Finding, Incident, IncidentDetector, IncidentKind,
+    IncidentPage, MemoryStatus, ScanReport, Status, TlsInfo, Verdict, WorkerHealth, WorkerStatus,
 };
 use tokio::sync::broadcast;
 
@@ -54,16 +54,32 @@ impl FakeBackend {
     pub fn record_incident(&self, verdict: Verdict, rule: &str) -> Incident {
         let mut ring = self.incidents.lock().unwrap_or_else(|p| p.into_inner());
         let seq = ring.last().map_or(1, |i| i.seq + 1);
-        let mut rules = heapless::Vec::new();
-        let _ = rules.push(bounded(rule));
+        let mut rcpts = heapless::Vec::new();
+        let _ = rcpts.push(bounded("bob@fabrikam.example"));
+        let mut samples = heapless::Vec::new();
+        let _ = samples.push(bounded("4556 **** **** 9855"));
+        let mut detectors = heapless::Vec::new();
+        let _ = detectors.push(IncidentDetector {
+            name: bounded("credit_card"),
+            count: 2,
+            confidence: Confidence::High,
+            samples,
+        });
         let incident = Incident {
             seq,
             time_unix: 1_700_000_000 + seq,
+            kind: IncidentKind::Dlp,
+            reason: bounded(""),
+            session: bounded(&format!("s{seq}")),
             message_id: bounded(&format!("<m{seq}@contoso.com>")),
             sender: bounded("alice@contoso.com"),
+            subject: bounded(&format!("report {seq}")),
             recipients: 1,
-            verdict,
-            rules,
+            rcpts,
+            rule: Some(bounded(rule)),
+            action: verdict,
+            detectors,
+            downstream_reply: Some(bounded("250 2.0.0 queued")),
         };
         ring.push(incident.clone());
         let _ = self.feed.send(incident.clone());
@@ -101,6 +117,8 @@ impl Backend for FakeBackend {
                 used_bytes: 100 << 20,
             },
             config_generation: self.persisted.current().generation,
+            listeners: heapless::Vec::from_slice(&[bounded("127.0.0.1:2525")]).unwrap_or_default(),
+            restart_pending: heapless::Vec::new(),
         }
     }
 
@@ -124,10 +142,14 @@ impl Backend for FakeBackend {
         self.persisted.validate(toml).map(|_| Warnings::new())
     }
 
-    fn apply(&self, toml: &str, expected_generation: Option<u64>) -> Result<u64, AppError> {
+    fn apply(
+        &self,
+        toml: &str,
+        expected_generation: Option<u64>,
+    ) -> Result<(u64, Warnings), AppError> {
         self.persisted
             .apply(toml, expected_generation)
-            .map(|(generation, _)| generation)
+            .map(|(generation, _)| (generation, Warnings::new()))
     }
 
     fn rollback(&self) -> Result<Rollback, AppError> {
@@ -184,6 +206,14 @@ impl Backend for FakeBackend {
     fn restart_workers(&self) -> Result<u16, AppError> {
         self.restarts.fetch_add(1, Ordering::SeqCst);
         Ok(2)
+    }
+
+    fn detectors(&self, json: bool) -> String {
+        if json {
+            "{\"detectors\": [{\"name\": \"credit_card\"}]}\n".to_owned()
+        } else {
+            "NAME         FAMILY\ncredit_card  financial\n".to_owned()
+        }
     }
 
     fn reboot(&self) -> Result<(), AppError> {

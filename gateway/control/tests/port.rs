@@ -162,7 +162,10 @@ async fn config_requests(client: &mut Client) {
             })
             .await
             .unwrap(),
-        Response::Applied { generation: 1 }
+        Response::Applied {
+            generation: 1,
+            warnings: heapless::Vec::new()
+        }
     );
     assert_eq!(client.get_config().await.unwrap(), (1, v1.clone()));
     assert_eq!(
@@ -181,7 +184,10 @@ async fn config_requests(client: &mut Client) {
             })
             .await
             .unwrap(),
-        Response::Applied { generation: 2 }
+        Response::Applied {
+            generation: 2,
+            warnings: heapless::Vec::new()
+        }
     );
     assert_eq!(
         client.call(Request::Rollback).await.unwrap(),
@@ -222,7 +228,7 @@ async fn incident_requests(client: &mut Client, backend: &FakeBackend) {
     backend.record_incident(Verdict::Quarantine, "pii");
     let frame = client.recv().await.unwrap();
     assert!(
-        matches!(frame.response, Response::Incident(i) if i.seq == 4 && i.verdict == Verdict::Quarantine)
+        matches!(frame.response, Response::Incident(i) if i.seq == 4 && i.action == Verdict::Quarantine)
     );
     assert_eq!(
         client.call(Request::StopFollow).await.unwrap(),

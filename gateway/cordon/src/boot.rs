@@ -2,7 +2,9 @@
 //! process: pinned workers under a watchdog) and `cordon worker` (one of those workers).
 //!
 //! The running configuration comes from the file given on the command line, or, with
-//! `[control]`, from the A/B store in its state directory (the file seeds it on first start).
+//! `[control]`, from the A/B store in its state directory (the file seeds it on first start;
+//! `--config-source=file` stores the file as a new generation when it differs). The start log
+//! says which generation runs and whether the file differs from it.
 //! SIGHUP reloads it from the same place: a valid config replaces the live one for new sessions,
 //! an invalid one is logged and the old one kept. SIGTERM drains.
 
@@ -32,6 +34,19 @@ pub const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
 /// The name the stored config is parsed under (error locations, relative paths).
 pub const STORED_NAME: &str = "cordon.toml";
 
+/// Which config `cordon run` starts with when `[control]` keeps a config store: the store's
+/// newest generation (the default: what the config port applied survives a restart), or the
+/// file on the command line, which then becomes the newest stored generation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConfigSource {
+    /// The file given with `--config`; if it differs from the stored generation it is stored
+    /// as a new generation, so the config port, SIGHUP and the next start see it too.
+    File,
+    /// The newest stored generation; the file only seeds an empty store.
+    #[default]
+    Stored,
+}
+
 /// The configuration to run, where it came from, and the appliance key.
 #[derive(Debug)]
 pub struct Running {
@@ -39,12 +54,25 @@ pub struct Running {
     pub generation: u64,
     pub key: [u8; 32],
     pub persisted: Option<Persisted<FsStorage>>,
+    /// Which generation runs and how it compares with the file, for the start log (logging
+    /// is set up from the config, so after this is decided).
+    pub origin: Origin,
 }
 
-/// The running config: the file (no `[control]`), or the newest stored generation (seeding
-/// the store from the file on first start).
-pub fn load_running(path: &Path) -> Result<Running, Error> {
+/// Where the running config came from, said once in the start log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The whole sentence, naming the file, the stored generation and the one that runs.
+    pub message: String,
+    /// The file differs from the generation that runs: logged as a warning.
+    pub file_ignored: bool,
+}
+
+/// The running config: the file (no `[control]`), or, with `[control]`, the generation
+/// `source` selects (seeding the store from the file on first start).
+pub fn load_running(path: &Path, source: ConfigSource) -> Result<Running, Error> {
     let boot = cordon_config::load(path)?;
+    let file = path.display();
     let Some(control) = boot.control.clone() else {
         let key = stamp_key::read_or_create(&boot)?;
         return Ok(Running {
@@ -52,20 +80,101 @@ pub fn load_running(path: &Path) -> Result<Running, Error> {
             generation: 0,
             key,
             persisted: None,
+            origin: Origin {
+                message: format!("config: running the file {file} (no [control], no config store)"),
+                file_ignored: false,
+            },
         });
     };
     let text = std::fs::read_to_string(path).map_err(|source| cordon_config::Error::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    let (persisted, toml, generation, key) = open_store(&control.state_dir, &text)?;
+    let opened = open_store(&control.state_dir, &text)?;
+    let store = control.state_dir.display();
+    let stored = opened.generation;
+    let (toml, generation, origin) = if opened.seeded {
+        let message = format!(
+            "config: running generation {stored}, seeded from the file {file} (the config store in {store} was empty)"
+        );
+        (
+            opened.toml,
+            stored,
+            Origin {
+                message,
+                file_ignored: false,
+            },
+        )
+    } else if opened.toml == text {
+        let message = format!(
+            "config: running stored generation {stored} from {store}; the file {file} is the same"
+        );
+        (
+            opened.toml,
+            stored,
+            Origin {
+                message,
+                file_ignored: false,
+            },
+        )
+    } else if source == ConfigSource::File {
+        let (generation, _) = opened
+            .persisted
+            .apply(&text, Some(stored))
+            .map_err(|source| Error::ConfigSeed {
+                dir: control.state_dir.clone(),
+                source: Box::new(source),
+            })?;
+        let message = format!(
+            "config: running the file {file} as stored generation {generation} (--config-source=file); it differed from stored generation {stored}, which `cordonctl config rollback` restores"
+        );
+        (
+            text,
+            generation,
+            Origin {
+                message,
+                file_ignored: false,
+            },
+        )
+    } else {
+        let message = format!(
+            "config: running stored generation {stored} from {store}; the file {file} differs from it and is not used (to run the file: `cordon run --config-source=file`, or `cordonctl config apply {file}`)"
+        );
+        (
+            opened.toml,
+            stored,
+            Origin {
+                message,
+                file_ignored: true,
+            },
+        )
+    };
     let config = parse_stored(&control.state_dir, &toml)?;
     Ok(Running {
         config,
         generation,
-        key,
-        persisted: Some(persisted),
+        key: opened.key,
+        persisted: Some(opened.persisted),
+        origin,
     })
+}
+
+/// The newest generation in the config store of `state_dir` and its text, or `None` when the
+/// store is empty. For `check-config`, which compares it with the file.
+pub fn stored_config(state_dir: &Path) -> Result<Option<(u64, String)>, Error> {
+    let store = Store::new(FsStorage, state_dir);
+    let Some(snapshot) = store.load().map_err(|source| Error::ConfigStore {
+        what: "cannot read the config store",
+        source,
+    })?
+    else {
+        return Ok(None);
+    };
+    let record = ConfigRecord::decode(&snapshot.payload).map_err(|source| Error::ConfigStore {
+        what: "bad record in the config store",
+        source,
+    })?;
+    Ok(Some((snapshot.generation, record.toml)))
 }
 
 fn parse_stored(state_dir: &Path, toml: &str) -> Result<Config, Error> {
@@ -83,23 +192,9 @@ pub fn reload_source(path: &Path, running: &Config) -> Result<(Config, u64), Err
     match &running.control {
         None => Ok((cordon_config::load(path)?, 0)),
         Some(control) => {
-            let store = Store::new(FsStorage, &control.state_dir);
-            let snapshot = store
-                .load()
-                .map_err(|source| Error::ConfigStore {
-                    what: "cannot read the config store",
-                    source,
-                })?
-                .ok_or(Error::ConfigStoreEmpty)?;
-            let record =
-                ConfigRecord::decode(&snapshot.payload).map_err(|source| Error::ConfigStore {
-                    what: "bad record in the config store",
-                    source,
-                })?;
-            Ok((
-                parse_stored(&control.state_dir, &record.toml)?,
-                snapshot.generation,
-            ))
+            let (generation, toml) =
+                stored_config(&control.state_dir)?.ok_or(Error::ConfigStoreEmpty)?;
+            Ok((parse_stored(&control.state_dir, &toml)?, generation))
         }
     }
 }
@@ -109,6 +204,8 @@ pub fn reload_source(path: &Path, running: &Config) -> Result<(Config, u64), Err
 pub struct Options {
     /// A worker under `cordon supervise`: pinned, single-threaded, sharing the port.
     pub worker: Option<Worker>,
+    /// Which config runs when the file and the config store differ.
+    pub source: ConfigSource,
 }
 
 #[derive(Debug, Clone)]
@@ -124,8 +221,9 @@ pub struct Worker {
 
 /// Runs the gateway until SIGTERM, then drains.
 pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
-    let running = load_running(path)?;
+    let running = load_running(path, opts.source)?;
     logging::init(&running.config.log.level)?;
+    log_origin(&running.origin);
     if let Some(w) = &opts.worker {
         cordon_platform::affinity::pin_current(&[w.core]).map_err(Error::Platform)?;
     }
@@ -158,21 +256,44 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
         }
     }
     let listeners = server::bind(&config, opts.worker.is_some())?;
-    tracing::info!(
-        version = env!("CARGO_PKG_VERSION"),
-        listen = ?listeners.addrs(),
-        smarthosts = ?config.relay.smarthosts.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
-        sessions,
-        max_message_size = config.gateway.max_message_size,
-        budget_mib = pool.budget_bytes() >> 20,
-        generation,
-        core = ?opts.worker.as_ref().map(|w| w.core),
-        "cordon started; memory budget {} MiB = {} ({} incidents of {} B)",
+    let records = config.policy.incident_ring + INCIDENT_FEED;
+    let budget = format!(
+        "memory budget {} MiB = {} ({records} incidents of {} B)",
         pool.budget_bytes() >> 20,
         pool.describe(),
-        config.policy.incident_ring + INCIDENT_FEED,
         cordon_policy::INCIDENT_BYTES,
     );
+    let listen = format!("{:?}", listeners.addrs());
+    let smarthosts = config
+        .relay
+        .smarthosts
+        .iter()
+        .map(|h| h.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let version = env!("CARGO_PKG_VERSION");
+    // A field as well as in the text: tests and scripts read `budget_mib=`.
+    let budget_mib = pool.budget_bytes() >> 20;
+    // A worker names its core; `cordon run` is not pinned and says nothing of cores.
+    match &opts.worker {
+        Some(w) => tracing::info!(
+            version,
+            listen,
+            smarthosts,
+            generation,
+            budget_mib,
+            core = w.core,
+            "cordon started; {budget}"
+        ),
+        None => tracing::info!(
+            version,
+            listen,
+            smarthosts,
+            generation,
+            budget_mib,
+            "cordon started; {budget}"
+        ),
+    }
     let runtime = match &opts.worker {
         Some(_) => cordon_supervisor::worker::runtime().map_err(Error::Supervisor)?,
         None => tokio::runtime::Builder::new_multi_thread()
@@ -220,6 +341,14 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
     })?;
     tracing::info!(counters = %serde_json::to_string(&counters.snapshot()).unwrap_or_default(), "cordon stopped");
     Ok(())
+}
+
+fn log_origin(origin: &Origin) {
+    if origin.file_ignored {
+        tracing::warn!("{}", origin.message);
+    } else {
+        tracing::info!("{}", origin.message);
+    }
 }
 
 /// SIGTERM and SIGINT drain; SIGHUP reloads (its default action would kill the process).
@@ -330,11 +459,13 @@ fn start_config_port(
 
 /// `cordon supervise`: checks the budget against the board, seeds the config store once, then
 /// runs one pinned worker per data core under the watchdog supervisor.
-pub fn supervise(board_path: &Path, path: &Path) -> Result<(), Error> {
+pub fn supervise(board_path: &Path, path: &Path, source: ConfigSource) -> Result<(), Error> {
     let board = cordon_supervisor::Board::load(board_path).map_err(Error::Supervisor)?;
-    // Seeding the store here, once, keeps the workers from racing to write generation 1.
-    let running = load_running(path)?;
+    // Seeding the store here, once, keeps the workers from racing to write generation 1; with
+    // `--config-source=file` the file is stored here too, so the workers all read the store.
+    let running = load_running(path, source)?;
     logging::init(&running.config.log.level)?;
+    log_origin(&running.origin);
     let config = running.config;
     let workers = board.data_cores.len().max(1);
     let per_worker = config.gateway.max_sessions.div_ceil(workers);

@@ -21,8 +21,9 @@ use cordon_control::{bounded, validate_tls_bundle, Backend, Identity, Persisted}
 use cordon_store::{ConfigRecord, FsStorage, Rollback, Store};
 use cordon_wire::limits::{MAX_FINDINGS, MAX_INCIDENTS_PER_PAGE};
 use cordon_wire::{
-    AppError, Counter, Counters, ErrorCode, Finding, Incident, IncidentPage, MemoryStatus,
-    ScanReport, Status, TlsInfo, Verdict, WorkerHealth, WorkerStatus,
+    AppError, Confidence, Counter, Counters, ErrorCode, Finding, Incident, IncidentDetector,
+    IncidentKind, IncidentPage, MemoryStatus, ScanReport, Status, TlsInfo, Verdict, WorkerHealth,
+    WorkerStatus,
 };
 use tokio::sync::{broadcast, watch};
 
@@ -46,6 +47,9 @@ pub struct GatewayBackend {
     persisted: Persisted<FsStorage>,
     live: Arc<watch::Sender<Arc<Shared>>>,
     built: Mutex<Built>,
+    /// The config this process started with: what its sockets and memory were sized from,
+    /// so `Status` can say which applied settings wait for a restart.
+    booted: Arc<Config>,
     /// Under `cordon supervise`: the supervisor, asked (SIGHUP) to have every worker reload
     /// after this one applied a config.
     supervisor: Option<u32>,
@@ -54,14 +58,22 @@ pub struct GatewayBackend {
     events: broadcast::Sender<Incident>,
 }
 
+/// The A/B store as [`open_store`] found it.
+#[derive(Debug)]
+pub struct Opened {
+    pub persisted: Persisted<FsStorage>,
+    /// The newest stored generation's text and number.
+    pub toml: String,
+    pub generation: u64,
+    pub key: [u8; 32],
+    /// The store was empty and the boot file became generation 1 just now.
+    pub seeded: bool,
+}
+
 /// Opens the A/B store in `state_dir`. On a fresh data partition the boot config (`text`, the
 /// file `cordon run` was given) becomes generation 1 together with a new stamp key, so the key
-/// is durable before the first message is stamped. Returns the store, the running config's
-/// text and generation, and the key.
-pub fn open_store(
-    state_dir: &Path,
-    text: &str,
-) -> Result<(Persisted<FsStorage>, String, u64, [u8; 32]), Error> {
+/// is durable before the first message is stamped.
+pub fn open_store(state_dir: &Path, text: &str) -> Result<Opened, Error> {
     let dir = || state_dir.to_path_buf();
     std::fs::create_dir_all(state_dir).map_err(|source| Error::StateDir {
         what: "cannot create the state directory",
@@ -78,7 +90,8 @@ pub fn open_store(
     };
     let persisted = Persisted::open(Store::new(FsStorage, state_dir), factory)
         .map_err(|source| Error::StoreOpen { dir: dir(), source })?;
-    if persisted.current().generation == 0 {
+    let seeded = persisted.current().generation == 0;
+    if seeded {
         persisted
             .apply(text, Some(0))
             .map_err(|source| Error::ConfigSeed {
@@ -96,7 +109,13 @@ pub fn open_store(
             path: dir(),
             len: current.record.stamp_key.len(),
         })?;
-    Ok((persisted, current.record.toml, current.generation, key))
+    Ok(Opened {
+        persisted,
+        toml: current.record.toml,
+        generation: current.generation,
+        key,
+        seeded,
+    })
 }
 
 /// A gateway error as the config port reports it: located problems become issues.
@@ -137,44 +156,155 @@ fn verdict(action: Action) -> Verdict {
     }
 }
 
+// The wire carries the incident record whole: its bounds are the record's.
+const _: () = {
+    use cordon_wire::limits as wire;
+    assert!(cordon_policy::incident::MAX_INCIDENT_RCPTS == wire::MAX_INCIDENT_RCPTS);
+    assert!(cordon_policy::incident::MAX_INCIDENT_DETECTORS == wire::MAX_INCIDENT_DETECTORS);
+    assert!(cordon_policy::incident::MAX_INCIDENT_SAMPLES == wire::MAX_INCIDENT_SAMPLES);
+    assert!(cordon_policy::incident::MAX_INCIDENT_NAME == wire::MAX_SAMPLE_LEN);
+    assert!(cordon_policy::incident::MAX_INCIDENT_TEXT <= wire::MAX_ADDRESS_LEN);
+    assert!(cordon_policy::incident::MAX_INCIDENT_TEXT <= wire::MAX_TEXT_LEN);
+};
+
+fn confidence(c: cordon_dlp::Confidence) -> Confidence {
+    match c {
+        cordon_dlp::Confidence::Low => Confidence::Low,
+        cordon_dlp::Confidence::Medium => Confidence::Medium,
+        cordon_dlp::Confidence::High => Confidence::High,
+    }
+}
+
 /// A policy incident in its wire form.
 pub fn wire_incident(i: &cordon_policy::Incident) -> Incident {
-    let mut rules = heapless::Vec::new();
-    if let Some(r) = &i.rule {
-        let _ = rules.push(bounded(r));
+    use cordon_policy::IncidentKind as K;
+    let (kind, reason) = match &i.kind {
+        K::Verdict => (IncidentKind::Dlp, ""),
+        K::ForgedStamp => (IncidentKind::ForgedStamp, ""),
+        K::Loop => (IncidentKind::Loop, ""),
+        K::ScanError(r) => (IncidentKind::ScanError, r.as_str()),
+    };
+    let mut rcpts = heapless::Vec::new();
+    for r in &i.rcpts {
+        let _ = rcpts.push(bounded(r));
+    }
+    let mut detectors = heapless::Vec::new();
+    for d in &i.detectors {
+        let mut samples = heapless::Vec::new();
+        for x in &d.samples {
+            let _ = samples.push(bounded(x));
+        }
+        let _ = detectors.push(IncidentDetector {
+            name: bounded(&d.name),
+            count: d.count,
+            confidence: confidence(d.confidence),
+            samples,
+        });
     }
     Incident {
         seq: i.id,
         time_unix: u64::try_from(i.time).unwrap_or(0),
+        kind,
+        reason: bounded(reason),
+        session: bounded(&i.session),
         message_id: bounded(&i.message_id),
         sender: bounded(&i.sender),
+        subject: bounded(&i.subject),
         recipients: i.rcpt_count,
-        verdict: verdict(i.action),
-        rules,
+        rcpts,
+        rule: i.rule.as_deref().map(bounded),
+        action: verdict(i.action),
+        detectors,
+        downstream_reply: i.downstream_reply.as_deref().map(bounded),
     }
 }
 
-/// Settings that only a restart applies.
-fn restart_only(old: &Config, new: &Config) -> Vec<&'static str> {
+/// Settings that only a restart applies, as `(section, key)`: an empty key is the whole
+/// section.
+fn restart_only(old: &Config, new: &Config) -> Vec<(&'static str, &'static str)> {
     let (o, n) = (&old.gateway, &new.gateway);
     let mut v = Vec::new();
-    if o.listen != n.listen || o.listen_tls != n.listen_tls {
-        v.push("gateway.listen");
+    if o.listen != n.listen {
+        v.push(("gateway", "listen"));
     }
-    if o.max_sessions != n.max_sessions
-        || o.slot_classes != n.slot_classes
-        || o.max_message_size != n.max_message_size
-        || o.prefault != n.prefault
-    {
-        v.push("gateway.max_sessions/max_message_size/slot_classes/prefault");
+    if o.listen_tls != n.listen_tls {
+        v.push(("gateway", "listen_tls"));
+    }
+    if o.max_sessions != n.max_sessions {
+        v.push(("gateway", "max_sessions"));
+    }
+    if o.slot_classes != n.slot_classes {
+        v.push(("gateway", "slot_classes"));
+    }
+    if o.max_message_size != n.max_message_size {
+        v.push(("gateway", "max_message_size"));
+    }
+    if o.prefault != n.prefault {
+        v.push(("gateway", "prefault"));
     }
     if old.control != new.control {
-        v.push("control");
+        v.push(("control", ""));
     }
     if old.policy.incident_ring != new.policy.incident_ring {
-        v.push("policy.incident_ring");
+        v.push(("policy", "incident_ring"));
     }
     v
+}
+
+/// Where `key` of `[section]` is written in `text` (1-based line and column), or the
+/// section's header for an empty key or a key left to its default; `(0, 0)` if neither is
+/// written at all.
+fn locate(text: &str, section: &str, key: &str) -> (u32, u32) {
+    let mut current = "";
+    let mut header = (0, 0);
+    for (n, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let col = line.len() - trimmed.len() + 1;
+        let at = (
+            u32::try_from(n + 1).unwrap_or(u32::MAX),
+            u32::try_from(col).unwrap_or(u32::MAX),
+        );
+        if let Some(name) = trimmed.strip_prefix('[') {
+            current = name
+                .trim_start_matches('[')
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .trim();
+            if current == section && header == (0, 0) {
+                header = at;
+            }
+            continue;
+        }
+        let is_key = trimmed
+            .strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start().starts_with('='));
+        if current == section && !key.is_empty() && is_key {
+            return at;
+        }
+    }
+    header
+}
+
+/// The restart-only settings `new` (the text `text`) changes, as warnings located in `text`.
+fn restart_warnings(old: &Config, new: &Config, text: &str) -> cordon_control::backend::Warnings {
+    let mut warnings = heapless::Vec::new();
+    for (section, key) in restart_only(old, new) {
+        let (line, column) = locate(text, section, key);
+        let name = if key.is_empty() {
+            section.to_string()
+        } else {
+            format!("{section}.{key}")
+        };
+        let _ = warnings.push(cordon_wire::Issue {
+            file: bounded(cordon_control::persist::UPLOADED_CONFIG_NAME),
+            line,
+            column,
+            key: bounded(&name),
+            reason: bounded("changed: takes effect at the next start (cordonctl workers restart, or restart the service)"),
+        });
+    }
+    warnings
 }
 
 fn resident_bytes() -> u64 {
@@ -206,6 +336,7 @@ impl GatewayBackend {
             board: board.to_string(),
             persisted,
             live,
+            booted: Arc::clone(&built.shared.config),
             built: Mutex::new(built),
             supervisor,
             pool,
@@ -338,6 +469,28 @@ impl Backend for GatewayBackend {
                 used_bytes: resident_bytes(),
             },
             config_generation: self.persisted.current().generation,
+            listeners: {
+                let g = &self.booted.gateway;
+                let mut v = heapless::Vec::new();
+                let plain = g.listen.iter().map(|a| a.to_string());
+                let tls = g.listen_tls.iter().map(|a| format!("tls {a}"));
+                for name in plain.chain(tls) {
+                    let _ = v.push(bounded(&name));
+                }
+                v
+            },
+            restart_pending: {
+                let mut v = heapless::Vec::new();
+                for (section, key) in restart_only(&self.booted, &self.current().shared.config) {
+                    let name = if key.is_empty() {
+                        section.to_string()
+                    } else {
+                        format!("{section}.{key}")
+                    };
+                    let _ = v.push(bounded(&name));
+                }
+                v
+            },
         }
     }
 
@@ -379,25 +532,24 @@ impl Backend for GatewayBackend {
 
     fn validate(&self, toml: &str) -> Result<cordon_control::backend::Warnings, AppError> {
         let (config, _) = self.check(toml)?;
-        let mut warnings = heapless::Vec::new();
-        for key in restart_only(&self.current().shared.config, &config) {
-            let _ = warnings.push(cordon_wire::Issue {
-                file: bounded("config"),
-                line: 0,
-                column: 0,
-                key: bounded(key),
-                reason: bounded("changed: takes effect at the next start"),
-            });
-        }
-        Ok(warnings)
+        Ok(restart_warnings(
+            &self.current().shared.config,
+            &config,
+            toml,
+        ))
     }
 
-    fn apply(&self, toml: &str, expected_generation: Option<u64>) -> Result<u64, AppError> {
+    fn apply(
+        &self,
+        toml: &str,
+        expected_generation: Option<u64>,
+    ) -> Result<(u64, cordon_control::backend::Warnings), AppError> {
         // Everything that can refuse the config runs before anything is written.
         let (config, _) = self.check(toml)?;
+        let warnings = restart_warnings(&self.current().shared.config, &config, toml);
         let (generation, _) = self.persisted.apply(toml, expected_generation)?;
         self.go_live(config, generation)?;
-        Ok(generation)
+        Ok((generation, warnings))
     }
 
     fn rollback(&self) -> Result<Rollback, AppError> {
@@ -506,7 +658,7 @@ impl Backend for GatewayBackend {
             .and_then(|p| i32::try_from(p).ok())
             .filter(|p| *p > 1)
         else {
-            return Err(AppError::new(ErrorCode::NotPermitted, "`cordon run` has no worker processes; restart the service (under `cordon supervise` this restarts the workers)"));
+            return Err(AppError::new(ErrorCode::Unsupported, "`cordon run` has no worker processes; restart the service (under `cordon supervise` this restarts the workers)"));
         };
         nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid),
@@ -529,6 +681,10 @@ impl Backend for GatewayBackend {
         Ok(workers)
     }
 
+    fn detectors(&self, json: bool) -> String {
+        crate::scan::detectors(json)
+    }
+
     fn reboot(&self) -> Result<(), AppError> {
         let config = self.current().shared.config.clone();
         let Some(request) = config
@@ -537,7 +693,7 @@ impl Backend for GatewayBackend {
             .and_then(|c| c.reboot_request.clone())
         else {
             return Err(AppError::new(
-                ErrorCode::NotPermitted,
+                ErrorCode::Unsupported,
                 "this gateway does not reboot the machine: it runs unprivileged (no CAP_SYS_BOOT); set [control] reboot_request and install cordon-reboot.path, or reboot from the console",
             ));
         };
@@ -561,4 +717,23 @@ fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), AppError> {
             &format!("cannot write {}: {e}", path.display()),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::locate;
+
+    #[test]
+    fn restart_warnings_point_at_the_key_or_its_section() {
+        let text = "[gateway]\nhostname = \"x\"\n  max_sessions = 4\n\n[[rule]]\nname = \"a\"\n\n[control]\nstate_dir = \"/d\"\n";
+        assert_eq!(locate(text, "gateway", "max_sessions"), (3, 3));
+        assert_eq!(locate(text, "gateway", "max_message_size"), (1, 1));
+        assert_eq!(locate(text, "control", ""), (8, 1));
+        assert_eq!(locate(text, "policy", "incident_ring"), (0, 0));
+        // `max_sessions_x` is another key.
+        assert_eq!(
+            locate("[gateway]\nmax_sessions_x = 1\n", "gateway", "max_sessions"),
+            (1, 1)
+        );
+    }
 }

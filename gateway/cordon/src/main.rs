@@ -31,7 +31,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use cordon_proxy::tls;
 
-use crate::boot::{Options, Worker};
+use crate::boot::{ConfigSource, Options, Worker};
 use crate::error::Error;
 
 #[derive(Parser, Debug)]
@@ -52,6 +52,10 @@ enum Cmd {
         /// The configuration file.
         #[arg(long, short)]
         config: PathBuf,
+        /// With [control]: run the newest stored generation (what the config port applied),
+        /// or the file, stored as a new generation when it differs.
+        #[arg(long, value_enum, default_value_t = ConfigSource::Stored)]
+        config_source: ConfigSource,
     },
     /// Run the appliance: one pinned worker per data core of the board, under a watchdog.
     Supervise {
@@ -61,6 +65,9 @@ enum Cmd {
         /// The configuration file.
         #[arg(long, short)]
         config: PathBuf,
+        /// As for `run`: the stored generation, or the file.
+        #[arg(long, value_enum, default_value_t = ConfigSource::Stored)]
+        config_source: ConfigSource,
     },
     /// One worker of `cordon supervise` (started by it, not by hand).
     Worker {
@@ -142,21 +149,24 @@ fn main() -> ExitCode {
             json,
         } => scan::scan(&file, config.as_deref(), from.as_deref(), &to, json),
         Cmd::Detectors { json } => {
-            use cordon_dlp::catalogue;
-            if json {
-                let bundles: std::collections::BTreeMap<_, _> = catalogue::bundles().collect();
-                let doc = serde_json::json!({
-                    "detectors": catalogue::detectors(),
-                    "bundles": bundles,
-                });
-                println!("{doc:#}");
-            } else {
-                print!("{}", catalogue::render_table());
-            }
+            print!("{}", scan::detectors(json));
             ExitCode::SUCCESS
         }
-        Cmd::Run { config } => exit(boot::serve(&config, Options::default())),
-        Cmd::Supervise { board, config } => exit(boot::supervise(&board, &config)),
+        Cmd::Run {
+            config,
+            config_source,
+        } => exit(boot::serve(
+            &config,
+            Options {
+                worker: None,
+                source: config_source,
+            },
+        )),
+        Cmd::Supervise {
+            board,
+            config,
+            config_source,
+        } => exit(boot::supervise(&board, &config, config_source)),
         Cmd::Worker {
             core,
             sessions,
@@ -172,6 +182,8 @@ fn main() -> ExitCode {
                     share,
                     control,
                 }),
+                // The supervisor has already stored the file if it was to win.
+                source: ConfigSource::Stored,
             },
         )),
     }
@@ -229,13 +241,41 @@ fn check_config(file: &std::path::Path) -> ExitCode {
             }
         }
     }
+    let note = stored_note(file, &text, &config);
     if problems.is_empty() {
         println!("{}: ok", file.display());
+        if let Some(note) = note {
+            println!("{note}");
+        }
         ExitCode::SUCCESS
     } else {
         for p in problems {
             eprintln!("{p}");
         }
+        if let Some(note) = note {
+            eprintln!("{note}");
+        }
         ExitCode::FAILURE
+    }
+}
+
+/// With `[control]`, whether `cordon run` would run this file: a stored generation that
+/// differs from it runs instead (`--config-source=stored`, the default).
+fn stored_note(
+    file: &std::path::Path,
+    text: &str,
+    config: &cordon_config::Config,
+) -> Option<String> {
+    let state_dir = &config.control.as_ref()?.state_dir;
+    let (f, store) = (file.display(), state_dir.display());
+    match boot::stored_config(state_dir) {
+        Ok(None) => None,
+        Ok(Some((_, stored))) if stored == text => None,
+        Ok(Some((generation, _))) => Some(format!(
+            "{f}: note: the config store in {store} holds generation {generation}, which differs from this file; `cordon run` runs generation {generation}, not this file (to run this file: `cordon run --config-source=file`, or `cordonctl config apply {f}`)"
+        )),
+        Err(e) => Some(format!(
+            "{f}: note: cannot compare with the config store in {store} ({e}); `cordon run` runs its newest generation if it has one"
+        )),
     }
 }

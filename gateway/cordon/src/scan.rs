@@ -125,3 +125,19 @@ fn print_scan(
     }
     ExitCode::SUCCESS
 }
+
+/// What `cordon detectors` prints, and what the config port's `Detectors` request answers, so
+/// both print the same: every built-in detector and the bundles, as a table or as JSON.
+pub fn detectors(json: bool) -> String {
+    use cordon_dlp::catalogue;
+    if json {
+        let bundles: std::collections::BTreeMap<_, _> = catalogue::bundles().collect();
+        let doc = serde_json::json!({
+            "detectors": catalogue::detectors(),
+            "bundles": bundles,
+        });
+        format!("{doc:#}\n")
+    } else {
+        catalogue::render_table()
+    }
+}

@@ -44,6 +44,23 @@ pub enum CtlError {
     /// already printed.
     #[error("config refused: {}", .0.message)]
     Refused(#[source] cordon_wire::AppError),
+    /// A command-line value clap cannot check (a time for `--after`).
+    #[error("{0}")]
+    Usage(String),
+    /// `incidents show SEQ` for an incident the ring does not hold.
+    #[error("no incident {seq}: {}", if seq < oldest {
+        format!("overwritten in the ring, which now starts at {oldest}")
+    } else {
+        "not recorded (yet); `cordonctl incidents` lists those the ring holds".to_owned()
+    })]
+    NoIncident { seq: u64, oldest: u64 },
+    /// The gateway closed the connection during `incidents --follow` (it stopped or
+    /// restarted); `resume` is the `--since` that picks up where the follow ended.
+    #[error("gateway stopped: the follow ended; resume with `cordonctl incidents --follow --since {resume}`")]
+    GatewayStopped { resume: u64 },
+    /// `config diff`: the file differs from the running config; the lines are printed.
+    #[error("the file differs from the running config")]
+    Differs,
     /// `--check` found something missing; already printed.
     #[error("the setup is incomplete")]
     Incomplete,
@@ -75,10 +92,12 @@ impl CtlError {
         match self {
             CtlError::Client(cordon_control::Error::Server(_)) => 1,
             CtlError::NotUtf8 { .. } | CtlError::Config(_) | CtlError::Refused(_) => 1,
-            CtlError::Incomplete => 1,
+            CtlError::Incomplete | CtlError::NoIncident { .. } | CtlError::Differs => 1,
+            CtlError::Usage(_) => 2,
             CtlError::Script { .. } | CtlError::Table(_) => 1,
             CtlError::Evaluate(_) | CtlError::Pattern { .. } | CtlError::SenderIp(_) => 1,
             CtlError::Read { .. } => 2,
+            CtlError::GatewayStopped { .. } => 3,
             CtlError::Client(_) => 3,
         }
     }

@@ -28,6 +28,7 @@
 mod commands;
 mod port;
 mod table;
+mod time;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -91,12 +92,18 @@ enum Command {
     /// Read, check, apply or roll back the config.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// List incidents (and with --follow, wait for new ones).
+    /// List incidents (and with --follow, wait for new ones), or `show SEQ` for one.
     Incidents {
+        #[command(subcommand)]
+        show: Option<IncidentsCommand>,
         /// Only incidents with this sequence number or later.
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, value_name = "SEQ")]
         since: u64,
-        /// Keep printing new incidents until interrupted.
+        /// Only incidents at or after this time: RFC 3339 (2026-12-05T13:00:00Z) or a
+        /// duration back from now (10m, 2h, 3days).
+        #[arg(long, value_name = "TIME")]
+        after: Option<String>,
+        /// Keep printing new incidents until interrupted or the gateway stops.
         #[arg(long)]
         follow: bool,
     },
@@ -105,6 +112,8 @@ enum Command {
         /// An RFC 5322 message (.eml).
         file: PathBuf,
     },
+    /// The detectors and bundles the appliance knows (as `cordon detectors` prints them).
+    Detectors,
     /// Install the SMTP TLS certificate.
     #[command(subcommand)]
     Tls(TlsCommand),
@@ -132,6 +141,15 @@ enum ConfigCommand {
     },
     /// Make the previous config current again.
     Rollback,
+    /// The lines where FILE differs from the running config (exit 0 same, 1 different).
+    Diff { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+enum IncidentsCommand {
+    /// Everything one incident records: kind, time, action, rule, sender, recipients,
+    /// subject, detectors with count, confidence and redacted samples.
+    Show { seq: u64 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -187,7 +205,20 @@ fn report(e: &CtlError) {
             }
         }
         // Each diagnostic or issue was printed where it was found.
-        CtlError::Config(_) | CtlError::Refused(_) | CtlError::Incomplete => {}
+        CtlError::Config(_) | CtlError::Refused(_) | CtlError::Incomplete | CtlError::Differs => {}
+        CtlError::Client(cordon_control::Error::Io { op, path, source }) if *op == "connect to" => {
+            eprintln!("cordonctl: {e}");
+            let at = path.display();
+            match source.kind() {
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => eprintln!(
+                    "  (no gateway listens on {at}: is cordon running, with [control] socket = \"{at}\"? Another socket: --socket PATH)"
+                ),
+                std::io::ErrorKind::PermissionDenied => eprintln!(
+                    "  (your user may not open {at}: run as root or as a member of the socket's group (its mode is [control] socket_mode), and ask an administrator to add your uid to [control] allowed_uids)"
+                ),
+                _ => {}
+            }
+        }
         other => eprintln!("cordonctl: {other}"),
     }
 }
@@ -221,8 +252,26 @@ async fn run(cli: Cli) -> Result<(), CtlError> {
             expect_generation,
         }) => config::apply(&port, as_json, file, *expect_generation).await,
         Command::Config(ConfigCommand::Rollback) => config::rollback(&port, as_json).await,
-        Command::Incidents { since, follow } => {
-            incidents::incidents(&port, as_json, *since, *follow).await
+        Command::Config(ConfigCommand::Diff { file }) => config::diff(&port, as_json, file).await,
+        Command::Incidents {
+            show: Some(IncidentsCommand::Show { seq }),
+            ..
+        } => incidents::show(&port, as_json, *seq).await,
+        Command::Incidents {
+            show: None,
+            since,
+            after,
+            follow,
+        } => {
+            let after = match after {
+                Some(a) => Some(time::parse_after(a, time::now()).map_err(CtlError::Usage)?),
+                None => None,
+            };
+            let filter = incidents::Filter {
+                since: *since,
+                after,
+            };
+            incidents::incidents(&port, as_json, filter, *follow).await
         }
         Command::Scan { file } => scan::scan(&port, as_json, file).await,
         Command::Tls(TlsCommand::Install { cert, key }) => {
@@ -232,6 +281,11 @@ async fn run(cli: Cli) -> Result<(), CtlError> {
             appliance::restart_workers(&port, as_json).await
         }
         Command::Reboot => appliance::reboot(&port, as_json).await,
+        Command::Detectors => {
+            let mut client = port.connect().await?;
+            print!("{}", client.get_detectors(as_json).await?);
+            Ok(())
+        }
         Command::ExchangeSetup(args) => exchange_setup::exchange_setup(&port, as_json, args).await,
     }
 }

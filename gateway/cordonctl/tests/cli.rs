@@ -114,11 +114,19 @@ fn status_counters_and_config_round_trip() {
         text.contains("fake-board") && text.contains("generation 0"),
         "{text}"
     );
-    assert!(text.contains("1h 2m 5s"), "{text}");
+    // Issue 18, item 3: the start as an RFC 3339 time, health in lower case.
+    let uptime =
+        regex::Regex::new(r"(?m)^uptime      1h 2m 5s \(since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)$")
+            .unwrap();
+    assert!(uptime.is_match(&text), "{text}");
+    assert!(text.contains(" healthy "), "{text}");
 
     let out = server.run(&["--json", "status"]);
     let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(value["board"], "fake-board");
+    assert_eq!(value["workers"][0]["health"], "healthy");
+    let started = value["started"].as_str().unwrap();
+    assert!(humantime::parse_rfc3339(started).is_ok(), "{started}");
     assert_eq!(value["workers"].as_array().unwrap().len(), 2);
 
     let out = server.run(&["counters"]);
@@ -229,7 +237,7 @@ fn incidents_scan_tls_workers_reboot() {
     let out = server.run(&["scan", &eml]);
     assert!(out.status.success());
     assert!(
-        stdout(&out).contains("Block") && stdout(&out).contains("no-secrets"),
+        stdout(&out).contains("verdict  block") && stdout(&out).contains("no-secrets"),
         "{}",
         stdout(&out)
     );
@@ -241,6 +249,18 @@ fn incidents_scan_tls_workers_reboot() {
     let out = server.run(&["tls", "install", "--cert", &cert, "--key", &key]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("dlp1.contoso.com"));
+    let not_after = regex::Regex::new(
+        r"(?m)^not after  \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(in \d+ (days|day|h|min|s)\)$",
+    )
+    .unwrap();
+    assert!(not_after.is_match(&stdout(&out)), "{}", stdout(&out));
+    let out = server.run(&["--json", "tls", "install", "--cert", &cert, "--key", &key]);
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        humantime::parse_rfc3339(value["not_after"].as_str().unwrap()).is_ok(),
+        "{value}"
+    );
+    assert!(value["not_after_unix"].is_u64(), "{value}");
     let expired = ca.leaf("old.contoso.com", Some((2000, 2001)));
     let cert = server.file("old.pem", &expired.cert_pem);
     let key = server.file("old.key", &expired.key_pem);
@@ -260,6 +280,12 @@ fn exit_codes_for_usage_and_transport_errors() {
     assert_eq!(out.status.code(), Some(3));
     assert!(
         stderr(&out).contains("/nonexistent/control.sock"),
+        "{}",
+        stderr(&out)
+    );
+    // Issue 18, item 12: what to check when the socket is missing.
+    assert!(
+        stderr(&out).contains("(no gateway listens on /nonexistent/control.sock: is cordon running, with [control] socket = \"/nonexistent/control.sock\"? Another socket: --socket PATH)"),
         "{}",
         stderr(&out)
     );
@@ -727,4 +753,382 @@ fn exchange_setup_from_the_running_config() {
         "dlp2.contoso.com",
     ]);
     assert!(stdout(&out).contains("-SmartHosts dlp1.contoso.com, dlp2.contoso.com"));
+}
+
+/// Issue 18, item 2: `incidents show`, the incident's JSON fields, and `--since` / `--after`
+/// as separate filters.
+#[test]
+fn incidents_show_json_fields_since_and_after() {
+    let server = Server::start(vec![me()], 0o600);
+    for _ in 0..3 {
+        server.backend.record_incident(Verdict::Block, "no-secrets");
+    }
+    let out = server.run(&["incidents", "show", "2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The relative part depends on today; everything else is exact.
+    let ago = regex::Regex::new(r" \(\d+ (s|min|h|day|days) ago\)").unwrap();
+    assert_eq!(
+        ago.replace(&stdout(&out), " (AGO)"),
+        "incident 2
+  kind        dlp
+  time        2023-11-14T22:13:22Z (AGO)
+  action      block
+  rule        no-secrets
+  sender      alice@contoso.com
+  recipients  1: bob@fabrikam.example
+  subject     report 2
+  message-id  <m2@contoso.com>
+  session     s2
+  downstream  250 2.0.0 queued
+
+DETECTOR     COUNT  CONFIDENCE  SAMPLES
+credit_card      2  high        4556 **** **** 9855
+"
+    );
+    let out = server.run(&["--json", "incidents", "show", "2"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["seq"], 2);
+    assert_eq!(v["kind"], "dlp");
+    assert_eq!(v["action"], "block");
+    assert_eq!(v["rule"], "no-secrets");
+    assert_eq!(v["time"], "2023-11-14T22:13:22Z");
+    assert_eq!(v["time_unix"], 1_700_000_002);
+    assert_eq!(v["subject"], "report 2");
+    assert_eq!(v["recipients"], 1);
+    assert_eq!(v["rcpts"][0], "bob@fabrikam.example");
+    assert_eq!(v["detectors"][0]["name"], "credit_card");
+    assert_eq!(v["detectors"][0]["count"], 2);
+    assert_eq!(v["detectors"][0]["confidence"], "high");
+    assert_eq!(v["detectors"][0]["samples"][0], "4556 **** **** 9855");
+
+    let seqs = |args: &[&str]| -> Vec<u64> {
+        let out = server.run(args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect()
+    };
+    assert_eq!(seqs(&["--json", "incidents", "--since", "2"]), [2, 3]);
+    assert_eq!(
+        seqs(&["--json", "incidents", "--after", "2023-11-14T22:13:23Z"]),
+        [3]
+    );
+    assert_eq!(
+        seqs(&[
+            "--json",
+            "incidents",
+            "--since",
+            "3",
+            "--after",
+            "2023-11-14T22:13:21Z"
+        ]),
+        [3]
+    );
+    // A listing's line: lower-case kind and action, the rule, the detectors.
+    let out = server.run(&["incidents", "--since", "3"]);
+    let line = stdout(&out).lines().nth(1).unwrap().to_owned();
+    assert_eq!(
+        line.split_whitespace().collect::<Vec<_>>(),
+        [
+            "3",
+            "2023-11-14T22:13:23Z",
+            "dlp",
+            "block",
+            "alice@contoso.com",
+            "no-secrets",
+            "credit_card",
+            "2",
+            "high",
+            "report",
+            "3"
+        ]
+    );
+
+    let out = server.run(&["incidents", "show", "99"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "cordonctl: no incident 99: not recorded (yet); `cordonctl incidents` lists those the ring holds\n"
+    );
+    let out = server.run(&["incidents", "--after", "yesterday"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("\"yesterday\" is neither a time"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// `detectors` prints the appliance's list as it comes, table or JSON.
+#[test]
+fn detectors_prints_the_appliances_list() {
+    let server = Server::start(vec![me()], 0o600);
+    let out = server.run(&["detectors"]);
+    assert_eq!(
+        stdout(&out),
+        "NAME         FAMILY\ncredit_card  financial\n"
+    );
+    let out = server.run(&["--json", "detectors"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["detectors"][0]["name"], "credit_card");
+}
+
+/// Issue 18, item 11: `config diff FILE`, and "unchanged" for an identical apply (no new
+/// generation, so the rollback slot keeps the previous config).
+#[test]
+fn config_diff_and_an_unchanged_apply() {
+    let server = Server::start(vec![me()], 0o600);
+    let first = server.file("first.toml", &EXAMPLE.replace("dlp1.", "dlp2."));
+    assert!(server.run(&["config", "apply", &first]).status.success());
+    let out = server.run(&["config", "apply", &first]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!("unchanged: {first} is the running generation 1 already\n")
+    );
+    let out = server.run(&["--json", "config", "apply", &first]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["unchanged"].as_bool(), v["generation"].as_u64()),
+        (Some(true), Some(1))
+    );
+
+    let out = server.run(&["config", "diff", &first]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        stdout(&out),
+        format!("{first} is the same as the running generation 1\n")
+    );
+    let running = EXAMPLE.replace("dlp1.", "dlp2.");
+    let (n, old) = running
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains("dlp2."))
+        .unwrap();
+    let second = server.file("second.toml", &running.replacen("dlp2.", "dlp3.", 1));
+    let out = server.run(&["config", "diff", &second]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "--- running generation 1\n+++ {second}\n-{l}: {old}\n+{l}: {new}\n",
+            l = n + 1,
+            new = old.replacen("dlp2.", "dlp3.", 1)
+        )
+    );
+    let out = server.run(&["--json", "config", "diff", &second]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["same"], false);
+    assert_eq!(v["changes"][0]["op"], "-");
+    assert_eq!(v["changes"][1]["line"], n + 1);
+}
+
+/// The type of a JSON value, as docs/config-port.md names it.
+fn json_type(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "boolean",
+        serde_json::Value::Number(_) => "integer",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    }
+}
+
+/// `v` has exactly these fields, each of this type (`a|b`: either).
+fn assert_schema(what: &str, v: &serde_json::Value, fields: &[(&str, &str)]) {
+    let obj = v
+        .as_object()
+        .unwrap_or_else(|| panic!("{what}: not an object: {v}"));
+    let mut got: Vec<&str> = obj.keys().map(|k| k.as_str()).collect();
+    let mut want: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
+    got.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(got, want, "{what}: field names");
+    for (k, t) in fields {
+        let actual = json_type(&obj[*k]);
+        assert!(
+            t.split('|').any(|t| t == actual),
+            "{what}.{k}: {actual}, documented {t}"
+        );
+    }
+}
+
+/// Issue 18, item 8: every `--json` output has the field names and types
+/// docs/config-port.md ("JSON schemas") documents.
+#[test]
+fn json_outputs_match_the_documented_schemas() {
+    let server = Server::start(vec![me()], 0o600);
+    server.backend.record_incident(Verdict::Block, "no-secrets");
+    let run = |args: &[&str]| -> serde_json::Value {
+        let out = server.run(args);
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", stdout(&out)))
+    };
+    let issue = [
+        ("file", "string"),
+        ("line", "integer"),
+        ("column", "integer"),
+        ("key", "string"),
+        ("reason", "string"),
+    ];
+    let incident = run(&["--json", "incidents", "show", "1"]);
+    assert_schema(
+        "incident",
+        &incident,
+        &[
+            ("seq", "integer"),
+            ("time", "string"),
+            ("time_unix", "integer"),
+            ("kind", "string"),
+            ("reason", "string"),
+            ("session", "string"),
+            ("message_id", "string"),
+            ("sender", "string"),
+            ("subject", "string"),
+            ("recipients", "integer"),
+            ("rcpts", "array"),
+            ("rule", "string|null"),
+            ("action", "string"),
+            ("detectors", "array"),
+            ("downstream_reply", "string|null"),
+        ],
+    );
+    assert_schema(
+        "incident.detectors[]",
+        &incident["detectors"][0],
+        &[
+            ("name", "string"),
+            ("count", "integer"),
+            ("confidence", "string"),
+            ("samples", "array"),
+        ],
+    );
+    let listed = stdout(&server.run(&["--json", "incidents"]));
+    let line: serde_json::Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        line, incident,
+        "incidents --json and incidents show --json differ"
+    );
+
+    let status = run(&["--json", "status"]);
+    assert_schema(
+        "status",
+        &status,
+        &[
+            ("software", "string"),
+            ("board", "string"),
+            ("uptime_secs", "integer"),
+            ("started", "string"),
+            ("workers", "array"),
+            ("sessions", "integer"),
+            ("memory", "object"),
+            ("config_generation", "integer"),
+            ("listeners", "array"),
+            ("restart_pending", "array"),
+        ],
+    );
+    assert_schema(
+        "status.workers[]",
+        &status["workers"][0],
+        &[
+            ("index", "integer"),
+            ("core", "integer|null"),
+            ("pid", "integer"),
+            ("health", "string"),
+            ("sessions", "integer"),
+        ],
+    );
+    assert_schema(
+        "status.memory",
+        &status["memory"],
+        &[("budget_bytes", "integer"), ("used_bytes", "integer")],
+    );
+
+    let good = server.file("good.toml", &EXAMPLE.replace("dlp1.", "dlp2."));
+    assert_schema(
+        "config check",
+        &run(&["--json", "config", "check", &good]),
+        &[("valid", "boolean"), ("warnings", "array")],
+    );
+    assert_schema(
+        "config apply",
+        &run(&["--json", "config", "apply", &good]),
+        &[
+            ("applied", "boolean"),
+            ("generation", "integer"),
+            ("warnings", "array"),
+        ],
+    );
+    assert_schema(
+        "config apply (unchanged)",
+        &run(&["--json", "config", "apply", &good]),
+        &[
+            ("applied", "boolean"),
+            ("unchanged", "boolean"),
+            ("generation", "integer"),
+            ("warnings", "array"),
+        ],
+    );
+    let bad = server.file(
+        "bad.toml",
+        &EXAMPLE.replace("max_sessions = ", "max_sessions = -"),
+    );
+    let refused = run(&["--json", "config", "apply", &bad]);
+    assert_schema(
+        "config apply (refused)",
+        &refused,
+        &[("applied", "boolean"), ("error", "object")],
+    );
+    assert_schema(
+        "error",
+        &refused["error"],
+        &[
+            ("code", "string"),
+            ("message", "string"),
+            ("issues", "array"),
+        ],
+    );
+    assert_schema("issue", &refused["error"]["issues"][0], &issue);
+    assert_schema(
+        "config check (refused)",
+        &run(&["--json", "config", "check", &bad]),
+        &[("valid", "boolean"), ("error", "object")],
+    );
+    let diff = run(&["--json", "config", "diff", &bad]);
+    assert_schema(
+        "config diff",
+        &diff,
+        &[
+            ("generation", "integer"),
+            ("file", "string"),
+            ("same", "boolean"),
+            ("changes", "array"),
+        ],
+    );
+    assert_schema(
+        "config diff.changes[]",
+        &diff["changes"][0],
+        &[("op", "string"), ("line", "integer"), ("text", "string")],
+    );
+
+    let ca = TestCa::new("tls CA");
+    let leaf = ca.leaf("dlp1.contoso.com", None);
+    let cert = server.file("cert.pem", &leaf.cert_pem);
+    let key = server.file("key.pem", &leaf.key_pem);
+    assert_schema(
+        "tls install",
+        &run(&["--json", "tls", "install", "--cert", &cert, "--key", &key]),
+        &[
+            ("subject", "string"),
+            ("not_after", "string"),
+            ("not_after_unix", "integer"),
+            ("sha256", "string"),
+        ],
+    );
 }

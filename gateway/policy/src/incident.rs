@@ -52,7 +52,8 @@ pub const SCAN_BUCKETS: usize = 27;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "reason")]
 pub enum IncidentKind {
-    /// A rule's verdict other than deliver.
+    /// A rule's verdict other than deliver (`"dlp"` in JSON, as on the config port).
+    #[serde(rename = "dlp")]
     Verdict,
     /// A stamp claiming to be ours did not verify.
     ForgedStamp,
@@ -68,6 +69,8 @@ pub struct DetectorSummary {
     pub name: String,
     /// Distinct values at any confidence.
     pub count: u32,
+    /// The detector's confidence in this message.
+    pub confidence: cordon_dlp::Confidence,
     /// Redacted samples from the engine.
     pub samples: Vec<String>,
 }
@@ -126,6 +129,7 @@ impl Incident {
             .map(|d| DetectorSummary {
                 name: d.name.clone(),
                 count: d.counts.low,
+                confidence: d.confidence,
                 samples: d.samples.clone(),
             })
             .collect()
@@ -448,6 +452,7 @@ mod tests {
             detectors: vec![DetectorSummary {
                 name: "credit_card".into(),
                 count: 5,
+                confidence: cordon_dlp::Confidence::High,
                 samples: vec!["4556 **** **** 9855".into()],
             }],
             kind: IncidentKind::Verdict,
@@ -533,7 +538,8 @@ mod tests {
         assert_eq!(json["reason"], "scan_timeout");
         assert_eq!(json["detectors"][0]["count"], 5);
         let v = serde_json::to_value(incident("x")).unwrap();
-        assert_eq!(v["kind"], "verdict");
+        assert_eq!(v["kind"], "dlp");
+        assert_eq!(v["detectors"][0]["confidence"], "high");
     }
 
     #[test]
@@ -552,6 +558,7 @@ mod tests {
             .map(|_| DetectorSummary {
                 name: huge.clone(),
                 count: 9,
+                confidence: cordon_dlp::Confidence::Low,
                 samples: vec![huge.clone(); 20],
             })
             .collect();

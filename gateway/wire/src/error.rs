@@ -94,6 +94,7 @@ pub struct AppError {
 
 /// Stable application error codes; `cordonctl` maps them to exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+#[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// Any request other than `Hello` before a successful handshake.
     HelloRequired,
@@ -120,6 +121,9 @@ pub enum ErrorCode {
     NotPermitted,
     /// A bug or an unexpected failure; see the gateway log.
     Internal,
+    /// This gateway cannot do that as it runs (no workers under `cordon run`, no reboot
+    /// without `reboot_request`); not a matter of permissions.
+    Unsupported,
 }
 
 /// One problem in a config file, located precisely enough to fix it.

@@ -40,7 +40,7 @@ pub use frame::{decode_body, encode_frame, DecodeEvent, FrameDecoder, Message, F
 pub use limits::{MAX_ENCODED_FRAME_LEN, MAX_FRAME_LEN, PROTOCOL_VERSION};
 pub use message::*;
 pub use postcard::experimental::max_size::MaxSize;
-pub use upload::{config_chunk, ChunkAction, UploadRequests, UploadState};
+pub use upload::{config_chunk, detectors_chunk, ChunkAction, UploadRequests, UploadState};
 
 #[cfg(test)]
 mod tests;

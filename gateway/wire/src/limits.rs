@@ -5,8 +5,11 @@
 
 /// Version of this protocol; both peers send it in `Hello` and refuse a mismatch.
 /// Bump it whenever a message's encoding changes (a variant added, a field or a bound changed).
-/// Version 2: `Issue` carries a column. Version 3: `Verdict::Redirect`.
-pub const PROTOCOL_VERSION: u16 = 3;
+/// Version 2: `Issue` carries a column. Version 3: `Verdict::Redirect`. Version 4: an
+/// `Incident` carries the whole incident record (kind, subject, recipients, detectors),
+/// `Applied` carries warnings, `ErrorCode::Unsupported`, `Detectors`, `Status` listeners and
+/// pending restart.
+pub const PROTOCOL_VERSION: u16 = 4;
 
 /// Largest config TOML accepted: the example config is ~4 KiB; 64 KiB leaves room for large
 /// rule sets while the server can hold a staged config whole and validate it in one pass.
@@ -44,14 +47,30 @@ pub const MAX_ISSUES: usize = 16;
 /// Workers listed by `Status`: one worker per core, and no supported board has more than 64.
 pub const MAX_WORKERS: usize = 64;
 
+/// Listeners named in `Status`: a gateway binds a handful of addresses (plain and implicit
+/// TLS, IPv4 and IPv6); more are counted in the log only.
+pub const MAX_LISTENERS: usize = 8;
+
 /// Counters in one `Counters` reply: named pairs so new counters need no protocol change.
 pub const MAX_COUNTERS: usize = 128;
 
-/// Incidents per `Incidents` page (at most ~1.1 KiB each): a page stays inside one frame.
-pub const MAX_INCIDENTS_PER_PAGE: usize = 8;
+/// Incidents per `Incidents` page (at most ~5.6 KiB each, every field at its cap): a page
+/// stays inside one frame. Pages are read until the ring is exhausted, so a small page costs
+/// round trips, not incidents.
+pub const MAX_INCIDENTS_PER_PAGE: usize = 2;
 
-/// Rules named in one incident or one finding list entry.
-pub const MAX_RULES_PER_INCIDENT: usize = 8;
+/// Recipients named in one incident: `cordon_policy::MAX_INCIDENT_RCPTS`, the record's bound
+/// (a test in cordon ties the two).
+pub const MAX_INCIDENT_RCPTS: usize = 8;
+
+/// Detectors listed in one incident: `cordon_policy::MAX_INCIDENT_DETECTORS`.
+pub const MAX_INCIDENT_DETECTORS: usize = 8;
+
+/// Redacted samples per detector in one incident: `cordon_policy::MAX_INCIDENT_SAMPLES`.
+pub const MAX_INCIDENT_SAMPLES: usize = 3;
+
+/// Octets of a detector name or one redacted sample: `cordon_policy::MAX_INCIDENT_NAME`.
+pub const MAX_SAMPLE_LEN: usize = 64;
 
 /// Findings in a scan report: the report says how many more there were.
 pub const MAX_FINDINGS: usize = 32;

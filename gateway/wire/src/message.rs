@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Issue, WireError};
 use crate::limits::{
     CHUNK_LEN, MAX_ADDRESS_LEN, MAX_CONFIG_LEN, MAX_COUNTERS, MAX_FINDINGS, MAX_INCIDENTS_PER_PAGE,
-    MAX_ISSUES, MAX_NAME_LEN, MAX_RULES_PER_INCIDENT, MAX_SCAN_MESSAGE_LEN, MAX_TEXT_LEN,
-    MAX_TLS_BUNDLE_LEN, MAX_WORKERS,
+    MAX_INCIDENT_DETECTORS, MAX_INCIDENT_RCPTS, MAX_INCIDENT_SAMPLES, MAX_ISSUES, MAX_LISTENERS,
+    MAX_NAME_LEN, MAX_SAMPLE_LEN, MAX_SCAN_MESSAGE_LEN, MAX_TEXT_LEN, MAX_TLS_BUNDLE_LEN,
+    MAX_WORKERS,
 };
 
 /// Short identifier text (versions, board and counter names).
@@ -120,11 +121,15 @@ pub enum Request {
     RestartWorkers,
     /// Reboot the appliance. Answered by `Response::Rebooting` before it goes down.
     Reboot,
+    /// The detectors and bundles the gateway's engine knows, exactly as `cordon detectors`
+    /// prints them (a table, or with `json` its JSON), read from `offset` like `GetConfig`.
+    /// Answered by `Response::DetectorsChunk`.
+    Detectors { json: bool, offset: u32 },
 }
 
 impl Request {
     /// Number of variants; a decoded tag at or above it is an unknown request.
-    pub const VARIANTS: u32 = 16;
+    pub const VARIANTS: u32 = 17;
 }
 
 /// Every response of the config port.
@@ -157,9 +162,11 @@ pub enum Response {
     ConfigValid {
         warnings: Vec<Issue, MAX_ISSUES>,
     },
-    /// The config is persisted and live as `generation`.
+    /// The config is persisted and live as `generation`; `warnings` as for `ConfigValid`
+    /// (settings that take effect only at the next start).
     Applied {
         generation: u64,
+        warnings: Vec<Issue, MAX_ISSUES>,
     },
     /// The previous config is live again as the new `generation`; `restored` is the
     /// generation whose content it carries.
@@ -178,11 +185,17 @@ pub enum Response {
     },
     /// The reboot has been started.
     Rebooting,
+    /// Part of the detector list (UTF-8 split at arbitrary bytes), see `Request::Detectors`.
+    DetectorsChunk {
+        total_len: u32,
+        offset: u32,
+        data: Chunk,
+    },
 }
 
 impl Response {
     /// Number of variants; a decoded tag at or above it is an unknown response.
-    pub const VARIANTS: u32 = 17;
+    pub const VARIANTS: u32 = 18;
 }
 
 /// The server's half of the handshake.
@@ -209,6 +222,11 @@ pub struct Status {
     pub memory: MemoryStatus,
     /// Generation of the running config (0 = factory default, never applied).
     pub config_generation: u64,
+    /// The SMTP listeners bound at start (`listen`, then `listen_tls` as `tls ADDRESS`).
+    pub listeners: Vec<Name, MAX_LISTENERS>,
+    /// Restart-only settings applied since the start that do not run yet (`gateway.listen`,
+    /// `control`, ...): a restart is pending while this is not empty.
+    pub restart_pending: Vec<Name, MAX_ISSUES>,
 }
 
 /// One worker process.
@@ -222,8 +240,9 @@ pub struct WorkerStatus {
     pub sessions: u32,
 }
 
-/// What the supervisor last observed of a worker.
+/// What the supervisor last observed of a worker (JSON: lower case).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+#[serde(rename_all = "snake_case")]
 pub enum WorkerHealth {
     Starting,
     Healthy,
@@ -231,6 +250,17 @@ pub enum WorkerHealth {
     Degraded,
     /// Exited; the supervisor will restart it.
     Down,
+}
+
+impl WorkerHealth {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Starting => "starting",
+            Self::Healthy => "healthy",
+            Self::Degraded => "degraded",
+            Self::Down => "down",
+        }
+    }
 }
 
 /// Memory decided at start-up from the board profile, and what is in use.
@@ -253,8 +283,10 @@ pub struct Counter {
     pub value: u64,
 }
 
-/// What the policy decided (or would decide) for a message.
+/// What the policy decided (or would decide) for a message. Serialised (JSON) in lower case,
+/// as the config spells actions (`block`, not `Block`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+#[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Deliver,
     /// Delivered with an `X-Cordon-Action` header for Exchange rules to act on.
@@ -265,17 +297,102 @@ pub enum Verdict {
     Redirect,
 }
 
-/// One entry of the incident ring.
+impl Verdict {
+    /// The config's name of the action, as printed in tables.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Deliver => "deliver",
+            Self::Tag => "tag",
+            Self::Quarantine => "quarantine",
+            Self::Block => "block",
+            Self::Redirect => "redirect",
+        }
+    }
+}
+
+/// Why an incident was raised: a forged stamp is not a DLP verdict, and must not read as one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentKind {
+    /// A rule matched and its action is not deliver.
+    Dlp,
+    /// A stamp claiming to be this organisation's did not verify (it was stripped).
+    ForgedStamp,
+    /// The message carried this gateway's own valid stamp: a mail loop.
+    Loop,
+    /// Inspection could not finish (a limit or the time budget); `reason` says which.
+    ScanError,
+}
+
+impl IncidentKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Dlp => "dlp",
+            Self::ForgedStamp => "forged_stamp",
+            Self::Loop => "loop",
+            Self::ScanError => "scan_error",
+        }
+    }
+}
+
+/// How sure a detector is of its matches, as the config's `min_confidence` spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+impl Confidence {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+        }
+    }
+}
+
+/// A detector name or one redacted sample (the incident record's own bound).
+pub type Sample = String<MAX_SAMPLE_LEN>;
+
+/// One detector of an incident: what matched, how often, how surely, and redacted samples
+/// (never the matched value itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct IncidentDetector {
+    pub name: Sample,
+    /// Distinct values found, at any confidence.
+    pub count: u32,
+    pub confidence: Confidence,
+    pub samples: Vec<Sample, MAX_INCIDENT_SAMPLES>,
+}
+
+/// One entry of the incident ring: the incident record's every field (the record the
+/// gateway keeps is bounded by the same limits, so nothing is cut on the way).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
 pub struct Incident {
-    /// Monotonic sequence number; the ring may have dropped older ones.
+    /// Sequence number; the ring may have dropped older ones.
     pub seq: u64,
     pub time_unix: u64,
+    pub kind: IncidentKind,
+    /// Why, for `scan_error` (the limit or budget hit); empty otherwise.
+    pub reason: Text,
+    /// The SMTP session, to find the same session's log lines.
+    pub session: Name,
     pub message_id: Address,
     pub sender: Address,
+    pub subject: Address,
+    /// How many recipients the message had; `rcpts` names the first of them.
     pub recipients: u32,
-    pub verdict: Verdict,
-    pub rules: Vec<Name, MAX_RULES_PER_INCIDENT>,
+    pub rcpts: Vec<Address, MAX_INCIDENT_RCPTS>,
+    /// The rule that decided, if any (none for a forged stamp or a loop).
+    pub rule: Option<Name>,
+    /// What was done with the message.
+    pub action: Verdict,
+    pub detectors: Vec<IncidentDetector, MAX_INCIDENT_DETECTORS>,
+    /// The smart host's final reply, once known.
+    pub downstream_reply: Option<Text>,
 }
 
 /// Answer to `ListIncidents`.

@@ -38,9 +38,22 @@ fn incident(seq: u64) -> Incident {
         time_unix: 1_700_000_000,
         message_id: s("<a@b>"),
         sender: s("alice@example.com"),
+        kind: IncidentKind::Dlp,
+        reason: s(""),
+        session: s("s1"),
+        subject: s("Q3 payroll"),
         recipients: 2,
-        verdict: Verdict::Quarantine,
-        rules: Vec::from_slice(&[s("iban"), s("card")]).unwrap(),
+        rcpts: Vec::from_slice(&[s("bob@fabrikam.example"), s("carol@fabrikam.example")]).unwrap(),
+        rule: Some(s("quarantine-pii")),
+        action: Verdict::Quarantine,
+        detectors: Vec::from_slice(&[IncidentDetector {
+            name: s("iban"),
+            count: 2,
+            confidence: Confidence::High,
+            samples: Vec::from_slice(&[s("DE89 **** **** 3000")]).unwrap(),
+        }])
+        .unwrap(),
+        downstream_reply: None,
     }
 }
 
@@ -74,6 +87,10 @@ fn every_request() -> StdVec<Request> {
         Request::InstallTls,
         Request::RestartWorkers,
         Request::Reboot,
+        Request::Detectors {
+            json: true,
+            offset: 8192,
+        },
     ]
 }
 
@@ -117,6 +134,8 @@ fn every_response() -> StdVec<Response> {
                 used_bytes: 100 << 20,
             },
             config_generation: 4,
+            listeners: Vec::from_slice(&[s("127.0.0.1:25"), s("tls 127.0.0.1:465")]).unwrap(),
+            restart_pending: Vec::from_slice(&[s("gateway.max_sessions")]).unwrap(),
         }),
         Response::Counters(Counters {
             counters: Vec::from_slice(&[Counter {
@@ -138,7 +157,10 @@ fn every_response() -> StdVec<Response> {
         Response::ConfigValid {
             warnings: Vec::new(),
         },
-        Response::Applied { generation: 5 },
+        Response::Applied {
+            generation: 5,
+            warnings: Vec::new(),
+        },
         Response::RolledBack {
             generation: 6,
             restored: 4,
@@ -167,6 +189,11 @@ fn every_response() -> StdVec<Response> {
         }),
         Response::WorkersRestarting { workers: 2 },
         Response::Rebooting,
+        Response::DetectorsChunk {
+            total_len: 20_000,
+            offset: 8192,
+            data: Vec::from_slice(b"credit_card").unwrap(),
+        },
     ]
 }
 
@@ -191,7 +218,24 @@ fn biggest_responses() -> StdVec<Response> {
     let mut big = incident(u64::MAX);
     big.message_id = full();
     big.sender = full();
-    while big.rules.push(full()).is_ok() {}
+    big.subject = full();
+    big.reason = full();
+    big.session = full();
+    big.rule = Some(full());
+    big.downstream_reply = Some(full());
+    big.rcpts.clear();
+    while big.rcpts.push(full()).is_ok() {}
+    let detector = IncidentDetector {
+        name: full(),
+        count: u32::MAX,
+        confidence: Confidence::High,
+        samples: Vec::new(),
+    };
+    big.detectors.clear();
+    while big.detectors.push(detector.clone()).is_ok() {}
+    for d in &mut big.detectors {
+        while d.samples.push(full()).is_ok() {}
+    }
     while incidents.push(big.clone()).is_ok() {}
     vec![
         Response::ConfigChunk {

@@ -149,6 +149,23 @@ impl UploadState {
     }
 }
 
+/// Server side: the `DetectorsChunk` answering `Detectors { offset, .. }`, cut as configs are.
+pub fn detectors_chunk(text: &[u8], offset: u32) -> Result<Response, AppError> {
+    match config_chunk(0, text, offset)? {
+        Response::ConfigChunk {
+            total_len,
+            offset,
+            data,
+            ..
+        } => Ok(Response::DetectorsChunk {
+            total_len,
+            offset,
+            data,
+        }),
+        other => Ok(other),
+    }
+}
+
 /// Server side: the `ConfigChunk` answering `GetConfig { offset }` for the running config.
 pub fn config_chunk(generation: u64, toml: &[u8], offset: u32) -> Result<Response, AppError> {
     let start = offset as usize;

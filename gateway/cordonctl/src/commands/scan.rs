@@ -29,7 +29,7 @@ pub(crate) async fn scan(port: &Port, as_json: bool, file: &Path) -> Result<(), 
         json(&r);
         return Ok(());
     }
-    println!("verdict  {:?}", r.verdict);
+    println!("verdict  {}", r.verdict.as_str());
     if !r.findings.is_empty() {
         println!();
         let rows: Vec<Vec<String>> = r

@@ -5,6 +5,7 @@ use cordonctl::CtlError;
 
 use crate::port::{json, Port};
 use crate::table::{render, Col};
+use crate::time;
 
 /// The worker table under the status lines.
 const WORKERS: [Col; 5] = [
@@ -26,20 +27,41 @@ pub(crate) async fn status(port: &Port, as_json: bool) -> Result<(), CtlError> {
             "status".into(),
         )));
     };
+    let now = time::now();
+    let started = now.saturating_sub(s.uptime_secs);
     if as_json {
-        json(&s);
+        let mut v = serde_json::to_value(&s).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("started".into(), time::rfc3339(started).into());
+        }
+        json(&v);
         return Ok(());
     }
     println!("software    {}", s.software);
     println!("board       {}", s.board);
-    println!("uptime      {}", duration(s.uptime_secs));
+    println!(
+        "uptime      {} (since {})",
+        duration(s.uptime_secs),
+        time::rfc3339(started)
+    );
     println!("sessions    {}", s.sessions);
     println!(
         "memory      {} used of {}",
         mib(s.memory.used_bytes),
         mib(s.memory.budget_bytes)
     );
-    println!("config      generation {}", s.config_generation);
+    let listeners: Vec<&str> = s.listeners.iter().map(|l| l.as_str()).collect();
+    println!("listen      {}", listeners.join(", "));
+    if s.restart_pending.is_empty() {
+        println!("config      generation {}", s.config_generation);
+    } else {
+        let pending: Vec<&str> = s.restart_pending.iter().map(|k| k.as_str()).collect();
+        println!(
+            "config      generation {}; restart pending for {}",
+            s.config_generation,
+            pending.join(", ")
+        );
+    }
     println!();
     let rows: Vec<Vec<String>> = s
         .workers
@@ -49,7 +71,7 @@ pub(crate) async fn status(port: &Port, as_json: bool) -> Result<(), CtlError> {
                 w.index.to_string(),
                 w.core.map_or("-".to_owned(), |c| c.to_string()),
                 w.pid.to_string(),
-                format!("{:?}", w.health),
+                w.health.as_str().to_owned(),
                 w.sessions.to_string(),
             ]
         })

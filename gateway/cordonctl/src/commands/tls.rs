@@ -6,6 +6,7 @@ use cordon_wire::{BlobKind, Request, Response};
 use cordonctl::CtlError;
 
 use crate::port::{json, read, unexpected, Port};
+use crate::time;
 
 /// Uploads chain and key as one PEM bundle; prints what the gateway installed.
 pub(crate) async fn install(
@@ -29,13 +30,17 @@ pub(crate) async fn install(
     if as_json {
         json(&serde_json::json!({
             "subject": info.subject.as_str(),
+            "not_after": time::rfc3339(info.not_after_unix),
             "not_after_unix": info.not_after_unix,
             "sha256": sha,
         }));
         return Ok(());
     }
     println!("installed  {}", info.subject);
-    println!("not after  {} (unix time)", info.not_after_unix);
+    println!(
+        "not after  {}",
+        time::with_ago(info.not_after_unix, time::now())
+    );
     println!("sha256     {sha}");
     Ok(())
 }
