@@ -51,6 +51,8 @@ pub struct Config {
     pub patterns: Vec<Pattern>,
     pub rules: Vec<Rule>,
     pub policy: Policy,
+    /// `[incidents]`: the persistent incident log.
+    pub incidents: Incidents,
     /// `[control]`: the config port; absent, the gateway runs from its file alone.
     pub control: Option<Control>,
 }
@@ -418,6 +420,25 @@ impl Default for Policy {
             scan_timeout: Duration::from_secs(30),
             on_loop: "554 5.4.6 Routing loop detected".into(),
             incident_ring: 1024,
+        }
+    }
+}
+
+/// `[incidents]`: the persistent incident log, one journal per worker under
+/// `<state_dir>/incidents` (without `[control]`: `incidents/` next to the config file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incidents {
+    /// Bytes each worker's journal may hold on /data; the oldest segments go first.
+    pub total_bytes: u64,
+}
+
+/// The default journal size: some 100,000 incidents of ~600 bytes per worker.
+pub const DEFAULT_INCIDENT_LOG_BYTES: u64 = 64 << 20;
+
+impl Default for Incidents {
+    fn default() -> Self {
+        Incidents {
+            total_bytes: DEFAULT_INCIDENT_LOG_BYTES,
         }
     }
 }

@@ -81,6 +81,11 @@ pub fn parse(text: &str, file: &Path) -> Result<Config, Error> {
         section(&mut root, &mut r, "policy", false).unwrap_or_else(|| Section::empty("policy")),
         &mut r,
     );
+    let incidents = incidents(
+        section(&mut root, &mut r, "incidents", false)
+            .unwrap_or_else(|| Section::empty("incidents")),
+        &mut r,
+    );
     unique_names(&mut r, &doc, &dictionaries, &patterns, &rules);
     let control = root
         .table(&mut r, "control")
@@ -100,6 +105,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Config, Error> {
             patterns,
             rules,
             policy,
+            incidents,
             control,
         }),
         _ => Err(Error::Invalid {
@@ -1112,6 +1118,45 @@ fn policy(mut s: Section<'_, '_>, r: &mut Reader<'_>) -> Policy {
     p
 }
 
+/// Smallest incident journal: two segments of the smallest size the gateway uses (32 KiB each,
+/// room for a segment header and the largest incident record).
+pub const MIN_INCIDENT_LOG_BYTES: u64 = 64 << 10;
+/// Largest incident journal per worker: /data on the smallest board is a few GiB, shared with
+/// the config store and the other workers' journals.
+pub const MAX_INCIDENT_LOG_BYTES: u64 = 4 << 30;
+
+fn incidents(mut s: Section<'_, '_>, r: &mut Reader<'_>) -> Incidents {
+    let mut i = Incidents::default();
+    if let Some(v) = s.raw("total_bytes") {
+        let key = s.key("total_bytes");
+        let parsed = match (v.get_ref().as_str(), v.get_ref().as_integer()) {
+            (Some(text), _) => parse_size(text),
+            (_, Some(n)) => n
+                .as_str()
+                .replace('_', "")
+                .parse::<u64>()
+                .map_err(|_| "must be a positive number".to_string()),
+            _ => Err(format!(
+                "expected a size such as \"64MiB\", found {}",
+                v.get_ref().type_str()
+            )),
+        };
+        match parsed {
+            Ok(n) if (MIN_INCIDENT_LOG_BYTES..=MAX_INCIDENT_LOG_BYTES).contains(&n) => {
+                i.total_bytes = n
+            }
+            Ok(n) => r.error(
+                &v.span(),
+                &key,
+                format!("{n} bytes is outside {MIN_INCIDENT_LOG_BYTES}..={MAX_INCIDENT_LOG_BYTES} (64KiB..4GiB)"),
+            ),
+            Err(e) => r.error(&v.span(), &key, e),
+        }
+    }
+    s.finish(r);
+    i
+}
+
 /// Dictionary, pattern and rule names must be unique; dictionaries and patterns share the
 /// namespace of `match`.
 fn unique_names(
@@ -1324,6 +1369,22 @@ mod tests {
             e.iter().any(|l| l.contains("relay: missing section")),
             "{e:?}"
         );
+    }
+
+    #[test]
+    fn incident_log_size_is_a_checked_size() {
+        let base = "[gateway]\nhostname = \"dlp1.contoso.com\"\nlisten = [\"127.0.0.1:2525\"]\n\n[relay]\nsmarthosts = [\"smtp://127.0.0.1:25\"]\ntls = \"none\"\n";
+        let c = parse(base, Path::new("t.toml")).unwrap();
+        assert_eq!(c.incidents.total_bytes, 64 << 20);
+        let c = parse(&format!("{base}[incidents]\ntotal_bytes = \"1 MiB\"\n"), Path::new("t.toml")).unwrap();
+        assert_eq!(c.incidents.total_bytes, 1 << 20);
+        let e = errors(&format!("{base}[incidents]\ntotal_bytes = \"1KiB\"\n"));
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].contains("t.toml:9:15:") && e[0].contains("incidents.total_bytes") && e[0].contains("outside"), "{e:?}");
+        let e = errors(&format!("{base}[incidents]\ntotal_bytes = \"5 parsecs\"\nsize = 1\n"));
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(e[0].contains("unknown size unit"), "{e:?}");
+        assert!(e[1].contains("incidents.size"), "{e:?}");
     }
 
     #[test]

@@ -8,8 +8,9 @@
 /// Version 2: `Issue` carries a column. Version 3: `Verdict::Redirect`. Version 4: an
 /// `Incident` carries the whole incident record (kind, subject, recipients, detectors),
 /// `Applied` carries warnings, `ErrorCode::Unsupported`, `Detectors`, `Status` listeners and
-/// pending restart.
-pub const PROTOCOL_VERSION: u16 = 4;
+/// pending restart. Version 5: incidents come from the persistent journal (`Incident::worker`,
+/// `QueryIncidents`, `VerifyIncidents`, `Status::journal`).
+pub const PROTOCOL_VERSION: u16 = 5;
 
 /// Largest config TOML accepted: the example config is ~4 KiB; 64 KiB leaves room for large
 /// rule sets while the server can hold a staged config whole and validate it in one pass.

@@ -125,11 +125,22 @@ pub enum Request {
     /// prints them (a table, or with `json` its JSON), read from `offset` like `GetConfig`.
     /// Answered by `Response::DetectorsChunk`.
     Detectors { json: bool, offset: u32 },
+    /// The persistent incident log, filtered on the appliance: one page of the incidents the
+    /// query keeps, oldest first by time across the workers' journals. Answered by
+    /// `Response::IncidentResults`; the next page starts at its `next` cursors.
+    QueryIncidents(IncidentQuery),
+    /// Verify the chain of the first journal whose worker index is at least `worker`, and
+    /// check `anchor` against it when it names that worker. Answered by
+    /// `Response::IncidentsVerified`; ask again with its `next` for the next journal.
+    VerifyIncidents {
+        worker: u16,
+        anchor: Option<JournalAnchor>,
+    },
 }
 
 impl Request {
     /// Number of variants; a decoded tag at or above it is an unknown request.
-    pub const VARIANTS: u32 = 17;
+    pub const VARIANTS: u32 = 19;
 }
 
 /// Every response of the config port.
@@ -191,11 +202,18 @@ pub enum Response {
         offset: u32,
         data: Chunk,
     },
+    /// Answer to `QueryIncidents`.
+    IncidentResults(IncidentResults),
+    /// Answer to `VerifyIncidents`: one journal's report, or none when no journal has an index
+    /// at or above the one asked for.
+    IncidentsVerified {
+        report: Option<JournalReport>,
+    },
 }
 
 impl Response {
     /// Number of variants; a decoded tag at or above it is an unknown response.
-    pub const VARIANTS: u32 = 18;
+    pub const VARIANTS: u32 = 20;
 }
 
 /// The server's half of the handshake.
@@ -227,6 +245,25 @@ pub struct Status {
     /// Restart-only settings applied since the start that do not run yet (`gateway.listen`,
     /// `control`, ...): a restart is pending while this is not empty.
     pub restart_pending: Vec<Name, MAX_ISSUES>,
+    /// The persistent incident log of the worker that answers (the config port's worker).
+    pub journal: JournalStatus,
+}
+
+/// One worker's incident journal as its writer sees it: while `ok` is false, messages with an
+/// incident get `451 4.3.0` (never a 250 without a durable record).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct JournalStatus {
+    pub worker: u16,
+    pub ok: bool,
+    /// Appends that failed since start (each one a message that got 451).
+    pub failures: u64,
+    /// Why the journal is not writable (or the last failure), if it ever failed.
+    pub last_error: Option<Text>,
+    pub first_seq: Option<u64>,
+    pub last_seq: Option<u64>,
+    pub bytes: u64,
+    /// `[incidents] total_bytes` of each journal.
+    pub total_bytes: u64,
 }
 
 /// One worker process.
@@ -372,7 +409,9 @@ pub struct IncidentDetector {
 /// gateway keeps is bounded by the same limits, so nothing is cut on the way).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
 pub struct Incident {
-    /// Sequence number; the ring may have dropped older ones.
+    /// The worker whose journal holds it (`w<worker>:<seq>` to the admin).
+    pub worker: u16,
+    /// Sequence number in that worker's journal: grows across restarts, never reused.
     pub seq: u64,
     pub time_unix: u64,
     pub kind: IncidentKind,
@@ -431,4 +470,117 @@ pub struct TlsInfo {
     pub subject: Text,
     pub not_after_unix: u64,
     pub sha256: [u8; 32],
+}
+
+/// Where a listing stands in one worker's journal: the next sequence number to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct Cursor {
+    pub worker: u16,
+    pub seq: u64,
+}
+
+/// A filtered read of the persistent incident log. Every filter given must match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct IncidentQuery {
+    /// Per journal, the first sequence number wanted; a journal not named is read from its
+    /// oldest record.
+    pub since: Vec<Cursor, MAX_WORKERS>,
+    /// Unix seconds: incidents at or after this time.
+    pub after_unix: Option<u64>,
+    /// Unix seconds: incidents before this time.
+    pub before_unix: Option<u64>,
+    /// The deciding rule's name, exactly.
+    pub rule: Option<Name>,
+    pub action: Option<Verdict>,
+    /// Part of the envelope sender, case-insensitive.
+    pub sender: Option<Address>,
+    /// A detector named in the incident, exactly.
+    pub detector: Option<Name>,
+    /// Incidents wanted in this page (capped by [`MAX_INCIDENTS_PER_PAGE`]).
+    pub max: u16,
+}
+
+/// One page of a `QueryIncidents`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct IncidentResults {
+    pub incidents: Vec<Incident, MAX_INCIDENTS_PER_PAGE>,
+    /// `since` for the next page: every journal's next sequence number.
+    pub next: Vec<Cursor, MAX_WORKERS>,
+    /// Every journal was read to its end: there is no next page (yet).
+    pub done: bool,
+}
+
+/// The last record exported from one worker's journal (`cordonctl incidents verify` prints
+/// it; `--anchor` gives it back to find tail loss).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct JournalAnchor {
+    pub worker: u16,
+    pub seq: u64,
+    pub tag: [u8; 32],
+}
+
+/// Why a chain stops being provable at a record (`cordon_journal::BreakReason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakKind {
+    /// Bytes changed (the CRC does not match).
+    Crc,
+    /// The tag does not follow: an edit with the CRC fixed, or another key.
+    Chain,
+    /// Records missing; `found` is the number found instead.
+    Gap,
+    /// An earlier number where a later one belongs; `found` as for `Gap`.
+    Reordered,
+    Torn,
+    Malformed,
+    SegmentName,
+}
+
+/// The first record the chain does not prove.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct JournalBreak {
+    /// The sequence number that belongs at that place.
+    pub seq: u64,
+    pub kind: BreakKind,
+    pub found: Option<u64>,
+    /// Segment file name and byte offset.
+    pub file: Name,
+    pub offset: u64,
+}
+
+/// What an exported anchor says about the journal's tail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnchorOutcome {
+    Matches,
+    /// Records after `last_held` up to the anchor are gone.
+    TailLost { last_held: Option<u64> },
+    /// The record at the anchor's number has another tag: the tail was rewritten.
+    TagDiffers,
+    /// Retention dropped that record since.
+    BeforeRange,
+    /// The chain breaks before it.
+    NotReached,
+}
+
+/// `VerifyIncidents` for one journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct JournalReport {
+    pub worker: u16,
+    /// First and last sequence number of the unbroken chain from the oldest record held.
+    pub first_seq: Option<u64>,
+    pub last_seq: Option<u64>,
+    pub first_time_unix: Option<u64>,
+    pub last_time_unix: Option<u64>,
+    /// The last verified record's tag: the anchor to export.
+    pub last_tag: Option<[u8; 32]>,
+    /// `None`: the whole journal verifies.
+    pub broken: Option<JournalBreak>,
+    /// A partial record at the end (an append cut short; not a break).
+    pub torn_tail_bytes: u64,
+    pub anchor: Option<AnchorOutcome>,
+    /// The journal could not be read at all.
+    pub error: Option<Text>,
+    /// The next journal's worker index, if there is one.
+    pub next: Option<u16>,
 }

@@ -34,6 +34,7 @@ fn issue_full() -> Issue {
 
 fn incident(seq: u64) -> Incident {
     Incident {
+        worker: 1,
         seq,
         time_unix: 1_700_000_000,
         message_id: s("<a@b>"),
@@ -91,6 +92,24 @@ fn every_request() -> StdVec<Request> {
             json: true,
             offset: 8192,
         },
+        Request::QueryIncidents(IncidentQuery {
+            since: Vec::from_slice(&[Cursor { worker: 1, seq: 40 }]).unwrap(),
+            after_unix: Some(1_700_000_000),
+            before_unix: None,
+            rule: Some(s("quarantine-pii")),
+            action: Some(Verdict::Quarantine),
+            sender: Some(s("alice")),
+            detector: Some(s("iban")),
+            max: 2,
+        }),
+        Request::VerifyIncidents {
+            worker: 0,
+            anchor: Some(JournalAnchor {
+                worker: 0,
+                seq: 40,
+                tag: [7; 32],
+            }),
+        },
     ]
 }
 
@@ -136,6 +155,16 @@ fn every_response() -> StdVec<Response> {
             config_generation: 4,
             listeners: Vec::from_slice(&[s("127.0.0.1:25"), s("tls 127.0.0.1:465")]).unwrap(),
             restart_pending: Vec::from_slice(&[s("gateway.max_sessions")]).unwrap(),
+            journal: JournalStatus {
+                worker: 0,
+                ok: false,
+                failures: 2,
+                last_error: Some(s("No space left on device")),
+                first_seq: Some(1),
+                last_seq: Some(40),
+                bytes: 24_000,
+                total_bytes: 64 << 20,
+            },
         }),
         Response::Counters(Counters {
             counters: Vec::from_slice(&[Counter {
@@ -193,6 +222,34 @@ fn every_response() -> StdVec<Response> {
             total_len: 20_000,
             offset: 8192,
             data: Vec::from_slice(b"credit_card").unwrap(),
+        },
+        Response::IncidentResults(IncidentResults {
+            incidents: Vec::from_slice(&[incident(4)]).unwrap(),
+            next: Vec::from_slice(&[Cursor { worker: 1, seq: 5 }]).unwrap(),
+            done: true,
+        }),
+        Response::IncidentsVerified {
+            report: Some(JournalReport {
+                worker: 0,
+                first_seq: Some(1),
+                last_seq: Some(40),
+                first_time_unix: Some(1_700_000_000),
+                last_time_unix: Some(1_700_000_100),
+                last_tag: Some([9; 32]),
+                broken: Some(JournalBreak {
+                    seq: 41,
+                    kind: BreakKind::Gap,
+                    found: Some(43),
+                    file: s("seg-00000000000000000001.cjl"),
+                    offset: 4096,
+                }),
+                torn_tail_bytes: 0,
+                anchor: Some(AnchorOutcome::TailLost {
+                    last_held: Some(40),
+                }),
+                error: None,
+                next: Some(1),
+            }),
         },
     ]
 }
