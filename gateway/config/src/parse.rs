@@ -1376,12 +1376,23 @@ mod tests {
         let base = "[gateway]\nhostname = \"dlp1.contoso.com\"\nlisten = [\"127.0.0.1:2525\"]\n\n[relay]\nsmarthosts = [\"smtp://127.0.0.1:25\"]\ntls = \"none\"\n";
         let c = parse(base, Path::new("t.toml")).unwrap();
         assert_eq!(c.incidents.total_bytes, 64 << 20);
-        let c = parse(&format!("{base}[incidents]\ntotal_bytes = \"1 MiB\"\n"), Path::new("t.toml")).unwrap();
+        let c = parse(
+            &format!("{base}[incidents]\ntotal_bytes = \"1 MiB\"\n"),
+            Path::new("t.toml"),
+        )
+        .unwrap();
         assert_eq!(c.incidents.total_bytes, 1 << 20);
         let e = errors(&format!("{base}[incidents]\ntotal_bytes = \"1KiB\"\n"));
         assert_eq!(e.len(), 1, "{e:?}");
-        assert!(e[0].contains("t.toml:9:15:") && e[0].contains("incidents.total_bytes") && e[0].contains("outside"), "{e:?}");
-        let e = errors(&format!("{base}[incidents]\ntotal_bytes = \"5 parsecs\"\nsize = 1\n"));
+        assert!(
+            e[0].contains("t.toml:9:15:")
+                && e[0].contains("incidents.total_bytes")
+                && e[0].contains("outside"),
+            "{e:?}"
+        );
+        let e = errors(&format!(
+            "{base}[incidents]\ntotal_bytes = \"5 parsecs\"\nsize = 1\n"
+        ));
         assert_eq!(e.len(), 2, "{e:?}");
         assert!(e[0].contains("unknown size unit"), "{e:?}");
         assert!(e[1].contains("incidents.size"), "{e:?}");

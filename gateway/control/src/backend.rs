@@ -4,8 +4,8 @@
 
 use cordon_store::Rollback;
 use cordon_wire::{
-    limits::MAX_ISSUES, AppError, Counters, Incident, IncidentPage, Issue, Name, ScanReport,
-    Status, TlsInfo,
+    limits::MAX_ISSUES, AppError, Counters, Incident, IncidentPage, IncidentQuery, IncidentResults,
+    Issue, JournalAnchor, JournalReport, Name, ScanReport, Status, TlsInfo,
 };
 use tokio::sync::broadcast;
 
@@ -49,6 +49,16 @@ pub trait Backend: Send + Sync + 'static {
     fn rollback(&self) -> Result<Rollback, AppError>;
     /// `ListIncidents`: incidents with `seq >= since`, oldest first, at most `max`.
     fn incidents(&self, since: u64, max: usize) -> IncidentPage;
+    /// `QueryIncidents`: one page of the persistent incident log, filtered on the appliance
+    /// under fixed memory. Reads files: run on the blocking pool.
+    fn query_incidents(&self, query: &IncidentQuery) -> Result<IncidentResults, AppError>;
+    /// `VerifyIncidents`: the chain of the first journal with a worker index at or above
+    /// `worker` (`None` when there is none), checked against `anchor` if it names that journal.
+    fn verify_incidents(
+        &self,
+        worker: u16,
+        anchor: Option<JournalAnchor>,
+    ) -> Result<Option<JournalReport>, AppError>;
     /// New incidents as they are recorded, for `FollowIncidents`. The handler subscribes
     /// before reading the backlog and skips duplicates, so nothing falls in between; a
     /// lagging receiver is caught up from [`Backend::incidents`].

@@ -326,6 +326,12 @@ impl<B: Backend, W: AsyncWrite> Conn<B, W> {
             Request::FollowIncidents { .. } => {
                 unreachable!("FollowIncidents is handled before respond")
             }
+            Request::QueryIncidents(query) => Response::IncidentResults(
+                blocking(backend, move |b| b.query_incidents(&query)).await?,
+            ),
+            Request::VerifyIncidents { worker, anchor } => Response::IncidentsVerified {
+                report: blocking(backend, move |b| b.verify_incidents(worker, anchor)).await?,
+            },
             Request::StopFollow => {
                 self.follow = None;
                 Response::Ok

@@ -66,6 +66,7 @@ impl FakeBackend {
             samples,
         });
         let incident = Incident {
+            worker: 0,
             seq,
             time_unix: 1_700_000_000 + seq,
             kind: IncidentKind::Dlp,
@@ -119,6 +120,16 @@ impl Backend for FakeBackend {
             config_generation: self.persisted.current().generation,
             listeners: heapless::Vec::from_slice(&[bounded("127.0.0.1:2525")]).unwrap_or_default(),
             restart_pending: heapless::Vec::new(),
+            journal: cordon_wire::JournalStatus {
+                worker: 0,
+                ok: true,
+                failures: 0,
+                last_error: None,
+                first_seq: Some(1),
+                last_seq: Some(2),
+                bytes: 1200,
+                total_bytes: 64 << 20,
+            },
         }
     }
 
@@ -201,6 +212,48 @@ impl Backend for FakeBackend {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         validate_tls_bundle(bundle, now).map(|b| b.info)
+    }
+
+    fn query_incidents(
+        &self,
+        query: &cordon_wire::IncidentQuery,
+    ) -> Result<cordon_wire::IncidentResults, AppError> {
+        let since = query
+            .since
+            .iter()
+            .find(|c| c.worker == 0)
+            .map_or(0, |c| c.seq);
+        let page = self.incidents(since, usize::from(query.max));
+        let mut next = heapless::Vec::new();
+        let _ = next.push(cordon_wire::Cursor {
+            worker: 0,
+            seq: page.next,
+        });
+        Ok(cordon_wire::IncidentResults {
+            done: page.incidents.is_empty(),
+            incidents: page.incidents,
+            next,
+        })
+    }
+
+    fn verify_incidents(
+        &self,
+        worker: u16,
+        _anchor: Option<cordon_wire::JournalAnchor>,
+    ) -> Result<Option<cordon_wire::JournalReport>, AppError> {
+        Ok((worker == 0).then_some(cordon_wire::JournalReport {
+            worker: 0,
+            first_seq: Some(1),
+            last_seq: Some(2),
+            first_time_unix: None,
+            last_time_unix: None,
+            last_tag: Some([0; 32]),
+            broken: None,
+            torn_tail_bytes: 0,
+            anchor: None,
+            error: None,
+            next: None,
+        }))
     }
 
     fn restart_workers(&self) -> Result<u16, AppError> {

@@ -10,6 +10,19 @@ use crate::format::{RecordHeader, Tag, GENESIS_TAG, TAG_LEN};
 /// (128 bits) is the least any key the appliance generates carries.
 pub const MIN_KEY_LEN: usize = 16;
 
+/// A key for one purpose derived from the appliance key: HMAC-SHA256(appliance key, label).
+/// The gateway keys the journal with `derive_key(stamp key, JOURNAL_KEY_LABEL)`, never with the
+/// stamp key itself, so a tag and a stamp signature can never be swapped for one another.
+pub fn derive_key(appliance_key: &[u8], label: &[u8]) -> [u8; TAG_LEN] {
+    let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, appliance_key), label);
+    let mut out = [0u8; TAG_LEN];
+    out.copy_from_slice(tag.as_ref());
+    out
+}
+
+/// The label of the incident journal's key (see [`derive_key`]); a new label is a new chain.
+pub const JOURNAL_KEY_LABEL: &[u8] = b"cordon incident journal chain v1";
+
 /// The HMAC key, prepared once. Holds secret material: `Debug` does not show it.
 #[derive(Clone)]
 pub struct ChainKey(hmac::Key);
@@ -105,6 +118,15 @@ impl Chain {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn derived_keys_differ_by_label_and_from_the_appliance_key() {
+        let k = [7u8; 32];
+        let a = derive_key(&k, JOURNAL_KEY_LABEL);
+        assert_eq!(a, derive_key(&k, JOURNAL_KEY_LABEL));
+        assert_ne!(a, derive_key(&k, b"another label"));
+        assert_ne!(a, k);
+    }
 
     const KEY: &[u8] = b"0123456789abcdef-appliance";
 

@@ -34,7 +34,7 @@ pub mod read;
 pub mod scan;
 pub mod verify;
 
-pub use chain::{Chain, ChainKey, Link, MIN_KEY_LEN};
+pub use chain::{derive_key, Chain, ChainKey, Link, JOURNAL_KEY_LABEL, MIN_KEY_LEN};
 pub use format::{Malformed, Tag, GENESIS_TAG};
 pub use journal::{Journal, Recovery, Stats};
 pub use read::{Entry, Reader, Start};

@@ -11,8 +11,9 @@
 //!   as usual, and an incident is raised;
 //! - a scan that hit one of the engine's limits, or ran past `[policy] scan_timeout`, cannot
 //!   vouch for the message: unless a rule already blocks, `[policy] on_scan_error` decides;
-//! - every verdict other than deliver, every forged stamp and every loop is an incident (logged
-//!   through tracing and kept in the fixed-size ring), and counters are kept;
+//! - every verdict other than deliver, every forged stamp and every loop is an incident: handed
+//!   to the persistent incident log ([`crate::incident_log`]), whose answer the session awaits
+//!   ([`Inspector::journaled`]) before it relays or refuses the message; counters are kept;
 //! - rules with `notify` produce notification messages that the session sends downstream as
 //!   separate transactions after the verdict.
 
@@ -23,12 +24,12 @@ use std::time::{Duration, Instant};
 use cordon_config::Config;
 use cordon_dlp::{Engine, Findings, Scanner};
 use cordon_policy::{
-    judge, Counters, HeaderFacts, Incident, IncidentKind, IncidentRing, JudgeInput, Judgement,
-    LogSafe, KEY_BYTES,
+    judge, Counters, HeaderFacts, Incident, IncidentRing, JudgeInput, Judgement, KEY_BYTES,
 };
 use cordon_smtp::reply::Reply;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, oneshot};
 
+use crate::incident_log::{self, Ack, IncidentLog};
 use crate::inspect::{Envelope, Inspector, InspectorFactory, Notification, Verdict};
 
 /// What outlives a configuration: the key, the counters, the incident ring and the incident
@@ -38,8 +39,11 @@ pub struct Durable {
     pub key: [u8; KEY_BYTES],
     pub counters: Arc<Counters>,
     pub incidents: Arc<Mutex<IncidentRing>>,
-    /// Every incident as it is recorded (for the config port's follow mode).
-    pub events: broadcast::Sender<Incident>,
+    /// Every incident once durable, with its journal number (the config port's follow mode).
+    pub events: broadcast::Sender<cordon_wire::Incident>,
+    /// The persistent incident log every incident goes to before its message is answered.
+    /// `None` only where no message is answered: dry runs, and in-memory tests.
+    pub log: Option<IncidentLog>,
 }
 
 /// Incidents a slow follower may fall behind by before it is caught up from the ring.
@@ -54,6 +58,7 @@ impl Durable {
             counters: Arc::new(Counters::new(engine.detector_names())),
             incidents: Arc::new(Mutex::new(IncidentRing::new(config.policy.incident_ring))),
             events: broadcast::channel(INCIDENT_FEED).0,
+            log: None,
         }
     }
 }
@@ -130,7 +135,8 @@ impl InspectorFactory for DlpInspectors {
             key: self.durable.key,
             incidents: Arc::clone(&self.durable.incidents),
             counters: Arc::clone(&self.durable.counters),
-            events: self.durable.events.clone(),
+            log: self.durable.log.clone(),
+            ack: None,
             scan_time: Duration::ZERO,
             incident: None,
             notifications: Vec::new(),
@@ -147,7 +153,9 @@ pub struct DlpInspector {
     key: [u8; KEY_BYTES],
     incidents: Arc<Mutex<IncidentRing>>,
     counters: Arc<Counters>,
-    events: broadcast::Sender<Incident>,
+    log: Option<IncidentLog>,
+    /// The log's answer for the last verdict's incidents, for the session to await.
+    ack: Option<oneshot::Receiver<Ack>>,
     /// Time spent scanning this message so far, against the budget.
     scan_time: Duration,
     /// The incident raised for the current message, to record the downstream's reply.
@@ -172,40 +180,11 @@ fn notification_unique() -> u64 {
 }
 
 impl DlpInspector {
-    /// Records an incident in the ring, the live feed and the log; returns its id.
-    fn record(&self, incident: Incident) -> u64 {
-        let detectors: Vec<String> = incident
-            .detectors
-            .iter()
-            .map(|d| format!("{}={} [{}]", d.name, d.count, d.samples.join(" | ")))
-            .collect();
-        let kind = match &incident.kind {
-            IncidentKind::Verdict => "verdict".to_string(),
-            IncidentKind::ForgedStamp => "forged_stamp".to_string(),
-            IncidentKind::Loop => "loop".to_string(),
-            IncidentKind::ScanError(r) => format!("scan_error: {r}"),
-        };
-        let id = {
-            let mut ring = self.incidents.lock().unwrap_or_else(|p| p.into_inner());
-            ring.push(incident.clone())
-        };
-        // Every message-derived field escaped (no forged lines) and capped (no giant lines).
-        tracing::warn!(
-            incident = id,
-            kind = %LogSafe(&kind),
-            session = %incident.session,
-            message_id = %LogSafe(&incident.message_id),
-            sender = %LogSafe(&incident.sender),
-            rcpts = %LogSafe(&incident.rcpts.join(",")),
-            rcpt_count = incident.rcpt_count,
-            subject = %LogSafe(&incident.subject),
-            rule = %LogSafe(incident.rule.as_deref().unwrap_or("")),
-            action = cordon_policy::action_name(incident.action),
-            detectors = %LogSafe(&detectors.join("; ")),
-            "incident"
-        );
-        // Nobody following is fine.
-        let _ = self.events.send(Incident { id, ..incident });
+    /// Keeps an incident in the ring (which numbers and bounds it); returns its ring id.
+    fn record(&self, incident: &mut Incident) -> u64 {
+        let mut ring = self.incidents.lock().unwrap_or_else(|p| p.into_inner());
+        let id = ring.push(incident.clone());
+        incident.bound();
         id
     }
 }
@@ -252,10 +231,22 @@ impl Inspector for DlpInspector {
             self.counters.scan_error();
         }
         self.incident = None;
-        for (n, incident) in j.incidents.into_iter().enumerate() {
+        self.ack = None;
+        let mut incidents = j.incidents;
+        for (n, incident) in incidents.iter_mut().enumerate() {
             let id = self.record(incident);
             if j.primary == Some(n) {
                 self.incident = Some(id);
+            }
+        }
+        if !incidents.is_empty() {
+            match &self.log {
+                Some(log) => self.ack = Some(log.submit(incidents)),
+                None => {
+                    for i in &incidents {
+                        incident_log::log_incident(i, 0, 0);
+                    }
+                }
             }
         }
         self.notifications = j.notifications;
@@ -266,6 +257,10 @@ impl Inspector for DlpInspector {
             let mut ring = self.incidents.lock().unwrap_or_else(|p| p.into_inner());
             ring.set_downstream_reply(id, &reply.summary());
         }
+    }
+
+    fn journaled(&mut self) -> Option<oneshot::Receiver<Ack>> {
+        self.ack.take()
     }
 
     fn notifications(&mut self) -> Vec<Notification> {

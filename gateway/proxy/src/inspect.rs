@@ -31,6 +31,12 @@ pub trait Inspector: Send + Debug {
     fn feed(&mut self, chunk: &[u8]);
     /// The whole message is in; decide.
     fn finish(&mut self, envelope: &Envelope<'_>, message: &[u8]) -> Verdict;
+    /// The persistent incident log's answer for the last verdict's incidents, if it raised
+    /// any; taken once. The session awaits it before relaying or refusing the message, and
+    /// answers 451 4.3.0 when it is an error.
+    fn journaled(&mut self) -> Option<tokio::sync::oneshot::Receiver<crate::incident_log::Ack>> {
+        None
+    }
     /// What the downstream finally answered for a message that was relayed.
     fn outcome(&mut self, _reply: &Reply) {}
     /// Notifications the last verdict asked for; taken once.

@@ -14,6 +14,8 @@
 //! - [`inspect`]: the hook the inspection engine and policies plug into.
 //! - [`dlp_inspector`]: the production inspector: DLP engine findings through
 //!   `cordon_policy::judge` to a verdict, plus the dry run `cordon scan` shares.
+//! - [`incident_log`]: the persistent incident log's writer thread, the ack the session waits
+//!   for before its reply, and the record's wire form.
 //! - [`engine`]: builds the DLP engine from the config and checks rule names against it.
 //!
 //! Protocol parsing and its pure decisions live in `cordon-smtp`, the verdict in
@@ -25,6 +27,7 @@ pub mod dlp_inspector;
 pub mod downstream;
 pub mod engine;
 pub mod error;
+pub mod incident_log;
 pub mod inspect;
 pub mod message;
 pub mod pool;

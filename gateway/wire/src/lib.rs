@@ -12,6 +12,8 @@
 //! - [`error`]: [`WireError`], the typed error sent in `Response::Error`, with [`AppError`]
 //!   and config [`Issue`]s.
 //! - [`frame`]: [`encode_frame`] and the [`FrameDecoder`] accumulator.
+//! - [`record`]: the incident record as the persistent journal stores it (the wire's
+//!   [`Incident`] behind a version octet).
 //! - [`upload`]: chunked transfer of blobs bigger than a frame ([`UploadRequests`] for the
 //!   client, [`UploadState`] and [`config_chunk`] for the server).
 //!
@@ -33,6 +35,7 @@ pub mod error;
 pub mod frame;
 pub mod limits;
 pub mod message;
+pub mod record;
 pub mod upload;
 
 pub use error::{AppError, DecodeKind, ErrorCode, Issue, WireError};
@@ -40,6 +43,9 @@ pub use frame::{decode_body, encode_frame, DecodeEvent, FrameDecoder, Message, F
 pub use limits::{MAX_ENCODED_FRAME_LEN, MAX_FRAME_LEN, PROTOCOL_VERSION};
 pub use message::*;
 pub use postcard::experimental::max_size::MaxSize;
+pub use record::{
+    decode_incident_record, encode_incident_record, INCIDENT_RECORD_MAX, INCIDENT_RECORD_VERSION,
+};
 pub use upload::{config_chunk, detectors_chunk, ChunkAction, UploadRequests, UploadState};
 
 #[cfg(test)]

@@ -554,7 +554,9 @@ pub struct JournalBreak {
 pub enum AnchorOutcome {
     Matches,
     /// Records after `last_held` up to the anchor are gone.
-    TailLost { last_held: Option<u64> },
+    TailLost {
+        last_held: Option<u64>,
+    },
     /// The record at the anchor's number has another tag: the tail was rewritten.
     TagDiffers,
     /// Retention dropped that record since.

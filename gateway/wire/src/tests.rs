@@ -798,3 +798,25 @@ fn app_error_text_is_cut_at_a_char_boundary() {
     let e = AppError::new(ErrorCode::Internal, &long);
     assert!(e.message.len() <= MAX_TEXT_LEN && e.message.chars().all(|c| c == 'é'));
 }
+
+#[test]
+fn an_incident_record_round_trips_without_its_number_and_refuses_other_versions() {
+    let mut buf = [0u8; INCIDENT_RECORD_MAX];
+    let i = incident(42);
+    let n = encode_incident_record(&i, &mut buf).unwrap();
+    assert_eq!(buf[0], INCIDENT_RECORD_VERSION);
+    let back = decode_incident_record(&buf[..n]).unwrap();
+    assert_eq!((back.worker, back.seq), (0, 0));
+    assert_eq!(
+        back,
+        Incident {
+            worker: 0,
+            seq: 0,
+            ..i
+        }
+    );
+    buf[0] = INCIDENT_RECORD_VERSION + 1;
+    assert_eq!(decode_incident_record(&buf[..n]), None);
+    assert_eq!(decode_incident_record(&[]), None);
+    assert_eq!(encode_incident_record(&incident(1), &mut [0u8; 8]), None);
+}

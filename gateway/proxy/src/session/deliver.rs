@@ -2,6 +2,16 @@
 //! of the message and the notifications the verdict asks for.
 
 use super::*;
+use crate::incident_log::{Ack, ACK_TIMEOUT};
+
+/// Waits for the incident log's answer (bounded by [`ACK_TIMEOUT`]).
+async fn journaled(ack: tokio::sync::oneshot::Receiver<Ack>) -> Ack {
+    match timeout(ACK_TIMEOUT, ack).await {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(_)) => Err("the journal writer stopped".into()),
+        Err(_) => Err(format!("no fsync within {} s", ACK_TIMEOUT.as_secs())),
+    }
+}
 
 impl<S: Io> Session<S> {
     pub(super) fn received_header(&self, with_tls: Option<crate::stream::TlsInfo>) -> String {
@@ -136,6 +146,24 @@ impl<S: Io> Session<S> {
             }
         };
         let size = self.message().len();
+        let ack = self.slot.msg.as_mut().and_then(|m| m.inspector.journaled());
+        if let Some(ack) = ack {
+            if let Err(why) = journaled(ack).await {
+                // Not recorded, so not relayed and not refused: Exchange keeps the message and
+                // retries; the notifications of a verdict that did not happen are dropped.
+                let r = reply(
+                    451,
+                    (4, 3, 0),
+                    "Temporary failure: the incident log cannot be written, try again later",
+                );
+                tracing::error!(session = %self.id, client = %self.peer.ip(), from = %mail.address(), rcpts = rcpts.len(), size, error = %why, reply = %r, "incident not journaled; message deferred");
+                self.local(r);
+                self.reset_down().await?;
+                self.reset_txn();
+                self.notes.clear();
+                return Ok(());
+            }
+        }
         let extra = match verdict {
             Verdict::Reject(r) => {
                 tracing::info!(session = %self.id, client = %self.peer.ip(), from = %mail.address(), rcpts = rcpts.len(), size, reply = %r, "message refused by policy");

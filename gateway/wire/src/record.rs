@@ -1,0 +1,39 @@
+//! The incident record as the persistent journal stores it: a version octet, then the wire's
+//! [`Incident`] postcard-encoded with `worker` and `seq` zero (the journal numbers records
+//! itself, and a record does not know which worker's journal holds it). One encoding for the
+//! disk and the port means nothing is converted, or cut, between them.
+//!
+//! Changing [`Incident`]'s encoding means a new [`INCIDENT_RECORD_VERSION`] and keeping a
+//! decoder for the old one: records outlive the firmware that wrote them.
+
+use postcard::experimental::max_size::MaxSize;
+
+use crate::message::Incident;
+
+/// The record format this firmware writes (the first octet of every record).
+pub const INCIDENT_RECORD_VERSION: u8 = 1;
+
+/// The largest encoded record: the version octet and the largest incident. The journal's
+/// `max_record` is this, so every read buffer is as small as a record can be.
+pub const INCIDENT_RECORD_MAX: usize = 1 + Incident::POSTCARD_MAX_SIZE;
+
+/// Encodes `incident` into `buf` (at least [`INCIDENT_RECORD_MAX`] bytes); returns the length
+/// used, or `None` when `buf` is too small.
+pub fn encode_incident_record(incident: &Incident, buf: &mut [u8]) -> Option<usize> {
+    let (first, rest) = buf.split_first_mut()?;
+    *first = INCIDENT_RECORD_VERSION;
+    let mut record = incident.clone();
+    record.worker = 0;
+    record.seq = 0;
+    postcard::to_slice(&record, rest).ok().map(|b| b.len() + 1)
+}
+
+/// Decodes a record written by [`encode_incident_record`]; `None` for another version or bytes
+/// that are not an incident (the chain proves who wrote them, not that this firmware reads
+/// them).
+pub fn decode_incident_record(bytes: &[u8]) -> Option<Incident> {
+    match bytes.split_first() {
+        Some((&INCIDENT_RECORD_VERSION, rest)) => postcard::from_bytes(rest).ok(),
+        _ => None,
+    }
+}
