@@ -18,6 +18,7 @@ use cordon_store::{ConfigRecord, FsStorage, Store};
 use tokio::sync::watch;
 
 use cordon_proxy::dlp_inspector::{Durable, INCIDENT_FEED};
+use cordon_proxy::incident_log::{self, IncidentLog};
 use cordon_proxy::pool::Pool;
 use cordon_proxy::session::Shared;
 use cordon_proxy::{engine, server};
@@ -230,13 +231,29 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
     let config = Arc::new(running.config);
     let generation = running.generation;
     let engine = engine::build(&config)?;
-    let durable = Durable::new(running.key, &engine, &config);
-    let built = live::build_with(engine, Arc::clone(&config), generation, &durable)?;
     let sessions = opts
         .worker
         .as_ref()
         .map(|w| w.sessions)
         .unwrap_or(config.gateway.max_sessions);
+    // One journal per worker index: a worker is the only writer of its own journal.
+    let index = opts
+        .worker
+        .as_ref()
+        .map_or(0, |w| u16::try_from(w.share.0).unwrap_or(u16::MAX));
+    let journal = incident_log::journal_dir(&crate::incidents::journal_root(&config), index);
+    let mut durable = Durable::new(running.key, &engine, &config);
+    // A session waits for its own incidents' fsync before it sends more, so the queue never
+    // holds more than one submission per session.
+    durable.log = Some(IncidentLog::start(
+        journal.clone(),
+        index,
+        config.incidents.total_bytes,
+        &running.key,
+        sessions + 1,
+        durable.events.clone(),
+    ));
+    let built = live::build_with(engine, Arc::clone(&config), generation, &durable)?;
     let classes = match &opts.worker {
         Some(w) => SlotClass::share(&config.gateway.slot_classes, w.share.0, w.share.1),
         None => config.gateway.slot_classes.clone(),
@@ -257,11 +274,13 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
     }
     let listeners = server::bind(&config, opts.worker.is_some())?;
     let records = config.policy.incident_ring + INCIDENT_FEED;
+    let journal_bytes = config.incidents.total_bytes;
     let budget = format!(
-        "memory budget {} MiB = {} ({records} incidents of {} B)",
+        "memory budget {} MiB = {} ({records} incidents of {} B); incident journal {} of {journal_bytes} B on disk",
         pool.budget_bytes() >> 20,
         pool.describe(),
         cordon_policy::INCIDENT_BYTES,
+        journal.display(),
     );
     let listen = format!("{:?}", listeners.addrs());
     let smarthosts = config
@@ -282,6 +301,7 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
             smarthosts,
             generation,
             budget_mib,
+            journal_bytes,
             core = w.core,
             "cordon started; {budget}"
         ),
@@ -291,6 +311,7 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
             smarthosts,
             generation,
             budget_mib,
+            journal_bytes,
             "cordon started; {budget}"
         ),
     }
@@ -325,7 +346,7 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
         if let (true, Some(control), Some(persisted)) = (serve_port, config.control.clone(), running.persisted) {
             let supervisor = std::env::var(worker_env::SUPERVISOR_PID).ok().and_then(|p| p.parse().ok());
             let board = std::env::var(worker_env::BOARD).unwrap_or_else(|_| "none".into());
-            let backend = GatewayBackend::new(&board, persisted, built.clone(), Arc::clone(&live_tx), Arc::clone(&pool), supervisor);
+            let backend = GatewayBackend::new(&board, persisted, built.clone(), Arc::clone(&live_tx), Arc::clone(&pool), supervisor, index);
             port_tasks = start_config_port(&control, backend, rx.clone())?;
         }
         tokio::spawn(signals(tx, live_tx, path, durable, Arc::clone(&config)));

@@ -15,19 +15,20 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use cordon_config::{Action, Config};
+use cordon_config::Config;
 use cordon_control::persist::{config_error, issue};
 use cordon_control::{bounded, validate_tls_bundle, Backend, Identity, Persisted};
 use cordon_store::{ConfigRecord, FsStorage, Rollback, Store};
 use cordon_wire::limits::{MAX_FINDINGS, MAX_INCIDENTS_PER_PAGE};
 use cordon_wire::{
-    AppError, Confidence, Counter, Counters, ErrorCode, Finding, Incident, IncidentDetector,
-    IncidentKind, IncidentPage, MemoryStatus, ScanReport, Status, TlsInfo, Verdict, WorkerHealth,
-    WorkerStatus,
+    AppError, Counter, Counters, ErrorCode, Finding, Incident, IncidentPage, IncidentQuery,
+    IncidentResults, JournalAnchor, JournalReport, JournalStatus, MemoryStatus, ScanReport, Status,
+    TlsInfo, WorkerHealth, WorkerStatus,
 };
 use tokio::sync::{broadcast, watch};
 
 use cordon_proxy::dlp_inspector::Durable;
+use cordon_proxy::incident_log::{journal_key, verdict};
 use cordon_proxy::pool::Pool;
 use cordon_proxy::session::Shared;
 use cordon_proxy::tls;
@@ -35,9 +36,6 @@ use cordon_proxy::tls;
 use crate::error::Error;
 use crate::live::{build, Built};
 use crate::worker_env;
-
-/// The config port's view of a follow that lags: it is caught up from the ring.
-pub const FOLLOW_FEED: usize = 64;
 
 /// The running gateway, as the config port sees it.
 #[derive(Debug)]
@@ -55,7 +53,11 @@ pub struct GatewayBackend {
     supervisor: Option<u32>,
     pool: Arc<Pool>,
     durable: Durable,
-    events: broadcast::Sender<Incident>,
+    /// Where every worker's incident journal lives, this worker's index among them, and the
+    /// key their chains are verified with.
+    journals: PathBuf,
+    worker: u16,
+    journal_key: [u8; 32],
 }
 
 /// The A/B store as [`open_store`] found it.
@@ -146,79 +148,6 @@ fn app_error(e: Error) -> AppError {
     }
 }
 
-fn verdict(action: Action) -> Verdict {
-    match action {
-        Action::Deliver => Verdict::Deliver,
-        Action::Tag => Verdict::Tag,
-        Action::Quarantine => Verdict::Quarantine,
-        Action::Redirect => Verdict::Redirect,
-        Action::Block => Verdict::Block,
-    }
-}
-
-// The wire carries the incident record whole: its bounds are the record's.
-const _: () = {
-    use cordon_wire::limits as wire;
-    assert!(cordon_policy::incident::MAX_INCIDENT_RCPTS == wire::MAX_INCIDENT_RCPTS);
-    assert!(cordon_policy::incident::MAX_INCIDENT_DETECTORS == wire::MAX_INCIDENT_DETECTORS);
-    assert!(cordon_policy::incident::MAX_INCIDENT_SAMPLES == wire::MAX_INCIDENT_SAMPLES);
-    assert!(cordon_policy::incident::MAX_INCIDENT_NAME == wire::MAX_SAMPLE_LEN);
-    assert!(cordon_policy::incident::MAX_INCIDENT_TEXT <= wire::MAX_ADDRESS_LEN);
-    assert!(cordon_policy::incident::MAX_INCIDENT_TEXT <= wire::MAX_TEXT_LEN);
-};
-
-fn confidence(c: cordon_dlp::Confidence) -> Confidence {
-    match c {
-        cordon_dlp::Confidence::Low => Confidence::Low,
-        cordon_dlp::Confidence::Medium => Confidence::Medium,
-        cordon_dlp::Confidence::High => Confidence::High,
-    }
-}
-
-/// A policy incident in its wire form.
-pub fn wire_incident(i: &cordon_policy::Incident) -> Incident {
-    use cordon_policy::IncidentKind as K;
-    let (kind, reason) = match &i.kind {
-        K::Verdict => (IncidentKind::Dlp, ""),
-        K::ForgedStamp => (IncidentKind::ForgedStamp, ""),
-        K::Loop => (IncidentKind::Loop, ""),
-        K::ScanError(r) => (IncidentKind::ScanError, r.as_str()),
-    };
-    let mut rcpts = heapless::Vec::new();
-    for r in &i.rcpts {
-        let _ = rcpts.push(bounded(r));
-    }
-    let mut detectors = heapless::Vec::new();
-    for d in &i.detectors {
-        let mut samples = heapless::Vec::new();
-        for x in &d.samples {
-            let _ = samples.push(bounded(x));
-        }
-        let _ = detectors.push(IncidentDetector {
-            name: bounded(&d.name),
-            count: d.count,
-            confidence: confidence(d.confidence),
-            samples,
-        });
-    }
-    Incident {
-        seq: i.id,
-        time_unix: u64::try_from(i.time).unwrap_or(0),
-        kind,
-        reason: bounded(reason),
-        session: bounded(&i.session),
-        message_id: bounded(&i.message_id),
-        sender: bounded(&i.sender),
-        subject: bounded(&i.subject),
-        recipients: i.rcpt_count,
-        rcpts,
-        rule: i.rule.as_deref().map(bounded),
-        action: verdict(i.action),
-        detectors,
-        downstream_reply: i.downstream_reply.as_deref().map(bounded),
-    }
-}
-
 /// Settings that only a restart applies, as `(section, key)`: an empty key is the whole
 /// section.
 fn restart_only(old: &Config, new: &Config) -> Vec<(&'static str, &'static str)> {
@@ -247,6 +176,9 @@ fn restart_only(old: &Config, new: &Config) -> Vec<(&'static str, &'static str)>
     }
     if old.policy.incident_ring != new.policy.incident_ring {
         v.push(("policy", "incident_ring"));
+    }
+    if old.incidents != new.incidents {
+        v.push(("incidents", "total_bytes"));
     }
     v
 }
@@ -328,10 +260,14 @@ impl GatewayBackend {
         live: Arc<watch::Sender<Arc<Shared>>>,
         pool: Arc<Pool>,
         supervisor: Option<u32>,
+        worker: u16,
     ) -> Arc<GatewayBackend> {
         let durable = built.inspectors.durable.clone();
-        let (events, _) = broadcast::channel(FOLLOW_FEED);
-        let backend = Arc::new(GatewayBackend {
+        let journals = crate::incidents::journal_root(&built.shared.config);
+        Arc::new(GatewayBackend {
+            journal_key: journal_key(&durable.key),
+            journals,
+            worker,
             started: Instant::now(),
             board: board.to_string(),
             persisted,
@@ -341,23 +277,7 @@ impl GatewayBackend {
             supervisor,
             pool,
             durable,
-            events,
-        });
-        // The inspectors publish policy incidents; followers get them in wire form.
-        let mut feed = backend.durable.events.subscribe();
-        let out = backend.events.clone();
-        tokio::spawn(async move {
-            loop {
-                match feed.recv().await {
-                    Ok(i) => {
-                        let _ = out.send(wire_incident(&i));
-                    }
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(broadcast::error::RecvError::Closed) => return,
-                }
-            }
-        });
-        backend
+        })
     }
 
     fn current(&self) -> Built {
@@ -491,6 +411,21 @@ impl Backend for GatewayBackend {
                 }
                 v
             },
+            journal: self
+                .durable
+                .log
+                .as_ref()
+                .map(|l| l.status())
+                .unwrap_or(JournalStatus {
+                    worker: self.worker,
+                    ok: false,
+                    failures: 0,
+                    last_error: Some(bounded("no incident journal")),
+                    first_seq: None,
+                    last_seq: None,
+                    bytes: 0,
+                    total_bytes: 0,
+                }),
         }
     }
 
@@ -561,31 +496,33 @@ impl Backend for GatewayBackend {
     }
 
     fn incidents(&self, since: u64, max: usize) -> IncidentPage {
-        let ring = self
-            .durable
-            .incidents
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        let items = ring.since(since.saturating_sub(1), max.min(MAX_INCIDENTS_PER_PAGE));
-        let oldest = ring
-            .since(0, 1)
-            .first()
-            .map(|i| i.id)
-            .unwrap_or(ring.last_id() + 1);
-        let next = items.last().map(|i| i.id + 1).unwrap_or(since.max(oldest));
-        let mut incidents = heapless::Vec::new();
-        for i in &items {
-            let _ = incidents.push(wire_incident(i));
-        }
-        IncidentPage {
-            incidents,
-            next,
-            oldest,
-        }
+        crate::incidents::page(
+            &self.journals,
+            self.worker,
+            since,
+            max.min(MAX_INCIDENTS_PER_PAGE),
+        )
+    }
+
+    fn query_incidents(&self, query: &IncidentQuery) -> Result<IncidentResults, AppError> {
+        Ok(crate::incidents::query(&self.journals, query))
+    }
+
+    fn verify_incidents(
+        &self,
+        worker: u16,
+        anchor: Option<JournalAnchor>,
+    ) -> Result<Option<JournalReport>, AppError> {
+        Ok(crate::incidents::verify(
+            &self.journals,
+            &self.journal_key,
+            worker,
+            anchor,
+        ))
     }
 
     fn subscribe_incidents(&self) -> broadcast::Receiver<Incident> {
-        self.events.subscribe()
+        self.durable.events.subscribe()
     }
 
     fn scan(&self, message: &[u8]) -> Result<ScanReport, AppError> {

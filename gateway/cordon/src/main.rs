@@ -19,6 +19,7 @@
 mod boot;
 mod config_port;
 mod error;
+mod incidents;
 mod live;
 mod logging;
 mod scan;

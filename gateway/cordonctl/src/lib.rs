@@ -47,13 +47,12 @@ pub enum CtlError {
     /// A command-line value clap cannot check (a time for `--after`).
     #[error("{0}")]
     Usage(String),
-    /// `incidents show SEQ` for an incident the ring does not hold.
-    #[error("no incident {seq}: {}", if seq < oldest {
-        format!("overwritten in the ring, which now starts at {oldest}")
-    } else {
-        "not recorded (yet); `cordonctl incidents` lists those the ring holds".to_owned()
-    })]
-    NoIncident { seq: u64, oldest: u64 },
+    /// `incidents show ID` for an incident the journal does not hold.
+    #[error("no incident {id}: not in the journal (dropped by retention, or not recorded yet); `cordonctl incidents verify` shows the range held")]
+    NoIncident { id: String },
+    /// `incidents verify` found a broken chain or a lost tail; the report is printed.
+    #[error("incident journal check failed: {0}")]
+    Unverified(String),
     /// The gateway closed the connection during `incidents --follow` (it stopped or
     /// restarted); `resume` is the `--since` that picks up where the follow ended.
     #[error("gateway stopped: the follow ended; resume with `cordonctl incidents --follow --since {resume}`")]
@@ -93,6 +92,7 @@ impl CtlError {
             CtlError::Client(cordon_control::Error::Server(_)) => 1,
             CtlError::NotUtf8 { .. } | CtlError::Config(_) | CtlError::Refused(_) => 1,
             CtlError::Incomplete | CtlError::NoIncident { .. } | CtlError::Differs => 1,
+            CtlError::Unverified(_) => 1,
             CtlError::Usage(_) => 2,
             CtlError::Script { .. } | CtlError::Table(_) => 1,
             CtlError::Evaluate(_) | CtlError::Pattern { .. } | CtlError::SenderIp(_) => 1,

@@ -39,7 +39,7 @@ use cordon_wire::{ErrorCode, WireError};
 use cordonctl::CtlError;
 
 use commands::exchange_setup::ExchangeArgs;
-use commands::{appliance, config, exchange_setup, incidents, scan, status, tls};
+use commands::{appliance, config, exchange_setup, incidents, journal, scan, status, tls};
 use port::Port;
 
 /// Where the gateway listens by default (the unit creates it, mode 0660).
@@ -92,17 +92,37 @@ enum Command {
     /// Read, check, apply or roll back the config.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// List incidents (and with --follow, wait for new ones), or `show SEQ` for one.
+    /// List incidents from the persistent log (and with --follow, wait for new ones), `show
+    /// ID` for one, or `verify` the journals' chains.
     Incidents {
         #[command(subcommand)]
         show: Option<IncidentsCommand>,
-        /// Only incidents with this sequence number or later.
-        #[arg(long, default_value_t = 0, value_name = "SEQ")]
-        since: u64,
+        /// Only incidents from these numbers on, per worker journal: `w0:41,w1:7` (a bare
+        /// number is worker 0's). A listing cut by --limit prints the one that goes on.
+        #[arg(long, value_name = "SEQ")]
+        since: Option<String>,
         /// Only incidents at or after this time: RFC 3339 (2026-12-05T13:00:00Z) or a
         /// duration back from now (10m, 2h, 3days).
         #[arg(long, value_name = "TIME")]
         after: Option<String>,
+        /// Only incidents before this time (same forms as --after).
+        #[arg(long, value_name = "TIME")]
+        before: Option<String>,
+        /// Only incidents decided by this rule.
+        #[arg(long, value_name = "NAME")]
+        rule: Option<String>,
+        /// Only incidents with this action: deliver, tag, quarantine, block, redirect.
+        #[arg(long, value_name = "ACTION")]
+        action: Option<String>,
+        /// Only incidents whose sender contains this (case-insensitive).
+        #[arg(long, value_name = "TEXT")]
+        sender: Option<String>,
+        /// Only incidents naming this detector.
+        #[arg(long, value_name = "NAME")]
+        detector: Option<String>,
+        /// Print at most N incidents, then the --since that goes on (paging).
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
         /// Keep printing new incidents until interrupted or the gateway stops.
         #[arg(long)]
         follow: bool,
@@ -149,7 +169,14 @@ enum ConfigCommand {
 enum IncidentsCommand {
     /// Everything one incident records: kind, time, action, rule, sender, recipients,
     /// subject, detectors with count, confidence and redacted samples.
-    Show { seq: u64 },
+    Show { id: String },
+    /// Verify each worker's journal: the range held, the chain, the anchor to export; with
+    /// --anchor, whether the journal still reaches a previously exported anchor.
+    Verify {
+        /// `w0:SEQ:TAG` as a previous `verify` printed it.
+        #[arg(long, value_name = "SEQ:TAG")]
+        anchor: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -254,22 +281,58 @@ async fn run(cli: Cli) -> Result<(), CtlError> {
         Command::Config(ConfigCommand::Rollback) => config::rollback(&port, as_json).await,
         Command::Config(ConfigCommand::Diff { file }) => config::diff(&port, as_json, file).await,
         Command::Incidents {
-            show: Some(IncidentsCommand::Show { seq }),
+            show: Some(IncidentsCommand::Show { id }),
             ..
-        } => incidents::show(&port, as_json, *seq).await,
+        } => {
+            let at = incidents::parse_id(id).map_err(CtlError::Usage)?;
+            incidents::show(&port, as_json, at).await
+        }
+        Command::Incidents {
+            show: Some(IncidentsCommand::Verify { anchor }),
+            ..
+        } => {
+            let anchor = match anchor {
+                Some(a) => Some(journal::parse_anchor(a).map_err(CtlError::Usage)?),
+                None => None,
+            };
+            journal::verify(&port, as_json, anchor).await
+        }
         Command::Incidents {
             show: None,
             since,
             after,
+            before,
+            rule,
+            action,
+            sender,
+            detector,
+            limit,
             follow,
         } => {
-            let after = match after {
-                Some(a) => Some(time::parse_after(a, time::now()).map_err(CtlError::Usage)?),
+            let when = |t: &Option<String>| -> Result<Option<u64>, CtlError> {
+                match t {
+                    Some(a) => Ok(Some(
+                        time::parse_after(a, time::now()).map_err(CtlError::Usage)?,
+                    )),
+                    None => Ok(None),
+                }
+            };
+            let action = match action.as_deref() {
                 None => None,
+                Some(a) => Some(parse_action(a).map_err(CtlError::Usage)?),
             };
             let filter = incidents::Filter {
-                since: *since,
-                after,
+                since: match since {
+                    Some(s) => incidents::parse_cursors(s).map_err(CtlError::Usage)?,
+                    None => Vec::new(),
+                },
+                after: when(after)?,
+                before: when(before)?,
+                rule: rule.clone(),
+                action,
+                sender: sender.clone(),
+                detector: detector.clone(),
+                limit: *limit,
             };
             incidents::incidents(&port, as_json, filter, *follow).await
         }
@@ -288,4 +351,15 @@ async fn run(cli: Cli) -> Result<(), CtlError> {
         }
         Command::ExchangeSetup(args) => exchange_setup::exchange_setup(&port, as_json, args).await,
     }
+}
+
+/// An action as the config spells it.
+fn parse_action(a: &str) -> Result<cordon_wire::Verdict, String> {
+    use cordon_wire::Verdict as V;
+    [V::Deliver, V::Tag, V::Quarantine, V::Block, V::Redirect]
+        .into_iter()
+        .find(|v| v.as_str() == a)
+        .ok_or_else(|| {
+            format!("unknown action {a:?} (deliver, tag, quarantine, block or redirect)")
+        })
 }

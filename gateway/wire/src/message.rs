@@ -485,6 +485,8 @@ pub struct IncidentQuery {
     /// Per journal, the first sequence number wanted; a journal not named is read from its
     /// oldest record.
     pub since: Vec<Cursor, MAX_WORKERS>,
+    /// Only this worker's journal (`incidents show w1:123`).
+    pub worker: Option<u16>,
     /// Unix seconds: incidents at or after this time.
     pub after_unix: Option<u64>,
     /// Unix seconds: incidents before this time.

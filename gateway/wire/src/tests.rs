@@ -94,6 +94,7 @@ fn every_request() -> StdVec<Request> {
         },
         Request::QueryIncidents(IncidentQuery {
             since: Vec::from_slice(&[Cursor { worker: 1, seq: 40 }]).unwrap(),
+            worker: None,
             after_unix: Some(1_700_000_000),
             before_unix: None,
             rule: Some(s("quarantine-pii")),

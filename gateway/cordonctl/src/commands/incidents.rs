@@ -1,10 +1,13 @@
-//! `incidents [--since SEQ] [--after TIME] [--follow]` and `incidents show SEQ`: the incident
-//! ring, page by page, followed live, or one incident with everything it records.
+//! `incidents [--since CURSOR] [--after/--before TIME] [--rule/--action/--sender/--detector]
+//! [--limit N] [--follow]` and `incidents show ID`: the persistent incident log, filtered on the
+//! appliance and read page by page (merged by time over the workers' journals), followed live,
+//! or one incident with everything it records. An incident is `w<worker>:<seq>`: the worker
+//! whose journal holds it and its sequence number there, which never restarts.
 
 use std::io::Write as _;
 
 use cordon_control::Client;
-use cordon_wire::{Incident, IncidentPage, Request, Response};
+use cordon_wire::{Cursor, Incident, IncidentQuery, IncidentResults, Request, Response, Verdict};
 use cordonctl::CtlError;
 
 use crate::port::{json, unexpected, Port};
@@ -16,7 +19,7 @@ const PAGE: u16 = cordon_wire::limits::MAX_INCIDENTS_PER_PAGE as u16;
 
 /// A listing: every page is read first, so each column is as wide as its widest cell.
 const LIST: [Col; 8] = [
-    Col::right("SEQ"),
+    Col::right("ID"),
     Col::left("TIME"),
     Col::left("KIND"),
     Col::left("ACTION"),
@@ -30,7 +33,7 @@ const LIST: [Col; 8] = [
 /// widths are fixed: room for a typical sender, rule and detector list; a longer one wraps
 /// onto more lines inside its column.
 const FOLLOW: [Col; 8] = [
-    LIST[0].fixed(6),
+    LIST[0].fixed(10),
     LIST[1].fixed(20),
     LIST[2].fixed(12),
     LIST[3].fixed(10),
@@ -48,18 +51,106 @@ const DETECTORS: [Col; 4] = [
     Col::left("SAMPLES"),
 ];
 
-/// Which incidents a listing or follow prints.
-#[derive(Debug, Clone, Copy)]
+/// An incident's number as the admin sees it.
+pub(crate) fn id(i: &Incident) -> String {
+    format!("w{}:{}", i.worker, i.seq)
+}
+
+/// `w1:123` (or `123`, worker 0's journal).
+pub(crate) fn parse_id(s: &str) -> Result<Cursor, String> {
+    let bad = || format!("{s:?} is not an incident number (w1:123, or 123 for worker 0)");
+    let (worker, seq) = match s.split_once(':') {
+        Some((w, n)) => (
+            w.strip_prefix('w')
+                .and_then(|w| w.parse().ok())
+                .ok_or_else(bad)?,
+            n,
+        ),
+        None => (0, s),
+    };
+    Ok(Cursor {
+        worker,
+        seq: seq.parse().map_err(|_| bad())?,
+    })
+}
+
+/// `w0:41,w1:7`: where a listing goes on, per journal.
+pub(crate) fn parse_cursors(s: &str) -> Result<Vec<Cursor>, String> {
+    s.split(',')
+        .filter(|p| !p.is_empty())
+        .map(parse_id)
+        .collect()
+}
+
+fn cursors(c: &[Cursor]) -> String {
+    let parts: Vec<String> = c
+        .iter()
+        .map(|c| format!("w{}:{}", c.worker, c.seq))
+        .collect();
+    parts.join(",")
+}
+
+/// Which incidents a listing or follow prints (the appliance applies them; a follow checks
+/// them again on each pushed incident).
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Filter {
-    /// Sequence numbers from this one on.
-    pub(crate) since: u64,
-    /// Unix seconds: incidents at or after this time only.
+    /// Per journal, sequence numbers from this one on.
+    pub(crate) since: Vec<Cursor>,
+    /// Unix seconds: at or after this time.
     pub(crate) after: Option<u64>,
+    /// Unix seconds: before this time.
+    pub(crate) before: Option<u64>,
+    pub(crate) rule: Option<String>,
+    pub(crate) action: Option<Verdict>,
+    /// Part of the sender, case-insensitive.
+    pub(crate) sender: Option<String>,
+    pub(crate) detector: Option<String>,
+    /// Print at most this many, then the `--since` that goes on.
+    pub(crate) limit: Option<usize>,
 }
 
 impl Filter {
+    fn query(&self, since: &[Cursor], max: u16) -> IncidentQuery {
+        let mut q = IncidentQuery {
+            since: heapless::Vec::new(),
+            worker: None,
+            after_unix: self.after,
+            before_unix: self.before,
+            rule: self.rule.as_deref().map(cordon_control::bounded),
+            action: self.action,
+            sender: self.sender.as_deref().map(cordon_control::bounded),
+            detector: self.detector.as_deref().map(cordon_control::bounded),
+            max,
+        };
+        for c in since {
+            let _ = q.since.push(*c);
+        }
+        q
+    }
+
     fn keeps(&self, i: &Incident) -> bool {
-        self.after.is_none_or(|t| i.time_unix >= t)
+        let since = self
+            .since
+            .iter()
+            .find(|c| c.worker == i.worker)
+            .is_none_or(|c| i.seq >= c.seq);
+        since
+            && self.after.is_none_or(|t| i.time_unix >= t)
+            && self.before.is_none_or(|t| i.time_unix < t)
+            && self
+                .rule
+                .as_ref()
+                .is_none_or(|r| i.rule.as_ref().is_some_and(|x| x.as_str() == r))
+            && self.action.is_none_or(|a| i.action == a)
+            && self.sender.as_ref().is_none_or(|s| {
+                i.sender
+                    .to_ascii_lowercase()
+                    .contains(&s.to_ascii_lowercase())
+            })
+            && self
+                .detector
+                .as_ref()
+                .is_none_or(|d| i.detectors.iter().any(|x| x.name.as_str() == d))
     }
 }
 
@@ -77,26 +168,43 @@ pub(crate) async fn incidents(
         return follow_incidents(&mut client, as_json, filter).await;
     }
     let mut rows = Vec::new();
-    let mut since = filter.since;
+    let mut since = filter.since.clone();
+    let mut printed = 0usize;
     loop {
-        let page = list(&mut client, since, PAGE).await?;
-        if page.oldest > since && since > 0 && !as_json {
-            eprintln!(
-                "note: incidents before {} were overwritten in the ring",
-                page.oldest
-            );
-        }
-        for i in page.incidents.iter().filter(|i| filter.keeps(i)) {
+        let page = query(&mut client, filter.query(&since, PAGE)).await?;
+        for i in &page.incidents {
+            if filter.limit.is_some_and(|l| printed == l) {
+                break;
+            }
+            printed += 1;
+            // Where the next listing goes on: past this incident in its journal.
+            if let Some(c) = since.iter_mut().find(|c| c.worker == i.worker) {
+                c.seq = i.seq + 1;
+            } else {
+                since.push(Cursor {
+                    worker: i.worker,
+                    seq: i.seq + 1,
+                });
+            }
             if as_json {
                 json_line(i);
             } else {
                 rows.push(row(i));
             }
         }
-        if page.incidents.is_empty() || page.next <= since {
+        if filter.limit.is_some_and(|l| printed == l) {
+            if !page.done || page.incidents.len() > 0 {
+                eprintln!(
+                    "more: cordonctl incidents --since {} (with the same filters)",
+                    cursors(&since)
+                );
+            }
             break;
         }
-        since = page.next;
+        since = page.next.to_vec();
+        if page.done {
+            break;
+        }
     }
     if !as_json {
         print!("{}", render(&LIST, true, &rows));
@@ -104,21 +212,22 @@ pub(crate) async fn incidents(
     Ok(())
 }
 
-async fn list(client: &mut Client, since: u64, max: u16) -> Result<IncidentPage, CtlError> {
-    match client.call(Request::ListIncidents { since, max }).await? {
-        Response::Incidents(page) => Ok(page),
+async fn query(client: &mut Client, q: IncidentQuery) -> Result<IncidentResults, CtlError> {
+    match client.call(Request::QueryIncidents(q)).await? {
+        Response::IncidentResults(page) => Ok(page),
         other => Err(unexpected(other)),
     }
 }
 
-/// `incidents show SEQ`: every field of one incident, and its detectors as a table.
-pub(crate) async fn show(port: &Port, as_json: bool, seq: u64) -> Result<(), CtlError> {
+/// `incidents show ID`: every field of one incident, and its detectors as a table.
+pub(crate) async fn show(port: &Port, as_json: bool, at: Cursor) -> Result<(), CtlError> {
     let mut client = port.connect().await?;
-    let page = list(&mut client, seq, 1).await?;
-    let Some(i) = page.incidents.first().filter(|i| i.seq == seq) else {
+    let mut q = Filter::default().query(&[at], 1);
+    q.worker = Some(at.worker);
+    let page = query(&mut client, q).await?;
+    let Some(i) = page.incidents.first().filter(|i| i.seq == at.seq) else {
         return Err(CtlError::NoIncident {
-            seq,
-            oldest: page.oldest,
+            id: format!("w{}:{}", at.worker, at.seq),
         });
     };
     if as_json {
@@ -137,12 +246,12 @@ async fn follow_incidents(
     if !as_json {
         print!("{}", render(&FOLLOW, true, &[]));
     }
+    // The follow streams the config port worker's own journal.
+    let start = filter.since.first().map_or(0, |c| c.seq);
     let id = client
-        .send(Request::FollowIncidents {
-            since: filter.since,
-        })
+        .send(Request::FollowIncidents { since: start })
         .await?;
-    let mut resume = filter.since;
+    let mut resume = start;
     loop {
         let frame = match client.recv().await {
             Ok(frame) => frame,
@@ -171,10 +280,12 @@ async fn follow_incidents(
     }
 }
 
-/// An incident as JSON: the wire record's fields, and `time` in RFC 3339 beside `time_unix`.
+/// An incident as JSON: the wire record's fields, `id` (`w0:12`), and `time` in RFC 3339
+/// beside `time_unix`.
 pub(crate) fn to_json(i: &Incident) -> serde_json::Value {
     let mut v = serde_json::to_value(i).unwrap_or_default();
     if let Some(o) = v.as_object_mut() {
+        o.insert("id".into(), id(i).into());
         o.insert("time".into(), time::rfc3339(i.time_unix).into());
     }
     v
@@ -200,7 +311,7 @@ fn detectors(i: &Incident) -> String {
 
 pub(crate) fn row(i: &Incident) -> Vec<String> {
     vec![
-        i.seq.to_string(),
+        id(i),
         time::rfc3339(i.time_unix),
         i.kind.as_str().to_owned(),
         i.action.as_str().to_owned(),
@@ -216,7 +327,7 @@ pub(crate) fn details(i: &Incident, now: u64) -> String {
     let mut out = format!(
         "incident {}
 ",
-        i.seq
+        id(i)
     );
     let mut line = |k: &str, v: &str| {
         out.push_str(&format!(
@@ -291,6 +402,7 @@ mod tests {
         let mut rcpts = heapless::Vec::new();
         rcpts.push("bob@fabrikam.example".into()).unwrap();
         Incident {
+            worker: 0,
             seq,
             time_unix: 1_700_000_000 + seq,
             kind: IncidentKind::Dlp,
@@ -333,13 +445,13 @@ mod tests {
         let out = render(&LIST, true, &rows);
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines.len(), 4, "{out}");
-        // Every left-aligned column starts where its title does; SEQ ends where its title ends.
+        // Every left-aligned column starts where its title does; ID ends where its title ends.
         let titles: Vec<String> = LIST.iter().map(|c| c.title.to_owned()).collect();
         let head = starts(lines[0], &titles);
         for (line, cells) in lines[1..].iter().zip(&rows) {
             let at = starts(line, cells);
             assert_eq!(at[1..], head[1..], "\n{out}");
-            assert_eq!(at[0] + cells[0].len(), head[0] + "SEQ".len(), "\n{out}");
+            assert_eq!(at[0] + cells[0].len(), head[0] + "ID".len(), "\n{out}");
         }
         // The rules column comes after the whole sender, two spaces on.
         assert_eq!(head[5], head[4] + long.len() + 2, "\n{out}");
@@ -388,7 +500,7 @@ mod tests {
         i.detectors[0].samples.pop();
         assert_eq!(
             details(&i, 1_796_397_756),
-            "incident 7
+            "incident w0:7
   kind        dlp
   time        2026-12-04T15:19:36Z (3 min ago)
   action      block

@@ -62,6 +62,26 @@ pub(crate) async fn status(port: &Port, as_json: bool) -> Result<(), CtlError> {
             pending.join(", ")
         );
     }
+    let j = &s.journal;
+    let range = match (j.first_seq, j.last_seq) {
+        (Some(a), Some(b)) => format!("w{w}:{a}..w{w}:{b}", w = j.worker),
+        _ => "empty".to_owned(),
+    };
+    let state = if j.ok {
+        "ok".to_owned()
+    } else {
+        format!(
+            "NOT WRITABLE: messages with an incident get 451 4.3.0 ({})",
+            j.last_error.as_deref().unwrap_or("unknown")
+        )
+    };
+    println!(
+        "incidents   journal w{} {state}; {range}; {} of {}; {} failed appends",
+        j.worker,
+        mib(j.bytes),
+        mib(j.total_bytes),
+        j.failures
+    );
     println!();
     let rows: Vec<Vec<String>> = s
         .workers
