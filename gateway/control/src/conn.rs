@@ -221,6 +221,13 @@ impl<B: Backend, W: AsyncWrite> Conn<B, W> {
         if let Request::FollowIncidents { since } = request {
             return self.start_follow(id, since).await;
         }
+        if matches!(
+            request,
+            Request::QueryIncidents(_) | Request::VerifyIncidents { .. }
+        ) {
+            let response = journal_request(&self.backend, request).await;
+            return self.send(id, *response).await;
+        }
         let response = match self.respond(request).await {
             Ok(r) => r,
             Err(e) => app_error(e),
@@ -458,6 +465,35 @@ impl<B: Backend, W: AsyncWrite> Conn<B, W> {
 
 fn app_error(e: AppError) -> Response {
     Response::Error(WireError::App(e))
+}
+
+/// The journal requests, answered on the blocking pool (they read files). Kept out of
+/// `respond`, whose debug-build frame already holds a temporary of every fixed-size reply:
+/// this one's replies are built and boxed on the blocking thread.
+async fn journal_request<B: Backend>(backend: &Arc<B>, request: Request) -> Box<Response> {
+    let backend = Arc::clone(backend);
+    let answer = tokio::task::spawn_blocking(move || {
+        Box::new(match request {
+            Request::QueryIncidents(query) => match backend.query_incidents(&query) {
+                Ok(r) => Response::IncidentResults(r),
+                Err(e) => app_error(e),
+            },
+            Request::VerifyIncidents { worker, anchor } => {
+                match backend.verify_incidents(worker, anchor) {
+                    Ok(report) => Response::IncidentsVerified { report },
+                    Err(e) => app_error(e),
+                }
+            }
+            _ => app_error(AppError::new(ErrorCode::Internal, "not a journal request")),
+        })
+    })
+    .await;
+    answer.unwrap_or_else(|e| {
+        Box::new(app_error(AppError::new(
+            ErrorCode::Internal,
+            &format!("request handler failed: {e}"),
+        )))
+    })
 }
 
 /// Runs a backend call that may block on the blocking pool.

@@ -32,6 +32,11 @@ use crate::{logging, stamp_key, worker_env};
 pub const PORT_DRAIN: Duration = Duration::from_secs(5);
 /// How long SIGTERM waits for sessions in flight before the process exits.
 pub const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
+/// Stack of `cordon run`'s runtime threads: the main thread's 8 MiB, as a worker's
+/// single-threaded runtime has. tokio's 2 MiB default is too little for the config port's
+/// handler in a debug build, whose frame keeps a temporary of every fixed-size wire reply
+/// (~13 KiB each).
+pub const RUNTIME_STACK: usize = 8 << 20;
 /// The name the stored config is parsed under (error locations, relative paths).
 pub const STORED_NAME: &str = "cordon.toml";
 
@@ -319,6 +324,7 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
         Some(_) => cordon_supervisor::worker::runtime().map_err(Error::Supervisor)?,
         None => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
+            .thread_stack_size(RUNTIME_STACK)
             .build()
             .map_err(Error::Runtime)?,
     };
