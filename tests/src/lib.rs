@@ -11,6 +11,8 @@
 //! - [`faulty`]: a fault-injecting smart host, scriptable per SMTP step.
 //! - [`client`]: [`Client`], a small blocking SMTP client for hand-made sessions.
 //! - [`mail`]: test messages and their DATA form.
+//! - [`port`]: [`ctl`] (`cordonctl` against a gateway's socket) and messages that make an
+//!   incident.
 //! - [`certs`]: [`Certs`], a test CA and certificates made with rcgen.
 //!
 //! Every wait is bounded by a deadline and every spawned process is killed on drop. The tests
@@ -26,6 +28,7 @@ pub mod faulty;
 pub mod gateway;
 pub mod mail;
 pub mod peers;
+pub mod port;
 pub mod support;
 
 pub use certs::Certs;
@@ -33,4 +36,5 @@ pub use client::{Client, Reply};
 pub use gateway::{Cfg, Gateway};
 pub use mail::{dot_stuff, make_message};
 pub use peers::{swaks, Capture, Captured, FakeBehaviour, FakeSmarthost, Postfix, Sink};
+pub use port::{ctl, send_ssn, ssn_message};
 pub use support::{bin, free_port, repo_root, wait_until, TempDir, PYTHON, STEP};

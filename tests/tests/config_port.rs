@@ -38,39 +38,6 @@ fn gateway(cap: &Capture, dir: &Path, serial: Option<&Path>) -> (Gateway, PathBu
     (gw, socket)
 }
 
-fn ctl(socket: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(bin("cordonctl"))
-        .arg("--socket")
-        .arg(socket)
-        .args(args)
-        .output()
-        .expect("run cordonctl");
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
-fn ssn_message(subject: &str) -> Vec<u8> {
-    format!("From: alice@contoso.com\r\nTo: bob@fabrikam.example\r\nSubject: {subject}\r\nMessage-ID: <{subject}@contoso.com>\r\n\r\nemployee SSN 536-22-8190\r\n").into_bytes()
-}
-
-/// Sends one message with an SSN in a session of its own; returns the final reply code.
-fn send_ssn(gw: &Gateway, subject: &str) -> u16 {
-    let mut c = gw.client();
-    c.hello();
-    c.send_mail(
-        "alice@contoso.com",
-        &["bob@fabrikam.example"],
-        &ssn_message(subject),
-    )
-    .code
-}
-
 /// The running config with `rule`'s action changed.
 fn with_action(text: &str, action: &str) -> String {
     text.replace("action = \"tag\"", &format!("action = \"{action}\""))

@@ -821,4 +821,3 @@ fn an_incident_record_round_trips_without_its_number_and_refuses_other_versions(
     assert_eq!(decode_incident_record(&[]), None);
     assert_eq!(encode_incident_record(&incident(1), &mut [0u8; 8]), None);
 }
-
