@@ -8,6 +8,9 @@
 //! - [`live`]: builds what sessions share from a config, at start and on every apply.
 //! - [`config_port`]: the gateway behind the config port (status, apply, rollback, incidents,
 //!   scan) and the A/B config store it opens.
+//! - [`restart_only`]: which settings of a new config wait for a restart, and their warnings.
+//! - [`incidents`]: the persistent incident journals read back for the config port: filtered
+//!   queries merged by time, and per-journal verification.
 //! - [`scan`]: `cordon scan`: one message's findings and, with a config, its verdict.
 //! - [`stamp_key`]: the appliance's stamp key file when there is no config store.
 //! - [`worker_env`]: what the supervisor tells its workers through the environment.
@@ -22,6 +25,7 @@ mod error;
 mod incidents;
 mod live;
 mod logging;
+mod restart_only;
 mod scan;
 mod stamp_key;
 mod worker_env;
