@@ -3,6 +3,10 @@
 //! that cannot be written defers mail with 451 4.3.0, `cordonctl incidents verify` names an
 //! edited record, and every filter of `cordonctl incidents` selects on the appliance.
 
+// Plain threads, not tokio: waiting out the writer's reopen backoff and a clock second is a
+// blocking sleep on purpose.
+#![allow(clippy::disallowed_methods)]
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

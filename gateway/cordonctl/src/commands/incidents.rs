@@ -172,11 +172,13 @@ pub(crate) async fn incidents(
     let mut printed = 0usize;
     loop {
         let page = query(&mut client, filter.query(&since, PAGE)).await?;
+        let mut taken = 0usize;
         for i in &page.incidents {
             if filter.limit.is_some_and(|l| printed == l) {
                 break;
             }
             printed += 1;
+            taken += 1;
             // Where the next listing goes on: past this incident in its journal.
             if let Some(c) = since.iter_mut().find(|c| c.worker == i.worker) {
                 c.seq = i.seq + 1;
@@ -193,7 +195,7 @@ pub(crate) async fn incidents(
             }
         }
         if filter.limit.is_some_and(|l| printed == l) {
-            if !page.done || page.incidents.len() > 0 {
+            if !page.done || taken < page.incidents.len() {
                 eprintln!(
                     "more: cordonctl incidents --since {} (with the same filters)",
                     cursors(&since)
