@@ -93,7 +93,7 @@ fn every_request_over_the_unix_socket() {
         250
     );
     cap.wait_messages(1);
-    gw.wait_log(" incident ");
+    gw.wait_log(" incident=w0:1 ");
 
     let (code, out) = ctl(&socket, &["counters"]);
     assert_eq!(code, 0, "{out}");

@@ -100,7 +100,7 @@ fn header(m: &Captured, name: &str) -> Vec<String> {
 fn incidents(gw: &Gateway) -> Vec<String> {
     gw.logs()
         .lines()
-        .filter(|l| l.contains(" incident "))
+        .filter(|l| l.contains(" incident=w"))
         .map(String::from)
         .collect()
 }
@@ -263,7 +263,7 @@ fn verdicts_end_to_end_with_notifications_incidents_and_counters() {
 
     // Incidents: one per non-deliver verdict, with rule, action and counts. Log lines come
     // through a pipe after the replies the test already read: wait for the last one.
-    gw.wait_log("incident=4 ");
+    gw.wait_log("incident=w0:4 ");
     let inc = incidents(&gw);
     assert_eq!(inc.len(), 4, "{inc:#?}");
     for (rule, action) in [
@@ -382,7 +382,7 @@ action = "tag"
         ),
         (vec!["Tag".into()], vec!["ssn-internal".into()])
     );
-    gw.wait_log("incident=3 ");
+    gw.wait_log("incident=w0:3 ");
     assert_eq!(incidents(&gw).len(), 3);
 }
 

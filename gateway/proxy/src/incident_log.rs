@@ -243,6 +243,8 @@ impl Writer {
             let time = now_ms();
             for i in batch.iter().flat_map(|s| &s.incidents) {
                 let wire = wire_incident(i, 0, 0);
+                // `buf` is the encoding's compile-time bound, so this cannot fail; if it ever
+                // did, the record would be empty (skipped by readers), never cut.
                 let n = encode_incident_record(&wire, &mut buf).unwrap_or(0);
                 records.push((time, buf[..n].to_vec()));
             }
@@ -271,7 +273,8 @@ impl Writer {
     /// Every incident of the batch is durable; `last` is the last one's number.
     fn acknowledged(&mut self, batch: &mut Vec<Submission>, last: u64) {
         let total: u64 = batch.iter().map(|s| s.incidents.len() as u64).sum();
-        let mut seq = last + 1 - total;
+        // Sequence numbers are consecutive within a batch: the first is `last - total + 1`.
+        let mut seq = (last + 1).saturating_sub(total);
         for s in batch.drain(..) {
             for i in &s.incidents {
                 log_incident(i, self.worker, seq);
