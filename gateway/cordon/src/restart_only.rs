@@ -19,7 +19,16 @@ pub fn restart_only(old: &Config, new: &Config) -> Vec<(&'static str, &'static s
     if o.max_sessions != n.max_sessions {
         v.push(("gateway", "max_sessions"));
     }
-    if o.slot_classes != n.slot_classes {
+    // Left out of the file, slot_classes is one class of max_sessions buffers of
+    // max_message_size: a change there is the change of those keys, already warned about.
+    let implied = |g: &cordon_config::Gateway| {
+        g.slot_classes
+            == [cordon_config::SlotClass {
+                size: g.max_message_size,
+                count: g.max_sessions,
+            }]
+    };
+    if o.slot_classes != n.slot_classes && !(implied(o) && implied(n)) {
         v.push(("gateway", "slot_classes"));
     }
     if o.max_message_size != n.max_message_size {
