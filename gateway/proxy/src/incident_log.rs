@@ -474,3 +474,83 @@ pub fn wire_incident(i: &Incident, worker: u16, seq: u64) -> cordon_wire::Incide
         downstream_reply: i.downstream_reply.as_deref().map(bounded),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn incident(subject: &str) -> Incident {
+        Incident {
+            id: 0,
+            time: 1_796_397_756,
+            session: "s1".into(),
+            message_id: format!("<{subject}@contoso.com>"),
+            sender: "alice@contoso.com".into(),
+            rcpts: vec!["bob@fabrikam.example".into()],
+            rcpt_count: 1,
+            subject: subject.into(),
+            rule: Some("ssn".into()),
+            action: Action::Quarantine,
+            detectors: Vec::new(),
+            kind: IncidentKind::Verdict,
+            downstream_reply: None,
+        }
+    }
+
+    #[test]
+    fn segments_are_a_sixteenth_of_the_journal_within_their_bounds() {
+        assert_eq!(limits(64 << 20).segment_bytes, 4 << 20);
+        assert_eq!(limits(64 << 10).segment_bytes, MIN_SEGMENT_BYTES);
+        assert_eq!(limits(4 << 30).segment_bytes, MAX_SEGMENT_BYTES);
+        for total in [64 << 10, 1 << 20, 64 << 20, 4 << 30] {
+            limits(total).check().unwrap();
+        }
+    }
+
+    #[test]
+    fn incidents_are_acknowledged_once_durable_and_numbered_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let (events, mut feed) = broadcast::channel(8);
+        let log = IncidentLog::start(dir.path().join("w3"), 3, 1 << 20, &[7; 32], 4, events);
+        let a = log.submit(vec![incident("one")]);
+        let b = log.submit(vec![incident("two"), incident("three")]);
+        assert_eq!(a.blocking_recv().unwrap(), Ok(()));
+        assert_eq!(b.blocking_recv().unwrap(), Ok(()));
+        let numbers: Vec<(u16, u64, String)> = (0..3)
+            .map(|_| {
+                let i = feed.try_recv().unwrap();
+                (i.worker, i.seq, i.subject.to_string())
+            })
+            .collect();
+        assert_eq!(
+            numbers,
+            [
+                (3, 1, "one".into()),
+                (3, 2, "two".into()),
+                (3, 3, "three".into())
+            ]
+        );
+        let s = log.status();
+        assert_eq!(
+            (s.ok, s.first_seq, s.last_seq, s.failures),
+            (true, Some(1), Some(3), 0)
+        );
+    }
+
+    #[test]
+    fn an_unwritable_journal_answers_with_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w0");
+        std::fs::write(&path, b"a file where the journal belongs").unwrap();
+        let (events, _) = broadcast::channel(8);
+        let log = IncidentLog::start(path, 0, 1 << 20, &[7; 32], 4, events);
+        let answer = log.submit(vec![incident("one")]).blocking_recv().unwrap();
+        assert!(
+            answer.as_ref().is_err_and(|e| e.contains("cannot create")),
+            "{answer:?}"
+        );
+        let s = log.status();
+        assert_eq!((s.ok, s.failures), (false, 1));
+        assert!(s.last_error.is_some_and(|e| e.contains("cannot create")));
+    }
+}
