@@ -1014,6 +1014,11 @@ impl Detectors {
         if s > 0 && is_token_char(hay[s - 1]) && !t.prefixes[0].starts_with("https://") {
             return;
         }
+        // Inside a dashed or dotted word: `rh-api-…` is Robinhood's key,
+        // not LaunchDarkly's `api-…`.
+        if s > 1 && matches!(hay[s - 1], b'-' | b'.') && hay[s - 2].is_ascii_alphanumeric() {
+            return;
+        }
         let b = s + plen;
         let mut e = b;
         while e < hay.len() && e - b <= t.max && t.body.allows(hay[e]) {
@@ -1037,6 +1042,8 @@ impl Detectors {
             secrets::Check::SendGrid => n == 66 && body[22] == b'.',
             secrets::Check::Dynatrace => n == 89 && body[24] == b'.',
             secrets::Check::Discord => discord_ok(body),
+            secrets::Check::Uuid => secrets::Check::uuid_ok(body),
+            secrets::Check::Parts(sep, lens) => secrets::Check::parts_ok(sep, lens, body),
         };
         if !ok || placeholder(body) {
             return;
@@ -2126,5 +2133,64 @@ QyNTUxOQAAACB7l1xqk2G1cQZ3tN0vK8m3u9YhJ5pQwErTyUiOpAsDfAAAAJgq8Vx7KvFc\n\
             0,
             "documentation value"
         );
+    }
+
+    /// Every row with a vector is found at its documented confidence, in
+    /// prose, after `key=` and in quotes, and only as that row.
+    #[test]
+    fn secret_rows_find_their_vectors() {
+        for &(name, v) in secrets::VECTORS {
+            let row = secrets::SECRETS
+                .iter()
+                .find(|t| t.name == name)
+                .unwrap_or_else(|| panic!("{name}: no such row"));
+            for text in [
+                format!("here it is {v} thanks"),
+                format!("KEY={v}\n"),
+                format!("\"token\": \"{v}\","),
+            ] {
+                let f = run(&text);
+                assert_eq!(f.count(name, row.confidence), 1, "{name}: {text}");
+                let others: Vec<&str> = f
+                    .detectors
+                    .iter()
+                    .map(|d| d.name.as_str())
+                    .filter(|n| *n != name && *n != "generic_secret")
+                    .collect();
+                assert!(others.is_empty(), "{name}: also {others:?}");
+            }
+        }
+    }
+
+    /// The same rows stay clean with documentation placeholders, one
+    /// character short, glued into a longer word, and with the prefix alone.
+    #[test]
+    fn secret_rows_skip_placeholders_and_near_misses() {
+        for &(name, v) in secrets::VECTORS {
+            let row = secrets::SECRETS.iter().find(|t| t.name == name).unwrap();
+            let p = row
+                .prefixes
+                .iter()
+                .find(|p| v.starts_with(**p))
+                .expect("vector starts with a prefix");
+            let n = v.len() - p.len();
+            let mut cases = vec![
+                format!("{p}{}", "EXAMPLE0".repeat(n / 8 + 1)[..n].to_string()),
+                format!("{p}{}", "x".repeat(n)),
+                format!("{p}{}", "0".repeat(n)),
+                format!("{p}your_api_key_here"),
+                format!("{p}{}", "your-api-key".repeat(n / 12 + 1)[..n].to_string()),
+                format!("{p} is the prefix"),
+                format!("abc{v}"),
+            ];
+            if row.min == row.max {
+                cases.push(v[..v.len() - 1].to_string());
+                cases.push(format!("{v}Z9"));
+            }
+            for text in cases {
+                let f = run(&format!("see {text} here"));
+                assert_eq!(f.count(name, Confidence::Low), 0, "{name}: {text}");
+            }
+        }
     }
 }
