@@ -555,6 +555,13 @@ impl Detectors {
                 continue;
             }
             let t = Token::parse(hay, i);
+            // A literal whose head ends in this digit run (`A3-8ASV…`, a
+            // 1Password Secret Key) has its anchor inside the token, which
+            // `i` is about to jump over: look at it here.
+            let de = digits_end(hay, i);
+            if de < t.end && de < end && self.may_anchor(hay, de) {
+                self.anchor(hay, de, from, to, kw, acc);
+            }
             if t.start >= skip_until {
                 skip_until = self.token(hay, &t, kw, acc);
             }
@@ -950,7 +957,8 @@ impl Detectors {
         // What follows an anchor in every literal: a letter, a digit,
         // or more of the same punctuation ("-----", "://").
         match hay.get(p + 1) {
-            Some(n) if n.is_ascii_alphanumeric() || matches!(*n, b'-' | b'/' | b'+') => {}
+            // `_`: base64url bodies (Harness `pat._…`).
+            Some(n) if n.is_ascii_alphanumeric() || matches!(*n, b'-' | b'/' | b'+' | b'_') => {}
             // `password="…"`, `token: …`.
             Some(b'"' | b'\'' | b' ') if c == b'=' || c == b':' => {}
             _ => return,

@@ -1292,7 +1292,7 @@ pub(crate) static SECRETS: &[SecretType] = &[
         prefixes: &["bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t"],
         body: Charset::B64Eq,
         min: 64,
-        max: 2048,
+        max: 4096,
         check: Check::None,
         confidence: Confidence::High,
         source: "https://docs.aws.amazon.com/bedrock/latest/userguide/api-keys.html",
