@@ -702,13 +702,23 @@ impl Detectors {
         }
         let d = &t.digits[..t.nd];
         let g = &t.groups[..t.ng];
-        if (12..=19).contains(&t.nd) && card_grouping(g) && validate::credit_card(d) {
+        let is_card = |d: &[u8], g: &[u8]| {
+            (12..=19).contains(&d.len()) && card_grouping(g) && validate::credit_card(d)
+        };
+        let card = if is_card(d, g) {
+            Some(d)
+        } else {
+            without_cvv(&t)
+                .filter(|(d, g)| is_card(d, g))
+                .map(|(d, _)| d)
+        };
+        if let Some(d) = card {
             let ev = kw.evidence(&self.keywords, hay, start, t.end);
             let conf = if ev.anti {
                 Confidence::Low
             } else if ev.has(KW_CARD) {
                 Confidence::High
-            } else if t.nd <= 13 {
+            } else if d.len() <= 13 {
                 // Twelve or thirteen digits are a Maestro or old Visa number
                 // as rarely as they are an EAN-13 (which passes Luhn one time
                 // in ten): a keyword decides.
@@ -719,7 +729,7 @@ impl Detectors {
             let mut red = [0u8; 48];
             red[..4].copy_from_slice(&d[..4]);
             red[4..15].copy_from_slice(b" **** **** ");
-            red[15..19].copy_from_slice(&d[t.nd - 4..]);
+            red[15..19].copy_from_slice(&d[d.len() - 4..]);
             acc.report(D_CARD, fnv(&[d]), conf, &red[..19]);
         }
         if t.nd == 9 {
@@ -1911,6 +1921,11 @@ fn right_ok(hay: &[u8], end: usize) -> bool {
         return true;
     }
     let c = hay[end];
+    // `\,` `\;` and LaTeX's `\\` end a field in CSV and LaTeX exports; any
+    // other backslash continues a path or an escape.
+    if c == b'\\' && matches!(hay.get(end + 1), Some(b',' | b';' | b'\\')) {
+        return true;
+    }
     if c.is_ascii_alphanumeric() || matches!(c, b'_' | b'/' | b'@' | b'\\') {
         return false;
     }
@@ -1920,6 +1935,19 @@ fn right_ok(hay: &[u8], end: usize) -> bool {
         return false;
     }
     true
+}
+
+/// A token's digits and groups without a CVV written after the card with
+/// a space ("4556737586899855 123"; four digits only after a 15-digit
+/// number, American Express's CID), which would otherwise make the token
+/// one long number that is no card.
+fn without_cvv(t: &Token) -> Option<(&[u8], &[u8])> {
+    let g = &t.groups[..t.ng];
+    let (&last, card_groups) = g.split_last()?;
+    let n = usize::from(last);
+    let card = t.nd.checked_sub(n)?;
+    let cvv = n == 3 || (n == 4 && card == 15);
+    (cvv && t.ng >= 2 && t.sep == b' ').then(|| (&t.digits[..card], card_groups))
 }
 
 /// Card numbers are written unbroken or in the issuers' groupings.
@@ -2199,6 +2227,41 @@ QyNTUxOQAAACB7l1xqk2G1cQZ3tN0vK8m3u9YhJ5pQwErTyUiOpAsDfAAAAJgq8Vx7KvFc\n\
                 let f = run(&format!("see {text} here"));
                 assert_eq!(f.count(name, Confidence::Low), 0, "{name}: {text}");
             }
+        }
+    }
+
+    /// Issue 15 follow-up (a): a CVV after the card on the same line, and
+    /// the `\,` that CSV and LaTeX exports put after a field.
+    #[test]
+    fn card_then_cvv_or_escaped_comma() {
+        for text in [
+            "Visa 4556 7375 8689 9855 CVV 123",
+            "card 4556737586899855 123",
+            "card: 4556737586899855 cvv: 123 exp 12/27",
+            "card 4556-7375-8689-9855 / 123",
+            "Visa,4556737586899855\\,123\\,12/27",
+            "card 4556 7375 8689 9855\\, exp 12/27",
+            "Mastercard & 5425 2334 3010 9903\\\\",
+        ] {
+            let f = run(text);
+            assert_eq!(f.count("credit_card", Confidence::Medium), 1, "{text}");
+        }
+        // A CVV with the card's own grouping, and an Amex with its CID.
+        let f = run("4556 7375 8689 9855 123 and 3739 825979 19073 4821");
+        assert_eq!(f.count("credit_card", Confidence::Medium), 2);
+        assert_eq!(
+            f.get("credit_card").unwrap().samples,
+            vec!["4556 **** **** 9855", "3739 **** **** 9073"]
+        );
+        // Four digits after sixteen are a longer number, not a CID; other
+        // backslashes still join (a path, an escape).
+        for text in [
+            "ref 4556 7375 8689 9855 1234 end",
+            "C:\\4556737586899855\\x",
+            "4556737586899855\\n",
+        ] {
+            let f = run(text);
+            assert_eq!(f.count("credit_card", Confidence::Low), 0, "{text}");
         }
     }
 }
