@@ -158,6 +158,7 @@ static BUNDLES: LazyLock<BTreeMap<String, Vec<&'static str>>> = LazyLock::new(||
             "us_ssn",
             "us_itin",
             "us_passport",
+            "us_drivers_license",
             "aba_routing",
             "credit_card",
         ],
@@ -248,6 +249,11 @@ mod tests {
         assert!(bundle("secrets").unwrap().contains(&"slack_bot_token"));
         assert!(bundle("secrets").unwrap().contains(&"private_key"));
         assert_eq!(bundle("pci").unwrap(), &["credit_card"]);
+        assert!(bundle("hipaa").unwrap().contains(&"us_drivers_license"));
+        let secrets = bundle("secrets").unwrap();
+        for t in super::secrets::SECRETS {
+            assert!(secrets.contains(&t.name), "{}", t.name);
+        }
         assert!(bundle("credit_card").is_none());
     }
 

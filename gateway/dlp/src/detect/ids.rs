@@ -441,6 +441,22 @@ pub(crate) static IDS: &[IdType] = &[
         source: "https://travel.state.gov/content/travel/en/passports/need-passport/card.html (passport number format)",
     },
     IdType {
+        name: "us_drivers_license",
+        country: "US",
+        label: "US driver's license number",
+        // CA/NY (A + 7), OH (AA + 6), TX/PA (8), NY (9), IL (A + 11),
+        // FL/MI/MN (A + 12), WI (A + 13), NJ (A + 14).
+        shapes: &["addddddd", "aadddddd", "dddddddd", "ddddddddd", "addddddddddd", "adddddddddddd", "addddddddddddd", "adddddddddddddd"],
+        // FL `W426-545-30-761-0`, IL `S530-4128-3367`, NY `123 456 789`.
+        groups: &[&[4, 3, 2, 3, 1], &[4, 4, 4], &[3, 3, 3]],
+        check: us_drivers_license,
+        check_doc: "a state's layout (letters then digits, 8-15 characters); no checksum: keyword required",
+        keywords: &["driver's license", "drivers license", "driver license", "driver's licence", "drivers licence", "driver's lic", "driver license number", "dl#", "dl number", "dln"],
+        alone: None,
+        with_keyword: Medium,
+        source: "https://www.aamva.org/identity/dl-id-card-design-standard (AAMVA DL/ID standard; state layouts as Purview's U.S. driver's license number)",
+    },
+    IdType {
         name: "ca_sin",
         country: "CA",
         label: "Social Insurance Number (SIN / NAS)",
@@ -1534,6 +1550,11 @@ fn us_itin(v: &[u8]) -> bool {
         && v[0] == b'9'
         && matches!(num(&v[3..5]), 50..=65 | 70..=88 | 90..=92 | 94..=99)
         && num(&v[5..]) != 0
+}
+
+fn us_drivers_license(v: &[u8]) -> bool {
+    let d = v.iter().position(u8::is_ascii_digit).unwrap_or(v.len());
+    d < v.len() && !all_same(&v[d..]) && (d > 0 || v[0] != b'0')
 }
 
 fn us_passport(v: &[u8]) -> bool {

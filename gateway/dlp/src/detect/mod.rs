@@ -2264,4 +2264,27 @@ QyNTUxOQAAACB7l1xqk2G1cQZ3tN0vK8m3u9YhJ5pQwErTyUiOpAsDfAAAAJgq8Vx7KvFc\n\
             assert_eq!(f.count("credit_card", Confidence::Low), 0, "{text}");
         }
     }
+
+    /// Issue 15 follow-up (b, d): a US driver's license number is reported
+    /// only with a keyword nearby; its layouts alone are everyday numbers.
+    #[test]
+    fn us_drivers_license_is_keyword_gated() {
+        for v in [
+            "D1234568",
+            "W426-545-30-761-0",
+            "S530-4128-3367",
+            "12345678",
+        ] {
+            let f = run(&format!("Driver's License: {v}"));
+            assert_eq!(f.count("us_drivers_license", Confidence::Medium), 1, "{v}");
+            let f = run(&format!("see {v} attached"));
+            assert_eq!(f.count("us_drivers_license", Confidence::Low), 0, "{v}");
+        }
+        let f = run("driver license 11111111");
+        assert_eq!(
+            f.count("us_drivers_license", Confidence::Low),
+            0,
+            "all same"
+        );
+    }
 }

@@ -137,6 +137,23 @@ def medicare():
     return b + str(c) + rnd.choice('123456789')
 add('au_medicare', 'Medicare number', sorted({medicare() for _ in range(N * 2)}))
 add('us_passport', 'passport number', sorted({rnd.choice('123456789') + digits(8) for _ in range(N * 2)}))
+def us_dl():
+    # State layouts (AAMVA members' published formats): CA A+7, OH AA+6,
+    # TX 8, NY 9 (also 3-3-3), IL A+11 (A123-4567-8901), FL A+12
+    # (A123-456-78-901-2), WI A+13, NJ A+14.
+    L = lambda: rnd.choice(string.ascii_uppercase)
+    st = rnd.choice(['CA', 'OH', 'TX', 'NY', 'IL', 'FL', 'WI', 'NJ'])
+    if st == 'CA': return L() + digits(7)
+    if st == 'OH': return L() + L() + digits(6)
+    if st == 'TX': return rnd.choice('123456789') + digits(7)
+    if st == 'NY':
+        v = rnd.choice('123456789') + digits(8)
+        return rnd.choice([v, v[:3] + ' ' + v[3:6] + ' ' + v[6:]])
+    if st == 'IL': v = L() + digits(11); return rnd.choice([v, v[:4] + '-' + v[4:8] + '-' + v[8:]])
+    if st == 'FL': v = L() + digits(12); return rnd.choice([v, '-'.join([v[:4], v[4:7], v[7:9], v[9:12], v[12:]])])
+    if st == 'WI': return L() + digits(13)
+    return L() + digits(14)
+add('us_drivers_license', "driver's license", sorted({v for v in (us_dl() for _ in range(N * 2)) if len(set(re.sub(r'\D', '', v))) > 1}))
 add('uk_passport', 'passport number', sorted({rnd.choice('123456789') + digits(8) for _ in range(N * 2)}))
 
 # ---- secrets: the providers' documented formats ----
