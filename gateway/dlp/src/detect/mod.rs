@@ -708,7 +708,7 @@ impl Detectors {
         let card = if is_card(d, g) {
             Some(d)
         } else {
-            without_cvv(&t)
+            without_cvv(t)
                 .filter(|(d, g)| is_card(d, g))
                 .map(|(d, _)| d)
         };
