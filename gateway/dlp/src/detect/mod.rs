@@ -66,6 +66,7 @@ pub(crate) const CORE: &[&str] = &[
     "database_url",
     "azure_ad_client_secret",
     "generic_secret",
+    "swift_bic",
 ];
 
 const D_CARD: usize = 0;
@@ -81,6 +82,7 @@ const D_JWT: usize = 9;
 const D_DB_URL: usize = 10;
 const D_AZURE_AD: usize = 11;
 const D_GENERIC: usize = 12;
+const D_BIC: usize = 13;
 
 /// What a literal found by the secret pass starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,6 +96,10 @@ enum Trig {
     Jwt,
     DbUrl,
     Assign,
+    /// A `BIC:` / `SWIFT:` / `SWIFT code:` label: a BIC has no digit the
+    /// identifier pass could start from, and alone it is a word
+    /// (`DEUTDEFF`), so only the value a label names is read.
+    Bic,
     /// A row of [`secrets::SECRETS`].
     Table(u16),
 }
@@ -185,6 +191,16 @@ const SPECIAL_TRIGGERS: &[(&str, Trig)] = &[
     ("credential:", Trig::Assign),
     ("CREDENTIAL=", Trig::Assign),
     ("CREDENTIAL:", Trig::Assign),
+    ("BIC:", Trig::Bic),
+    ("Bic:", Trig::Bic),
+    ("bic:", Trig::Bic),
+    ("SWIFT:", Trig::Bic),
+    ("Swift:", Trig::Bic),
+    ("swift:", Trig::Bic),
+    // `SWIFT code:`, `BIC-Code:`: the word before `code` is checked.
+    ("code:", Trig::Bic),
+    ("Code:", Trig::Bic),
+    ("CODE:", Trig::Bic),
 ];
 
 /// The secret pass has two prefilters over the same window, chosen per
@@ -955,7 +971,7 @@ impl Detectors {
                 if h >= from && h < to {
                     if let Some(lits) = pf.anchored.get(&(c, &hay[h..ke])) {
                         for &(lit, trig) in lits {
-                            if trig == Trig::Assign {
+                            if matches!(trig, Trig::Assign | Trig::Bic) {
                                 self.secret_at(hay, h, lit.len() - 1, trig, kw, acc);
                             }
                         }
@@ -1022,6 +1038,7 @@ impl Detectors {
             Trig::Jwt => self.jwt(hay, s, acc),
             Trig::DbUrl => self.db_url(hay, s, len, acc),
             Trig::Assign => self.assignment(hay, s, len.min(key_len(hay, s)), kw, acc),
+            Trig::Bic => self.bic(hay, s, acc),
             Trig::Table(row) => self.table_secret(hay, s, len, usize::from(row), acc),
         }
     }
@@ -1204,6 +1221,51 @@ impl Detectors {
         let mut red = [0u8; 48];
         let k = redact_tail(&hay[s..b], &hay[b..e], &mut red);
         acc.report(D_AZURE_AD, fnv(&[&hay[s..e]]), Confidence::High, &red[..k]);
+    }
+
+    /// The BIC after a `BIC:`/`SWIFT:` label at `s` (ISO 9362: institution,
+    /// ISO 3166 country, location, optional branch), upper-case as SWIFT
+    /// writes it; a location whose second character is `0` is a test BIC.
+    fn bic(&self, hay: &[u8], s: usize, acc: &mut Acc) {
+        if s > 0 && hay[s - 1].is_ascii_alphanumeric() {
+            return;
+        }
+        let k = key_len(hay, s);
+        if hay[s..s + k].eq_ignore_ascii_case(b"code") {
+            // `SWIFT code`, `BIC-Code`, `SWIFT/BIC code`.
+            let mut w = s;
+            while w > 0 && s - w < 2 && matches!(hay[w - 1], b' ' | b'-') {
+                w -= 1;
+            }
+            let mut h = w;
+            while h > 0 && w - h < 5 && hay[h - 1].is_ascii_alphabetic() {
+                h -= 1;
+            }
+            let word = &hay[h..w];
+            if w == s || !(word.eq_ignore_ascii_case(b"bic") || word.eq_ignore_ascii_case(b"swift"))
+            {
+                return;
+            }
+        }
+        let mut j = s + k;
+        while j < hay.len() && j - (s + k) < 4 && matches!(hay[j], b' ' | b':' | b'"' | b'\'') {
+            j += 1;
+        }
+        let v0 = j;
+        while j < hay.len()
+            && j - v0 <= 11
+            && (hay[j].is_ascii_uppercase() || hay[j].is_ascii_digit())
+        {
+            j += 1;
+        }
+        let v = &hay[v0..j];
+        let ends = j == hay.len() || !(hay[j].is_ascii_alphanumeric() || hay[j] == b'_');
+        if !ends || !validate::bic(v) || placeholder(v) {
+            return;
+        }
+        let mut red = *b"******** ***";
+        red[..6].copy_from_slice(&v[..6]);
+        acc.report(D_BIC, fnv(&[v]), Confidence::Medium, &red[..v.len().min(8)]);
     }
 
     /// `password = value`, `api_key: "value"`...: a value of at least
@@ -2286,5 +2348,35 @@ QyNTUxOQAAACB7l1xqk2G1cQZ3tN0vK8m3u9YhJ5pQwErTyUiOpAsDfAAAAJgq8Vx7KvFc\n\
             0,
             "all same"
         );
+    }
+
+    /// Issue 15 follow-up (b): a BIC is read only after its label; the
+    /// same word in prose is not a finding.
+    #[test]
+    fn swift_bic_only_after_its_label() {
+        for text in [
+            "BIC: DEUTDEFF",
+            "SWIFT code: DEUTDEFF500",
+            "IBAN DE89 3704 0044 0532 0130 00, BIC/SWIFT : COBADEFFXXX",
+            "Swift-Code: BNPAFRPP",
+            "bic:AGRIFRPP882",
+        ] {
+            let f = run(text);
+            assert_eq!(f.count("swift_bic", Confidence::Medium), 1, "{text}");
+            assert_eq!(f.count("swift_bic", Confidence::High), 0, "{text}");
+        }
+        for text in [
+            "transfer via DEUTDEFF today",
+            "Deutsche Bank DEUTDEFF500 branch",
+            "BIC: DEUTDE00",
+            "BIC: ABCDZZ12",
+            "BIC: deutdeff",
+            "Bank code: DEUTDEFF",
+            "BIC: DEUTDEFF5",
+            "SWIFT: XXXXDEXXXXX",
+        ] {
+            let f = run(text);
+            assert_eq!(f.count("swift_bic", Confidence::Low), 0, "{text}");
+        }
     }
 }

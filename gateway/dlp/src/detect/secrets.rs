@@ -3,9 +3,13 @@
 //! length, a structural or checksum check where the provider has one, and the
 //! provider's documentation.
 //!
-//! Every prefix of every row goes into the one case-sensitive automaton the
-//! secret pass already runs (Teddy, up to 128 literals): adding a row adds
-//! literals to that pass, not a pass. Formats that are not a prefix and a
+//! Every prefix of every row goes into the secret pass's one set of
+//! literals: adding a row adds literals to that pass, not a pass. A prefix
+//! with a punctuation byte in its first 17 (`glpat-`, `sk-or-v1-`, `pat.`,
+//! `SharedAccessKey=`) is found from that byte by the digit scan; one
+//! without (`AIza`, `ABSK`) costs a 4-byte Teddy stem, and the stems are
+//! capped (`MAX_STEMS` in `detect`, 23 of 24 used): a new prefix without
+//! punctuation should share an existing stem. Formats that are not a prefix and a
 //! body (private keys, JWTs, connection strings, Azure AD client secrets,
 //! `key = value` assignments) are rows of [`SPECIAL`] with their own
 //! matcher in `detect`.

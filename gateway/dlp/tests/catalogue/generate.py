@@ -154,6 +154,15 @@ def us_dl():
     if st == 'WI': return L() + digits(13)
     return L() + digits(14)
 add('us_drivers_license', "driver's license", sorted({v for v in (us_dl() for _ in range(N * 2)) if len(set(re.sub(r'\D', '', v))) > 1}))
+def bic():
+    # ISO 9362: institution, an ISO 3166 country, location (second character
+    # not 0: test BICs), optional branch; python-stdnum's bic checks the layout.
+    cc = rnd.choice(['DE', 'FR', 'GB', 'IT', 'ES', 'NL', 'BE', 'CH', 'AT', 'US', 'JP', 'CN', 'SG', 'AU', 'CA', 'BR', 'IN', 'PL', 'SE', 'ZA'])
+    loc = rnd.choice(string.ascii_uppercase + string.digits) + rnd.choice(string.ascii_uppercase + '123456789')
+    up = lambda a, n: ''.join(rnd.choice(a) for _ in range(n))
+    return up(string.ascii_uppercase, 4) + cc + loc + rnd.choice(['', 'XXX', up(string.ascii_uppercase + string.digits, 3)])
+_bic = importlib.import_module('stdnum.bic')
+add('swift_bic', 'BIC', sorted({v for v in (bic() for _ in range(N * 2)) if _bic.is_valid(v) and not re.search(r'XXXX|TEST|FAKE|YOUR', v)}))
 add('uk_passport', 'passport number', sorted({rnd.choice('123456789') + digits(8) for _ in range(N * 2)}))
 
 # ---- secrets: the providers' documented formats ----
