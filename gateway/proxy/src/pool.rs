@@ -33,7 +33,7 @@ pub const PER_SESSION_OVERHEAD: usize = 160 << 10;
 
 /// The DLP scanner's state per message slot: the OLE buffer (a compound file is read at
 /// random, so an Outlook or legacy Office part is kept whole, `OLE_BUFFER_BYTES`) and the rest
-/// (`Scanner::state_bytes` is 4,953,800 with the default limits, the detection catalogue, the
+/// (`Scanner::state_bytes` is 4,954,304 with the default limits, the detection catalogue, the
 /// PDF reader and its font tables, the OLE buffer and its record buffers, the RTF readers
 /// included; a test keeps this above it).
 pub const SCANNER_STATE: usize = (768 << 10) + cordon_dlp::limits::OLE_BUFFER_BYTES;

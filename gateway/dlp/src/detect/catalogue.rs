@@ -64,6 +64,7 @@ const CORE_INFO: &[CoreInfo] = &[
     ("database_url", "secret", "INT", "Database / broker URL with a password", "postgres, mysql, mariadb, mongodb(+srv), redis(s), amqp(s), mssql URL with user:password@host, password not a placeholder", "high", "https://www.rfc-editor.org/rfc/rfc3986#section-3.2.1"),
     ("azure_ad_client_secret", "secret", "Azure", "Microsoft Entra ID (Azure AD) client secret", "3 characters, a digit, Q~, 31-34 characters", "high", "https://learn.microsoft.com/en-us/entra/identity-platform/how-to-add-credentials"),
     ("generic_secret", "secret", "INT", "password / secret / token / api_key assignment", "key, = or :, a value of 12-128 characters with letters and digits and >= 3.4 bits/char entropy, not a placeholder", "low (reported, below the default threshold)", "https://cwe.mitre.org/data/definitions/798.html"),
+    ("swift_bic", "financial", "INT", "SWIFT/BIC business identifier code", "4 letters, an ISO 3166 country, a 2-character location (second not 0: test BICs), optional 3-character branch; read only after a BIC, SWIFT, BIC code or SWIFT code label", "not reported without a keyword; medium with one", "https://www.swift.com/standards/data-standards/bic-business-identifier-code (ISO 9362)"),
 ];
 
 fn conf_rule(alone: Option<Confidence>, with: Confidence) -> String {
@@ -81,6 +82,7 @@ fn core_alone(name: &str) -> Option<Confidence> {
     match name {
         "credit_card" | "uk_nino" | "jwt" => Some(Confidence::Medium),
         "us_ssn" | "aba_routing" | "generic_secret" => Some(Confidence::Low),
+        "swift_bic" => None,
         _ => Some(Confidence::High),
     }
 }
@@ -100,7 +102,7 @@ pub fn detectors() -> Vec<DetectorInfo> {
                 confidence: confidence.to_string(),
                 alone: core_alone(name),
                 with_keyword: match name {
-                    "aba_routing" | "jwt" => Confidence::Medium,
+                    "aba_routing" | "jwt" | "swift_bic" => Confidence::Medium,
                     "generic_secret" => Confidence::Low,
                     _ => Confidence::High,
                 },
@@ -158,6 +160,7 @@ static BUNDLES: LazyLock<BTreeMap<String, Vec<&'static str>>> = LazyLock::new(||
             "us_ssn",
             "us_itin",
             "us_passport",
+            "us_drivers_license",
             "aba_routing",
             "credit_card",
         ],
@@ -248,6 +251,11 @@ mod tests {
         assert!(bundle("secrets").unwrap().contains(&"slack_bot_token"));
         assert!(bundle("secrets").unwrap().contains(&"private_key"));
         assert_eq!(bundle("pci").unwrap(), &["credit_card"]);
+        assert!(bundle("hipaa").unwrap().contains(&"us_drivers_license"));
+        let secrets = bundle("secrets").unwrap();
+        for t in super::secrets::SECRETS {
+            assert!(secrets.contains(&t.name), "{}", t.name);
+        }
         assert!(bundle("credit_card").is_none());
     }
 

@@ -441,6 +441,22 @@ pub(crate) static IDS: &[IdType] = &[
         source: "https://travel.state.gov/content/travel/en/passports/need-passport/card.html (passport number format)",
     },
     IdType {
+        name: "us_drivers_license",
+        country: "US",
+        label: "US driver's license number",
+        // CA/NY (A + 7), OH (AA + 6), TX/PA (8), NY (9), IL (A + 11),
+        // FL/MI/MN (A + 12), WI (A + 13), NJ (A + 14).
+        shapes: &["addddddd", "aadddddd", "dddddddd", "ddddddddd", "addddddddddd", "adddddddddddd", "addddddddddddd", "adddddddddddddd"],
+        // FL `W426-545-30-761-0`, IL `S530-4128-3367`, NY `123 456 789`.
+        groups: &[&[4, 3, 2, 3, 1], &[4, 4, 4], &[3, 3, 3]],
+        check: us_drivers_license,
+        check_doc: "a state's layout (letters then digits, 8-15 characters); no checksum: keyword required",
+        keywords: &["driver's license", "drivers license", "driver license", "driver's licence", "drivers licence", "driver's lic", "driver license number", "dl#", "dl number", "dln"],
+        alone: None,
+        with_keyword: Medium,
+        source: "https://www.aamva.org/identity/dl-id-card-design-standard (AAMVA DL/ID standard; state layouts as Purview's U.S. driver's license number)",
+    },
+    IdType {
         name: "ca_sin",
         country: "CA",
         label: "Social Insurance Number (SIN / NAS)",
@@ -1536,6 +1552,11 @@ fn us_itin(v: &[u8]) -> bool {
         && num(&v[5..]) != 0
 }
 
+fn us_drivers_license(v: &[u8]) -> bool {
+    let d = v.iter().position(u8::is_ascii_digit).unwrap_or(v.len());
+    d < v.len() && !all_same(&v[d..]) && (d > 0 || v[0] != b'0')
+}
+
 fn us_passport(v: &[u8]) -> bool {
     match v.first() {
         Some(c) if c.is_ascii_uppercase() => v.len() == 9 && digits(&v[1..]) && !all_same(&v[1..]),
@@ -2167,6 +2188,16 @@ mod tests {
         ("uk_passport", &["925665416"], &["000000000"]),
         ("us_itin", &["912701234", "900701234"], &["912401234"]),
         ("us_passport", &["A12345678", "340020013"], &["000000000"]),
+        (
+            "us_drivers_license",
+            &[
+                "D1234568",
+                "W426-545-30-761-0",
+                "AB123456",
+                "S530-4128-3367",
+            ],
+            &["00000000", "A0000000", "ABCDEFGH"],
+        ),
         // ESDC example.
         ("ca_sin", &["163972508"], &["163972509", "846454288"]),
         // ATO-published algorithm; stdnum au.tfn.

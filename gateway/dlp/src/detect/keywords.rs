@@ -140,6 +140,8 @@ pub(crate) fn builtin_keywords(name: &str) -> &'static [&'static str] {
         "us_ssn" => SSN_WORDS,
         "aba_routing" => ABA_WORDS,
         "uk_nino" => NINO_WORDS,
+        // Labels the value must follow (`detect::Detectors::bic`).
+        "swift_bic" => &["bic", "swift", "bic code", "swift code"],
         _ => &[],
     }
 }

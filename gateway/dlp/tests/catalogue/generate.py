@@ -22,6 +22,10 @@ from faker import Faker
 
 N = 200
 rnd = random.Random(15)
+# Some Faker providers (es_ES nif) draw from the module-level generator, not
+# the instance one that seed_instance seeds: without this the corpus changed
+# on every run.
+random.seed(15)
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 def digits(n): return ''.join(rnd.choice(string.digits) for _ in range(n))
@@ -133,6 +137,32 @@ def medicare():
     return b + str(c) + rnd.choice('123456789')
 add('au_medicare', 'Medicare number', sorted({medicare() for _ in range(N * 2)}))
 add('us_passport', 'passport number', sorted({rnd.choice('123456789') + digits(8) for _ in range(N * 2)}))
+def us_dl():
+    # State layouts (AAMVA members' published formats): CA A+7, OH AA+6,
+    # TX 8, NY 9 (also 3-3-3), IL A+11 (A123-4567-8901), FL A+12
+    # (A123-456-78-901-2), WI A+13, NJ A+14.
+    L = lambda: rnd.choice(string.ascii_uppercase)
+    st = rnd.choice(['CA', 'OH', 'TX', 'NY', 'IL', 'FL', 'WI', 'NJ'])
+    if st == 'CA': return L() + digits(7)
+    if st == 'OH': return L() + L() + digits(6)
+    if st == 'TX': return rnd.choice('123456789') + digits(7)
+    if st == 'NY':
+        v = rnd.choice('123456789') + digits(8)
+        return rnd.choice([v, v[:3] + ' ' + v[3:6] + ' ' + v[6:]])
+    if st == 'IL': v = L() + digits(11); return rnd.choice([v, v[:4] + '-' + v[4:8] + '-' + v[8:]])
+    if st == 'FL': v = L() + digits(12); return rnd.choice([v, '-'.join([v[:4], v[4:7], v[7:9], v[9:12], v[12:]])])
+    if st == 'WI': return L() + digits(13)
+    return L() + digits(14)
+add('us_drivers_license', "driver's license", sorted({v for v in (us_dl() for _ in range(N * 2)) if len(set(re.sub(r'\D', '', v))) > 1}))
+def bic():
+    # ISO 9362: institution, an ISO 3166 country, location (second character
+    # not 0: test BICs), optional branch; python-stdnum's bic checks the layout.
+    cc = rnd.choice(['DE', 'FR', 'GB', 'IT', 'ES', 'NL', 'BE', 'CH', 'AT', 'US', 'JP', 'CN', 'SG', 'AU', 'CA', 'BR', 'IN', 'PL', 'SE', 'ZA'])
+    loc = rnd.choice(string.ascii_uppercase + string.digits) + rnd.choice(string.ascii_uppercase + '123456789')
+    up = lambda a, n: ''.join(rnd.choice(a) for _ in range(n))
+    return up(string.ascii_uppercase, 4) + cc + loc + rnd.choice(['', 'XXX', up(string.ascii_uppercase + string.digits, 3)])
+_bic = importlib.import_module('stdnum.bic')
+add('swift_bic', 'BIC', sorted({v for v in (bic() for _ in range(N * 2)) if _bic.is_valid(v) and not re.search(r'XXXX|TEST|FAKE|YOUR', v)}))
 add('uk_passport', 'passport number', sorted({rnd.choice('123456789') + digits(8) for _ in range(N * 2)}))
 
 # ---- secrets: the providers' documented formats ----
@@ -163,17 +193,51 @@ SPECIAL = {
  'dynatrace': lambda p, a: p + rs(A['UpperAlnum'], 24) + '.' + rs(A['UpperAlnum'], 64),
  'discord': lambda p, a: p + digits(18) + '/' + rs(A['B64Url'], 68),
 }
+HEX = '0123456789abcdef'
+def grafana_key():
+    # A Grafana API key is base64 of {"k":<32 alnum>,"n":<key name>,"id":<org>}.
+    j = '{"k":"%s","n":"%s","id":%d}' % (rs(A['Alnum'], 32), rs(string.ascii_lowercase + '-', rnd.randint(8, 20)), rnd.randint(1, 999))
+    return base64.b64encode(j.encode()).decode()
+def bedrock_short():
+    # A presigned bedrock.amazonaws.com URL (SigV4 query), base64.
+    q = ('bedrock.amazonaws.com/?Action=CallWithBearerToken&X-Amz-Algorithm=AWS4-HMAC-SHA256'
+         '&X-Amz-Credential=ASIA%s%%2F2025%02d%02d%%2Fus-east-1%%2Fbedrock%%2Faws4_request'
+         '&X-Amz-Date=2025%02d%02dT120000Z&X-Amz-Expires=43200&X-Amz-Security-Token=%s'
+         '&X-Amz-Signature=%s&X-Amz-SignedHeaders=host&Version=1') % (
+        rs(string.ascii_uppercase + '234567', 16), rnd.randint(1, 12), rnd.randint(1, 28), rnd.randint(1, 12),
+        rnd.randint(1, 28), rs(A['Alnum'], rnd.randint(200, 600)), rs(HEX, 64))
+    return base64.b64encode(q.encode()).decode()[28:]
+# Rows whose documented format has more structure than prefix + alphabet +
+# length: built here from that format (segment layouts, UUIDs, encodings).
+FORMATS = {
+ 'harness_api_key': lambda p: p + rs(A['Alnum'] + '_', 22) + '.' + rs(HEX, 24) + '.' + rs(A['Alnum'], 20),
+ 'circleci_token': lambda p: p + rs(A['Alnum'], 22) + '_' + rs(HEX, 40),
+ 'langsmith_api_key': lambda p: p + rs(HEX, 32) + '_' + rs(HEX, 10),
+ 'resend_api_key': lambda p: p + rs(A['Alnum'], 8) + '_' + rs(A['Alnum'], 24),
+ 'cloudflare_origin_ca_key': lambda p: p + rs(HEX, 24) + '-' + rs(HEX, 146),
+ 'defined_networking_token': lambda p: p + rs(string.ascii_lowercase + string.digits, 26) + '-' + rs(string.ascii_lowercase + string.digits, 52),
+ 'onepassword_secret_key': lambda p: p + '-'.join(rs(A['UpperAlnum'], n) for n in rnd.choice([(6, 11, 5, 5, 5), (6, 6, 5, 5, 5, 5)])),
+ 'pinecone_api_key': lambda p: p + rs(A['Alnum'], rnd.choice([5, 6])) + '_' + rs(A['Alnum'], 63),
+ 'sourcegraph_token': lambda p: p + rnd.choice([rs(HEX, 16) + '_', 'local_', '']) + rs(HEX, 40),
+ 'saladcloud_api_key': lambda p: p + rs(A['Alnum'], rnd.randint(1, 7)) + '_' + rs(A['Alnum'], rnd.randint(7, 80)),
+ 'klaviyo_private_key': lambda p: p + rnd.choice(['', rs(A['Alnum'], 6) + '_']) + rs(HEX, 34),
+ 'grafana_api_key': lambda p: grafana_key(),
+ 'aws_bedrock_short_term_key': lambda p: p + bedrock_short(),
+ 'facebook_access_token': lambda p: p + rs(A['Alnum'], rnd.randint(100, 200)),
+}
 SECRETS = {}
 src = open(os.path.join(HERE, '..', '..', 'src', 'detect', 'secrets.rs')).read()
 for m in re.finditer(r'name: "(\w+)",.*?prefixes: &\[(.*?)\],\s+body: Charset::(\w+),\s+min: (\d+),\s+max: (\d+),\s+check: Check::(\w+)', src, re.S):
     name, pre, cs, mn, mx, ck = m.groups()
     prefixes = re.findall(r'"(.*?)"', pre)
-    ck = {'None': None, 'Slack': 'slack', 'SlackWebhook': 'slack_webhook', 'Crc32': 'crc32', 'Anthropic': 'anthropic', 'SendGrid': 'sendgrid', 'Dynatrace': 'dynatrace', 'Discord': 'discord'}[ck]
+    ck = {'None': None, 'Slack': 'slack', 'SlackWebhook': 'slack_webhook', 'Crc32': 'crc32', 'Anthropic': 'anthropic', 'SendGrid': 'sendgrid', 'Dynatrace': 'dynatrace', 'Discord': 'discord', 'Uuid': 'uuid', 'Parts': 'parts'}[ck]
     vals = set()
     while len(vals) < N:
         p = rnd.choice(prefixes)
         n = rnd.randint(int(mn), min(int(mx), int(mn) + 40))
-        v = SPECIAL[ck](p, cs) if ck else p + rs(A[cs], n)
+        if name in FORMATS: v = FORMATS[name](p)
+        elif ck == 'uuid': v = p + str(uuid.UUID(int=rnd.getrandbits(128)))
+        else: v = SPECIAL[ck](p, cs) if ck else p + rs(A[cs], n)
         if re.search(r'(.)\1{5}|example|xxxx|test|1234567|abcdef|your|dummy|sample|fake', v, re.I): continue
         vals.add(v)
     SECRETS[name] = ('', sorted(vals))
