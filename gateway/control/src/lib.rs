@@ -140,14 +140,4 @@ impl Error {
     }
 }
 
-/// `s` cut to at most `N` bytes at a character boundary: wire strings are bounded, and a
-/// long path or message must shorten, not fail, on its way into an error or a name.
-pub fn bounded<const N: usize>(s: &str) -> heapless::String<N> {
-    let mut out = heapless::String::new();
-    for c in s.chars() {
-        if out.push(c).is_err() {
-            break;
-        }
-    }
-    out
-}
+pub use cordon_wire::bounded;

@@ -390,16 +390,7 @@ pub fn log_incident(incident: &Incident, worker: u16, seq: u64) {
     );
 }
 
-/// `s` cut to `N` bytes at a character boundary.
-pub fn bounded<const N: usize>(s: &str) -> heapless::String<N> {
-    let mut out = heapless::String::new();
-    for c in s.chars() {
-        if out.push(c).is_err() {
-            break;
-        }
-    }
-    out
-}
+pub use cordon_wire::bounded;
 
 pub fn verdict(action: Action) -> Verdict {
     match action {

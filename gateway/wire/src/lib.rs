@@ -50,3 +50,15 @@ pub use upload::{config_chunk, detectors_chunk, ChunkAction, UploadRequests, Upl
 
 #[cfg(test)]
 mod tests;
+
+/// `s` cut to at most `N` bytes at a character boundary: wire strings are bounded, and a
+/// long path or message must shorten, not fail, on its way into an error or a name.
+pub fn bounded<const N: usize>(s: &str) -> heapless::String<N> {
+    let mut out = heapless::String::new();
+    for c in s.chars() {
+        if out.push(c).is_err() {
+            break;
+        }
+    }
+    out
+}
