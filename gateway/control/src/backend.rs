@@ -5,7 +5,7 @@
 use cordon_store::Rollback;
 use cordon_wire::{
     limits::MAX_ISSUES, AppError, Counters, Incident, IncidentPage, IncidentQuery, IncidentResults,
-    Issue, JournalAnchor, JournalReport, Name, ScanReport, Status, TlsInfo,
+    Issue, JournalAnchor, JournalReport, Name, ScanComparison, ScanReport, Status, TlsInfo,
 };
 use tokio::sync::broadcast;
 
@@ -23,6 +23,11 @@ pub struct Identity {
 
 /// The gateway as the config port sees it.
 pub trait Backend: Send + Sync + 'static {
+    /// A candidate policy validated and built by [`Backend::stage_candidate`], kept by one
+    /// connection for its policy diff (at most one per connection, so at most
+    /// [`crate::limits::MAX_CONNECTIONS`] per listener).
+    type Candidate: Send + Sync + 'static;
+
     /// Software version and board, for `Hello`.
     fn identity(&self) -> Identity;
     /// `Status`: workers, sessions, memory, config generation.
@@ -65,6 +70,15 @@ pub trait Backend: Send + Sync + 'static {
     fn subscribe_incidents(&self) -> broadcast::Receiver<Incident>;
     /// `Scan`: the policy's dry run over an RFC 5322 message.
     fn scan(&self, message: &[u8]) -> Result<ScanReport, AppError>;
+    /// `StageCandidate`: validate `toml` as [`Backend::validate`] does and build it for dry
+    /// runs, changing nothing; returns it with the running generation and the warnings.
+    fn stage_candidate(&self, toml: &str) -> Result<(Self::Candidate, u64, Warnings), AppError>;
+    /// `ScanCandidate`: the dry run of `message` under the running policy and `candidate`.
+    fn scan_candidate(
+        &self,
+        candidate: &Self::Candidate,
+        message: &[u8],
+    ) -> Result<ScanComparison, AppError>;
     /// `InstallTls`: a PEM chain then key ([`crate::validate_tls_bundle`] checks it), installed
     /// for new SMTP sessions.
     fn install_tls(&self, bundle: &[u8]) -> Result<TlsInfo, AppError>;

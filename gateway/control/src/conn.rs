@@ -85,6 +85,7 @@ where
         out: vec![0; SEND_BUF_LEN].into_boxed_slice(),
         hello: false,
         staged: None,
+        candidate: None,
         follow: None,
     };
     let mut decoder: Box<FrameDecoder<MAX_FRAME_LEN>> = Box::default();
@@ -162,13 +163,15 @@ struct Follow {
     next: u64,
 }
 
-struct Conn<B, W> {
+struct Conn<B: Backend, W> {
     backend: Arc<B>,
     writer: WriteHalf<W>,
     out: Box<[u8]>,
     /// `Hello` succeeded; every other request before that is `HelloRequired`.
     hello: bool,
     staged: Option<Staged>,
+    /// The candidate policy of a policy diff (`StageCandidate`), until the next one or `Hello`.
+    candidate: Option<Arc<B::Candidate>>,
     follow: Option<Follow>,
 }
 
@@ -228,6 +231,11 @@ impl<B: Backend, W: AsyncWrite> Conn<B, W> {
             let response = journal_request(&self.backend, request).await;
             return self.send(id, *response).await;
         }
+        if matches!(request, Request::StageCandidate | Request::ScanCandidate) {
+            // Boxed: its state (a staged result, an `AppError`) stays out of the connection future.
+            let response = Box::pin(self.candidate_request(request)).await;
+            return self.send(id, *response).await;
+        }
         let response = match self.respond(request).await {
             Ok(r) => r,
             Err(e) => app_error(e),
@@ -251,6 +259,7 @@ impl<B: Backend, W: AsyncWrite> Conn<B, W> {
                 // console): nothing staged or followed by the previous one carries over.
                 self.hello = true;
                 self.staged = None;
+                self.candidate = None;
                 self.follow = None;
                 let identity = backend.identity();
                 Response::Hello(HelloReply {
@@ -349,6 +358,9 @@ impl<B: Backend, W: AsyncWrite> Conn<B, W> {
                     .await?;
                 Response::ScanReport(report)
             }
+            Request::StageCandidate | Request::ScanCandidate => {
+                unreachable!("policy-diff requests are handled before respond")
+            }
             Request::InstallTls => {
                 let info = self
                     .with_staged(BlobKind::TlsBundle, |b, blob| b.install_tls(blob))
@@ -363,6 +375,49 @@ impl<B: Backend, W: AsyncWrite> Conn<B, W> {
                 Response::Rebooting
             }
         })
+    }
+
+    /// `StageCandidate` and `ScanCandidate` (a policy diff), answered boxed and outside
+    /// `respond` for the same reason as [`journal_request`]: its debug-build frame already
+    /// holds a temporary of every fixed-size reply.
+    async fn candidate_request(&mut self, request: Request) -> Box<Response> {
+        let result = match request {
+            Request::StageCandidate => {
+                self.candidate = None;
+                self.with_staged(BlobKind::Config, |b, blob| {
+                    let (candidate, generation, warnings) =
+                        b.stage_candidate(config_text(blob)?)?;
+                    let staged = Response::CandidateStaged {
+                        generation,
+                        warnings,
+                    };
+                    Ok((Arc::new(candidate), Box::new(staged)))
+                })
+                .await
+                .map(|(candidate, response)| {
+                    self.candidate = Some(candidate);
+                    response
+                })
+            }
+            Request::ScanCandidate => match self.candidate.clone() {
+                None => Err(AppError::new(
+                    ErrorCode::UploadMissing,
+                    "no candidate policy on this connection: send StageCandidate first",
+                )),
+                Some(candidate) => {
+                    self.with_staged(BlobKind::Message, move |b, blob| {
+                        let compared = b.scan_candidate(&candidate, blob)?;
+                        Ok(Box::new(Response::ScanCompared(compared)))
+                    })
+                    .await
+                }
+            },
+            _ => Err(AppError::new(
+                ErrorCode::Internal,
+                "not a policy-diff request",
+            )),
+        };
+        result.unwrap_or_else(|e| Box::new(app_error(e)))
     }
 
     /// Runs `f` over the complete staged blob of `kind` on the blocking pool (validation,

@@ -10,7 +10,8 @@ use std::sync::Mutex;
 use cordon_store::{ConfigRecord, FsStorage, Rollback, Store};
 use cordon_wire::{
     AppError, Confidence, Counter, Counters, Finding, Incident, IncidentDetector, IncidentKind,
-    IncidentPage, MemoryStatus, ScanReport, Status, TlsInfo, Verdict, WorkerHealth, WorkerStatus,
+    IncidentPage, Judged, MemoryStatus, ScanComparison, ScanReport, Status, TlsInfo, Verdict,
+    WorkerHealth, WorkerStatus,
 };
 use tokio::sync::broadcast;
 
@@ -207,6 +208,32 @@ impl Backend for FakeBackend {
         })
     }
 
+    /// The candidate is its text: the fake's policy is one rule, `no-secrets`, whose action
+    /// is the config's first `action = "..."` line (block when there is none).
+    type Candidate = String;
+
+    fn stage_candidate(&self, toml: &str) -> Result<(String, u64, Warnings), AppError> {
+        self.persisted.validate(toml)?;
+        Ok((
+            toml.to_owned(),
+            self.persisted.current().generation,
+            Warnings::new(),
+        ))
+    }
+
+    fn scan_candidate(
+        &self,
+        candidate: &String,
+        message: &[u8],
+    ) -> Result<ScanComparison, AppError> {
+        let current = self.persisted.current();
+        Ok(ScanComparison {
+            generation: current.generation,
+            running: fake_judge(&current.record.toml, message),
+            candidate: fake_judge(candidate, message),
+        })
+    }
+
     fn install_tls(&self, bundle: &[u8]) -> Result<TlsInfo, AppError> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -331,5 +358,35 @@ impl TestCa {
             cert_pem: cert.pem(),
             key_pem: key.serialize_pem(),
         }
+    }
+}
+
+/// The fake policy's verdict: `SECRET` in the message matches `no-secrets`, whose action is
+/// the first `action = "..."` of `toml` (block when there is none or it is unknown).
+fn fake_judge(toml: &str, message: &[u8]) -> Judged {
+    if !message.windows(6).any(|w| w == b"SECRET") {
+        return Judged {
+            verdict: Verdict::Deliver,
+            rule: None,
+            scan_error: None,
+        };
+    }
+    let action = toml
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("action = "))
+        .map(|a| a.trim_matches('"'));
+    let verdict = [
+        Verdict::Deliver,
+        Verdict::Tag,
+        Verdict::Quarantine,
+        Verdict::Redirect,
+    ]
+    .into_iter()
+    .find(|v| Some(v.as_str()) == action)
+    .unwrap_or(Verdict::Block);
+    Judged {
+        verdict,
+        rule: Some(bounded("no-secrets")),
+        scan_error: None,
     }
 }

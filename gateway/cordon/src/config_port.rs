@@ -16,14 +16,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use cordon_config::Config;
+use cordon_control::backend::Warnings;
 use cordon_control::persist::{config_error, issue};
 use cordon_control::{bounded, validate_tls_bundle, Backend, Identity, Persisted};
 use cordon_store::{ConfigRecord, FsStorage, Rollback, Store};
 use cordon_wire::limits::{MAX_FINDINGS, MAX_INCIDENTS_PER_PAGE};
 use cordon_wire::{
     AppError, Counter, Counters, ErrorCode, Finding, Incident, IncidentPage, IncidentQuery,
-    IncidentResults, JournalAnchor, JournalReport, JournalStatus, MemoryStatus, ScanReport, Status,
-    TlsInfo, WorkerHealth, WorkerStatus,
+    IncidentResults, JournalAnchor, JournalReport, JournalStatus, MemoryStatus, ScanComparison,
+    ScanReport, Status, TlsInfo, WorkerHealth, WorkerStatus,
 };
 use tokio::sync::{broadcast, watch};
 
@@ -468,6 +469,32 @@ impl Backend for GatewayBackend {
             findings: out,
             more_findings: more,
         })
+    }
+
+    type Candidate = crate::policy_diff::Candidate;
+
+    fn stage_candidate(&self, toml: &str) -> Result<(Self::Candidate, u64, Warnings), AppError> {
+        let (config, built) = self.check(toml)?;
+        let warnings = restart_warnings(&self.current().shared.config, &config, toml);
+        let candidate = crate::policy_diff::Candidate {
+            inspectors: built.inspectors,
+        };
+        Ok((candidate, self.persisted.current().generation, warnings))
+    }
+
+    fn scan_candidate(
+        &self,
+        candidate: &Self::Candidate,
+        message: &[u8],
+    ) -> Result<ScanComparison, AppError> {
+        let running = self.current();
+        let generation = running.shared.generation;
+        Ok(crate::policy_diff::compare(
+            generation,
+            &running.inspectors,
+            candidate,
+            message,
+        ))
     }
 
     fn install_tls(&self, bundle: &[u8]) -> Result<TlsInfo, AppError> {

@@ -8,6 +8,8 @@
 //! - [`live`]: builds what sessions share from a config, at start and on every apply.
 //! - [`config_port`]: the gateway behind the config port (status, apply, rollback, incidents,
 //!   scan) and the A/B config store it opens.
+//! - [`policy_diff`]: a candidate config built aside and the running one judging the same
+//!   message, for `cordonctl policy diff`.
 //! - [`restart_only`]: which settings of a new config wait for a restart, and their warnings.
 //! - [`incidents`]: the persistent incident journals read back for the config port: filtered
 //!   queries merged by time, and per-journal verification.
@@ -25,6 +27,7 @@ mod error;
 mod incidents;
 mod live;
 mod logging;
+mod policy_diff;
 mod restart_only;
 mod scan;
 mod stamp_key;

@@ -60,6 +60,18 @@ pub enum CtlError {
     /// `config diff`: the file differs from the running config; the lines are printed.
     #[error("the file differs from the running config")]
     Differs,
+    /// `config apply --max-changes`: the policy diff changes more verdicts than allowed; the
+    /// changes are printed and the apply was not sent.
+    #[error("refused: the new policy changes {changed} verdicts of the corpus, more than --max-changes {max}; the running config is unchanged")]
+    TooManyChanges { changed: usize, max: usize },
+    /// `--target`: this many appliances of the fleet failed; each one's line is printed.
+    /// `code` is the highest exit code among them.
+    #[error("{failed} of {total} appliances failed")]
+    Fleet {
+        failed: usize,
+        total: usize,
+        code: u8,
+    },
     /// `--check` found something missing; already printed.
     #[error("the setup is incomplete")]
     Incomplete,
@@ -92,7 +104,8 @@ impl CtlError {
             CtlError::Client(cordon_control::Error::Server(_)) => 1,
             CtlError::NotUtf8 { .. } | CtlError::Config(_) | CtlError::Refused(_) => 1,
             CtlError::Incomplete | CtlError::NoIncident { .. } | CtlError::Differs => 1,
-            CtlError::Unverified(_) => 1,
+            CtlError::Unverified(_) | CtlError::TooManyChanges { .. } => 1,
+            CtlError::Fleet { code, .. } => *code,
             CtlError::Usage(_) => 2,
             CtlError::Script { .. } | CtlError::Table(_) => 1,
             CtlError::Evaluate(_) | CtlError::Pattern { .. } | CtlError::SenderIp(_) => 1,

@@ -26,6 +26,7 @@
 )]
 
 mod commands;
+mod fleet;
 mod port;
 mod table;
 mod time;
@@ -39,7 +40,7 @@ use cordon_wire::{ErrorCode, WireError};
 use cordonctl::CtlError;
 
 use commands::exchange_setup::ExchangeArgs;
-use commands::{appliance, config, exchange_setup, incidents, journal, scan, status, tls};
+use commands::{appliance, config, exchange_setup, incidents, journal, policy, scan, status, tls};
 use port::Port;
 
 /// Where the gateway listens by default (the unit creates it, mode 0660).
@@ -73,9 +74,19 @@ struct Cli {
     /// Client private key (PEM) for --tcp.
     #[arg(long, value_name = "FILE")]
     key: Option<PathBuf>,
-    /// CA that issued the gateway's certificate, for --tcp.
+    /// CA that issued the gateway's certificate, for --tcp and --target.
     #[arg(long, value_name = "FILE")]
     ca: Option<PathBuf>,
+    /// A fleet: run the command against each of these mutual-TLS management ports (repeat
+    /// for each appliance; needs --ca, --cert and --key), one result line per appliance.
+    /// `exchange-setup` lists every target's hostname as a gateway.
+    #[arg(
+        long = "target",
+        value_name = "HOST:PORT",
+        conflicts_with_all = ["socket", "serial", "tcp"],
+        requires = "ca"
+    )]
+    targets: Vec<String>,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     json: bool,
@@ -127,6 +138,9 @@ enum Command {
         #[arg(long)]
         follow: bool,
     },
+    /// Compare a new policy with the running one over a corpus of messages.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Dry-run the policy over a message: its findings and the verdict.
     Scan {
         /// An RFC 5322 message (.eml).
@@ -158,11 +172,30 @@ enum ConfigCommand {
         /// Refuse if the running generation is not this one (another admin applied meanwhile).
         #[arg(long, value_name = "N")]
         expect_generation: Option<u64>,
+        /// Replay --corpus under the running config and FILE first, and refuse (without
+        /// sending the apply) if more than N messages change verdict.
+        #[arg(long, value_name = "N", requires = "corpus")]
+        max_changes: Option<usize>,
+        /// The folder of .eml messages --max-changes replays.
+        #[arg(long, value_name = "DIR", requires = "max_changes")]
+        corpus: Option<PathBuf>,
     },
     /// Make the previous config current again.
     Rollback,
     /// The lines where FILE differs from the running config (exit 0 same, 1 different).
     Diff { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Replay every .eml of DIR on the appliance under the running config and under FILE
+    /// (validated, not applied), and print each message whose verdict changes.
+    Diff {
+        file: PathBuf,
+        /// A folder of RFC 5322 messages named *.eml.
+        #[arg(long, value_name = "DIR")]
+        corpus: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -233,6 +266,8 @@ fn report(e: &CtlError) {
         }
         // Each diagnostic or issue was printed where it was found.
         CtlError::Config(_) | CtlError::Refused(_) | CtlError::Incomplete | CtlError::Differs => {}
+        // The changes were printed, then why the apply was not sent.
+        CtlError::TooManyChanges { .. } => eprintln!("cordonctl: {e}"),
         CtlError::Client(cordon_control::Error::Io { op, path, source }) if *op == "connect to" => {
             eprintln!("cordonctl: {e}");
             let at = path.display();
@@ -255,18 +290,52 @@ fn transport(cli: &Cli) -> Transport {
         return Transport::Serial(device.clone());
     }
     if let Some(addr) = &cli.tcp {
-        return Transport::Tcp {
-            addr: addr.clone(),
-            // clap's `requires` guarantees --ca with --tcp.
-            ca: cli.ca.clone().unwrap_or_default(),
-            cert: cli.cert.clone(),
-            key: cli.key.clone(),
-        };
+        return tcp(cli, addr);
     }
     Transport::Unix(cli.socket.clone().unwrap_or_else(|| DEFAULT_SOCKET.into()))
 }
 
+/// The mutual-TLS port at `addr` with the command line's --ca, --cert and --key.
+fn tcp(cli: &Cli, addr: &str) -> Transport {
+    Transport::Tcp {
+        addr: addr.to_string(),
+        // clap's `requires` guarantees --ca with --tcp and --target.
+        ca: cli.ca.clone().unwrap_or_default(),
+        cert: cli.cert.clone(),
+        key: cli.key.clone(),
+    }
+}
+
+/// `--target`: the command once per appliance (see [`fleet`]).
+async fn run_fleet(cli: &Cli) -> Result<(), CtlError> {
+    match &cli.command {
+        Command::ExchangeSetup(args) => {
+            if !args.gateways.is_empty() {
+                return Err(CtlError::Usage(
+                    "give the gateways either as --target (their names are read from each appliance) or as --gateway, not both".into(),
+                ));
+            }
+            let gateways = fleet::hostnames(|t| tcp(cli, t), &cli.targets).await?;
+            let mut args = args.clone();
+            args.gateways = gateways;
+            // The first appliance's running config (or --config) describes the policy.
+            let port = Port::new(tcp(cli, &cli.targets[0]));
+            exchange_setup::exchange_setup(&port, cli.json, &args).await
+        }
+        Command::Incidents { follow: true, .. } => Err(CtlError::Usage(
+            "--follow never ends, so it cannot report per appliance: follow each appliance with --tcp".into(),
+        )),
+        _ => {
+            let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+            fleet::run(&args, &cli.targets, cli.json)
+        }
+    }
+}
+
 async fn run(cli: Cli) -> Result<(), CtlError> {
+    if !cli.targets.is_empty() {
+        return run_fleet(&cli).await;
+    }
     let port = Port::new(transport(&cli));
     let as_json = cli.json;
     match &cli.command {
@@ -277,7 +346,17 @@ async fn run(cli: Cli) -> Result<(), CtlError> {
         Command::Config(ConfigCommand::Apply {
             file,
             expect_generation,
+            max_changes: Some(max),
+            corpus: Some(dir),
+        }) => policy::guarded_apply(&port, as_json, file, *expect_generation, *max, dir).await,
+        Command::Config(ConfigCommand::Apply {
+            file,
+            expect_generation,
+            ..
         }) => config::apply(&port, as_json, file, *expect_generation).await,
+        Command::Policy(PolicyCommand::Diff { file, corpus }) => {
+            policy::diff(&port, as_json, file, corpus).await
+        }
         Command::Config(ConfigCommand::Rollback) => config::rollback(&port, as_json).await,
         Command::Config(ConfigCommand::Diff { file }) => config::diff(&port, as_json, file).await,
         Command::Incidents {

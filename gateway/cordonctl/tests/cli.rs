@@ -47,8 +47,12 @@ impl Server {
         let thread = std::thread::spawn({
             let (backend, socket) = (Arc::clone(&backend), socket.clone());
             move || {
+                // The gateway's runtime threads get an 8 MiB stack (cordon run gives them the
+                // main thread's): the debug-build connection handler needs more than tokio's
+                // 2 MiB default since the policy-diff requests joined it.
                 tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(1)
+                    .thread_stack_size(8 << 20)
                     .enable_all()
                     .build()
                     .unwrap()

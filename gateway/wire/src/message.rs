@@ -136,11 +136,21 @@ pub enum Request {
         worker: u16,
         anchor: Option<JournalAnchor>,
     },
+    /// Validate the staged config as `ValidateConfig` does and keep it, built, as this
+    /// connection's candidate policy for `ScanCandidate`. Nothing is persisted or applied;
+    /// the candidate lives until the next `StageCandidate`, `Hello` or the end of the
+    /// connection. Answered by `Response::CandidateStaged`.
+    StageCandidate,
+    /// Dry-run the staged message twice: under the running policy and under the connection's
+    /// candidate, each through its own engine and the verdict function live mail uses (a
+    /// policy diff). Answered by `Response::ScanCompared`; `UploadMissing` without a
+    /// candidate.
+    ScanCandidate,
 }
 
 impl Request {
     /// Number of variants; a decoded tag at or above it is an unknown request.
-    pub const VARIANTS: u32 = 19;
+    pub const VARIANTS: u32 = 21;
 }
 
 /// Every response of the config port.
@@ -209,11 +219,19 @@ pub enum Response {
     IncidentsVerified {
         report: Option<JournalReport>,
     },
+    /// Answer to `StageCandidate`: the candidate is valid and kept; `generation` is the
+    /// running config's it will be compared with, `warnings` as for `ConfigValid`.
+    CandidateStaged {
+        generation: u64,
+        warnings: Vec<Issue, MAX_ISSUES>,
+    },
+    /// Answer to `ScanCandidate`.
+    ScanCompared(ScanComparison),
 }
 
 impl Response {
     /// Number of variants; a decoded tag at or above it is an unknown response.
-    pub const VARIANTS: u32 = 20;
+    pub const VARIANTS: u32 = 22;
 }
 
 /// The server's half of the handshake.
@@ -462,6 +480,25 @@ pub struct ScanReport {
     pub findings: Vec<Finding, MAX_FINDINGS>,
     /// Findings beyond `MAX_FINDINGS` that did not fit.
     pub more_findings: u32,
+}
+
+/// What one policy decides for a message, as a policy diff compares it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct Judged {
+    pub verdict: Verdict,
+    /// The rule that decided, if any.
+    pub rule: Option<Name>,
+    /// Why inspection could not vouch for the message (a limit or the time budget), if so.
+    pub scan_error: Option<Name>,
+}
+
+/// Answer to `ScanCandidate`: the staged message under the running and the candidate policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct ScanComparison {
+    /// The running config's generation at the time of the scan.
+    pub generation: u64,
+    pub running: Judged,
+    pub candidate: Judged,
 }
 
 /// The certificate now in use, after `InstallTls`.

@@ -111,6 +111,8 @@ fn every_request() -> StdVec<Request> {
                 tag: [7; 32],
             }),
         },
+        Request::StageCandidate,
+        Request::ScanCandidate,
     ]
 }
 
@@ -252,6 +254,23 @@ fn every_response() -> StdVec<Response> {
                 next: Some(1),
             }),
         },
+        Response::CandidateStaged {
+            generation: 4,
+            warnings: Vec::new(),
+        },
+        Response::ScanCompared(ScanComparison {
+            generation: 4,
+            running: Judged {
+                verdict: Verdict::Tag,
+                rule: Some(s("tag-ssn")),
+                scan_error: None,
+            },
+            candidate: Judged {
+                verdict: Verdict::Block,
+                rule: Some(s("block-ssn")),
+                scan_error: Some(s("time budget")),
+            },
+        }),
     ]
 }
 

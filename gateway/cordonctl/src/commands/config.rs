@@ -263,7 +263,7 @@ fn issues_json(file: &Path, issues: &[Issue]) -> serde_json::Value {
 }
 
 /// A refusal as JSON: its code, message and issues.
-fn error_json(file: &Path, e: &cordon_wire::AppError) -> serde_json::Value {
+pub(crate) fn error_json(file: &Path, e: &cordon_wire::AppError) -> serde_json::Value {
     serde_json::json!({
         "code": e.code,
         "message": e.message.as_str(),
@@ -273,7 +273,7 @@ fn error_json(file: &Path, e: &cordon_wire::AppError) -> serde_json::Value {
 
 /// Each issue as `file:line:col: key: reason`, the local file name in place of the
 /// server's, so editors and CI annotations jump to the line.
-fn print_issues(file: &Path, e: &cordon_wire::AppError) {
+pub(crate) fn print_issues(file: &Path, e: &cordon_wire::AppError) {
     for issue in &e.issues {
         let key = if issue.key.is_empty() {
             String::new()

@@ -9,7 +9,7 @@ use cordonctl::{exchange, CtlError};
 
 use crate::port::{json, read, Port};
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub(crate) struct ExchangeArgs {
     /// The config to describe; without it, the running config is fetched.
     #[arg(long, value_name = "FILE")]
