@@ -15,6 +15,8 @@
 //! - [`stamp_key`]: the appliance's stamp key file when there is no config store.
 //! - [`worker_env`]: what the supervisor tells its workers through the environment.
 //! - [`logging`]: journald under systemd, stderr otherwise.
+//! - [`metrics`]: the metric table's cells (shared between workers) and the gauges a worker
+//!   refreshes; [`metrics_http`]: the read-only Prometheus endpoint of `[metrics]`.
 //! - [`error`]: the one error type, with each wrapped error as its source.
 
 #![forbid(unsafe_code)]
@@ -25,6 +27,8 @@ mod error;
 mod incidents;
 mod live;
 mod logging;
+mod metrics;
+mod metrics_http;
 mod restart_only;
 mod scan;
 mod stamp_key;
