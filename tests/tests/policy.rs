@@ -536,6 +536,6 @@ fn scan_errors_follow_on_scan_error() {
     assert_eq!(r.code, 550, "{r:?}");
     assert!(r.text().contains("scan_timeout"), "{r:?}");
     let logs = gw.terminate_logs();
-    assert!(logs.contains("\"scan_errors\":1"), "{logs}");
+    assert!(logs.contains("\"scan_errors_total\":1"), "{logs}");
     assert_eq!(cap.messages().len(), 1);
 }
