@@ -21,6 +21,7 @@ PEER_PACKAGES=(
     procps               # pgrep/ps in the benchmark and runtime tests
     systemd              # systemd-analyze verify/security of the units (systemd/check.sh)
     poppler-utils        # pdftotext: the PDF reader is compared with it (gateway/dlp/tests/formats.rs)
+    prometheus           # promtool and a real Prometheus scraping /metrics (tests/tests/metrics.rs)
 )
 # fixture writers: only to regenerate the committed golden files of
 # gateway/dlp/tests/fixtures/formats (the commands are in its README); no test runs them, and

@@ -99,12 +99,12 @@ fn every_request_over_the_unix_socket() {
     assert_eq!(code, 0, "{out}");
     assert!(
         out.lines()
-            .any(|l| l.starts_with("messages") && l.trim_end().ends_with(" 1")),
+            .any(|l| l.starts_with("relayed_messages_total ") && l.trim_end().ends_with(" 1")),
         "{out}"
     );
     assert!(
         out.lines()
-            .any(|l| l.starts_with("verdict.tag") && l.trim_end().ends_with(" 1")),
+            .any(|l| l.starts_with("messages_total.tag ") && l.trim_end().ends_with(" 1")),
         "{out}"
     );
 

@@ -288,14 +288,14 @@ fn verdicts_end_to_end_with_notifications_incidents_and_counters() {
         .expect("stop line")
         .to_string();
     for want in [
-        "\"messages\":4",
-        "[\"block\",1]",
-        "[\"quarantine\",1]",
-        "[\"tag\",1]",
-        "[\"redirect\",1]",
-        "[\"deliver\",1]",
-        "[\"credit_card\",1]",
-        "[\"us_ssn\",1]",
+        "\"relayed_messages_total\":4",
+        "\"messages_total.block\":1",
+        "\"messages_total.quarantine\":1",
+        "\"messages_total.tag\":1",
+        "\"messages_total.redirect\":1",
+        "\"messages_total.deliver\":1",
+        "\"detector_hits_total.credit_card\":1",
+        "\"detector_hits_total.us_ssn\":1",
     ] {
         assert!(counters.contains(want), "counters lack {want}: {counters}");
     }
@@ -469,7 +469,7 @@ fn own_stamp_is_a_loop_and_forgeries_are_stripped() {
         .unwrap()
         .to_string();
     assert!(
-        counters.contains("\"loops\":1") && counters.contains("\"forged_stamps\":1"),
+        counters.contains("\"loops_total\":1") && counters.contains("\"forged_stamps_total\":1"),
         "{counters}"
     );
 }
@@ -536,6 +536,6 @@ fn scan_errors_follow_on_scan_error() {
     assert_eq!(r.code, 550, "{r:?}");
     assert!(r.text().contains("scan_timeout"), "{r:?}");
     let logs = gw.terminate_logs();
-    assert!(logs.contains("\"scan_errors\":1"), "{logs}");
+    assert!(logs.contains("\"scan_errors_total\":1"), "{logs}");
     assert_eq!(cap.messages().len(), 1);
 }

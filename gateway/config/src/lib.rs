@@ -7,12 +7,14 @@
 //!   first one.
 //! - [`parse`]: builds the model section by section.
 //! - [`units`]: sizes (`35MiB`) and durations (`5m`).
+//! - [`metrics`]: the `[metrics]` section (its model and its parser).
 //!
 //! Files named in the config (certificates, keys, CA bundles) are checked by [`check_files`];
 //! [`parse`] itself does no I/O so a config can be validated before it is installed.
 
 #![forbid(unsafe_code)]
 
+pub mod metrics;
 pub mod model;
 mod parse;
 pub mod reader;

@@ -55,6 +55,8 @@ pub struct Config {
     pub incidents: Incidents,
     /// `[control]`: the config port; absent, the gateway runs from its file alone.
     pub control: Option<Control>,
+    /// `[metrics]`: the Prometheus endpoint; absent, none is served.
+    pub metrics: Option<crate::metrics::Metrics>,
 }
 
 impl Config {
@@ -74,6 +76,7 @@ impl Config {
         if let Some(t) = self.control.as_ref().and_then(|c| c.tcp.as_ref()) {
             v.extend([&t.certificate, &t.private_key, &t.client_ca]);
         }
+        v.extend(self.metrics.iter().flat_map(|m| m.files()));
         v
     }
 }

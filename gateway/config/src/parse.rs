@@ -90,6 +90,9 @@ pub fn parse(text: &str, file: &Path) -> Result<Config, Error> {
     let control = root
         .table(&mut r, "control")
         .and_then(|s| control(s, &mut r, &base));
+    let metrics = root
+        .table(&mut r, "metrics")
+        .and_then(|s| crate::metrics::metrics(s, &mut r, &base));
     root.finish(&mut r);
 
     match (gateway, relay) {
@@ -107,6 +110,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Config, Error> {
             policy,
             incidents,
             control,
+            metrics,
         }),
         _ => Err(Error::Invalid {
             file: file.to_path_buf(),
@@ -132,7 +136,13 @@ fn missing(r: &mut Reader<'_>, s: &Section<'_, '_>, key: &str) {
     r.error(&s.span, &s.key(key), "missing required key");
 }
 
-fn file_ref(r: &Reader<'_>, base: &Path, value: &str, span: &Range<usize>, key: &str) -> FileRef {
+pub(crate) fn file_ref(
+    r: &Reader<'_>,
+    base: &Path,
+    value: &str,
+    span: &Range<usize>,
+    key: &str,
+) -> FileRef {
     let p = PathBuf::from(value);
     let path = if p.is_absolute() { p } else { base.join(p) };
     FileRef {

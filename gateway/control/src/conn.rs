@@ -105,7 +105,10 @@ where
                 let mut input = &buf[..n];
                 while let Some(event) = decoder.feed::<RequestFrame>(&mut input) {
                     match event {
-                        DecodeEvent::Frame(frame) => conn.handle(frame).await?,
+                        // Boxed: a request's future holds temporaries of the fixed-size replies
+                        // (tens of KiB each in a debug build), which must not sit on the
+                        // worker's stack.
+                        DecodeEvent::Frame(frame) => Box::pin(conn.handle(frame)).await?,
                         DecodeEvent::Error(e) => {
                             tracing::debug!(%peer, error = %e, "bad frame");
                             conn.send(UNATTRIBUTED_ID, Response::Error(e)).await?;

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use cordon_store::{ConfigRecord, FsStorage, Rollback, Store};
+use cordon_wire::limits::MAX_INCIDENTS_PER_PAGE;
 use cordon_wire::{
     AppError, Confidence, Counter, Counters, Finding, Incident, IncidentDetector, IncidentKind,
     IncidentPage, Judged, MemoryStatus, ScanComparison, ScanReport, Status, TlsInfo, Verdict,
@@ -250,16 +251,32 @@ impl Backend for FakeBackend {
             .iter()
             .find(|c| c.worker == 0)
             .map_or(0, |c| c.seq);
-        let page = self.incidents(since, usize::from(query.max));
+        let max = usize::from(query.max).min(MAX_INCIDENTS_PER_PAGE);
+        let ring = self.incidents.lock().unwrap_or_else(|p| p.into_inner());
+        let mut incidents = heapless::Vec::new();
+        let mut kept = ring
+            .iter()
+            .filter(|i| i.seq >= since && query.keeps(i))
+            .peekable();
+        while incidents.len() < max {
+            match kept.next() {
+                Some(i) => {
+                    let _ = incidents.push(i.clone());
+                }
+                None => break,
+            }
+        }
+        let done = kept.peek().is_none();
+        let last = incidents.last().map_or(since, |i: &Incident| i.seq + 1);
         let mut next = heapless::Vec::new();
         let _ = next.push(cordon_wire::Cursor {
             worker: 0,
-            seq: page.next,
+            seq: last,
         });
         Ok(cordon_wire::IncidentResults {
-            done: page.incidents.is_empty(),
-            incidents: page.incidents,
+            incidents,
             next,
+            done,
         })
     }
 

@@ -248,6 +248,13 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
         .map_or(0, |w| u16::try_from(w.share.0).unwrap_or(u16::MAX));
     let journal = incident_log::journal_dir(&crate::incidents::journal_root(&config), index);
     let mut durable = Durable::new(running.key, &engine, &config);
+    let store = crate::metrics::store(opts.worker.as_ref().map(|w| w.share));
+    crate::metrics::attach(
+        &mut durable,
+        &store,
+        usize::from(index),
+        engine.detector_names(),
+    );
     // A session waits for its own incidents' fsync before it sends more, so the queue never
     // holds more than one submission per session.
     durable.log = Some(IncidentLog::start(
@@ -355,6 +362,10 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
             let backend = GatewayBackend::new(&board, persisted, built.clone(), Arc::clone(&live_tx), Arc::clone(&pool), supervisor, index);
             port_tasks = start_config_port(&control, backend, rx.clone())?;
         }
+        tokio::spawn(crate::metrics::refresh(durable.clone(), Arc::clone(&pool)));
+        if let (true, Some(m)) = (serve_port, config.metrics.as_ref()) {
+            port_tasks.push(crate::metrics_http::start(m, store, rx.clone())?);
+        }
         tokio::spawn(signals(tx, live_tx, path, durable, Arc::clone(&config)));
         let served = server::serve(live_rx, pool, listeners, rx, DRAIN_DEADLINE)
             .await
@@ -366,7 +377,12 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
         }
         served
     })?;
-    tracing::info!(counters = %serde_json::to_string(&counters.snapshot()).unwrap_or_default(), "cordon stopped");
+    let totals: serde_json::Map<String, serde_json::Value> =
+        cordon_metrics::text::pairs(&counters.snapshot())
+            .into_iter()
+            .map(|(k, v)| (k, v.into()))
+            .collect();
+    tracing::info!(counters = %serde_json::Value::Object(totals), "cordon stopped");
     Ok(())
 }
 
@@ -524,6 +540,9 @@ pub fn supervise(board_path: &Path, path: &Path, source: ConfigSource) -> Result
     let control_core = board.data_cores.first().copied().unwrap_or(0);
     let board_name = board.name.clone();
     let data_cores = board.data_cores.clone();
+    // Held until the supervisor returns: restarted workers map the same counters.
+    let region = crate::metrics::region(workers)?;
+    let metrics_fd = region.fd();
     let make = move |core: usize| {
         let index = data_cores.iter().position(|&c| c == core).unwrap_or(0);
         let mut cmd = std::process::Command::new(&exe);
@@ -540,7 +559,8 @@ pub fn supervise(board_path: &Path, path: &Path, source: ConfigSource) -> Result
         .arg(&config_path)
         .env(worker_env::SUPERVISOR_PID, std::process::id().to_string())
         .env(worker_env::BOARD, &board_name)
-        .env(worker_env::WORKERS, workers.to_string());
+        .env(worker_env::WORKERS, workers.to_string())
+        .env(worker_env::METRICS_FD, metrics_fd.to_string());
         if core == control_core {
             cmd.arg("--control");
         }
@@ -552,7 +572,9 @@ pub fn supervise(board_path: &Path, path: &Path, source: ConfigSource) -> Result
             .map(|_| ())
             .map_err(|e| e.to_string())
     };
-    cordon_supervisor::Supervisor::new(board, make, validate)
+    let result = cordon_supervisor::Supervisor::new(board, make, validate)
         .run_blocking()
-        .map_err(Error::Supervisor)
+        .map_err(Error::Supervisor);
+    drop(region);
+    result
 }

@@ -4,8 +4,8 @@
 //! rule names against the engine), written power-safe to the A/B store, built exactly as at
 //! start ([`crate::live::build`]) and only then swapped in for new sessions; sessions in flight
 //! finish on the config they started with. Settings that size memory or bind sockets
-//! (`listen`, `listen_tls`, `max_sessions`, `max_message_size`, `prefault`, `[control]`) are
-//! persisted but take effect at the next start; the reply warns about them.
+//! ([`crate::restart_only`]) are persisted but take effect at the next start; the reply
+//! warns about them.
 
 // `AppError` is the wire's fixed-size error (cordon-wire has no allocator) and the Backend
 // trait returns it, as cordon-control does.
@@ -150,7 +150,7 @@ fn app_error(e: Error) -> AppError {
     }
 }
 
-fn resident_bytes() -> u64 {
+pub(crate) fn resident_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -250,7 +250,19 @@ impl Backend for GatewayBackend {
     }
 
     fn status(&self) -> cordon_wire::Status {
-        let sessions = u32::try_from(self.pool.in_use()).unwrap_or(u32::MAX);
+        let own = u32::try_from(self.pool.in_use()).unwrap_or(u32::MAX);
+        // Other workers' sessions and memory from their metric slots (refreshed each second).
+        let metrics = self.durable.counters.snapshot();
+        let others: Vec<&cordon_metrics::cells::WorkerCells> = metrics
+            .started()
+            .filter(|w| w.pid != std::process::id())
+            .collect();
+        let of = |pid: u32, id: cordon_metrics::Id| {
+            others
+                .iter()
+                .find(|w| w.pid == pid)
+                .map_or(0, |w| w.value(id))
+        };
         let me = std::process::id();
         // Under the supervisor its children are the workers; this process knows only its own
         // sessions. Otherwise this process is the one worker.
@@ -280,24 +292,36 @@ impl Backend for GatewayBackend {
             } else {
                 WorkerHealth::Healthy
             };
-            let own = if pid == me { sessions } else { 0 };
+            let sessions = if pid == me {
+                own
+            } else {
+                u32::try_from(of(pid, cordon_metrics::Id::SessionsInUse)).unwrap_or(u32::MAX)
+            };
             let _ = workers.push(WorkerStatus {
                 index: index as u16,
                 core,
                 pid,
                 health,
-                sessions: own,
+                sessions,
             });
         }
         Status {
             software: bounded(concat!("cordon ", env!("CARGO_PKG_VERSION"))),
             board: bounded(&self.board),
             uptime_secs: self.started.elapsed().as_secs(),
+            sessions: workers.iter().map(|w| w.sessions).sum(),
             workers,
-            sessions,
             memory: MemoryStatus {
-                budget_bytes: self.pool.budget_bytes() as u64,
-                used_bytes: resident_bytes(),
+                budget_bytes: self.pool.budget_bytes() as u64
+                    + others
+                        .iter()
+                        .map(|w| w.value(cordon_metrics::Id::MemoryBudget))
+                        .sum::<u64>(),
+                used_bytes: resident_bytes()
+                    + others
+                        .iter()
+                        .map(|w| w.value(cordon_metrics::Id::Resident))
+                        .sum::<u64>(),
             },
             config_generation: self.persisted.current().generation,
             listeners: {
@@ -341,32 +365,14 @@ impl Backend for GatewayBackend {
     }
 
     fn counters(&self) -> Counters {
-        let s = self.durable.counters.snapshot();
+        // The metric table's values for the whole appliance, as `/metrics` shows them.
         let mut out: heapless::Vec<Counter, { cordon_wire::limits::MAX_COUNTERS }> =
             heapless::Vec::new();
-        let mut add = |name: &str, value: u64| {
+        for (name, value) in cordon_metrics::text::pairs(&self.durable.counters.snapshot()) {
             let _ = out.push(Counter {
-                name: bounded(name),
+                name: bounded(&name),
                 value,
             });
-        };
-        add("messages", s.messages);
-        add("bytes", s.bytes);
-        add("sessions_open", self.pool.in_use() as u64);
-        add("downstream_errors", s.downstream_errors);
-        add("scan_errors", s.scan_errors);
-        add("forged_stamps", s.forged_stamps);
-        add("loops", s.loops);
-        for (action, n) in &s.verdicts {
-            add(&format!("verdict.{action}"), *n);
-        }
-        for (name, n) in &s.detector_hits {
-            add(&format!("detector.{name}"), *n);
-        }
-        for (upper_us, n) in &s.scan_time_us {
-            if *n > 0 {
-                add(&format!("scan_time_us.le_{upper_us}"), *n);
-            }
         }
         Counters { counters: out }
     }

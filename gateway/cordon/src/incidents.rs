@@ -46,23 +46,6 @@ struct Head {
     ended: bool,
 }
 
-fn keeps(q: &IncidentQuery, i: &Incident) -> bool {
-    q.after_unix.is_none_or(|t| i.time_unix >= t)
-        && q.before_unix.is_none_or(|t| i.time_unix < t)
-        && q.rule
-            .as_ref()
-            .is_none_or(|r| i.rule.as_ref().is_some_and(|x| x == r))
-        && q.action.is_none_or(|a| i.action == a)
-        && q.sender.as_ref().is_none_or(|s| {
-            i.sender
-                .to_ascii_lowercase()
-                .contains(&s.to_ascii_lowercase())
-        })
-        && q.detector
-            .as_ref()
-            .is_none_or(|d| i.detectors.iter().any(|x| x.name == *d))
-}
-
 impl Head {
     /// Reads on to the next incident the query keeps, within the request's budget.
     fn advance(&mut self, q: &IncidentQuery, budget: &mut u64) {
@@ -87,7 +70,7 @@ impl Head {
             };
             i.worker = self.worker;
             i.seq = entry.seq;
-            if keeps(q, &i) {
+            if q.keeps(&i) {
                 self.current = Some((entry.time_ms, i));
                 return;
             }

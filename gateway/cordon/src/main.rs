@@ -17,6 +17,8 @@
 //! - [`stamp_key`]: the appliance's stamp key file when there is no config store.
 //! - [`worker_env`]: what the supervisor tells its workers through the environment.
 //! - [`logging`]: journald under systemd, stderr otherwise.
+//! - [`metrics`]: the metric table's cells (shared between workers) and the gauges a worker
+//!   refreshes; [`metrics_http`]: the read-only Prometheus endpoint of `[metrics]`.
 //! - [`error`]: the one error type, with each wrapped error as its source.
 
 #![forbid(unsafe_code)]
@@ -27,6 +29,8 @@ mod error;
 mod incidents;
 mod live;
 mod logging;
+mod metrics;
+mod metrics_http;
 mod policy_diff;
 mod restart_only;
 mod scan;

@@ -40,6 +40,10 @@ pub fn restart_only(old: &Config, new: &Config) -> Vec<(&'static str, &'static s
     if old.control != new.control {
         v.push(("control", ""));
     }
+    // The endpoint is bound at start, like the config port.
+    if old.metrics != new.metrics {
+        v.push(("metrics", ""));
+    }
     if old.policy.incident_ring != new.policy.incident_ring {
         v.push(("policy", "incident_ring"));
     }

@@ -6,5 +6,7 @@
 pub const SUPERVISOR_PID: &str = "CORDON_SUPERVISOR_PID";
 /// How many workers there are.
 pub const WORKERS: &str = "CORDON_WORKERS";
+/// The descriptor of the shared counters region (`cordon_platform::shared`).
+pub const METRICS_FD: &str = "CORDON_METRICS_FD";
 /// The board profile's name.
 pub const BOARD: &str = "CORDON_BOARD";

@@ -773,7 +773,7 @@ fn incidents_show_json_fields_since_and_after() {
     let ago = regex::Regex::new(r" \(\d+ (s|min|h|day|days) ago\)").unwrap();
     assert_eq!(
         ago.replace(&stdout(&out), " (AGO)"),
-        "incident 2
+        "incident w0:2
   kind        dlp
   time        2023-11-14T22:13:22Z (AGO)
   action      block
@@ -839,7 +839,7 @@ credit_card      2  high        4556 **** **** 9855
     assert_eq!(
         line.split_whitespace().collect::<Vec<_>>(),
         [
-            "3",
+            "w0:3",
             "2023-11-14T22:13:23Z",
             "dlp",
             "block",
@@ -857,7 +857,7 @@ credit_card      2  high        4556 **** **** 9855
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stderr(&out),
-        "cordonctl: no incident 99: not recorded (yet); `cordonctl incidents` lists those the ring holds\n"
+        "cordonctl: no incident w0:99: not in the journal (dropped by retention, or not recorded yet); `cordonctl incidents verify` shows the range held\n"
     );
     let out = server.run(&["incidents", "--after", "yesterday"]);
     assert_eq!(out.status.code(), Some(2));
@@ -986,6 +986,8 @@ fn json_outputs_match_the_documented_schemas() {
         "incident",
         &incident,
         &[
+            ("id", "string"),
+            ("worker", "integer"),
             ("seq", "integer"),
             ("time", "string"),
             ("time_unix", "integer"),
@@ -1035,6 +1037,7 @@ fn json_outputs_match_the_documented_schemas() {
             ("config_generation", "integer"),
             ("listeners", "array"),
             ("restart_pending", "array"),
+            ("journal", "object"),
         ],
     );
     assert_schema(

@@ -8,6 +8,7 @@
 //! - [`process`]: what a supervisor sets up in a child between `fork` and `exec` (inherited
 //!   heartbeat fd, parent-death signal, core pinning) and `PR_SET_PDEATHSIG` for the caller.
 //! - [`notify`]: the sd_notify datagram protocol (`READY=1`, `STATUS=`, `WATCHDOG=1`, ...).
+//! - [`shared`]: a `memfd` of `AtomicU64` counters that a supervisor's workers all map.
 //! - [`watchdog`]: the Linux hardware watchdog device (`/dev/watchdog`), with a plain-write
 //!   fallback so a FIFO or regular file can stand in for it in tests.
 
@@ -19,6 +20,7 @@ pub mod affinity;
 pub mod memory;
 pub mod notify;
 pub mod process;
+pub mod shared;
 pub mod watchdog;
 
 use std::path::PathBuf;
@@ -60,6 +62,11 @@ pub enum Error {
     Rlimit(nix::Error),
     #[error("inherited descriptor {fd} {reason}")]
     InheritedFd { fd: i32, reason: &'static str },
+    #[error("shared counters: {reason} failed: {source}")]
+    Shared {
+        reason: &'static str,
+        source: nix::Error,
+    },
     #[error("cannot set the parent-death signal: {0}")]
     DeathSignal(nix::Error),
     #[error("NOTIFY_SOCKET={addr:?} is not a usable socket address: {reason}")]

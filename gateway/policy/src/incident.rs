@@ -1,7 +1,6 @@
-//! Incidents (the fixed-size ring the config port serves) and counters.
+//! Incidents (the fixed-size ring the config port serves).
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use cordon_config::Action;
 use cordon_dlp::Findings;
@@ -42,11 +41,6 @@ pub const INCIDENT_BYTES: usize = std::mem::size_of::<Incident>()
 /// Incidents returned by one [`IncidentRing::since`] call at most, so one
 /// config-port answer stays within its frame size.
 pub const MAX_PAGE: usize = 64;
-
-/// Scan time histogram buckets: bucket 0 is under 1 µs, bucket `i` is
-/// `[2^(i-1), 2^i)` µs, the last one everything from 2^25 µs (33.5 s, above
-/// the default 30 s scan budget) up.
-pub const SCAN_BUCKETS: usize = 27;
 
 /// Why an incident was raised.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -290,149 +284,6 @@ impl IncidentRing {
     }
 }
 
-/// Gateway counters, shared by all sessions (`&self` methods, relaxed
-/// atomics: each is an independent tally). Detector names are fixed at
-/// construction from the engine, so the map never grows.
-#[derive(Debug)]
-pub struct Counters {
-    messages: AtomicU64,
-    bytes: AtomicU64,
-    /// Indexed by `Action as usize` (Deliver..Block).
-    verdicts: [AtomicU64; 5],
-    detector_names: Vec<String>,
-    /// Messages in which each detector matched.
-    detector_hits: Box<[AtomicU64]>,
-    downstream_errors: AtomicU64,
-    scan_errors: AtomicU64,
-    forged_stamps: AtomicU64,
-    loops: AtomicU64,
-    scan_us: [AtomicU64; SCAN_BUCKETS],
-}
-
-/// A copy of the counters at one moment, for the config port.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CountersSnapshot {
-    pub messages: u64,
-    pub bytes: u64,
-    /// `(action, count)` for deliver, tag, quarantine, redirect, block.
-    pub verdicts: Vec<(String, u64)>,
-    /// `(detector, messages)` in engine order.
-    pub detector_hits: Vec<(String, u64)>,
-    pub downstream_errors: u64,
-    pub scan_errors: u64,
-    pub forged_stamps: u64,
-    pub loops: u64,
-    /// `(upper bound in µs, count)`; the last bound is `u64::MAX`.
-    pub scan_time_us: Vec<(u64, u64)>,
-}
-
-const ACTIONS: [Action; 5] = [
-    Action::Deliver,
-    Action::Tag,
-    Action::Quarantine,
-    Action::Redirect,
-    Action::Block,
-];
-
-fn bump(c: &AtomicU64, n: u64) {
-    c.fetch_add(n, Ordering::Relaxed);
-}
-
-impl Counters {
-    /// Counters for an engine's detector names (`Engine::detector_names`).
-    pub fn new(detector_names: &[String]) -> Counters {
-        Counters {
-            messages: AtomicU64::new(0),
-            bytes: AtomicU64::new(0),
-            verdicts: Default::default(),
-            detector_names: detector_names.to_vec(),
-            detector_hits: detector_names.iter().map(|_| AtomicU64::new(0)).collect(),
-            downstream_errors: AtomicU64::new(0),
-            scan_errors: AtomicU64::new(0),
-            forged_stamps: AtomicU64::new(0),
-            loops: AtomicU64::new(0),
-            scan_us: Default::default(),
-        }
-    }
-
-    pub fn message(&self, bytes: u64) {
-        bump(&self.messages, 1);
-        bump(&self.bytes, bytes);
-    }
-
-    pub fn verdict(&self, action: Action) {
-        let i = ACTIONS.iter().position(|a| *a == action).unwrap_or(0);
-        bump(&self.verdicts[i], 1);
-    }
-
-    /// One hit per detector that matched; names the engine does not know are ignored.
-    pub fn findings(&self, findings: &Findings) {
-        for d in &findings.detectors {
-            if let Some(i) = self.detector_names.iter().position(|n| *n == d.name) {
-                bump(&self.detector_hits[i], 1);
-            }
-        }
-    }
-
-    pub fn downstream_error(&self) {
-        bump(&self.downstream_errors, 1);
-    }
-
-    pub fn scan_error(&self) {
-        bump(&self.scan_errors, 1);
-    }
-
-    pub fn forged_stamp(&self) {
-        bump(&self.forged_stamps, 1);
-    }
-
-    pub fn loop_detected(&self) {
-        bump(&self.loops, 1);
-    }
-
-    /// Records one scan's duration in microseconds.
-    pub fn scan_time(&self, micros: u64) {
-        let i = (u64::BITS - micros.leading_zeros()) as usize;
-        bump(&self.scan_us[i.min(SCAN_BUCKETS - 1)], 1);
-    }
-
-    pub fn snapshot(&self) -> CountersSnapshot {
-        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        CountersSnapshot {
-            messages: get(&self.messages),
-            bytes: get(&self.bytes),
-            verdicts: ACTIONS
-                .iter()
-                .zip(&self.verdicts)
-                .map(|(a, c)| (action_name(*a).to_string(), get(c)))
-                .collect(),
-            detector_hits: self
-                .detector_names
-                .iter()
-                .zip(self.detector_hits.iter())
-                .map(|(n, c)| (n.clone(), get(c)))
-                .collect(),
-            downstream_errors: get(&self.downstream_errors),
-            scan_errors: get(&self.scan_errors),
-            forged_stamps: get(&self.forged_stamps),
-            loops: get(&self.loops),
-            scan_time_us: self
-                .scan_us
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    let bound = if i + 1 == SCAN_BUCKETS {
-                        u64::MAX
-                    } else {
-                        1u64 << i
-                    };
-                    (bound, get(c))
-                })
-                .collect(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -570,53 +421,5 @@ mod tests {
         assert!(used * 10 > INCIDENT_BYTES * 9, "{used} vs {INCIDENT_BYTES}");
         assert_eq!(i.detectors.len(), MAX_INCIDENT_DETECTORS);
         assert_eq!(i.detectors[0].samples.len(), MAX_INCIDENT_SAMPLES);
-    }
-
-    #[test]
-    fn counters_snapshot() {
-        let names: Vec<String> = vec!["credit_card".into(), "us_ssn".into()];
-        let c = Counters::new(&names);
-        c.message(100);
-        c.message(50);
-        c.verdict(Action::Block);
-        c.verdict(Action::Tag);
-        c.verdict(Action::Block);
-        let f = Findings {
-            detectors: vec![cordon_dlp::DetectorFinding {
-                name: "credit_card".into(),
-                counts: Default::default(),
-                confidence: cordon_dlp::Confidence::High,
-                count_is_lower_bound: false,
-                locations: vec![],
-                samples: vec![],
-            }],
-            ..Findings::default()
-        };
-        c.findings(&f);
-        c.downstream_error();
-        c.forged_stamp();
-        c.loop_detected();
-        c.scan_error();
-        for us in [0, 1, 3, 1000, u64::MAX] {
-            c.scan_time(us);
-        }
-        let s = c.snapshot();
-        assert_eq!((s.messages, s.bytes), (2, 150));
-        assert_eq!(s.verdicts[4], ("block".to_string(), 2));
-        assert_eq!(s.verdicts[1], ("tag".to_string(), 1));
-        assert_eq!(
-            s.detector_hits,
-            [("credit_card".into(), 1), ("us_ssn".into(), 0)]
-        );
-        assert_eq!(
-            (s.downstream_errors, s.scan_errors, s.forged_stamps, s.loops),
-            (1, 1, 1, 1)
-        );
-        assert_eq!(s.scan_time_us.len(), SCAN_BUCKETS);
-        assert_eq!(s.scan_time_us[0], (1, 1)); // 0 µs
-        assert_eq!(s.scan_time_us[1], (2, 1)); // 1 µs
-        assert_eq!(s.scan_time_us[2], (4, 1)); // 3 µs
-        assert_eq!(s.scan_time_us[10], (1024, 1)); // 1000 µs
-        assert_eq!(s.scan_time_us[SCAN_BUCKETS - 1], (u64::MAX, 1));
     }
 }

@@ -21,8 +21,8 @@
 //! - [`notify`]: [`notification`] builds the RFC 5322 message sent to the
 //!   sender or the DLP team; redacted samples only.
 //! - [`incident`]: [`Incident`], the fixed-size record ([`INCIDENT_BYTES`]) in
-//!   the fixed-capacity [`IncidentRing`] the config port serves, and
-//!   [`Counters`].
+//!   the fixed-capacity [`IncidentRing`] the config port serves.
+//! - [`counters`]: [`Counters`], what the data path records into cordon-metrics' table.
 //! - [`judge`](mod@judge): [`judge`], the one pure verdict function: loop
 //!   check, rules, scan errors, incidents, notifications and each rule's
 //!   trace, for live mail and every dry run alike.
@@ -35,6 +35,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod counters;
 pub mod direction;
 pub mod headers;
 pub mod incident;
@@ -47,10 +48,8 @@ pub mod stamp;
 pub use direction::{direction, is_internal};
 pub use headers::{verdict_headers, MAX_HEADER_VALUE_BYTES};
 
-pub use incident::{
-    Counters, CountersSnapshot, DetectorSummary, Incident, IncidentKind, IncidentRing,
-    INCIDENT_BYTES,
-};
+pub use counters::Counters;
+pub use incident::{DetectorSummary, Incident, IncidentKind, IncidentRing, INCIDENT_BYTES};
 pub use judge::{judge, HeaderFacts, JudgeInput, Judgement, Notification, Outcome};
 pub use log::{LogSafe, MAX_LOG_FIELD, MAX_LOG_LINE};
 pub use notify::{notification, notify_addresses, NotificationContext};

@@ -222,7 +222,8 @@ impl Inspector for DlpInspector {
         if j.loop_detected {
             self.counters.loop_detected();
         } else {
-            self.counters.verdict(j.decision.action);
+            self.counters
+                .verdict(j.decision.action, message.len() as u64);
         }
         if j.forged_stamp {
             self.counters.forged_stamp();

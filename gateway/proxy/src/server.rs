@@ -224,6 +224,7 @@ async fn accept_loop(
             continue;
         }
         let Some(slot) = pool.try_lease() else {
+            shared.counters.session_refused();
             if let Some(suppressed) = slots_busy.tick() {
                 tracing::warn!(client = %peer.ip(), sessions = pool.capacity(), suppressed, "refused: all session slots busy");
             }

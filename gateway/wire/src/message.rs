@@ -539,6 +539,35 @@ pub struct IncidentQuery {
     pub max: u16,
 }
 
+impl IncidentQuery {
+    /// Whether `incident` passes this query's filters (not `since`, `worker` or `max`, which
+    /// say where to read): one definition for the gateway's journals and the test backend.
+    pub fn keeps(&self, incident: &Incident) -> bool {
+        let i = incident;
+        self.after_unix.is_none_or(|t| i.time_unix >= t)
+            && self.before_unix.is_none_or(|t| i.time_unix < t)
+            && self
+                .rule
+                .as_ref()
+                .is_none_or(|r| i.rule.as_ref().is_some_and(|x| x == r))
+            && self.action.is_none_or(|a| i.action == a)
+            && self
+                .sender
+                .as_ref()
+                .is_none_or(|s| contains_ignore_ascii_case(&i.sender, s))
+            && self
+                .detector
+                .as_ref()
+                .is_none_or(|d| i.detectors.iter().any(|x| x.name == *d))
+    }
+}
+
+/// `needle` occurs in `haystack`, ASCII letters compared without case (no allocation).
+fn contains_ignore_ascii_case(haystack: &str, needle: &str) -> bool {
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+}
+
 /// One page of a `QueryIncidents`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
 pub struct IncidentResults {

@@ -205,6 +205,8 @@ impl<S: Io> Session<S> {
             push_field(&mut prefix, name, value);
         }
         let timeouts = self.sh.config.timeouts.clone();
+        // Downstream latency: from handing the message over to the smart host's final reply.
+        let handed = Instant::now();
         let result = {
             let slot = &mut *self.slot;
             let message = slot.msg.as_ref().map_or(&[][..], |m| &m.message[..]);
@@ -223,6 +225,9 @@ impl<S: Io> Session<S> {
             }
         };
         let elapsed = started.elapsed().as_millis() as u64;
+        self.sh
+            .counters
+            .downstream_time(handed.elapsed().as_micros() as u64);
         match result {
             Ok(r) => {
                 if let Some(m) = self.slot.msg.as_mut() {

@@ -34,6 +34,7 @@ impl<S: Io> Session<S> {
         match lease {
             Some(lease) => self.slot.msg = Some(lease),
             None => {
+                self.sh.counters.message_slot_refused();
                 tracing::warn!(session = %self.id, client = %self.peer.ip(), size = declared, "no message buffer free for this size; MAIL refused with 452");
                 self.local(data::no_room());
                 return Ok(());
