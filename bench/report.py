@@ -225,11 +225,12 @@ def main():
     for setup, (sent, got) in sorted(delivery(rows).items()):
         md.append(f"| {SETUPS[setup]} | {sent:,} | {got:,} |")
     if counters:
-        v = dict(counters.get("verdicts", []))
-        md += ["", f"cordon's counters at stop: {counters.get('messages', 0):,} messages, "
-               f"{counters.get('bytes', 0) / 1e9:.2f} GB; verdicts " +
+        # The stop line's names are the metric table's (gateway/metrics/src/table.rs, `pairs`).
+        v = {k.split(".", 1)[1]: n for k, n in counters.items() if k.startswith("messages_total.")}
+        md += ["", f"cordon's counters at stop: {counters.get('relayed_messages_total', 0):,} messages relayed, "
+               f"{counters.get('relayed_bytes_total', 0) / 1e9:.2f} GB; verdicts " +
                ", ".join(f"{k} {n:,}" for k, n in v.items()) +
-               f"; downstream errors {counters.get('downstream_errors', 0)}, scan errors {counters.get('scan_errors', 0)}. "
+               f"; downstream errors {counters.get('downstream_errors_total', 0)}, scan errors {counters.get('scan_errors_total', 0)}. "
                "Notifications for blocked mail also went through cordon's sink."]
 
     # CPU per GB and memory.
