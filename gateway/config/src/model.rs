@@ -55,6 +55,8 @@ pub struct Config {
     pub incidents: Incidents,
     /// `[control]`: the config port; absent, the gateway runs from its file alone.
     pub control: Option<Control>,
+    /// `[siem]`: the syslog exporter; absent, nothing is exported.
+    pub siem: Option<crate::siem::Siem>,
 }
 
 impl Config {
@@ -73,6 +75,11 @@ impl Config {
         v.extend(self.dictionaries.iter().filter_map(|d| d.file.as_ref()));
         if let Some(t) = self.control.as_ref().and_then(|c| c.tcp.as_ref()) {
             v.extend([&t.certificate, &t.private_key, &t.client_ca]);
+        }
+        if let Some(s) = &self.siem {
+            v.extend(s.ca_file.iter());
+            v.extend(s.client_certificate.iter());
+            v.extend(s.client_key.iter());
         }
         v
     }

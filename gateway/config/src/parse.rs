@@ -90,6 +90,9 @@ pub fn parse(text: &str, file: &Path) -> Result<Config, Error> {
     let control = root
         .table(&mut r, "control")
         .and_then(|s| control(s, &mut r, &base));
+    let siem = root
+        .table(&mut r, "siem")
+        .and_then(|s| crate::siem::siem(s, &mut r, &base, file_ref));
     root.finish(&mut r);
 
     match (gateway, relay) {
@@ -107,6 +110,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Config, Error> {
             policy,
             incidents,
             control,
+            siem,
         }),
         _ => Err(Error::Invalid {
             file: file.to_path_buf(),

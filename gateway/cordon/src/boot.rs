@@ -30,6 +30,9 @@ use crate::{logging, stamp_key, worker_env};
 
 /// How long the config port's connections get to answer their request in hand at shutdown.
 pub const PORT_DRAIN: Duration = Duration::from_secs(5);
+
+/// How long the SIEM exporter gets at shutdown: its own drain deadline and a second to spare.
+pub const SIEM_DRAIN: Duration = Duration::from_secs(3);
 /// How long SIGTERM waits for sessions in flight before the process exits.
 pub const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
 /// Stack of `cordon run`'s runtime threads: the main thread's 8 MiB, as a worker's
@@ -248,6 +251,15 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
         .map_or(0, |w| u16::try_from(w.share.0).unwrap_or(u16::MAX));
     let journal = incident_log::journal_dir(&crate::incidents::journal_root(&config), index);
     let mut durable = Durable::new(running.key, &engine, &config);
+    let (siem, siem_task) = match &config.siem {
+        Some(s) => {
+            let (siem, task) =
+                cordon_siem::Siem::new(s, env!("CARGO_PKG_VERSION")).map_err(Error::Siem)?;
+            (Some(siem), Some(task))
+        }
+        None => (None, None),
+    };
+    durable.siem = siem.clone();
     // A session waits for its own incidents' fsync before it sends more, so the queue never
     // holds more than one submission per session.
     durable.log = Some(IncidentLog::start(
@@ -257,6 +269,7 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
         &running.key,
         sessions + 1,
         durable.events.clone(),
+        siem,
     ));
     let built = live::build_with(engine, Arc::clone(&config), generation, &durable)?;
     let classes = match &opts.worker {
@@ -346,6 +359,10 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
             }
         }
         let (tx, rx) = watch::channel(false);
+        // The exporter outlives the SMTP drain (incidents recorded during it are exported),
+        // then gets its own stop and a moment to send what is queued.
+        let (siem_stop, siem_stopped) = watch::channel(false);
+        let siem_task = siem_task.map(|t| tokio::spawn(t.run(siem_stopped)));
         let mut port_tasks = Vec::new();
         let (live_tx, live_rx) = watch::channel(Arc::clone(&built.shared));
         let live_tx = Arc::new(live_tx);
@@ -363,6 +380,10 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
         // is written before this worker, told to drain by that very request, exits).
         for task in port_tasks {
             let _ = tokio::time::timeout(PORT_DRAIN, task).await;
+        }
+        let _ = siem_stop.send(true);
+        if let Some(task) = siem_task {
+            let _ = tokio::time::timeout(SIEM_DRAIN, task).await;
         }
         served
     })?;

@@ -241,6 +241,32 @@ impl GatewayBackend {
 }
 
 impl Backend for GatewayBackend {
+    fn audit(&self, record: cordon_wire::AuditRecord) -> Result<(), AppError> {
+        let log = self.durable.log.as_ref().ok_or_else(|| {
+            AppError::new(
+                ErrorCode::Internal,
+                "no incident journal for the audit trail",
+            )
+        })?;
+        match log.submit_audit(record).blocking_recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(why)) => Err(AppError::new(ErrorCode::Internal, &why)),
+            Err(_) => Err(AppError::new(
+                ErrorCode::Internal,
+                "the journal writer stopped",
+            )),
+        }
+    }
+
+    fn query_audit(&self, since: u64, max: usize) -> Result<cordon_wire::AuditPage, AppError> {
+        Ok(crate::incidents::audit_page(
+            &self.journals,
+            self.worker,
+            since,
+            max,
+        ))
+    }
+
     fn identity(&self) -> Identity {
         Identity {
             software: bounded(concat!("cordon ", env!("CARGO_PKG_VERSION"))),
@@ -365,6 +391,11 @@ impl Backend for GatewayBackend {
         for (upper_us, n) in &s.scan_time_us {
             if *n > 0 {
                 add(&format!("scan_time_us.le_{upper_us}"), *n);
+            }
+        }
+        if let Some(siem) = &self.durable.siem {
+            for (name, n) in siem.counters() {
+                add(name, n);
             }
         }
         Counters { counters: out }

@@ -9,8 +9,9 @@
 /// `Incident` carries the whole incident record (kind, subject, recipients, detectors),
 /// `Applied` carries warnings, `ErrorCode::Unsupported`, `Detectors`, `Status` listeners and
 /// pending restart. Version 5: incidents come from the persistent journal (`Incident::worker`,
-/// `QueryIncidents`, `VerifyIncidents`, `Status::journal`).
-pub const PROTOCOL_VERSION: u16 = 5;
+/// `QueryIncidents`, `VerifyIncidents`, `Status::journal`). Version 6: the audit trail
+/// (`QueryAudit`, `Audit`).
+pub const PROTOCOL_VERSION: u16 = 6;
 
 /// Largest config TOML accepted: the example config is ~4 KiB; 64 KiB leaves room for large
 /// rule sets while the server can hold a staged config whole and validate it in one pass.
