@@ -17,6 +17,8 @@ PEER_PACKAGES=(
     python3-aiosmtpd     # tests/peers/capture.py, the recording smart host (Debian's python3)
     python3              # /usr/bin/python3 for the peers above
     openssl              # test certificates and `openssl s_client`
+    rsyslog              # the SIEM collector of tests/tests/siem.rs
+    rsyslog-gnutls       # its TLS listener (RFC 5425)
     ca-certificates
     procps               # pgrep/ps in the benchmark and runtime tests
     systemd              # systemd-analyze verify/security of the units (systemd/check.sh)

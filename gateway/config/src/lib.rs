@@ -8,23 +8,29 @@
 //! - [`parse`]: builds the model section by section.
 //! - [`units`]: sizes (`35MiB`) and durations (`5m`).
 //! - [`metrics`]: the `[metrics]` section (its model and its parser).
+//! - [`diff`]: which keys two config texts differ in (the audit trail's summary).
+//! - [`siem`]: the `[siem]` section (the syslog exporter's target, transport and format).
 //!
 //! Files named in the config (certificates, keys, CA bundles) are checked by [`check_files`];
 //! [`parse`] itself does no I/O so a config can be validated before it is installed.
 
 #![forbid(unsafe_code)]
 
+pub mod diff;
 pub mod metrics;
 pub mod model;
 mod parse;
 pub mod reader;
+pub mod siem;
 pub mod units;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use diff::changed_keys;
 pub use model::*;
 pub use parse::parse;
+pub use siem::{Siem, SiemFormat, SiemTransport};
 
 /// One problem in a config file, located by line, column and key.
 #[derive(Debug, Clone, PartialEq, Eq)]

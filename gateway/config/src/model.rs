@@ -57,6 +57,8 @@ pub struct Config {
     pub control: Option<Control>,
     /// `[metrics]`: the Prometheus endpoint; absent, none is served.
     pub metrics: Option<crate::metrics::Metrics>,
+    /// `[siem]`: the syslog exporter; absent, nothing is exported.
+    pub siem: Option<crate::siem::Siem>,
 }
 
 impl Config {
@@ -77,6 +79,11 @@ impl Config {
             v.extend([&t.certificate, &t.private_key, &t.client_ca]);
         }
         v.extend(self.metrics.iter().flat_map(|m| m.files()));
+        if let Some(s) = &self.siem {
+            v.extend(s.ca_file.iter());
+            v.extend(s.client_certificate.iter());
+            v.extend(s.client_key.iter());
+        }
         v
     }
 }

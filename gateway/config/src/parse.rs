@@ -93,6 +93,9 @@ pub fn parse(text: &str, file: &Path) -> Result<Config, Error> {
     let metrics = root
         .table(&mut r, "metrics")
         .and_then(|s| crate::metrics::metrics(s, &mut r, &base));
+    let siem = root
+        .table(&mut r, "siem")
+        .and_then(|s| crate::siem::siem(s, &mut r, &base, file_ref));
     root.finish(&mut r);
 
     match (gateway, relay) {
@@ -111,6 +114,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Config, Error> {
             incidents,
             control,
             metrics,
+            siem,
         }),
         _ => Err(Error::Invalid {
             file: file.to_path_buf(),

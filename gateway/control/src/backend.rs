@@ -4,8 +4,9 @@
 
 use cordon_store::Rollback;
 use cordon_wire::{
-    limits::MAX_ISSUES, AppError, Counters, Incident, IncidentPage, IncidentQuery, IncidentResults,
-    Issue, JournalAnchor, JournalReport, Name, ScanComparison, ScanReport, Status, TlsInfo,
+    limits::MAX_ISSUES, AppError, AuditPage, AuditRecord, Counters, Incident, IncidentPage,
+    IncidentQuery, IncidentResults, Issue, JournalAnchor, JournalReport, Name, ScanComparison,
+    ScanReport, Status, TlsInfo,
 };
 use tokio::sync::broadcast;
 
@@ -89,4 +90,10 @@ pub trait Backend: Send + Sync + 'static {
     /// `Reboot`: start the reboot. The reply is sent after this returns, so it must start the
     /// reboot asynchronously (e.g. after a short delay) rather than block.
     fn reboot(&self) -> Result<(), AppError>;
+    /// Records a state-changing request (who, what, result) in the audit trail: the incident
+    /// journal and the SIEM stream. Returns once the record is durable.
+    fn audit(&self, record: AuditRecord) -> Result<(), AppError>;
+    /// `QueryAudit`: audit records from sequence number `since`, at most `max`. Reads files:
+    /// run on the blocking pool.
+    fn query_audit(&self, since: u64, max: usize) -> Result<AuditPage, AppError>;
 }

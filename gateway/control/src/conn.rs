@@ -41,6 +41,8 @@ pub enum Peer {
     },
     Tcp {
         addr: SocketAddr,
+        /// The client certificate's subject, once the mutual-TLS handshake is done.
+        subject: Option<String>,
     },
     /// In-memory streams (tests).
     Other(String),
@@ -54,7 +56,11 @@ impl fmt::Display for Peer {
                 None => write!(f, "unix uid {uid}"),
             },
             Peer::Serial { device } => write!(f, "serial {}", device.display()),
-            Peer::Tcp { addr } => write!(f, "tcp {addr}"),
+            Peer::Tcp {
+                addr,
+                subject: Some(s),
+            } => write!(f, "tcp {addr} ({s})"),
+            Peer::Tcp { addr, .. } => write!(f, "tcp {addr}"),
             Peer::Other(name) => f.write_str(name),
         }
     }
@@ -80,6 +86,7 @@ where
     let idle_applies = !matches!(peer, Peer::Serial { .. });
     let (mut reader, writer) = tokio::io::split(stream);
     let mut conn = Conn {
+        peer: peer.clone(),
         backend,
         writer,
         out: vec![0; SEND_BUF_LEN].into_boxed_slice(),
@@ -167,6 +174,8 @@ struct Follow {
 }
 
 struct Conn<B: Backend, W> {
+    /// Who is asking, for the audit trail.
+    peer: Peer,
     backend: Arc<B>,
     writer: WriteHalf<W>,
     out: Box<[u8]>,
@@ -229,7 +238,9 @@ impl<B: Backend, W: AsyncWrite> Conn<B, W> {
         }
         if matches!(
             request,
-            Request::QueryIncidents(_) | Request::VerifyIncidents { .. }
+            Request::QueryIncidents(_)
+                | Request::VerifyIncidents { .. }
+                | Request::QueryAudit { .. }
         ) {
             let response = journal_request(&self.backend, request).await;
             return self.send(id, *response).await;
@@ -239,10 +250,19 @@ impl<B: Backend, W: AsyncWrite> Conn<B, W> {
             let response = Box::pin(self.candidate_request(request)).await;
             return self.send(id, *response).await;
         }
+        let audited = crate::audit::audited(&request);
+        let before = audited.map(|_| self.backend.current_config());
         let response = match self.respond(request).await {
             Ok(r) => r,
             Err(e) => app_error(e),
         };
+        if let (Some(request), Some(before)) = (audited, before) {
+            let record =
+                crate::audit::record(&self.peer, request, &before, &response, &*self.backend);
+            if let Err(e) = Box::pin(blocking(&self.backend, move |b| b.audit(record))).await {
+                tracing::error!(peer = %self.peer, request, error = %e, "audit record not written");
+            }
+        }
         self.send(id, response).await
     }
 
@@ -351,6 +371,9 @@ impl<B: Backend, W: AsyncWrite> Conn<B, W> {
             Request::VerifyIncidents { worker, anchor } => Response::IncidentsVerified {
                 report: blocking(backend, move |b| b.verify_incidents(worker, anchor)).await?,
             },
+            Request::QueryAudit { since, max } => Response::Audit(
+                blocking(backend, move |b| b.query_audit(since, usize::from(max))).await?,
+            ),
             Request::StopFollow => {
                 self.follow = None;
                 Response::Ok
@@ -539,6 +562,12 @@ async fn journal_request<B: Backend>(backend: &Arc<B>, request: Request) -> Box<
             Request::VerifyIncidents { worker, anchor } => {
                 match backend.verify_incidents(worker, anchor) {
                     Ok(report) => Response::IncidentsVerified { report },
+                    Err(e) => app_error(e),
+                }
+            }
+            Request::QueryAudit { since, max } => {
+                match backend.query_audit(since, usize::from(max)) {
+                    Ok(page) => Response::Audit(page),
                     Err(e) => app_error(e),
                 }
             }

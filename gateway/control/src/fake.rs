@@ -32,6 +32,8 @@ pub struct FakeBackend {
     /// How many times `reboot` and `restart_workers` were called.
     pub reboots: AtomicU32,
     pub restarts: AtomicU32,
+    /// Every audit record, in order.
+    pub audits: Mutex<Vec<cordon_wire::AuditRecord>>,
 }
 
 impl FakeBackend {
@@ -49,6 +51,7 @@ impl FakeBackend {
             feed: broadcast::channel(FEED_LEN).0,
             reboots: AtomicU32::new(0),
             restarts: AtomicU32::new(0),
+            audits: Mutex::new(Vec::new()),
         }
     }
 
@@ -91,6 +94,33 @@ impl FakeBackend {
 }
 
 impl Backend for FakeBackend {
+    fn audit(&self, mut record: cordon_wire::AuditRecord) -> Result<(), AppError> {
+        let mut audits = self.audits.lock().unwrap_or_else(|p| p.into_inner());
+        record.seq = audits.len() as u64 + 1;
+        audits.push(record);
+        Ok(())
+    }
+
+    fn query_audit(&self, since: u64, max: usize) -> Result<cordon_wire::AuditPage, AppError> {
+        let audits = self.audits.lock().unwrap_or_else(|p| p.into_inner());
+        let mut records = heapless::Vec::new();
+        let from = since.max(1);
+        let mut next = from;
+        for r in audits.iter().filter(|r| r.seq >= from) {
+            if records.len() >= max.min(cordon_wire::MAX_AUDIT_PER_PAGE)
+                || records.push(r.clone()).is_err()
+            {
+                break;
+            }
+            next = r.seq + 1;
+        }
+        Ok(cordon_wire::AuditPage {
+            records,
+            next,
+            done: audits.last().is_none_or(|r| r.seq < next),
+        })
+    }
+
     fn identity(&self) -> Identity {
         Identity {
             software: bounded("0.1.0-test"),

@@ -9,6 +9,7 @@
 //!
 //! # Layout
 //! - [`backend`]: the [`Backend`] trait the gateway implements.
+//! - [`audit`]: which requests the audit trail records, and the record of one.
 //! - [`conn`]: [`serve_connection`], the one connection handler every transport runs: the
 //!   handshake, the fixed-buffer decoder, staged uploads and incident follow.
 //! - [`unix`]: [`serve_unix`] and the peer-uid check.
@@ -34,6 +35,7 @@ use std::io;
 use std::path::PathBuf;
 
 mod accept;
+pub mod audit;
 pub mod backend;
 pub mod client;
 pub mod conn;

@@ -144,7 +144,10 @@ pub async fn run_tcp_mtls<B: Backend>(
             let acceptor = acceptor.clone();
             let backend = Arc::clone(&backend);
             async move {
-                let peer = Peer::Tcp { addr };
+                let peer = Peer::Tcp {
+                    addr,
+                    subject: None,
+                };
                 let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream))
                     .await
                 {
@@ -158,6 +161,15 @@ pub async fn run_tcp_mtls<B: Backend>(
                         return;
                     }
                 };
+                // The audit trail names the client by its certificate's subject.
+                let subject = tls
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .and_then(|c| c.first())
+                    .and_then(|c| x509_parser::parse_x509_certificate(c).ok())
+                    .map(|(_, cert)| cert.subject().to_string());
+                let peer = Peer::Tcp { addr, subject };
                 if let Err(e) = serve_connection(tls, backend, peer.clone(), shutdown).await {
                     tracing::debug!(%peer, error = %e, "config port connection ended");
                 }

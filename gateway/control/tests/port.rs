@@ -599,6 +599,16 @@ fn unix_socket_serves_allowed_uid_and_refuses_others() {
         )
         .await
         .unwrap();
+        // Every state-changing request over the socket is audited with the peer's uid.
+        {
+            let audits = backend.audits.lock().unwrap();
+            let apply = audits
+                .iter()
+                .find(|r| r.request.as_str() == "apply" && r.ok)
+                .expect("an audited apply");
+            assert_eq!((apply.uid, apply.subject.as_ref()), (Some(me), None));
+            assert!(apply.generation.is_some());
+        }
         // Hostile frames over the real socket too.
         hostile_frames_then_good_ones(tokio::net::UnixStream::connect(&allowed).await.unwrap())
             .await;
@@ -732,6 +742,20 @@ fn tcp_mtls_accepts_only_certificates_from_the_pinned_ca() {
             client.call(Request::Status).await.unwrap(),
             Response::Status(_)
         ));
+        // A state-changing request over mutual TLS is audited with the certificate's subject
+        // (refused here: there is no previous config, and the refusal is recorded too).
+        let _ = client.call(Request::Rollback).await;
+        {
+            let audits = backend.audits.lock().unwrap();
+            let r = audits.last().expect("an audited rollback");
+            assert_eq!(r.request.as_str(), "rollback");
+            assert_eq!(r.uid, None);
+            assert!(
+                r.subject.as_deref().is_some_and(|s| s.contains("CN=admin")),
+                "{r:?}"
+            );
+            assert!(!r.ok && r.error.is_some(), "{r:?}");
+        }
 
         for (name, cert) in [
             ("no certificate", None),

@@ -30,6 +30,9 @@ use crate::{logging, stamp_key, worker_env};
 
 /// How long the config port's connections get to answer their request in hand at shutdown.
 pub const PORT_DRAIN: Duration = Duration::from_secs(5);
+
+/// How long the SIEM exporter gets at shutdown: its own drain deadline and a second to spare.
+pub const SIEM_DRAIN: Duration = Duration::from_secs(3);
 /// How long SIGTERM waits for sessions in flight before the process exits.
 pub const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
 /// Stack of `cordon run`'s runtime threads: the main thread's 8 MiB, as a worker's
@@ -255,6 +258,15 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
         usize::from(index),
         engine.detector_names(),
     );
+    let (siem, siem_task) = match &config.siem {
+        Some(s) => {
+            let (siem, task) =
+                cordon_siem::Siem::new(s, env!("CARGO_PKG_VERSION")).map_err(Error::Siem)?;
+            (Some(siem), Some(task))
+        }
+        None => (None, None),
+    };
+    durable.siem = siem.clone();
     // A session waits for its own incidents' fsync before it sends more, so the queue never
     // holds more than one submission per session.
     durable.log = Some(IncidentLog::start(
@@ -264,6 +276,7 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
         &running.key,
         sessions + 1,
         durable.events.clone(),
+        siem,
     ));
     let built = live::build_with(engine, Arc::clone(&config), generation, &durable)?;
     let classes = match &opts.worker {
@@ -353,6 +366,10 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
             }
         }
         let (tx, rx) = watch::channel(false);
+        // The exporter outlives the SMTP drain (incidents recorded during it are exported),
+        // then gets its own stop and a moment to send what is queued.
+        let (siem_stop, siem_stopped) = watch::channel(false);
+        let siem_task = siem_task.map(|t| tokio::spawn(t.run(siem_stopped)));
         let mut port_tasks = Vec::new();
         let (live_tx, live_rx) = watch::channel(Arc::clone(&built.shared));
         let live_tx = Arc::new(live_tx);
@@ -375,14 +392,13 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
         for task in port_tasks {
             let _ = tokio::time::timeout(PORT_DRAIN, task).await;
         }
+        let _ = siem_stop.send(true);
+        if let Some(task) = siem_task {
+            let _ = tokio::time::timeout(SIEM_DRAIN, task).await;
+        }
         served
     })?;
-    let totals: serde_json::Map<String, serde_json::Value> =
-        cordon_metrics::text::pairs(&counters.snapshot())
-            .into_iter()
-            .map(|(k, v)| (k, v.into()))
-            .collect();
-    tracing::info!(counters = %serde_json::Value::Object(totals), "cordon stopped");
+    crate::metrics::log_stop(&counters);
     Ok(())
 }
 

@@ -23,8 +23,7 @@ use cordon_store::{ConfigRecord, FsStorage, Rollback, Store};
 use cordon_wire::limits::{MAX_FINDINGS, MAX_INCIDENTS_PER_PAGE};
 use cordon_wire::{
     AppError, Counter, Counters, ErrorCode, Finding, Incident, IncidentPage, IncidentQuery,
-    IncidentResults, JournalAnchor, JournalReport, JournalStatus, MemoryStatus, ScanComparison,
-    ScanReport, Status, TlsInfo, WorkerHealth, WorkerStatus,
+    IncidentResults, JournalAnchor, JournalReport, ScanComparison, ScanReport, TlsInfo,
 };
 use tokio::sync::{broadcast, watch};
 
@@ -36,8 +35,10 @@ use cordon_proxy::tls;
 
 use crate::error::Error;
 use crate::live::{build, Built};
-use crate::restart_only::{restart_only, restart_warnings};
+use crate::restart_only::restart_warnings;
 use crate::worker_env;
+
+mod status;
 
 /// The running gateway, as the config port sees it.
 #[derive(Debug)]
@@ -242,6 +243,32 @@ impl GatewayBackend {
 }
 
 impl Backend for GatewayBackend {
+    fn audit(&self, record: cordon_wire::AuditRecord) -> Result<(), AppError> {
+        let log = self.durable.log.as_ref().ok_or_else(|| {
+            AppError::new(
+                ErrorCode::Internal,
+                "no incident journal for the audit trail",
+            )
+        })?;
+        match log.submit_audit(record).blocking_recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(why)) => Err(AppError::new(ErrorCode::Internal, &why)),
+            Err(_) => Err(AppError::new(
+                ErrorCode::Internal,
+                "the journal writer stopped",
+            )),
+        }
+    }
+
+    fn query_audit(&self, since: u64, max: usize) -> Result<cordon_wire::AuditPage, AppError> {
+        Ok(crate::incidents::audit_page(
+            &self.journals,
+            self.worker,
+            since,
+            max,
+        ))
+    }
+
     fn identity(&self) -> Identity {
         Identity {
             software: bounded(concat!("cordon ", env!("CARGO_PKG_VERSION"))),
@@ -250,118 +277,7 @@ impl Backend for GatewayBackend {
     }
 
     fn status(&self) -> cordon_wire::Status {
-        let own = u32::try_from(self.pool.in_use()).unwrap_or(u32::MAX);
-        // Other workers' sessions and memory from their metric slots (refreshed each second).
-        let metrics = self.durable.counters.snapshot();
-        let others: Vec<&cordon_metrics::cells::WorkerCells> = metrics
-            .started()
-            .filter(|w| w.pid != std::process::id())
-            .collect();
-        let of = |pid: u32, id: cordon_metrics::Id| {
-            others
-                .iter()
-                .find(|w| w.pid == pid)
-                .map_or(0, |w| w.value(id))
-        };
-        let me = std::process::id();
-        // Under the supervisor its children are the workers; this process knows only its own
-        // sessions. Otherwise this process is the one worker.
-        let pids = match self.supervisor {
-            Some(sup) => std::fs::read_to_string(format!("/proc/{sup}/task/{sup}/children"))
-                .map(|c| {
-                    c.split_whitespace()
-                        .filter_map(|p| p.parse().ok())
-                        .collect()
-                })
-                .unwrap_or_else(|_| vec![me]),
-            None => vec![me],
-        };
-        let mut workers = heapless::Vec::new();
-        for (index, pid) in pids.into_iter().enumerate() {
-            let core = cordon_platform::affinity::allowed_cpus(Some(pid))
-                .ok()
-                .filter(|c| c.len() == 1)
-                .and_then(|c| u16::try_from(c[0]).ok());
-            // State `T` in /proc/<pid>/stat: stopped, so not serving.
-            let stopped = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| rest.starts_with('T')))
-                .unwrap_or(false);
-            let health = if stopped {
-                WorkerHealth::Degraded
-            } else {
-                WorkerHealth::Healthy
-            };
-            let sessions = if pid == me {
-                own
-            } else {
-                u32::try_from(of(pid, cordon_metrics::Id::SessionsInUse)).unwrap_or(u32::MAX)
-            };
-            let _ = workers.push(WorkerStatus {
-                index: index as u16,
-                core,
-                pid,
-                health,
-                sessions,
-            });
-        }
-        Status {
-            software: bounded(concat!("cordon ", env!("CARGO_PKG_VERSION"))),
-            board: bounded(&self.board),
-            uptime_secs: self.started.elapsed().as_secs(),
-            sessions: workers.iter().map(|w| w.sessions).sum(),
-            workers,
-            memory: MemoryStatus {
-                budget_bytes: self.pool.budget_bytes() as u64
-                    + others
-                        .iter()
-                        .map(|w| w.value(cordon_metrics::Id::MemoryBudget))
-                        .sum::<u64>(),
-                used_bytes: resident_bytes()
-                    + others
-                        .iter()
-                        .map(|w| w.value(cordon_metrics::Id::Resident))
-                        .sum::<u64>(),
-            },
-            config_generation: self.persisted.current().generation,
-            listeners: {
-                let g = &self.booted.gateway;
-                let mut v = heapless::Vec::new();
-                let plain = g.listen.iter().map(|a| a.to_string());
-                let tls = g.listen_tls.iter().map(|a| format!("tls {a}"));
-                for name in plain.chain(tls) {
-                    let _ = v.push(bounded(&name));
-                }
-                v
-            },
-            restart_pending: {
-                let mut v = heapless::Vec::new();
-                for (section, key) in restart_only(&self.booted, &self.current().shared.config) {
-                    let name = if key.is_empty() {
-                        section.to_string()
-                    } else {
-                        format!("{section}.{key}")
-                    };
-                    let _ = v.push(bounded(&name));
-                }
-                v
-            },
-            journal: self
-                .durable
-                .log
-                .as_ref()
-                .map(|l| l.status())
-                .unwrap_or(JournalStatus {
-                    worker: self.worker,
-                    ok: false,
-                    failures: 0,
-                    last_error: Some(bounded("no incident journal")),
-                    first_seq: None,
-                    last_seq: None,
-                    bytes: 0,
-                    total_bytes: 0,
-                }),
-        }
+        self.status_now()
     }
 
     fn counters(&self) -> Counters {

@@ -24,6 +24,9 @@ pub enum Error {
     /// Pinning to a core or locking memory failed.
     #[error("{0}")]
     Platform(#[source] cordon_platform::Error),
+    /// `[siem]` names files the exporter cannot use.
+    #[error("cannot start the SIEM exporter: {0}")]
+    Siem(#[source] cordon_siem::Error),
     /// The board profile, the worker runtime or the supervisor failed.
     #[error("{0}")]
     Supervisor(#[source] cordon_supervisor::Error),

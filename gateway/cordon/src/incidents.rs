@@ -9,8 +9,9 @@ use cordon_journal::{Anchor, AnchorCheck, BreakReason, Reader, Start};
 use cordon_proxy::incident_log::{bounded, journal_dirs};
 use cordon_wire::limits::{MAX_INCIDENTS_PER_PAGE, MAX_WORKERS};
 use cordon_wire::{
-    decode_incident_record, AnchorOutcome, BreakKind, Cursor, Incident, IncidentPage,
-    IncidentQuery, IncidentResults, JournalAnchor, JournalBreak, JournalReport,
+    decode_audit_record, decode_incident_record, AnchorOutcome, AuditPage, BreakKind, Cursor,
+    Incident, IncidentPage, IncidentQuery, IncidentResults, JournalAnchor, JournalBreak,
+    JournalReport, MAX_AUDIT_PER_PAGE,
 };
 
 /// The journals' record bound (every read buffer's size): the largest incident record.
@@ -272,4 +273,38 @@ fn time_of(dir: &Path, seq: u64) -> Option<u64> {
     let mut r = Reader::open(dir, MAX_RECORD, Start::Seq(seq)).ok()?;
     let e = r.next().ok()??;
     (e.seq == seq).then_some(e.time_ms / 1000)
+}
+
+/// `QueryAudit`: the audit records in worker `worker`'s journal (the config port's) from
+/// `since`, at most `max`, reading at most [`MAX_SCAN_RECORDS`] records.
+pub fn audit_page(root: &Path, worker: u16, since: u64, max: usize) -> AuditPage {
+    let dir = cordon_proxy::incident_log::journal_dir(root, worker);
+    let mut records = heapless::Vec::new();
+    let mut next = since.max(1);
+    let mut done = true;
+    if let Ok(mut reader) = Reader::open(&dir, MAX_RECORD, Start::Seq(next)) {
+        let mut budget = MAX_SCAN_RECORDS;
+        done = false;
+        while records.len() < max.clamp(1, MAX_AUDIT_PER_PAGE) && budget > 0 {
+            let entry = match reader.next() {
+                Ok(Some(e)) => e,
+                _ => {
+                    done = true;
+                    break;
+                }
+            };
+            budget -= 1;
+            next = entry.seq + 1;
+            if let Some(mut a) = decode_audit_record(entry.payload) {
+                a.worker = worker;
+                a.seq = entry.seq;
+                let _ = records.push(a);
+            }
+        }
+    }
+    AuditPage {
+        records,
+        next,
+        done,
+    }
 }

@@ -8,6 +8,7 @@
 //! holds the region, so a restarted worker continues its predecessor's counts. `cordon run`
 //! keeps one slot on its own heap.
 
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -93,5 +94,25 @@ pub async fn refresh(durable: Durable, pool: Arc<Pool>) {
             }
             None => r.set(Id::JournalOk, 0),
         }
+        if let Some(siem) = &durable.siem {
+            let s = siem.stats();
+            r.set(Id::SiemConnected, u64::from(s.connected.load(Relaxed)));
+            r.set(Id::SiemQueued, siem.queued());
+            r.set(Id::SiemSent, s.sent.load(Relaxed));
+            r.set(Id::SiemResent, s.resent.load(Relaxed));
+            r.set(Id::SiemDropped, s.dropped.load(Relaxed));
+            r.set(Id::SiemErrors, s.errors.load(Relaxed));
+        }
     }
+}
+
+/// The stop line: every counter of the table by its `cordonctl counters` name, as one JSON
+/// object (bench/report.py reads it).
+pub fn log_stop(counters: &cordon_policy::Counters) {
+    let totals: serde_json::Map<String, serde_json::Value> =
+        cordon_metrics::text::pairs(&counters.snapshot())
+            .into_iter()
+            .map(|(k, v)| (k, v.into()))
+            .collect();
+    tracing::info!(counters = %serde_json::Value::Object(totals), "cordon stopped");
 }

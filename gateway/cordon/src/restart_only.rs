@@ -50,6 +50,10 @@ pub fn restart_only(old: &Config, new: &Config) -> Vec<(&'static str, &'static s
     if old.incidents != new.incidents {
         v.push(("incidents", "total_bytes"));
     }
+    // The exporter's connection and backlog are set up once, at start.
+    if old.siem != new.siem {
+        v.push(("siem", ""));
+    }
     v
 }
 

@@ -96,6 +96,7 @@ pub const DOWNSTREAM_BUCKETS_US: &[u64] = &[
 const SINCE_START: &str = "service start (a worker restart keeps them)";
 const PER_WORKER: &str = "worker start (the worker's journal is reopened)";
 const CURRENT: &str = "never: a current value";
+const EXPORTER: &str = "worker start (the worker's exporter starts again)";
 
 macro_rules! table {
     ($($id:ident: $name:literal, $kind:expr, $labels:expr, $scope:expr, $unit:literal, $reset:expr, $help:literal;)*) => {
@@ -167,6 +168,18 @@ table! {
         "Sequence number of the newest record in the worker's incident log.";
     JournalBytes: "cordon_incident_log_bytes", Gauge, Labels::None, Worker, "bytes", CURRENT,
         "Bytes the worker's incident log holds on disk.";
+    SiemConnected: "cordon_siem_connected", Gauge, Labels::None, Worker, "boolean", CURRENT,
+        "1 while the worker's SIEM exporter holds a connection to the collector, 0 otherwise or without [siem].";
+    SiemQueued: "cordon_siem_queued_events", Gauge, Labels::None, Worker, "events", CURRENT,
+        "Events waiting in the worker's SIEM backlog.";
+    SiemSent: "cordon_siem_sent_events_total", Counter, Labels::None, Worker, "events", EXPORTER,
+        "Events written to the SIEM collector, replays after a lost connection included.";
+    SiemResent: "cordon_siem_resent_events_total", Counter, Labels::None, Worker, "events", EXPORTER,
+        "Events written again after a lost connection (delivery is at least once).";
+    SiemDropped: "cordon_siem_dropped_events_total", Counter, Labels::None, Worker, "events", EXPORTER,
+        "Events not exported because the SIEM backlog was full (the incident log still holds them).";
+    SiemErrors: "cordon_siem_errors_total", Counter, Labels::None, Worker, "events", EXPORTER,
+        "Failures to connect to the SIEM collector or to write to it.";
     WorkerRestarts: "cordon_worker_restarts_total", Counter, Labels::None, Worker, "restarts", SINCE_START,
         "Times this worker was started again after its first start.";
 }

@@ -44,6 +44,9 @@ pub struct Durable {
     /// The persistent incident log every incident goes to before its message is answered.
     /// `None` only where no message is answered: dry runs, and in-memory tests.
     pub log: Option<IncidentLog>,
+    /// The SIEM exporter the journal writer offers every durable record to (`[siem]`), here
+    /// for its counters.
+    pub siem: Option<cordon_siem::Siem>,
 }
 
 /// Incidents a slow follower may fall behind by before it is caught up from the ring.
@@ -59,6 +62,7 @@ impl Durable {
             incidents: Arc::new(Mutex::new(IncidentRing::new(config.policy.incident_ring))),
             events: broadcast::channel(INCIDENT_FEED).0,
             log: None,
+            siem: None,
         }
     }
 }

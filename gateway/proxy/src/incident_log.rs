@@ -20,11 +20,12 @@ use std::time::{Duration, Instant};
 
 use cordon_config::Action;
 use cordon_journal::journal::now_ms;
-use cordon_journal::{derive_key, Journal, Limits, Stats, JOURNAL_KEY_LABEL};
+use cordon_journal::{derive_key, ChainKey, Journal, Limits, Stats, JOURNAL_KEY_LABEL};
 use cordon_policy::{action_name, Incident, IncidentKind, LogSafe};
+use cordon_siem::Siem;
 use cordon_wire::{
-    encode_incident_record, Confidence, IncidentDetector, JournalStatus, Verdict,
-    INCIDENT_RECORD_MAX,
+    encode_audit_record, encode_incident_record, AuditRecord, Confidence, IncidentDetector,
+    JournalStatus, Verdict, INCIDENT_RECORD_MAX,
 };
 use tokio::sync::{broadcast, oneshot};
 
@@ -94,9 +95,10 @@ pub fn journal_dirs(root: &Path) -> Vec<(u16, PathBuf)> {
     out
 }
 
-/// One message's incidents, on their way to the writer.
+/// One message's incidents (or one audited config-port request), on their way to the writer.
 struct Submission {
     incidents: Vec<Incident>,
+    audit: Option<AuditRecord>,
     reply: oneshot::Sender<Ack>,
 }
 
@@ -127,7 +129,8 @@ impl std::fmt::Debug for Submission {
 impl IncidentLog {
     /// Starts the writer of worker `worker`'s journal in `dir`. `queue` bounds the channel:
     /// the worker's session count, since a session waits for its answer before it sends more.
-    /// `events` gets every incident once durable, with its number (the config port's follow).
+    /// `events` gets every incident once durable, with its number (the config port's follow);
+    /// `siem`, if any, every incident and audit record once durable, with its chain tag.
     pub fn start(
         dir: PathBuf,
         worker: u16,
@@ -135,6 +138,7 @@ impl IncidentLog {
         appliance_key: &[u8],
         queue: usize,
         events: broadcast::Sender<cordon_wire::Incident>,
+        siem: Option<Siem>,
     ) -> IncidentLog {
         let (tx, rx) = mpsc::sync_channel(queue.max(1));
         let state = Arc::new(Mutex::new(State::default()));
@@ -142,6 +146,7 @@ impl IncidentLog {
             dir,
             limits: limits(total_bytes),
             key: journal_key(appliance_key),
+            siem,
             worker,
             state: Arc::clone(&state),
             events,
@@ -167,8 +172,22 @@ impl IncidentLog {
     /// Hands a message's incidents to the writer; the receiver answers once they are durable
     /// (or why they are not). A full queue or a stopped writer answers at once.
     pub fn submit(&self, incidents: Vec<Incident>) -> oneshot::Receiver<Ack> {
+        self.send(incidents, None)
+    }
+
+    /// Hands an audit record to the writer (see [`IncidentLog::submit`]).
+    pub fn submit_audit(&self, record: AuditRecord) -> oneshot::Receiver<Ack> {
+        self.send(Vec::new(), Some(record))
+    }
+
+    fn send(&self, incidents: Vec<Incident>, audit: Option<AuditRecord>) -> oneshot::Receiver<Ack> {
         let (reply, rx) = oneshot::channel();
-        match self.tx.try_send(Submission { incidents, reply }) {
+        let submission = Submission {
+            incidents,
+            audit,
+            reply,
+        };
+        match self.tx.try_send(submission) {
             Ok(()) => {}
             Err(TrySendError::Full(s)) => {
                 self.failed(1, "the journal writer's queue is full");
@@ -212,6 +231,8 @@ struct Writer {
     dir: PathBuf,
     limits: Limits,
     key: [u8; 32],
+    /// The exporter every durable record is offered to, with its chain tag.
+    siem: Option<Siem>,
     worker: u16,
     state: Arc<Mutex<State>>,
     events: broadcast::Sender<cordon_wire::Incident>,
@@ -241,13 +262,26 @@ impl Writer {
             }
             records.clear();
             let time = now_ms();
-            for i in batch.iter().flat_map(|s| &s.incidents) {
-                let wire = wire_incident(i, 0, 0);
-                // `buf` is the encoding's compile-time bound, so this cannot fail; if it ever
-                // did, the record would be empty (skipped by readers), never cut.
-                let n = encode_incident_record(&wire, &mut buf).unwrap_or(0);
-                records.push((time, buf[..n].to_vec()));
+            for s in &batch {
+                for i in &s.incidents {
+                    let wire = wire_incident(i, 0, 0);
+                    // `buf` is the encoding's compile-time bound, so this cannot fail; if it
+                    // ever did, the record would be empty (skipped by readers), never cut.
+                    let n = encode_incident_record(&wire, &mut buf).unwrap_or(0);
+                    records.push((time, buf[..n].to_vec()));
+                }
+                if let Some(a) = &s.audit {
+                    // An audit record is smaller than the largest incident record.
+                    let n = encode_audit_record(a, &mut buf).unwrap_or(0);
+                    records.push((time, buf[..n].to_vec()));
+                }
             }
+            // The tag the batch's first record chains from, for the exporter's tags.
+            let prev = self
+                .journal
+                .as_ref()
+                .and_then(|j| j.stats().last)
+                .map_or(cordon_journal::GENESIS_TAG, |a| a.tag);
             let result = match self.journal.as_mut() {
                 Some(j) => {
                     let refs: Vec<(u64, &[u8])> =
@@ -257,7 +291,11 @@ impl Writer {
                 None => Err(self.last_error()),
             };
             match result {
-                Ok(last) => self.acknowledged(&mut batch, last.map_or(0, |a| a.seq)),
+                Ok(last) => {
+                    let seq = last.map_or(0, |a| a.seq);
+                    self.export(&batch, &records, seq, prev);
+                    self.acknowledged(&mut batch, seq)
+                }
                 Err(why) => self.refuse(&mut batch, why),
             }
         }
@@ -272,7 +310,18 @@ impl Writer {
 
     /// Every incident of the batch is durable; `last` is the last one's number.
     fn acknowledged(&mut self, batch: &mut Vec<Submission>, last: u64) {
-        let total: u64 = batch.iter().map(|s| s.incidents.len() as u64).sum();
+        // The state first, so whoever hears its answer sees the journal's new state.
+        {
+            let stats = self
+                .journal
+                .as_ref()
+                .map(Journal::stats)
+                .unwrap_or_default();
+            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            st.ok = true;
+            st.stats = stats;
+        }
+        let total: u64 = batch.iter().map(records_of).sum();
         // Sequence numbers are consecutive within a batch: the first is `last - total + 1`.
         let mut seq = (last + 1).saturating_sub(total);
         for s in batch.drain(..) {
@@ -282,16 +331,43 @@ impl Writer {
                 let _ = self.events.send(wire_incident(i, self.worker, seq));
                 seq += 1;
             }
+            if let Some(a) = &s.audit {
+                crate::incident_export::log_audit(a, self.worker, seq);
+                seq += 1;
+            }
             let _ = s.reply.send(Ok(()));
         }
-        let stats = self
-            .journal
-            .as_ref()
-            .map(Journal::stats)
-            .unwrap_or_default();
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        st.ok = true;
-        st.stats = stats;
+    }
+
+    /// Offers every record of a durable batch to the SIEM exporter (never waiting), each with
+    /// its number and chain tag.
+    fn export(&self, batch: &[Submission], records: &[(u64, Vec<u8>)], last: u64, prev: [u8; 32]) {
+        let Some(siem) = &self.siem else { return };
+        let Some(key) = ChainKey::new(&self.key) else {
+            return;
+        };
+        let first = (last + 1).saturating_sub(records.len() as u64);
+        let mut tags = crate::incident_export::Tags::new(key, prev, first, records);
+        for s in batch {
+            for i in &s.incidents {
+                let (seq, tag) = tags.advance();
+                let wire = wire_incident(i, self.worker, seq);
+                siem.offer(cordon_siem::Event::Incident {
+                    incident: &wire,
+                    tag: &tag,
+                });
+            }
+            if let Some(a) = &s.audit {
+                let (seq, tag) = tags.advance();
+                let mut record = a.clone();
+                record.worker = self.worker;
+                record.seq = seq;
+                siem.offer(cordon_siem::Event::Audit {
+                    record: &record,
+                    tag: &tag,
+                });
+            }
+        }
     }
 
     /// Nothing of the batch is acknowledged: each session answers 451.
@@ -358,6 +434,11 @@ impl Writer {
         }
         Journal::open(&self.dir, self.limits, &self.key).map_err(|e| e.to_string())
     }
+}
+
+/// Journal records a submission makes: one per incident, one for an audit record.
+fn records_of(s: &Submission) -> u64 {
+    s.incidents.len() as u64 + u64::from(s.audit.is_some())
 }
 
 /// The incident's log line, with its number: message-derived fields escaped (no forged lines)
@@ -502,7 +583,7 @@ mod tests {
     fn incidents_are_acknowledged_once_durable_and_numbered_on() {
         let dir = tempfile::tempdir().unwrap();
         let (events, mut feed) = broadcast::channel(8);
-        let log = IncidentLog::start(dir.path().join("w3"), 3, 1 << 20, &[7; 32], 4, events);
+        let log = IncidentLog::start(dir.path().join("w3"), 3, 1 << 20, &[7; 32], 4, events, None);
         let a = log.submit(vec![incident("one")]);
         let b = log.submit(vec![incident("two"), incident("three")]);
         assert_eq!(a.blocking_recv().unwrap(), Ok(()));
@@ -534,7 +615,7 @@ mod tests {
         let path = dir.path().join("w0");
         std::fs::write(&path, b"a file where the journal belongs").unwrap();
         let (events, _) = broadcast::channel(8);
-        let log = IncidentLog::start(path, 0, 1 << 20, &[7; 32], 4, events);
+        let log = IncidentLog::start(path, 0, 1 << 20, &[7; 32], 4, events, None);
         let answer = log.submit(vec![incident("one")]).blocking_recv().unwrap();
         assert!(
             answer.as_ref().is_err_and(|e| e.contains("cannot create")),

@@ -27,6 +27,7 @@ pub mod dlp_inspector;
 pub mod downstream;
 pub mod engine;
 pub mod error;
+pub mod incident_export;
 pub mod incident_log;
 pub mod inspect;
 pub mod message;

@@ -12,8 +12,8 @@
 //! - [`error`]: [`WireError`], the typed error sent in `Response::Error`, with [`AppError`]
 //!   and config [`Issue`]s.
 //! - [`frame`]: [`encode_frame`] and the [`FrameDecoder`] accumulator.
-//! - [`record`]: the incident record as the persistent journal stores it (the wire's
-//!   [`Incident`] behind a version octet).
+//! - [`record`]: the incident and audit records as the persistent journal stores them (the
+//!   wire's [`Incident`] or [`AuditRecord`] behind a version octet that tells them apart).
 //! - [`upload`]: chunked transfer of blobs bigger than a frame ([`UploadRequests`] for the
 //!   client, [`UploadState`] and [`config_chunk`] for the server).
 //!
@@ -44,7 +44,8 @@ pub use limits::{MAX_ENCODED_FRAME_LEN, MAX_FRAME_LEN, PROTOCOL_VERSION};
 pub use message::*;
 pub use postcard::experimental::max_size::MaxSize;
 pub use record::{
-    decode_incident_record, encode_incident_record, INCIDENT_RECORD_MAX, INCIDENT_RECORD_VERSION,
+    decode_audit_record, decode_incident_record, encode_audit_record, encode_incident_record,
+    AUDIT_RECORD_MAX, AUDIT_RECORD_VERSION, INCIDENT_RECORD_MAX, INCIDENT_RECORD_VERSION,
 };
 pub use upload::{config_chunk, detectors_chunk, ChunkAction, UploadRequests, UploadState};
 

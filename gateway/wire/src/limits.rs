@@ -10,8 +10,8 @@
 /// `Applied` carries warnings, `ErrorCode::Unsupported`, `Detectors`, `Status` listeners and
 /// pending restart. Version 5: incidents come from the persistent journal (`Incident::worker`,
 /// `QueryIncidents`, `VerifyIncidents`, `Status::journal`). Version 6: policy diffs
-/// (`StageCandidate`, `ScanCandidate`).
-pub const PROTOCOL_VERSION: u16 = 6;
+/// (`StageCandidate`, `ScanCandidate`). Version 7: the audit trail (`QueryAudit`, `Audit`).
+pub const PROTOCOL_VERSION: u16 = 7;
 
 /// Largest config TOML accepted: the example config is ~4 KiB; 64 KiB leaves room for large
 /// rule sets while the server can hold a staged config whole and validate it in one pass.

@@ -146,11 +146,15 @@ pub enum Request {
     /// policy diff). Answered by `Response::ScanCompared`; `UploadMissing` without a
     /// candidate.
     ScanCandidate,
+    /// The audit trail: records of state-changing config-port requests, kept in the journal
+    /// of the worker that serves the port, from sequence number `since`, at most `max`.
+    /// Answered by `Response::Audit`.
+    QueryAudit { since: u64, max: u16 },
 }
 
 impl Request {
     /// Number of variants; a decoded tag at or above it is an unknown request.
-    pub const VARIANTS: u32 = 21;
+    pub const VARIANTS: u32 = 22;
 }
 
 /// Every response of the config port.
@@ -227,11 +231,13 @@ pub enum Response {
     },
     /// Answer to `ScanCandidate`.
     ScanCompared(ScanComparison),
+    /// Answer to `QueryAudit`.
+    Audit(AuditPage),
 }
 
 impl Response {
     /// Number of variants; a decoded tag at or above it is an unknown response.
-    pub const VARIANTS: u32 = 22;
+    pub const VARIANTS: u32 = 23;
 }
 
 /// The server's half of the handshake.
@@ -653,4 +659,43 @@ pub struct JournalReport {
     pub error: Option<Text>,
     /// The next journal's worker index, if there is one.
     pub next: Option<u16>,
+}
+
+/// One state-changing config-port request, as the audit trail records it (in the incident
+/// journal of the worker serving the port, and in the SIEM stream): who asked, what, and
+/// what came of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct AuditRecord {
+    /// The journal that holds it and its number there (`w<worker>:<seq>`); zero on disk.
+    pub worker: u16,
+    pub seq: u64,
+    pub time_unix: u64,
+    /// The Unix peer's uid, when the request came over the Unix socket.
+    pub uid: Option<u32>,
+    /// The client certificate's subject, when it came over mutual TLS.
+    pub subject: Option<Text>,
+    /// The transport and peer as the log names them (`unix uid 0 pid 42`, `tcp 10.0.0.5:5123`).
+    pub peer: Text,
+    /// The request (`apply`, `rollback`, `install_tls`, `restart_workers`, `reboot`).
+    pub request: Name,
+    /// The config generation it produced (apply, rollback), or the running one.
+    pub generation: Option<u64>,
+    /// A summary of the changed keys (apply, rollback), or what was installed.
+    pub changes: Text,
+    pub ok: bool,
+    /// The refusal's text when `ok` is false.
+    pub error: Option<Text>,
+}
+
+/// Audit records per `Audit` page (at most ~1.3 KiB each): a page stays inside one frame.
+pub const MAX_AUDIT_PER_PAGE: usize = 4;
+
+/// Answer to `QueryAudit`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct AuditPage {
+    pub records: Vec<AuditRecord, MAX_AUDIT_PER_PAGE>,
+    /// The sequence number to ask from for the next page.
+    pub next: u64,
+    /// The journal was read to its end.
+    pub done: bool,
 }

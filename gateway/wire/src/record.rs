@@ -8,7 +8,7 @@
 
 use postcard::experimental::max_size::MaxSize;
 
-use crate::message::Incident;
+use crate::message::{AuditRecord, Incident};
 
 /// The record format this firmware writes (the first octet of every record).
 pub const INCIDENT_RECORD_VERSION: u8 = 1;
@@ -34,6 +34,33 @@ pub fn encode_incident_record(incident: &Incident, buf: &mut [u8]) -> Option<usi
 pub fn decode_incident_record(bytes: &[u8]) -> Option<Incident> {
     match bytes.split_first() {
         Some((&INCIDENT_RECORD_VERSION, rest)) => postcard::from_bytes(rest).ok(),
+        _ => None,
+    }
+}
+
+/// The first octet of an audit record (see [`AuditRecord`]): a kind of record of its own in the
+/// same journal, so the chain covers the audit trail and the incidents alike, and a reader of
+/// one kind skips the other.
+pub const AUDIT_RECORD_VERSION: u8 = 0x41;
+
+/// The largest encoded audit record.
+pub const AUDIT_RECORD_MAX: usize = 1 + AuditRecord::POSTCARD_MAX_SIZE;
+
+/// Encodes `record` (its `worker` and `seq` zeroed, as for incidents) into `buf`; returns the
+/// length used, or `None` when `buf` is too small.
+pub fn encode_audit_record(record: &AuditRecord, buf: &mut [u8]) -> Option<usize> {
+    let (first, rest) = buf.split_first_mut()?;
+    *first = AUDIT_RECORD_VERSION;
+    let mut record = record.clone();
+    record.worker = 0;
+    record.seq = 0;
+    postcard::to_slice(&record, rest).ok().map(|b| b.len() + 1)
+}
+
+/// Decodes a record written by [`encode_audit_record`]; `None` for anything else.
+pub fn decode_audit_record(bytes: &[u8]) -> Option<AuditRecord> {
+    match bytes.split_first() {
+        Some((&AUDIT_RECORD_VERSION, rest)) => postcard::from_bytes(rest).ok(),
         _ => None,
     }
 }

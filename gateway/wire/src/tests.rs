@@ -113,6 +113,7 @@ fn every_request() -> StdVec<Request> {
         },
         Request::StageCandidate,
         Request::ScanCandidate,
+        Request::QueryAudit { since: 1, max: 4 },
     ]
 }
 
@@ -271,7 +272,44 @@ fn every_response() -> StdVec<Response> {
                 scan_error: Some(s("time budget")),
             },
         }),
+        Response::Audit(AuditPage {
+            records: Vec::from_slice(&[audit_record()]).unwrap(),
+            next: 8,
+            done: true,
+        }),
     ]
+}
+
+fn audit_record() -> AuditRecord {
+    AuditRecord {
+        worker: 0,
+        seq: 7,
+        time_unix: 1_700_000_000,
+        uid: None,
+        subject: Some(s("CN=admin,O=Contoso")),
+        peer: s("tcp 10.0.0.5:5123"),
+        request: s("apply"),
+        generation: Some(4),
+        changes: s("policy.rules[0].action"),
+        ok: true,
+        error: None,
+    }
+}
+
+#[test]
+fn audit_records_round_trip_and_are_not_incidents() {
+    let record = audit_record();
+    let mut buf = [0u8; crate::AUDIT_RECORD_MAX];
+    let n = crate::encode_audit_record(&record, &mut buf).unwrap();
+    assert_eq!(buf[0], crate::AUDIT_RECORD_VERSION);
+    let back = crate::decode_audit_record(&buf[..n]).unwrap();
+    assert_eq!((back.worker, back.seq), (0, 0));
+    assert_eq!(back.subject, record.subject);
+    assert_eq!(crate::decode_incident_record(&buf[..n]), None);
+    let mut inc = [0u8; crate::INCIDENT_RECORD_MAX];
+    let n = crate::encode_incident_record(&incident(3), &mut inc).unwrap();
+    assert_eq!(crate::decode_audit_record(&inc[..n]), None);
+    const { assert!(crate::AUDIT_RECORD_MAX <= crate::INCIDENT_RECORD_MAX) };
 }
 
 /// Requests and responses at their largest, to prove the bound holds in practice.
