@@ -1141,34 +1141,61 @@ pub const MAX_INCIDENT_LOG_BYTES: u64 = 4 << 30;
 
 fn incidents(mut s: Section<'_, '_>, r: &mut Reader<'_>) -> Incidents {
     let mut i = Incidents::default();
-    if let Some(v) = s.raw("total_bytes") {
-        let key = s.key("total_bytes");
-        let parsed = match (v.get_ref().as_str(), v.get_ref().as_integer()) {
-            (Some(text), _) => parse_size(text),
-            (_, Some(n)) => n
-                .as_str()
-                .replace('_', "")
-                .parse::<u64>()
-                .map_err(|_| "must be a positive number".to_string()),
-            _ => Err(format!(
-                "expected a size such as \"64MiB\", found {}",
-                v.get_ref().type_str()
-            )),
-        };
-        match parsed {
-            Ok(n) if (MIN_INCIDENT_LOG_BYTES..=MAX_INCIDENT_LOG_BYTES).contains(&n) => {
-                i.total_bytes = n
-            }
-            Ok(n) => r.error(
-                &v.span(),
-                &key,
-                format!("{n} bytes is outside {MIN_INCIDENT_LOG_BYTES}..={MAX_INCIDENT_LOG_BYTES} (64KiB..4GiB)"),
-            ),
-            Err(e) => r.error(&v.span(), &key, e),
-        }
+    if let Some(n) = size_key(
+        &mut s,
+        r,
+        "total_bytes",
+        MIN_INCIDENT_LOG_BYTES..=MAX_INCIDENT_LOG_BYTES,
+        "64KiB..4GiB",
+    ) {
+        i.total_bytes = n;
     }
     s.finish(r);
     i
+}
+
+/// A size key (`"64MiB"`, or a number of bytes) within `range` (`shown` as the error names
+/// it); errors carry the file, line and key.
+pub(crate) fn size_key(
+    s: &mut Section<'_, '_>,
+    r: &mut Reader<'_>,
+    name: &str,
+    range: std::ops::RangeInclusive<u64>,
+    shown: &str,
+) -> Option<u64> {
+    let v = s.raw(name)?;
+    let key = s.key(name);
+    let parsed = match (v.get_ref().as_str(), v.get_ref().as_integer()) {
+        (Some(text), _) => parse_size(text),
+        (_, Some(n)) => n
+            .as_str()
+            .replace('_', "")
+            .parse::<u64>()
+            .map_err(|_| "must be a positive number".to_string()),
+        _ => Err(format!(
+            "expected a size such as \"64MiB\", found {}",
+            v.get_ref().type_str()
+        )),
+    };
+    match parsed {
+        Ok(n) if range.contains(&n) => Some(n),
+        Ok(n) => {
+            r.error(
+                &v.span(),
+                &key,
+                format!(
+                    "{n} bytes is outside {}..={} ({shown})",
+                    range.start(),
+                    range.end()
+                ),
+            );
+            None
+        }
+        Err(e) => {
+            r.error(&v.span(), &key, e);
+            None
+        }
+    }
 }
 
 /// Dictionary, pattern and rule names must be unique; dictionaries and patterns share the

@@ -40,8 +40,8 @@ pub struct Siem {
     pub client_key: Option<FileRef>,
     /// The name the collector's certificate must carry; the target's host by default.
     pub server_name: Option<String>,
-    /// Events held while the collector is unreachable; past it new events are dropped and
-    /// counted. Sized at start.
+    /// Bytes of formatted events held while the collector is unreachable (one ring per worker,
+    /// allocated at start); past it new events are dropped and counted.
     pub backlog: usize,
     /// RFC 5424 APP-NAME.
     pub app_name: String,
@@ -51,11 +51,15 @@ pub struct Siem {
     pub facility: u8,
 }
 
-/// Default backlog: 10,000 events of at most 8 KiB (typically under 1 KiB) is a few minutes
-/// of a busy appliance's incidents, and at most 80 MiB only in the worst case.
-pub const DEFAULT_SIEM_BACKLOG: i64 = 10_000;
-/// Largest backlog: its worst case (`MAX_SIEM_BACKLOG` x 8 KiB) must stay within a board's RAM.
-pub const MAX_SIEM_BACKLOG: i64 = 100_000;
+/// Default backlog, per worker: an event is typically 0.5 to 1 KiB (at most 8 KiB), so 4 MiB
+/// holds some 5,000 incidents, minutes of a busy appliance's while a collector restarts, at a
+/// fixed cost that fits the smallest board beside its session memory.
+pub const DEFAULT_SIEM_BACKLOG: u64 = 4 << 20;
+/// Smallest backlog: eight of the largest events (8 KiB each).
+pub const MIN_SIEM_BACKLOG: u64 = 64 << 10;
+/// Largest backlog, per worker: allocated at start on every worker, so it must stay a small
+/// share of a board's RAM.
+pub const MAX_SIEM_BACKLOG: u64 = 256 << 20;
 /// RFC 5424 section 6.2.5: APP-NAME is at most 48 printable characters.
 pub const MAX_APP_NAME: usize = 48;
 /// RFC 5424 section 6.2.4: HOSTNAME is at most 255 printable characters.
@@ -143,9 +147,14 @@ pub(crate) fn siem(
     let client_certificate = file(&mut s, "client_certificate");
     let client_key = file(&mut s, "client_key");
     let server_name = s.string(r, "server_name").map(|(v, _)| v);
-    let backlog = s
-        .integer(r, "backlog", 1..MAX_SIEM_BACKLOG + 1)
-        .map_or(DEFAULT_SIEM_BACKLOG, |(n, _)| n) as usize;
+    let backlog = crate::parse::size_key(
+        &mut s,
+        r,
+        "backlog",
+        MIN_SIEM_BACKLOG..=MAX_SIEM_BACKLOG,
+        "64KiB..256MiB",
+    )
+    .unwrap_or(DEFAULT_SIEM_BACKLOG) as usize;
     let app_name = match s.string(r, "app_name") {
         None => Some("cordon".to_string()),
         Some((v, _)) if printable(&v, MAX_APP_NAME) => Some(v),
@@ -233,7 +242,7 @@ mod tests {
     #[test]
     fn a_full_section_parses_and_defaults_fill_in() {
         let c = parse(
-            &format!("{BASE}[siem]\ntarget = \"siem.contoso.com:6514\"\nca_file = \"ca.pem\"\nclient_certificate = \"c.pem\"\nclient_key = \"k.pem\"\nbacklog = 50\nhostname = \"dlp1\"\n"),
+            &format!("{BASE}[siem]\ntarget = \"siem.contoso.com:6514\"\nca_file = \"ca.pem\"\nclient_certificate = \"c.pem\"\nclient_key = \"k.pem\"\nbacklog = \"1MiB\"\nhostname = \"dlp1\"\n"),
             Path::new("/etc/cordon/cordon.toml"),
         )
         .unwrap();
@@ -244,7 +253,7 @@ mod tests {
             (SiemTransport::Tls, SiemFormat::Cef)
         );
         assert_eq!(s.ca_file.unwrap().path, Path::new("/etc/cordon/ca.pem"));
-        assert_eq!((s.backlog, s.facility), (50, DEFAULT_FACILITY));
+        assert_eq!((s.backlog, s.facility), (1 << 20, DEFAULT_FACILITY));
         assert_eq!(
             (s.app_name.as_str(), s.hostname.as_deref()),
             ("cordon", Some("dlp1"))

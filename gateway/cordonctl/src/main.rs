@@ -40,7 +40,9 @@ use cordon_wire::{ErrorCode, WireError};
 use cordonctl::CtlError;
 
 use commands::exchange_setup::ExchangeArgs;
-use commands::{appliance, config, exchange_setup, incidents, journal, policy, scan, status, tls};
+use commands::{
+    appliance, audit, config, exchange_setup, incidents, journal, policy, scan, status, tls,
+};
 use port::Port;
 
 /// Where the gateway listens by default (the unit creates it, mode 0660).
@@ -137,6 +139,16 @@ enum Command {
         /// Keep printing new incidents until interrupted or the gateway stops.
         #[arg(long)]
         follow: bool,
+    },
+    /// The audit trail: who applied, rolled back, installed TLS, restarted or rebooted, when,
+    /// what changed and the result.
+    Audit {
+        /// Only records from this journal sequence number on.
+        #[arg(long, value_name = "SEQ", default_value_t = 1)]
+        since: u64,
+        /// Print at most N records, then the --since that goes on.
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
     },
     /// Compare a new policy with the running one over a corpus of messages.
     #[command(subcommand)]
@@ -415,6 +427,7 @@ async fn run(cli: Cli) -> Result<(), CtlError> {
             };
             incidents::incidents(&port, as_json, filter, *follow).await
         }
+        Command::Audit { since, limit } => audit::audit(&port, as_json, *since, *limit).await,
         Command::Scan { file } => scan::scan(&port, as_json, file).await,
         Command::Tls(TlsCommand::Install { cert, key }) => {
             tls::install(&port, as_json, cert, key).await

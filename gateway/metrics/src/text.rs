@@ -79,9 +79,11 @@ pub fn exposition(s: &Snapshot) -> String {
 
 /// The same values as name/value pairs for `cordonctl counters`: the metric name without
 /// `cordon_`, a label value after a dot (`messages_total.block`, `sessions_in_use.w0`),
-/// histograms as `_count`, `_sum_us` and their non-empty buckets (`_bucket.le_0.001`).
+/// histograms as `_count`, `_sum_us` and their non-empty buckets (`_bucket.le_0.001`), and last
+/// the detectors that matched (`detector_hits_total.credit_card`).
 pub fn pairs(s: &Snapshot) -> Vec<(String, u64)> {
     let mut out = Vec::new();
+    let mut detectors = Vec::new();
     for (i, m) in TABLE.iter().enumerate() {
         let id = id_of(i, m);
         let name = m.name.strip_prefix("cordon_").unwrap_or(m.name);
@@ -105,9 +107,15 @@ pub fn pairs(s: &Snapshot) -> Vec<(String, u64)> {
                 }
             }
             (Scope::Appliance, _, Labels::Detector) => {
-                for (d, n) in s.detectors() {
-                    out.push((format!("{name}.{d}"), n));
-                }
+                // Last, and only the detectors that matched: a catalogue of 150+ names would
+                // otherwise fill a `counters` reply (at most 128 names) before the rows that
+                // follow them.
+                detectors.extend(
+                    s.detectors()
+                        .into_iter()
+                        .filter(|(_, n)| *n > 0)
+                        .map(|(d, n)| (format!("{name}.{d}"), n)),
+                );
             }
             (Scope::Worker, _, _) => {
                 for (w, n) in s.per_worker(id) {
@@ -116,6 +124,7 @@ pub fn pairs(s: &Snapshot) -> Vec<(String, u64)> {
             }
         }
     }
+    out.extend(detectors);
     out
 }
 

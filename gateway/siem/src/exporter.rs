@@ -1,4 +1,4 @@
-//! The exporter task: drains the bounded queue into the connection, reconnecting with
+//! The exporter task: drains the backlog ring into the connection, reconnecting with
 //! backoff, and after a lost connection sends again the last events it wrote on it.
 //!
 //! A stream socket accepts writes the collector never reads (the kernel's buffers, or a peer
@@ -12,11 +12,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::time::{sleep, timeout, Instant};
 
 use crate::transport::{Connection, Target};
-use crate::Stats;
+use crate::{Backlog, Stats};
 
 /// Frames written last and sent again after a lost connection: more than a collector can
 /// have in its socket buffers unread when it stops at a steady few hundred events a second,
@@ -34,7 +34,7 @@ pub const DRAIN_DEADLINE: Duration = Duration::from_secs(2);
 /// The task's state between connections.
 struct Exporter {
     target: Target,
-    rx: mpsc::Receiver<Vec<u8>>,
+    backlog: Arc<Backlog>,
     stats: Arc<Stats>,
     /// Frames to write before anything new: the replay of a lost connection, then the frame
     /// whose write failed.
@@ -43,17 +43,16 @@ struct Exporter {
     written: VecDeque<Vec<u8>>,
 }
 
-/// Runs until every sender is gone, or `shutdown` turns true (then it drains for at most
-/// [`DRAIN_DEADLINE`]).
+/// Runs until `shutdown` turns true (then it drains for at most [`DRAIN_DEADLINE`]).
 pub async fn run(
     target: Target,
-    rx: mpsc::Receiver<Vec<u8>>,
+    backlog: Arc<Backlog>,
     stats: Arc<Stats>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut e = Exporter {
         target,
-        rx,
+        backlog,
         stats,
         resend: VecDeque::new(),
         written: VecDeque::with_capacity(REPLAY_EVENTS),
@@ -148,14 +147,12 @@ impl Exporter {
             }
         }
         loop {
-            let frame = tokio::select! {
+            let mut frame = Vec::new();
+            tokio::select! {
                 biased;
                 err = conn.closed() => return Some(err.to_string()),
                 _ = shutdown.changed() => return None,
-                f = self.rx.recv() => match f {
-                    Some(f) => f,
-                    None => return None,
-                },
+                () = self.backlog.pop(&mut frame) => {}
             };
             if let Err(why) = self.write(conn, frame).await {
                 return Some(why);
@@ -167,7 +164,9 @@ impl Exporter {
     async fn drain_on(&mut self, conn: &mut Connection) {
         let deadline = Instant::now() + DRAIN_DEADLINE;
         let _ = timeout(DRAIN_DEADLINE, async {
-            while let Ok(frame) = self.rx.try_recv() {
+            let mut frame = Vec::new();
+            while self.backlog.pop_into(&mut frame) {
+                let frame = std::mem::take(&mut frame);
                 if self.write(conn, frame).await.is_err() || Instant::now() > deadline {
                     return;
                 }
@@ -178,7 +177,7 @@ impl Exporter {
 
     /// Stopping while disconnected: one attempt to connect and send what is queued.
     async fn drain(&mut self) {
-        if self.rx.is_empty() && self.resend.is_empty() {
+        if self.backlog.is_empty() && self.resend.is_empty() {
             return;
         }
         if let Ok(Ok(mut conn)) = timeout(DRAIN_DEADLINE, self.target.connect()).await {

@@ -4,9 +4,9 @@
 //! counting) or UDP (RFC 5426).
 //!
 //! Mail never waits for the exporter: the journal writer formats the event and offers it to a
-//! bounded queue ([`Siem::offer`], a `try_send`); the exporter task drains the queue into the
-//! connection. While the collector is away the queue is the backlog, `[siem] backlog` events
-//! (fixed at start); past it new events are dropped and counted (`cordon_siem_dropped_events_total`). The journal
+//! fixed ring ([`Siem::offer`], [`ring`]), never waiting; the exporter task drains the queue into the
+//! connection. While the collector is away the ring is the backlog, `[siem] backlog` bytes
+//! (allocated at start); past it new events are dropped and counted (`cordon_siem_dropped_events_total`). The journal
 //! keeps every event anyway, numbered and chained, and each exported event carries its
 //! journal number and chain tag, so the SIEM's last tag anchors `cordonctl incidents verify`.
 //!
@@ -24,13 +24,15 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 pub mod exporter;
 pub mod format;
+pub mod ring;
 pub mod transport;
 
 pub use format::{Event, Formatter};
+pub use ring::Backlog;
 pub use transport::{Connection, Target};
 
 /// What can stop the exporter from starting.
@@ -70,25 +72,24 @@ pub struct Stats {
 /// The handle the journal writer offers events through; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Siem {
-    tx: mpsc::Sender<Vec<u8>>,
+    backlog: Arc<Backlog>,
     formatter: Arc<Formatter>,
     octet_counting: bool,
     stats: Arc<Stats>,
-    backlog: usize,
 }
 
 /// The exporter task, to be spawned on the gateway's runtime.
 #[derive(Debug)]
 pub struct Task {
     target: Target,
-    rx: mpsc::Receiver<Vec<u8>>,
+    backlog: Arc<Backlog>,
     stats: Arc<Stats>,
 }
 
 impl Task {
-    /// Runs until `shutdown` turns true (then drains briefly) or every handle is gone.
+    /// Runs until `shutdown` turns true (then drains briefly).
     pub async fn run(self, shutdown: watch::Receiver<bool>) {
-        exporter::run(self.target, self.rx, self.stats, shutdown).await
+        exporter::run(self.target, self.backlog, self.stats, shutdown).await
     }
 }
 
@@ -104,7 +105,7 @@ impl Siem {
     /// to spawn.
     pub fn new(config: &cordon_config::Siem, version: &str) -> Result<(Siem, Task), Error> {
         let target = Target::new(config)?;
-        let (tx, rx) = mpsc::channel(config.backlog.max(1));
+        let backlog = Arc::new(Backlog::new(config.backlog));
         let stats = Arc::new(Stats::default());
         let formatter = Formatter {
             format: config.format,
@@ -115,13 +116,19 @@ impl Siem {
             version: version.to_string(),
         };
         let siem = Siem {
-            tx,
+            backlog: Arc::clone(&backlog),
             formatter: Arc::new(formatter),
             octet_counting: target.octet_counting(),
             stats: Arc::clone(&stats),
-            backlog: config.backlog.max(1),
         };
-        Ok((siem, Task { target, rx, stats }))
+        Ok((
+            siem,
+            Task {
+                target,
+                backlog,
+                stats,
+            },
+        ))
     }
 
     /// Formats `event` and queues it without waiting; a full backlog drops it (counted).
@@ -132,7 +139,7 @@ impl Siem {
         } else {
             message
         };
-        if self.tx.try_send(frame).is_err() {
+        if !self.backlog.push(&frame) {
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -143,6 +150,6 @@ impl Siem {
 
     /// Events waiting in the backlog now.
     pub fn queued(&self) -> u64 {
-        (self.backlog - self.tx.capacity()) as u64
+        self.backlog.len() as u64
     }
 }

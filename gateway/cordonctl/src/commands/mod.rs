@@ -2,6 +2,7 @@
 //! Each prints a human form or, with `--json`, JSON.
 
 pub(crate) mod appliance;
+pub(crate) mod audit;
 pub(crate) mod config;
 pub(crate) mod exchange_setup;
 pub(crate) mod incidents;
