@@ -86,6 +86,10 @@ pub fn parse(text: &str, file: &Path) -> Result<Config, Error> {
             .unwrap_or_else(|| Section::empty("incidents")),
         &mut r,
     );
+    let edm = edm(
+        section(&mut root, &mut r, "edm", false).unwrap_or_else(|| Section::empty("edm")),
+        &mut r,
+    );
     unique_names(&mut r, &doc, &dictionaries, &patterns, &rules);
     let control = root
         .table(&mut r, "control")
@@ -106,6 +110,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Config, Error> {
             rules,
             policy,
             incidents,
+            edm,
             control,
         }),
         _ => Err(Error::Invalid {
@@ -1157,6 +1162,47 @@ fn incidents(mut s: Section<'_, '_>, r: &mut Reader<'_>) -> Incidents {
     i
 }
 
+/// `[edm] memory_bytes` bounds: below 64 KiB no table of use fits; 4 GiB is more than any
+/// supported board has for one worker.
+pub const EDM_MEMORY_RANGE: (u64, u64) = (64 << 10, 4 << 30);
+
+/// `[edm] storage_bytes` bounds, as for the incident journal.
+pub const EDM_STORAGE_RANGE: (u64, u64) = (64 << 10, 16 << 30);
+
+fn edm(mut s: Section<'_, '_>, r: &mut Reader<'_>) -> Edm {
+    let mut e = Edm::default();
+    for (name, range, field) in [
+        ("memory_bytes", EDM_MEMORY_RANGE, &mut e.memory_bytes),
+        ("storage_bytes", EDM_STORAGE_RANGE, &mut e.storage_bytes),
+    ] {
+        let Some(v) = s.raw(name) else { continue };
+        let key = s.key(name);
+        let parsed = match (v.get_ref().as_str(), v.get_ref().as_integer()) {
+            (Some(text), _) => parse_size(text),
+            (_, Some(n)) => n
+                .as_str()
+                .replace('_', "")
+                .parse::<u64>()
+                .map_err(|_| "must be a positive number".to_string()),
+            _ => Err(format!(
+                "expected a size such as \"64MiB\", found {}",
+                v.get_ref().type_str()
+            )),
+        };
+        match parsed {
+            Ok(n) if (range.0..=range.1).contains(&n) => *field = n,
+            Ok(n) => r.error(
+                &v.span(),
+                &key,
+                format!("{n} bytes is outside {}..={}", range.0, range.1),
+            ),
+            Err(err) => r.error(&v.span(), &key, err),
+        }
+    }
+    s.finish(r);
+    e
+}
+
 /// Dictionary, pattern and rule names must be unique; dictionaries and patterns share the
 /// namespace of `match`.
 fn unique_names(
@@ -1396,6 +1442,29 @@ mod tests {
         assert_eq!(e.len(), 2, "{e:?}");
         assert!(e[0].contains("unknown size unit"), "{e:?}");
         assert!(e[1].contains("incidents.size"), "{e:?}");
+    }
+
+    #[test]
+    fn edm_budgets_are_checked_sizes() {
+        let base = "[gateway]\nhostname = \"dlp1.contoso.com\"\nlisten = [\"127.0.0.1:2525\"]\n\n[relay]\nsmarthosts = [\"smtp://127.0.0.1:25\"]\ntls = \"none\"\n";
+        let c = parse(base, Path::new("t.toml")).unwrap();
+        assert_eq!(c.edm, Edm::default());
+        let c = parse(
+            &format!("{base}[edm]\nmemory_bytes = \"8 MiB\"\nstorage_bytes = 1_048_576\n"),
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            (c.edm.memory_bytes, c.edm.storage_bytes),
+            (8 << 20, 1 << 20)
+        );
+        let e = errors(&format!("{base}[edm]\nmemory_bytes = \"1KiB\"\nrows = 3\n"));
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(
+            e[0].contains("edm.memory_bytes") && e[0].contains("outside"),
+            "{e:?}"
+        );
+        assert!(e[1].contains("edm.rows"), "{e:?}");
     }
 
     #[test]

@@ -362,6 +362,16 @@ impl<B: Backend, W: AsyncWrite> Conn<B, W> {
                 blocking(backend, |b| b.reboot()).await?;
                 Response::Rebooting
             }
+            Request::EdmInstall { name, key } => Response::EdmTables(
+                self.with_staged(BlobKind::Edm, move |b, blob| {
+                    b.edm_install(name.as_str(), &key, blob)
+                })
+                .await?,
+            ),
+            Request::EdmList => Response::EdmTables(blocking(backend, |b| b.edm_list()).await?),
+            Request::EdmRemove { name } => {
+                Response::EdmTables(blocking(backend, move |b| b.edm_remove(name.as_str())).await?)
+            }
         })
     }
 

@@ -21,9 +21,9 @@ use cordon_control::{bounded, validate_tls_bundle, Backend, Identity, Persisted}
 use cordon_store::{ConfigRecord, FsStorage, Rollback, Store};
 use cordon_wire::limits::{MAX_FINDINGS, MAX_INCIDENTS_PER_PAGE};
 use cordon_wire::{
-    AppError, Counter, Counters, ErrorCode, Finding, Incident, IncidentPage, IncidentQuery,
-    IncidentResults, JournalAnchor, JournalReport, JournalStatus, MemoryStatus, ScanReport, Status,
-    TlsInfo, WorkerHealth, WorkerStatus,
+    AppError, Counter, Counters, EdmTables, ErrorCode, Finding, Incident, IncidentPage,
+    IncidentQuery, IncidentResults, JournalAnchor, JournalReport, JournalStatus, MemoryStatus,
+    ScanReport, Status, TlsInfo, WorkerHealth, WorkerStatus,
 };
 use tokio::sync::{broadcast, watch};
 
@@ -33,6 +33,7 @@ use cordon_proxy::pool::Pool;
 use cordon_proxy::session::Shared;
 use cordon_proxy::tls;
 
+use crate::edm::Tables;
 use crate::error::Error;
 use crate::live::{build, Built};
 use crate::restart_only::{restart_only, restart_warnings};
@@ -219,6 +220,18 @@ impl GatewayBackend {
             .unwrap_or_else(|| PathBuf::from("."))
     }
 
+    /// Runs `change` on the EDM tables, then rebuilds the running config with the tables as
+    /// stored now (in every worker); `None` only lists them.
+    fn edm(&self, change: Option<&crate::edm::Change>) -> Result<EdmTables, AppError> {
+        let current = self.current().shared;
+        let tables = Tables::required(&current.config)?;
+        if let Some(change) = change {
+            change(&tables)?;
+            self.go_live((*current.config).clone(), current.generation)?;
+        }
+        Ok(tables.list())
+    }
+
     /// Makes `config` (already persisted as `generation`) live for new sessions.
     fn go_live(&self, config: Config, generation: u64) -> Result<(), AppError> {
         let built = build(Arc::new(config), generation, &self.durable).map_err(app_error)?;
@@ -241,6 +254,21 @@ impl GatewayBackend {
 }
 
 impl Backend for GatewayBackend {
+    fn edm_install(
+        &self,
+        name: &str,
+        key: &[u8; 32],
+        bundle: &[u8],
+    ) -> Result<EdmTables, AppError> {
+        self.edm(Some(&|t| t.install(name, key, bundle)))
+    }
+    fn edm_list(&self) -> Result<EdmTables, AppError> {
+        self.edm(None)
+    }
+    fn edm_remove(&self, name: &str) -> Result<EdmTables, AppError> {
+        self.edm(Some(&|t| t.remove(name)))
+    }
+
     fn identity(&self) -> Identity {
         Identity {
             software: bounded(concat!("cordon ", env!("CARGO_PKG_VERSION"))),

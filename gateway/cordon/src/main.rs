@@ -8,6 +8,7 @@
 //! - [`live`]: builds what sessions share from a config, at start and on every apply.
 //! - [`config_port`]: the gateway behind the config port (status, apply, rollback, incidents,
 //!   scan) and the A/B config store it opens.
+//! - [`edm`]: EDM tables on the data partition: install, budgets, loading for the engine.
 //! - [`restart_only`]: which settings of a new config wait for a restart, and their warnings.
 //! - [`incidents`]: the persistent incident journals read back for the config port: filtered
 //!   queries merged by time, and per-journal verification.
@@ -21,6 +22,7 @@
 
 mod boot;
 mod config_port;
+mod edm;
 mod error;
 mod incidents;
 mod live;

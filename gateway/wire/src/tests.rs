@@ -111,6 +111,14 @@ fn every_request() -> StdVec<Request> {
                 tag: [7; 32],
             }),
         },
+        Request::EdmInstall {
+            name: s("customers"),
+            key: [3; 32],
+        },
+        Request::EdmList,
+        Request::EdmRemove {
+            name: s("customers"),
+        },
     ]
 }
 
@@ -252,6 +260,20 @@ fn every_response() -> StdVec<Response> {
                 next: Some(1),
             }),
         },
+        Response::EdmTables(EdmTables {
+            tables: Vec::from_slice(&[EdmTableInfo {
+                name: s("customers"),
+                rows: 100_000,
+                columns: 6,
+                min_fields: 3,
+                proximity: 300,
+                memory_bytes: 3_600_000,
+                stored_bytes: 3_600_120,
+            }])
+            .unwrap(),
+            memory_budget: 64 << 20,
+            storage_budget: 256 << 20,
+        }),
     ]
 }
 
