@@ -53,6 +53,8 @@ pub struct Config {
     pub policy: Policy,
     /// `[incidents]`: the persistent incident log.
     pub incidents: Incidents,
+    /// `[edm]`: the budgets of exact-data-match tables.
+    pub edm: Edm,
     /// `[control]`: the config port; absent, the gateway runs from its file alone.
     pub control: Option<Control>,
     /// `[metrics]`: the Prometheus endpoint; absent, none is served.
@@ -449,6 +451,34 @@ impl Default for Incidents {
     fn default() -> Self {
         Incidents {
             total_bytes: DEFAULT_INCIDENT_LOG_BYTES,
+        }
+    }
+}
+
+/// `[edm]`: what exact-data-match tables (`cordonctl edm upload`, kept in
+/// `<state_dir>/edm`) may take. An upload beyond either budget is refused with the sizes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edm {
+    /// Bytes all loaded tables may hold in memory, in each worker; counted in the start-up
+    /// memory budget whether tables are loaded or not, so an upload never outgrows the board.
+    pub memory_bytes: u64,
+    /// Bytes all stored tables may take on /data, each counted twice (a replacement writes
+    /// the new copy before the old one goes).
+    pub storage_bytes: u64,
+}
+
+/// Default EDM memory: a million rows of six columns with two primary ones (48 MB), with
+/// room for a small second table.
+pub const DEFAULT_EDM_MEMORY_BYTES: u64 = 64 << 20;
+
+/// Default EDM storage: twice the default memory's worth of bundles, twice over.
+pub const DEFAULT_EDM_STORAGE_BYTES: u64 = 256 << 20;
+
+impl Default for Edm {
+    fn default() -> Self {
+        Edm {
+            memory_bytes: DEFAULT_EDM_MEMORY_BYTES,
+            storage_bytes: DEFAULT_EDM_STORAGE_BYTES,
         }
     }
 }

@@ -86,6 +86,10 @@ pub fn parse(text: &str, file: &Path) -> Result<Config, Error> {
             .unwrap_or_else(|| Section::empty("incidents")),
         &mut r,
     );
+    let edm = edm(
+        section(&mut root, &mut r, "edm", false).unwrap_or_else(|| Section::empty("edm")),
+        &mut r,
+    );
     unique_names(&mut r, &doc, &dictionaries, &patterns, &rules);
     let control = root
         .table(&mut r, "control")
@@ -112,6 +116,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Config, Error> {
             rules,
             policy,
             incidents,
+            edm,
             control,
             metrics,
             siem,
@@ -1198,6 +1203,27 @@ pub(crate) fn size_key(
     }
 }
 
+/// `[edm] memory_bytes` bounds: below 64 KiB no table of use fits; 4 GiB is more than any
+/// supported board has for one worker.
+pub const EDM_MEMORY_RANGE: (u64, u64) = (64 << 10, 4 << 30);
+
+/// `[edm] storage_bytes` bounds, as for the incident journal.
+pub const EDM_STORAGE_RANGE: (u64, u64) = (64 << 10, 16 << 30);
+
+fn edm(mut s: Section<'_, '_>, r: &mut Reader<'_>) -> Edm {
+    let mut e = Edm::default();
+    let memory = EDM_MEMORY_RANGE.0..=EDM_MEMORY_RANGE.1;
+    if let Some(n) = size_key(&mut s, r, "memory_bytes", memory, "EDM memory budget") {
+        e.memory_bytes = n;
+    }
+    let storage = EDM_STORAGE_RANGE.0..=EDM_STORAGE_RANGE.1;
+    if let Some(n) = size_key(&mut s, r, "storage_bytes", storage, "EDM storage budget") {
+        e.storage_bytes = n;
+    }
+    s.finish(r);
+    e
+}
+
 /// Dictionary, pattern and rule names must be unique; dictionaries and patterns share the
 /// namespace of `match`.
 fn unique_names(
@@ -1437,6 +1463,29 @@ mod tests {
         assert_eq!(e.len(), 2, "{e:?}");
         assert!(e[0].contains("unknown size unit"), "{e:?}");
         assert!(e[1].contains("incidents.size"), "{e:?}");
+    }
+
+    #[test]
+    fn edm_budgets_are_checked_sizes() {
+        let base = "[gateway]\nhostname = \"dlp1.contoso.com\"\nlisten = [\"127.0.0.1:2525\"]\n\n[relay]\nsmarthosts = [\"smtp://127.0.0.1:25\"]\ntls = \"none\"\n";
+        let c = parse(base, Path::new("t.toml")).unwrap();
+        assert_eq!(c.edm, Edm::default());
+        let c = parse(
+            &format!("{base}[edm]\nmemory_bytes = \"8 MiB\"\nstorage_bytes = 1_048_576\n"),
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            (c.edm.memory_bytes, c.edm.storage_bytes),
+            (8 << 20, 1 << 20)
+        );
+        let e = errors(&format!("{base}[edm]\nmemory_bytes = \"1KiB\"\nrows = 3\n"));
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(
+            e[0].contains("edm.memory_bytes") && e[0].contains("outside"),
+            "{e:?}"
+        );
+        assert!(e[1].contains("edm.rows"), "{e:?}");
     }
 
     #[test]

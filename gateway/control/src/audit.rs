@@ -2,7 +2,7 @@
 //! state, and the record of one (who asked, what, with which result). The backend makes the
 //! record durable ([`crate::Backend::audit`]) before the reply goes out.
 
-use cordon_wire::{bounded, AuditRecord, Request, Response, WireError};
+use cordon_wire::{bounded, AuditRecord, EdmTables, Request, Response, WireError};
 
 use crate::backend::Backend;
 use crate::conn::Peer;
@@ -16,16 +16,30 @@ pub fn audited(request: &Request) -> Option<&'static str> {
         Request::InstallTls => "install_tls",
         Request::RestartWorkers => "restart_workers",
         Request::Reboot => "reboot",
+        Request::EdmInstall { .. } => "edm_install",
+        Request::EdmRemove { .. } => "edm_remove",
         _ => return None,
     })
 }
 
+/// What an audited request names beyond its kind: the EDM table (its name only; the key
+/// the install carries never reaches the record).
+pub fn target(request: &Request) -> Option<String> {
+    match request {
+        Request::EdmInstall { name, .. } | Request::EdmRemove { name } => {
+            Some(name.as_str().to_owned())
+        }
+        _ => None,
+    }
+}
+
 /// The record of `request` answered with `response`; `before` is the running config (its
 /// generation and text) when the request arrived, so a config change lists the keys it
-/// changed.
+/// changed; `target` is [`target`] of the request.
 pub fn record<B: Backend>(
     peer: &Peer,
     request: &str,
+    target: Option<&str>,
     before: &(u64, String),
     response: &Response,
     backend: &B,
@@ -58,10 +72,13 @@ pub fn record<B: Backend>(
             None,
         ),
         Response::WorkersRestarting { workers } => (None, format!("{workers} workers"), None),
-        Response::Error(WireError::App(e)) => {
-            (Some(before.0), String::new(), Some(e.message.to_string()))
-        }
-        Response::Error(e) => (Some(before.0), String::new(), Some(e.to_string())),
+        Response::EdmTables(tables) => (None, edm_change(target, tables), None),
+        Response::Error(WireError::App(e)) => (
+            Some(before.0),
+            edm_table(target),
+            Some(e.message.to_string()),
+        ),
+        Response::Error(e) => (Some(before.0), edm_table(target), Some(e.to_string())),
         _ => (None, String::new(), None),
     };
     AuditRecord {
@@ -78,6 +95,26 @@ pub fn record<B: Backend>(
         changes: bounded(&changes),
         ok: error.is_none(),
         error: error.as_deref().map(bounded),
+    }
+}
+
+/// `edm table NAME`, or nothing for a request that names no table.
+fn edm_table(target: Option<&str>) -> String {
+    target.map_or_else(String::new, |t| format!("edm table {t}"))
+}
+
+/// An EDM change as the tables stand after it: the table's shape and size if it is
+/// installed, `removed` if not. Sizes and counts only, never a cell.
+fn edm_change(target: Option<&str>, tables: &EdmTables) -> String {
+    let Some(name) = target else {
+        return String::new();
+    };
+    match tables.tables.iter().find(|t| t.name.as_str() == name) {
+        Some(t) => format!(
+            "edm table {name}: {} rows, {} columns, {} B in memory",
+            t.rows, t.columns, t.memory_bytes
+        ),
+        None => format!("edm table {name} removed"),
     }
 }
 
@@ -118,6 +155,42 @@ mod tests {
         assert_eq!(audited(&Request::Status), None);
         assert_eq!(audited(&Request::ValidateConfig), None);
         assert_eq!(audited(&Request::Scan), None);
+        let name = cordon_wire::bounded("customers");
+        let install = Request::EdmInstall {
+            name: name.clone(),
+            key: [9; 32],
+        };
+        assert_eq!(audited(&install), Some("edm_install"));
+        assert_eq!(target(&install).as_deref(), Some("customers"));
+        assert_eq!(audited(&Request::EdmRemove { name }), Some("edm_remove"));
+        assert_eq!(audited(&Request::EdmList), None);
+    }
+
+    #[test]
+    fn edm_changes_name_the_table_and_its_size() {
+        let info = cordon_wire::EdmTableInfo {
+            name: bounded("customers"),
+            rows: 3,
+            columns: 5,
+            min_fields: 3,
+            proximity: 300,
+            memory_bytes: 144,
+            stored_bytes: 400,
+        };
+        let tables = EdmTables {
+            tables: heapless::Vec::from_slice(&[info]).unwrap(),
+            memory_budget: 1 << 20,
+            storage_budget: 1 << 20,
+        };
+        assert_eq!(
+            edm_change(Some("customers"), &tables),
+            "edm table customers: 3 rows, 5 columns, 144 B in memory"
+        );
+        assert_eq!(
+            edm_change(Some("payroll"), &tables),
+            "edm table payroll removed"
+        );
+        assert_eq!(edm_table(Some("payroll")), "edm table payroll");
     }
 
     #[test]

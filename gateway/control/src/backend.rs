@@ -4,9 +4,9 @@
 
 use cordon_store::Rollback;
 use cordon_wire::{
-    limits::MAX_ISSUES, AppError, AuditPage, AuditRecord, Counters, Incident, IncidentPage,
-    IncidentQuery, IncidentResults, Issue, JournalAnchor, JournalReport, Name, ScanComparison,
-    ScanReport, Status, TlsInfo,
+    limits::MAX_ISSUES, AppError, AuditPage, AuditRecord, Counters, EdmTables, Incident,
+    IncidentPage, IncidentQuery, IncidentResults, Issue, JournalAnchor, JournalReport, Name,
+    ScanComparison, ScanReport, Status, TlsInfo,
 };
 use tokio::sync::broadcast;
 
@@ -87,6 +87,15 @@ pub trait Backend: Send + Sync + 'static {
     fn restart_workers(&self) -> Result<u16, AppError>;
     /// `Detectors`: the detector list as `cordon detectors` prints it (`json`: its JSON).
     fn detectors(&self, json: bool) -> String;
+    /// `EdmInstall`: verify `bundle` whole with `key`, check the budgets, store it power-safe
+    /// as table `name` and load it for new sessions; on any error the running tables stay.
+    /// Reads and writes files: run on the blocking pool.
+    fn edm_install(&self, name: &str, key: &[u8; 32], bundle: &[u8])
+        -> Result<EdmTables, AppError>;
+    /// `EdmList`: the installed tables and the budgets.
+    fn edm_list(&self) -> Result<EdmTables, AppError>;
+    /// `EdmRemove`: remove table `name` from the data partition and from new sessions.
+    fn edm_remove(&self, name: &str) -> Result<EdmTables, AppError>;
     /// `Reboot`: start the reboot. The reply is sent after this returns, so it must start the
     /// reboot asynchronously (e.g. after a short delay) rather than block.
     fn reboot(&self) -> Result<(), AppError>;

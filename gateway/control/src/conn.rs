@@ -251,14 +251,21 @@ impl<B: Backend, W: AsyncWrite> Conn<B, W> {
             return self.send(id, *response).await;
         }
         let audited = crate::audit::audited(&request);
+        let target = crate::audit::target(&request);
         let before = audited.map(|_| self.backend.current_config());
         let response = match self.respond(request).await {
             Ok(r) => r,
             Err(e) => app_error(e),
         };
         if let (Some(request), Some(before)) = (audited, before) {
-            let record =
-                crate::audit::record(&self.peer, request, &before, &response, &*self.backend);
+            let record = crate::audit::record(
+                &self.peer,
+                request,
+                target.as_deref(),
+                &before,
+                &response,
+                &*self.backend,
+            );
             if let Err(e) = Box::pin(blocking(&self.backend, move |b| b.audit(record))).await {
                 tracing::error!(peer = %self.peer, request, error = %e, "audit record not written");
             }
@@ -399,6 +406,16 @@ impl<B: Backend, W: AsyncWrite> Conn<B, W> {
             Request::Reboot => {
                 blocking(backend, |b| b.reboot()).await?;
                 Response::Rebooting
+            }
+            Request::EdmInstall { name, key } => Response::EdmTables(
+                self.with_staged(BlobKind::Edm, move |b, blob| {
+                    b.edm_install(name.as_str(), &key, blob)
+                })
+                .await?,
+            ),
+            Request::EdmList => Response::EdmTables(blocking(backend, |b| b.edm_list()).await?),
+            Request::EdmRemove { name } => {
+                Response::EdmTables(blocking(backend, move |b| b.edm_remove(name.as_str())).await?)
             }
         })
     }

@@ -10,9 +10,9 @@ use std::sync::Mutex;
 use cordon_store::{ConfigRecord, FsStorage, Rollback, Store};
 use cordon_wire::limits::MAX_INCIDENTS_PER_PAGE;
 use cordon_wire::{
-    AppError, Confidence, Counter, Counters, Finding, Incident, IncidentDetector, IncidentKind,
-    IncidentPage, Judged, MemoryStatus, ScanComparison, ScanReport, Status, TlsInfo, Verdict,
-    WorkerHealth, WorkerStatus,
+    AppError, Confidence, Counter, Counters, EdmTables, Finding, Incident, IncidentDetector,
+    IncidentKind, IncidentPage, Judged, MemoryStatus, ScanComparison, ScanReport, Status, TlsInfo,
+    Verdict, WorkerHealth, WorkerStatus,
 };
 use tokio::sync::broadcast;
 
@@ -91,6 +91,14 @@ impl FakeBackend {
         let _ = self.feed.send(incident.clone());
         incident
     }
+}
+
+/// The fake runs no engine: EDM is exercised against the real gateway (tests/tests/edm.rs).
+fn no_edm() -> AppError {
+    AppError::new(
+        cordon_wire::ErrorCode::Unsupported,
+        "the fake backend has no DLP engine and no EDM tables",
+    )
 }
 
 impl Backend for FakeBackend {
@@ -341,6 +349,23 @@ impl Backend for FakeBackend {
         } else {
             "NAME         FAMILY\ncredit_card  financial\n".to_owned()
         }
+    }
+
+    fn edm_install(
+        &self,
+        _name: &str,
+        _key: &[u8; 32],
+        _bundle: &[u8],
+    ) -> Result<EdmTables, AppError> {
+        Err(no_edm())
+    }
+
+    fn edm_list(&self) -> Result<EdmTables, AppError> {
+        Err(no_edm())
+    }
+
+    fn edm_remove(&self, _name: &str) -> Result<EdmTables, AppError> {
+        Err(no_edm())
     }
 
     fn reboot(&self) -> Result<(), AppError> {

@@ -238,7 +238,8 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
     }
     let config = Arc::new(running.config);
     let generation = running.generation;
-    let engine = engine::build(&config)?;
+    let (edm_tables, edm_line) = crate::edm::load_described(&config);
+    let engine = engine::build_with_edm(&config, edm_tables)?;
     let sessions = opts
         .worker
         .as_ref()
@@ -301,7 +302,7 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
     let records = config.policy.incident_ring + INCIDENT_FEED;
     let journal_bytes = config.incidents.total_bytes;
     let budget = format!(
-        "memory budget {} MiB = {} ({records} incidents of {} B); incident journal {} of {journal_bytes} B on disk",
+        "memory budget {} MiB = {} ({records} incidents of {} B){edm_line}; incident journal {} of {journal_bytes} B on disk",
         pool.budget_bytes() >> 20,
         pool.describe(),
         cordon_policy::INCIDENT_BYTES,
@@ -529,10 +530,11 @@ pub fn supervise(board_path: &Path, path: &Path, source: ConfigSource) -> Result
     let workers = board.data_cores.len().max(1);
     let per_worker = config.gateway.max_sessions.div_ceil(workers);
     let classes = &config.gateway.slot_classes;
+    let edm = crate::edm::worker_reserve(&config);
     let budget: u64 = (0..workers)
         .map(|i| {
             let share = SlotClass::share(classes, i, workers);
-            Pool::budget_for(per_worker, &share, config.policy.incident_ring) as u64
+            Pool::budget_for(per_worker, &share, config.policy.incident_ring) as u64 + edm
         })
         .sum();
     let board_bytes = board.memory_mib * 1024 * 1024;

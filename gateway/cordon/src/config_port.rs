@@ -22,8 +22,9 @@ use cordon_control::{bounded, validate_tls_bundle, Backend, Identity, Persisted}
 use cordon_store::{ConfigRecord, FsStorage, Rollback, Store};
 use cordon_wire::limits::{MAX_FINDINGS, MAX_INCIDENTS_PER_PAGE};
 use cordon_wire::{
-    AppError, Counter, Counters, ErrorCode, Finding, Incident, IncidentPage, IncidentQuery,
-    IncidentResults, JournalAnchor, JournalReport, ScanComparison, ScanReport, TlsInfo,
+    AppError, Counter, Counters, EdmTables, ErrorCode, Finding, Incident, IncidentPage,
+    IncidentQuery, IncidentResults, JournalAnchor, JournalReport, ScanComparison, ScanReport,
+    TlsInfo,
 };
 use tokio::sync::{broadcast, watch};
 
@@ -38,6 +39,7 @@ use crate::live::{build, Built};
 use crate::restart_only::restart_warnings;
 use crate::worker_env;
 
+mod edm;
 mod status;
 
 /// The running gateway, as the config port sees it.
@@ -267,6 +269,23 @@ impl Backend for GatewayBackend {
             since,
             max,
         ))
+    }
+
+    fn edm_install(
+        &self,
+        name: &str,
+        key: &[u8; 32],
+        bundle: &[u8],
+    ) -> Result<EdmTables, AppError> {
+        self.edm(Some(&|t| t.install(name, key, bundle)))
+    }
+
+    fn edm_list(&self) -> Result<EdmTables, AppError> {
+        self.edm(None)
+    }
+
+    fn edm_remove(&self, name: &str) -> Result<EdmTables, AppError> {
+        self.edm(Some(&|t| t.remove(name)))
     }
 
     fn identity(&self) -> Identity {

@@ -10,6 +10,7 @@
 //!   scan) and the A/B config store it opens.
 //! - [`policy_diff`]: a candidate config built aside and the running one judging the same
 //!   message, for `cordonctl policy diff`.
+//! - [`edm`]: EDM tables on the data partition: install, budgets, loading for the engine.
 //! - [`restart_only`]: which settings of a new config wait for a restart, and their warnings.
 //! - [`incidents`]: the persistent incident journals read back for the config port: filtered
 //!   queries merged by time, and per-journal verification.
@@ -25,6 +26,7 @@
 
 mod boot;
 mod config_port;
+mod edm;
 mod error;
 mod incidents;
 mod live;

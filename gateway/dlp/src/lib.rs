@@ -37,6 +37,8 @@
 //! - `html`: streaming HTML/XML-to-text.
 //! - `image`: structural checks of PNG, JPEG and GIF (what may be listed
 //!   as an image).
+//! - [`edm`]: exact data match: keyed-hash tables of the customer's records, their
+//!   bundle format, and row matching in the window (detectors named `edm:TABLE`).
 //! - `findings`: [`Findings`], fixed-size accumulators, [`render_table`].
 //! - `fuzzing`: entry points for the cargo-fuzz targets (hidden).
 //!
@@ -48,6 +50,7 @@
 mod ctx;
 mod decode;
 mod detect;
+pub mod edm;
 mod eml;
 mod findings;
 #[doc(hidden)]
@@ -150,6 +153,8 @@ pub struct EngineConfig {
     pub patterns: Vec<PatternConfig>,
     /// Limits.
     pub limits: Limits,
+    /// Loaded EDM tables by name, each a detector `edm:NAME` counting distinct rows.
+    pub edm: Vec<(String, Arc<edm::Table>)>,
 }
 
 /// A `[[dictionary]]`: terms matched as literals (many at once).
@@ -245,15 +250,27 @@ impl Engine {
             names.push(n.clone());
         }
         names.remove(detect::BUILTINS.len()); // "unscannable" is not a detector slot
+        let edm_base = names.len();
+        for (n, _) in &cfg.edm {
+            let n = edm::detector_name(n);
+            if names.contains(&n) {
+                return Err(Error::DuplicateName { name: n });
+            }
+            names.push(n);
+        }
+        let mut detectors = detect::Detectors::new(&cfg.dictionaries, &cfg.patterns)?;
+        detectors.edm = cfg.edm.iter().map(|(_, t)| Arc::clone(t)).collect();
+        detectors.edm_base = edm_base;
         Ok(Engine {
-            detectors: detect::Detectors::new(&cfg.dictionaries, &cfg.patterns)?,
+            detectors,
             names,
             limits: cfg.limits.clone(),
         })
     }
 
-    /// Whether `name` is a built-in detector, a dictionary, a pattern, or
-    /// `unscannable`: what policies may refer to.
+    /// Whether `name` is a built-in detector, a dictionary, a pattern, a
+    /// loaded EDM table (`edm:NAME`), or `unscannable`: what policies may
+    /// refer to.
     pub fn knows(&self, name: &str) -> bool {
         name == "unscannable" || self.names.iter().any(|n| n == name)
     }
@@ -305,6 +322,7 @@ mod tests {
                 ..Default::default()
             }],
             limits: Limits::default(),
+            edm: Vec::new(),
         };
         let e = Engine::new(&cfg).unwrap();
         assert!(e.knows("credit_card") && e.knows("projects") && e.knows("employee_id"));

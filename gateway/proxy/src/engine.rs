@@ -11,6 +11,15 @@ use crate::Error;
 
 /// The engine for `config`, or every problem found.
 pub fn build(config: &Config) -> Result<Arc<Engine>, Error> {
+    build_with_edm(config, Vec::new())
+}
+
+/// [`build`] with the EDM tables loaded from the appliance's state directory; a rule may name
+/// `edm:NAME` whether or not the table is installed (until it is, it matches nothing).
+pub fn build_with_edm(
+    config: &Config,
+    edm: Vec<(String, Arc<cordon_dlp::edm::Table>)>,
+) -> Result<Arc<Engine>, Error> {
     let mut problems = Vec::new();
     let mut dictionaries = Vec::new();
     for d in &config.dictionaries {
@@ -53,6 +62,7 @@ pub fn build(config: &Config) -> Result<Arc<Engine>, Error> {
         dictionaries,
         patterns,
         limits: Default::default(),
+        edm,
     })
     .map_err(|e| {
         Error::Invalid(vec![Diagnostic {
@@ -65,7 +75,10 @@ pub fn build(config: &Config) -> Result<Arc<Engine>, Error> {
     })?;
     for rule in &config.rules {
         for (name, at) in rule.matches.iter().zip(&rule.matches_at) {
-            if !engine.knows(name) && cordon_dlp::catalogue::bundle(name).is_none() {
+            let edm_name = name
+                .strip_prefix(cordon_dlp::edm::DETECTOR_PREFIX)
+                .is_some_and(cordon_dlp::edm::valid_table_name);
+            if !engine.knows(name) && !edm_name && cordon_dlp::catalogue::bundle(name).is_none() {
                 problems.push(at.diagnostic(format!(
                     "unknown detector, bundle, dictionary or pattern `{name}` (`cordon detectors` lists them)"
                 )));

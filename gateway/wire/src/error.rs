@@ -124,6 +124,11 @@ pub enum ErrorCode {
     /// This gateway cannot do that as it runs (no workers under `cordon run`, no reboot
     /// without `reboot_request`); not a matter of permissions.
     Unsupported,
+    /// An EDM bundle refused whole (truncated, another key, corrupt, inconsistent), or an
+    /// EDM table name that is invalid or not installed. The running tables are unchanged.
+    InvalidEdm,
+    /// An EDM table would not fit the memory or storage budget; the message gives the sizes.
+    OverBudget,
 }
 
 /// One problem in a config file, located precisely enough to fix it.

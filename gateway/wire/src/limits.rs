@@ -11,7 +11,9 @@
 /// pending restart. Version 5: incidents come from the persistent journal (`Incident::worker`,
 /// `QueryIncidents`, `VerifyIncidents`, `Status::journal`). Version 6: policy diffs
 /// (`StageCandidate`, `ScanCandidate`). Version 7: the audit trail (`QueryAudit`, `Audit`).
-pub const PROTOCOL_VERSION: u16 = 7;
+/// Version 8: EDM tables (`BlobKind::Edm`, `EdmInstall`, `EdmList`, `EdmRemove`,
+/// `EdmTables`, `ErrorCode::InvalidEdm` and `OverBudget`).
+pub const PROTOCOL_VERSION: u16 = 8;
 
 /// Largest config TOML accepted: the example config is ~4 KiB; 64 KiB leaves room for large
 /// rule sets while the server can hold a staged config whole and validate it in one pass.
@@ -24,6 +26,17 @@ pub const MAX_TLS_BUNDLE_LEN: u32 = 32 * 1024;
 /// Largest message accepted for a dry-run scan: the gateway's own SMTP `SIZE` ceiling, so
 /// any message the gateway could receive can be tested.
 pub const MAX_SCAN_MESSAGE_LEN: u32 = 50 * 1024 * 1024;
+
+/// Largest EDM bundle (`cordon_dlp::edm::MAX_BUNDLE_BYTES`, tied by a test in cordon): a
+/// million rows of eight columns, two of them primary, fit.
+pub const MAX_EDM_LEN: u32 = 64 << 20;
+
+/// EDM tables listed by `EdmTables`: every table an appliance holds (the gateway refuses a
+/// table beyond this many).
+pub const MAX_EDM_TABLES: usize = 16;
+
+/// Bytes of an EDM table's key (`cordon_dlp::edm::KEY_BYTES`).
+pub const EDM_KEY_LEN: usize = 32;
 
 /// Bytes of a blob carried by one `UploadChunk` or `ConfigChunk`: 8 KiB is ~0.7 s on a
 /// 115200-baud console, so a frame lost to line noise is cheap to resend, and frames (and the

@@ -16,6 +16,7 @@ use crate::limits::{
     MAX_NAME_LEN, MAX_SAMPLE_LEN, MAX_SCAN_MESSAGE_LEN, MAX_TEXT_LEN, MAX_TLS_BUNDLE_LEN,
     MAX_WORKERS,
 };
+use crate::limits::{EDM_KEY_LEN, MAX_EDM_LEN, MAX_EDM_TABLES};
 
 /// Short identifier text (versions, board and counter names).
 pub type Name = String<MAX_NAME_LEN>;
@@ -55,6 +56,8 @@ pub enum BlobKind {
     Message,
     /// PEM certificate chain followed by the PEM private key, consumed by `InstallTls`.
     TlsBundle,
+    /// An EDM bundle (`cordonctl edm hash`), consumed by `EdmInstall`.
+    Edm,
 }
 
 impl BlobKind {
@@ -64,6 +67,7 @@ impl BlobKind {
             Self::Config => MAX_CONFIG_LEN,
             Self::Message => MAX_SCAN_MESSAGE_LEN,
             Self::TlsBundle => MAX_TLS_BUNDLE_LEN,
+            Self::Edm => MAX_EDM_LEN,
         }
     }
 }
@@ -150,11 +154,22 @@ pub enum Request {
     /// of the worker that serves the port, from sequence number `since`, at most `max`.
     /// Answered by `Response::Audit`.
     QueryAudit { since: u64, max: u16 },
+    /// Verify the staged EDM bundle whole with `key` (the table's secret key, sent once over
+    /// this authenticated transport and kept with the appliance's secrets, never logged),
+    /// check it against the memory and storage budgets, store it power-safe as table `name`
+    /// (replacing a table of that name), and load it for new sessions. Answered by
+    /// `Response::EdmTables`; refused with `InvalidEdm` or `OverBudget`, the running tables
+    /// unchanged.
+    EdmInstall { name: Name, key: [u8; EDM_KEY_LEN] },
+    /// The installed EDM tables. Answered by `Response::EdmTables`.
+    EdmList,
+    /// Remove EDM table `name` (rules naming it then match nothing). `Response::EdmTables`.
+    EdmRemove { name: Name },
 }
 
 impl Request {
     /// Number of variants; a decoded tag at or above it is an unknown request.
-    pub const VARIANTS: u32 = 22;
+    pub const VARIANTS: u32 = 25;
 }
 
 /// Every response of the config port.
@@ -233,11 +248,38 @@ pub enum Response {
     ScanCompared(ScanComparison),
     /// Answer to `QueryAudit`.
     Audit(AuditPage),
+    /// Answer to `EdmInstall`, `EdmList` and `EdmRemove`: the tables installed now.
+    EdmTables(EdmTables),
 }
 
 impl Response {
     /// Number of variants; a decoded tag at or above it is an unknown response.
-    pub const VARIANTS: u32 = 23;
+    pub const VARIANTS: u32 = 24;
+}
+
+/// The EDM tables of the appliance and the budgets they live in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct EdmTables {
+    pub tables: Vec<EdmTableInfo, MAX_EDM_TABLES>,
+    /// `[edm] memory_bytes`: what all tables may hold in memory (per worker).
+    pub memory_budget: u64,
+    /// `[edm] storage_bytes`: what all tables may take on the data partition, counting the
+    /// second copy a replacement writes before the first is gone.
+    pub storage_budget: u64,
+}
+
+/// One installed EDM table: sizes and shape, never a cell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct EdmTableInfo {
+    pub name: Name,
+    pub rows: u32,
+    pub columns: u8,
+    pub min_fields: u8,
+    pub proximity: u16,
+    /// Bytes the loaded table holds in memory.
+    pub memory_bytes: u64,
+    /// Bytes of the stored bundle on the data partition.
+    pub stored_bytes: u64,
 }
 
 /// The server's half of the handshake.

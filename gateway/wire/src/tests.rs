@@ -114,6 +114,14 @@ fn every_request() -> StdVec<Request> {
         Request::StageCandidate,
         Request::ScanCandidate,
         Request::QueryAudit { since: 1, max: 4 },
+        Request::EdmInstall {
+            name: s("customers"),
+            key: [3; 32],
+        },
+        Request::EdmList,
+        Request::EdmRemove {
+            name: s("customers"),
+        },
     ]
 }
 
@@ -276,6 +284,20 @@ fn every_response() -> StdVec<Response> {
             records: Vec::from_slice(&[audit_record()]).unwrap(),
             next: 8,
             done: true,
+        }),
+        Response::EdmTables(EdmTables {
+            tables: Vec::from_slice(&[EdmTableInfo {
+                name: s("customers"),
+                rows: 100_000,
+                columns: 6,
+                min_fields: 3,
+                proximity: 300,
+                memory_bytes: 3_600_000,
+                stored_bytes: 3_600_120,
+            }])
+            .unwrap(),
+            memory_budget: 64 << 20,
+            storage_budget: 256 << 20,
         }),
     ]
 }

@@ -366,6 +366,10 @@ pub(crate) struct Detectors {
     patterns: Vec<Pattern>,
     dict_base: usize,
     pattern_base: usize,
+    /// Loaded EDM tables; detector ids from `edm_base` on, in this order. Empty (and never
+    /// looked at past one branch) without tables.
+    pub(crate) edm: Vec<std::sync::Arc<crate::edm::Table>>,
+    pub(crate) edm_base: usize,
 }
 
 impl std::fmt::Debug for Detectors {
@@ -446,6 +450,8 @@ impl Detectors {
             patterns: compiled,
             dict_base: BUILTINS.len(),
             pattern_base: BUILTINS.len() + dicts.len(),
+            edm: Vec::new(),
+            edm_base: 0,
         })
     }
 
@@ -479,6 +485,14 @@ impl Detectors {
         if !self.patterns.is_empty() {
             kw.reset();
             self.scan_patterns(hay, from, to, kw, acc);
+        }
+        for (i, table) in self.edm.iter().enumerate() {
+            // The row number is the distinct value; no sample: a row has no redacted form
+            // that would not name part of it.
+            let det = self.edm_base + i;
+            table.scan(hay, from, to, &mut |row| {
+                acc.report_with(det, u64::from(row), Confidence::High, |_| {})
+            });
         }
     }
 

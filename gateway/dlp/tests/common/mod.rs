@@ -56,6 +56,7 @@ pub fn load() -> Corpus {
             dictionaries,
             patterns,
             limits: Limits::default(),
+            edm: Vec::new(),
         })
         .expect("corpus engine config"),
     );
