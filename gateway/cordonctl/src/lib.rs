@@ -1,11 +1,13 @@
-//! cordonctl's library: the error every command reports (with its exit code) and
+//! cordonctl's library: the error every command reports (with its exit code),
 //! [`exchange`], the Exchange Online setup generator with its PowerShell reader, cmdlet
-//! reference table, `--check` and rule evaluator. None of it does I/O; the binary (`main.rs`,
-//! `port.rs`, `commands/`) holds the command line, the transports and each command.
+//! reference table, `--check` and rule evaluator, and [`edm`], the offline hashing of EDM
+//! tables. None of it opens a file or a socket; the binary (`main.rs`, `port.rs`,
+//! `commands/`) holds the command line, the transports and each command.
 //!
 //! # Layout
 //! - [`CtlError`]: why a command failed, mapped to an exit code.
 //! - [`exchange`]: `exchange-setup` (see its module doc for its own layout).
+//! - [`edm`]: `edm hash`: a schema, a key file and a CSV export into a bundle of keyed hashes.
 
 #![forbid(unsafe_code)]
 #![allow(
@@ -15,6 +17,7 @@
               cordon-wire) and is returned by value on the control path only, never per message"
 )]
 
+pub mod edm;
 pub mod exchange;
 
 use std::path::PathBuf;
@@ -72,6 +75,17 @@ pub enum CtlError {
         total: usize,
         code: u8,
     },
+    /// `edm hash` or `edm upload`: a schema, key file or CSV cell that cannot be used; `at`
+    /// is the file, and for a CSV its line and column (`table.csv:17:3 (column dob)`).
+    #[error("{at}: {reason}")]
+    Edm { at: String, reason: String },
+    /// A local file that cannot be written (`edm hash`'s key file).
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// `--check` found something missing; already printed.
     #[error("the setup is incomplete")]
     Incomplete,
@@ -109,7 +123,8 @@ impl CtlError {
             CtlError::Usage(_) => 2,
             CtlError::Script { .. } | CtlError::Table(_) => 1,
             CtlError::Evaluate(_) | CtlError::Pattern { .. } | CtlError::SenderIp(_) => 1,
-            CtlError::Read { .. } => 2,
+            CtlError::Edm { .. } => 1,
+            CtlError::Read { .. } | CtlError::Write { .. } => 2,
             CtlError::GatewayStopped { .. } => 3,
             CtlError::Client(_) => 3,
         }

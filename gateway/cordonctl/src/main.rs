@@ -8,7 +8,8 @@
 //! - `main.rs`: the command line, the transport it selects, dispatch, and error reports.
 //! - `port`: connecting to the config port; reading local files; JSON output.
 //! - `commands/`: one module per command group: `status` (status, counters), `config`,
-//!   `incidents`, `scan`, `tls`, `appliance` (workers restart, reboot), `exchange_setup`.
+//!   `incidents`, `scan`, `tls`, `edm` (hash offline, upload, list, remove), `appliance`
+//!   (workers restart, reboot), `exchange_setup`.
 //! - the library (`lib.rs`): the error type with its exit codes, and `exchange`, the Exchange
 //!   Online script generator, its PowerShell reader, reference table and rule evaluator (no
 //!   I/O), kept out of the binary so tests and the fuzz target reach them.
@@ -41,7 +42,7 @@ use cordonctl::CtlError;
 
 use commands::exchange_setup::ExchangeArgs;
 use commands::{
-    appliance, audit, config, exchange_setup, incidents, journal, policy, scan, status, tls,
+    appliance, audit, config, edm, exchange_setup, incidents, journal, policy, scan, status, tls,
 };
 use port::Port;
 
@@ -163,6 +164,9 @@ enum Command {
     /// Install the SMTP TLS certificate.
     #[command(subcommand)]
     Tls(TlsCommand),
+    /// Exact data match tables: hash a CSV export offline, upload, list, remove.
+    #[command(subcommand)]
+    Edm(EdmCommand),
     /// Restart the workers.
     #[command(subcommand)]
     Workers(WorkersCommand),
@@ -233,6 +237,33 @@ enum TlsCommand {
         #[arg(long, value_name = "FILE")]
         key: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum EdmCommand {
+    /// Offline, on the workstation: hash CSV (header row first) under SCHEMA into a bundle
+    /// of keyed hashes on stdout; creates the table's key file (mode 0600) if absent.
+    Hash {
+        /// The table's schema (columns, types, primary finders, min_fields, proximity).
+        #[arg(long, value_name = "FILE")]
+        schema: PathBuf,
+        /// The CSV export.
+        csv: PathBuf,
+        /// The table's key file [default: CSV with the extension .key].
+        #[arg(long, value_name = "FILE")]
+        key_file: Option<PathBuf>,
+    },
+    /// Install (or replace) table NAME on the appliance with the bundle and its key file.
+    Upload {
+        name: String,
+        bundle: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        key_file: PathBuf,
+    },
+    /// The installed tables, their sizes and the budgets.
+    List,
+    /// Remove table NAME (rules naming edm:NAME then match nothing).
+    Remove { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -346,6 +377,11 @@ async fn run_fleet(cli: &Cli) -> Result<(), CtlError> {
 
 async fn run(cli: Cli) -> Result<(), CtlError> {
     if !cli.targets.is_empty() {
+        if let Command::Edm(EdmCommand::Hash { .. }) = &cli.command {
+            return Err(CtlError::Usage(
+                "edm hash runs offline on this computer: it takes no --target".into(),
+            ));
+        }
         return run_fleet(&cli).await;
     }
     let port = Port::new(transport(&cli));
@@ -432,6 +468,19 @@ async fn run(cli: Cli) -> Result<(), CtlError> {
         Command::Tls(TlsCommand::Install { cert, key }) => {
             tls::install(&port, as_json, cert, key).await
         }
+        // Offline: the port is never connected.
+        Command::Edm(EdmCommand::Hash {
+            schema,
+            csv,
+            key_file,
+        }) => edm::hash(schema, csv, key_file.as_deref()),
+        Command::Edm(EdmCommand::Upload {
+            name,
+            bundle,
+            key_file,
+        }) => edm::upload(&port, as_json, name, bundle, key_file).await,
+        Command::Edm(EdmCommand::List) => edm::list(&port, as_json).await,
+        Command::Edm(EdmCommand::Remove { name }) => edm::remove(&port, as_json, name).await,
         Command::Workers(WorkersCommand::Restart) => {
             appliance::restart_workers(&port, as_json).await
         }

@@ -4,6 +4,7 @@
 pub(crate) mod appliance;
 pub(crate) mod audit;
 pub(crate) mod config;
+pub(crate) mod edm;
 pub(crate) mod exchange_setup;
 pub(crate) mod incidents;
 pub(crate) mod journal;
