@@ -846,14 +846,15 @@ fn rule(mut s: Section<'_, '_>, r: &mut Reader<'_>) -> Option<Rule> {
     let mut matches = Vec::new();
     let mut matches_at = Vec::new();
     for (v, span, k) in s.strings(r, "match").unwrap_or_default() {
-        if is_name(&v) {
+        // `edm:TABLE` names an exact-data-match table (whether installed, the engine says).
+        if is_name(v.strip_prefix("edm:").unwrap_or(&v)) {
             matches.push(v);
             matches_at.push(r.location(&span, &k));
         } else {
             r.error(
                 &span,
                 &k,
-                format!("`{v}` is not a detector, dictionary or pattern name"),
+                format!("`{v}` is not a detector, dictionary, pattern or edm:TABLE name"),
             );
         }
     }
@@ -1486,6 +1487,20 @@ mod tests {
             "{e:?}"
         );
         assert!(e[1].contains("edm.rows"), "{e:?}");
+    }
+
+    #[test]
+    fn rules_may_name_edm_tables() {
+        let base = "[gateway]\nhostname = \"dlp1.contoso.com\"\nlisten = [\"127.0.0.1:2525\"]\n\n[relay]\nsmarthosts = [\"smtp://127.0.0.1:25\"]\ntls = \"none\"\n";
+        let rule =
+            |m: &str| format!("{base}[[rule]]\nname = \"r\"\nmatch = {m:?}\naction = \"block\"\n");
+        let c = parse(&rule("edm:customers"), Path::new("t.toml")).unwrap();
+        assert_eq!(c.rules[0].matches, ["edm:customers"]);
+        for bad in ["edm:", "edm:a b", "crm:customers"] {
+            let e = errors(&rule(bad));
+            assert_eq!(e.len(), 1, "{bad}: {e:?}");
+            assert!(e[0].contains("edm:TABLE name"), "{bad}: {e:?}");
+        }
     }
 
     #[test]

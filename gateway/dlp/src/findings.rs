@@ -654,7 +654,8 @@ impl Acc {
 
     /// [`Acc::report`] for detectors whose redacted form costs something to
     /// build: `sample` writes it, and runs only when a sample is kept (a new
-    /// value while sample slots are free), not on every repeated match.
+    /// value while sample slots are free), not on every repeated match; one
+    /// that writes nothing keeps no sample.
     pub(crate) fn report_with(
         &mut self,
         det: usize,
@@ -670,7 +671,10 @@ impl Acc {
             let s = &mut d.samples[d.n_samples];
             s.clear();
             sample(s);
-            d.n_samples += 1;
+            // A detector with no redacted form (an EDM row) writes nothing: no sample.
+            if !s.as_bytes().is_empty() {
+                d.n_samples += 1;
+            }
         }
         let loc = self.location.as_bytes();
         if !d.locations[..d.n_locations]

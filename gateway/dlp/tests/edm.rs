@@ -121,6 +121,16 @@ fn reformatted_rows_are_counted_once_each_in_any_chunking() {
     for chunk in [1, 7, 64, 4096, msg.len()] {
         assert_eq!(rows_found(&e, &msg, chunk), 3, "chunk {chunk}");
     }
+    // A row has no redacted form: the finding keeps no sample at all.
+    let mut s = e.scanner();
+    s.feed(&msg);
+    let findings = s.finish();
+    let edm = findings
+        .detectors
+        .iter()
+        .find(|d| d.name == "edm:customers")
+        .unwrap();
+    assert!(edm.samples.is_empty(), "{:?}", edm.samples);
     // The same rows twice are still three rows.
     let twice = message(&format!("{THREE_ROWS}\r\n{THREE_ROWS}"));
     assert_eq!(rows_found(&e, &twice, 4096), 3);
