@@ -1038,6 +1038,14 @@ fn json_outputs_match_the_documented_schemas() {
             ("listeners", "array"),
             ("restart_pending", "array"),
             ("journal", "object"),
+            ("state", "string"),
+            ("problems", "array"),
+            ("config_origin", "string"),
+            ("file_differs", "boolean"),
+            ("last_apply", "object|null"),
+            ("smarthosts", "array"),
+            ("certificate", "object|null"),
+            ("recent", "array"),
         ],
     );
     assert_schema(

@@ -416,14 +416,7 @@ impl Detectors {
                     limit: MAX_MATCH_BYTES,
                 });
             }
-            let re = RegexBuilder::new(&p.regex)
-                .size_limit(8 << 20)
-                .dfa_size_limit(8 << 20)
-                .build()
-                .map_err(|e| Error::InvalidRegex {
-                    name: p.name.clone(),
-                    reason: e.to_string(),
-                })?;
+            let re = compile_pattern(&p.name, &p.regex)?;
             let g = if p.keywords.is_empty() {
                 None
             } else {
@@ -2041,6 +2034,48 @@ fn card_grouping(g: &[u8]) -> bool {
         // 12-digit Maestro as 4x3.
         [4, 4, 4] => true,
         _ => false,
+    }
+}
+
+/// Largest compiled program and lazy DFA of one custom pattern: a hostile or careless regex
+/// (`(a{1,100}){1,100}`) cannot take a worker's memory.
+const PATTERN_SIZE_LIMIT: usize = 8 << 20;
+
+/// Compiles one `[[pattern]]` regex as the engine runs it.
+pub(crate) fn compile_pattern(name: &str, regex: &str) -> Result<regex::bytes::Regex, Error> {
+    RegexBuilder::new(regex)
+        .size_limit(PATTERN_SIZE_LIMIT)
+        .dfa_size_limit(PATTERN_SIZE_LIMIT)
+        .build()
+        .map_err(|e| Error::InvalidRegex {
+            name: name.to_string(),
+            reason: regex_reason(regex, &e),
+        })
+}
+
+/// Why `regex` does not compile, in one line: the syntax error and the character it is at
+/// (regex's own message draws the regex with a caret over several lines, which a config
+/// error of the form `file:line:col: key: reason` cannot carry).
+fn regex_reason(regex: &str, e: &regex::Error) -> String {
+    match regex_syntax::Parser::new().parse(regex) {
+        Err(regex_syntax::Error::Parse(p)) => format!(
+            "{} at character {}",
+            p.kind(),
+            regex[..p.span().start.offset].chars().count() + 1
+        ),
+        Err(regex_syntax::Error::Translate(t)) => format!(
+            "{} at character {}",
+            t.kind(),
+            regex[..t.span().start.offset].chars().count() + 1
+        ),
+        _ => {
+            match e {
+                regex::Error::CompiledTooBig(limit) => {
+                    format!("compiles to more than {limit} bytes (simplify it or bound its repetitions)")
+                }
+                other => other.to_string().replace('\n', " "),
+            }
+        }
     }
 }
 
