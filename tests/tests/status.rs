@@ -142,4 +142,24 @@ fn status_answers_the_health_questions_like_systemctl_status() {
         .map(|i| i["rule"].as_str().unwrap())
         .collect();
     assert_eq!(recent, ["hold-ssn", "quarantine-ssn", "quarantine-ssn"]);
+
+    // The config history reads the same trail: the apply, then a rollback on top.
+    let (code, out) = ctl(&socket, &["config", "rollback"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = ctl(&socket, &["--json", "config", "history"]);
+    assert_eq!(code, 0, "{out}");
+    let h: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rows: Vec<(&str, u64)> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["request"].as_str().unwrap(), r["generation"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(rows[0].0, "rollback", "{out}");
+    assert_eq!(rows[1], ("apply", 2), "{out}");
+    let (code, out) = ctl(&socket, &["config", "history"]);
+    assert_eq!(code, 0, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("GEN") && lines.len() == 3, "{out}");
+    assert!(lines[2].contains("uid 0") && lines[2].contains(" apply "), "{out}");
 }

@@ -194,6 +194,13 @@ enum ConfigCommand {
     },
     /// Make the previous config current again.
     Rollback,
+    /// Every apply and rollback from the audit trail, newest first: generation, when, who,
+    /// result and the changed keys.
+    History {
+        /// Print at most N changes.
+        #[arg(long, value_name = "N", default_value_t = 20)]
+        limit: usize,
+    },
     /// The lines where FILE differs from the running config (exit 0 same, 1 different).
     Diff { file: PathBuf },
 }
@@ -370,6 +377,9 @@ async fn run(cli: Cli) -> Result<(), CtlError> {
             policy::diff(&port, as_json, file, corpus).await
         }
         Command::Config(ConfigCommand::Rollback) => config::rollback(&port, as_json).await,
+        Command::Config(ConfigCommand::History { limit }) => {
+            audit::history(&port, as_json, *limit).await
+        }
         Command::Config(ConfigCommand::Diff { file }) => config::diff(&port, as_json, file).await,
         Command::Incidents {
             show: Some(IncidentsCommand::Show { id }),
