@@ -153,7 +153,12 @@ fn status_answers_the_health_questions_like_systemctl_status() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["request"].as_str().unwrap(), r["generation"].as_u64().unwrap()))
+        .map(|r| {
+            (
+                r["request"].as_str().unwrap(),
+                r["generation"].as_u64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(rows[0].0, "rollback", "{out}");
     assert_eq!(rows[1], ("apply", 2), "{out}");
@@ -161,5 +166,8 @@ fn status_answers_the_health_questions_like_systemctl_status() {
     assert_eq!(code, 0, "{out}");
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines[0].starts_with("GEN") && lines.len() == 3, "{out}");
-    assert!(lines[2].contains("uid 0") && lines[2].contains(" apply "), "{out}");
+    assert!(
+        lines[2].contains("uid 0") && lines[2].contains(" apply "),
+        "{out}"
+    );
 }

@@ -249,6 +249,7 @@ enum WorkersCommand {
 }
 
 fn main() -> ExitCode {
+    cordon_platform::process::default_sigpipe();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
