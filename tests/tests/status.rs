@@ -170,4 +170,24 @@ fn status_answers_the_health_questions_like_systemctl_status() {
         lines[2].contains("uid 0") && lines[2].contains(" apply "),
         "{out}"
     );
+
+    // The running config with every default (postconf), and only what differs (postconf -n).
+    let (code, effective) = ctl(&socket, &["config", "get", "--effective"]);
+    assert_eq!(code, 0, "{effective}");
+    for want in [
+        "max_sessions = 4\n",
+        "prefault = true\n",
+        "data_phase = \"5m\"\n",
+        "allowed_uids = [0]\n",
+    ] {
+        assert!(effective.contains(want), "{want:?} in\n{effective}");
+    }
+    let (code, changed) = ctl(&socket, &["config", "get", "--changed"]);
+    assert_eq!(code, 0, "{changed}");
+    assert!(changed.contains("max_sessions = 4\n"), "{changed}");
+    assert!(changed.contains("hostname = "), "{changed}");
+    assert!(
+        !changed.contains("data_phase") && !changed.contains("allowed_uids"),
+        "{changed}"
+    );
 }

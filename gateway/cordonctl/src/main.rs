@@ -175,7 +175,14 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum ConfigCommand {
     /// Print the running config (TOML).
-    Get,
+    Get {
+        /// With every default filled in (like `postconf`).
+        #[arg(long)]
+        effective: bool,
+        /// Only the keys set to something other than their default (like `postconf -n`).
+        #[arg(long, conflicts_with = "effective")]
+        changed: bool,
+    },
     /// Validate a config file on the gateway without applying it.
     Check { file: PathBuf },
     /// Validate, persist and apply a config file.
@@ -361,7 +368,14 @@ async fn run(cli: Cli) -> Result<(), CtlError> {
     match &cli.command {
         Command::Status => status::status(&port, as_json).await,
         Command::Counters => status::counters(&port, as_json).await,
-        Command::Config(ConfigCommand::Get) => config::get(&port, as_json).await,
+        Command::Config(ConfigCommand::Get { effective, changed }) => {
+            let view = match (effective, changed) {
+                (true, _) => config::View::Effective,
+                (_, true) => config::View::Changed,
+                _ => config::View::AsStored,
+            };
+            config::get(&port, as_json, view).await
+        }
         Command::Config(ConfigCommand::Check { file }) => config::check(&port, as_json, file).await,
         Command::Config(ConfigCommand::Apply {
             file,
