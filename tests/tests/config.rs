@@ -121,6 +121,32 @@ fn good_config_and_version() {
     );
 }
 
+/// Issue 18 item 7: `check-config` builds the engine as `cordon run` does, so a bad regex
+/// and an unknown detector name are found offline, each on one line at its key, with the
+/// nearest name and the config's own dictionaries and patterns.
+#[test]
+fn bad_regexes_and_unknown_names_are_found_offline_one_line_each() {
+    let dir = TempDir::new("badengine");
+    let path = dir.path().join("bad.toml");
+    let mut cfg = Cfg::new("smtp://127.0.0.1:25");
+    cfg.extra = "[[dictionary]]\nname = \"codenames\"\nterms = [\"blue falcon\"]\n\n[[pattern]]\nname = \"ticket\"\nregex = \"TCK-(\\\\d{6}\"\n\n[[rule]]\nname = \"r\"\nmatch = [\"credit_crad\", \"ticket\"]\naction = \"block\"\n".into();
+    let text = cfg.render();
+    std::fs::write(&path, &text).unwrap();
+    let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let (code, _, err) = cordon(&["check-config", &path.display().to_string()]);
+    assert_eq!(code, 1, "{err}");
+    let p = path.display();
+    assert_eq!(
+        err,
+        format!(
+            "{p}:{}:9: pattern[0].regex: invalid regex: unclosed group at character 5\n\
+             {p}:{}:10: rule[0].match[0]: unknown detector, bundle, dictionary or pattern `credit_crad`; did you mean `credit_card`? (this config's dictionaries and patterns: codenames, ticket; `cordon detectors` lists the built-in detectors and bundles)\n",
+            line_of("regex = "),
+            line_of("match = ")
+        )
+    );
+}
+
 #[test]
 fn listener_in_use_is_named() {
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

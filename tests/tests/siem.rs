@@ -45,24 +45,38 @@ struct Rsyslog {
 }
 
 impl Rsyslog {
+    /// With a TLS listener (RFC 5425) on `port`, certificate `cert` for `localhost`.
     fn start(dir: &Path, port: u16, cert: &Path, key: &Path, ca: &Path) -> Rsyslog {
-        let conf = dir.join("rsyslog.conf");
-        std::fs::write(
-            &conf,
-            format!(
+        Rsyslog::with_inputs(
+            dir,
+            port,
+            &format!(
                 r#"global(workDirectory="{dir}" defaultNetstreamDriver="gtls"
        defaultNetstreamDriverCAFile="{ca}" defaultNetstreamDriverCertFile="{cert}"
        defaultNetstreamDriverKeyFile="{key}")
 module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")
 input(type="imtcp" port="{port}" address="127.0.0.1")
-template(name="fields" type="string"
-         string="%protocol-version%\t%app-name%\t%procid%\t%msgid%\t%structured-data%\t%msg%\n")
-action(type="omfile" file="{dir}/out.log" template="fields")
 "#,
                 dir = dir.display(),
                 ca = ca.display(),
                 cert = cert.display(),
                 key = key.display(),
+            ),
+        )
+    }
+
+    /// With the listeners `inputs` declares; waits for TCP `port`.
+    fn with_inputs(dir: &Path, port: u16, inputs: &str) -> Rsyslog {
+        let conf = dir.join("rsyslog.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                r#"{inputs}
+template(name="fields" type="string"
+         string="%protocol-version%\t%app-name%\t%procid%\t%msgid%\t%structured-data%\t%msg%\n")
+action(type="omfile" file="{dir}/out.log" template="fields")
+"#,
+                dir = dir.display(),
             ),
         )
         .unwrap();
@@ -523,4 +537,59 @@ fn a_stopped_collector_loses_no_mail_gets_the_backlog_back_and_drops_only_past_i
     wait_until("the journal gauge", ARRIVAL, || {
         (m("cordon_incident_log_last_sequence") == all).then_some(())
     });
+}
+
+#[test]
+fn plain_tcp_with_json_and_udp_with_cef_reach_rsyslog_too() {
+    let dir = TempDir::new("siem-plain");
+    let (tcp, udp) = (free_port(), free_port());
+    let rsyslog = Rsyslog::with_inputs(
+        dir.path(),
+        tcp,
+        &format!(
+            r#"global(workDirectory="{}")
+module(load="imtcp")
+input(type="imtcp" port="{tcp}" address="127.0.0.1")
+module(load="imudp")
+input(type="imudp" port="{udp}" address="127.0.0.1")
+"#,
+            dir.path().display()
+        ),
+    );
+    let cap = Capture::start(&[]);
+    let start = |transport: &str, format: &str, port: u16| {
+        let mut cfg = Cfg::new(&cap.smarthost());
+        cfg.max_sessions = 2;
+        cfg.extra = format!(
+            "{RULES}\n[siem]\ntarget = \"127.0.0.1:{port}\"\ntransport = \"{transport}\"\nformat = \"{format}\"\n"
+        );
+        Gateway::start(&cfg)
+    };
+    // TCP (RFC 6587 octet counting) with the JSON payload.
+    let gw = start("tcp", "json", tcp);
+    blocked(&gw, "over-tcp");
+    let events = rsyslog.wait_for("the TCP event", |e| !e.is_empty());
+    let e = &events[0];
+    assert_eq!(
+        (e.version.as_str(), e.msgid.as_str()),
+        ("1", "incident"),
+        "{e:?}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&e.msg).expect("a JSON payload");
+    assert_eq!(v["id"].as_str(), Some(e.seq().as_str()), "{v}");
+    assert_eq!(v["incident"]["sender"], "alice@contoso.com", "{v}");
+    assert_eq!(v["incident"]["subject"], "over-tcp", "{v}");
+    drop(gw);
+    // UDP (RFC 5426, one datagram per event) with CEF.
+    let gw = start("udp", "cef", udp);
+    blocked(&gw, "over-udp");
+    let events = rsyslog.wait_for("the UDP event", |e| e.len() >= 2);
+    let e = &events[1];
+    assert_eq!(
+        (e.version.as_str(), e.msgid.as_str()),
+        ("1", "incident"),
+        "{e:?}"
+    );
+    assert!(e.msg.starts_with("CEF:0|Cordon|cordon|"), "{e:?}");
+    assert_eq!(e.cef("msg").as_deref(), Some("over-udp"), "{e:?}");
 }

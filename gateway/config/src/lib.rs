@@ -8,6 +8,7 @@
 //! - [`parse`]: builds the model section by section.
 //! - [`units`]: sizes (`35MiB`) and durations (`5m`).
 //! - [`metrics`]: the `[metrics]` section (its model and its parser).
+//! - [`defaults`]: every optional key's default as TOML (`config get --effective/--changed`).
 //! - [`diff`]: which keys two config texts differ in (the audit trail's summary).
 //! - [`siem`]: the `[siem]` section (the syslog exporter's target, transport and format).
 //!
@@ -16,6 +17,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod defaults;
 pub mod diff;
 pub mod metrics;
 pub mod model;

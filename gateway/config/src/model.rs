@@ -307,6 +307,8 @@ pub struct Dictionary {
 pub struct Pattern {
     pub name: String,
     pub regex: String,
+    /// Where `regex` is written, for an error the engine finds in it.
+    pub regex_at: Location,
     /// Longest match, so matches straddling two chunks are still found.
     pub max_len: usize,
     /// Supporting words that raise confidence to high when near a match.

@@ -757,6 +757,10 @@ fn pattern(mut s: Section<'_, '_>, r: &mut Reader<'_>) -> Option<Pattern> {
     if regex.is_none() {
         missing(r, &s, "regex");
     }
+    let regex_at = match &regex {
+        Some((_, span)) => r.location(span, &s.key("regex")),
+        None => r.location(&s.span, &s.key("regex")),
+    };
     let max_len = s
         .integer(r, "max_len", 1..MAX_PATTERN_LEN + 1)
         .map(|(n, _)| n as usize)
@@ -772,6 +776,7 @@ fn pattern(mut s: Section<'_, '_>, r: &mut Reader<'_>) -> Option<Pattern> {
     Some(Pattern {
         name: name?.0,
         regex: regex?.0,
+        regex_at,
         max_len,
         keywords,
         confidence,

@@ -299,7 +299,8 @@ impl<B: Backend, W: AsyncWrite> Conn<B, W> {
                     max_frame: MAX_FRAME_LEN as u32,
                 })
             }
-            Request::Status => Response::Status(backend.status()),
+            // Off the runtime: the smart-host checks wait on the network for up to seconds.
+            Request::Status => Response::Status(blocking(backend, |b| Ok(b.status())).await?),
             Request::Counters => Response::Counters(backend.counters()),
             Request::Detectors { json, offset } => {
                 let text = blocking(backend, move |b| Ok(b.detectors(json))).await?;

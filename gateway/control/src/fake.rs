@@ -170,6 +170,19 @@ impl Backend for FakeBackend {
                 bytes: 1200,
                 total_bytes: 64 << 20,
             },
+            config_origin: bounded("stored generation runs (fake backend)"),
+            file_differs: false,
+            last_apply: self
+                .audits
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .rev()
+                .find(|r| matches!(r.request.as_str(), "apply" | "rollback"))
+                .cloned(),
+            smarthosts: heapless::Vec::new(),
+            certificate: None,
+            recent: heapless::Vec::new(),
         }
     }
 

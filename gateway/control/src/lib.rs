@@ -54,7 +54,7 @@ pub use conn::{serve_connection, Peer, Shutdown};
 pub use persist::Persisted;
 pub use serial::{serve_serial, SerialPort};
 pub use tcp::{client_tls_config, serve_tcp_mtls, server_tls_config};
-pub use tls_bundle::validate_tls_bundle;
+pub use tls_bundle::{certificate_info, validate_tls_bundle};
 pub use unix::{bind_unix, run_unix, serve_unix, uid_allowed};
 
 /// Everything that can go wrong setting up or running a transport, or talking as a client.

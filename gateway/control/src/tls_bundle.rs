@@ -78,3 +78,22 @@ pub fn validate_tls_bundle(bundle: &[u8], now_unix: u64) -> Result<ValidBundle, 
         },
     })
 }
+
+/// The leaf certificate of a PEM chain as `InstallTls` reports it (subject, expiry, SHA-256),
+/// without judging its dates: `status` shows what is installed, expired or not.
+pub fn certificate_info(pem: &[u8]) -> Result<TlsInfo, AppError> {
+    let leaf = CertificateDer::pem_slice_iter(pem)
+        .next()
+        .ok_or_else(|| invalid("no certificate in the file"))?
+        .map_err(|e| invalid(&format!("unreadable certificate PEM: {e}")))?;
+    let (_, parsed) = x509_parser::parse_x509_certificate(&leaf)
+        .map_err(|e| invalid(&format!("certificate does not parse: {e}")))?;
+    let digest = ring::digest::digest(&ring::digest::SHA256, &leaf);
+    let mut sha256 = [0; 32];
+    sha256.copy_from_slice(digest.as_ref());
+    Ok(TlsInfo {
+        subject: crate::bounded(&parsed.subject().to_string()),
+        not_after_unix: u64::try_from(parsed.validity().not_after.timestamp()).unwrap_or(0),
+        sha256,
+    })
+}

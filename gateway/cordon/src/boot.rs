@@ -377,7 +377,8 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
         if let (true, Some(control), Some(persisted)) = (serve_port, config.control.clone(), running.persisted) {
             let supervisor = std::env::var(worker_env::SUPERVISOR_PID).ok().and_then(|p| p.parse().ok());
             let board = std::env::var(worker_env::BOARD).unwrap_or_else(|_| "none".into());
-            let backend = GatewayBackend::new(&board, persisted, built.clone(), Arc::clone(&live_tx), Arc::clone(&pool), supervisor, index);
+            let serving = crate::config_port::Serving { board, file: path.clone(), supervisor, worker: index };
+            let backend = GatewayBackend::new(serving, persisted, built.clone(), Arc::clone(&live_tx), Arc::clone(&pool));
             port_tasks = start_config_port(&control, backend, rx.clone())?;
         }
         tokio::spawn(crate::metrics::refresh(durable.clone(), Arc::clone(&pool)));

@@ -40,6 +40,7 @@ use crate::restart_only::restart_warnings;
 use crate::worker_env;
 
 mod edm;
+mod health;
 mod status;
 
 /// The running gateway, as the config port sees it.
@@ -47,6 +48,8 @@ mod status;
 pub struct GatewayBackend {
     started: Instant,
     board: String,
+    /// The config file `cordon run` was given.
+    file: PathBuf,
     persisted: Persisted<FsStorage>,
     live: Arc<watch::Sender<Arc<Shared>>>,
     built: Mutex<Built>,
@@ -63,6 +66,9 @@ pub struct GatewayBackend {
     journals: PathBuf,
     worker: u16,
     journal_key: [u8; 32],
+    /// The newest apply in the audit trail once `status` looked it up (`None`: not yet, or an
+    /// audit record was written since).
+    last_apply: Mutex<Option<Option<cordon_wire::AuditRecord>>>,
 }
 
 /// The A/B store as [`open_store`] found it.
@@ -165,32 +171,45 @@ pub(crate) fn resident_bytes() -> u64 {
         .unwrap_or(0)
 }
 
+/// Which process serves the port, and for which file.
+#[derive(Debug)]
+pub struct Serving {
+    /// The board profile's name.
+    pub board: String,
+    /// The config file `cordon run` was given (the store may run another generation).
+    pub file: PathBuf,
+    /// Under `cordon supervise`: the supervisor's pid.
+    pub supervisor: Option<u32>,
+    /// This worker's index.
+    pub worker: u16,
+}
+
 impl GatewayBackend {
     /// `built` is what is running; `live` is the sender the accept loops watch.
     pub fn new(
-        board: &str,
+        serving: Serving,
         persisted: Persisted<FsStorage>,
         built: Built,
         live: Arc<watch::Sender<Arc<Shared>>>,
         pool: Arc<Pool>,
-        supervisor: Option<u32>,
-        worker: u16,
     ) -> Arc<GatewayBackend> {
         let durable = built.inspectors.durable.clone();
         let journals = crate::incidents::journal_root(&built.shared.config);
         Arc::new(GatewayBackend {
             journal_key: journal_key(&durable.key),
             journals,
-            worker,
+            worker: serving.worker,
             started: Instant::now(),
-            board: board.to_string(),
+            board: serving.board,
+            file: serving.file,
             persisted,
             live,
             booted: Arc::clone(&built.shared.config),
             built: Mutex::new(built),
-            supervisor,
+            supervisor: serving.supervisor,
             pool,
             durable,
+            last_apply: Mutex::new(None),
         })
     }
 
@@ -252,6 +271,7 @@ impl Backend for GatewayBackend {
                 "no incident journal for the audit trail",
             )
         })?;
+        *self.last_apply.lock().unwrap_or_else(|p| p.into_inner()) = None;
         match log.submit_audit(record).blocking_recv() {
             Ok(Ok(())) => Ok(()),
             Ok(Err(why)) => Err(AppError::new(ErrorCode::Internal, &why)),

@@ -308,3 +308,53 @@ pub fn audit_page(root: &Path, worker: u16, since: u64, max: usize) -> AuditPage
         done,
     }
 }
+
+/// The `n` newest incidents over every worker's journal, newest first: each journal's newest
+/// segment is read (at most [`MAX_SCAN_RECORDS`] records), keeping its last `n`.
+pub fn recent(root: &Path, n: usize) -> Vec<Incident> {
+    let mut all: Vec<(u64, Incident)> = Vec::new();
+    for (worker, dir) in journal_dirs(root).into_iter().take(MAX_WORKERS) {
+        let Ok(mut reader) = Reader::open(&dir, MAX_RECORD, Start::NewestSegment) else {
+            continue;
+        };
+        let mut last: std::collections::VecDeque<(u64, Incident)> =
+            std::collections::VecDeque::with_capacity(n + 1);
+        let mut budget = MAX_SCAN_RECORDS;
+        while budget > 0 {
+            let Ok(Some(entry)) = reader.next() else {
+                break;
+            };
+            budget -= 1;
+            if let Some(mut i) = decode_incident_record(entry.payload) {
+                i.worker = worker;
+                i.seq = entry.seq;
+                last.push_back((entry.time_ms, i));
+                if last.len() > n {
+                    last.pop_front();
+                }
+            }
+        }
+        all.extend(last);
+    }
+    all.sort_by_key(|(t, i)| std::cmp::Reverse((*t, i.worker, i.seq)));
+    all.into_iter().take(n).map(|(_, i)| i).collect()
+}
+
+/// The newest `apply` or `rollback` in worker `worker`'s journal (the config port's audit
+/// trail), read page by page from the oldest record.
+pub fn last_apply(root: &Path, worker: u16) -> Option<cordon_wire::AuditRecord> {
+    let mut since = 1;
+    let mut found = None;
+    loop {
+        let page = audit_page(root, worker, since, MAX_AUDIT_PER_PAGE);
+        for r in &page.records {
+            if matches!(r.request.as_str(), "apply" | "rollback") && r.ok {
+                found = Some(r.clone());
+            }
+        }
+        if page.done || page.next <= since {
+            return found;
+        }
+        since = page.next;
+    }
+}

@@ -255,6 +255,13 @@ fn check_config(file: &std::path::Path) -> ExitCode {
             }
         }
     }
+    // The engine as `cordon run` builds it: patterns compile, every rule's `match` names
+    // something known (what `run` would refuse, `check-config` says first).
+    match cordon_proxy::engine::build(&config) {
+        Ok(_) => {}
+        Err(cordon_proxy::Error::Invalid(ds)) => problems.extend(ds.iter().map(|d| d.to_string())),
+        Err(e) => problems.push(e.to_string()),
+    }
     let note = stored_note(file, &text, &config);
     if problems.is_empty() {
         println!("{}: ok", file.display());

@@ -179,7 +179,14 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum ConfigCommand {
     /// Print the running config (TOML).
-    Get,
+    Get {
+        /// With every default filled in (like `postconf`).
+        #[arg(long)]
+        effective: bool,
+        /// Only the keys set to something other than their default (like `postconf -n`).
+        #[arg(long, conflicts_with = "effective")]
+        changed: bool,
+    },
     /// Validate a config file on the gateway without applying it.
     Check { file: PathBuf },
     /// Validate, persist and apply a config file.
@@ -198,6 +205,13 @@ enum ConfigCommand {
     },
     /// Make the previous config current again.
     Rollback,
+    /// Every apply and rollback from the audit trail, newest first: generation, when, who,
+    /// result and the changed keys.
+    History {
+        /// Print at most N changes.
+        #[arg(long, value_name = "N", default_value_t = 20)]
+        limit: usize,
+    },
     /// The lines where FILE differs from the running config (exit 0 same, 1 different).
     Diff { file: PathBuf },
 }
@@ -273,6 +287,7 @@ enum WorkersCommand {
 }
 
 fn main() -> ExitCode {
+    cordon_platform::process::default_sigpipe();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -389,7 +404,14 @@ async fn run(cli: Cli) -> Result<(), CtlError> {
     match &cli.command {
         Command::Status => status::status(&port, as_json).await,
         Command::Counters => status::counters(&port, as_json).await,
-        Command::Config(ConfigCommand::Get) => config::get(&port, as_json).await,
+        Command::Config(ConfigCommand::Get { effective, changed }) => {
+            let view = match (effective, changed) {
+                (true, _) => config::View::Effective,
+                (_, true) => config::View::Changed,
+                _ => config::View::AsStored,
+            };
+            config::get(&port, as_json, view).await
+        }
         Command::Config(ConfigCommand::Check { file }) => config::check(&port, as_json, file).await,
         Command::Config(ConfigCommand::Apply {
             file,
@@ -406,6 +428,9 @@ async fn run(cli: Cli) -> Result<(), CtlError> {
             policy::diff(&port, as_json, file, corpus).await
         }
         Command::Config(ConfigCommand::Rollback) => config::rollback(&port, as_json).await,
+        Command::Config(ConfigCommand::History { limit }) => {
+            audit::history(&port, as_json, *limit).await
+        }
         Command::Config(ConfigCommand::Diff { file }) => config::diff(&port, as_json, file).await,
         Command::Incidents {
             show: Some(IncidentsCommand::Show { id }),

@@ -341,6 +341,25 @@ fn another_uid_is_refused() {
     assert!(server.run(&["status"]).status.success());
 }
 
+/// `cordonctl status | head -1`: a reader that goes away ends cordonctl as SIGPIPE ends any
+/// Unix tool, quietly, not with a panic about a broken pipe.
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let server = Server::start(vec![me()], 0o600);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cordonctl"))
+        .args(["--socket", server.socket.to_str().unwrap(), "status"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reading end is closed before cordonctl writes its first line.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.signal(), Some(13), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+}
+
 fn example_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../cordon/examples/cordon.toml")
 }
@@ -1038,6 +1057,14 @@ fn json_outputs_match_the_documented_schemas() {
             ("listeners", "array"),
             ("restart_pending", "array"),
             ("journal", "object"),
+            ("state", "string"),
+            ("problems", "array"),
+            ("config_origin", "string"),
+            ("file_differs", "boolean"),
+            ("last_apply", "object|null"),
+            ("smarthosts", "array"),
+            ("certificate", "object|null"),
+            ("recent", "array"),
         ],
     );
     assert_schema(

@@ -74,6 +74,12 @@ use std::sync::Arc;
 
 /// The built-in detectors described, and the bundles rules may name.
 pub use detect::catalogue;
+
+/// Whether a `[[pattern]]` regex compiles as the engine would compile it (a config check
+/// locates each bad pattern before the engine is built).
+pub fn check_pattern(name: &str, regex: &str) -> Result<(), Error> {
+    detect::compile_pattern(name, regex).map(|_| ())
+}
 pub use findings::{
     render_table, Attachment, Confidence, Counts, DetectorFinding, Findings, Unscannable,
     UnscannableReason,

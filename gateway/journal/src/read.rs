@@ -27,6 +27,9 @@ pub enum Start {
     /// times are not monotonic: every record from the oldest is considered and those stamped
     /// earlier are skipped.
     Time(u64),
+    /// At the first record of the newest segment: the tail, for "the last few records"
+    /// without reading the whole journal.
+    NewestSegment,
 }
 
 /// One record as read; the payload borrows the reader's buffer until the next call.
@@ -60,9 +63,14 @@ impl Reader {
         let (from_seq, from_time) = match start {
             Start::Seq(seq) => (seq, 0),
             Start::Time(time) => (0, time),
+            Start::NewestSegment => (0, 0),
         };
         // The segment holding `from_seq`: the newest one starting at or before it.
         let segments = list_segments(dir)?;
+        let from_seq = match (start, segments.last()) {
+            (Start::NewestSegment, Some((first, _))) => *first,
+            _ => from_seq,
+        };
         let segment_seq = segments
             .iter()
             .rev()

@@ -131,6 +131,19 @@ fn reading_from_a_sequence_number_pages_and_from_a_time() {
         .map(|r| r.0)
         .collect();
     assert_eq!(early, (first..=60).collect::<Vec<_>>());
+
+    // The newest segment: a tail that ends at the newest record and starts at its segment's
+    // first, not at the oldest record held.
+    let tail: Vec<u64> = collect(journal.reader(Start::NewestSegment).unwrap(), usize::MAX)
+        .iter()
+        .map(|r| r.0)
+        .collect();
+    assert_eq!(tail.last(), Some(&60));
+    assert!(
+        tail[0] > first && tail.len() < 60 - first as usize,
+        "{tail:?}"
+    );
+    assert_eq!(tail, (tail[0]..=60).collect::<Vec<_>>());
 }
 
 fn collect_page(reader: &mut cordon_journal::Reader, n: usize) -> Vec<u64> {

@@ -27,6 +27,21 @@ pub fn set_parent_death_signal(signal: Signal, expected_parent: u32) -> Result<(
     Ok(())
 }
 
+/// Restores SIGPIPE's default action (end the process), which Rust's runtime sets to ignore:
+/// a command-line tool whose output goes to `head` or a closed pager should stop quietly as
+/// `ls` does, not panic on the failed write.
+pub fn default_sigpipe() {
+    // SAFETY: SIG_DFL installs no handler, so no Rust code runs in signal context; this is
+    // called at the start of `main`, before any thread exists that could race on the
+    // disposition.
+    let _ = unsafe {
+        nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigDfl,
+        )
+    };
+}
+
 /// Descriptors already claimed by [`take_inherited_fd`]: claiming one twice would give two
 /// owners that each close it.
 static TAKEN: Mutex<Vec<RawFd>> = Mutex::new(Vec::new());

@@ -44,9 +44,21 @@ pub fn build_with_edm(
             whole_word: d.whole_word,
         });
     }
+    // Each pattern alone first, so every bad one is located and the rules are still checked
+    // against the others.
+    let mut bad_patterns = Vec::new();
+    for p in &config.patterns {
+        if let Err(cordon_dlp::Error::InvalidRegex { reason, .. }) =
+            cordon_dlp::check_pattern(&p.name, &p.regex)
+        {
+            problems.push(p.regex_at.diagnostic(format!("invalid regex: {reason}")));
+            bad_patterns.push(p.name.as_str());
+        }
+    }
     let patterns = config
         .patterns
         .iter()
+        .filter(|p| !bad_patterns.contains(&p.name.as_str()))
         .map(|p| PatternConfig {
             name: p.name.clone(),
             regex: p.regex.clone(),
@@ -55,9 +67,6 @@ pub fn build_with_edm(
             confidence: dlp_confidence(p.confidence),
         })
         .collect();
-    if !problems.is_empty() {
-        return Err(Error::Invalid(problems));
-    }
     let engine = Engine::new(&EngineConfig {
         dictionaries,
         patterns,
@@ -65,23 +74,26 @@ pub fn build_with_edm(
         edm,
     })
     .map_err(|e| {
-        Error::Invalid(vec![Diagnostic {
+        problems.push(Diagnostic {
             file: config.source.clone(),
             line: 0,
             column: 0,
             key: "dictionary/pattern".into(),
             message: e.to_string(),
-        }])
+        });
+        Error::Invalid(std::mem::take(&mut problems))
     })?;
     for rule in &config.rules {
         for (name, at) in rule.matches.iter().zip(&rule.matches_at) {
             let edm_name = name
                 .strip_prefix(cordon_dlp::edm::DETECTOR_PREFIX)
                 .is_some_and(cordon_dlp::edm::valid_table_name);
-            if !engine.knows(name) && !edm_name && cordon_dlp::catalogue::bundle(name).is_none() {
-                problems.push(at.diagnostic(format!(
-                    "unknown detector, bundle, dictionary or pattern `{name}` (`cordon detectors` lists them)"
-                )));
+            if !engine.knows(name)
+                && !edm_name
+                && cordon_dlp::catalogue::bundle(name).is_none()
+                && !bad_patterns.contains(&name.as_str())
+            {
+                problems.push(at.diagnostic(unknown_name(name, config, &engine)));
             }
         }
         for (name, at) in rule
@@ -105,11 +117,58 @@ pub fn build_with_edm(
     }
 }
 
+/// An unknown `match` name: the nearest known name if one is close, and the config's own
+/// dictionaries and patterns (the names an administrator most likely meant).
+fn unknown_name(name: &str, config: &Config, engine: &Engine) -> String {
+    let mut msg = format!("unknown detector, bundle, dictionary or pattern `{name}`");
+    let known = engine
+        .detector_names()
+        .iter()
+        .map(String::as_str)
+        .chain(cordon_dlp::catalogue::bundles().map(|(b, _)| b));
+    let nearest = known
+        .map(|k| (strsim::damerau_levenshtein(name, k), k))
+        .filter(|(d, k)| *d <= (k.len() / 3).max(1))
+        .min();
+    if let Some((_, k)) = nearest {
+        msg += &format!("; did you mean `{k}`?");
+    }
+    let own: Vec<&str> = config
+        .dictionaries
+        .iter()
+        .map(|d| d.name.as_str())
+        .chain(config.patterns.iter().map(|p| p.name.as_str()))
+        .collect();
+    if own.is_empty() {
+        msg += " (this config defines no dictionaries or patterns; `cordon detectors` lists the built-in detectors and bundles)";
+    } else {
+        msg += &format!(
+            " (this config's dictionaries and patterns: {}; `cordon detectors` lists the built-in detectors and bundles)",
+            own.join(", ")
+        );
+    }
+    msg
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
 
     use super::*;
+
+    #[test]
+    fn a_bad_regex_is_one_line_at_its_key() {
+        let text = "[gateway]\nhostname = \"a.example\"\nlisten = [\"127.0.0.1:2525\"]\n[relay]\nsmarthosts = [\"mx.example\"]\n[[pattern]]\nname = \"ok\"\nregex = \"a+\"\n[[pattern]]\nname = \"badre\"\nregex = \"abc(def\"\n";
+        let cfg = cordon_config::parse(text, Path::new("t.toml")).unwrap();
+        let Err(Error::Invalid(problems)) = build(&cfg) else {
+            panic!("a bad regex must be refused");
+        };
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(
+            problems[0].to_string(),
+            "t.toml:11:9: pattern[1].regex: invalid regex: unclosed group at character 4"
+        );
+    }
 
     #[test]
     fn unknown_unscannable_reasons_are_located_config_errors() {

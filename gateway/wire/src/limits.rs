@@ -11,9 +11,11 @@
 /// pending restart. Version 5: incidents come from the persistent journal (`Incident::worker`,
 /// `QueryIncidents`, `VerifyIncidents`, `Status::journal`). Version 6: policy diffs
 /// (`StageCandidate`, `ScanCandidate`). Version 7: the audit trail (`QueryAudit`, `Audit`).
-/// Version 8: EDM tables (`BlobKind::Edm`, `EdmInstall`, `EdmList`, `EdmRemove`,
-/// `EdmTables`, `ErrorCode::InvalidEdm` and `OverBudget`).
-pub const PROTOCOL_VERSION: u16 = 8;
+/// Version 8: `Status` answers the health questions (config origin, last apply, smart-host
+/// checks, certificate expiry, recent incidents). Version 9: EDM tables (`BlobKind::Edm`,
+/// `EdmInstall`, `EdmList`, `EdmRemove`, `EdmTables`, `ErrorCode::InvalidEdm` and
+/// `OverBudget`).
+pub const PROTOCOL_VERSION: u16 = 9;
 
 /// Largest config TOML accepted: the example config is ~4 KiB; 64 KiB leaves room for large
 /// rule sets while the server can hold a staged config whole and validate it in one pass.
@@ -65,6 +67,13 @@ pub const MAX_WORKERS: usize = 64;
 /// Listeners named in `Status`: a gateway binds a handful of addresses (plain and implicit
 /// TLS, IPv4 and IPv6); more are counted in the log only.
 pub const MAX_LISTENERS: usize = 8;
+
+/// Smart hosts `status` checks and reports: an Exchange Online connector has one MX name, a
+/// site with its own relays two or three; the first eight are checked.
+pub const MAX_STATUS_SMARTHOSTS: usize = 8;
+
+/// Newest incidents in `status` (as `systemctl status` shows the last log lines).
+pub const MAX_RECENT_INCIDENTS: usize = 5;
 
 /// Counters in one `Counters` reply: named pairs so new counters need no protocol change.
 pub const MAX_COUNTERS: usize = 128;

@@ -13,8 +13,8 @@ use crate::error::{Issue, WireError};
 use crate::limits::{
     CHUNK_LEN, MAX_ADDRESS_LEN, MAX_CONFIG_LEN, MAX_COUNTERS, MAX_FINDINGS, MAX_INCIDENTS_PER_PAGE,
     MAX_INCIDENT_DETECTORS, MAX_INCIDENT_RCPTS, MAX_INCIDENT_SAMPLES, MAX_ISSUES, MAX_LISTENERS,
-    MAX_NAME_LEN, MAX_SAMPLE_LEN, MAX_SCAN_MESSAGE_LEN, MAX_TEXT_LEN, MAX_TLS_BUNDLE_LEN,
-    MAX_WORKERS,
+    MAX_NAME_LEN, MAX_RECENT_INCIDENTS, MAX_SAMPLE_LEN, MAX_SCAN_MESSAGE_LEN,
+    MAX_STATUS_SMARTHOSTS, MAX_TEXT_LEN, MAX_TLS_BUNDLE_LEN, MAX_WORKERS,
 };
 use crate::limits::{EDM_KEY_LEN, MAX_EDM_LEN, MAX_EDM_TABLES};
 
@@ -313,6 +313,43 @@ pub struct Status {
     pub restart_pending: Vec<Name, MAX_ISSUES>,
     /// The persistent incident log of the worker that answers (the config port's worker).
     pub journal: JournalStatus,
+    /// Where the running config came from, as the start log said it (file, stored generation,
+    /// and whether they differ).
+    pub config_origin: Text,
+    /// The config file differs from the generation that runs (`cordon run
+    /// --config-source=file` makes the file win).
+    pub file_differs: bool,
+    /// The newest `apply` or `rollback` in the audit trail: who, when, which generation.
+    pub last_apply: Option<AuditRecord>,
+    /// Each smart host, checked now (connect and greeting).
+    pub smarthosts: Vec<SmartHostCheck, MAX_STATUS_SMARTHOSTS>,
+    /// The SMTP listener's certificate (`[gateway.tls]`), when there is one.
+    pub certificate: Option<TlsInfo>,
+    /// The newest incidents over every worker's journal, newest first.
+    pub recent: Vec<IncidentBrief, MAX_RECENT_INCIDENTS>,
+}
+
+/// One smart host as `status` checked it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct SmartHostCheck {
+    /// `smtp://host:port` as the config names it.
+    pub address: Text,
+    pub ok: bool,
+    /// How long the connection and greeting took.
+    pub millis: u32,
+    /// The greeting's first line when ok, why not otherwise.
+    pub detail: Text,
+}
+
+/// An incident in one line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct IncidentBrief {
+    pub worker: u16,
+    pub seq: u64,
+    pub time_unix: u64,
+    pub action: Verdict,
+    pub rule: Option<Name>,
+    pub sender: Address,
 }
 
 /// One worker's incident journal as its writer sees it: while `ok` is false, messages with an

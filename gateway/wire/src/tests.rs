@@ -177,6 +177,30 @@ fn every_response() -> StdVec<Response> {
                 bytes: 24_000,
                 total_bytes: 64 << 20,
             },
+            config_origin: s("stored generation 4 runs; /etc/cordon/cordon.toml differs"),
+            file_differs: true,
+            last_apply: Some(audit_record()),
+            smarthosts: Vec::from_slice(&[SmartHostCheck {
+                address: s("smtp://contoso-com.mail.protection.outlook.com:25"),
+                ok: true,
+                millis: 38,
+                detail: s("220 BN8NAM12FT054.mail.protection.outlook.com Microsoft ESMTP"),
+            }])
+            .unwrap(),
+            certificate: Some(TlsInfo {
+                subject: s("CN=dlp1.contoso.com"),
+                not_after_unix: 1_830_000_000,
+                sha256: [3; 32],
+            }),
+            recent: Vec::from_slice(&[IncidentBrief {
+                worker: 1,
+                seq: 40,
+                time_unix: 1_796_397_756,
+                action: Verdict::Block,
+                rule: Some(s("block-cards")),
+                sender: s("alice@contoso.com"),
+            }])
+            .unwrap(),
         }),
         Response::Counters(Counters {
             counters: Vec::from_slice(&[Counter {

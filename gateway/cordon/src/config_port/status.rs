@@ -1,5 +1,6 @@
 //! `status` for the config port: the workers (from the supervisor's children and the metric
-//! slots), memory, listeners, settings waiting for a restart and the journal.
+//! slots), memory, listeners, settings waiting for a restart and the journal; the health
+//! questions are answered in `health.rs`.
 
 use cordon_control::bounded;
 use cordon_wire::{JournalStatus, MemoryStatus, Status, WorkerHealth, WorkerStatus};
@@ -12,6 +13,8 @@ impl GatewayBackend {
     /// slots, the journal and what waits for a restart.
     pub(super) fn status_now(&self) -> Status {
         let own = u32::try_from(self.pool.in_use()).unwrap_or(u32::MAX);
+        let running = std::sync::Arc::clone(&self.current().shared.config);
+        let (config_origin, file_differs) = self.origin();
         // Other workers' sessions and memory from their metric slots (refreshed each second).
         let metrics = self.durable.counters.snapshot();
         let others: Vec<&cordon_metrics::cells::WorkerCells> = metrics
@@ -122,6 +125,12 @@ impl GatewayBackend {
                     bytes: 0,
                     total_bytes: 0,
                 }),
+            config_origin,
+            file_differs,
+            last_apply: self.last_apply(),
+            smarthosts: super::health::check_smarthosts(&running),
+            certificate: super::health::certificate(&running),
+            recent: self.recent(),
         }
     }
 }

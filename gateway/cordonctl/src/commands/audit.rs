@@ -49,6 +49,66 @@ fn row(r: &AuditRecord) -> Vec<String> {
     ]
 }
 
+/// Every config change in the trail (applies and rollbacks, refused ones too), newest first:
+/// `config history`.
+pub(crate) async fn history(port: &Port, as_json: bool, limit: usize) -> Result<(), CtlError> {
+    let mut client = port.connect().await?;
+    let mut changes: Vec<AuditRecord> = Vec::new();
+    let mut next = 1;
+    loop {
+        let page = match client
+            .call(Request::QueryAudit {
+                since: next,
+                max: cordon_wire::MAX_AUDIT_PER_PAGE as u16,
+            })
+            .await?
+        {
+            Response::Audit(p) => p,
+            other => return Err(unexpected(other)),
+        };
+        changes.extend(
+            page.records
+                .into_iter()
+                .filter(|r| matches!(r.request.as_str(), "apply" | "rollback")),
+        );
+        if page.done || page.next <= next {
+            break;
+        }
+        next = page.next;
+    }
+    changes.reverse();
+    changes.truncate(limit);
+    if as_json {
+        json(&changes);
+        return Ok(());
+    }
+    if changes.is_empty() {
+        println!("no config changes through the config port in the audit trail");
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = changes
+        .iter()
+        .map(|r| {
+            let mut row = row(r);
+            // GEN first: the history is read by generation.
+            row.swap(0, 4);
+            row
+        })
+        .collect();
+    print!("{}", render(&HISTORY, true, &rows));
+    Ok(())
+}
+
+const HISTORY: [Col; 7] = [
+    Col::right("GEN"),
+    Col::left("TIME"),
+    Col::left("WHO"),
+    Col::left("REQUEST"),
+    Col::left("ID"),
+    Col::left("RESULT"),
+    Col::left("CHANGES").fixed(40),
+];
+
 /// Reads the trail from `since` (a journal sequence number), at most `limit` records.
 pub(crate) async fn audit(
     port: &Port,

@@ -9,9 +9,26 @@ use cordonctl::CtlError;
 use crate::port::{json, read, unexpected, Port};
 
 /// Prints the running config (TOML), or its generation and text as JSON.
-pub(crate) async fn get(port: &Port, as_json: bool) -> Result<(), CtlError> {
+/// Which form of the running config `config get` prints.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum View {
+    /// The text as applied.
+    AsStored,
+    /// With every default filled in.
+    Effective,
+    /// Only what differs from the defaults.
+    Changed,
+}
+
+pub(crate) async fn get(port: &Port, as_json: bool, view: View) -> Result<(), CtlError> {
     let mut client = port.connect().await?;
-    let (generation, text) = client.get_config().await?;
+    let (generation, stored) = client.get_config().await?;
+    let text = match view {
+        View::AsStored => Ok(stored),
+        View::Effective => cordon_config::defaults::effective(&stored),
+        View::Changed => cordon_config::defaults::changed(&stored),
+    }
+    .map_err(CtlError::Usage)?;
     if as_json {
         json(&serde_json::json!({ "generation": generation, "toml": text }));
     } else {

@@ -29,14 +29,31 @@ pub(crate) async fn status(port: &Port, as_json: bool) -> Result<(), CtlError> {
     };
     let now = time::now();
     let started = now.saturating_sub(s.uptime_secs);
+    let problems = problems(&s, now);
+    let state = if problems.is_empty() {
+        "running".to_owned()
+    } else {
+        format!("degraded: {}", problems.join("; "))
+    };
     if as_json {
         let mut v = serde_json::to_value(&s).unwrap_or_default();
         if let Some(o) = v.as_object_mut() {
             o.insert("started".into(), time::rfc3339(started).into());
+            o.insert(
+                "state".into(),
+                if problems.is_empty() {
+                    "running"
+                } else {
+                    "degraded"
+                }
+                .into(),
+            );
+            o.insert("problems".into(), problems.clone().into());
         }
         json(&v);
         return Ok(());
     }
+    println!("state       {state}");
     println!("software    {}", s.software);
     println!("board       {}", s.board);
     println!(
@@ -52,6 +69,28 @@ pub(crate) async fn status(port: &Port, as_json: bool) -> Result<(), CtlError> {
     );
     let listeners: Vec<&str> = s.listeners.iter().map(|l| l.as_str()).collect();
     println!("listen      {}", listeners.join(", "));
+    println!("origin      {}", s.config_origin);
+    if let Some(a) = &s.last_apply {
+        println!(
+            "last apply  {} generation {} by {} at {}",
+            a.request,
+            a.generation.map_or("-".to_owned(), |g| g.to_string()),
+            super::audit::who(a),
+            time::with_ago(a.time_unix, now)
+        );
+    }
+    for h in &s.smarthosts {
+        println!(
+            "smart host  {} {} {} ms: {}",
+            h.address,
+            if h.ok { "OK" } else { "FAIL" },
+            h.millis,
+            h.detail
+        );
+    }
+    if let Some(c) = &s.certificate {
+        println!("certificate {}", certificate_line(c, now));
+    }
     if s.restart_pending.is_empty() {
         println!("config      generation {}", s.config_generation);
     } else {
@@ -97,7 +136,91 @@ pub(crate) async fn status(port: &Port, as_json: bool) -> Result<(), CtlError> {
         })
         .collect();
     print!("{}", render(&WORKERS, true, &rows));
+    if !s.recent.is_empty() {
+        println!();
+        let rows: Vec<Vec<String>> = s
+            .recent
+            .iter()
+            .map(|i| {
+                vec![
+                    format!("w{}:{}", i.worker, i.seq),
+                    time::with_ago(i.time_unix, now),
+                    i.action.as_str().to_owned(),
+                    i.rule.as_deref().unwrap_or("-").to_owned(),
+                    i.sender.to_string(),
+                ]
+            })
+            .collect();
+        print!("{}", render(&RECENT, true, &rows));
+    }
     Ok(())
+}
+
+/// Newest incidents under the workers.
+const RECENT: [Col; 5] = [
+    Col::left("INCIDENT"),
+    Col::left("TIME"),
+    Col::left("ACTION"),
+    Col::left("RULE"),
+    Col::left("SENDER").fixed(40),
+];
+
+/// A certificate this close to its end is a problem to report now: renewal takes days.
+const CERTIFICATE_WARNING_SECS: u64 = 14 * 86_400;
+
+/// `CN=..., expires 2027-01-01T00:00:00Z (in 30 days)`, or EXPIRED.
+fn certificate_line(c: &cordon_wire::TlsInfo, now: u64) -> String {
+    if c.not_after_unix < now {
+        format!(
+            "{}, EXPIRED {}",
+            c.subject,
+            time::with_ago(c.not_after_unix, now)
+        )
+    } else {
+        format!(
+            "{}, expires {} (in {})",
+            c.subject,
+            time::rfc3339(c.not_after_unix),
+            time::span(c.not_after_unix - now)
+        )
+    }
+}
+
+/// What makes the appliance degraded, each in a few words: the state line and `--json`'s
+/// `problems` (empty when running well).
+fn problems(s: &cordon_wire::Status, now: u64) -> Vec<String> {
+    let mut out = Vec::new();
+    if !s.journal.ok {
+        out.push(format!(
+            "incident journal w{} not writable",
+            s.journal.worker
+        ));
+    }
+    for w in &s.workers {
+        if w.health != cordon_wire::WorkerHealth::Healthy {
+            out.push(format!("worker {} {}", w.index, w.health.as_str()));
+        }
+    }
+    for h in s.smarthosts.iter().filter(|h| !h.ok) {
+        out.push(format!("smart host {} failing", h.address));
+    }
+    if let Some(c) = &s.certificate {
+        if c.not_after_unix < now {
+            out.push("SMTP certificate expired".to_owned());
+        } else if c.not_after_unix - now < CERTIFICATE_WARNING_SECS {
+            out.push(format!(
+                "SMTP certificate expires in {}",
+                time::span(c.not_after_unix - now)
+            ));
+        }
+    }
+    if s.file_differs {
+        out.push("config file differs from the running generation".to_owned());
+    }
+    if !s.restart_pending.is_empty() {
+        out.push("restart pending".to_owned());
+    }
+    out
 }
 
 /// Every counter, name and value (with `--json`, one object of name to value).

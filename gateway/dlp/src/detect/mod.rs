@@ -420,14 +420,7 @@ impl Detectors {
                     limit: MAX_MATCH_BYTES,
                 });
             }
-            let re = RegexBuilder::new(&p.regex)
-                .size_limit(8 << 20)
-                .dfa_size_limit(8 << 20)
-                .build()
-                .map_err(|e| Error::InvalidRegex {
-                    name: p.name.clone(),
-                    reason: e.to_string(),
-                })?;
+            let re = compile_pattern(&p.name, &p.regex)?;
             let g = if p.keywords.is_empty() {
                 None
             } else {
@@ -573,30 +566,76 @@ impl Detectors {
                 i += 1;
                 continue;
             }
-            if !id_too_short(hay, i) {
-                self.identifiers(hay, i, kw, acc);
-            }
-            // Most numbers in mail (years, amounts, times) are short runs,
-            // which no detector takes unless two capitals precede them
-            // (IBAN, NINO): pass them without building a token (perf:
-            // `Token::parse` was a third of the digit scan on prose).
-            if let Some(e) = short_run(hay, i) {
-                i = e;
+            // Years, amounts, times and phone numbers after `+` end here;
+            // the rest of the digit path is out of line, so that the loop
+            // the clock spends its time in stays small.
+            if let Some(e) = lone_number(hay, i) {
+                // "$12345.67": the cents after `.` are a lone number too
+                // (see `left_ok`), so the pass tests the `.` anchor and
+                // steps over them here rather than stopping at each: a
+                // stop costs about a mispredicted branch on the clock.
+                if e + 1 < to && hay[e] == b'.' && hay[e + 1].is_ascii_digit() {
+                    // The word before this `.` is digits (a lone number
+                    // has no letter before it, and its groups are joined
+                    // by spaces and dashes), so the anchor can only match
+                    // if some literal's head starts with a digit.
+                    const DIGITS: u64 = 0x3FF << b'0';
+                    if self.may_anchor(hay, e) && self.secrets.head_first[0] & DIGITS != 0 {
+                        self.anchor_in_token(hay, e, from, to, kw, acc);
+                    }
+                    i = token_end(hay, e + 1);
+                } else {
+                    i = e;
+                }
                 continue;
             }
-            let t = Token::parse(hay, i);
-            // A literal whose head ends in this digit run (`A3-8ASV…`, a
-            // 1Password Secret Key) has its anchor inside the token, which
-            // `i` is about to jump over: look at it here.
-            let de = digits_end(hay, i);
-            if de < t.end && de < end && self.may_anchor(hay, de) {
-                self.anchor_in_token(hay, de, from, to, kw, acc);
-            }
-            if t.start >= skip_until {
-                skip_until = self.token(hay, &t, kw, acc);
-            }
-            i = t.end;
+            i = self.digit_run(hay, i, from, to, &mut skip_until, kw, acc);
         }
+    }
+
+    /// The digit run at `i` that [`lone_number`] could not settle: the
+    /// identifier catalogue, then the digit-shaped detectors. Returns where
+    /// the digit pass goes on.
+    ///
+    /// Out of line (perf, 2026-12-06): inlined into [`Self::scan_digits`],
+    /// these checks made the scan loop's body large enough that the
+    /// pre-catalogue engine's loop ran at 1.2x its speed on prose with the
+    /// same instruction count (callgrind); see docs/dlp.md.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn digit_run(
+        &self,
+        hay: &[u8],
+        i: usize,
+        from: usize,
+        to: usize,
+        skip_until: &mut usize,
+        kw: &mut KwCache,
+        acc: &mut Acc,
+    ) -> usize {
+        let end = (to + MAX_HEAD + 1).min(hay.len());
+        if !id_too_short(hay, i) {
+            self.identifiers(hay, i, kw, acc);
+        }
+        // Most numbers in mail (years, amounts, times) are short runs,
+        // which no detector takes unless two capitals precede them
+        // (IBAN, NINO): pass them without building a token (perf:
+        // `Token::parse` was a third of the digit scan on prose).
+        if let Some(e) = short_run(hay, i) {
+            return e;
+        }
+        let t = Token::parse(hay, i);
+        // A literal whose head ends in this digit run (`A3-8ASV…`, a
+        // 1Password Secret Key) has its anchor inside the token, which
+        // `i` is about to jump over: look at it here.
+        let de = digits_end(hay, i);
+        if de < t.end && de < end && self.may_anchor(hay, de) {
+            self.anchor_in_token(hay, de, from, to, kw, acc);
+        }
+        if t.start >= *skip_until {
+            *skip_until = self.token(hay, &t, kw, acc);
+        }
+        t.end
     }
 
     /// The identifier catalogue at the digit run starting at `i`: the
@@ -952,10 +991,11 @@ impl Detectors {
         self.secrets.head_last[k][usize::from(last >> 6)] & (1 << (last & 63)) != 0
     }
 
-    /// [`Self::anchor`] for the digit pass's second, rare call site, out of
-    /// line: with two inlined call sites the compiler kept `anchor` out of
-    /// the scan loop, and the `$12345.67` amounts of prose paid a call each
-    /// (callgrind: +3% instructions on plain text).
+    /// [`Self::anchor`] for the digit pass's rarer call sites (an anchor
+    /// inside a token, the `.` of an amount whose word may end a literal's
+    /// head), out of line: with two inlined call sites the compiler kept
+    /// `anchor` out of the scan loop, and the anchors of prose paid a call
+    /// each (callgrind: +3% instructions on plain text).
     #[cold]
     #[inline(never)]
     fn anchor_in_token(
@@ -1799,10 +1839,14 @@ fn skip_to_class(hay: &[u8], mut i: usize, end: usize) -> usize {
     let span = u8x16::splat(SPAN);
     let under = u8x16::splat(b'_');
     let tilde = u8x16::splat(b'~');
-    while i < end {
-        let Some(block) = hay.get(i..i + 16) else {
-            break;
-        };
+    // The blocks that start before `end` and fit in `hay`, as one slice:
+    // its chunks cost one bound test a block, where `i < end` and
+    // `hay.get(i..i + 16)` cost two.
+    let lim = end.saturating_add(15).min(hay.len());
+    let Some(window) = hay.get(i..lim) else {
+        return i;
+    };
+    for block in window.chunks_exact(16) {
         let v = u8x16::from(<[u8; 16]>::try_from(block).expect("16 bytes"));
         // Bytes below LO wrap round to above SPAN.
         let d = v - lo;
@@ -1937,12 +1981,15 @@ fn id_too_short(hay: &[u8], start: usize) -> bool {
             return true;
         }
     }
-    let mut n = 0;
-    let mut j = start;
+    let e = digits_end(hay, start);
+    id_rest_too_short(hay, e - start, e)
+}
+
+/// [`id_too_short`] after its first digit run: `n` digits so far, the run
+/// ending at `j`.
+#[inline(always)]
+fn id_rest_too_short(hay: &[u8], mut n: usize, mut j: usize) -> bool {
     loop {
-        let e = digits_end(hay, j);
-        n += e - j;
-        j = e;
         if n >= ids::MIN_ID_CHARS {
             return false;
         }
@@ -1957,7 +2004,11 @@ fn id_too_short(hay: &[u8], start: usize) -> bool {
             return true;
         }
         match hay.get(j + sl) {
-            Some(d) if d.is_ascii_digit() => j += sl,
+            Some(d) if d.is_ascii_digit() => {
+                let e = digits_end(hay, j + sl);
+                n += e - (j + sl);
+                j = e;
+            }
             // A single check letter ends the value.
             Some(l) if l.is_ascii_alphabetic() => {
                 let single = !hay.get(j + sl + 1).is_some_and(u8::is_ascii_alphanumeric);
@@ -1966,6 +2017,47 @@ fn id_too_short(hay: &[u8], start: usize) -> bool {
             _ => return true,
         }
     }
+}
+
+/// The end of the digit run at `start` when neither the identifier
+/// catalogue nor the digit-shaped detectors take it: `Some(e)` only when
+/// [`id_too_short`] holds and [`short_run`] is `Some(e)` (the test
+/// `lone_number_agrees` checks this), `None` when the full checks must run
+/// (letters around the run, NO-BREAK SPACE, a long or grouped run). One
+/// digit walk serves both checks. Years, amounts and times after a space
+/// or `$`, and numbers after `+ . / _ - \\ @` (phones, decimals,
+/// versions) end here.
+#[inline(always)]
+fn lone_number(hay: &[u8], start: usize) -> Option<usize> {
+    let p = if start > 0 { hay[start - 1] } else { b' ' };
+    if p.is_ascii_alphanumeric() || p >= 0x80 {
+        return None;
+    }
+    if start >= 2 {
+        let q = hay[start - 2];
+        // A capital and a space: a spaced NINO ("AB 12 34 56 C").
+        if q.is_ascii_uppercase() && p == b' ' {
+            return None;
+        }
+        // A single letter and a separator may start an identifier
+        // ("X-2482300-W").
+        if q.is_ascii_alphabetic()
+            && matches!(p, b' ' | b'-' | b'.' | b'/')
+            && (start == 2 || !hay[start - 3].is_ascii_alphanumeric())
+        {
+            return None;
+        }
+    }
+    if !left_ok(hay, start) {
+        return Some(token_end(hay, start));
+    }
+    let e = digits_end(hay, start);
+    let sl = card_sep_len(hay, e);
+    let joint = sl > 0 && e + sl < hay.len() && hay[e + sl].is_ascii_digit();
+    if e - start >= MIN_BARE_DIGITS || joint || !id_rest_too_short(hay, e - start, e) {
+        return None;
+    }
+    Some(e)
 }
 
 /// Whether position `i` continues a token that started earlier.
@@ -1990,7 +2082,31 @@ fn in_token(hay: &[u8], i: usize) -> bool {
 /// separator test runs once per group, not per digit: phone numbers after
 /// `+` end here, and testing every digit for a separator was 1.2
 /// instructions per byte of prose (callgrind).
-fn token_end(hay: &[u8], mut i: usize) -> usize {
+///
+/// A token that ends inside the 16 bytes from `i` (a phone number, the
+/// cents of an amount) is read from one block's digit and separator masks
+/// without a loop: the group-by-group walk below took a mispredicted
+/// branch per number on the clock (perf, 2026-12-06).
+fn token_end(hay: &[u8], i: usize) -> usize {
+    if let Some(block) = hay.get(i..i + 16) {
+        let v = u8x16::from(<[u8; 16]>::try_from(block).expect("16 bytes"));
+        let d = v - u8x16::splat(b'0');
+        let digits = d.min(u8x16::splat(9)).simd_eq(d).to_bitmask();
+        let seps = (v.simd_eq(u8x16::splat(b' ')) | v.simd_eq(u8x16::splat(b'-'))).to_bitmask();
+        // A digit, or a one-byte separator with a digit after it.
+        let joined = digits | (seps & (digits >> 1));
+        let stop = (!joined).trailing_zeros() as usize;
+        // Byte 15's successor is outside the block, and NO-BREAK SPACE
+        // (C2 A0, A0) is a separator the masks do not see.
+        if stop < 15 && !matches!(hay[i + stop], 0xC2 | 0xA0) {
+            return i + stop;
+        }
+    }
+    token_end_walk(hay, i)
+}
+
+/// [`token_end`] group by group.
+fn token_end_walk(hay: &[u8], mut i: usize) -> usize {
     loop {
         i = digits_end(hay, i);
         let sl = card_sep_len(hay, i);
@@ -2058,6 +2174,48 @@ fn card_grouping(g: &[u8]) -> bool {
     }
 }
 
+/// Largest compiled program and lazy DFA of one custom pattern: a hostile or careless regex
+/// (`(a{1,100}){1,100}`) cannot take a worker's memory.
+const PATTERN_SIZE_LIMIT: usize = 8 << 20;
+
+/// Compiles one `[[pattern]]` regex as the engine runs it.
+pub(crate) fn compile_pattern(name: &str, regex: &str) -> Result<regex::bytes::Regex, Error> {
+    RegexBuilder::new(regex)
+        .size_limit(PATTERN_SIZE_LIMIT)
+        .dfa_size_limit(PATTERN_SIZE_LIMIT)
+        .build()
+        .map_err(|e| Error::InvalidRegex {
+            name: name.to_string(),
+            reason: regex_reason(regex, &e),
+        })
+}
+
+/// Why `regex` does not compile, in one line: the syntax error and the character it is at
+/// (regex's own message draws the regex with a caret over several lines, which a config
+/// error of the form `file:line:col: key: reason` cannot carry).
+fn regex_reason(regex: &str, e: &regex::Error) -> String {
+    match regex_syntax::Parser::new().parse(regex) {
+        Err(regex_syntax::Error::Parse(p)) => format!(
+            "{} at character {}",
+            p.kind(),
+            regex[..p.span().start.offset].chars().count() + 1
+        ),
+        Err(regex_syntax::Error::Translate(t)) => format!(
+            "{} at character {}",
+            t.kind(),
+            regex[..t.span().start.offset].chars().count() + 1
+        ),
+        _ => {
+            match e {
+                regex::Error::CompiledTooBig(limit) => {
+                    format!("compiles to more than {limit} bytes (simplify it or bound its repetitions)")
+                }
+                other => other.to_string().replace('\n', " "),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2114,6 +2272,88 @@ mod tests {
         assert!(at("$12345.67 in", "1"), "an amount");
         assert!(at("+1 415 555 0123", "1"), "after a plus");
         assert!(!at("x 12.345.678-K", "1"), "RUT with dots");
+    }
+
+    #[test]
+    fn lone_number_settles_prose_numbers() {
+        let at = |s: &str, p: &str| lone_number(s.as_bytes(), s.find(p).unwrap());
+        assert_eq!(at("in 2015 we", "2015"), Some(7), "a year");
+        assert_eq!(at("$12345.67 in", "1"), Some(6), "an amount");
+        assert_eq!(at("$12345.67 in", "67"), Some(9), "its cents");
+        assert_eq!(at("tel +1 415 555 0100.", "1"), Some(19), "after a plus");
+        assert_eq!(at("at 10:30 the", "10"), Some(5), "a time");
+        assert_eq!(at("x 12345678 y", "1"), None, "identifier length");
+        assert_eq!(at("x 1234567-K y", "1"), None, "a check letter");
+        assert_eq!(at("X-2482300-W", "2"), None, "letter and separator lead");
+        assert_eq!(at("AB 12 34 56 C", "12"), None, "spaced NINO");
+        assert_eq!(at("x 4556 7375", "4556"), None, "grouped");
+    }
+
+    /// `lone_number` is a shortcut for `id_too_short` and `short_run`
+    /// together: wherever it settles a run, both must agree with it.
+    #[test]
+    fn lone_number_agrees() {
+        use proptest::prelude::*;
+        // Letters of both cases, digits, every separator the checks treat
+        // apart, and both bytes of NO-BREAK SPACE.
+        const ALPHABET: &[u8] = b"aZQ0159 -./+$_\\@:\xC2\xA0";
+        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+            cases: 4096,
+            ..ProptestConfig::default()
+        });
+        runner
+            .run(
+                &proptest::collection::vec(proptest::sample::select(ALPHABET), 1..24),
+                |hay| {
+                    for start in 0..hay.len() {
+                        if !hay[start].is_ascii_digit() {
+                            continue;
+                        }
+                        if let Some(e) = lone_number(&hay, start) {
+                            prop_assert!(id_too_short(&hay, start), "{hay:?} at {start}");
+                            prop_assert_eq!(
+                                short_run(&hay, start),
+                                Some(e),
+                                "{:?} at {}",
+                                hay,
+                                start
+                            );
+                        }
+                    }
+                    Ok(())
+                },
+            )
+            .unwrap();
+    }
+
+    /// `token_end`'s one-block reading against the group-by-group walk.
+    #[test]
+    fn token_end_block_agrees_with_walk() {
+        use proptest::prelude::*;
+        const ALPHABET: &[u8] = b"0123456789 - -a.\xC2\xA0";
+        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+            cases: 4096,
+            ..ProptestConfig::default()
+        });
+        runner
+            .run(
+                &proptest::collection::vec(proptest::sample::select(ALPHABET), 1..40),
+                |hay| {
+                    for i in 0..hay.len() {
+                        prop_assert_eq!(
+                            token_end(&hay, i),
+                            token_end_walk(&hay, i),
+                            "{:?} at {}",
+                            hay,
+                            i
+                        );
+                    }
+                    Ok(())
+                },
+            )
+            .unwrap();
+        let phone = b"tel +1 415 555 0100 or";
+        assert_eq!(token_end(phone, 5), 19);
     }
 
     #[test]
