@@ -227,3 +227,43 @@ Content-Type: application/ms-tnef; name=\"winmail.dat\"\r\nContent-Transfer-Enco
     msg.extend_from_slice(TAIL);
     message(engine, &msg);
 }
+
+/// EDM bundles (`edm/table.rs`): `data` as a whole bundle under a fixed key (refused unless
+/// the fuzzer forges the MAC), then as the layout of a bundle signed with that key, which
+/// reaches the layout decoder. A layout that decodes must give a table whose rows the
+/// engine finds alike whole and split at a point taken from the input's first byte.
+/// Returns whether the signed layout decoded.
+pub fn edm_bundle(data: &[u8]) -> bool {
+    use crate::edm::{EdmKey, Table, KEY_BYTES};
+    let key = EdmKey::from_bytes([7; KEY_BYTES]);
+    let _ = Table::decode(data, &key);
+    let Ok(table) = Table::decode(&key.sign(data), &key) else {
+        return false;
+    };
+    assert!(table.memory_bytes() >= table.rows() * table.columns() * 4);
+    let Ok(engine) = crate::Engine::new(&crate::EngineConfig {
+        edm: vec![("t".into(), std::sync::Arc::new(table))],
+        ..Default::default()
+    }) else {
+        return true;
+    };
+    let engine = std::sync::Arc::new(engine);
+    const TEXT: &[u8] =
+        b"From: a@example.org\r\nSubject: list\r\n\r\nANN LEE, card 4556 5260 1815 9081, \
+born 12 March 1980, ann.lee@example.org, SW1A 1AA, DE89 3704 0044 0532 0130 00, 536-22-8190, \
++1 555 123 4567, 12/01/1990 Smith-Jones.\r\n";
+    let at = usize::from(data.first().copied().unwrap_or(0)) * 257 % (TEXT.len() + 1);
+    let rows = |parts: &[&[u8]]| {
+        let mut s = engine.scanner();
+        for p in parts {
+            s.feed(p);
+        }
+        s.finish().count("edm:t", crate::Confidence::Low)
+    };
+    assert_eq!(
+        rows(&[TEXT]),
+        rows(&[&TEXT[..at], &TEXT[at..]]),
+        "EDM rows depend on chunking (split at {at})"
+    );
+    true
+}

@@ -91,6 +91,19 @@ impl EdmKey {
         h.write(bytes);
         h.finish128().as_bytes()
     }
+
+    /// A bundle around `layout` (everything after the key-check value, before the MAC) that
+    /// passes this key's checks, so the fuzz target reaches the layout decoder: the part a
+    /// buggy `cordonctl` (rather than an attacker without the key) could get wrong.
+    pub(crate) fn sign(&self, layout: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(MAGIC.len() + 8 + layout.len() + MAC_BYTES);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&self.check_value().to_le_bytes());
+        out.extend_from_slice(layout);
+        let mac = self.mac(&out);
+        out.extend_from_slice(&mac);
+        out
+    }
 }
 
 /// The keyed hash of one normalised cell of type `kind`.
