@@ -238,12 +238,30 @@ fn incidents_scan_tls_workers_reboot() {
     child.wait().unwrap();
 
     let eml = server.file("m.eml", "Subject: x\r\n\r\nthe SECRET plan\r\n");
+    // The appliance renders the report (the fake names the envelope it was given).
     let out = server.run(&["scan", &eml]);
     assert!(out.status.success());
+    assert_eq!(stdout(&out), "verdict: block (envelope (From) -> (To))\n");
+    let out = server.run(&[
+        "scan",
+        "--from",
+        "alice@contoso.com",
+        "--to",
+        "bob@fabrikam.example",
+        "--to",
+        "carol@contoso.com",
+        &eml,
+    ]);
+    assert_eq!(
+        stdout(&out),
+        "verdict: block (envelope alice@contoso.com -> bob@fabrikam.example, carol@contoso.com)\n"
+    );
+    let out = server.run(&["scan", "--to", "bob@fabrikam.example", &eml]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("verdict  block") && stdout(&out).contains("no-secrets"),
+        stderr(&out).contains("--to needs --from"),
         "{}",
-        stdout(&out)
+        stderr(&out)
     );
 
     let ca = TestCa::new("tls CA");

@@ -13,7 +13,7 @@ use crate::error::{Issue, WireError};
 use crate::limits::{
     CHUNK_LEN, MAX_ADDRESS_LEN, MAX_CONFIG_LEN, MAX_COUNTERS, MAX_FINDINGS, MAX_INCIDENTS_PER_PAGE,
     MAX_INCIDENT_DETECTORS, MAX_INCIDENT_RCPTS, MAX_INCIDENT_SAMPLES, MAX_ISSUES, MAX_LISTENERS,
-    MAX_NAME_LEN, MAX_RECENT_INCIDENTS, MAX_SAMPLE_LEN, MAX_SCAN_MESSAGE_LEN,
+    MAX_NAME_LEN, MAX_RECENT_INCIDENTS, MAX_SAMPLE_LEN, MAX_SCAN_MESSAGE_LEN, MAX_SCAN_RCPTS,
     MAX_STATUS_SMARTHOSTS, MAX_TEXT_LEN, MAX_TLS_BUNDLE_LEN, MAX_WORKERS,
 };
 
@@ -150,11 +150,22 @@ pub enum Request {
     /// of the worker that serves the port, from sequence number `since`, at most `max`.
     /// Answered by `Response::Audit`.
     QueryAudit { since: u64, max: u16 },
+    /// The policy's dry run over the staged message, printed exactly as `cordon scan --config`
+    /// prints it on the appliance (findings with confidence and redacted samples, the verdict,
+    /// each rule's match or why not; with `json`, its JSON), for the envelope `from`/`to`
+    /// (the message's From and To/Cc/Bcc when `from` is `None`). Read from `offset` like
+    /// `GetConfig`; answered by `Response::ScanText`.
+    ScanText {
+        json: bool,
+        from: Option<Address>,
+        to: Vec<Address, MAX_SCAN_RCPTS>,
+        offset: u32,
+    },
 }
 
 impl Request {
     /// Number of variants; a decoded tag at or above it is an unknown request.
-    pub const VARIANTS: u32 = 22;
+    pub const VARIANTS: u32 = 23;
 }
 
 /// Every response of the config port.
@@ -233,11 +244,17 @@ pub enum Response {
     ScanCompared(ScanComparison),
     /// Answer to `QueryAudit`.
     Audit(AuditPage),
+    /// Part of a `ScanText` report (UTF-8 split at arbitrary bytes).
+    ScanText {
+        total_len: u32,
+        offset: u32,
+        data: Chunk,
+    },
 }
 
 impl Response {
     /// Number of variants; a decoded tag at or above it is an unknown response.
-    pub const VARIANTS: u32 = 23;
+    pub const VARIANTS: u32 = 24;
 }
 
 /// The server's half of the handshake.
