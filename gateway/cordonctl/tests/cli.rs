@@ -1183,4 +1183,34 @@ fn json_outputs_match_the_documented_schemas() {
             ("sha256", "string"),
         ],
     );
+
+    // The audit trail (the applies above were audited) and the config history.
+    let audit = run(&["--json", "audit"]);
+    assert_schema(
+        "audit",
+        &audit,
+        &[("records", "array"), ("more_since", "integer|null")],
+    );
+    let record_fields: &[(&str, &str)] = &[
+        ("worker", "integer"),
+        ("seq", "integer"),
+        ("time_unix", "integer"),
+        ("uid", "integer|null"),
+        ("subject", "string|null"),
+        ("peer", "string"),
+        ("request", "string"),
+        ("generation", "integer|null"),
+        ("changes", "string"),
+        ("ok", "boolean"),
+        ("error", "string|null"),
+    ];
+    assert_schema("audit.records[]", &audit["records"][0], record_fields);
+    let history = run(&["--json", "config", "history"]);
+    assert!(!history.as_array().unwrap().is_empty(), "{history}");
+    assert_schema("config history[]", &history[0], record_fields);
+    assert_schema(
+        "status.last_apply",
+        &run(&["--json", "status"])["last_apply"],
+        record_fields,
+    );
 }
