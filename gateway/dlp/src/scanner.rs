@@ -636,6 +636,8 @@ impl Content<'_> {
         let mut charset = None;
         let mut markup = None;
         let mut archive = None;
+        // A declared text part behind a UTF-16 mark is also read as declared (text.rs, Shadow).
+        let mut bom_shadow = false;
         // A part declared text that starts with header fields stays text.
         let sniffed = Format::sniff(s).filter(|&f| f != Format::Eml || !l.declared_text);
         let (kind, detected): (Kind, &'static str) = if let Some(f) = sniffed {
@@ -658,9 +660,11 @@ impl Content<'_> {
             (Kind::Pdf, "pdf")
         } else if s.starts_with(b"\xFF\xFE") {
             charset = Some(encoding_rs::UTF_16LE);
+            bom_shadow = l.declared_text;
             (Kind::Text, "text")
         } else if s.starts_with(b"\xFE\xFF") {
             charset = Some(encoding_rs::UTF_16BE);
+            bom_shadow = l.declared_text;
             (Kind::Text, "text")
         } else if let Some(fmt) = image::Format::sniff(s) {
             l.image.begin(fmt);
@@ -699,8 +703,14 @@ impl Content<'_> {
         l.find_zip = matches!(kind, Kind::Text | Kind::Image) && detected != "ole";
         l.zip_sig = 0;
         l.zip_hdr_len = 0;
+        let declared = self.leaf.charset;
         match kind {
-            Kind::Text => self.text.begin(charset, markup),
+            Kind::Text => match charset {
+                Some(bom) if bom_shadow && !is_utf16(declared) => {
+                    self.text.begin_bom(bom, declared)
+                }
+                _ => self.text.begin(charset, markup),
+            },
             Kind::Image => self.text.begin(None, None),
             Kind::Archive => self.zips[0].begin(archive.unwrap_or(Format::Zip)),
             Kind::Pdf => {
@@ -803,4 +813,9 @@ impl Content<'_> {
             l.needle_tail_len = keep;
         }
     }
+}
+
+/// Whether a declared charset is UTF-16 (a mark then agrees with the header).
+fn is_utf16(e: Option<&'static encoding_rs::Encoding>) -> bool {
+    e.is_some_and(|e| e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE)
 }

@@ -431,3 +431,45 @@ fn images_written_by_python_are_listed_by_format() {
         assert!(f.unscannable.is_empty(), "{file}: {:?}", f.unscannable);
     }
 }
+
+/// A text part declared in one charset that starts with a UTF-16 byte-order mark: a client
+/// that follows the header shows the ASCII behind the mark, so the mark alone must not turn
+/// it into unreadable UTF-16; genuine UTF-16 behind a mark is still read as UTF-16.
+#[test]
+fn ascii_behind_a_utf16_mark_is_read_as_declared() {
+    let part = |charset: &str, cte: &str, body: &[u8]| {
+        let mut m = format!(
+            "From: a@contoso.com\r\nTo: b@example.net\r\nSubject: t\r\nMIME-Version: 1.0\r\nContent-Type: text/plain{charset}\r\nContent-Transfer-Encoding: {cte}\r\n\r\n"
+        )
+        .into_bytes();
+        m.extend_from_slice(body);
+        m.extend_from_slice(b"\r\n");
+        m
+    };
+    for bom in [&b"\xFF\xFE"[..], &b"\xFE\xFF"[..]] {
+        let mut ascii = bom.to_vec();
+        ascii.extend_from_slice(CARDS.as_bytes());
+        for charset in [
+            "",
+            "; charset=utf-8",
+            "; charset=us-ascii",
+            "; charset=windows-1252",
+        ] {
+            let f = scan(&part(charset, "8bit", &ascii));
+            assert_eq!(cards(&f), 1, "{bom:?}{charset}: {f:?}");
+            let f = scan(&part(charset, "base64", common::b64(&ascii).as_bytes()));
+            assert_eq!(cards(&f), 1, "{bom:?}{charset} base64: {f:?}");
+        }
+    }
+    // Genuine UTF-16 (Notepad's "Unicode") behind its mark, declared or not.
+    for (bom, le) in [(&b"\xFF\xFE"[..], true), (&b"\xFE\xFF"[..], false)] {
+        let mut utf16 = bom.to_vec();
+        for u in CARDS.encode_utf16() {
+            utf16.extend_from_slice(&if le { u.to_le_bytes() } else { u.to_be_bytes() });
+        }
+        for charset in ["", "; charset=utf-8", "; charset=utf-16"] {
+            let f = scan(&part(charset, "base64", common::b64(&utf16).as_bytes()));
+            assert_eq!(cards(&f), 1, "utf-16 {le}{charset}: {f:?}");
+        }
+    }
+}
