@@ -66,6 +66,7 @@ mod scanner;
 mod tar;
 mod text;
 mod zip;
+mod zipfind;
 
 use std::sync::Arc;
 

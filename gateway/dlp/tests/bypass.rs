@@ -141,6 +141,40 @@ fn a_zip_behind_a_self_extractor_stub_is_read() {
     }
 }
 
+/// The same self-extractor inside an archive (deflated, and stored), and inside a ZIP behind
+/// a stub inside an archive: the inner archive is found behind its stub there too, where its
+/// deflated entries were read as opaque bytes and nothing was said.
+#[test]
+fn a_self_extractor_inside_an_archive_is_read() {
+    let mut stub = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xFF\xFF\x00\x00".to_vec();
+    stub.extend((0..3000u32).map(|i| (i * 37 % 251) as u8));
+    let sfx = zip_with_prefix(&stub, &[("cards.txt", CARDS.as_bytes(), true)]);
+    for deflate in [true, false] {
+        let outer = zip(&[
+            ("setup.exe", &sfx, deflate),
+            ("readme.txt", b"hello", false),
+        ]);
+        let f = scan(&mail("tools.zip", "application/zip", &outer));
+        assert_eq!(cards(&f), 1, "deflate {deflate}: {f:#?}");
+        assert!(!f.is_unscannable(), "{:?}", f.unscannable);
+    }
+    // Two stubs deep.
+    let inner_outer = zip_with_prefix(&stub, &[("inner.exe", &sfx, true)]);
+    let outer = zip(&[("bundle.exe", &inner_outer, true)]);
+    let f = scan(&mail("tools.zip", "application/zip", &outer));
+    assert_eq!(cards(&f), 1, "{f:#?}");
+    // A stray signature in an entry's bytes hides nothing and is no archive.
+    let mut stray = b"data PK\x03\x04 not a header at all, ".to_vec();
+    stray.extend_from_slice(CARDS.as_bytes());
+    let f = scan(&mail(
+        "x.zip",
+        "application/zip",
+        &zip(&[("x.bin", &stray, true)]),
+    ));
+    assert_eq!(cards(&f), 1, "{f:#?}");
+    assert!(!f.is_unscannable(), "{:?}", f.unscannable);
+}
+
 #[test]
 fn a_self_extracting_zip_written_by_python_is_read() {
     // tests/fixtures/sfx-python.README records how it was made.
