@@ -41,3 +41,32 @@ pub fn send_ssn(gw: &Gateway, subject: &str) -> u16 {
     )
     .code
 }
+
+/// Five distinct Luhn-valid card numbers: [`BLOCK_CARDS`] blocks a message with all of them.
+pub const CARDS: &str = "4556 5260 1815 9081, 5425 3016 6131 8608, 4929 9139 0996 0308, 2221 8246 2819 4823, 3714 199351 81902";
+
+/// A rule that blocks a message with five card numbers ([`CARDS`]) with its own reply.
+pub const BLOCK_CARDS: &str = r#"
+[[rule]]
+name = "block-cards"
+match = "credit_card"
+min_count = 5
+action = "block"
+reply = "550 5.7.1 Message blocked: it contains payment card numbers"
+"#;
+
+/// [`BLOCK_CARDS`], then a rule that quarantines a message with a US SSN: two rules with
+/// distinct actions and detectors.
+pub const BLOCK_CARDS_QUARANTINE_SSN: &str = r#"
+[[rule]]
+name = "block-cards"
+match = "credit_card"
+min_count = 5
+action = "block"
+reply = "550 5.7.1 Message blocked: it contains payment card numbers"
+
+[[rule]]
+name = "quarantine-ssn"
+match = "us_ssn"
+action = "quarantine"
+"#;

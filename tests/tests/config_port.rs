@@ -180,9 +180,43 @@ fn every_request_over_the_unix_socket() {
     let (code, out) = ctl(&socket, &["scan", &sample.display().to_string()]);
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("verdict  tag") && out.contains("us_ssn"),
+        out.contains("verdict: tag") && out.contains("us_ssn") && out.contains("***-**-8190"),
         "{out}"
     );
+    // Issue 18 item 6: one scan, the same text from `cordon scan --config` on the running
+    // config and from `cordonctl scan` over the port, envelope included.
+    let (_, running) = ctl(&socket, &["config", "get"]);
+    let running_file = dir.path().join("running.toml");
+    std::fs::write(&running_file, running).unwrap();
+    for envelope in [
+        &[][..],
+        &[
+            "--from",
+            "alice@contoso.com",
+            "--to",
+            "bob@fabrikam.example",
+        ][..],
+    ] {
+        let mut args = vec!["scan"];
+        args.extend_from_slice(envelope);
+        let file = sample.display().to_string();
+        args.push(&file);
+        let (code, remote) = ctl(&socket, &args);
+        assert_eq!(code, 0, "{remote}");
+        let local = std::process::Command::new(bin("cordon"))
+            .args(["scan", "--config"])
+            .arg(&running_file)
+            .args(envelope)
+            .arg(&sample)
+            .output()
+            .unwrap();
+        assert!(local.status.success(), "{local:?}");
+        assert_eq!(
+            remote,
+            String::from_utf8_lossy(&local.stdout),
+            "{envelope:?}"
+        );
+    }
 
     // A new certificate, installed for new sessions.
     let fresh = Certs::new();

@@ -12,24 +12,6 @@ use std::time::Duration;
 
 use cordon_tests::*;
 
-/// Rules with distinct rules, actions and detectors for the filters.
-const RULES: &str = r#"
-[[rule]]
-name = "block-cards"
-match = "credit_card"
-min_count = 5
-action = "block"
-reply = "550 5.7.1 Message blocked: it contains payment card numbers"
-
-[[rule]]
-name = "quarantine-ssn"
-match = "us_ssn"
-action = "quarantine"
-"#;
-
-/// Five distinct Luhn-valid card numbers: `block-cards` blocks a message with all of them.
-const CARDS: &str = "4556 5260 1815 9081, 5425 3016 6131 8608, 4929 9139 0996 0308, 2221 8246 2819 4823, 3714 199351 81902";
-
 /// A gateway on `dir/cordon.toml` with its config port and state in `dir`, so a restart on
 /// the same file finds the same journal.
 struct Appliance {
@@ -45,7 +27,7 @@ impl Appliance {
         let state = dir.join("state");
         let mut cfg = Cfg::new(&cap.smarthost());
         cfg.max_sessions = 8;
-        cfg.extra = format!("{RULES}{extra}");
+        cfg.extra = format!("{BLOCK_CARDS_QUARANTINE_SSN}{extra}");
         cfg.control = Some(format!(
             "state_dir = {:?}\nsocket = {:?}\n",
             state.display().to_string(),

@@ -12,19 +12,6 @@ use std::time::Duration;
 
 use cordon_tests::*;
 
-/// `block-cards` refuses a message with five card numbers; anything else is delivered.
-const RULES: &str = r#"
-[[rule]]
-name = "block-cards"
-match = "credit_card"
-min_count = 5
-action = "block"
-reply = "550 5.7.1 Message blocked: it contains payment card numbers"
-"#;
-
-/// Five distinct Luhn-valid card numbers.
-const CARDS: &str = "4556 5260 1815 9081, 5425 3016 6131 8608, 4929 9139 0996 0308, 2221 8246 2819 4823, 3714 199351 81902";
-
 const CLEAN: usize = 5;
 const BLOCKED: usize = 3;
 
@@ -183,7 +170,7 @@ fn prometheus_scrapes_the_message_count_the_test_sent() {
     let cap = Capture::start(&[]);
     let mut cfg = Cfg::new(&cap.smarthost());
     let port = free_port();
-    cfg.extra = format!("{RULES}\n[metrics]\nlisten = \"127.0.0.1:{port}\"\n");
+    cfg.extra = format!("{BLOCK_CARDS}\n[metrics]\nlisten = \"127.0.0.1:{port}\"\n");
     let gw = Gateway::start(&cfg);
     gw.wait_log("metrics endpoint listening");
 
@@ -340,7 +327,7 @@ fn under_the_supervisor_one_scrape_covers_every_worker_and_survives_a_restart() 
     let cap = Capture::start(&[]);
     let mut cfg = Cfg::new(&cap.smarthost());
     let port = free_port();
-    cfg.extra = format!("{RULES}\n[metrics]\nlisten = \"127.0.0.1:{port}\"\n");
+    cfg.extra = format!("{BLOCK_CARDS}\n[metrics]\nlisten = \"127.0.0.1:{port}\"\n");
     let dir = TempDir::new("metrics-supervise");
     let path = dir.path().join("cordon.toml");
     std::fs::write(&path, cfg.render()).unwrap();

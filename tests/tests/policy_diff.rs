@@ -23,9 +23,6 @@ min_count = 3
 action = "tag"
 "#;
 
-/// Five distinct Luhn-valid card numbers: `block-cards` blocks a message with all of them.
-const CARDS: &str = "4556 5260 1815 9081, 5425 3016 6131 8608, 4929 9139 0996 0308, 2221 8246 2819 4823, 3714 199351 81902";
-
 /// Distinct SSNs the `us_ssn` detector accepts.
 const SSNS: [&str; 3] = ["536-22-8190", "287-65-4321", "349-71-2268"];
 

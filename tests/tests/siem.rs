@@ -15,23 +15,6 @@ use std::time::{Duration, Instant};
 
 use cordon_tests::*;
 
-const RULES: &str = r#"
-[[rule]]
-name = "block-cards"
-match = "credit_card"
-min_count = 5
-action = "block"
-reply = "550 5.7.1 Message blocked: it contains payment card numbers"
-
-[[rule]]
-name = "quarantine-ssn"
-match = "us_ssn"
-action = "quarantine"
-"#;
-
-/// Five distinct Luhn-valid card numbers: `block-cards` blocks a message with all of them.
-const CARDS: &str = "4556 5260 1815 9081, 5425 3016 6131 8608, 4929 9139 0996 0308, 2221 8246 2819 4823, 3714 199351 81902";
-
 /// How long the collector may take to see an event (the exporter's reconnect backoff is at
 /// most 10 s).
 const ARRIVAL: Duration = Duration::from_secs(60);
@@ -282,7 +265,10 @@ fn rsyslog_over_tls_receives_every_incident_and_config_change_as_rfc5424_with_ce
     let tcp = free_port();
     let mut cfg = Cfg::new(&cap.smarthost());
     cfg.max_sessions = 4;
-    cfg.extra = format!("{RULES}\n{}", siem_section(syslog_port, &certs.ca, ""));
+    cfg.extra = format!(
+        "{BLOCK_CARDS_QUARANTINE_SSN}\n{}",
+        siem_section(syslog_port, &certs.ca, "")
+    );
     cfg.control = Some(format!(
         "state_dir = {:?}\nsocket = {:?}\n\n[control.tcp]\nlisten = \"127.0.0.1:{tcp}\"\ncertificate = {:?}\nprivate_key = {:?}\nclient_ca = {:?}\n",
         dir.path().join("state").display().to_string(),
@@ -458,7 +444,7 @@ fn a_stopped_collector_loses_no_mail_gets_the_backlog_back_and_drops_only_past_i
     cfg.max_sessions = 4;
     // The smallest backlog, so the bound is reached by a bounded number of messages.
     cfg.extra = format!(
-        "{RULES}\n{}\n[metrics]\nlisten = \"127.0.0.1:{metrics}\"\n",
+        "{BLOCK_CARDS_QUARANTINE_SSN}\n{}\n[metrics]\nlisten = \"127.0.0.1:{metrics}\"\n",
         siem_section(syslog_port, &certs.ca, "backlog = \"64KiB\"")
     );
     let gw = Gateway::start(&cfg);
@@ -561,7 +547,7 @@ input(type="imudp" port="{udp}" address="127.0.0.1")
         let mut cfg = Cfg::new(&cap.smarthost());
         cfg.max_sessions = 2;
         cfg.extra = format!(
-            "{RULES}\n[siem]\ntarget = \"127.0.0.1:{port}\"\ntransport = \"{transport}\"\nformat = \"{format}\"\n"
+            "{BLOCK_CARDS_QUARANTINE_SSN}\n[siem]\ntarget = \"127.0.0.1:{port}\"\ntransport = \"{transport}\"\nformat = \"{format}\"\n"
         );
         Gateway::start(&cfg)
     };

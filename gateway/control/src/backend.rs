@@ -71,6 +71,14 @@ pub trait Backend: Send + Sync + 'static {
     fn subscribe_incidents(&self) -> broadcast::Receiver<Incident>;
     /// `Scan`: the policy's dry run over an RFC 5322 message.
     fn scan(&self, message: &[u8]) -> Result<ScanReport, AppError>;
+    /// `ScanText`: the same dry run, printed as `cordon scan --config` prints it (JSON with
+    /// `json`), for the envelope `from`/`to` or the message's own addresses.
+    fn scan_text(
+        &self,
+        message: &[u8],
+        json: bool,
+        envelope: Option<(String, Vec<String>)>,
+    ) -> Result<String, AppError>;
     /// `StageCandidate`: validate `toml` as [`Backend::validate`] does and build it for dry
     /// runs, changing nothing; returns it with the running generation and the warnings.
     fn stage_candidate(&self, toml: &str) -> Result<(Self::Candidate, u64, Warnings), AppError>;

@@ -249,6 +249,37 @@ impl Client {
         }
     }
 
+    /// `ScanText` for the staged message, read whole.
+    pub async fn scan_text(
+        &mut self,
+        json: bool,
+        from: Option<cordon_wire::Address>,
+        to: heapless::Vec<cordon_wire::Address, { cordon_wire::limits::MAX_SCAN_RCPTS }>,
+    ) -> Result<String, Error> {
+        let mut text = Vec::new();
+        loop {
+            let offset = u32::try_from(text.len()).unwrap_or(u32::MAX);
+            let request = Request::ScanText {
+                json,
+                from: from.clone(),
+                to: to.clone(),
+                offset,
+            };
+            match self.call(request).await? {
+                Response::ScanText {
+                    total_len, data, ..
+                } => {
+                    text.extend_from_slice(&data);
+                    if text.len() >= total_len as usize || data.is_empty() {
+                        return String::from_utf8(text)
+                            .map_err(|_| Error::Unexpected("the scan report is not UTF-8".into()));
+                    }
+                }
+                other => return Err(unexpected(&other)),
+            }
+        }
+    }
+
     pub async fn get_config(&mut self) -> Result<(u64, String), Error> {
         'again: loop {
             let mut text = Vec::new();

@@ -12,10 +12,10 @@ use std::sync::Arc;
 
 use cordon_wire::limits::{CHUNK_LEN, MAX_INCIDENTS_PER_PAGE};
 use cordon_wire::{
-    config_chunk, detectors_chunk, encode_frame, AppError, BlobKind, ChunkAction, DecodeEvent,
-    ErrorCode, FrameDecoder, HelloReply, Incident, Issue, Request, RequestFrame, Response,
-    ResponseFrame, UploadState, WireError, MAX_ENCODED_FRAME_LEN, MAX_FRAME_LEN, PROTOCOL_VERSION,
-    UNATTRIBUTED_ID,
+    config_chunk, detectors_chunk, encode_frame, scan_text_chunk, AppError, BlobKind, ChunkAction,
+    DecodeEvent, ErrorCode, FrameDecoder, HelloReply, Incident, Issue, Request, RequestFrame,
+    Response, ResponseFrame, UploadState, WireError, MAX_ENCODED_FRAME_LEN, MAX_FRAME_LEN,
+    PROTOCOL_VERSION, UNATTRIBUTED_ID,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, WriteHalf};
 use tokio::sync::{broadcast, watch};
@@ -391,6 +391,25 @@ impl<B: Backend, W: AsyncWrite> Conn<B, W> {
                     .with_staged(BlobKind::Message, |b, blob| b.scan(blob))
                     .await?;
                 Response::ScanReport(report)
+            }
+            Request::ScanText {
+                json,
+                from,
+                to,
+                offset,
+            } => {
+                let envelope = from.map(|f| {
+                    let to = to.iter().map(|t| t.to_string()).collect();
+                    (f.to_string(), to)
+                });
+                // The report is a few KiB: it is made again for a later chunk (rare) rather
+                // than kept per connection.
+                let text = self
+                    .with_staged(BlobKind::Message, move |b, blob| {
+                        b.scan_text(blob, json, envelope)
+                    })
+                    .await?;
+                scan_text_chunk(text.as_bytes(), offset)?
             }
             Request::StageCandidate | Request::ScanCandidate => {
                 unreachable!("policy-diff requests are handled before respond")

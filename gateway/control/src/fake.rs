@@ -238,6 +238,29 @@ impl Backend for FakeBackend {
         self.feed.subscribe()
     }
 
+    fn scan_text(
+        &self,
+        message: &[u8],
+        json: bool,
+        envelope: Option<(String, Vec<String>)>,
+    ) -> Result<String, AppError> {
+        let report = self.scan(message)?;
+        let (from, to) = envelope.unwrap_or_else(|| ("(From)".into(), vec!["(To)".into()]));
+        Ok(if json {
+            format!(
+                "{{\"verdict\": \"{}\", \"from\": \"{from}\", \"to\": \"{}\"}}\n",
+                report.verdict.as_str(),
+                to.join(",")
+            )
+        } else {
+            format!(
+                "verdict: {} (envelope {from} -> {})\n",
+                report.verdict.as_str(),
+                to.join(", ")
+            )
+        })
+    }
+
     fn scan(&self, message: &[u8]) -> Result<ScanReport, AppError> {
         let hit = message.windows(6).filter(|w| *w == b"SECRET").count() as u32;
         let mut findings = heapless::Vec::new();

@@ -397,6 +397,18 @@ impl Backend for GatewayBackend {
         self.durable.events.subscribe()
     }
 
+    fn scan_text(
+        &self,
+        message: &[u8],
+        json: bool,
+        envelope: Option<(String, Vec<String>)>,
+    ) -> Result<String, AppError> {
+        let env = envelope.as_ref().map(|(f, t)| (f.as_str(), t.as_slice()));
+        let (judgement, findings) = self.current().inspectors.dry_run(message, env);
+        crate::scan::render(&findings, Some(&judgement), json)
+            .map_err(|e| AppError::new(ErrorCode::Internal, &e))
+    }
+
     fn scan(&self, message: &[u8]) -> Result<ScanReport, AppError> {
         let (judgement, findings) = self.current().inspectors.dry_run(message, None);
         let decision = judgement.decision;

@@ -60,20 +60,34 @@ pub fn scan(
     print_scan(&findings, Some(&judgement), json)
 }
 
-/// The findings table (or JSON) and, when judged, the verdict and each rule's trace.
+/// Prints [`render`]'s report.
 fn print_scan(
     findings: &cordon_dlp::Findings,
     judgement: Option<&cordon_policy::Judgement>,
     json: bool,
 ) -> ExitCode {
+    match render(findings, judgement, json) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("cordon: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The findings table (or JSON) and, when judged, the verdict and each rule's trace: what
+/// `cordon scan` prints and what the config port's `ScanText` answers, so both print the same.
+pub fn render(
+    findings: &cordon_dlp::Findings,
+    judgement: Option<&cordon_policy::Judgement>,
+    json: bool,
+) -> Result<String, String> {
+    use std::fmt::Write;
     if json {
-        let mut v = match serde_json::to_value(findings) {
-            Ok(v) => v,
-            Err(e) => {
-                eprintln!("cordon: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
+        let mut v = serde_json::to_value(findings).map_err(|e| e.to_string())?;
         if let Some(j) = judgement {
             v["verdict"] = serde_json::json!({
                 "action": cordon_policy::action_name(j.decision.action),
@@ -87,15 +101,14 @@ fn print_scan(
                 })).collect::<Vec<_>>(),
             });
         }
-        println!("{v:#}");
-        return ExitCode::SUCCESS;
+        return Ok(format!("{v:#}\n"));
     }
-    print!("{}", cordon_dlp::render_table(findings));
+    let mut out = cordon_dlp::render_table(findings);
     if let Some(j) = judgement {
         let d = &j.decision;
-        println!();
-        println!(
-            "verdict: {}{}{}",
+        let _ = writeln!(
+            out,
+            "\nverdict: {}{}{}",
             cordon_policy::action_name(d.action),
             d.rule
                 .as_deref()
@@ -107,23 +120,23 @@ fn print_scan(
                 .unwrap_or_default()
         );
         if j.loop_detected {
-            println!("  the message carries this appliance's own stamp: a mail loop");
+            out.push_str("  the message carries this appliance's own stamp: a mail loop\n");
         }
         if j.forged_stamp {
-            println!("  a stamp claiming to be this appliance's did not verify: forged");
+            out.push_str("  a stamp claiming to be this appliance's did not verify: forged\n");
         }
         if let Some(e) = &j.scan_error {
-            println!("  the scan did not finish: {e}");
+            let _ = writeln!(out, "  the scan did not finish: {e}");
         }
         for t in &d.trace {
             if t.matched {
-                println!("  {}: match", t.rule);
+                let _ = writeln!(out, "  {}: match", t.rule);
             } else {
-                println!("  {}: no ({})", t.rule, t.reason);
+                let _ = writeln!(out, "  {}: no ({})", t.rule, t.reason);
             }
         }
     }
-    ExitCode::SUCCESS
+    Ok(out)
 }
 
 /// What `cordon detectors` prints, and what the config port's `Detectors` request answers, so

@@ -154,10 +154,18 @@ enum Command {
     /// Compare a new policy with the running one over a corpus of messages.
     #[command(subcommand)]
     Policy(PolicyCommand),
-    /// Dry-run the policy over a message: its findings and the verdict.
+    /// Dry-run the policy over a message on the appliance: each detector's findings with
+    /// confidence and redacted samples, the verdict, and why each rule did or did not match
+    /// (exactly what `cordon scan --config` prints there).
     Scan {
         /// An RFC 5322 message (.eml).
         file: PathBuf,
+        /// The envelope sender (default: the message's From).
+        #[arg(long, value_name = "ADDRESS")]
+        from: Option<String>,
+        /// An envelope recipient, repeatable (default: the message's To, Cc and Bcc).
+        #[arg(long, value_name = "ADDRESS")]
+        to: Vec<String>,
     },
     /// The detectors and bundles the appliance knows (as `cordon detectors` prints them).
     Detectors,
@@ -489,7 +497,9 @@ async fn run(cli: Cli) -> Result<(), CtlError> {
             incidents::incidents(&port, as_json, filter, *follow).await
         }
         Command::Audit { since, limit } => audit::audit(&port, as_json, *since, *limit).await,
-        Command::Scan { file } => scan::scan(&port, as_json, file).await,
+        Command::Scan { file, from, to } => {
+            scan::scan(&port, as_json, file, from.as_deref(), to).await
+        }
         Command::Tls(TlsCommand::Install { cert, key }) => {
             tls::install(&port, as_json, cert, key).await
         }

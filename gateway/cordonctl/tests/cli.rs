@@ -238,12 +238,30 @@ fn incidents_scan_tls_workers_reboot() {
     child.wait().unwrap();
 
     let eml = server.file("m.eml", "Subject: x\r\n\r\nthe SECRET plan\r\n");
+    // The appliance renders the report (the fake names the envelope it was given).
     let out = server.run(&["scan", &eml]);
     assert!(out.status.success());
+    assert_eq!(stdout(&out), "verdict: block (envelope (From) -> (To))\n");
+    let out = server.run(&[
+        "scan",
+        "--from",
+        "alice@contoso.com",
+        "--to",
+        "bob@fabrikam.example",
+        "--to",
+        "carol@contoso.com",
+        &eml,
+    ]);
+    assert_eq!(
+        stdout(&out),
+        "verdict: block (envelope alice@contoso.com -> bob@fabrikam.example, carol@contoso.com)\n"
+    );
+    let out = server.run(&["scan", "--to", "bob@fabrikam.example", &eml]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("verdict  block") && stdout(&out).contains("no-secrets"),
+        stderr(&out).contains("--to needs --from"),
         "{}",
-        stdout(&out)
+        stderr(&out)
     );
 
     let ca = TestCa::new("tls CA");
@@ -1164,5 +1182,35 @@ fn json_outputs_match_the_documented_schemas() {
             ("not_after_unix", "integer"),
             ("sha256", "string"),
         ],
+    );
+
+    // The audit trail (the applies above were audited) and the config history.
+    let audit = run(&["--json", "audit"]);
+    assert_schema(
+        "audit",
+        &audit,
+        &[("records", "array"), ("more_since", "integer|null")],
+    );
+    let record_fields: &[(&str, &str)] = &[
+        ("worker", "integer"),
+        ("seq", "integer"),
+        ("time_unix", "integer"),
+        ("uid", "integer|null"),
+        ("subject", "string|null"),
+        ("peer", "string"),
+        ("request", "string"),
+        ("generation", "integer|null"),
+        ("changes", "string"),
+        ("ok", "boolean"),
+        ("error", "string|null"),
+    ];
+    assert_schema("audit.records[]", &audit["records"][0], record_fields);
+    let history = run(&["--json", "config", "history"]);
+    assert!(!history.as_array().unwrap().is_empty(), "{history}");
+    assert_schema("config history[]", &history[0], record_fields);
+    assert_schema(
+        "status.last_apply",
+        &run(&["--json", "status"])["last_apply"],
+        record_fields,
     );
 }

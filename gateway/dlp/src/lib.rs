@@ -69,6 +69,7 @@ mod scanner;
 mod tar;
 mod text;
 mod zip;
+mod zipfind;
 
 use std::sync::Arc;
 

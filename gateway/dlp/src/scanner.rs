@@ -17,6 +17,7 @@ use crate::pdf::Pdf;
 use crate::rtf::{self, Rtf};
 use crate::text::{charset_for, TextPipe};
 use crate::zip::{self, Format, Level, Readers};
+use crate::zipfind::ZipFinder;
 use crate::Engine;
 
 /// Scans one message at a time. Create with [`Engine::scanner`], feed the
@@ -70,30 +71,6 @@ enum Kind {
 const OLE_ENCRYPTED: &[u8] = b"E\0n\0c\0r\0y\0p\0t\0e\0d\0P\0a\0c\0k\0a\0g\0e\0";
 const PDF_ENCRYPTED: &[u8] = b"/Encrypt";
 
-/// A ZIP local file header. Self-extracting archives (and anything else
-/// that puts bytes in front of a ZIP) start with a program stub; `unzip`
-/// and Python's zipfile find the entries through the central directory, so
-/// a part read as text or binary is searched for this signature and read as
-/// an archive from there.
-const ZIP_LOCAL_SIG: &[u8; 4] = b"PK\x03\x04";
-
-/// A local header's fixed part (APPNOTE 4.3.7), read before a ZIP found by
-/// search is believed.
-const ZIP_LOCAL_HEADER_BYTES: usize = 30;
-
-/// Whether a candidate local header found inside other bytes looks like
-/// one a ZIP writer made: the version needed is one APPNOTE defines (at most
-/// 6.3), the method is a documented one, the name is 1 to 1,024 bytes. The
-/// signature alone turns up by chance about once in 4 GB of compressed
-/// data (2^-32 per position); with these checks, practically never, so a
-/// photo does not become a `corrupt_archive`.
-fn plausible_local_header(h: &[u8; ZIP_LOCAL_HEADER_BYTES]) -> bool {
-    /// Stored, deflate, deflate64, bzip2, LZMA, zstd, MP3, xz, JPEG, WavPack, PPMd, AES (APPNOTE 4.4.5).
-    const METHODS: &[u16] = &[0, 8, 9, 12, 14, 93, 94, 95, 96, 97, 98, 99];
-    let u16at = |i: usize| u16::from_le_bytes([h[i], h[i + 1]]);
-    u16at(4) <= 63 && METHODS.contains(&u16at(8)) && (1..=1024).contains(&u16at(26))
-}
-
 /// Transfer decoders of the current leaf part.
 struct Decoders {
     cte: Cte,
@@ -138,11 +115,8 @@ struct Leaf {
     image: image::Check,
     /// Search text/binary parts for a ZIP local header ([`ZIP_LOCAL_SIG`]).
     find_zip: bool,
-    /// Bytes of [`ZIP_LOCAL_SIG`] matched at the end of the previous chunk.
-    zip_sig: usize,
-    /// A candidate local header being collected (`zip_hdr_len` > 0).
-    zip_hdr: [u8; ZIP_LOCAL_HEADER_BYTES],
-    zip_hdr_len: usize,
+    /// The search for a ZIP behind other bytes.
+    zip: ZipFinder,
     /// The PDF reader: one, used by a PDF part or lent to the archive reader for a PDF entry.
     pdf: Box<Pdf>,
     /// The OLE buffer: one, used by an OLE part or lent to the archive
@@ -176,9 +150,7 @@ impl Leaf {
             record: false,
             image: image::Check::new(),
             find_zip: false,
-            zip_sig: 0,
-            zip_hdr: [0; ZIP_LOCAL_HEADER_BYTES],
-            zip_hdr_len: 0,
+            zip: ZipFinder::default(),
             pdf: Box::new(Pdf::new()),
             ole: Box::new(Ole::new()),
             ole_collect: false,
@@ -542,8 +514,7 @@ impl Content<'_> {
                     self.text.begin(None, None);
                     self.leaf.kind = Kind::Text;
                     self.leaf.find_zip = true;
-                    self.leaf.zip_sig = 0;
-                    self.leaf.zip_hdr_len = 0;
+                    self.leaf.zip.reset();
                     self.text_or_zip(&d[used..]);
                 }
             }
@@ -566,65 +537,21 @@ impl Content<'_> {
     /// split across feeds is found.
     fn text_or_zip(&mut self, mut d: &[u8]) {
         let det = &self.engine.detectors;
-        let sig = ZIP_LOCAL_SIG;
         while !d.is_empty() {
-            let l = &mut *self.leaf;
-            if l.zip_hdr_len > 0 {
-                // Collecting the candidate's fixed header.
-                let take = (ZIP_LOCAL_HEADER_BYTES - l.zip_hdr_len).min(d.len());
-                l.zip_hdr[l.zip_hdr_len..l.zip_hdr_len + take].copy_from_slice(&d[..take]);
-                l.zip_hdr_len += take;
-                self.text.push(det, self.acc, &d[..take]);
-                d = &d[take..];
+            let (n, header) = self.leaf.zip.step(d);
+            self.text.push(det, self.acc, &d[..n]);
+            d = &d[n..];
+            if let Some(hdr) = header {
+                self.text.end(det, self.acc);
                 let l = &mut *self.leaf;
-                if l.zip_hdr_len < ZIP_LOCAL_HEADER_BYTES {
-                    return;
-                }
-                l.zip_hdr_len = 0;
-                if plausible_local_header(&l.zip_hdr) {
-                    let hdr = l.zip_hdr;
-                    self.text.end(det, self.acc);
-                    let l = &mut *self.leaf;
-                    l.kind = Kind::Archive;
-                    l.detected = "zip";
-                    l.find_zip = false;
-                    self.zips[0].begin(Format::Zip);
-                    self.route(&hdr);
-                    self.route(d);
-                    return;
-                }
-                continue;
+                l.kind = Kind::Archive;
+                l.detected = "zip";
+                l.find_zip = false;
+                self.zips[0].begin(Format::Zip);
+                self.route(&hdr);
+                self.route(d);
+                return;
             }
-            // Searching; a partial signature at the end of the last feed
-            // either continues here or is dropped (no byte repeats in it).
-            let k = l.zip_sig;
-            l.zip_sig = 0;
-            let mut end = None;
-            if k > 0 {
-                let want = &sig[k..];
-                let n = want.len().min(d.len());
-                if d[..n] == want[..n] {
-                    if n < want.len() {
-                        l.zip_sig = k + n;
-                        return self.text.push(det, self.acc, d);
-                    }
-                    end = Some(n);
-                }
-            }
-            if end.is_none() {
-                end = memchr::memmem::find(d, sig).map(|i| i + sig.len());
-            }
-            let Some(end) = end else {
-                l.zip_sig = (1..sig.len())
-                    .rev()
-                    .find(|&m| d.ends_with(&sig[..m]))
-                    .unwrap_or(0);
-                return self.text.push(det, self.acc, d);
-            };
-            l.zip_hdr[..sig.len()].copy_from_slice(sig);
-            l.zip_hdr_len = sig.len();
-            self.text.push(det, self.acc, &d[..end]);
-            d = &d[end..];
         }
     }
 
@@ -636,6 +563,8 @@ impl Content<'_> {
         let mut charset = None;
         let mut markup = None;
         let mut archive = None;
+        // A declared text part behind a UTF-16 mark is also read as declared (text.rs, Shadow).
+        let mut bom_shadow = false;
         // A part declared text that starts with header fields stays text.
         let sniffed = Format::sniff(s).filter(|&f| f != Format::Eml || !l.declared_text);
         let (kind, detected): (Kind, &'static str) = if let Some(f) = sniffed {
@@ -658,9 +587,11 @@ impl Content<'_> {
             (Kind::Pdf, "pdf")
         } else if s.starts_with(b"\xFF\xFE") {
             charset = Some(encoding_rs::UTF_16LE);
+            bom_shadow = l.declared_text;
             (Kind::Text, "text")
         } else if s.starts_with(b"\xFE\xFF") {
             charset = Some(encoding_rs::UTF_16BE);
+            bom_shadow = l.declared_text;
             (Kind::Text, "text")
         } else if let Some(fmt) = image::Format::sniff(s) {
             l.image.begin(fmt);
@@ -697,10 +628,15 @@ impl Content<'_> {
         // sectors that need not be contiguous, so a ZIP found in one would
         // read as corrupt.
         l.find_zip = matches!(kind, Kind::Text | Kind::Image) && detected != "ole";
-        l.zip_sig = 0;
-        l.zip_hdr_len = 0;
+        l.zip.reset();
+        let declared = self.leaf.charset;
         match kind {
-            Kind::Text => self.text.begin(charset, markup),
+            Kind::Text => match charset {
+                Some(bom) if bom_shadow && !is_utf16(declared) => {
+                    self.text.begin_bom(bom, declared)
+                }
+                _ => self.text.begin(charset, markup),
+            },
             Kind::Image => self.text.begin(None, None),
             Kind::Archive => self.zips[0].begin(archive.unwrap_or(Format::Zip)),
             Kind::Pdf => {
@@ -803,4 +739,9 @@ impl Content<'_> {
             l.needle_tail_len = keep;
         }
     }
+}
+
+/// Whether a declared charset is UTF-16 (a mark then agrees with the header).
+fn is_utf16(e: Option<&'static encoding_rs::Encoding>) -> bool {
+    e.is_some_and(|e| e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE)
 }

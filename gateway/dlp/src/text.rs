@@ -95,6 +95,20 @@ pub(crate) struct TextPipe {
     html: Html,
     html_buf: Box<[u8]>,
     window: Window,
+    shadow: Shadow,
+}
+
+/// A second reading of a segment whose bytes two readers may take differently: a text part
+/// declared in one charset (or none) that starts with a UTF-16 byte-order mark. A mail client
+/// that follows the mark shows UTF-16; one that follows the header shows the bytes in the
+/// declared charset, so an attacker's ASCII behind a mark would pass unread if only the mark
+/// were followed. The shadow reads the same bytes as declared, into a window of its own (its
+/// memory is part of every scanner, sized at start like the rest).
+struct Shadow {
+    active: bool,
+    decoder: Option<Decoder>,
+    cs_buf: Box<[u8]>,
+    window: Window,
 }
 
 impl std::fmt::Debug for TextPipe {
@@ -112,17 +126,30 @@ impl TextPipe {
             html: Html::new(Mode::Html),
             html_buf: vec![0u8; STAGE_BUFFER_BYTES].into_boxed_slice(),
             window: Window::new(),
+            shadow: Shadow {
+                active: false,
+                decoder: None,
+                cs_buf: vec![0u8; STAGE_BUFFER_BYTES].into_boxed_slice(),
+                window: Window::new(),
+            },
         }
     }
 
     pub(crate) fn state_bytes(&self) -> usize {
-        self.cs_buf.len() + self.html_buf.len() + self.window.state_bytes()
+        self.cs_buf.len()
+            + self.html_buf.len()
+            + self.window.state_bytes()
+            + self.shadow.cs_buf.len()
+            + self.shadow.window.state_bytes()
     }
 
     pub(crate) fn reset(&mut self) {
         self.decoder = None;
         self.markup = None;
         self.window.reset();
+        self.shadow.active = false;
+        self.shadow.decoder = None;
+        self.shadow.window.reset();
     }
 
     /// Starts a segment. `charset` None means the bytes are UTF-8 or ASCII
@@ -134,6 +161,21 @@ impl TextPipe {
             self.html.reset(m);
         }
         self.window.reset();
+        self.shadow.active = false;
+        self.shadow.decoder = None;
+    }
+
+    /// Starts a segment read as `bom` (the UTF-16 its byte-order mark names) and, in the
+    /// shadow, as `declared` says (`None`: UTF-8 or ASCII, the bytes as they are).
+    pub(crate) fn begin_bom(
+        &mut self,
+        bom: &'static Encoding,
+        declared: Option<&'static Encoding>,
+    ) {
+        self.begin(Some(bom), None);
+        self.shadow.active = true;
+        self.shadow.decoder = declared.map(|e| e.new_decoder_without_bom_handling());
+        self.shadow.window.reset();
     }
 
     pub(crate) fn push(&mut self, det: &Detectors, acc: &mut Acc, data: &[u8]) {
@@ -156,9 +198,25 @@ impl TextPipe {
         }
         window.finish(det, acc);
         self.decoder = None;
+        if self.shadow.active {
+            self.shadow.window.finish(det, acc);
+            self.shadow.active = false;
+            self.shadow.decoder = None;
+        }
     }
 
     fn run(&mut self, det: &Detectors, acc: &mut Acc, data: &[u8], last: bool) {
+        if self.shadow.active {
+            let Shadow {
+                decoder,
+                cs_buf,
+                window,
+                ..
+            } = &mut self.shadow;
+            decode(decoder.as_mut(), cs_buf, data, last, &mut |b| {
+                window.push(det, acc, b)
+            });
+        }
         let TextPipe {
             decoder,
             cs_buf,
@@ -166,6 +224,7 @@ impl TextPipe {
             html,
             html_buf,
             window,
+            ..
         } = self;
         let mut stage2 = |bytes: &[u8]| {
             if bytes.is_empty() {
@@ -176,17 +235,34 @@ impl TextPipe {
                 Some(_) => html.feed(bytes, html_buf, &mut |t| window.push(det, acc, t)),
             }
         };
-        match decoder {
-            None => stage2(data),
-            Some(dec) => {
-                let mut src = data;
-                loop {
-                    let (res, read, written, _) = dec.decode_to_utf8(src, cs_buf, last);
-                    stage2(&cs_buf[..written]);
-                    src = &src[read..];
-                    if res == CoderResult::InputEmpty {
-                        break;
-                    }
+        decode(decoder.as_mut(), cs_buf, data, last, &mut stage2);
+    }
+}
+
+/// `data` through `decoder` (as it is without one), in `buf`-sized pieces, to `out`.
+fn decode(
+    decoder: Option<&mut Decoder>,
+    buf: &mut [u8],
+    data: &[u8],
+    last: bool,
+    out: &mut dyn FnMut(&[u8]),
+) {
+    match decoder {
+        None => {
+            if !data.is_empty() {
+                out(data)
+            }
+        }
+        Some(dec) => {
+            let mut src = data;
+            loop {
+                let (res, read, written, _) = dec.decode_to_utf8(src, buf, last);
+                if written > 0 {
+                    out(&buf[..written]);
+                }
+                src = &src[read..];
+                if res == CoderResult::InputEmpty {
+                    break;
                 }
             }
         }

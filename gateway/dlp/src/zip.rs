@@ -29,6 +29,7 @@ use crate::mapi::Mapi;
 use crate::ole::{self, Ole};
 use crate::pdf::Pdf;
 use crate::rtf::{self, Rtf};
+use crate::zipfind::ZipFinder;
 use crate::{gzip, image, tar};
 
 const LOCAL_SIG: [u8; 4] = *b"PK\x03\x04";
@@ -287,6 +288,10 @@ pub(crate) struct Level {
     inflate: Box<InflateState>,
     out: Box<[u8]>,
     top: bool,
+    /// A text or binary entry is searched for a ZIP behind other bytes (a self-extractor
+    /// inside an archive), as a part is (`zipfind.rs`).
+    find_zip: bool,
+    zip: ZipFinder,
 }
 
 impl std::fmt::Debug for Level {
@@ -327,6 +332,8 @@ impl Level {
             rtf: Box::new(Rtf::new()),
             mapi: Box::new(Mapi::new()),
             mapi_next: false,
+            find_zip: false,
+            zip: ZipFinder::default(),
             inflating: false,
             inflate: InflateState::new_boxed(DataFormat::Raw),
             out: vec![0u8; STAGE_BUFFER_BYTES].into_boxed_slice(),
@@ -944,6 +951,8 @@ impl Level {
         self.entry_in = 0;
         self.entry_out = 0;
         self.sniff_len = 0;
+        self.find_zip = false;
+        self.zip.reset();
         let mut entry = if std::mem::take(&mut self.mapi_next) {
             Entry::Mapi
         } else {
@@ -1115,6 +1124,7 @@ impl Level {
             self.decide(rest, ctx, rd);
         }
         match self.entry {
+            Entry::Text if self.find_zip => self.text_or_zip(rest, ctx, rd, bytes),
             Entry::Xml | Entry::Text => ctx.text.push(ctx.det, ctx.acc, bytes),
             Entry::Image => {
                 self.image.feed(bytes);
@@ -1189,8 +1199,14 @@ impl Level {
             Entry::Pdf
         } else {
             ctx.text.begin(None, None);
+            self.find_zip = true;
             Entry::Text
         };
+        if self.find_zip {
+            let sniffed = *self.sniff;
+            let n = self.sniff_len;
+            return self.text_or_zip(rest, ctx, rd, &sniffed[..n]);
+        }
         let sniffed = &self.sniff;
         let n = self.sniff_len;
         match self.entry {
@@ -1212,6 +1228,38 @@ impl Level {
                 next.feed(deeper, ctx, rd, &sniffed[..n]);
             }
             _ => {}
+        }
+    }
+
+    /// A text or binary entry until a plausible ZIP local header shows up; from there on the
+    /// entry is a nested archive (a self-extractor inside an archive). Every byte before the
+    /// switch goes to the text pipe, so a false candidate hides nothing.
+    fn text_or_zip(
+        &mut self,
+        rest: &mut [Level],
+        ctx: &mut Ctx<'_>,
+        rd: &mut Readers<'_>,
+        mut d: &[u8],
+    ) {
+        while !d.is_empty() {
+            let (n, header) = self.zip.step(d);
+            ctx.text.push(ctx.det, ctx.acc, &d[..n]);
+            d = &d[n..];
+            let Some(hdr) = header else { continue };
+            let Some((next, deeper)) = rest.split_first_mut() else {
+                // No level left to read it in: said, and the rest is read as bytes.
+                ctx.acc.unscannable(R::ZipNestingLimit);
+                self.find_zip = false;
+                ctx.text.push(ctx.det, ctx.acc, d);
+                return;
+            };
+            ctx.text.end(ctx.det, ctx.acc);
+            self.find_zip = false;
+            self.entry = Entry::Nested(Format::Zip);
+            next.begin(Format::Zip);
+            next.feed(deeper, ctx, rd, &hdr);
+            next.feed(deeper, ctx, rd, d);
+            return;
         }
     }
 

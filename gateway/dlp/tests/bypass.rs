@@ -141,6 +141,40 @@ fn a_zip_behind_a_self_extractor_stub_is_read() {
     }
 }
 
+/// The same self-extractor inside an archive (deflated, and stored), and inside a ZIP behind
+/// a stub inside an archive: the inner archive is found behind its stub there too, where its
+/// deflated entries were read as opaque bytes and nothing was said.
+#[test]
+fn a_self_extractor_inside_an_archive_is_read() {
+    let mut stub = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xFF\xFF\x00\x00".to_vec();
+    stub.extend((0..3000u32).map(|i| (i * 37 % 251) as u8));
+    let sfx = zip_with_prefix(&stub, &[("cards.txt", CARDS.as_bytes(), true)]);
+    for deflate in [true, false] {
+        let outer = zip(&[
+            ("setup.exe", &sfx, deflate),
+            ("readme.txt", b"hello", false),
+        ]);
+        let f = scan(&mail("tools.zip", "application/zip", &outer));
+        assert_eq!(cards(&f), 1, "deflate {deflate}: {f:#?}");
+        assert!(!f.is_unscannable(), "{:?}", f.unscannable);
+    }
+    // Two stubs deep.
+    let inner_outer = zip_with_prefix(&stub, &[("inner.exe", &sfx, true)]);
+    let outer = zip(&[("bundle.exe", &inner_outer, true)]);
+    let f = scan(&mail("tools.zip", "application/zip", &outer));
+    assert_eq!(cards(&f), 1, "{f:#?}");
+    // A stray signature in an entry's bytes hides nothing and is no archive.
+    let mut stray = b"data PK\x03\x04 not a header at all, ".to_vec();
+    stray.extend_from_slice(CARDS.as_bytes());
+    let f = scan(&mail(
+        "x.zip",
+        "application/zip",
+        &zip(&[("x.bin", &stray, true)]),
+    ));
+    assert_eq!(cards(&f), 1, "{f:#?}");
+    assert!(!f.is_unscannable(), "{:?}", f.unscannable);
+}
+
 #[test]
 fn a_self_extracting_zip_written_by_python_is_read() {
     // tests/fixtures/sfx-python.README records how it was made.
@@ -429,5 +463,47 @@ fn images_written_by_python_are_listed_by_format() {
         let f = scan(&mail(file, "application/octet-stream", &data[1..]));
         assert_eq!(f.attachments[0].detected_type, detected, "{file}");
         assert!(f.unscannable.is_empty(), "{file}: {:?}", f.unscannable);
+    }
+}
+
+/// A text part declared in one charset that starts with a UTF-16 byte-order mark: a client
+/// that follows the header shows the ASCII behind the mark, so the mark alone must not turn
+/// it into unreadable UTF-16; genuine UTF-16 behind a mark is still read as UTF-16.
+#[test]
+fn ascii_behind_a_utf16_mark_is_read_as_declared() {
+    let part = |charset: &str, cte: &str, body: &[u8]| {
+        let mut m = format!(
+            "From: a@contoso.com\r\nTo: b@example.net\r\nSubject: t\r\nMIME-Version: 1.0\r\nContent-Type: text/plain{charset}\r\nContent-Transfer-Encoding: {cte}\r\n\r\n"
+        )
+        .into_bytes();
+        m.extend_from_slice(body);
+        m.extend_from_slice(b"\r\n");
+        m
+    };
+    for bom in [&b"\xFF\xFE"[..], &b"\xFE\xFF"[..]] {
+        let mut ascii = bom.to_vec();
+        ascii.extend_from_slice(CARDS.as_bytes());
+        for charset in [
+            "",
+            "; charset=utf-8",
+            "; charset=us-ascii",
+            "; charset=windows-1252",
+        ] {
+            let f = scan(&part(charset, "8bit", &ascii));
+            assert_eq!(cards(&f), 1, "{bom:?}{charset}: {f:?}");
+            let f = scan(&part(charset, "base64", common::b64(&ascii).as_bytes()));
+            assert_eq!(cards(&f), 1, "{bom:?}{charset} base64: {f:?}");
+        }
+    }
+    // Genuine UTF-16 (Notepad's "Unicode") behind its mark, declared or not.
+    for (bom, le) in [(&b"\xFF\xFE"[..], true), (&b"\xFE\xFF"[..], false)] {
+        let mut utf16 = bom.to_vec();
+        for u in CARDS.encode_utf16() {
+            utf16.extend_from_slice(&if le { u.to_le_bytes() } else { u.to_be_bytes() });
+        }
+        for charset in ["", "; charset=utf-8", "; charset=utf-16"] {
+            let f = scan(&part(charset, "base64", common::b64(&utf16).as_bytes()));
+            assert_eq!(cards(&f), 1, "utf-16 {le}{charset}: {f:?}");
+        }
     }
 }

@@ -47,7 +47,9 @@ pub use record::{
     decode_audit_record, decode_incident_record, encode_audit_record, encode_incident_record,
     AUDIT_RECORD_MAX, AUDIT_RECORD_VERSION, INCIDENT_RECORD_MAX, INCIDENT_RECORD_VERSION,
 };
-pub use upload::{config_chunk, detectors_chunk, ChunkAction, UploadRequests, UploadState};
+pub use upload::{
+    config_chunk, detectors_chunk, scan_text_chunk, ChunkAction, UploadRequests, UploadState,
+};
 
 #[cfg(test)]
 mod tests;

@@ -12,9 +12,9 @@
 /// `QueryIncidents`, `VerifyIncidents`, `Status::journal`). Version 6: policy diffs
 /// (`StageCandidate`, `ScanCandidate`). Version 7: the audit trail (`QueryAudit`, `Audit`).
 /// Version 8: `Status` answers the health questions (config origin, last apply, smart-host
-/// checks, certificate expiry, recent incidents). Version 9: EDM tables (`BlobKind::Edm`,
-/// `EdmInstall`, `EdmList`, `EdmRemove`, `EdmTables`, `ErrorCode::InvalidEdm` and
-/// `OverBudget`).
+/// checks, certificate expiry, recent incidents); `ScanText` (the dry run as `cordon scan`
+/// prints it, with an envelope). Version 9: EDM tables (`BlobKind::Edm`, `EdmInstall`,
+/// `EdmList`, `EdmRemove`, `EdmTables`, `ErrorCode::InvalidEdm` and `OverBudget`).
 pub const PROTOCOL_VERSION: u16 = 9;
 
 /// Largest config TOML accepted: the example config is ~4 KiB; 64 KiB leaves room for large
@@ -86,6 +86,10 @@ pub const MAX_INCIDENTS_PER_PAGE: usize = 2;
 /// Recipients named in one incident: `cordon_policy::MAX_INCIDENT_RCPTS`, the record's bound
 /// (a test in cordon ties the two).
 pub const MAX_INCIDENT_RCPTS: usize = 8;
+
+/// Envelope recipients a `ScanText` dry run takes: enough to test a rule's recipients and
+/// direction; a real message's envelope is not needed whole for that.
+pub const MAX_SCAN_RCPTS: usize = 16;
 
 /// Detectors listed in one incident: `cordon_policy::MAX_INCIDENT_DETECTORS`.
 pub const MAX_INCIDENT_DETECTORS: usize = 8;

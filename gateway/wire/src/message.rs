@@ -13,7 +13,7 @@ use crate::error::{Issue, WireError};
 use crate::limits::{
     CHUNK_LEN, MAX_ADDRESS_LEN, MAX_CONFIG_LEN, MAX_COUNTERS, MAX_FINDINGS, MAX_INCIDENTS_PER_PAGE,
     MAX_INCIDENT_DETECTORS, MAX_INCIDENT_RCPTS, MAX_INCIDENT_SAMPLES, MAX_ISSUES, MAX_LISTENERS,
-    MAX_NAME_LEN, MAX_RECENT_INCIDENTS, MAX_SAMPLE_LEN, MAX_SCAN_MESSAGE_LEN,
+    MAX_NAME_LEN, MAX_RECENT_INCIDENTS, MAX_SAMPLE_LEN, MAX_SCAN_MESSAGE_LEN, MAX_SCAN_RCPTS,
     MAX_STATUS_SMARTHOSTS, MAX_TEXT_LEN, MAX_TLS_BUNDLE_LEN, MAX_WORKERS,
 };
 use crate::limits::{EDM_KEY_LEN, MAX_EDM_LEN, MAX_EDM_TABLES};
@@ -154,6 +154,17 @@ pub enum Request {
     /// of the worker that serves the port, from sequence number `since`, at most `max`.
     /// Answered by `Response::Audit`.
     QueryAudit { since: u64, max: u16 },
+    /// The policy's dry run over the staged message, printed exactly as `cordon scan --config`
+    /// prints it on the appliance (findings with confidence and redacted samples, the verdict,
+    /// each rule's match or why not; with `json`, its JSON), for the envelope `from`/`to`
+    /// (the message's From and To/Cc/Bcc when `from` is `None`). Read from `offset` like
+    /// `GetConfig`; answered by `Response::ScanText`.
+    ScanText {
+        json: bool,
+        from: Option<Address>,
+        to: Vec<Address, MAX_SCAN_RCPTS>,
+        offset: u32,
+    },
     /// Verify the staged EDM bundle whole with `key` (the table's secret key, sent once over
     /// this authenticated transport and kept with the appliance's secrets, never logged),
     /// check it against the memory and storage budgets, store it power-safe as table `name`
@@ -169,7 +180,7 @@ pub enum Request {
 
 impl Request {
     /// Number of variants; a decoded tag at or above it is an unknown request.
-    pub const VARIANTS: u32 = 25;
+    pub const VARIANTS: u32 = 26;
 }
 
 /// Every response of the config port.
@@ -248,13 +259,19 @@ pub enum Response {
     ScanCompared(ScanComparison),
     /// Answer to `QueryAudit`.
     Audit(AuditPage),
+    /// Part of a `ScanText` report (UTF-8 split at arbitrary bytes).
+    ScanText {
+        total_len: u32,
+        offset: u32,
+        data: Chunk,
+    },
     /// Answer to `EdmInstall`, `EdmList` and `EdmRemove`: the tables installed now.
     EdmTables(EdmTables),
 }
 
 impl Response {
     /// Number of variants; a decoded tag at or above it is an unknown response.
-    pub const VARIANTS: u32 = 24;
+    pub const VARIANTS: u32 = 25;
 }
 
 /// The EDM tables of the appliance and the budgets they live in.

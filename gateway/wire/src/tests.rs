@@ -114,6 +114,12 @@ fn every_request() -> StdVec<Request> {
         Request::StageCandidate,
         Request::ScanCandidate,
         Request::QueryAudit { since: 1, max: 4 },
+        Request::ScanText {
+            json: false,
+            from: Some(s("alice@contoso.com")),
+            to: Vec::from_slice(&[s("bob@fabrikam.example")]).unwrap(),
+            offset: 0,
+        },
         Request::EdmInstall {
             name: s("customers"),
             key: [3; 32],
@@ -309,6 +315,11 @@ fn every_response() -> StdVec<Response> {
             next: 8,
             done: true,
         }),
+        Response::ScanText {
+            total_len: 5,
+            offset: 0,
+            data: Vec::from_slice(b"hello").unwrap(),
+        },
         Response::EdmTables(EdmTables {
             tables: Vec::from_slice(&[EdmTableInfo {
                 name: s("customers"),

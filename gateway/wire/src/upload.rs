@@ -166,6 +166,23 @@ pub fn detectors_chunk(text: &[u8], offset: u32) -> Result<Response, AppError> {
     }
 }
 
+/// Server side: the `ScanText` chunk at `offset` of a dry run's printed report.
+pub fn scan_text_chunk(text: &[u8], offset: u32) -> Result<Response, AppError> {
+    match config_chunk(0, text, offset)? {
+        Response::ConfigChunk {
+            total_len,
+            offset,
+            data,
+            ..
+        } => Ok(Response::ScanText {
+            total_len,
+            offset,
+            data,
+        }),
+        other => Ok(other),
+    }
+}
+
 /// Server side: the `ConfigChunk` answering `GetConfig { offset }` for the running config.
 pub fn config_chunk(generation: u64, toml: &[u8], offset: u32) -> Result<Response, AppError> {
     let start = offset as usize;

@@ -49,12 +49,18 @@ fn row(r: &AuditRecord) -> Vec<String> {
     ]
 }
 
-/// Every config change in the trail (applies and rollbacks, refused ones too), newest first:
-/// `config history`.
-pub(crate) async fn history(port: &Port, as_json: bool, limit: usize) -> Result<(), CtlError> {
+/// Reads the trail from `since` (a journal sequence number), keeping the records `keep`
+/// accepts, at most `limit` of them; returns them and the number of the first kept record
+/// past the limit.
+async fn read_trail(
+    port: &Port,
+    since: u64,
+    limit: Option<usize>,
+    keep: impl Fn(&AuditRecord) -> bool,
+) -> Result<(Vec<AuditRecord>, Option<u64>), CtlError> {
     let mut client = port.connect().await?;
-    let mut changes: Vec<AuditRecord> = Vec::new();
-    let mut next = 1;
+    let mut records: Vec<AuditRecord> = Vec::new();
+    let mut next = since;
     loop {
         let page = match client
             .call(Request::QueryAudit {
@@ -66,16 +72,24 @@ pub(crate) async fn history(port: &Port, as_json: bool, limit: usize) -> Result<
             Response::Audit(p) => p,
             other => return Err(unexpected(other)),
         };
-        changes.extend(
-            page.records
-                .into_iter()
-                .filter(|r| matches!(r.request.as_str(), "apply" | "rollback")),
-        );
+        for r in page.records.into_iter().filter(|r| keep(r)) {
+            if limit.is_some_and(|l| records.len() == l) {
+                return Ok((records, Some(r.seq)));
+            }
+            records.push(r);
+        }
         if page.done || page.next <= next {
-            break;
+            return Ok((records, None));
         }
         next = page.next;
     }
+}
+
+/// Every config change in the trail (applies and rollbacks, refused ones too), newest first:
+/// `config history`.
+pub(crate) async fn history(port: &Port, as_json: bool, limit: usize) -> Result<(), CtlError> {
+    let is_change = |r: &AuditRecord| matches!(r.request.as_str(), "apply" | "rollback");
+    let (mut changes, _) = read_trail(port, 1, None, is_change).await?;
     changes.reverse();
     changes.truncate(limit);
     if as_json {
@@ -116,33 +130,7 @@ pub(crate) async fn audit(
     since: u64,
     limit: Option<usize>,
 ) -> Result<(), CtlError> {
-    let mut client = port.connect().await?;
-    let mut records: Vec<AuditRecord> = Vec::new();
-    let mut next = since;
-    let mut more = None;
-    loop {
-        let page = match client
-            .call(Request::QueryAudit {
-                since: next,
-                max: cordon_wire::MAX_AUDIT_PER_PAGE as u16,
-            })
-            .await?
-        {
-            Response::Audit(p) => p,
-            other => return Err(unexpected(other)),
-        };
-        for r in page.records {
-            if limit.is_some_and(|l| records.len() == l) {
-                more = Some(r.seq);
-                break;
-            }
-            records.push(r);
-        }
-        if more.is_some() || page.done || page.next <= next {
-            break;
-        }
-        next = page.next;
-    }
+    let (records, more) = read_trail(port, since, limit, |_| true).await?;
     if as_json {
         json(&serde_json::json!({
             "records": records,

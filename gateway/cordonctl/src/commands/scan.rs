@@ -1,53 +1,42 @@
-//! `scan`: a dry run of the running policy over a local message, on the gateway.
+//! `scan [--from ADDR --to ADDR...]`: a dry run of the running policy over a local message,
+//! on the gateway, printed exactly as `cordon scan --config` prints it there (the appliance
+//! renders the report, so the two cannot differ): each detector with its counts by
+//! confidence, locations and redacted samples, the verdict, and each rule's match or the
+//! reason it did not match.
 
 use std::path::Path;
 
-use cordon_wire::{BlobKind, Request, Response};
+use cordon_control::bounded;
+use cordon_wire::limits::MAX_SCAN_RCPTS;
+use cordon_wire::BlobKind;
 use cordonctl::CtlError;
 
-use crate::port::{json, read, unexpected, Port};
-use crate::table::{render, Col};
+use crate::port::{read, Port};
 
-/// One line per finding of the dry run.
-const FINDINGS: [Col; 4] = [
-    Col::left("RULE"),
-    Col::left("DETECTOR"),
-    Col::right("COUNT"),
-    Col::left("LOCATION"),
-];
-
-/// Uploads the message, asks for a scan, prints the verdict and each rule's finding.
-pub(crate) async fn scan(port: &Port, as_json: bool, file: &Path) -> Result<(), CtlError> {
+/// Uploads the message and prints the appliance's report of its dry run.
+pub(crate) async fn scan(
+    port: &Port,
+    as_json: bool,
+    file: &Path,
+    from: Option<&str>,
+    to: &[String],
+) -> Result<(), CtlError> {
+    if to.len() > MAX_SCAN_RCPTS {
+        return Err(CtlError::Usage(format!(
+            "at most {MAX_SCAN_RCPTS} --to recipients (the rules see the envelope; a few stand for all)"
+        )));
+    }
+    if from.is_none() && !to.is_empty() {
+        return Err(CtlError::Usage(
+            "--to needs --from: the envelope is given whole or taken from the message's headers"
+                .into(),
+        ));
+    }
     let message = read(file)?;
     let mut client = port.connect().await?;
     client.upload(BlobKind::Message, &message).await?;
-    let r = match client.call(Request::Scan).await? {
-        Response::ScanReport(r) => r,
-        other => return Err(unexpected(other)),
-    };
-    if as_json {
-        json(&r);
-        return Ok(());
-    }
-    println!("verdict  {}", r.verdict.as_str());
-    if !r.findings.is_empty() {
-        println!();
-        let rows: Vec<Vec<String>> = r
-            .findings
-            .iter()
-            .map(|f| {
-                vec![
-                    f.rule.to_string(),
-                    f.detector.to_string(),
-                    f.count.to_string(),
-                    f.location.to_string(),
-                ]
-            })
-            .collect();
-        print!("{}", render(&FINDINGS, true, &rows));
-    }
-    if r.more_findings > 0 {
-        println!("... and {} more findings", r.more_findings);
-    }
+    let to = to.iter().map(|t| bounded(t)).collect();
+    let text = client.scan_text(as_json, from.map(bounded), to).await?;
+    print!("{text}");
     Ok(())
 }
