@@ -69,6 +69,8 @@ pub trait Backend: Send + Sync + 'static {
     /// before reading the backlog and skips duplicates, so nothing falls in between; a
     /// lagging receiver is caught up from [`Backend::incidents`].
     fn subscribe_incidents(&self) -> broadcast::Receiver<Incident>;
+    /// `QueryTrace`: the message trace from `since` (per worker), at most `max` entries.
+    fn trace(&self, since: &[u64], max: usize) -> cordon_wire::TracePage;
     /// `Scan`: the policy's dry run over an RFC 5322 message.
     fn scan(&self, message: &[u8]) -> Result<ScanReport, AppError>;
     /// `ScanText`: the same dry run, printed as `cordon scan --config` prints it (JSON with

@@ -386,6 +386,9 @@ impl<B: Backend, W: AsyncWrite> Conn<B, W> {
                 self.follow = None;
                 Response::Ok
             }
+            Request::QueryTrace { since, max } => {
+                Response::Trace(backend.trace(&since, usize::from(max)))
+            }
             Request::Scan => {
                 let report = self
                     .with_staged(BlobKind::Message, |b, blob| b.scan(blob))

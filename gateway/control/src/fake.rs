@@ -238,6 +238,38 @@ impl Backend for FakeBackend {
         self.feed.subscribe()
     }
 
+    fn trace(&self, since: &[u64], max: usize) -> cordon_wire::TracePage {
+        // Three messages of worker 0, numbered 0..3, one a second apart.
+        let from = since.first().copied().unwrap_or(0).min(3);
+        let mut entries = heapless::Vec::new();
+        for seq in from..3 {
+            if entries.len() == max.min(cordon_wire::limits::MAX_TRACE_PER_PAGE) {
+                break;
+            }
+            let blocked = seq == 1;
+            let _ = entries.push(cordon_wire::TraceEntry {
+                worker: 0,
+                seq,
+                time_ms: 1_796_397_756_000 + seq * 1000,
+                bytes: 1024,
+                action: bounded(if blocked { "block" } else { "deliver" }),
+                rule: blocked.then(|| bounded("no-secrets")),
+                sender: bounded("alice@contoso.com"),
+                message_id: bounded(&format!("<m{seq}@contoso.com>")),
+                reason: bounded(if blocked {
+                    "rule no-secrets matched; keyword=1"
+                } else {
+                    "no rule matched; nothing found"
+                }),
+            });
+        }
+        let next = entries.last().map_or(from, |e| e.seq + 1);
+        cordon_wire::TracePage {
+            entries,
+            next: heapless::Vec::from_slice(&[next]).unwrap_or_default(),
+        }
+    }
+
     fn scan_text(
         &self,
         message: &[u8],

@@ -43,6 +43,7 @@ use cordonctl::CtlError;
 use commands::exchange_setup::ExchangeArgs;
 use commands::{
     appliance, audit, config, edm, exchange_setup, incidents, journal, policy, scan, status, tls,
+    trace,
 };
 use port::Port;
 
@@ -150,6 +151,16 @@ enum Command {
         /// Print at most N records, then the --since that goes on.
         #[arg(long, value_name = "N")]
         limit: Option<usize>,
+    },
+    /// The message trace: every message the workers judged (clean ones too) with its
+    /// verdict, the deciding rule and why, oldest first.
+    Trace {
+        /// Print the newest N (then, with --follow, every new one).
+        #[arg(long, value_name = "N", default_value_t = 20)]
+        limit: usize,
+        /// Keep printing new messages until interrupted.
+        #[arg(long)]
+        follow: bool,
     },
     /// Compare a new policy with the running one over a corpus of messages.
     #[command(subcommand)]
@@ -496,6 +507,7 @@ async fn run(cli: Cli) -> Result<(), CtlError> {
             };
             incidents::incidents(&port, as_json, filter, *follow).await
         }
+        Command::Trace { limit, follow } => trace::trace(&port, as_json, *limit, *follow).await,
         Command::Audit { since, limit } => audit::audit(&port, as_json, *since, *limit).await,
         Command::Scan { file, from, to } => {
             scan::scan(&port, as_json, file, from.as_deref(), to).await

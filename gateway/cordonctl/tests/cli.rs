@@ -1213,4 +1213,32 @@ fn json_outputs_match_the_documented_schemas() {
         &run(&["--json", "status"])["last_apply"],
         record_fields,
     );
+
+    // The message trace: one object per line, oldest first.
+    let out = stdout(&server.run(&["--json", "trace"]));
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert_schema(
+        "trace",
+        &lines[1],
+        &[
+            ("worker", "integer"),
+            ("seq", "integer"),
+            ("time_ms", "integer"),
+            ("bytes", "integer"),
+            ("action", "string"),
+            ("rule", "string|null"),
+            ("sender", "string"),
+            ("message_id", "string"),
+            ("reason", "string"),
+        ],
+    );
+    let last = stdout(&server.run(&["--json", "trace", "--limit", "1"]));
+    assert!(
+        last.trim().contains("<m2@contoso.com>") && last.lines().count() == 1,
+        "{last}"
+    );
 }

@@ -6,6 +6,7 @@
 //!   metrics  each TABLE row in order: 1 cell, 5 for a verdict label, or a histogram's
 //!            buckets + the +Inf bucket + the sum in µs (buckets are not cumulative here)
 //!   detectors MAX_DETECTORS x (hits, name in NAME_CELLS cells of 8 bytes)
+//!   trace    the newest messages this worker judged (`trace.rs`)
 //! ```
 //!
 //! One worker writes its slot ([`Recorder`]); anyone reads them all ([`Store::snapshot`]).
@@ -47,8 +48,10 @@ const fn offset(id: usize) -> usize {
 
 const METRIC_END: usize = offset(TABLE.len());
 const DETECTOR_CELLS: usize = 1 + NAME_CELLS;
+/// Where the message trace starts in a slot.
+pub(crate) const TRACE_AT: usize = METRIC_END + MAX_DETECTORS * DETECTOR_CELLS;
 /// Cells of one worker's slot.
-pub const SLOT_CELLS: usize = METRIC_END + MAX_DETECTORS * DETECTOR_CELLS;
+pub const SLOT_CELLS: usize = TRACE_AT + crate::trace::TRACE_CELLS;
 
 /// The cells of every worker, and how many workers there are.
 #[derive(Clone)]
@@ -105,7 +108,7 @@ impl Store {
         self.workers
     }
 
-    fn slot(&self, worker: usize) -> &[AtomicU64] {
+    pub(crate) fn slot(&self, worker: usize) -> &[AtomicU64] {
         let all = (*self.cells).as_ref();
         &all[worker * SLOT_CELLS..(worker + 1) * SLOT_CELLS]
     }
@@ -197,8 +200,12 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    pub(crate) fn slot(&self) -> &[AtomicU64] {
+        self.store.slot(self.worker)
+    }
+
     fn cell(&self, at: usize) -> &AtomicU64 {
-        &self.store.slot(self.worker)[at]
+        &self.slot()[at]
     }
 
     /// Adds to a metric without labels.
@@ -376,14 +383,15 @@ mod tests {
         println!("one worker's slot: {} bytes", SLOT_CELLS * 8);
     }
 
-    // A slot is a few KiB: the whole region is fixed at start.
-    const _: () = assert!(SLOT_CELLS * 8 < 16 * 1024);
+    // A slot is about 106 KiB (10 of counters, 96 of message trace): the whole region is fixed
+    // at start.
+    const _: () = assert!(SLOT_CELLS * 8 < 128 * 1024);
 
     #[test]
     fn the_slot_is_small() {
         assert_eq!(
             SLOT_CELLS,
-            offset(TABLE.len()) + MAX_DETECTORS * DETECTOR_CELLS
+            offset(TABLE.len()) + MAX_DETECTORS * DETECTOR_CELLS + crate::trace::TRACE_CELLS
         );
     }
 

@@ -13,6 +13,7 @@
 //! - [`table`]: the metric table, histogram buckets and the verdict label values.
 //! - [`cells`]: the slot layout, [`cells::Recorder`] (one worker writes its slot) and
 //!   [`cells::Snapshot`] (a reader's copy of every slot, summed where the table says so).
+//! - [`trace`]: the message trace, a fixed ring of the newest messages at the end of each slot.
 //! - [`text`]: the Prometheus text exposition format (0.0.4) and the config port's name/value
 //!   pairs, both rendered from a snapshot.
 
@@ -21,6 +22,7 @@
 pub mod cells;
 pub mod table;
 pub mod text;
+pub mod trace;
 
 pub use cells::{Recorder, Snapshot, Store};
 pub use table::{Id, Kind, Metric, Scope, TABLE};

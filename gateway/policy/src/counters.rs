@@ -4,7 +4,10 @@
 
 use cordon_config::Action;
 use cordon_dlp::Findings;
+use cordon_metrics::trace::TraceInput;
 use cordon_metrics::{Id, Recorder, Snapshot, Store};
+
+use crate::judge::Judgement;
 
 /// The verdict cells in `cordon_metrics::table::VERDICTS` order.
 const ACTIONS: [Action; 5] = [
@@ -107,6 +110,68 @@ impl Counters {
     pub fn snapshot(&self) -> Snapshot {
         self.store.snapshot()
     }
+
+    /// The store every worker's cells and message trace are read from.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// One judged message into this worker's message trace (clean ones too): its verdict, the
+    /// deciding rule and why, in a few words.
+    pub fn trace(&self, m: &TracedMessage<'_>) {
+        let j = m.judgement;
+        let action = if j.loop_detected {
+            "loop"
+        } else {
+            crate::rules::action_name(j.decision.action)
+        };
+        let reason = trace_reason(j, m.findings);
+        self.recorder.trace(&TraceInput {
+            time_ms: m.time_ms,
+            bytes: m.bytes,
+            action,
+            rule: j.decision.rule.as_deref(),
+            sender: m.sender,
+            message_id: m.message_id,
+            reason: &reason,
+        });
+    }
+}
+
+/// What [`Counters::trace`] records of a message.
+#[derive(Debug, Clone, Copy)]
+pub struct TracedMessage<'a> {
+    pub judgement: &'a Judgement,
+    pub findings: &'a Findings,
+    pub time_ms: u64,
+    pub bytes: u64,
+    pub sender: &'a str,
+    pub message_id: &'a str,
+}
+
+/// Why a message got its verdict, short enough for a trace line: the loop, the scan error,
+/// the deciding rule, or no rule; then what the engine found (`credit_card=5`).
+pub fn trace_reason(j: &Judgement, findings: &Findings) -> String {
+    let found: Vec<String> = findings
+        .detectors
+        .iter()
+        .map(|d| format!("{}={}", d.name, d.counts.low))
+        .collect();
+    let found = if found.is_empty() {
+        "nothing found".to_owned()
+    } else {
+        found.join(" ")
+    };
+    if j.loop_detected {
+        return "this appliance's own stamp: a mail loop".to_owned();
+    }
+    let head = match (&j.scan_error, &j.decision.rule) {
+        (Some(e), _) => format!("scan error {e}"),
+        (None, Some(r)) => format!("rule {r} matched"),
+        (None, None) => "no rule matched".to_owned(),
+    };
+    let forged = if j.forged_stamp { "; forged stamp" } else { "" };
+    format!("{head}{forged}; {found}")
 }
 
 #[cfg(test)]

@@ -48,7 +48,7 @@ pub mod stamp;
 pub use direction::{direction, is_internal};
 pub use headers::{verdict_headers, MAX_HEADER_VALUE_BYTES};
 
-pub use counters::Counters;
+pub use counters::{Counters, TracedMessage};
 pub use incident::{DetectorSummary, Incident, IncidentKind, IncidentRing, INCIDENT_BYTES};
 pub use judge::{judge, HeaderFacts, JudgeInput, Judgement, Notification, Outcome};
 pub use log::{LogSafe, MAX_LOG_FIELD, MAX_LOG_LINE};

@@ -167,6 +167,13 @@ pub struct DlpInspector {
     notifications: Vec<Notification>,
 }
 
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
 fn now_unix() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -235,6 +242,14 @@ impl Inspector for DlpInspector {
         if j.scan_error.is_some() {
             self.counters.scan_error();
         }
+        self.counters.trace(&cordon_policy::TracedMessage {
+            judgement: &j,
+            findings: &findings,
+            time_ms: now_ms(),
+            bytes: message.len() as u64,
+            sender: &sender,
+            message_id: &headers.message_id,
+        });
         self.incident = None;
         self.ack = None;
         let mut incidents = j.incidents;

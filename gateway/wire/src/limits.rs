@@ -14,8 +14,9 @@
 /// Version 8: `Status` answers the health questions (config origin, last apply, smart-host
 /// checks, certificate expiry, recent incidents); `ScanText` (the dry run as `cordon scan`
 /// prints it, with an envelope). Version 9: EDM tables (`BlobKind::Edm`, `EdmInstall`,
-/// `EdmList`, `EdmRemove`, `EdmTables`, `ErrorCode::InvalidEdm` and `OverBudget`).
-pub const PROTOCOL_VERSION: u16 = 9;
+/// `EdmList`, `EdmRemove`, `EdmTables`, `ErrorCode::InvalidEdm` and `OverBudget`). Version
+/// 10: the message trace (`QueryTrace`, `Trace`).
+pub const PROTOCOL_VERSION: u16 = 10;
 
 /// Largest config TOML accepted: the example config is ~4 KiB; 64 KiB leaves room for large
 /// rule sets while the server can hold a staged config whole and validate it in one pass.
@@ -82,6 +83,10 @@ pub const MAX_COUNTERS: usize = 128;
 /// stays inside one frame. Pages are read until the ring is exhausted, so a small page costs
 /// round trips, not incidents.
 pub const MAX_INCIDENTS_PER_PAGE: usize = 2;
+
+/// Messages per `Trace` page (under 1 KiB each, every field at its cap): a page stays inside
+/// one frame; a reader asks again from `next`.
+pub const MAX_TRACE_PER_PAGE: usize = 8;
 
 /// Recipients named in one incident: `cordon_policy::MAX_INCIDENT_RCPTS`, the record's bound
 /// (a test in cordon ties the two).

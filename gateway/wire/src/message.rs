@@ -14,7 +14,7 @@ use crate::limits::{
     CHUNK_LEN, MAX_ADDRESS_LEN, MAX_CONFIG_LEN, MAX_COUNTERS, MAX_FINDINGS, MAX_INCIDENTS_PER_PAGE,
     MAX_INCIDENT_DETECTORS, MAX_INCIDENT_RCPTS, MAX_INCIDENT_SAMPLES, MAX_ISSUES, MAX_LISTENERS,
     MAX_NAME_LEN, MAX_RECENT_INCIDENTS, MAX_SAMPLE_LEN, MAX_SCAN_MESSAGE_LEN, MAX_SCAN_RCPTS,
-    MAX_STATUS_SMARTHOSTS, MAX_TEXT_LEN, MAX_TLS_BUNDLE_LEN, MAX_WORKERS,
+    MAX_STATUS_SMARTHOSTS, MAX_TEXT_LEN, MAX_TLS_BUNDLE_LEN, MAX_TRACE_PER_PAGE, MAX_WORKERS,
 };
 use crate::limits::{EDM_KEY_LEN, MAX_EDM_LEN, MAX_EDM_TABLES};
 
@@ -176,11 +176,19 @@ pub enum Request {
     EdmList,
     /// Remove EDM table `name` (rules naming it then match nothing). `Response::EdmTables`.
     EdmRemove { name: Name },
+    /// The message trace: the newest messages every worker judged, clean ones included, with
+    /// the verdict, the deciding rule and the reason, oldest first by time. `since[w]` is the
+    /// first sequence number wanted of worker `w` (a previous page's `next`); empty asks for
+    /// the newest `max`. Answered by `Response::Trace`.
+    QueryTrace {
+        since: Vec<u64, MAX_WORKERS>,
+        max: u16,
+    },
 }
 
 impl Request {
     /// Number of variants; a decoded tag at or above it is an unknown request.
-    pub const VARIANTS: u32 = 26;
+    pub const VARIANTS: u32 = 27;
 }
 
 /// Every response of the config port.
@@ -267,11 +275,38 @@ pub enum Response {
     },
     /// Answer to `EdmInstall`, `EdmList` and `EdmRemove`: the tables installed now.
     EdmTables(EdmTables),
+    /// Answer to `QueryTrace`.
+    Trace(TracePage),
+}
+
+/// One judged message of the trace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct TraceEntry {
+    pub worker: u16,
+    pub seq: u64,
+    /// Milliseconds since the epoch.
+    pub time_ms: u64,
+    pub bytes: u64,
+    /// `deliver`, `tag`, `quarantine`, `redirect`, `block` or `loop`.
+    pub action: Name,
+    pub rule: Option<Name>,
+    pub sender: Address,
+    pub message_id: Address,
+    /// Why, in a few words: the deciding rule (or none) and what the engine found.
+    pub reason: Text,
+}
+
+/// Answer to `QueryTrace`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct TracePage {
+    pub entries: Vec<TraceEntry, MAX_TRACE_PER_PAGE>,
+    /// Per worker, the sequence number to ask from next.
+    pub next: Vec<u64, MAX_WORKERS>,
 }
 
 impl Response {
     /// Number of variants; a decoded tag at or above it is an unknown response.
-    pub const VARIANTS: u32 = 25;
+    pub const VARIANTS: u32 = 26;
 }
 
 /// The EDM tables of the appliance and the budgets they live in.

@@ -128,6 +128,10 @@ fn every_request() -> StdVec<Request> {
         Request::EdmRemove {
             name: s("customers"),
         },
+        Request::QueryTrace {
+            since: Vec::from_slice(&[4, 0]).unwrap(),
+            max: 8,
+        },
     ]
 }
 
@@ -333,6 +337,21 @@ fn every_response() -> StdVec<Response> {
             .unwrap(),
             memory_budget: 64 << 20,
             storage_budget: 256 << 20,
+        }),
+        Response::Trace(TracePage {
+            entries: Vec::from_slice(&[TraceEntry {
+                worker: 1,
+                seq: 41,
+                time_ms: 1_796_397_756_123,
+                bytes: 2048,
+                action: s("block"),
+                rule: Some(s("block-cards")),
+                sender: s("alice@contoso.com"),
+                message_id: s("<m1@contoso.com>"),
+                reason: s("rule block-cards matched; credit_card=5"),
+            }])
+            .unwrap(),
+            next: Vec::from_slice(&[3, 42]).unwrap(),
         }),
     ]
 }

@@ -12,3 +12,4 @@ pub(crate) mod policy;
 pub(crate) mod scan;
 pub(crate) mod status;
 pub(crate) mod tls;
+pub(crate) mod trace;

@@ -1,0 +1,181 @@
+//! Issue 18's message trace against the running gateway: every message the workers judged,
+//! clean ones included, with its verdict, the deciding rule and why, read over the config
+//! port (`cordonctl trace`); under `cordon supervise` one worker's port lists the messages of
+//! every worker (the trace lives in the shared metric region).
+
+use std::process::{Child, Command, Stdio};
+
+use cordon_tests::*;
+
+fn message(subject: &str, body: &str) -> Vec<u8> {
+    format!("From: alice@contoso.com\r\nTo: bob@fabrikam.example\r\nSubject: {subject}\r\nMessage-ID: <{subject}@contoso.com>\r\n\r\n{body}\r\n").into_bytes()
+}
+
+fn send(gw: &Gateway, subject: &str, body: &str) -> u16 {
+    let mut c = gw.client();
+    c.hello();
+    let r = c.send_mail(
+        "alice@contoso.com",
+        &["bob@fabrikam.example"],
+        &message(subject, body),
+    );
+    c.cmd("QUIT");
+    r.code
+}
+
+/// `cordonctl --json trace ARGS`, one object per message.
+fn trace_json(socket: &std::path::Path, args: &[&str]) -> Vec<serde_json::Value> {
+    let mut all = vec!["--json", "trace"];
+    all.extend_from_slice(args);
+    let (code, out) = ctl(socket, &all);
+    assert_eq!(code, 0, "{out}");
+    out.lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
+#[test]
+fn every_message_is_traced_with_its_verdict_rule_and_reason() {
+    let cap = Capture::start(&[]);
+    let dir = TempDir::new("trace");
+    let socket = dir.path().join("control.sock");
+    let mut cfg = Cfg::new(&cap.smarthost());
+    cfg.max_sessions = 4;
+    cfg.extra = BLOCK_CARDS_QUARANTINE_SSN.to_string();
+    cfg.control = Some(format!(
+        "state_dir = {:?}\nsocket = {:?}\n",
+        dir.path().join("state").display().to_string(),
+        socket.display().to_string()
+    ));
+    let gw = Gateway::start(&cfg);
+    gw.wait_log("config port listening");
+    assert_eq!(send(&gw, "clean", "lunch at noon"), 250);
+    assert_eq!(send(&gw, "cards", &format!("cards {CARDS}")), 550);
+    assert_eq!(send(&gw, "ssn", "employee SSN 536-22-8190"), 250);
+
+    let t = trace_json(&socket, &[]);
+    let summary: Vec<(&str, Option<&str>, &str)> = t
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["rule"].as_str(),
+                e["message_id"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("deliver", None, "<clean@contoso.com>"),
+            ("block", Some("block-cards"), "<cards@contoso.com>"),
+            ("quarantine", Some("quarantine-ssn"), "<ssn@contoso.com>"),
+        ]
+    );
+    assert_eq!(t[0]["reason"], "no rule matched; nothing found");
+    assert_eq!(t[1]["reason"], "rule block-cards matched; credit_card=5");
+    assert_eq!(t[2]["reason"], "rule quarantine-ssn matched; us_ssn=1");
+    assert_eq!(t[0]["sender"], "alice@contoso.com");
+    assert!(t.iter().all(|e| e["bytes"].as_u64().unwrap() > 100));
+
+    // The newest only, and the table.
+    let last = trace_json(&socket, &["--limit", "1"]);
+    assert_eq!(last.len(), 1);
+    assert_eq!(last[0]["action"], "quarantine");
+    let (code, out) = ctl(&socket, &["trace"]);
+    assert_eq!(code, 0, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("ID") && lines[0].contains("REASON"),
+        "{out}"
+    );
+    assert!(
+        lines[2].contains("block") && lines[2].contains("block-cards"),
+        "{out}"
+    );
+
+    // Follow: a new message shows up without asking again.
+    let mut follow = Command::new(bin("cordonctl"))
+        .args([
+            "--socket",
+            socket.to_str().unwrap(),
+            "--json",
+            "trace",
+            "--follow",
+            "--limit",
+            "0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(follow.stdout.take().unwrap()));
+    assert_eq!(send(&gw, "later", "see you"), 250);
+    let line = lines.next().unwrap().unwrap();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["message_id"], "<later@contoso.com>");
+    let _ = follow.kill();
+    let _ = follow.wait();
+}
+
+#[test]
+fn under_the_supervisor_one_port_traces_every_worker() {
+    let cap = Capture::start(&[]);
+    let dir = TempDir::new("trace-supervise");
+    let socket = dir.path().join("control.sock");
+    let mut cfg = Cfg::new(&cap.smarthost());
+    cfg.control = Some(format!(
+        "state_dir = {:?}\nsocket = {:?}\n",
+        dir.path().join("state").display().to_string(),
+        socket.display().to_string()
+    ));
+    let path = dir.path().join("cordon.toml");
+    std::fs::write(&path, cfg.render()).unwrap();
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            // SIGKILL reaches the workers through their parent-death signal.
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _guard = Kill(
+        Command::new(bin("cordon"))
+            .args(["supervise", "--board"])
+            .arg(repo_root().join("board/x86-dev/board.toml"))
+            .arg("--config")
+            .arg(&path)
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("JOURNAL_STREAM")
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_until("the config port", STEP, || {
+        (ctl(&socket, &["status"]).0 == 0).then_some(())
+    });
+    let n = 16;
+    for i in 0..n {
+        let r = Client::try_transaction(
+            cfg.listen,
+            "alice@contoso.com",
+            &["bob@fabrikam.example"],
+            &message(&format!("s{i}"), "nothing sensitive"),
+        );
+        assert_eq!(r.map(|r| r.code), Some(250), "message {i}");
+    }
+    let t = trace_json(&socket, &["--limit", "100"]);
+    assert_eq!(t.len(), n, "{t:?}");
+    let workers: std::collections::BTreeSet<u64> =
+        t.iter().map(|e| e["worker"].as_u64().unwrap()).collect();
+    assert_eq!(
+        workers.len(),
+        2,
+        "the kernel spreads 16 connections over both workers: {t:?}"
+    );
+    let times: Vec<u64> = t.iter().map(|e| e["time_ms"].as_u64().unwrap()).collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "oldest first: {times:?}"
+    );
+}
