@@ -58,6 +58,18 @@ impl Cfg {
         }
     }
 
+    /// Adds `[control]` with its state directory and Unix socket inside `dir`; returns the
+    /// socket's path.
+    pub fn control_in(&mut self, dir: &std::path::Path) -> PathBuf {
+        let socket = dir.join("control.sock");
+        self.control = Some(format!(
+            "state_dir = {:?}\nsocket = {:?}\n",
+            dir.join("state").display().to_string(),
+            socket.display().to_string()
+        ));
+        socket
+    }
+
     pub fn render(&self) -> String {
         let list = |v: &[String]| {
             v.iter()
@@ -227,5 +239,39 @@ impl Drop for Gateway {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// `cordon supervise` on the x86-dev board profile with the config file `config`; killed,
+/// workers included (their parent-death signal), when dropped.
+#[derive(Debug)]
+pub struct Supervised(std::process::Child);
+
+impl Supervised {
+    pub fn start(config: &std::path::Path) -> Supervised {
+        Supervised(
+            Command::new(bin("cordon"))
+                .args(["supervise", "--board"])
+                .arg(crate::support::repo_root().join("board/x86-dev/board.toml"))
+                .arg("--config")
+                .arg(config)
+                .env_remove("NOTIFY_SOCKET")
+                .env_remove("JOURNAL_STREAM")
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start cordon supervise"),
+        )
+    }
+
+    /// The supervisor's pid (its children are the workers).
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Supervised {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }

@@ -33,7 +33,7 @@ pub mod support;
 
 pub use certs::Certs;
 pub use client::{Client, Reply};
-pub use gateway::{Cfg, Gateway};
+pub use gateway::{Cfg, Gateway, Supervised};
 pub use mail::{dot_stuff, make_message};
 pub use peers::{swaks, Capture, Captured, FakeBehaviour, FakeSmarthost, Postfix, Sink};
 pub use port::{ctl, send_ssn, ssn_message, BLOCK_CARDS, BLOCK_CARDS_QUARANTINE_SSN, CARDS};

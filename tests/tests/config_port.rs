@@ -61,15 +61,10 @@ fn every_request_over_the_unix_socket() {
     std::fs::copy(&cfg_tls.0, dir.path().join("cert.pem")).unwrap();
     std::fs::copy(&cfg_tls.1, dir.path().join("key.pem")).unwrap();
     cfg_tls = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    let socket = dir.path().join("control.sock");
     let mut cfg = Cfg::new(&cap.smarthost());
     cfg.extra = SSN_TAG.to_string();
     cfg.inbound_tls = Some((cfg_tls.0.clone(), cfg_tls.1.clone(), false));
-    cfg.control = Some(format!(
-        "state_dir = {:?}\nsocket = {:?}\n",
-        dir.path().join("state").display().to_string(),
-        socket.display().to_string()
-    ));
+    let socket = cfg.control_in(dir.path());
     let gw = Gateway::start(&cfg);
     gw.wait_log("config port listening");
 

@@ -331,27 +331,8 @@ fn under_the_supervisor_one_scrape_covers_every_worker_and_survives_a_restart() 
     let dir = TempDir::new("metrics-supervise");
     let path = dir.path().join("cordon.toml");
     std::fs::write(&path, cfg.render()).unwrap();
-    struct Kill(Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            // SIGKILL reaches the workers through their parent-death signal.
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let guard = Kill(
-        Command::new(bin("cordon"))
-            .args(["supervise", "--board"])
-            .arg(repo_root().join("board/x86-dev/board.toml"))
-            .arg("--config")
-            .arg(&path)
-            .env_remove("NOTIFY_SOCKET")
-            .env_remove("JOURNAL_STREAM")
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let supervisor = guard.0.id();
+    let guard = Supervised::start(&path);
+    let supervisor = guard.pid();
     let scrape = || {
         // Not listening yet (or a worker restarting): no scrape, poll again.
         let (code, text) = get(port, "/metrics");

@@ -63,15 +63,10 @@ fn write_corpus(dir: &Path) -> Vec<String> {
 fn a_tightened_rule_changes_exactly_the_messages_it_should_and_max_changes_guards_the_apply() {
     let smarthost = FakeSmarthost::start(FakeBehaviour::Accept);
     let dir = TempDir::new("policy-diff");
-    let socket = dir.path().join("control.sock");
     let mut cfg = Cfg::new(&smarthost.smarthost());
     cfg.max_sessions = 4;
     cfg.extra = RUNNING.to_string();
-    cfg.control = Some(format!(
-        "state_dir = {:?}\nsocket = {:?}\n",
-        dir.path().join("state").display().to_string(),
-        socket.display().to_string()
-    ));
+    let socket = cfg.control_in(dir.path());
     let gw = Gateway::start(&cfg);
     gw.wait_log("config port listening");
 

@@ -67,17 +67,12 @@ fn status_answers_the_health_questions_like_systemctl_status() {
     // through the first.
     let dead = free_port();
     let dir = TempDir::new("status");
-    let socket = dir.path().join("control.sock");
     let mut cfg = Cfg::new(&cap.smarthost());
     cfg.smarthosts.push(format!("127.0.0.1:{dead}"));
     cfg.max_sessions = 4;
     cfg.inbound_tls = Some((cert, key, false));
     cfg.extra = RULES.to_string();
-    cfg.control = Some(format!(
-        "state_dir = {:?}\nsocket = {:?}\n",
-        dir.path().join("state").display().to_string(),
-        socket.display().to_string()
-    ));
+    let socket = cfg.control_in(dir.path());
     let gw = Gateway::start(&cfg);
     gw.wait_log("config port listening");
     for i in 0..2 {

@@ -3,7 +3,7 @@
 //! port (`cordonctl trace`); under `cordon supervise` one worker's port lists the messages of
 //! every worker (the trace lives in the shared metric region).
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use cordon_tests::*;
 
@@ -38,15 +38,10 @@ fn trace_json(socket: &std::path::Path, args: &[&str]) -> Vec<serde_json::Value>
 fn every_message_is_traced_with_its_verdict_rule_and_reason() {
     let cap = Capture::start(&[]);
     let dir = TempDir::new("trace");
-    let socket = dir.path().join("control.sock");
     let mut cfg = Cfg::new(&cap.smarthost());
     cfg.max_sessions = 4;
     cfg.extra = BLOCK_CARDS_QUARANTINE_SSN.to_string();
-    cfg.control = Some(format!(
-        "state_dir = {:?}\nsocket = {:?}\n",
-        dir.path().join("state").display().to_string(),
-        socket.display().to_string()
-    ));
+    let socket = cfg.control_in(dir.path());
     let gw = Gateway::start(&cfg);
     gw.wait_log("config port listening");
     assert_eq!(send(&gw, "clean", "lunch at noon"), 250);
@@ -122,35 +117,11 @@ fn every_message_is_traced_with_its_verdict_rule_and_reason() {
 fn under_the_supervisor_one_port_traces_every_worker() {
     let cap = Capture::start(&[]);
     let dir = TempDir::new("trace-supervise");
-    let socket = dir.path().join("control.sock");
     let mut cfg = Cfg::new(&cap.smarthost());
-    cfg.control = Some(format!(
-        "state_dir = {:?}\nsocket = {:?}\n",
-        dir.path().join("state").display().to_string(),
-        socket.display().to_string()
-    ));
+    let socket = cfg.control_in(dir.path());
     let path = dir.path().join("cordon.toml");
     std::fs::write(&path, cfg.render()).unwrap();
-    struct Kill(Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            // SIGKILL reaches the workers through their parent-death signal.
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _guard = Kill(
-        Command::new(bin("cordon"))
-            .args(["supervise", "--board"])
-            .arg(repo_root().join("board/x86-dev/board.toml"))
-            .arg("--config")
-            .arg(&path)
-            .env_remove("NOTIFY_SOCKET")
-            .env_remove("JOURNAL_STREAM")
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _guard = Supervised::start(&path);
     wait_until("the config port", STEP, || {
         (ctl(&socket, &["status"]).0 == 0).then_some(())
     });
