@@ -21,9 +21,7 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-read -r p_sink p_cordon < <(python3 -c 'import socket
-s=[socket.socket() for _ in range(2)]
-[x.bind(("127.0.0.1",0)) for x in s]; print(*[x.getsockname()[1] for x in s])')
+read -r p_sink p_cordon < <(python3 tests/peers/free_ports.py 2)
 timeout 900 smtp-sink -c -u nobody -m 512 "127.0.0.1:$p_sink" 1024 >"$work/sink.out" 2>&1 &
 pids+=($!)
 # 10 session slots: callgrind runs the prefault of every slot too, and it is slow.

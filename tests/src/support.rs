@@ -35,12 +35,48 @@ pub fn bin(name: &str) -> PathBuf {
     p
 }
 
-/// A port that was free a moment ago.
+/// A port that was free a moment ago, chosen below the kernel's ephemeral range.
+///
+/// `bind(127.0.0.1:0)` hands out a port from the ephemeral range
+/// (`net.ipv4.ip_local_port_range`), the same range every outgoing connection takes its source
+/// port from: between this call and the server's own bind, a client connection elsewhere in the
+/// run can take the port, and the server then fails with `EADDRINUSE`. Ports under the range are
+/// only ever taken by an explicit bind, so they stay free unless another test picks the same one.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind 127.0.0.1:0")
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let (low, high) = unreserved_ports();
+    let span = usize::from(high - low);
+    let seed = std::process::id() as usize
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos() as usize);
+    for _ in 0..span {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        // A stride coprime with the span walks every port once; the seed spreads processes apart.
+        let port = low + ((seed.wrapping_add(n.wrapping_mul(7919))) % span) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in 127.0.0.1:{low}..{high}");
+}
+
+/// The ports below the ephemeral range that tests may bind: from 20000 up to the range's start.
+fn unreserved_ports() -> (u16, u16) {
+    let start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .next()
+                .and_then(|p| p.parse::<u16>().ok())
+        })
+        .unwrap_or(32768);
+    if start > 20000 + 1000 {
+        (20000, start)
+    } else {
+        // An unusual range that starts low: fall back to the ports above it.
+        (61000, 65000)
+    }
 }
 
 static TMP_COUNTER: AtomicUsize = AtomicUsize::new(0);
