@@ -47,6 +47,13 @@ enum St {
     Data,
     /// Skipping `remaining` bytes without looking at them.
     Skip,
+    /// A limit or corruption stopped the archive inside an entry whose
+    /// data goes on: the rest of that entry's compressed bytes
+    /// (`remaining`; all of the part for a streamed entry, whose end is
+    /// unknown) are the archive's, then it is `Done`. Without this, where
+    /// the reader hands over to the text pipe would depend on where the
+    /// chunks of the part happen to end.
+    Drain,
     /// Data descriptor after a streamed entry.
     Descriptor,
     /// A gzip member header (`gzip.rs`).
@@ -434,17 +441,18 @@ impl Level {
         // Where an archive may end: a ZIP between records, a gzip after a
         // member, a tar between headers (writers pad with zero blocks, some
         // stop at the last entry). Anywhere else it was cut short.
-        let complete = match self.format {
-            Format::Zip => matches!(self.st, St::Done | St::Sig),
-            Format::Gzip => matches!(self.st, St::Done | St::GzNext),
-            Format::Tar => {
-                matches!(self.st, St::Done) || (self.st == St::TarHeader && self.have == 0)
-            }
-            Format::File | Format::Eml => true,
-            Format::Tnef => {
-                matches!(self.st, St::Done) || (self.st == St::TnefAttr && self.have == 0)
-            }
-        };
+        let complete = self.st == St::Drain
+            || match self.format {
+                Format::Zip => matches!(self.st, St::Done | St::Sig),
+                Format::Gzip => matches!(self.st, St::Done | St::GzNext),
+                Format::Tar => {
+                    matches!(self.st, St::Done) || (self.st == St::TarHeader && self.have == 0)
+                }
+                Format::File | Format::Eml => true,
+                Format::Tnef => {
+                    matches!(self.st, St::Done) || (self.st == St::TnefAttr && self.have == 0)
+                }
+            };
         if !complete {
             ctx.acc.unscannable(R::CorruptArchive);
         }
@@ -512,6 +520,14 @@ impl Level {
         while !data.is_empty() {
             match self.st {
                 St::Done => return given - data.len(),
+                St::Drain => {
+                    let take = (self.remaining.min(data.len() as u64)) as usize;
+                    self.remaining -= take as u64;
+                    data = &data[take..];
+                    if self.remaining == 0 {
+                        self.st = St::Done;
+                    }
+                }
                 St::Sig | St::Header | St::Descriptor => {
                     let take = (self.need - self.have).min(data.len());
                     self.hdr[self.have..self.have + take].copy_from_slice(&data[..take]);
@@ -999,6 +1015,20 @@ impl Level {
         }
     }
 
+    /// After a stop inside an entry: the rest of its data is drained
+    /// (`St::Drain`) before the caller reads what follows the archive.
+    fn drain_if_stopped(&mut self, streamed: bool) {
+        if self.st != St::Done {
+            return;
+        }
+        if streamed {
+            self.remaining = u64::MAX;
+        }
+        if self.remaining > 0 {
+            self.st = St::Drain;
+        }
+    }
+
     /// Consumes entry data; returns bytes used.
     fn data(
         &mut self,
@@ -1021,6 +1051,7 @@ impl Level {
             if self.remaining == 0 && self.st == St::Data {
                 self.finish_entry(rest, ctx, rd);
             }
+            self.drain_if_stopped(streamed);
             return avail;
         }
         let mut used = 0;
@@ -1040,11 +1071,13 @@ impl Level {
                 self.emit(rest, ctx, rd, &out[..written], false);
                 self.out = out;
                 if self.st != St::Data {
-                    // A limit stopped the entry or archive.
+                    // A limit stopped the entry or archive: this call's
+                    // bytes are the entry's, and so is the rest of it.
                     if !streamed {
-                        self.remaining -= used as u64;
+                        self.remaining -= avail as u64;
                     }
-                    return avail.max(used);
+                    self.drain_if_stopped(streamed);
+                    return avail;
                 }
             }
             match r.status {
@@ -1062,16 +1095,21 @@ impl Level {
                 }
                 Err(_) => {
                     if !streamed {
-                        self.remaining -= used as u64;
+                        self.remaining -= avail as u64;
                     }
                     self.stop(ctx, R::CorruptArchive);
+                    self.drain_if_stopped(streamed);
                     return avail;
                 }
             }
         }
         if used < avail {
             // No progress although input remains: treat as corrupt rather than spin.
+            if !streamed {
+                self.remaining -= avail as u64;
+            }
             self.stop(ctx, R::CorruptArchive);
+            self.drain_if_stopped(streamed);
             return avail;
         }
         if !streamed {
