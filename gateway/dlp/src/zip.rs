@@ -365,6 +365,15 @@ impl Level {
         self.inflating = false;
         self.long_name = false;
         self.have = 0;
+        // Nothing of an archive read before (in this message or the scanner's previous one)
+        // may carry over: a TNEF checksum still to skip once shifted the next file's records.
+        self.pad = 0;
+        self.remaining = 0;
+        self.mapi_next = false;
+        self.name_len = 0;
+        self.flags = 0;
+        self.method = 0;
+        self.csize = 0;
         match format {
             Format::Zip => {
                 self.st = St::Sig;
