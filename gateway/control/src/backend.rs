@@ -71,6 +71,9 @@ pub trait Backend: Send + Sync + 'static {
     fn subscribe_incidents(&self) -> broadcast::Receiver<Incident>;
     /// `QueryTrace`: the message trace from `since` (per worker), at most `max` entries.
     fn trace(&self, since: &[u64], max: usize) -> cordon_wire::TracePage;
+    /// `QueryLog`: the log tail from `since` (per source: the workers, then the supervisor),
+    /// at most `max` lines at `level` (0 error .. 4 trace) or more severe.
+    fn log(&self, since: &[u64], max: usize, level: usize) -> cordon_wire::LogPage;
     /// `Scan`: the policy's dry run over an RFC 5322 message.
     fn scan(&self, message: &[u8]) -> Result<ScanReport, AppError>;
     /// `ScanText`: the same dry run, printed as `cordon scan --config` prints it (JSON with

@@ -389,6 +389,9 @@ impl<B: Backend, W: AsyncWrite> Conn<B, W> {
             Request::QueryTrace { since, max } => {
                 Response::Trace(backend.trace(&since, usize::from(max)))
             }
+            Request::QueryLog { since, max, level } => {
+                Response::Log(backend.log(&since, usize::from(max), usize::from(level)))
+            }
             Request::Scan => {
                 let report = self
                     .with_staged(BlobKind::Message, |b, blob| b.scan(blob))

@@ -238,6 +238,52 @@ impl Backend for FakeBackend {
         self.feed.subscribe()
     }
 
+    fn log(&self, since: &[u64], max: usize, level: usize) -> cordon_wire::LogPage {
+        // One worker (source 0) and the supervisor (source 1): the supervisor's start line,
+        // the worker's start line, then a worker warning, one second apart.
+        const LINES: [(u16, u64, &str, &str); 3] = [
+            (1, 0, "info", "supervisor started 1 worker"),
+            (0, 0, "info", "worker 0 listening on 127.0.0.1:2525"),
+            (
+                0,
+                1,
+                "warn",
+                "smart host 127.0.0.1:2526 refused the connection; retrying",
+            ),
+        ];
+        let from = |source: u16| since.get(usize::from(source)).copied().unwrap_or(0);
+        let mut lines = heapless::Vec::new();
+        let mut next = [from(0), from(1)];
+        for (i, &(source, seq, lvl, text)) in LINES.iter().enumerate() {
+            if seq < from(source) {
+                continue;
+            }
+            if lines.len() == max.min(cordon_wire::limits::MAX_LOG_PER_PAGE) {
+                break;
+            }
+            next[usize::from(source)] = seq + 1;
+            let rank = ["error", "warn", "info", "debug", "trace"]
+                .iter()
+                .position(|l| *l == lvl)
+                .unwrap_or(0);
+            if rank > level {
+                continue;
+            }
+            let _ = lines.push(cordon_wire::LogEntry {
+                source,
+                seq,
+                time_ms: 1_796_397_756_000 + i as u64 * 1000,
+                level: bounded(lvl),
+                text: bounded(text),
+            });
+        }
+        cordon_wire::LogPage {
+            lines,
+            next: heapless::Vec::from_slice(&next).unwrap_or_default(),
+            supervisor: 1,
+        }
+    }
+
     fn trace(&self, since: &[u64], max: usize) -> cordon_wire::TracePage {
         // Three messages of worker 0, numbered 0..3, one a second apart.
         let from = since.first().copied().unwrap_or(0).min(3);

@@ -232,6 +232,9 @@ pub struct Worker {
 pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
     let running = load_running(path, opts.source)?;
     logging::init(&running.config.log.level)?;
+    // The counters' region first, so every line from here on is in this worker's log ring.
+    let store = crate::metrics::store(opts.worker.as_ref().map(|w| w.share));
+    logging::to_ring(store.log_writer(opts.worker.as_ref().map_or(0, |w| w.share.0)));
     log_origin(&running.origin);
     if let Some(w) = &opts.worker {
         cordon_platform::affinity::pin_current(&[w.core]).map_err(Error::Platform)?;
@@ -252,7 +255,6 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
         .map_or(0, |w| u16::try_from(w.share.0).unwrap_or(u16::MAX));
     let journal = incident_log::journal_dir(&crate::incidents::journal_root(&config), index);
     let mut durable = Durable::new(running.key, &engine, &config);
-    let store = crate::metrics::store(opts.worker.as_ref().map(|w| w.share));
     crate::metrics::attach(
         &mut durable,
         &store,
@@ -560,8 +562,9 @@ pub fn supervise(board_path: &Path, path: &Path, source: ConfigSource) -> Result
     let board_name = board.name.clone();
     let data_cores = board.data_cores.clone();
     // Held until the supervisor returns: restarted workers map the same counters.
-    let region = crate::metrics::region(workers)?;
+    let region = Arc::new(crate::metrics::region(workers)?);
     let metrics_fd = region.fd();
+    crate::metrics::supervisor_log(&region, workers);
     let make = move |core: usize| {
         let index = data_cores.iter().position(|&c| c == core).unwrap_or(0);
         let mut cmd = std::process::Command::new(&exe);

@@ -42,6 +42,7 @@ use crate::worker_env;
 mod edm;
 mod health;
 mod status;
+mod tail;
 
 /// The running gateway, as the config port sees it.
 #[derive(Debug)]
@@ -398,25 +399,11 @@ impl Backend for GatewayBackend {
     }
 
     fn trace(&self, since: &[u64], max: usize) -> cordon_wire::TracePage {
-        let max = max.clamp(1, cordon_wire::limits::MAX_TRACE_PER_PAGE);
-        let (records, next) = self.durable.counters.store().trace(since, max);
-        cordon_wire::TracePage {
-            entries: records
-                .iter()
-                .map(|r| cordon_wire::TraceEntry {
-                    worker: u16::try_from(r.worker).unwrap_or(u16::MAX),
-                    seq: r.seq,
-                    time_ms: r.time_ms,
-                    bytes: r.bytes,
-                    action: bounded(r.action),
-                    rule: r.rule.as_deref().map(bounded),
-                    sender: bounded(&r.sender),
-                    message_id: bounded(&r.message_id),
-                    reason: bounded(&r.reason),
-                })
-                .collect(),
-            next: next.into_iter().collect(),
-        }
+        tail::trace(self.durable.counters.store(), since, max)
+    }
+
+    fn log(&self, since: &[u64], max: usize, level: usize) -> cordon_wire::LogPage {
+        tail::log(self.durable.counters.store(), since, max, level)
     }
 
     fn scan_text(

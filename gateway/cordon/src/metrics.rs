@@ -30,6 +30,15 @@ pub fn region(workers: usize) -> Result<SharedCells, Error> {
     SharedCells::create("cordon-metrics", Store::cells_for(workers)).map_err(Error::Platform)
 }
 
+/// Sends the supervisor's own log lines to the last log ring of its region, after the
+/// workers' (a region that cannot be read as a store leaves them on stderr only).
+pub fn supervisor_log(region: &Arc<SharedCells>, workers: usize) {
+    match Store::over(region.clone(), workers) {
+        Ok(store) => crate::logging::to_ring(store.log_writer(workers)),
+        Err(e) => tracing::warn!(?e, "the supervisor's log ring is unusable"),
+    }
+}
+
 /// The store this process writes into: for a worker (`share` = its index and the number of
 /// workers) the supervisor's region (or, should it be unusable, a private one with a warning:
 /// the worker still serves mail), the heap otherwise.

@@ -42,8 +42,8 @@ use cordonctl::CtlError;
 
 use commands::exchange_setup::ExchangeArgs;
 use commands::{
-    appliance, audit, config, edm, exchange_setup, incidents, journal, policy, scan, status, tls,
-    trace,
+    appliance, audit, config, edm, exchange_setup, incidents, journal, log, policy, scan, status,
+    tls, trace,
 };
 use port::Port;
 
@@ -161,6 +161,20 @@ enum Command {
         /// Keep printing new messages until interrupted.
         #[arg(long)]
         follow: bool,
+    },
+    /// The appliance's log: the newest lines of every worker and of the supervisor, merged
+    /// by time (what `journalctl` shows on a host with a shell).
+    Log {
+        /// Print the newest N lines (then, with --follow, every new one).
+        #[arg(short = 'n', long, value_name = "N", default_value_t = 50)]
+        lines: usize,
+        /// Keep printing new lines until interrupted.
+        #[arg(short, long)]
+        follow: bool,
+        /// Only lines at this level or more severe: error, warn, info, debug or trace.
+        #[arg(short = 'p', long, value_name = "LEVEL", default_value = "info",
+              value_parser = log::parse_level)]
+        level: u8,
     },
     /// Compare a new policy with the running one over a corpus of messages.
     #[command(subcommand)]
@@ -508,6 +522,11 @@ async fn run(cli: Cli) -> Result<(), CtlError> {
             incidents::incidents(&port, as_json, filter, *follow).await
         }
         Command::Trace { limit, follow } => trace::trace(&port, as_json, *limit, *follow).await,
+        Command::Log {
+            lines,
+            follow,
+            level,
+        } => log::log(&port, as_json, *lines, *follow, *level).await,
         Command::Audit { since, limit } => audit::audit(&port, as_json, *since, *limit).await,
         Command::Scan { file, from, to } => {
             scan::scan(&port, as_json, file, from.as_deref(), to).await

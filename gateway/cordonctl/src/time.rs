@@ -15,6 +15,11 @@ pub(crate) fn rfc3339(unix: u64) -> String {
     humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(unix)).to_string()
 }
 
+/// `2026-12-05T13:01:11.042Z`: log lines, where the order within a second matters.
+pub(crate) fn rfc3339_ms(unix_ms: u64) -> String {
+    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(unix_ms)).to_string()
+}
+
 /// `2026-12-05T13:01:11Z (3 min ago)`, or `(in 12 days)` for a time still to come.
 pub(crate) fn with_ago(unix: u64, now: u64) -> String {
     format!("{} ({})", rfc3339(unix), ago(unix, now))

@@ -1241,4 +1241,43 @@ fn json_outputs_match_the_documented_schemas() {
         last.trim().contains("<m2@contoso.com>") && last.lines().count() == 1,
         "{last}"
     );
+
+    // The log tail: one object per line, oldest first, the supervisor named.
+    let out = stdout(&server.run(&["--json", "log"]));
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert_schema(
+        "log",
+        &lines[0],
+        &[
+            ("time", "string"),
+            ("time_ms", "integer"),
+            ("source", "string"),
+            ("seq", "integer"),
+            ("level", "string"),
+            ("text", "string"),
+        ],
+    );
+    assert_eq!(lines[0]["source"], "supervisor", "{out}");
+    assert_eq!(lines[2]["level"], "warn", "{out}");
+    // --level warn keeps the warning only; -n 1 the newest line.
+    let warn = stdout(&server.run(&["log", "--level", "warn"]));
+    assert!(
+        warn.lines().count() == 1 && warn.contains(" worker0 ") && warn.contains("warn"),
+        "{warn}"
+    );
+    let newest = stdout(&server.run(&["log", "-n", "1"]));
+    assert!(
+        newest.lines().count() == 1 && newest.contains("refused the connection"),
+        "{newest}"
+    );
+    let bad = server.run(&["log", "--level", "loud"]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("error, warn, info, debug, trace"),
+        "{bad:?}"
+    );
 }

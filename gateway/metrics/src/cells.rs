@@ -7,6 +7,7 @@
 //!            buckets + the +Inf bucket + the sum in µs (buckets are not cumulative here)
 //!   detectors MAX_DETECTORS x (hits, name in NAME_CELLS cells of 8 bytes)
 //!   trace    the newest messages this worker judged (`trace.rs`)
+//! log rings  after the last slot, one per worker and one for the supervisor (`log.rs`)
 //! ```
 //!
 //! One worker writes its slot ([`Recorder`]); anyone reads them all ([`Store::snapshot`]).
@@ -18,9 +19,10 @@ use std::sync::Arc;
 
 use crate::table::{Id, Kind, Labels, Scope, TABLE, VERDICTS};
 
-/// Detectors a slot has room for: every built-in plus the dictionaries and patterns of a large
-/// policy. Further detectors are matched but not counted (logged once at start).
-pub const MAX_DETECTORS: usize = 128;
+/// Detectors a slot has room for: the whole built-in catalogue (241 types today) plus the
+/// dictionaries, patterns and EDM tables of a large policy. Further detectors are matched but
+/// not counted (logged once at start). 512 x 72 bytes = 36 KiB per worker.
+pub const MAX_DETECTORS: usize = 512;
 /// A detector name's cells: 64 bytes, the config's longest name.
 pub const NAME_CELLS: usize = 8;
 
@@ -78,7 +80,7 @@ pub struct WrongSize {
 impl Store {
     /// Cells a store for `workers` workers needs (what the supervisor maps).
     pub const fn cells_for(workers: usize) -> usize {
-        workers * SLOT_CELLS
+        workers * SLOT_CELLS + Self::log_cells_for(workers)
     }
 
     /// A private store on this process's heap (`cordon run`, tests).
@@ -108,8 +110,12 @@ impl Store {
         self.workers
     }
 
+    pub(crate) fn all_cells(&self) -> &[AtomicU64] {
+        (*self.cells).as_ref()
+    }
+
     pub(crate) fn slot(&self, worker: usize) -> &[AtomicU64] {
-        let all = (*self.cells).as_ref();
+        let all = self.all_cells();
         &all[worker * SLOT_CELLS..(worker + 1) * SLOT_CELLS]
     }
 
@@ -135,7 +141,7 @@ impl Store {
                 let at = METRIC_END + i * DETECTOR_CELLS;
                 let kept = old.iter().find(|(n, _)| n == name).map_or(0, |(_, v)| *v);
                 slot[at].store(kept, Ordering::Relaxed);
-                write_name(&slot[at + 1..at + DETECTOR_CELLS], name);
+                crate::ring::write_text(&slot[at + 1..at + DETECTOR_CELLS], name);
             }
             slot[DETECTORS].store(r.names.len() as u64, Ordering::Release);
         }
@@ -163,28 +169,12 @@ impl Store {
     }
 }
 
-fn write_name(cells: &[AtomicU64], name: &str) {
-    let mut bytes = [0u8; NAME_CELLS * 8];
-    let n = name.len().min(bytes.len());
-    bytes[..n].copy_from_slice(&name.as_bytes()[..n]);
-    for (c, chunk) in cells.iter().zip(bytes.chunks_exact(8)) {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(chunk);
-        c.store(u64::from_le_bytes(b), Ordering::Relaxed);
-    }
-}
-
 fn read_detectors(slot: &[AtomicU64]) -> Vec<(String, u64)> {
     let n = (slot[DETECTORS].load(Ordering::Acquire) as usize).min(MAX_DETECTORS);
     (0..n)
         .map(|i| {
             let at = METRIC_END + i * DETECTOR_CELLS;
-            let bytes: Vec<u8> = slot[at + 1..at + DETECTOR_CELLS]
-                .iter()
-                .flat_map(|c| c.load(Ordering::Relaxed).to_le_bytes())
-                .take_while(|b| *b != 0)
-                .collect();
-            let name = String::from_utf8_lossy(&bytes).into_owned();
+            let name = crate::ring::read_text(&slot[at + 1..at + DETECTOR_CELLS]);
             (name, slot[at].load(Ordering::Relaxed))
         })
         .collect()
@@ -383,9 +373,10 @@ mod tests {
         println!("one worker's slot: {} bytes", SLOT_CELLS * 8);
     }
 
-    // A slot is about 106 KiB (10 of counters, 96 of message trace): the whole region is fixed
-    // at start.
-    const _: () = assert!(SLOT_CELLS * 8 < 128 * 1024);
+    // A slot is about 142 KiB (10 of counters, 36 of detector names, 96 of message trace), and
+    // each log ring 128 KiB: the whole region is fixed at start.
+    const _: () = assert!(SLOT_CELLS * 8 < 160 * 1024);
+    const _: () = assert!(crate::log::LOG_CELLS * 8 <= 129 * 1024);
 
     #[test]
     fn the_slot_is_small() {
@@ -481,6 +472,6 @@ mod tests {
     fn a_region_of_the_wrong_size_is_refused() {
         let cells: Box<[AtomicU64]> = (0..10).map(|_| AtomicU64::new(0)).collect();
         let e = Store::over(Arc::new(cells), 1).unwrap_err();
-        assert_eq!(e.expected, SLOT_CELLS);
+        assert_eq!(e.expected, SLOT_CELLS + 2 * crate::log::LOG_CELLS);
     }
 }

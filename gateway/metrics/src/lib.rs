@@ -20,6 +20,8 @@
 #![forbid(unsafe_code)]
 
 pub mod cells;
+pub mod log;
+mod ring;
 pub mod table;
 pub mod text;
 pub mod trace;

@@ -18,6 +18,7 @@
 use std::sync::atomic::{fence, AtomicU64, Ordering};
 
 use crate::cells::{Recorder, Store};
+use crate::ring::{Paged, Ring};
 
 /// Records per worker: the last few minutes of a busy worker, the last day of a quiet one.
 /// 256 x 384 bytes = 96 KiB per worker, fixed at start.
@@ -69,26 +70,23 @@ pub struct TraceRecord {
 }
 
 fn write_text(cells: &[AtomicU64], (at, n): (usize, usize), text: &str) {
-    let mut cut = text.len().min(n * 8);
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    let mut bytes = vec![0u8; n * 8];
-    bytes[..cut].copy_from_slice(&text.as_bytes()[..cut]);
-    for (c, chunk) in cells[at..at + n].iter().zip(bytes.chunks_exact(8)) {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(chunk);
-        c.store(u64::from_le_bytes(b), Ordering::Relaxed);
-    }
+    crate::ring::write_text(&cells[at..at + n], text);
 }
 
 fn read_text(cells: &[AtomicU64], (at, n): (usize, usize)) -> String {
-    let bytes: Vec<u8> = cells[at..at + n]
-        .iter()
-        .flat_map(|c| c.load(Ordering::Relaxed).to_le_bytes())
-        .take_while(|b| *b != 0)
-        .collect();
-    String::from_utf8_lossy(&bytes).into_owned()
+    crate::ring::read_text(&cells[at..at + n])
+}
+
+impl Paged for TraceRecord {
+    fn source(&self) -> usize {
+        self.worker
+    }
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+    fn time_ms(&self) -> u64 {
+        self.time_ms
+    }
 }
 
 impl Recorder {
@@ -148,42 +146,14 @@ impl Store {
     /// next); a worker `since` does not cover gives its newest. Returns the records and, per
     /// worker, the sequence number to ask from next time.
     pub fn trace(&self, since: &[u64], max: usize) -> (Vec<TraceRecord>, Vec<u64>) {
-        let mut all = Vec::new();
-        let mut heads = Vec::with_capacity(self.workers());
-        for w in 0..self.workers() {
-            let trace = &self.slot(w)[Self::TRACE_AT..Self::TRACE_AT + TRACE_CELLS];
-            let head = trace[0].load(Ordering::Acquire);
-            let oldest = head.saturating_sub(TRACE_RECORDS as u64);
-            let from = since
-                .get(w)
-                .copied()
-                .unwrap_or(head.saturating_sub(max as u64))
-                .clamp(oldest, head);
-            all.extend((from..head).filter_map(|seq| read_record(trace, w, seq)));
-            heads.push((from, head));
-        }
-        all.sort_by_key(|r| (r.time_ms, r.worker, r.seq));
-        if since.is_empty() {
-            // The newest `max`.
-            let cut = all.len().saturating_sub(max);
-            all.drain(..cut);
-        } else {
-            all.truncate(max);
-        }
-        let next = heads
-            .iter()
-            .enumerate()
-            .map(|(w, (from, head))| {
-                // Past the last record returned, or where the read started (or the end, when
-                // nothing of this worker was left out).
-                match all.iter().filter(|r| r.worker == w).map(|r| r.seq).max() {
-                    Some(seq) => seq + 1,
-                    None if all.len() < max => *head,
-                    None => *from,
-                }
+        let trace = |w: usize| &self.slot(w)[Self::TRACE_AT..Self::TRACE_AT + TRACE_CELLS];
+        let rings: Vec<Ring> = (0..self.workers())
+            .map(|w| Ring {
+                head: trace(w)[0].load(Ordering::Acquire),
+                capacity: TRACE_RECORDS as u64,
             })
             .collect();
-        (all, next)
+        crate::ring::page(&rings, since, max, |w, seq| read_record(trace(w), w, seq))
     }
 }
 

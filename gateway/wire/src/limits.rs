@@ -15,8 +15,8 @@
 /// checks, certificate expiry, recent incidents); `ScanText` (the dry run as `cordon scan`
 /// prints it, with an envelope). Version 9: EDM tables (`BlobKind::Edm`, `EdmInstall`,
 /// `EdmList`, `EdmRemove`, `EdmTables`, `ErrorCode::InvalidEdm` and `OverBudget`). Version
-/// 10: the message trace (`QueryTrace`, `Trace`).
-pub const PROTOCOL_VERSION: u16 = 10;
+/// 10: the message trace (`QueryTrace`, `Trace`). Version 11: the log tail (`QueryLog`, `Log`).
+pub const PROTOCOL_VERSION: u16 = 11;
 
 /// Largest config TOML accepted: the example config is ~4 KiB; 64 KiB leaves room for large
 /// rule sets while the server can hold a staged config whole and validate it in one pass.
@@ -87,6 +87,17 @@ pub const MAX_INCIDENTS_PER_PAGE: usize = 2;
 /// Messages per `Trace` page (under 1 KiB each, every field at its cap): a page stays inside
 /// one frame; a reader asks again from `next`.
 pub const MAX_TRACE_PER_PAGE: usize = 8;
+
+/// Log lines per `Log` page (under 560 bytes each, every field at its cap): a page stays
+/// inside one frame; a reader asks again from `next`.
+pub const MAX_LOG_PER_PAGE: usize = 16;
+
+/// Octets of one log line's text: what the appliance's log ring keeps of a line
+/// (`cordon_metrics::log::LINE_TEXT`, a test in cordon ties the two); longer lines end in `…`.
+pub const MAX_LOG_LINE_LEN: usize = 488;
+
+/// Log sources: every worker, then the supervisor.
+pub const MAX_LOG_SOURCES: usize = MAX_WORKERS + 1;
 
 /// Recipients named in one incident: `cordon_policy::MAX_INCIDENT_RCPTS`, the record's bound
 /// (a test in cordon ties the two).

@@ -17,6 +17,7 @@ use crate::limits::{
     MAX_STATUS_SMARTHOSTS, MAX_TEXT_LEN, MAX_TLS_BUNDLE_LEN, MAX_TRACE_PER_PAGE, MAX_WORKERS,
 };
 use crate::limits::{EDM_KEY_LEN, MAX_EDM_LEN, MAX_EDM_TABLES};
+use crate::limits::{MAX_LOG_LINE_LEN, MAX_LOG_PER_PAGE, MAX_LOG_SOURCES};
 
 /// Short identifier text (versions, board and counter names).
 pub type Name = String<MAX_NAME_LEN>;
@@ -184,11 +185,20 @@ pub enum Request {
         since: Vec<u64, MAX_WORKERS>,
         max: u16,
     },
+    /// The log tail: the newest lines every worker and the supervisor logged, oldest first by
+    /// time, at `level` or more severe (0 error, 1 warn, 2 info, 3 debug, 4 trace). `since[s]`
+    /// is the first sequence number wanted of source `s` (the workers, then the supervisor; a
+    /// previous page's `next`); empty asks for the newest `max`. Answered by `Response::Log`.
+    QueryLog {
+        since: Vec<u64, MAX_LOG_SOURCES>,
+        max: u16,
+        level: u8,
+    },
 }
 
 impl Request {
     /// Number of variants; a decoded tag at or above it is an unknown request.
-    pub const VARIANTS: u32 = 27;
+    pub const VARIANTS: u32 = 28;
 }
 
 /// Every response of the config port.
@@ -277,6 +287,31 @@ pub enum Response {
     EdmTables(EdmTables),
     /// Answer to `QueryTrace`.
     Trace(TracePage),
+    /// Answer to `QueryLog`.
+    Log(LogPage),
+}
+
+/// One line of the log tail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct LogEntry {
+    /// The worker's index; the supervisor is `LogPage::supervisor`.
+    pub source: u16,
+    pub seq: u64,
+    /// Milliseconds since the epoch.
+    pub time_ms: u64,
+    /// `error`, `warn`, `info`, `debug` or `trace`.
+    pub level: Name,
+    pub text: String<MAX_LOG_LINE_LEN>,
+}
+
+/// Answer to `QueryLog`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct LogPage {
+    pub lines: Vec<LogEntry, MAX_LOG_PER_PAGE>,
+    /// Per source (the workers, then the supervisor), the sequence number to ask from next.
+    pub next: Vec<u64, MAX_LOG_SOURCES>,
+    /// The supervisor's source number (the number of workers).
+    pub supervisor: u16,
 }
 
 /// One judged message of the trace.
@@ -306,7 +341,7 @@ pub struct TracePage {
 
 impl Response {
     /// Number of variants; a decoded tag at or above it is an unknown response.
-    pub const VARIANTS: u32 = 26;
+    pub const VARIANTS: u32 = 27;
 }
 
 /// The EDM tables of the appliance and the budgets they live in.

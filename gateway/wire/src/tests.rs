@@ -132,6 +132,11 @@ fn every_request() -> StdVec<Request> {
             since: Vec::from_slice(&[4, 0]).unwrap(),
             max: 8,
         },
+        Request::QueryLog {
+            since: Vec::from_slice(&[12, 0, 7]).unwrap(),
+            max: 16,
+            level: 2,
+        },
     ]
 }
 
@@ -352,6 +357,18 @@ fn every_response() -> StdVec<Response> {
             }])
             .unwrap(),
             next: Vec::from_slice(&[3, 42]).unwrap(),
+        }),
+        Response::Log(LogPage {
+            lines: Vec::from_slice(&[LogEntry {
+                source: 2,
+                seq: 7,
+                time_ms: 1_796_397_756_456,
+                level: s("warn"),
+                text: s("smart host 10.0.0.5:25 answered 421; retrying"),
+            }])
+            .unwrap(),
+            next: Vec::from_slice(&[12, 0, 8]).unwrap(),
+            supervisor: 2,
         }),
     ]
 }

@@ -8,6 +8,7 @@ pub(crate) mod edm;
 pub(crate) mod exchange_setup;
 pub(crate) mod incidents;
 pub(crate) mod journal;
+pub(crate) mod log;
 pub(crate) mod policy;
 pub(crate) mod scan;
 pub(crate) mod status;
