@@ -36,5 +36,8 @@ pub use client::{Client, Reply};
 pub use gateway::{Cfg, Gateway, Supervised};
 pub use mail::{dot_stuff, make_message};
 pub use peers::{swaks, Capture, Captured, FakeBehaviour, FakeSmarthost, Postfix, Sink};
-pub use port::{ctl, send_ssn, ssn_message, BLOCK_CARDS, BLOCK_CARDS_QUARANTINE_SSN, CARDS};
+pub use port::{
+    ctl, ctl_in_terminal, send_ssn, ssn_message, Terminal, BLOCK_CARDS, BLOCK_CARDS_QUARANTINE_SSN,
+    CARDS,
+};
 pub use support::{bin, free_port, repo_root, wait_until, TempDir, PYTHON, STEP};

@@ -70,3 +70,104 @@ name = "quarantine-ssn"
 match = "us_ssn"
 action = "quarantine"
 "#;
+
+/// `cordonctl --socket SOCKET ARGS` as an administrator runs it at a terminal: stdout and
+/// stderr on a pseudo-terminal (80 x 24, `TERM=xterm-256color`, `NO_COLOR` unset unless `env`
+/// sets it), stdin closed. What the terminal receives is read as it comes, its `\r\n` (the
+/// line discipline's newline) read back as `\n`. Every wait is bounded.
+#[derive(Debug)]
+pub struct Terminal {
+    child: std::process::Child,
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    seen: Vec<u8>,
+}
+
+impl Terminal {
+    pub fn spawn(socket: &Path, args: &[&str], env: &[(&str, &str)]) -> Terminal {
+        use std::io::Read;
+        let size = nix::pty::Winsize {
+            ws_row: 24,
+            ws_col: 80,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let pty = nix::pty::openpty(Some(&size), None).expect("openpty");
+        let child = {
+            let err = pty.slave.try_clone().expect("dup the terminal");
+            Command::new(bin("cordonctl"))
+                .arg("--socket")
+                .arg(socket)
+                .args(args)
+                .env("TERM", "xterm-256color")
+                .env_remove("NO_COLOR")
+                .envs(env.iter().copied())
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::from(pty.slave))
+                .stderr(std::process::Stdio::from(err))
+                .spawn()
+                .expect("run cordonctl")
+            // The Command, and with it this process's copies of the terminal, is dropped
+            // here: the master reads end-of-file (EIO) once cordonctl has exited.
+        };
+        let mut master = std::fs::File::from(pty.master);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = master.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Terminal {
+            child,
+            rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// What the terminal has shown so far.
+    pub fn text(&mut self) -> String {
+        self.seen.extend(self.rx.try_iter().flatten());
+        String::from_utf8_lossy(&self.seen).replace("\r\n", "\n")
+    }
+
+    /// Waits (bounded) until the terminal shows `needle`.
+    pub fn wait_for(&mut self, needle: &str) {
+        crate::support::wait_until(&format!("{needle:?} in the terminal"), crate::STEP, || {
+            self.text().contains(needle).then_some(())
+        });
+    }
+
+    /// Waits (bounded) for cordonctl to exit and the terminal to close; the exit code and
+    /// everything the terminal showed.
+    pub fn finish(mut self) -> (i32, String) {
+        let status = crate::support::wait_until("cordonctl to exit", crate::STEP, || {
+            self.child.try_wait().expect("wait for cordonctl")
+        });
+        let deadline = std::time::Instant::now() + crate::STEP;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(chunk) => self.seen.extend(chunk),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    panic!("the terminal stayed open after cordonctl exited")
+                }
+            }
+        }
+        (status.code().unwrap_or(-1), self.text())
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `cordonctl` in a [`Terminal`] to its end.
+pub fn ctl_in_terminal(socket: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    Terminal::spawn(socket, args, env).finish()
+}
