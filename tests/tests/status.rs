@@ -3,7 +3,8 @@
 //! apply from the audit trail (who, generation, when), each smart host checked now (one that
 //! answers and one that does not), the SMTP certificate's expiry, the journal, the workers
 //! and the newest incidents. The text is compared with `tests/golden/status.txt` once what
-//! varies between runs (times, pids, ports, paths, sizes, milliseconds) is masked;
+//! varies between runs (times, pids, ports, paths, sizes, milliseconds) is masked, and so is
+//! `incidents show` of the newest incident against `tests/golden/incident-show.txt`;
 //! `UPDATE_GOLDEN=1` rewrites it.
 
 use std::path::Path;
@@ -101,6 +102,13 @@ fn status_answers_the_health_questions_like_systemctl_status() {
         ],
     );
     golden("status.txt", &masked);
+
+    // `incidents show` of the newest incident, every field of the record.
+    let (code, out) = ctl(&socket, &["incidents", "show", "w0:4"]);
+    assert_eq!(code, 0, "{out}");
+    let session = regex::Regex::new(r"(?m)^  session     [0-9A-F]+$").unwrap();
+    let out = session.replace(&out, "  session     <SESSION>").into_owned();
+    golden("incident-show.txt", &mask(&out, &[]));
 
     // The same answers in JSON, for scripts and monitoring.
     let (code, out) = ctl(&socket, &["--json", "status"]);
