@@ -163,3 +163,61 @@ fn listener_in_use_is_named() {
         "{err}"
     );
 }
+
+/// Issue 16: `check-config --board` computes the memory budget as `cordon supervise` does and
+/// refuses, at the slot-class key, a config that does not fit the board; one that fits says
+/// what it takes.
+#[test]
+fn check_config_with_a_board_refuses_slot_classes_over_its_memory() {
+    let dir = TempDir::new("board-budget");
+    let board = repo_root().join("board/rpi4/board.toml");
+    let path = dir.path().join("big.toml");
+    let mut cfg = Cfg::new("smtp://127.0.0.1:25");
+    cfg.max_message_size = "150MiB".into();
+    // docs/config.md's example for 150 MB messages on a 1.5 GiB board.
+    cfg.max_sessions = 256;
+    cfg.gateway_extra = "slot_classes = [\"120 x 256KiB\", \"16 x 4MiB\", \"2 x 150MiB\"]\n".into();
+    let text = cfg.render();
+    std::fs::write(&path, &text).unwrap();
+    let (code, out, err) = cordon(&[
+        "check-config",
+        path.to_str().unwrap(),
+        "--board",
+        board.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let fits = regex::Regex::new(&format!(
+        r"^{}: ok; memory budget (\d+) MiB of board rpi4's 1536 MiB\n$",
+        regex::escape(&path.display().to_string())
+    ))
+    .unwrap();
+    let mib: u64 = fits.captures(&out).expect(&out)[1].parse().unwrap();
+    assert_eq!(mib, 1294, "docs/config.md says 1,294 MiB: {out}");
+
+    // Ten 150 MiB buffers do not fit 1.5 GiB: refused at the key, with the sum and the terms.
+    let over = text.replace("\"2 x 150MiB\"", "\"10 x 150MiB\"");
+    std::fs::write(&path, &over).unwrap();
+    let line = over
+        .lines()
+        .position(|l| l.starts_with("slot_classes"))
+        .unwrap()
+        + 1;
+    let (code, out, err) = cordon(&[
+        "check-config",
+        path.to_str().unwrap(),
+        "--board",
+        board.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{out}");
+    let p = path.display();
+    assert!(
+        err.starts_with(&format!(
+            "{p}:{line}:1: gateway.slot_classes: on board rpi4 ({}): the memory budget (",
+            board.display()
+        )) && err.contains("exceeds the board's 1536 MiB: lower gateway.max_sessions"),
+        "{err}"
+    );
+    // Without --board nothing is said about memory.
+    let (code, out, _) = cordon(&["check-config", path.to_str().unwrap()]);
+    assert_eq!((code, out), (0, format!("{p}: ok\n")));
+}

@@ -520,29 +520,21 @@ fn start_config_port(
     Ok(tasks)
 }
 
-/// `cordon supervise`: checks the budget against the board, seeds the config store once, then
-/// runs one pinned worker per data core under the watchdog supervisor.
-pub fn supervise(board_path: &Path, path: &Path, source: ConfigSource) -> Result<(), Error> {
-    let board = cordon_supervisor::Board::load(board_path).map_err(Error::Supervisor)?;
-    // Seeding the store here, once, keeps the workers from racing to write generation 1; with
-    // `--config-source=file` the file is stored here too, so the workers all read the store.
-    let running = load_running(path, source)?;
-    logging::init(&running.config.log.level)?;
-    log_origin(&running.origin);
-    let config = running.config;
+/// What `config` takes in memory on `board` (every worker's sessions, slot classes, incident
+/// ring and EDM reserve), or [`Error::OverBudget`] when that exceeds the board's memory:
+/// `cordon supervise` refuses to start, and `cordon check-config --board` says so first.
+pub fn board_budget(config: &Config, board: &cordon_supervisor::Board) -> Result<u64, Error> {
     let workers = board.data_cores.len().max(1);
     let per_worker = config.gateway.max_sessions.div_ceil(workers);
     let classes = &config.gateway.slot_classes;
-    let edm = crate::edm::worker_reserve(&config);
+    let edm = crate::edm::worker_reserve(config);
     let budget: u64 = (0..workers)
         .map(|i| {
             let share = SlotClass::share(classes, i, workers);
             Pool::budget_for(per_worker, &share, config.policy.incident_ring) as u64 + edm
         })
         .sum();
-    let board_bytes = board.memory_mib * 1024 * 1024;
-    tracing::info!(board = %board.name, workers, sessions_per_worker = per_worker, budget_mib = budget >> 20, board_mib = board.memory_mib, "memory budget");
-    if budget > board_bytes {
+    if budget > board.memory_mib * 1024 * 1024 {
         return Err(Error::OverBudget {
             budget_mib: budget >> 20,
             detail: format!(
@@ -556,6 +548,23 @@ pub fn supervise(board_path: &Path, path: &Path, source: ConfigSource) -> Result
             board_mib: board.memory_mib,
         });
     }
+    Ok(budget)
+}
+
+/// `cordon supervise`: checks the budget against the board, seeds the config store once, then
+/// runs one pinned worker per data core under the watchdog supervisor.
+pub fn supervise(board_path: &Path, path: &Path, source: ConfigSource) -> Result<(), Error> {
+    let board = cordon_supervisor::Board::load(board_path).map_err(Error::Supervisor)?;
+    // Seeding the store here, once, keeps the workers from racing to write generation 1; with
+    // `--config-source=file` the file is stored here too, so the workers all read the store.
+    let running = load_running(path, source)?;
+    logging::init(&running.config.log.level)?;
+    log_origin(&running.origin);
+    let config = running.config;
+    let workers = board.data_cores.len().max(1);
+    let per_worker = config.gateway.max_sessions.div_ceil(workers);
+    let budget = board_budget(&config, &board)?;
+    tracing::info!(board = %board.name, workers, sessions_per_worker = per_worker, budget_mib = budget >> 20, board_mib = board.memory_mib, "memory budget");
     let exe = std::env::current_exe().map_err(Error::CurrentExe)?;
     let config_path = path.to_path_buf();
     let control_core = board.data_cores.first().copied().unwrap_or(0);

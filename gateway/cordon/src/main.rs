@@ -113,6 +113,10 @@ enum Cmd {
     CheckConfig {
         /// The configuration file.
         file: PathBuf,
+        /// Also check that its sessions, slot classes, incident ring and EDM reserve fit this
+        /// board profile's memory (board/<name>/board.toml), as `cordon supervise` will.
+        #[arg(long)]
+        board: Option<PathBuf>,
     },
     /// Inspect one message and print what the DLP engine finds in it; with --config, also the
     /// verdict live mail would get and why each rule did or did not match.
@@ -144,7 +148,7 @@ enum Cmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Cmd::CheckConfig { file } => check_config(&file),
+        Cmd::CheckConfig { file, board } => check_config(&file, board.as_deref()),
         Cmd::BoardUnits { board } => match cordon_supervisor::Board::load(&board) {
             Ok(b) => {
                 print!("{}", b.service_dropin(&board.display().to_string()));
@@ -225,7 +229,7 @@ fn exit(result: Result<(), Error>) -> ExitCode {
     }
 }
 
-fn check_config(file: &std::path::Path) -> ExitCode {
+fn check_config(file: &std::path::Path, board: Option<&std::path::Path>) -> ExitCode {
     let text = match std::fs::read_to_string(file) {
         Ok(t) => t,
         Err(e) => {
@@ -262,9 +266,19 @@ fn check_config(file: &std::path::Path) -> ExitCode {
         Err(cordon_proxy::Error::Invalid(ds)) => problems.extend(ds.iter().map(|d| d.to_string())),
         Err(e) => problems.push(e.to_string()),
     }
+    let fits = board.and_then(|b| match board_fit(file, &text, &config, b) {
+        Ok(fits) => Some(fits),
+        Err(problem) => {
+            problems.push(problem);
+            None
+        }
+    });
     let note = stored_note(file, &text, &config);
     if problems.is_empty() {
-        println!("{}: ok", file.display());
+        match fits {
+            Some(fits) => println!("{}: ok; {fits}", file.display()),
+            None => println!("{}: ok", file.display()),
+        }
         if let Some(note) = note {
             println!("{note}");
         }
@@ -277,6 +291,47 @@ fn check_config(file: &std::path::Path) -> ExitCode {
             eprintln!("{note}");
         }
         ExitCode::FAILURE
+    }
+}
+
+/// Whether the config's memory fits board profile `board`: what it takes, or the problem
+/// located at the key to change (`slot_classes` if written, else `max_sessions`).
+fn board_fit(
+    file: &std::path::Path,
+    text: &str,
+    config: &cordon_config::Config,
+    board: &std::path::Path,
+) -> Result<String, String> {
+    let b = cordon_supervisor::Board::load(board)
+        .map_err(|e| format!("{}: cannot use this board profile: {e}", board.display()))?;
+    match boot::board_budget(config, &b) {
+        Ok(budget) => Ok(format!(
+            "memory budget {} MiB of board {}'s {} MiB",
+            budget >> 20,
+            b.name,
+            b.memory_mib
+        )),
+        Err(e) => {
+            let written = |k: &str| {
+                text.lines().any(|l| {
+                    l.trim_start()
+                        .strip_prefix(k)
+                        .is_some_and(|r| r.trim_start().starts_with('='))
+                })
+            };
+            let key = if written("slot_classes") {
+                "slot_classes"
+            } else {
+                "max_sessions"
+            };
+            let (line, column) = restart_only::locate(text, "gateway", key);
+            Err(format!(
+                "{}:{line}:{column}: gateway.{key}: on board {} ({}): {e}",
+                file.display(),
+                b.name,
+                board.display()
+            ))
+        }
     }
 }
 

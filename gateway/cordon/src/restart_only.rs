@@ -60,7 +60,7 @@ pub fn restart_only(old: &Config, new: &Config) -> Vec<(&'static str, &'static s
 /// Where `key` of `[section]` is written in `text` (1-based line and column), or the
 /// section's header for an empty key or a key left to its default; `(0, 0)` if neither is
 /// written at all.
-fn locate(text: &str, section: &str, key: &str) -> (u32, u32) {
+pub(crate) fn locate(text: &str, section: &str, key: &str) -> (u32, u32) {
     let mut current = "";
     let mut header = (0, 0);
     for (n, line) in text.lines().enumerate() {
