@@ -107,7 +107,9 @@ fn status_answers_the_health_questions_like_systemctl_status() {
     let (code, out) = ctl(&socket, &["incidents", "show", "w0:4"]);
     assert_eq!(code, 0, "{out}");
     let session = regex::Regex::new(r"(?m)^  session     [0-9A-F]+$").unwrap();
-    let out = session.replace(&out, "  session     <SESSION>").into_owned();
+    let out = session
+        .replace(&out, "  session     <SESSION>")
+        .into_owned();
     golden("incident-show.txt", &mask(&out, &[]));
 
     // The same answers in JSON, for scripts and monitoring.

@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 
 pub use diff::changed_keys;
 pub use model::*;
-pub use parse::parse;
+pub use parse::{parse, MAX_SLOT_CLASSES};
 pub use siem::{Siem, SiemFormat, SiemTransport};
 
 /// One problem in a config file, located by line, column and key.

@@ -183,6 +183,19 @@ impl Backend for FakeBackend {
             smarthosts: heapless::Vec::new(),
             certificate: None,
             recent: heapless::Vec::new(),
+            buffers: heapless::Vec::from_slice(&[
+                cordon_wire::BufferClass {
+                    size: 256 << 10,
+                    count: 120,
+                    in_use: 3,
+                },
+                cordon_wire::BufferClass {
+                    size: 150 << 20,
+                    count: 2,
+                    in_use: 2,
+                },
+            ])
+            .unwrap_or_default(),
         }
     }
 

@@ -87,11 +87,18 @@ pub async fn refresh(durable: Durable, pool: Arc<Pool>) {
     let r = durable.counters.recorder().clone();
     r.set(Id::SessionSlots, pool.capacity() as u64);
     r.set(Id::MemoryBudget, pool.budget_bytes() as u64);
+    for (c, class) in pool.classes().iter().enumerate() {
+        r.set_class(Id::MessageSlotBytes, c, class.size as u64);
+        r.set_class(Id::MessageSlots, c, class.count as u64);
+    }
     let log: Option<IncidentLog> = durable.log.clone();
     let mut tick = tokio::time::interval(REFRESH);
     loop {
         tick.tick().await;
         r.set(Id::SessionsInUse, pool.in_use() as u64);
+        for (c, class) in pool.classes().iter().enumerate() {
+            r.set_class(Id::MessageSlotsInUse, c, class.in_use as u64);
+        }
         r.set(Id::Resident, crate::config_port::resident_bytes());
         match &log {
             Some(l) => {
@@ -124,4 +131,15 @@ pub fn log_stop(counters: &cordon_policy::Counters) {
             .map(|(k, v)| (k, v.into()))
             .collect();
     tracing::info!(counters = %serde_json::Value::Object(totals), "cordon stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_slot_class_the_config_allows_has_its_cells() {
+        assert_eq!(
+            cordon_metrics::table::SLOT_CLASSES,
+            cordon_config::MAX_SLOT_CLASSES
+        );
+    }
 }

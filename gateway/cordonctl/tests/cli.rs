@@ -124,6 +124,11 @@ fn status_counters_and_config_round_trip() {
             .unwrap();
     assert!(uptime.is_match(&text), "{text}");
     assert!(text.contains(" healthy "), "{text}");
+    // Issue 16: the message buffers by size class and their use.
+    assert!(
+        text.contains("\nbuffers     120 x 256 KiB (3 in use), 2 x 150 MiB (2 in use: full)\n"),
+        "{text}"
+    );
 
     let out = server.run(&["--json", "status"]);
     let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -1083,6 +1088,16 @@ fn json_outputs_match_the_documented_schemas() {
             ("smarthosts", "array"),
             ("certificate", "object|null"),
             ("recent", "array"),
+            ("buffers", "array"),
+        ],
+    );
+    assert_schema(
+        "status.buffers[]",
+        &status["buffers"][0],
+        &[
+            ("size", "integer"),
+            ("count", "integer"),
+            ("in_use", "integer"),
         ],
     );
     assert_schema(

@@ -17,7 +17,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crate::table::{Id, Kind, Labels, Scope, TABLE, VERDICTS};
+use crate::table::{Id, Kind, Labels, Scope, SLOT_CLASSES, TABLE, VERDICTS};
 
 /// Detectors a slot has room for: the whole built-in catalogue (241 types today) plus the
 /// dictionaries, patterns and EDM tables of a large policy. Further detectors are matched but
@@ -210,6 +210,15 @@ impl Recorder {
         self.cell(offset(id as usize)).store(v, Ordering::Relaxed);
     }
 
+    /// Sets a gauge of size class `class` (cells beyond [`SLOT_CLASSES`] are not kept).
+    pub fn set_class(&self, id: Id, class: usize, v: u64) {
+        debug_assert_eq!(id.metric().labels, Labels::SlotClass);
+        if class < SLOT_CLASSES {
+            self.cell(offset(id as usize) + class)
+                .store(v, Ordering::Relaxed);
+        }
+    }
+
     /// Adds to a metric split by verdict; `verdict` indexes [`VERDICTS`] (clamped).
     pub fn add_verdict(&self, id: Id, verdict: usize, n: u64) {
         debug_assert_eq!(id.metric().labels, Labels::Verdict);
@@ -345,6 +354,22 @@ impl Snapshot {
             cumulative,
             sum_us: cells[bounds_us.len() + 1],
         }
+    }
+
+    /// A per-class gauge of each started worker: `(worker, class, value)` for the classes the
+    /// worker has (a buffer size in [`Id::MessageSlotBytes`]).
+    pub fn per_worker_class(&self, id: Id) -> Vec<(usize, usize, u64)> {
+        debug_assert_eq!(id.metric().labels, Labels::SlotClass);
+        self.started()
+            .flat_map(|w| {
+                let sizes = w.cells(Id::MessageSlotBytes);
+                w.cells(id)
+                    .iter()
+                    .enumerate()
+                    .filter(|(c, _)| sizes.get(*c).is_some_and(|s| *s > 0))
+                    .map(move |(c, v)| (w.index, c, *v))
+            })
+            .collect()
     }
 
     /// A per-worker metric of each started worker: `(worker index, value)`.

@@ -33,7 +33,14 @@ pub enum Labels {
     Verdict,
     /// `detector`: the engine's detector names (built-ins, dictionaries, patterns).
     Detector,
+    /// `class`: a message-buffer size class, 0 the smallest (`[gateway] slot_classes`), of a
+    /// worker; only the classes the worker has are exposed.
+    SlotClass,
 }
+
+/// Size classes of message buffers a worker slot has cells for: the config's bound
+/// (`cordon_config::MAX_SLOT_CLASSES`, a test in cordon ties the two).
+pub const SLOT_CLASSES: usize = 8;
 
 impl Labels {
     /// Cells a metric of this label set takes in a worker's slot (detectors live apart).
@@ -42,6 +49,7 @@ impl Labels {
             Labels::None => 1,
             Labels::Verdict => VERDICTS.len(),
             Labels::Detector => 0,
+            Labels::SlotClass => SLOT_CLASSES,
         }
     }
 }
@@ -122,7 +130,7 @@ macro_rules! table {
 }
 
 use Kind::{Counter, Gauge, Histogram};
-use Labels::{Detector, Verdict};
+use Labels::{Detector, SlotClass, Verdict};
 use Scope::{Appliance, Worker};
 
 table! {
@@ -156,6 +164,12 @@ table! {
         "Session slots in use.";
     SessionSlots: "cordon_session_slots", Gauge, Labels::None, Worker, "sessions", CURRENT,
         "Session slots this worker has (its share of max_sessions).";
+    MessageSlotBytes: "cordon_message_slot_bytes", Gauge, SlotClass, Worker, "bytes", CURRENT,
+        "Size of one message buffer of each size class the worker has (slot_classes, smallest first).";
+    MessageSlots: "cordon_message_slots", Gauge, SlotClass, Worker, "buffers", CURRENT,
+        "Message buffers the worker has, by size class (its share of slot_classes).";
+    MessageSlotsInUse: "cordon_message_slots_in_use", Gauge, SlotClass, Worker, "buffers", CURRENT,
+        "Message buffers holding a transaction now, by size class.";
     MemoryBudget: "cordon_memory_budget_bytes", Gauge, Labels::None, Worker, "bytes", CURRENT,
         "Memory the worker allocated at start for its sessions and message buffers.";
     Resident: "cordon_resident_bytes", Gauge, Labels::None, Worker, "bytes", CURRENT,

@@ -67,6 +67,11 @@ pub fn exposition(s: &Snapshot) -> String {
                     let _ = writeln!(out, "{}{{detector=\"{}\"}} {n}", m.name, escape_label(&d));
                 }
             }
+            (_, _, Labels::SlotClass) => {
+                for (w, c, n) in s.per_worker_class(id) {
+                    let _ = writeln!(out, "{}{{worker=\"{w}\",class=\"{c}\"}} {n}", m.name);
+                }
+            }
             (Scope::Worker, _, _) => {
                 for (w, n) in s.per_worker(id) {
                     let _ = writeln!(out, "{}{{worker=\"{w}\"}} {n}", m.name);
@@ -117,6 +122,11 @@ pub fn pairs(s: &Snapshot) -> Vec<(String, u64)> {
                         .map(|(d, n)| (format!("{name}.{d}"), n)),
                 );
             }
+            (_, _, Labels::SlotClass) => {
+                for (w, c, n) in s.per_worker_class(id) {
+                    out.push((format!("{name}.w{w}.c{c}"), n));
+                }
+            }
             (Scope::Worker, _, _) => {
                 for (w, n) in s.per_worker(id) {
                     out.push((format!("{name}.w{w}"), n));
@@ -137,6 +147,7 @@ pub fn markdown_table() -> String {
         let labels = match (m.labels, m.scope) {
             (Labels::Verdict, _) => "verdict",
             (Labels::Detector, _) => "detector",
+            (Labels::SlotClass, _) => "worker, class",
             (Labels::None, Scope::Worker) => "worker",
             (Labels::None, Scope::Appliance) => "",
         };
@@ -170,6 +181,12 @@ mod tests {
         a.observe(Id::ScanSeconds, 300);
         b.observe(Id::ScanSeconds, 20_000_000);
         b.set(Id::SessionsInUse, 4);
+        // Worker 1 has two buffer classes, one of them in use.
+        b.set_class(Id::MessageSlotBytes, 0, 262_144);
+        b.set_class(Id::MessageSlotBytes, 1, 157_286_400);
+        b.set_class(Id::MessageSlots, 0, 60);
+        b.set_class(Id::MessageSlots, 1, 1);
+        b.set_class(Id::MessageSlotsInUse, 1, 1);
         store.snapshot()
     }
 
@@ -190,10 +207,16 @@ mod tests {
                 .find(&format!("# TYPE {} {}\n", m.name, m.kind.type_name()))
                 .unwrap_or_else(|| panic!("no TYPE for {}", m.name));
             assert!(help < ty);
-            if let Some(first) = text
-                .lines()
-                .position(|l| !l.starts_with('#') && l.starts_with(m.name))
-            {
+            if let Some(first) = text.lines().position(|l| {
+                !l.starts_with('#')
+                    && l.strip_prefix(m.name).is_some_and(|r| {
+                        let r = ["_bucket", "_sum", "_count"]
+                            .iter()
+                            .find_map(|x| r.strip_prefix(x))
+                            .unwrap_or(r);
+                        r.starts_with(['{', ' '])
+                    })
+            }) {
                 let ty_line = text[..ty].lines().count();
                 assert!(first > ty_line, "{} sample before its TYPE", m.name);
             }
@@ -213,6 +236,15 @@ mod tests {
         assert!(text.contains("cordon_sessions_in_use{worker=\"0\"} 0\n"));
         assert!(text.contains("cordon_sessions_in_use{worker=\"1\"} 4\n"));
         assert!(text.contains("cordon_worker_restarts_total{worker=\"1\"} 0\n"));
+        // Per class, only the classes a worker has.
+        assert!(text.contains("cordon_message_slots{worker=\"1\",class=\"0\"} 60\n"));
+        assert!(text.contains("cordon_message_slots_in_use{worker=\"1\",class=\"1\"} 1\n"));
+        assert!(text.contains("cordon_message_slot_bytes{worker=\"1\",class=\"1\"} 157286400\n"));
+        assert!(!text.contains("class=\"2\""), "{text}");
+        assert!(
+            !text.contains("cordon_message_slots{worker=\"0\""),
+            "{text}"
+        );
     }
 
     #[test]

@@ -16,7 +16,8 @@
 /// prints it, with an envelope). Version 9: EDM tables (`BlobKind::Edm`, `EdmInstall`,
 /// `EdmList`, `EdmRemove`, `EdmTables`, `ErrorCode::InvalidEdm` and `OverBudget`). Version
 /// 10: the message trace (`QueryTrace`, `Trace`). Version 11: the log tail (`QueryLog`, `Log`).
-pub const PROTOCOL_VERSION: u16 = 11;
+/// Version 12: `Status::buffers`, the message buffers by size class.
+pub const PROTOCOL_VERSION: u16 = 12;
 
 /// Largest config TOML accepted: the example config is ~4 KiB; 64 KiB leaves room for large
 /// rule sets while the server can hold a staged config whole and validate it in one pass.
@@ -95,6 +96,10 @@ pub const MAX_LOG_PER_PAGE: usize = 16;
 /// Octets of one log line's text: what the appliance's log ring keeps of a line
 /// (`cordon_metrics::log::LINE_TEXT`, a test in cordon ties the two); longer lines end in `…`.
 pub const MAX_LOG_LINE_LEN: usize = 488;
+
+/// Size classes of message buffers in `Status`: the config's bound
+/// (`cordon_config::MAX_SLOT_CLASSES`, a test in cordon ties the two).
+pub const MAX_BUFFER_CLASSES: usize = 8;
 
 /// Log sources: every worker, then the supervisor.
 pub const MAX_LOG_SOURCES: usize = MAX_WORKERS + 1;

@@ -17,7 +17,7 @@ use crate::limits::{
     MAX_STATUS_SMARTHOSTS, MAX_TEXT_LEN, MAX_TLS_BUNDLE_LEN, MAX_TRACE_PER_PAGE, MAX_WORKERS,
 };
 use crate::limits::{EDM_KEY_LEN, MAX_EDM_LEN, MAX_EDM_TABLES};
-use crate::limits::{MAX_LOG_LINE_LEN, MAX_LOG_PER_PAGE, MAX_LOG_SOURCES};
+use crate::limits::{MAX_BUFFER_CLASSES, MAX_LOG_LINE_LEN, MAX_LOG_PER_PAGE, MAX_LOG_SOURCES};
 
 /// Short identifier text (versions, board and counter names).
 pub type Name = String<MAX_NAME_LEN>;
@@ -414,6 +414,19 @@ pub struct Status {
     pub certificate: Option<TlsInfo>,
     /// The newest incidents over every worker's journal, newest first.
     pub recent: Vec<IncidentBrief, MAX_RECENT_INCIDENTS>,
+    /// The message buffers (`[gateway] slot_classes`) over every worker, smallest first: a
+    /// transaction holds one from MAIL to its end, so `in_use` = `count` is where senders hear
+    /// `452 4.3.1`.
+    pub buffers: Vec<BufferClass, MAX_BUFFER_CLASSES>,
+}
+
+/// One size class of message buffers, summed over the workers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct BufferClass {
+    /// Bytes one buffer holds.
+    pub size: u64,
+    pub count: u32,
+    pub in_use: u32,
 }
 
 /// One smart host as `status` checked it.

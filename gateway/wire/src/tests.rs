@@ -216,6 +216,12 @@ fn every_response() -> StdVec<Response> {
                 sender: s("alice@contoso.com"),
             }])
             .unwrap(),
+            buffers: Vec::from_slice(&[BufferClass {
+                size: 256 << 10,
+                count: 120,
+                in_use: 3,
+            }])
+            .unwrap(),
         }),
         Response::Counters(Counters {
             counters: Vec::from_slice(&[Counter {

@@ -3,7 +3,9 @@
 //! questions are answered in `health.rs`.
 
 use cordon_control::bounded;
-use cordon_wire::{JournalStatus, MemoryStatus, Status, WorkerHealth, WorkerStatus};
+use cordon_metrics::Id;
+use cordon_wire::limits::MAX_BUFFER_CLASSES;
+use cordon_wire::{BufferClass, JournalStatus, MemoryStatus, Status, WorkerHealth, WorkerStatus};
 
 use super::{resident_bytes, GatewayBackend};
 use crate::restart_only::restart_only;
@@ -69,7 +71,9 @@ impl GatewayBackend {
                 sessions,
             });
         }
+        let buffers = self.buffers(&others);
         Status {
+            buffers,
             software: bounded(concat!("cordon ", env!("CARGO_PKG_VERSION"))),
             board: bounded(&self.board),
             uptime_secs: self.started.elapsed().as_secs(),
@@ -132,5 +136,46 @@ impl GatewayBackend {
             certificate: super::health::certificate(&running),
             recent: self.recent(),
         }
+    }
+}
+
+impl GatewayBackend {
+    /// The message buffers by size class over every worker: this worker's live, the others'
+    /// from their metric slots (refreshed each second), summed by buffer size.
+    fn buffers(
+        &self,
+        others: &[&cordon_metrics::cells::WorkerCells],
+    ) -> heapless::Vec<BufferClass, MAX_BUFFER_CLASSES> {
+        let mut by_size: Vec<(u64, u64, u64)> = self
+            .pool
+            .classes()
+            .iter()
+            .map(|c| (c.size as u64, c.count as u64, c.in_use as u64))
+            .collect();
+        for w in others {
+            let sizes = w.cells(Id::MessageSlotBytes);
+            let counts = w.cells(Id::MessageSlots);
+            let used = w.cells(Id::MessageSlotsInUse);
+            for (c, &size) in sizes.iter().enumerate().filter(|(_, s)| **s > 0) {
+                let (n, u) = (counts[c], used[c]);
+                match by_size.iter_mut().find(|e| e.0 == size) {
+                    Some(e) => {
+                        e.1 += n;
+                        e.2 += u;
+                    }
+                    None => by_size.push((size, n, u)),
+                }
+            }
+        }
+        by_size.sort_by_key(|e| e.0);
+        by_size
+            .into_iter()
+            .take(MAX_BUFFER_CLASSES)
+            .map(|(size, count, in_use)| BufferClass {
+                size,
+                count: u32::try_from(count).unwrap_or(u32::MAX),
+                in_use: u32::try_from(in_use).unwrap_or(u32::MAX),
+            })
+            .collect()
     }
 }

@@ -67,6 +67,9 @@ pub(crate) async fn status(port: &Port, as_json: bool) -> Result<(), CtlError> {
         mib(s.memory.used_bytes),
         mib(s.memory.budget_bytes)
     );
+    if !s.buffers.is_empty() {
+        println!("buffers     {}", buffers(&s.buffers));
+    }
     let listeners: Vec<&str> = s.listeners.iter().map(|l| l.as_str()).collect();
     println!("listen      {}", listeners.join(", "));
     println!("origin      {}", s.config_origin);
@@ -257,6 +260,25 @@ fn duration(secs: u64) -> String {
     } else {
         format!("{h}h {m}m {s}s")
     }
+}
+
+/// `120 x 256 KiB (3 in use), 16 x 4 MiB, 2 x 150 MiB (2 in use: full)`: each size class of
+/// message buffers, as `slot_classes` writes them, and how many hold a transaction now.
+fn buffers(classes: &[cordon_wire::BufferClass]) -> String {
+    let size = |b: u64| match b {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} B"),
+    };
+    classes
+        .iter()
+        .map(|c| match c.in_use {
+            0 => format!("{} x {}", c.count, size(c.size)),
+            n if n >= c.count => format!("{} x {} ({n} in use: full)", c.count, size(c.size)),
+            n => format!("{} x {} ({n} in use)", c.count, size(c.size)),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn mib(bytes: u64) -> String {
