@@ -193,6 +193,31 @@ fn every_numbered_item_reads_the_same_in_a_terminal() {
         "{refused}"
     );
 
+    // Item 8: a relative path checks offline (beside the file) but not through the port,
+    // which keeps the config in its state directory, and the message says so.
+    std::fs::write(dir.path().join("codes.txt"), "blue falcon\n").unwrap();
+    let relative = dir.path().join("relative.toml");
+    std::fs::write(
+        &relative,
+        format!("{running}\n[[dictionary]]\nname = \"codes\"\nfile = \"codes.txt\"\n"),
+    )
+    .unwrap();
+    let offline = std::process::Command::new(bin("cordon"))
+        .args(["check-config", relative.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(offline.status.success(), "{offline:?}");
+    let (code, port) =
+        same_in_a_terminal(&socket, &["config", "check", relative.to_str().unwrap()]);
+    assert_eq!(code, 1, "{port}");
+    assert!(
+        port.contains(&format!(
+            "dictionary[0].file: cannot read {}/codes.txt: No such file or directory (os error 2); relative paths resolve against the config's own directory (through the config port: its state directory)\n",
+            dir.path().join("state").display()
+        )),
+        "{port}"
+    );
+
     // Item 11: the effective config, the detectors, the trace and the log tail.
     let (code, changed) = same_in_a_terminal(&socket, &["config", "get", "--changed"]);
     assert_eq!(code, 0, "{changed}");

@@ -109,7 +109,15 @@ pub fn check_files(config: &Config) -> Vec<Diagnostic> {
         .into_iter()
         .filter_map(|f| match std::fs::File::open(&f.path) {
             Ok(_) => None,
-            Err(e) => Some(f.at.diagnostic(format!("cannot read {}: {e}", f.path.display()))),
+            Err(e) => Some(f.at.diagnostic(match &f.relative_to {
+                None => format!("cannot read {}: {e}", f.path.display()),
+                // Issue 18 item 8: the same file checks differently offline and through the
+                // config port, which keeps the config in its state directory: say why.
+                Some(_) => format!(
+                    "cannot read {}: {e}; relative paths resolve against the config's own directory (through the config port: its state directory)",
+                    f.path.display()
+                ),
+            })),
         })
         .collect()
 }

@@ -35,6 +35,8 @@ impl Location {
 pub struct FileRef {
     pub path: PathBuf,
     pub at: Location,
+    /// The directory a relative path was resolved against; `None` for an absolute path.
+    pub relative_to: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]

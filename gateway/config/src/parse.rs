@@ -153,10 +153,15 @@ pub(crate) fn file_ref(
     key: &str,
 ) -> FileRef {
     let p = PathBuf::from(value);
-    let path = if p.is_absolute() { p } else { base.join(p) };
+    let (path, relative_to) = if p.is_absolute() {
+        (p, None)
+    } else {
+        (base.join(p), Some(base.to_path_buf()))
+    };
     FileRef {
         path,
         at: r.location(span, key),
+        relative_to,
     }
 }
 
