@@ -520,37 +520,6 @@ fn start_config_port(
     Ok(tasks)
 }
 
-/// What `config` takes in memory on `board` (every worker's sessions, slot classes, incident
-/// ring and EDM reserve), or [`Error::OverBudget`] when that exceeds the board's memory:
-/// `cordon supervise` refuses to start, and `cordon check-config --board` says so first.
-pub fn board_budget(config: &Config, board: &cordon_supervisor::Board) -> Result<u64, Error> {
-    let workers = board.data_cores.len().max(1);
-    let per_worker = config.gateway.max_sessions.div_ceil(workers);
-    let classes = &config.gateway.slot_classes;
-    let edm = crate::edm::worker_reserve(config);
-    let budget: u64 = (0..workers)
-        .map(|i| {
-            let share = SlotClass::share(classes, i, workers);
-            Pool::budget_for(per_worker, &share, config.policy.incident_ring) as u64 + edm
-        })
-        .sum();
-    if budget > board.memory_mib * 1024 * 1024 {
-        return Err(Error::OverBudget {
-            budget_mib: budget >> 20,
-            detail: format!(
-                "{workers} workers, the first {}",
-                Pool::describe_budget(
-                    per_worker,
-                    &SlotClass::share(classes, 0, workers),
-                    config.policy.incident_ring
-                ),
-            ),
-            board_mib: board.memory_mib,
-        });
-    }
-    Ok(budget)
-}
-
 /// `cordon supervise`: checks the budget against the board, seeds the config store once, then
 /// runs one pinned worker per data core under the watchdog supervisor.
 pub fn supervise(board_path: &Path, path: &Path, source: ConfigSource) -> Result<(), Error> {
@@ -563,7 +532,7 @@ pub fn supervise(board_path: &Path, path: &Path, source: ConfigSource) -> Result
     let config = running.config;
     let workers = board.data_cores.len().max(1);
     let per_worker = config.gateway.max_sessions.div_ceil(workers);
-    let budget = board_budget(&config, &board)?;
+    let budget = crate::budget::board_budget(&config, &board)?;
     tracing::info!(board = %board.name, workers, sessions_per_worker = per_worker, budget_mib = budget >> 20, board_mib = board.memory_mib, "memory budget");
     let exe = std::env::current_exe().map_err(Error::CurrentExe)?;
     let config_path = path.to_path_buf();

@@ -25,6 +25,7 @@
 #![forbid(unsafe_code)]
 
 mod boot;
+mod budget;
 mod config_port;
 mod edm;
 mod error;
@@ -304,7 +305,7 @@ fn board_fit(
 ) -> Result<String, String> {
     let b = cordon_supervisor::Board::load(board)
         .map_err(|e| format!("{}: cannot use this board profile: {e}", board.display()))?;
-    match boot::board_budget(config, &b) {
+    match budget::board_budget(config, &b) {
         Ok(budget) => Ok(format!(
             "memory budget {} MiB of board {}'s {} MiB",
             budget >> 20,
