@@ -370,9 +370,16 @@ impl Downstream {
                 printable_prefix(&self.buf[self.start..self.end])
             )));
         }
-        timeout(limit, self.conn.write_all(bytes))
-            .await
-            .map_err(|_| DownError::Timeout(what))??;
+        // Flushed as well: over TLS, write_all only hands the bytes to rustls, and records the
+        // socket had no room for stay buffered until the next write. After a message's final
+        // bytes there is none, so without the flush the smart host waited for the end of the
+        // data while cordon waited for its reply (found by bench/tls.sh with 10 MB messages).
+        timeout(limit, async {
+            self.conn.write_all(bytes).await?;
+            self.conn.flush().await
+        })
+        .await
+        .map_err(|_| DownError::Timeout(what))??;
         Ok(())
     }
 
@@ -503,7 +510,7 @@ impl Downstream {
     /// back to the session slot.
     pub async fn quit(mut self, limit: Duration) -> Box<[u8]> {
         let _ = timeout(limit, async {
-            if self.conn.write_all(b"QUIT\r\n").await.is_ok() {
+            if self.conn.write_all(b"QUIT\r\n").await.is_ok() && self.conn.flush().await.is_ok() {
                 let _ = self.read_reply(limit, "the QUIT reply").await;
             }
             let _ = self.conn.shutdown().await;

@@ -345,7 +345,14 @@ impl<S: Io> Session<S> {
             return Ok(());
         }
         let limit = self.sh.config.timeouts.command;
-        let res = timeout(limit, self.up.write_all(&self.slot.replies)).await;
+        // Flushed as well: over TLS, write_all leaves what the socket had no room for in
+        // rustls's buffer (see `Downstream::send`).
+        let (up, replies) = (&mut self.up, &self.slot.replies);
+        let res = timeout(limit, async {
+            up.write_all(replies).await?;
+            up.flush().await
+        })
+        .await;
         self.slot.replies.clear();
         match res {
             Ok(Ok(())) => Ok(()),
