@@ -241,6 +241,7 @@ impl<B: Backend, W: AsyncWrite> Conn<B, W> {
             Request::QueryIncidents(_)
                 | Request::VerifyIncidents { .. }
                 | Request::QueryAudit { .. }
+                | Request::QueryRepeats(_)
         ) {
             let response = journal_request(&self.backend, request).await;
             return self.send(id, *response).await;
@@ -388,6 +389,9 @@ impl<B: Backend, W: AsyncWrite> Conn<B, W> {
             }
             Request::QueryTrace { since, max } => {
                 Response::Trace(backend.trace(&since, usize::from(max)))
+            }
+            Request::QueryRepeats(_) => {
+                unreachable!("QueryRepeats is a journal request, handled before respond")
             }
             Request::Scan => {
                 let report = self
@@ -611,6 +615,10 @@ async fn journal_request<B: Backend>(backend: &Arc<B>, request: Request) -> Box<
                     Err(e) => app_error(e),
                 }
             }
+            Request::QueryRepeats(query) => match backend.query_repeats(&query) {
+                Ok(report) => Response::Repeats(report),
+                Err(e) => app_error(e),
+            },
             _ => app_error(AppError::new(ErrorCode::Internal, "not a journal request")),
         })
     })

@@ -9,6 +9,7 @@ pub(crate) mod exchange_setup;
 pub(crate) mod incidents;
 pub(crate) mod journal;
 pub(crate) mod policy;
+pub(crate) mod repeats;
 pub(crate) mod scan;
 pub(crate) mod status;
 pub(crate) mod tls;
