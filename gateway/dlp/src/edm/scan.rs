@@ -216,10 +216,9 @@ pub(crate) fn numbers(hay: &[u8], from: usize, to: usize, f: &mut impl FnMut(usi
         i -= 1;
     }
     while i < to {
-        let Some(p) = hay[i..to].iter().position(u8::is_ascii_digit) else {
+        let Some(start) = next_digit(hay, i, to) else {
             return;
         };
-        let start = i + p;
         let mut groups = [(0usize, 0usize); MAX_GROUPS];
         let mut n = 0;
         let mut j = start;
@@ -257,6 +256,33 @@ pub(crate) fn numbers(hay: &[u8], from: usize, to: usize, f: &mut impl FnMut(usi
         }
         i = j.max(start + 1);
     }
+}
+
+/// The first ASCII digit of `hay[i..to]`, eight bytes per step: prose is mostly letters, and a
+/// byte-at-a-time search for the next digit was a fifth of the scan's time with a table loaded.
+fn next_digit(hay: &[u8], mut i: usize, to: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while i + 8 <= to {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&hay[i..i + 8]);
+        let x = u64::from_le_bytes(w);
+        // A byte strictly between b'/' and b':' (Bit Twiddling Hacks' hasbetween): each lane's
+        // sums stay inside its byte, so the lowest flagged lane is the first digit.
+        let low = x & !HIGH;
+        let t = (ONES * (127 + u64::from(b':')) - low)
+            & !x
+            & (low + ONES * (127 - u64::from(b'/')))
+            & HIGH;
+        if t != 0 {
+            return Some(i + (t.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    hay[i..to]
+        .iter()
+        .position(u8::is_ascii_digit)
+        .map(|p| i + p)
 }
 
 fn local_char(b: u8) -> bool {
@@ -343,6 +369,33 @@ mod tests {
             v.push(String::from_utf8(d.to_vec()).unwrap())
         });
         v
+    }
+
+    #[test]
+    fn the_word_at_a_time_digit_search_finds_the_first_digit() {
+        // Every byte value in every lane, and runs with a digit at each offset from each start.
+        let mut x: u64 = 0x2026_1206;
+        let mut hay: Vec<u8> = (0..=255u8).chain(0..=255u8).collect();
+        for _ in 0..4096 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            hay.push(if x.is_multiple_of(9) {
+                b'0' + (x >> 8) as u8 % 10
+            } else {
+                (x >> 16) as u8
+            });
+        }
+        for i in 0..hay.len() {
+            for to in [i, i + 1, i + 7, i + 8, i + 9, i + 40, hay.len()] {
+                let to = to.min(hay.len());
+                let naive = hay[i..to]
+                    .iter()
+                    .position(u8::is_ascii_digit)
+                    .map(|p| i + p);
+                assert_eq!(next_digit(&hay, i, to), naive, "from {i} to {to}");
+            }
+        }
     }
 
     #[test]
