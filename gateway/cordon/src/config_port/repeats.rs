@@ -277,6 +277,182 @@ pub fn repeats(root: &Path, q: &RepeatQuery) -> RepeatReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cordon_journal::Journal;
+    use cordon_wire::{Confidence, IncidentDetector, IncidentKind, ValueTags, Verdict};
+
+    /// A journal root of its own under the system's temporary directory, removed on drop.
+    struct Root(std::path::PathBuf);
+    impl Root {
+        fn new(tag: &str) -> Root {
+            let p =
+                std::env::temp_dir().join(format!("cordon-repeats-{tag}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&p);
+            std::fs::create_dir_all(&p).unwrap();
+            Root(p)
+        }
+    }
+    impl Drop for Root {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// One incident of message `msg` at `time`, with `tags` per detector name.
+    fn record(msg: &str, time: u64, detectors: &[(&str, &[u64])]) -> Vec<u8> {
+        let mut dets = heapless::Vec::new();
+        let mut tags = ValueTags::default();
+        for (name, t) in detectors {
+            let _ = dets.push(IncidentDetector {
+                name: cordon_wire::bounded(name),
+                count: t.len() as u32,
+                confidence: Confidence::High,
+                samples: heapless::Vec::new(),
+            });
+            let _ = tags.tags.push(heapless::Vec::from_slice(t).unwrap());
+        }
+        let incident = cordon_wire::Incident {
+            worker: 0,
+            seq: 0,
+            time_unix: time,
+            kind: IncidentKind::Dlp,
+            reason: cordon_wire::bounded(""),
+            session: cordon_wire::bounded(msg),
+            message_id: cordon_wire::bounded(&format!("<{msg}@contoso.com>")),
+            sender: cordon_wire::bounded("carol@contoso.com"),
+            subject: cordon_wire::bounded(msg),
+            recipients: 1,
+            rcpts: heapless::Vec::new(),
+            rule: None,
+            action: Verdict::Block,
+            detectors: dets,
+            downstream_reply: None,
+        };
+        let mut buf = vec![0u8; cordon_wire::INCIDENT_RECORD_MAX];
+        let n = cordon_wire::encode_incident_record(&incident, &tags, &mut buf).unwrap();
+        buf.truncate(n);
+        buf
+    }
+
+    fn write(root: &Root, worker: u16, records: &[Vec<u8>]) {
+        let dir = cordon_proxy::incident_log::journal_dir(&root.0, worker);
+        let limits = cordon_proxy::incident_log::limits(64 << 20);
+        let mut j = Journal::open(dir, limits, &[7u8; 32]).unwrap();
+        for (i, r) in records.iter().enumerate() {
+            j.append(1_000 + i as u64, r).unwrap();
+        }
+    }
+
+    fn all() -> RepeatQuery {
+        RepeatQuery {
+            after_unix: None,
+            detector: None,
+        }
+    }
+
+    #[test]
+    fn values_are_counted_once_per_message_across_journals() {
+        let root = Root::new("count");
+        let (a, b, c, x) = (0xA000_0000_0000_0001, 0xB000_0000_0000_0002, 0xC3, 0x1BA);
+        // m1 raised two incidents (two rules): one message. m2 repeats a; m3 (worker 1)
+        // repeats a and b; m0 is old and carries b.
+        write(
+            &root,
+            0,
+            &[
+                record("m0", 100, &[("credit_card", &[b])]),
+                record("m1", 200, &[("credit_card", &[a, b]), ("iban", &[x])]),
+                record("m1", 200, &[("credit_card", &[a, b]), ("iban", &[x])]),
+                record("m2", 300, &[("credit_card", &[a, c]), ("projects", &[])]),
+            ],
+        );
+        write(&root, 1, &[record("m3", 400, &[("credit_card", &[a, b])])]);
+        let r = repeats(&root.0, &all());
+        assert_eq!((r.incidents, r.messages, r.complete), (5, 4, true), "{r:?}");
+        let card = &r.detectors[0];
+        assert_eq!(card.detector.as_str(), "credit_card");
+        // a in m1, m2, m3; b in m0, m1, m3; c once.
+        assert_eq!(
+            (
+                card.distinct,
+                card.repeated,
+                card.messages,
+                card.repeat_messages
+            ),
+            (3, 2, 4, 4),
+            "{r:?}"
+        );
+        let iban = &r.detectors[1];
+        assert_eq!((iban.distinct, iban.repeated, iban.messages), (1, 0, 1));
+        assert_eq!(
+            r.detectors.len(),
+            2,
+            "a detector without tags is not listed"
+        );
+        assert_eq!(r.top.len(), 2);
+        assert_eq!(
+            r.top[0].tag,
+            (a >> 32) as u32,
+            "a tie (3 messages, last at 400): the lower tag first"
+        );
+        assert_eq!(
+            (r.top[0].messages, r.top[0].first_unix, r.top[0].last_unix),
+            (3, 200, 400)
+        );
+        let cursors: Vec<(u16, u64)> = r.top[0]
+            .incidents
+            .iter()
+            .map(|c| (c.worker, c.seq))
+            .collect();
+        assert_eq!(cursors, [(0, 2), (0, 4), (1, 1)]);
+
+        // From time 250: m2 and m3 share a only.
+        let later = repeats(
+            &root.0,
+            &RepeatQuery {
+                after_unix: Some(250),
+                detector: None,
+            },
+        );
+        assert_eq!(later.messages, 2);
+        assert_eq!(
+            (
+                later.detectors[0].repeated,
+                later.detectors[0].repeat_messages
+            ),
+            (1, 2)
+        );
+        let only = repeats(
+            &root.0,
+            &RepeatQuery {
+                after_unix: None,
+                detector: Some(cordon_wire::bounded("iban")),
+            },
+        );
+        assert_eq!(
+            (only.messages, only.detectors.len(), only.top.len()),
+            (1, 1, 0)
+        );
+    }
+
+    #[test]
+    fn a_full_value_table_says_its_counts_are_lower_bounds() {
+        let root = Root::new("full");
+        // One distinct value more than the table holds, 32 per message, each message once.
+        let per = cordon_wire::limits::MAX_VALUE_TAGS;
+        let messages = MAX_REPEAT_VALUES / per + 1;
+        let records: Vec<Vec<u8>> = (0..messages)
+            .map(|m| {
+                let tags: Vec<u64> = (0..per).map(|i| (m * per + i) as u64).collect();
+                record(&format!("m{m}"), 10, &[("credit_card", &tags)])
+            })
+            .collect();
+        write(&root, 0, &records);
+        let r = repeats(&root.0, &all());
+        assert!(!r.complete, "{r:?}");
+        assert_eq!(r.untracked as usize, messages * per - MAX_REPEAT_VALUES);
+        assert_eq!(r.detectors[0].distinct as usize, MAX_REPEAT_VALUES);
+        assert_eq!(r.messages as usize, messages);
+    }
 
     #[test]
     fn the_table_budget_covers_its_entries() {
