@@ -16,6 +16,7 @@ PEER_PACKAGES=(
     libnet-ssleay-perl   # swaks' STARTTLS/TLS (only a Recommends of swaks)
     python3-aiosmtpd     # tests/peers/capture.py, the recording smart host (Debian's python3)
     python3              # /usr/bin/python3 for the peers above
+    python3-venv         # the pinned PyPI venv below (faker_venv)
     openssl              # test certificates and `openssl s_client`
     rsyslog              # the SIEM collector of tests/tests/siem.rs
     rsyslog-gnutls       # its TLS listener (RFC 5425)
@@ -55,6 +56,44 @@ BENCH_PACKAGES=(postfix python3 procps)
 # profile: bench/profile.sh (callgrind); not part of the test command.
 PROFILE_PACKAGES=(valgrind postfix python3)
 
+# ---- pinned PyPI packages -------------------------------------------------------------------
+# Faker, the generator independent of cordon that writes the EDM acceptance table
+# (tests/peers/edm_table.py, tests/tests/edm_faker.rs). Debian has no package of it, so it comes
+# from PyPI by name, every distribution pinned exactly and installed without dependency
+# resolution (--no-deps: the list is the whole closure, `pip check` proves it), into a venv of
+# Debian's python3. The wheels are kept beside the venv, so a venv rebuilt later installs
+# offline. tests/src/support.rs names the same venv (its test checks the two agree).
+FAKER_VERSION=33.1.0
+FAKER_PINS=(
+    "Faker==$FAKER_VERSION"
+    python-dateutil==4.0.0   # Faker's date providers
+    typing_extensions==4.16.0
+    tzdata==2026.6           # python-dateutil's zone data
+)
+FAKER_VENV=${CORDON_FAKER_VENV:-/var/cache/cordon/faker-$FAKER_VERSION}
+FAKER_WHEELS=$FAKER_VENV.wheels
+
+# faker_ready: the venv's python imports the pinned Faker.
+faker_ready() {
+    "$FAKER_VENV/bin/python" -c "import faker, sys; sys.exit(faker.VERSION != '$FAKER_VERSION')"
+}
+
+# faker_venv: creates the Faker venv unless it is ready; from the kept wheels when they are all
+# there (offline), otherwise downloads exactly the pinned ones first.
+faker_venv() {
+    faker_ready >/dev/null 2>&1 && return 0
+    echo "==> installing ${FAKER_PINS[*]} into $FAKER_VENV"
+    rm -rf "$FAKER_VENV"
+    /usr/bin/python3 -m venv "$FAKER_VENV"
+    local pip=("$FAKER_VENV/bin/pip" --disable-pip-version-check --no-input -q)
+    if ! "${pip[@]}" install --no-index --find-links "$FAKER_WHEELS" --no-deps "${FAKER_PINS[@]}" 2>/dev/null; then
+        "${pip[@]}" download --no-deps --only-binary=:all: -d "$FAKER_WHEELS" "${FAKER_PINS[@]}"
+        "${pip[@]}" install --no-index --find-links "$FAKER_WHEELS" --no-deps "${FAKER_PINS[@]}"
+    fi
+    "${pip[@]}" check
+    faker_ready
+}
+
 # The Rust target the firmware is built for (rust-toolchain.toml pins the toolchain).
 FIRMWARE_TARGET=aarch64-unknown-linux-musl
 
@@ -77,6 +116,7 @@ apt_need() {
 # The peers cordon is tested against and demonstrated with.
 peer_packages() {
     apt_need "${PEER_PACKAGES[@]}"
+    faker_venv
 }
 
 # toolchain_channel: the channel rust-toolchain.toml pins.

@@ -58,6 +58,12 @@ pub trait Backend: Send + Sync + 'static {
     /// `QueryIncidents`: one page of the persistent incident log, filtered on the appliance
     /// under fixed memory. Reads files: run on the blocking pool.
     fn query_incidents(&self, query: &IncidentQuery) -> Result<IncidentResults, AppError>;
+    /// `QueryRepeats`: values seen in several incidents, counted from the journals' value
+    /// tags under fixed memory. Reads files: run on the blocking pool.
+    fn query_repeats(
+        &self,
+        query: &cordon_wire::RepeatQuery,
+    ) -> Result<cordon_wire::RepeatReport, AppError>;
     /// `VerifyIncidents`: the chain of the first journal with a worker index at or above
     /// `worker` (`None` when there is none), checked against `anchor` if it names that journal.
     fn verify_incidents(

@@ -241,6 +241,7 @@ impl<B: Backend, W: AsyncWrite> Conn<B, W> {
             Request::QueryIncidents(_)
                 | Request::VerifyIncidents { .. }
                 | Request::QueryAudit { .. }
+                | Request::QueryRepeats(_)
         ) {
             let response = journal_request(&self.backend, request).await;
             return self.send(id, *response).await;
@@ -391,6 +392,9 @@ impl<B: Backend, W: AsyncWrite> Conn<B, W> {
             }
             Request::QueryLog { since, max, level } => {
                 Response::Log(backend.log(&since, usize::from(max), usize::from(level)))
+            }
+            Request::QueryRepeats(_) => {
+                unreachable!("QueryRepeats is a journal request, handled before respond")
             }
             Request::Scan => {
                 let report = self
@@ -614,6 +618,10 @@ async fn journal_request<B: Backend>(backend: &Arc<B>, request: Request) -> Box<
                     Err(e) => app_error(e),
                 }
             }
+            Request::QueryRepeats(query) => match backend.query_repeats(&query) {
+                Ok(report) => Response::Repeats(report),
+                Err(e) => app_error(e),
+            },
             _ => app_error(AppError::new(ErrorCode::Internal, "not a journal request")),
         })
     })

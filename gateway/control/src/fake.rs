@@ -445,6 +445,27 @@ impl Backend for FakeBackend {
         })
     }
 
+    /// The fake's incidents carry no value tags (the wire incident has none): every one is
+    /// read, none has a value to count.
+    fn query_repeats(
+        &self,
+        query: &cordon_wire::RepeatQuery,
+    ) -> Result<cordon_wire::RepeatReport, AppError> {
+        let ring = self.incidents.lock().unwrap_or_else(|p| p.into_inner());
+        let read = ring
+            .iter()
+            .filter(|i| query.after_unix.is_none_or(|a| i.time_unix >= a))
+            .count();
+        Ok(cordon_wire::RepeatReport {
+            incidents: read as u64,
+            messages: 0,
+            complete: true,
+            untracked: 0,
+            detectors: heapless::Vec::new(),
+            top: heapless::Vec::new(),
+        })
+    }
+
     fn verify_incidents(
         &self,
         worker: u16,

@@ -41,6 +41,7 @@ use crate::worker_env;
 
 mod edm;
 mod health;
+mod repeats;
 mod status;
 mod tail;
 
@@ -379,6 +380,13 @@ impl Backend for GatewayBackend {
 
     fn query_incidents(&self, query: &IncidentQuery) -> Result<IncidentResults, AppError> {
         Ok(crate::incidents::query(&self.journals, query))
+    }
+
+    fn query_repeats(
+        &self,
+        query: &cordon_wire::RepeatQuery,
+    ) -> Result<cordon_wire::RepeatReport, AppError> {
+        Ok(repeats::repeats(&self.journals, query))
     }
 
     fn verify_incidents(

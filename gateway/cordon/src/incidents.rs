@@ -15,7 +15,7 @@ use cordon_wire::{
 };
 
 /// The journals' record bound (every read buffer's size): the largest incident record.
-const MAX_RECORD: u32 = cordon_wire::INCIDENT_RECORD_MAX as u32;
+pub(crate) const MAX_RECORD: u32 = cordon_wire::INCIDENT_RECORD_MAX as u32;
 
 /// Records one query request reads at most over all journals before it answers with what it
 /// has (and cursors to go on from): a filter that matches nothing in a full 64 MiB journal

@@ -42,8 +42,8 @@ use cordonctl::CtlError;
 
 use commands::exchange_setup::ExchangeArgs;
 use commands::{
-    appliance, audit, config, edm, exchange_setup, incidents, journal, log, policy, scan, status,
-    tls, trace,
+    appliance, audit, config, edm, exchange_setup, incidents, journal, log, policy, repeats, scan,
+    status, tls, trace,
 };
 use port::Port;
 
@@ -273,6 +273,16 @@ enum IncidentsCommand {
         #[arg(long, value_name = "SEQ:TAG")]
         anchor: Option<String>,
     },
+    /// Values seen in more than one message (the same card numbers, IBANs, national IDs),
+    /// counted on the appliance from keyed tags: no value is stored or shown.
+    Repeats {
+        /// Only incidents at or after this time: RFC 3339 or a duration back from now (7days).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Only this detector's values.
+        #[arg(long, value_name = "NAME")]
+        detector: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -481,6 +491,16 @@ async fn run(cli: Cli) -> Result<(), CtlError> {
                 None => None,
             };
             journal::verify(&port, as_json, anchor).await
+        }
+        Command::Incidents {
+            show: Some(IncidentsCommand::Repeats { since, detector }),
+            ..
+        } => {
+            let since = match since {
+                Some(t) => Some(time::parse_after(t, time::now()).map_err(CtlError::Usage)?),
+                None => None,
+            };
+            repeats::repeats(&port, as_json, since, detector.clone()).await
         }
         Command::Incidents {
             show: None,

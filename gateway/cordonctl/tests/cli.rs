@@ -1295,4 +1295,21 @@ fn json_outputs_match_the_documented_schemas() {
         String::from_utf8_lossy(&bad.stderr).contains("error, warn, info, debug, trace"),
         "{bad:?}"
     );
+
+    // Repeated values: the top level here (the fake's incidents carry no value tags); the
+    // detector and value objects against the real gateway in tests/tests/repeats.rs.
+    let repeats = run(&["--json", "incidents", "repeats"]);
+    assert_schema(
+        "incidents repeats",
+        &repeats,
+        &[
+            ("incidents", "integer"),
+            ("messages", "integer"),
+            ("complete", "boolean"),
+            ("untracked", "integer"),
+            ("detectors", "array"),
+            ("top", "array"),
+        ],
+    );
+    assert_eq!(repeats["incidents"], 1, "{repeats}");
 }

@@ -15,6 +15,7 @@ use crate::limits::{
     Limits, DISTINCT_TABLE_SHARE, MAX_ATTACHMENTS_LISTED, MAX_LOCATION_BYTES,
     MAX_UNSCANNABLE_LISTED, NOTED_DETECTORS,
 };
+use crate::tracking::{ValueKey, MAX_VALUE_TAGS};
 
 /// How sure a detector is, as in Purview: `Low` means the pattern and
 /// validator matched without supporting evidence.
@@ -250,6 +251,12 @@ pub struct DetectorFinding {
     pub locations: Vec<String>,
     /// A few redacted samples (`4111 **** **** 1111`); never a full value.
     pub samples: Vec<String>,
+    /// Keyed tags of the first [`crate::MAX_VALUE_TAGS`] distinct values (see
+    /// [`crate::tracking`]); empty unless the scanner was given a key
+    /// ([`crate::Scanner::track_values`]). Not in the JSON: a tag is an
+    /// identifier for the appliance's own counts, not evidence for a reader.
+    #[serde(skip)]
+    pub value_tags: Vec<u64>,
 }
 
 /// One piece of the message that was not (fully) inspected.
@@ -427,6 +434,9 @@ struct Notes {
     n_samples: usize,
     locations: Box<[Location]>,
     n_locations: usize,
+    /// Keyed tags of the detector's first distinct values.
+    tags: Box<[u64]>,
+    n_tags: usize,
 }
 
 impl Notes {
@@ -436,12 +446,15 @@ impl Notes {
             n_samples: 0,
             locations: vec![Location::new(); limits.max_locations].into_boxed_slice(),
             n_locations: 0,
+            tags: vec![0; MAX_VALUE_TAGS].into_boxed_slice(),
+            n_tags: 0,
         }
     }
 
     fn bytes(&self) -> usize {
         self.samples.len() * std::mem::size_of::<Sample>()
             + self.locations.len() * std::mem::size_of::<Location>()
+            + std::mem::size_of_val(&*self.tags)
     }
 }
 
@@ -489,6 +502,7 @@ impl DetAcc {
             for n in &mut self.notes[..self.n_notes] {
                 n.n_samples = 0;
                 n.n_locations = 0;
+                n.n_tags = 0;
             }
         }
         self.total = 0;
@@ -572,6 +586,9 @@ impl DetAcc {
 /// All accumulators of one scanner, plus the current location.
 pub(crate) struct Acc {
     dets: DetAcc,
+    /// The key of value tags and, per detector id, whether its values are tagged
+    /// (identifiers and custom patterns; not keyword dictionaries or EDM rows).
+    tracking: Option<(ValueKey, Box<[bool]>)>,
     unscannable: Box<[(UnscannableReason, Location)]>,
     n_unscannable: usize,
     unscannable_total: u32,
@@ -611,6 +628,7 @@ impl Acc {
     pub(crate) fn new(n_detectors: usize, limits: &Limits) -> Acc {
         Acc {
             dets: DetAcc::new(n_detectors, limits),
+            tracking: None,
             unscannable: vec![
                 (UnscannableReason::Truncated, Location::new());
                 MAX_UNSCANNABLE_LISTED
@@ -640,8 +658,17 @@ impl Acc {
         self.bytes = 0;
     }
 
+    /// Tags the values of the detectors `tracked` says (by id) with `key` from now on.
+    pub(crate) fn track_values(&mut self, key: ValueKey, tracked: Box<[bool]>) {
+        self.tracking = Some((key, tracked));
+    }
+
     pub(crate) fn state_bytes(&self) -> usize {
         self.dets.bytes()
+            + self
+                .tracking
+                .as_ref()
+                .map_or(0, |(_, t)| std::mem::size_of_val(&**t))
             + std::mem::size_of_val(&*self.unscannable)
             + std::mem::size_of_val(&*self.attachments)
     }
@@ -667,6 +694,14 @@ impl Acc {
         let Some(d) = self.dets.notes_of(det) else {
             return;
         };
+        if new && d.n_tags < d.tags.len() {
+            if let Some((key, tracked)) = &self.tracking {
+                if tracked.get(det).copied().unwrap_or(false) {
+                    d.tags[d.n_tags] = key.tag(hash);
+                    d.n_tags += 1;
+                }
+            }
+        }
         if new && d.n_samples < d.samples.len() {
             let s = &mut d.samples[d.n_samples];
             s.clear();
@@ -748,6 +783,7 @@ impl Acc {
                         .map(FixedStr::as_str_lossy)
                         .collect()
                 }),
+                value_tags: notes.map_or_else(Vec::new, |n| n.tags[..n.n_tags].to_vec()),
             });
         }
         Findings {

@@ -40,6 +40,8 @@
 //! - [`edm`]: exact data match: keyed-hash tables of the customer's records, their
 //!   bundle format, and row matching in the window (detectors named `edm:TABLE`).
 //! - `findings`: [`Findings`], fixed-size accumulators, [`render_table`].
+//! - [`tracking`]: keyed tags of detected values, for counting repeats across
+//!   messages without keeping a value.
 //! - `fuzzing`: entry points for the cargo-fuzz targets (hidden).
 //!
 //! Data flows MIME → transfer decoder → content sniffing → (zip → inflate →)
@@ -68,6 +70,7 @@ mod rtf;
 mod scanner;
 mod tar;
 mod text;
+pub mod tracking;
 mod zip;
 mod zipfind;
 

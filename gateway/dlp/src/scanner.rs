@@ -224,6 +224,17 @@ impl Scanner {
         f
     }
 
+    /// Tags every distinct value the identifier and pattern detectors find from now on
+    /// with `key` ([`crate::tracking`]): the tags come out in
+    /// [`crate::DetectorFinding::value_tags`].
+    pub fn track_values(&mut self, key: crate::tracking::ValueKey) {
+        let n = self.engine.names.len();
+        let tracked = (0..n)
+            .map(|det| self.engine.detectors.tracks_values(det))
+            .collect();
+        self.acc.track_values(key, tracked);
+    }
+
     /// Forgets the current message (e.g. the session aborted DATA).
     pub fn reset(&mut self) {
         self.walker.reset();

@@ -195,6 +195,7 @@ mod tests {
                 count_is_lower_bound: false,
                 locations: vec![],
                 samples: vec![],
+                value_tags: vec![],
             }],
             ..Findings::default()
         };

@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 
 use cordon_config::Action;
+use cordon_dlp::tracking::MAX_VALUE_TAGS;
 use cordon_dlp::Findings;
 use serde::Serialize;
 
@@ -36,7 +37,8 @@ pub const INCIDENT_BYTES: usize = std::mem::size_of::<Incident>()
     + MAX_INCIDENT_DETECTORS
         * (std::mem::size_of::<DetectorSummary>()
             + MAX_INCIDENT_NAME
-            + MAX_INCIDENT_SAMPLES * (std::mem::size_of::<String>() + MAX_INCIDENT_NAME));
+            + MAX_INCIDENT_SAMPLES * (std::mem::size_of::<String>() + MAX_INCIDENT_NAME)
+            + MAX_VALUE_TAGS * std::mem::size_of::<u64>());
 
 /// Incidents returned by one [`IncidentRing::since`] call at most, so one
 /// config-port answer stays within its frame size.
@@ -67,6 +69,11 @@ pub struct DetectorSummary {
     pub confidence: cordon_dlp::Confidence,
     /// Redacted samples from the engine.
     pub samples: Vec<String>,
+    /// Keyed tags of the detector's first distinct values (at most
+    /// [`cordon_dlp::tracking::MAX_VALUE_TAGS`]): the journal keeps them so repeats can
+    /// be counted; never printed or logged.
+    #[serde(skip)]
+    pub value_tags: Vec<u64>,
 }
 
 /// Something the DLP team should see.
@@ -125,6 +132,7 @@ impl Incident {
                 count: d.counts.low,
                 confidence: d.confidence,
                 samples: d.samples.clone(),
+                value_tags: d.value_tags.clone(),
             })
             .collect()
     }
@@ -165,6 +173,8 @@ impl Incident {
             cut(&mut d.name, MAX_INCIDENT_NAME);
             d.samples.truncate(MAX_INCIDENT_SAMPLES);
             d.samples.shrink_to_fit();
+            d.value_tags.truncate(MAX_VALUE_TAGS);
+            d.value_tags.shrink_to_fit();
             for x in &mut d.samples {
                 cut(x, MAX_INCIDENT_NAME);
             }
@@ -195,6 +205,7 @@ impl Incident {
                     d.name.capacity()
                         + d.samples.capacity() * std::mem::size_of::<String>()
                         + d.samples.iter().map(text).sum::<usize>()
+                        + d.value_tags.capacity() * std::mem::size_of::<u64>()
                 })
                 .sum::<usize>()
     }
@@ -305,6 +316,7 @@ mod tests {
                 count: 5,
                 confidence: cordon_dlp::Confidence::High,
                 samples: vec!["4556 **** **** 9855".into()],
+                value_tags: vec![0x5eed],
             }],
             kind: IncidentKind::Verdict,
             downstream_reply: None,
@@ -411,6 +423,7 @@ mod tests {
                 count: 9,
                 confidence: cordon_dlp::Confidence::Low,
                 samples: vec![huge.clone(); 20],
+                value_tags: vec![7; 100],
             })
             .collect();
         i.bound();

@@ -419,6 +419,7 @@ mod tests {
             count_is_lower_bound: false,
             locations: vec!["1".into()],
             samples: vec!["4556 **** **** 9855".into()],
+            value_tags: vec![],
         }
     }
     const CC_HIGH: Confidence = Confidence::High;

@@ -134,7 +134,11 @@ fn envelope_from_headers(message: &[u8]) -> (String, Vec<String>) {
 impl InspectorFactory for DlpInspectors {
     fn inspector(&self) -> Box<dyn Inspector> {
         Box::new(DlpInspector {
-            scanner: self.engine.scanner(),
+            scanner: {
+                let mut scanner = self.engine.scanner();
+                scanner.track_values(crate::incident_log::value_key(&self.durable.key));
+                scanner
+            },
             config: Arc::clone(&self.config),
             key: self.durable.key,
             incidents: Arc::clone(&self.durable.incidents),

@@ -25,7 +25,7 @@ use cordon_policy::{action_name, Incident, IncidentKind, LogSafe};
 use cordon_siem::Siem;
 use cordon_wire::{
     encode_audit_record, encode_incident_record, AuditRecord, Confidence, IncidentDetector,
-    JournalStatus, Verdict, INCIDENT_RECORD_MAX,
+    JournalStatus, ValueTags, Verdict, INCIDENT_RECORD_MAX,
 };
 use tokio::sync::{broadcast, oneshot};
 
@@ -72,6 +72,35 @@ const _: () = assert!(MIN_SEGMENT_BYTES as usize >= 56 + 60 + INCIDENT_RECORD_MA
 /// itself never keys the chain.
 pub fn journal_key(appliance_key: &[u8]) -> [u8; 32] {
     derive_key(appliance_key, JOURNAL_KEY_LABEL)
+}
+
+/// The label the value-tag key is derived under ([`value_key`]).
+pub const VALUE_KEY_LABEL: &[u8] = b"cordon value tags v1";
+
+/// The key of the engine's value tags (`cordon_dlp::tracking`): derived from the appliance
+/// key under its own label, so it is as secret as the stamp key, lives where it lives, and a
+/// tag says nothing to anyone without it.
+pub fn value_key(appliance_key: &[u8]) -> cordon_dlp::tracking::ValueKey {
+    let derived = derive_key(appliance_key, VALUE_KEY_LABEL);
+    let mut key = [0u8; cordon_dlp::tracking::VALUE_KEY_BYTES];
+    key.copy_from_slice(&derived[..cordon_dlp::tracking::VALUE_KEY_BYTES]);
+    cordon_dlp::tracking::ValueKey::new(key)
+}
+
+/// The value tags of `incident`'s detectors, in the record's form.
+pub fn value_tags(incident: &Incident) -> ValueTags {
+    let mut out = ValueTags::default();
+    for d in incident
+        .detectors
+        .iter()
+        .take(cordon_wire::limits::MAX_INCIDENT_DETECTORS)
+    {
+        let tags = &d.value_tags[..d.value_tags.len().min(cordon_wire::limits::MAX_VALUE_TAGS)];
+        let _ = out
+            .tags
+            .push(heapless::Vec::from_slice(tags).unwrap_or_default());
+    }
+    out
 }
 
 /// Worker `index`'s journal under `root`.
@@ -267,7 +296,7 @@ impl Writer {
                     let wire = wire_incident(i, 0, 0);
                     // `buf` is the encoding's compile-time bound, so this cannot fail; if it
                     // ever did, the record would be empty (skipped by readers), never cut.
-                    let n = encode_incident_record(&wire, &mut buf).unwrap_or(0);
+                    let n = encode_incident_record(&wire, &value_tags(i), &mut buf).unwrap_or(0);
                     records.push((time, buf[..n].to_vec()));
                 }
                 if let Some(a) = &s.audit {
@@ -490,6 +519,7 @@ const _: () = {
     assert!(cordon_policy::incident::MAX_INCIDENT_DETECTORS == wire::MAX_INCIDENT_DETECTORS);
     assert!(cordon_policy::incident::MAX_INCIDENT_SAMPLES == wire::MAX_INCIDENT_SAMPLES);
     assert!(cordon_policy::incident::MAX_INCIDENT_NAME == wire::MAX_SAMPLE_LEN);
+    assert!(cordon_dlp::tracking::MAX_VALUE_TAGS == wire::MAX_VALUE_TAGS);
     assert!(cordon_policy::incident::MAX_INCIDENT_TEXT <= wire::MAX_ADDRESS_LEN);
     assert!(cordon_policy::incident::MAX_INCIDENT_TEXT <= wire::MAX_TEXT_LEN);
 };

@@ -505,7 +505,7 @@ mod tests {
         assert_eq!(budget, by_hand);
         // docs/config.md's example for 150 MB messages on a 1.5 GiB board (default ring).
         let doc = classes(&[(120, 256 << 10), (16, 4 << 20), (2, 150 << 20)]);
-        assert_eq!(Pool::budget_for(256, &doc, 1024) >> 20, 1214);
+        assert_eq!(Pool::budget_for(256, &doc, 1024) >> 20, 1216);
         // One class of max_message_size per session: the budget before classes existed.
         let one = classes(&[(64, 35 << 20)]);
         assert_eq!(

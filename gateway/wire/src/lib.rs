@@ -44,8 +44,9 @@ pub use limits::{MAX_ENCODED_FRAME_LEN, MAX_FRAME_LEN, PROTOCOL_VERSION};
 pub use message::*;
 pub use postcard::experimental::max_size::MaxSize;
 pub use record::{
-    decode_audit_record, decode_incident_record, encode_audit_record, encode_incident_record,
-    AUDIT_RECORD_MAX, AUDIT_RECORD_VERSION, INCIDENT_RECORD_MAX, INCIDENT_RECORD_VERSION,
+    decode_audit_record, decode_incident_record, decode_incident_with_tags, encode_audit_record,
+    encode_incident_record, AUDIT_RECORD_MAX, AUDIT_RECORD_VERSION, INCIDENT_RECORD_MAX,
+    INCIDENT_RECORD_VERSION,
 };
 pub use upload::{
     config_chunk, detectors_chunk, scan_text_chunk, ChunkAction, UploadRequests, UploadState,

@@ -16,8 +16,9 @@
 /// prints it, with an envelope). Version 9: EDM tables (`BlobKind::Edm`, `EdmInstall`,
 /// `EdmList`, `EdmRemove`, `EdmTables`, `ErrorCode::InvalidEdm` and `OverBudget`). Version
 /// 10: the message trace (`QueryTrace`, `Trace`). Version 11: the log tail (`QueryLog`, `Log`).
-/// Version 12: `Status::buffers`, the message buffers by size class.
-pub const PROTOCOL_VERSION: u16 = 12;
+/// Version 12: `Status::buffers`, the message buffers by size class. Version 13: repeated values
+/// (`QueryRepeats`, `Repeats`).
+pub const PROTOCOL_VERSION: u16 = 13;
 
 /// Largest config TOML accepted: the example config is ~4 KiB; 64 KiB leaves room for large
 /// rule sets while the server can hold a staged config whole and validate it in one pass.
@@ -120,6 +121,20 @@ pub const MAX_INCIDENT_SAMPLES: usize = 3;
 
 /// Octets of a detector name or one redacted sample: `cordon_policy::MAX_INCIDENT_NAME`.
 pub const MAX_SAMPLE_LEN: usize = 64;
+
+/// Value tags per detector in one incident record: `cordon_dlp::tracking::MAX_VALUE_TAGS`.
+pub const MAX_VALUE_TAGS: usize = 32;
+
+/// Detectors one `Repeats` answer lists: a message meets a handful of identifier types;
+/// the busiest 16 fit a frame with room to spare.
+pub const MAX_REPEAT_DETECTORS: usize = 16;
+
+/// Repeated values one `Repeats` answer lists (the most widespread first), each with the
+/// first few incidents that carried it.
+pub const MAX_REPEAT_TOP: usize = 16;
+
+/// Incidents named per repeated value: enough to open one with `incidents show`.
+pub const MAX_REPEAT_INCIDENTS: usize = 4;
 
 /// Findings in a scan report: the report says how many more there were.
 pub const MAX_FINDINGS: usize = 32;

@@ -18,6 +18,7 @@ use crate::limits::{
 };
 use crate::limits::{EDM_KEY_LEN, MAX_EDM_LEN, MAX_EDM_TABLES};
 use crate::limits::{MAX_BUFFER_CLASSES, MAX_LOG_LINE_LEN, MAX_LOG_PER_PAGE, MAX_LOG_SOURCES};
+use crate::limits::{MAX_REPEAT_DETECTORS, MAX_REPEAT_INCIDENTS, MAX_REPEAT_TOP, MAX_VALUE_TAGS};
 
 /// Short identifier text (versions, board and counter names).
 pub type Name = String<MAX_NAME_LEN>;
@@ -194,11 +195,15 @@ pub enum Request {
         max: u16,
         level: u8,
     },
+    /// Values that recur across incidents (the same card numbers in several messages),
+    /// counted on the appliance from the keyed value tags in the incident journals; no
+    /// value is stored or sent. Answered by `Response::Repeats`.
+    QueryRepeats(RepeatQuery),
 }
 
 impl Request {
     /// Number of variants; a decoded tag at or above it is an unknown request.
-    pub const VARIANTS: u32 = 28;
+    pub const VARIANTS: u32 = 29;
 }
 
 /// Every response of the config port.
@@ -289,6 +294,8 @@ pub enum Response {
     Trace(TracePage),
     /// Answer to `QueryLog`.
     Log(LogPage),
+    /// Answer to `QueryRepeats`.
+    Repeats(RepeatReport),
 }
 
 /// One line of the log tail.
@@ -341,7 +348,7 @@ pub struct TracePage {
 
 impl Response {
     /// Number of variants; a decoded tag at or above it is an unknown response.
-    pub const VARIANTS: u32 = 27;
+    pub const VARIANTS: u32 = 28;
 }
 
 /// The EDM tables of the appliance and the budgets they live in.
@@ -877,4 +884,66 @@ pub struct AuditPage {
     pub next: u64,
     /// The journal was read to its end.
     pub done: bool,
+}
+
+/// The keyed tags of the values an incident's detectors found, in the incident record only
+/// (not on the port): `tags[i]` belongs to `detectors[i]` of the incident.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct ValueTags {
+    pub tags: Vec<Vec<u64, MAX_VALUE_TAGS>, MAX_INCIDENT_DETECTORS>,
+}
+
+/// Which incidents `QueryRepeats` counts over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct RepeatQuery {
+    /// Unix seconds: incidents at or after this time (all the journals hold when `None`).
+    pub after_unix: Option<u64>,
+    /// Only this detector's values.
+    pub detector: Option<Sample>,
+}
+
+/// One detector's values over the incidents counted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct RepeatDetector {
+    pub detector: Sample,
+    /// Distinct values seen (by tag).
+    pub distinct: u32,
+    /// Distinct values seen in two messages or more.
+    pub repeated: u32,
+    /// Messages with a value of this detector.
+    pub messages: u32,
+    /// Messages with at least one of the repeated values.
+    pub repeat_messages: u32,
+}
+
+/// One value seen in several messages, named by its tag only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct RepeatValue {
+    pub detector: Sample,
+    /// The first 32 bits of the value's keyed tag: tells values apart in one answer; says
+    /// nothing about the value without the appliance's key.
+    pub tag: u32,
+    pub messages: u32,
+    pub first_unix: u64,
+    pub last_unix: u64,
+    /// The first incidents that carried it.
+    pub incidents: Vec<Cursor, MAX_REPEAT_INCIDENTS>,
+}
+
+/// Answer to `QueryRepeats`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct RepeatReport {
+    /// Incidents read (those with tagged values and those without).
+    pub incidents: u64,
+    /// Incidents with at least one tagged value.
+    pub messages: u32,
+    /// Every journal was read to its end and every value counted: when false, the read
+    /// budget or the value table ran out and the counts are lower bounds.
+    pub complete: bool,
+    /// Distinct values left uncounted because the value table was full.
+    pub untracked: u32,
+    /// Per detector, the most repeated first.
+    pub detectors: Vec<RepeatDetector, MAX_REPEAT_DETECTORS>,
+    /// The values seen in the most messages (two or more), the most widespread first.
+    pub top: Vec<RepeatValue, MAX_REPEAT_TOP>,
 }

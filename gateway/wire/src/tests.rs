@@ -137,6 +137,10 @@ fn every_request() -> StdVec<Request> {
             max: 16,
             level: 2,
         },
+        Request::QueryRepeats(RepeatQuery {
+            after_unix: Some(1_796_000_000),
+            detector: Some(s("credit_card")),
+        }),
     ]
 }
 
@@ -376,7 +380,48 @@ fn every_response() -> StdVec<Response> {
             next: Vec::from_slice(&[12, 0, 8]).unwrap(),
             supervisor: 2,
         }),
+        Response::Repeats(repeat_report(1)),
     ]
+}
+
+/// A `Repeats` answer with `n` detectors and values (at most the lists' bounds).
+fn repeat_report(n: usize) -> RepeatReport {
+    let name: StdString = "d".repeat(MAX_NAME_LEN);
+    let mut detectors = Vec::new();
+    let mut top = Vec::new();
+    for i in 0..n {
+        let _ = detectors.push(RepeatDetector {
+            detector: s(&name),
+            distinct: u32::MAX,
+            repeated: u32::MAX - i as u32,
+            messages: u32::MAX,
+            repeat_messages: u32::MAX,
+        });
+        let mut incidents = Vec::new();
+        while incidents
+            .push(Cursor {
+                worker: u16::MAX,
+                seq: u64::MAX,
+            })
+            .is_ok()
+        {}
+        let _ = top.push(RepeatValue {
+            detector: s(&name),
+            tag: u32::MAX,
+            messages: u32::MAX,
+            first_unix: u64::MAX,
+            last_unix: u64::MAX,
+            incidents,
+        });
+    }
+    RepeatReport {
+        incidents: u64::MAX,
+        messages: u32::MAX,
+        complete: false,
+        untracked: u32::MAX,
+        detectors,
+        top,
+    }
 }
 
 fn audit_record() -> AuditRecord {
@@ -406,7 +451,7 @@ fn audit_records_round_trip_and_are_not_incidents() {
     assert_eq!(back.subject, record.subject);
     assert_eq!(crate::decode_incident_record(&buf[..n]), None);
     let mut inc = [0u8; crate::INCIDENT_RECORD_MAX];
-    let n = crate::encode_incident_record(&incident(3), &mut inc).unwrap();
+    let n = crate::encode_incident_record(&incident(3), &ValueTags::default(), &mut inc).unwrap();
     assert_eq!(crate::decode_audit_record(&inc[..n]), None);
     const { assert!(crate::AUDIT_RECORD_MAX <= crate::INCIDENT_RECORD_MAX) };
 }
@@ -468,6 +513,7 @@ fn biggest_responses() -> StdVec<Response> {
             next: u64::MAX,
             oldest: u64::MAX,
         }),
+        Response::Repeats(repeat_report(MAX_REPEAT_DETECTORS.max(MAX_REPEAT_TOP))),
     ]
 }
 
@@ -960,8 +1006,15 @@ fn app_error_text_is_cut_at_a_char_boundary() {
 fn an_incident_record_round_trips_without_its_number_and_refuses_other_versions() {
     let mut buf = [0u8; INCIDENT_RECORD_MAX];
     let i = incident(42);
-    let n = encode_incident_record(&i, &mut buf).unwrap();
+    let mut tags = ValueTags::default();
+    while tags
+        .tags
+        .push(Vec::from_slice(&[u64::MAX; MAX_VALUE_TAGS]).unwrap())
+        .is_ok()
+    {}
+    let n = encode_incident_record(&i, &tags, &mut buf).unwrap();
     assert_eq!(buf[0], INCIDENT_RECORD_VERSION);
+    assert_eq!(decode_incident_with_tags(&buf[..n]).unwrap().1, tags);
     let back = decode_incident_record(&buf[..n]).unwrap();
     assert_eq!((back.worker, back.seq), (0, 0));
     assert_eq!(
@@ -975,5 +1028,24 @@ fn an_incident_record_round_trips_without_its_number_and_refuses_other_versions(
     buf[0] = INCIDENT_RECORD_VERSION + 1;
     assert_eq!(decode_incident_record(&buf[..n]), None);
     assert_eq!(decode_incident_record(&[]), None);
-    assert_eq!(encode_incident_record(&incident(1), &mut [0u8; 8]), None);
+    assert_eq!(
+        encode_incident_record(&incident(1), &ValueTags::default(), &mut [0u8; 8]),
+        None
+    );
+}
+
+#[test]
+fn a_version_1_record_reads_as_an_incident_without_tags() {
+    // Version 1: the version octet and the incident, nothing after (journals written by the
+    // firmware before value tags).
+    let i = Incident {
+        worker: 0,
+        seq: 0,
+        ..incident(7)
+    };
+    let mut buf = [0u8; INCIDENT_RECORD_MAX];
+    buf[0] = 1;
+    let n = postcard::to_slice(&i, &mut buf[1..]).unwrap().len() + 1;
+    let (back, tags) = decode_incident_with_tags(&buf[..n]).unwrap();
+    assert_eq!((back, tags), (i, ValueTags::default()));
 }

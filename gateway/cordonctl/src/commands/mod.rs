@@ -10,6 +10,7 @@ pub(crate) mod incidents;
 pub(crate) mod journal;
 pub(crate) mod log;
 pub(crate) mod policy;
+pub(crate) mod repeats;
 pub(crate) mod scan;
 pub(crate) mod status;
 pub(crate) mod tls;

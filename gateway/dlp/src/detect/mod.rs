@@ -372,6 +372,16 @@ pub(crate) struct Detectors {
     pub(crate) edm_base: usize,
 }
 
+impl Detectors {
+    /// Whether detector `det` finds values worth tagging ([`crate::tracking`]): the built-in
+    /// identifiers and secrets and the custom patterns; not keyword dictionaries (their
+    /// "values" are the dictionary's own words) nor EDM tables (a row, not a value).
+    pub(crate) fn tracks_values(&self, det: usize) -> bool {
+        det < self.dict_base
+            || (self.pattern_base..self.pattern_base + self.patterns.len()).contains(&det)
+    }
+}
+
 impl std::fmt::Debug for Detectors {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Detectors")
