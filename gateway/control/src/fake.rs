@@ -275,7 +275,7 @@ impl Backend for FakeBackend {
                 break;
             }
             next[usize::from(source)] = seq + 1;
-            let rank = ["error", "warn", "info", "debug", "trace"]
+            let rank = cordon_wire::limits::LOG_LEVELS
                 .iter()
                 .position(|l| *l == lvl)
                 .unwrap_or(0);

@@ -102,6 +102,11 @@ pub const MAX_LOG_LINE_LEN: usize = 488;
 /// (`cordon_config::MAX_SLOT_CLASSES`, a test in cordon ties the two).
 pub const MAX_BUFFER_CLASSES: usize = 8;
 
+/// `QueryLog`'s levels, most severe first: `level` is an index into this list, and a
+/// `LogEntry` names one of them (the appliance's log ring numbers them alike:
+/// `cordon_metrics::log::LEVELS`, a test in cordon ties the two).
+pub const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+
 /// Log sources: every worker, then the supervisor.
 pub const MAX_LOG_SOURCES: usize = MAX_WORKERS + 1;
 

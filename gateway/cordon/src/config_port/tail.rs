@@ -58,6 +58,7 @@ mod tests {
     #[test]
     fn a_log_line_fits_the_wire_whole() {
         assert_eq!(LINE_TEXT, MAX_LOG_LINE_LEN);
+        assert_eq!(cordon_metrics::log::LEVELS, cordon_wire::limits::LOG_LEVELS);
         assert_eq!(MAX_LOG_SOURCES, MAX_WORKERS + 1);
     }
 }

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use cordon_wire::limits::MAX_LOG_PER_PAGE;
+use cordon_wire::limits::{LOG_LEVELS as LEVELS, MAX_LOG_PER_PAGE};
 use cordon_wire::{LogEntry, LogPage, Request, Response};
 use cordonctl::CtlError;
 
@@ -15,9 +15,6 @@ use crate::time;
 
 /// How often `--follow` asks for new lines.
 const FOLLOW_EVERY: Duration = Duration::from_secs(1);
-
-/// The levels `--level` takes, most severe first (the wire's numbering).
-pub(crate) const LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
 
 /// Parses `--level`: a name (or syslog's `err`/`warning`), or 0..4.
 pub(crate) fn parse_level(s: &str) -> Result<u8, String> {
@@ -48,13 +45,13 @@ fn source(e: &LogEntry, supervisor: u16) -> String {
     }
 }
 
-fn print(page: &LogPage, as_json: bool) {
-    for e in &page.lines {
+fn print(lines: &[LogEntry], supervisor: u16, as_json: bool) {
+    for e in lines {
         if as_json {
             let v = serde_json::json!({
                 "time": time::rfc3339_ms(e.time_ms),
                 "time_ms": e.time_ms,
-                "source": source(e, page.supervisor),
+                "source": source(e, supervisor),
                 "seq": e.seq,
                 "level": e.level.as_str(),
                 "text": e.text.as_str(),
@@ -64,7 +61,7 @@ fn print(page: &LogPage, as_json: bool) {
             println!(
                 "{} {:<10} {:<5} {}",
                 time::rfc3339_ms(e.time_ms),
-                source(e, page.supervisor),
+                source(e, supervisor),
                 e.level.as_str(),
                 e.text
             );
@@ -103,11 +100,6 @@ pub(crate) async fn log(
         .iter()
         .map(|n| n.saturating_sub(lines as u64))
         .collect();
-    let mut backlog = LogPage {
-        lines: heapless::Vec::new(),
-        next: heapless::Vec::new(),
-        supervisor: newest.supervisor,
-    };
     let mut all: Vec<LogEntry> = Vec::new();
     if lines > 0 {
         loop {
@@ -130,10 +122,7 @@ pub(crate) async fn log(
             LEVELS[usize::from(level)]
         );
     }
-    for chunk in all.chunks(MAX_LOG_PER_PAGE) {
-        backlog.lines = heapless::Vec::from_slice(chunk).unwrap_or_default();
-        print(&backlog, as_json);
-    }
+    print(&all, newest.supervisor, as_json);
     if !follow {
         return Ok(());
     }
@@ -141,7 +130,7 @@ pub(crate) async fn log(
         tokio::time::sleep(FOLLOW_EVERY).await;
         let p = page(&mut client, &at, MAX_LOG_PER_PAGE, level).await?;
         at = p.next.iter().copied().collect();
-        print(&p, as_json);
+        print(&p.lines, p.supervisor, as_json);
     }
 }
 
