@@ -11,7 +11,8 @@
 //! - [`faulty`]: a fault-injecting smart host, scriptable per SMTP step.
 //! - [`client`]: [`Client`], a small blocking SMTP client for hand-made sessions.
 //! - [`mail`]: test messages and their DATA form.
-//! - [`port`]: [`ctl`] (`cordonctl` against a gateway's socket) and messages that make an
+//! - [`port`]: [`ctl`] (`cordonctl` against a gateway's socket), [`Follow`] (a `--follow`
+//!   read line by line), [`Terminal`] (`cordonctl` on a pseudo-terminal) and messages that make an
 //!   incident.
 //! - [`certs`]: [`Certs`], a test CA and certificates made with rcgen.
 //!
@@ -37,7 +38,7 @@ pub use gateway::{Cfg, Gateway, Supervised};
 pub use mail::{dot_stuff, make_message};
 pub use peers::{swaks, Capture, Captured, FakeBehaviour, FakeSmarthost, Postfix, Sink};
 pub use port::{
-    ctl, ctl_in_terminal, send_ssn, ssn_message, Terminal, BLOCK_CARDS, BLOCK_CARDS_QUARANTINE_SSN,
-    CARDS,
+    ctl, ctl_in_terminal, send_ssn, ssn_message, Follow, Terminal, BLOCK_CARDS,
+    BLOCK_CARDS_QUARANTINE_SSN, CARDS,
 };
 pub use support::{bin, free_port, repo_root, wait_until, TempDir, PYTHON, STEP};

@@ -75,6 +75,59 @@ action = "quarantine"
 "#
 );
 
+/// `cordonctl --socket SOCKET ARGS` left running (a `--follow`) with its stdout on a pipe, read
+/// line by line on a thread of its own so that every wait is bounded; killed on drop.
+#[derive(Debug)]
+pub struct Follow {
+    child: std::process::Child,
+    rx: std::sync::mpsc::Receiver<String>,
+    /// Every line read so far.
+    pub seen: Vec<String>,
+}
+
+impl Follow {
+    pub fn spawn(socket: &Path, args: &[&str]) -> Follow {
+        let mut child = Command::new(bin("cordonctl"))
+            .arg("--socket")
+            .arg(socket)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("run cordonctl");
+        let out = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(out)).map_while(Result::ok)
+            {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Follow {
+            child,
+            rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (bounded) until `done` holds for the lines read so far.
+    pub fn wait_for(&mut self, what: &str, done: impl Fn(&[String]) -> bool) {
+        crate::support::wait_until(what, crate::STEP, || {
+            self.seen.extend(self.rx.try_iter());
+            done(&self.seen).then_some(())
+        });
+    }
+}
+
+impl Drop for Follow {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// `cordonctl --socket SOCKET ARGS` as an administrator runs it at a terminal: stdout and
 /// stderr on a pseudo-terminal (80 x 24, `TERM=xterm-256color`, `NO_COLOR` unset unless `env`
 /// sets it), stdin closed. What the terminal receives is read as it comes, its `\r\n` (the

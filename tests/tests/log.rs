@@ -3,7 +3,7 @@
 //! by level and follows new ones; under `cordon supervise` one port shows the supervisor's
 //! lines and every worker's.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use cordon_tests::*;
 
@@ -71,47 +71,17 @@ fn the_gateways_own_log_is_read_filtered_and_followed_over_the_port() {
 
     // Follow: a line logged after cordonctl started arrives without asking again. A SIGHUP
     // reload logs one. The lines are read on a thread so the wait is bounded.
-    let mut follow = Command::new(bin("cordonctl"))
-        .args([
-            "--socket",
-            socket.to_str().unwrap(),
-            "--json",
-            "log",
-            "-n",
-            "1",
-            "--follow",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let out = follow.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in std::io::BufRead::lines(std::io::BufReader::new(out)).map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut seen = Vec::new();
-    wait_until("the follow's first line", STEP, || {
-        seen.extend(rx.try_iter());
-        (!seen.is_empty()).then_some(())
-    });
+    let mut follow = Follow::spawn(&socket, &["--json", "log", "-n", "1", "--follow"]);
+    follow.wait_for("the follow's first line", |seen| !seen.is_empty());
     let status = Command::new("kill")
         .args(["-HUP", &gw.pid().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    wait_until("the reload's line in the follow", STEP, || {
-        seen.extend(rx.try_iter());
+    follow.wait_for("the reload's line in the follow", |seen| {
         seen.iter()
             .any(|l| l.contains("SIGHUP: configuration reloaded"))
-            .then_some(())
     });
-    let _ = follow.kill();
-    let _ = follow.wait();
 }
 
 #[test]

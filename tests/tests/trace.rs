@@ -3,8 +3,6 @@
 //! port (`cordonctl trace`); under `cordon supervise` one worker's port lists the messages of
 //! every worker (the trace lives in the shared metric region).
 
-use std::process::{Command, Stdio};
-
 use cordon_tests::*;
 
 fn message(subject: &str, body: &str) -> Vec<u8> {
@@ -91,45 +89,17 @@ fn every_message_is_traced_with_its_verdict_rule_and_reason() {
 
     // Follow: the messages so far, then a new one without asking again. The lines are read on
     // a thread of their own so the wait is bounded.
-    let mut follow = Command::new(bin("cordonctl"))
-        .args([
-            "--socket",
-            socket.to_str().unwrap(),
-            "--json",
-            "trace",
-            "--follow",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let out = follow.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in std::io::BufRead::lines(std::io::BufReader::new(out)).map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut seen = Vec::new();
-    wait_until("the follow's first lines", STEP, || {
-        seen.extend(rx.try_iter());
-        (seen.len() >= 3).then_some(())
-    });
+    let mut follow = Follow::spawn(&socket, &["--json", "trace", "--follow"]);
+    follow.wait_for("the follow's first lines", |seen| seen.len() >= 3);
     assert_eq!(send(&gw, "later", "see you"), 250);
-    wait_until("the new message in the follow", STEP, || {
-        seen.extend(rx.try_iter());
-        seen.iter()
-            .any(|l| l.contains("<later@contoso.com>"))
-            .then_some(())
+    follow.wait_for("the new message in the follow", |seen| {
+        seen.iter().any(|l| l.contains("<later@contoso.com>"))
     });
+    let seen = &follow.seen;
     assert!(
         seen[..3].iter().any(|l| l.contains("<clean@contoso.com>")),
         "{seen:?}"
     );
-    let _ = follow.kill();
-    let _ = follow.wait();
 }
 
 #[test]
