@@ -215,6 +215,19 @@ impl Gateway {
         Client::connect(self.port)
     }
 
+    /// One session that sends a text message from `from` to bob@fabrikam.example (its
+    /// Message-ID made from `subject`) and quits; the reply to the data.
+    pub fn send_text(&self, from: &str, subject: &str, body: &str) -> crate::Reply {
+        let msg = format!(
+            "From: {from}\r\nTo: bob@fabrikam.example\r\nSubject: {subject}\r\nMessage-ID: <{subject}@contoso.com>\r\n\r\n{body}\r\n"
+        );
+        let mut c = self.client();
+        c.hello();
+        let r = c.send_mail(from, &["bob@fabrikam.example"], msg.as_bytes());
+        c.cmd("QUIT");
+        r
+    }
+
     /// Sends SIGTERM, waits for a clean exit and returns the whole log (which ends with the
     /// counters cordon prints when it stops).
     pub fn terminate_logs(mut self) -> String {

@@ -39,6 +39,6 @@ pub use mail::{dot_stuff, make_message};
 pub use peers::{swaks, Capture, Captured, FakeBehaviour, FakeSmarthost, Postfix, Sink};
 pub use port::{
     ctl, ctl_in_terminal, send_ssn, ssn_message, Follow, Terminal, BLOCK_CARDS,
-    BLOCK_CARDS_QUARANTINE_SSN, CARDS,
+    BLOCK_CARDS_QUARANTINE_SSN, CARDS, EDM_SCHEMA,
 };
 pub use support::{bin, free_port, repo_root, wait_until, TempDir, PYTHON, STEP};

@@ -42,6 +42,40 @@ pub fn send_ssn(gw: &Gateway, subject: &str) -> u16 {
     .code
 }
 
+/// An EDM schema of six columns, two of them primary (card and e-mail): the 48-byte row of
+/// issue 20's acceptance figure, used by the EDM tests and tests/peers/edm_table.py's tables.
+pub const EDM_SCHEMA: &str = r#"
+min_fields = 3
+proximity = 300
+
+[[column]]
+name = "card"
+type = "digits"
+primary = "credit_card"
+
+[[column]]
+name = "email"
+type = "email"
+primary = "email"
+
+[[column]]
+name = "first_name"
+type = "name"
+
+[[column]]
+name = "last_name"
+type = "name"
+
+[[column]]
+name = "dob"
+type = "date"
+date_order = "dmy"
+
+[[column]]
+name = "postcode"
+type = "code"
+"#;
+
 /// Five distinct Luhn-valid card numbers: [`BLOCK_CARDS`] blocks a message with all of them.
 pub const CARDS: &str = "4556 5260 1815 9081, 5425 3016 6131 8608, 4929 9139 0996 0308, 2221 8246 2819 4823, 3714 199351 81902";
 

@@ -26,37 +26,7 @@ storage_bytes = "4MiB"
 "#;
 
 /// Six columns, two of them primary: the 48-byte row of the acceptance figure.
-const SCHEMA: &str = r#"
-min_fields = 3
-proximity = 300
-
-[[column]]
-name = "card"
-type = "digits"
-primary = "credit_card"
-
-[[column]]
-name = "email"
-type = "email"
-primary = "email"
-
-[[column]]
-name = "first_name"
-type = "name"
-
-[[column]]
-name = "last_name"
-type = "name"
-
-[[column]]
-name = "dob"
-type = "date"
-date_order = "dmy"
-
-[[column]]
-name = "postcode"
-type = "code"
-"#;
+const SCHEMA: &str = EDM_SCHEMA;
 
 /// Rows in the table: small enough for CI, large enough that rows share names.
 const ROWS: usize = 2_000;
@@ -304,18 +274,7 @@ impl Appliance {
 }
 
 fn send(gw: &Gateway, subject: &str, body: &str) -> Reply {
-    let msg = format!(
-        "From: carol@contoso.com\r\nTo: bob@fabrikam.example\r\nSubject: {subject}\r\nMessage-ID: <{subject}@contoso.com>\r\n\r\n{body}\r\n"
-    );
-    let mut c = gw.client();
-    c.hello();
-    let r = c.send_mail(
-        "carol@contoso.com",
-        &["bob@fabrikam.example"],
-        msg.as_bytes(),
-    );
-    c.cmd("QUIT");
-    r
+    gw.send_text("carol@contoso.com", subject, body)
 }
 
 /// Row `r`'s card, its last name in another case and its birth date in one of three other

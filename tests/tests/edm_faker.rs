@@ -33,38 +33,8 @@ const FAKER_VENV_DEFAULT: &str = "/var/cache/cordon/faker-";
 /// on a shared 2-core machine); the debug `cordonctl` hashes them in about 1 s.
 const CHILD_LIMIT_PER_100K: Duration = Duration::from_secs(240);
 
-/// The schema of tests/peers/edm_table.py's columns: two primary ones, 48 bytes per row.
-const SCHEMA: &str = r#"
-min_fields = 3
-proximity = 300
-
-[[column]]
-name = "card"
-type = "digits"
-primary = "credit_card"
-
-[[column]]
-name = "email"
-type = "email"
-primary = "email"
-
-[[column]]
-name = "first_name"
-type = "name"
-
-[[column]]
-name = "last_name"
-type = "name"
-
-[[column]]
-name = "dob"
-type = "date"
-date_order = "dmy"
-
-[[column]]
-name = "postcode"
-type = "code"
-"#;
+/// The schema of tests/peers/edm_table.py's columns: the six-column, 48-byte row.
+const SCHEMA: &str = EDM_SCHEMA;
 
 /// The rule, and `[edm]` budgets that hold `rows` rows of 48 bytes (each worker's copy) and
 /// twice the bundle on disk (power-safe replacement).
@@ -170,19 +140,8 @@ fn reformatted(card: &str, last: &str, dob: &str) -> String {
 }
 
 fn send(gw: &Gateway, subject: &str, lines: &[String]) -> Reply {
-    let msg = format!(
-        "From: carol@contoso.com\r\nTo: bob@fabrikam.example\r\nSubject: {subject}\r\nMessage-ID: <{subject}@contoso.com>\r\n\r\nthe accounts:\r\n{}\r\n",
-        lines.concat()
-    );
-    let mut c = gw.client();
-    c.hello();
-    let r = c.send_mail(
-        "carol@contoso.com",
-        &["bob@fabrikam.example"],
-        msg.as_bytes(),
-    );
-    c.cmd("QUIT");
-    r
+    let body = format!("the accounts:\r\n{}", lines.concat());
+    gw.send_text("carol@contoso.com", subject, &body)
 }
 
 #[test]

@@ -24,18 +24,7 @@ const C: &str = "4929 9139 0996 0308";
 const D: &str = "2221 8246 2819 4823";
 
 fn send(gw: &Gateway, subject: &str, body: &str) -> u16 {
-    let msg = format!(
-        "From: carol@contoso.com\r\nTo: bob@fabrikam.example\r\nSubject: {subject}\r\nMessage-ID: <{subject}@contoso.com>\r\n\r\n{body}\r\n"
-    );
-    let mut c = gw.client();
-    c.hello();
-    let r = c.send_mail(
-        "carol@contoso.com",
-        &["bob@fabrikam.example"],
-        msg.as_bytes(),
-    );
-    c.cmd("QUIT");
-    r.code
+    gw.send_text("carol@contoso.com", subject, body).code
 }
 
 fn repeats(socket: &Path, args: &[&str]) -> serde_json::Value {

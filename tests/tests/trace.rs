@@ -10,15 +10,7 @@ fn message(subject: &str, body: &str) -> Vec<u8> {
 }
 
 fn send(gw: &Gateway, subject: &str, body: &str) -> u16 {
-    let mut c = gw.client();
-    c.hello();
-    let r = c.send_mail(
-        "alice@contoso.com",
-        &["bob@fabrikam.example"],
-        &message(subject, body),
-    );
-    c.cmd("QUIT");
-    r.code
+    gw.send_text("alice@contoso.com", subject, body).code
 }
 
 /// `cordonctl --json trace ARGS`, one object per message.
