@@ -151,6 +151,10 @@ impl Backend for FakeBackend {
             software: bounded("0.1.0-test"),
             board: bounded("fake-board"),
             uptime_secs: 3725,
+            started_unix: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+                .saturating_sub(3725),
             workers,
             sessions: 6,
             memory: MemoryStatus {

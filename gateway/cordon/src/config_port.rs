@@ -49,6 +49,8 @@ mod tail;
 #[derive(Debug)]
 pub struct GatewayBackend {
     started: Instant,
+    /// The same moment on the wall clock, for `Status.started_unix`.
+    started_unix: u64,
     board: String,
     /// The config file `cordon run` was given.
     file: PathBuf,
@@ -202,6 +204,9 @@ impl GatewayBackend {
             journals,
             worker: serving.worker,
             started: Instant::now(),
+            started_unix: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
             board: serving.board,
             file: serving.file,
             persisted,

@@ -1072,6 +1072,7 @@ fn json_outputs_match_the_documented_schemas() {
             ("software", "string"),
             ("board", "string"),
             ("uptime_secs", "integer"),
+            ("started_unix", "integer"),
             ("started", "string"),
             ("workers", "array"),
             ("sessions", "integer"),

@@ -394,6 +394,9 @@ pub struct Status {
     pub software: Name,
     pub board: Name,
     pub uptime_secs: u64,
+    /// When the answering worker started (Unix seconds), so a client shows one start time
+    /// rather than its own clock minus `uptime_secs`, which moves by a second between calls.
+    pub started_unix: u64,
     pub workers: Vec<WorkerStatus, MAX_WORKERS>,
     /// SMTP sessions open now, over all workers.
     pub sessions: u32,

@@ -170,6 +170,7 @@ fn every_response() -> StdVec<Response> {
             software: s("0.1.0"),
             board: s("qemu-x86_64"),
             uptime_secs: 3600,
+            started_unix: 1_780_000_000,
             workers: Vec::from_slice(&[WorkerStatus {
                 index: 0,
                 core: Some(1),

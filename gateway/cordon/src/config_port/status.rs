@@ -77,6 +77,7 @@ impl GatewayBackend {
             software: bounded(concat!("cordon ", env!("CARGO_PKG_VERSION"))),
             board: bounded(&self.board),
             uptime_secs: self.started.elapsed().as_secs(),
+            started_unix: self.started_unix,
             sessions: workers.iter().map(|w| w.sessions).sum(),
             workers,
             memory: MemoryStatus {

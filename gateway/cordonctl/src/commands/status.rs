@@ -28,7 +28,7 @@ pub(crate) async fn status(port: &Port, as_json: bool) -> Result<(), CtlError> {
         )));
     };
     let now = time::now();
-    let started = now.saturating_sub(s.uptime_secs);
+    let started = s.started_unix;
     let problems = problems(&s, now);
     let state = if problems.is_empty() {
         "running".to_owned()
