@@ -11,11 +11,7 @@
 set -eu -o pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
-apt_need gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
-firmware_target
-binfmt_aarch64
-export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=aarch64-linux-gnu-gcc
-export CC_aarch64_unknown_linux_musl=aarch64-linux-gnu-gcc
+aarch64_cross
 step "build (x86-64)" cargo build --release --locked -p cordon-proxy --example cipher_cost
 step "build (aarch64 musl)" cargo build --release --locked -p cordon-proxy --example cipher_cost \
     --target aarch64-unknown-linux-musl

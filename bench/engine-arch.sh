@@ -17,11 +17,7 @@
 set -eu -o pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
-apt_need gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
-firmware_target
-binfmt_aarch64
-export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=aarch64-linux-gnu-gcc
-export CC_aarch64_unknown_linux_musl=aarch64-linux-gnu-gcc
+aarch64_cross
 iters=${ENGINE_ARCH_ITERS:-20}
 mb=${ENGINE_ARCH_MB:-1}
 

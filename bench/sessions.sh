@@ -24,17 +24,8 @@ apt_need "${BENCH_PACKAGES[@]}"
 step "release build" cargo build --release --locked -p cordon
 cordon_bin=$repo/target/release/cordon
 LIFE=900
-work=$(mktemp -d /tmp/cordon-sessions.XXXXXX)
-chmod 755 "$work"
-pids=()
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_work sessions
+chmod 755 "$work"   # smtp-sink runs as nobody
 read -r p_sink p_cordon < <(python3 tests/peers/free_ports.py 2)
 timeout $LIFE smtp-sink -c -u nobody -m 600 "127.0.0.1:$p_sink" 1024 >"$work/sink.out" 2>&1 &
 pids+=($!)
@@ -52,10 +43,7 @@ PY
 timeout $LIFE "$cordon_bin" run --config "$work/cordon.toml" 2>"$work/cordon.log" &
 pids+=($!)
 timeout_pid=$!
-for i in $(seq 600); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$p_cordon") 2>/dev/null && break
-    sleep 0.1
-done
+wait_port cordon "$p_cordon" "$work/cordon.log"
 cordon_pid=$(pgrep -P "$timeout_pid")
 sed -n 's/.*\(cordon started; memory budget .*\) version=.*/\1/p' "$work/cordon.log" | head -1
 budget_mib=$(sed -n 's/.*budget_mib=\([0-9]*\).*/\1/p' "$work/cordon.log" | head -1)

@@ -26,16 +26,7 @@ apt_need openssl python3
 step "release build" cargo build --release --locked -p cordon
 cordon_bin=$repo/target/release/cordon
 LIFE=1800
-work=$(mktemp -d /tmp/cordon-tls.XXXXXX)
-pids=()
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_work tls
 
 # A test CA and a certificate for localhost (P-256), used by cordon's listener and the sink.
 (
@@ -76,10 +67,7 @@ for c in p t; do
     pids+=($!)
     tpid=$!
     port_var=c_$c
-    for i in $(seq 600); do
-        (exec 3<>"/dev/tcp/127.0.0.1/${!port_var}") 2>/dev/null && break
-        sleep 0.1
-    done
+    wait_port "cordon ($c)" "${!port_var}" "$work/cordon-$c.log"
     CPID[$c]=$(pgrep -P "$tpid")
 done
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

@@ -138,6 +138,50 @@ binfmt_aarch64() {
         || grep -v '^#' /usr/lib/binfmt.d/qemu-aarch64.conf > /proc/sys/fs/binfmt_misc/register
 }
 
+# aarch64_cross: what building for the firmware target and running its binaries under
+# qemu-user need on the host (.cargo/config.toml names the cross linker and C compiler).
+aarch64_cross() {
+    apt_need gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
+    firmware_target
+    binfmt_aarch64
+}
+
+# ---- the benchmarks' processes (bench/) ---------------------------------------------------------
+# bench_work NAME: $work, a fresh temporary directory, and $pids, the processes that the EXIT trap
+# stops and waits for before it removes $work. A script with more to stop sets bench_on_stop to a
+# command, run between the two.
+bench_work() {
+    work=$(mktemp -d "/tmp/cordon-$1.XXXXXX")
+    pids=()
+    bench_on_stop=:
+    trap bench_cleanup EXIT
+    trap 'exit 130' INT TERM
+}
+
+bench_cleanup() {
+    local pid
+    for pid in "${pids[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    $bench_on_stop || true
+    for pid in "${pids[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$work"
+}
+
+# wait_port NAME PORT LOG: until something accepts on 127.0.0.1:PORT (60 s); else NAME's log.
+wait_port() {
+    local i
+    for i in $(seq 600); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "nothing listens on 127.0.0.1:$2 ($1) after 60 s; the end of $3:" >&2
+    tail -n 30 "$3" >&2 || true
+    return 1
+}
+
 # image_packages: everything image/build and image/test need on the host.
 image_packages() {
     apt_need "${IMAGE_PACKAGES[@]}" "${PEER_PACKAGES[@]}"
