@@ -46,7 +46,10 @@ IMAGE_PACKAGES=(
     ipxe-qemu            # virtio-net's option ROM for qemu-system
     erofs-utils          # mkfs.erofs, the read-only root
     fdisk                # sfdisk, the GPT disk
-    e2fsprogs            # mkfs.ext4 (the /data partition's tools inside the image come from Debian)
+    e2fsprogs            # mkfs.ext4: the slots' boot partitions (the /data tools inside come from Debian)
+    u-boot-qemu          # the boot loader QEMU starts (-bios), as a board's flash would
+    u-boot-tools         # mkimage: boot.scr, the A/B boot script
+    cryptsetup-bin       # veritysetup: the root slots' dm-verity hash trees
     cpio gzip kmod       # the initramfs
     gcc-aarch64-linux-gnu libc6-dev-arm64-cross   # linker for the static aarch64 musl build
     util-linux           # mount (binfmt_misc), lscpu

@@ -37,6 +37,7 @@ mod metrics_http;
 mod policy_diff;
 mod restart_only;
 mod scan;
+mod slot;
 mod stamp_key;
 mod worker_env;
 
@@ -137,6 +138,15 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// The firmware's root slots as the boot loader sees them: which one booted, the boot
+    /// order, attempts left (image/README.md, "Updates and rollback").
+    Slot {
+        #[command(subcommand)]
+        action: SlotCmd,
+        /// The boot state partition.
+        #[arg(long, global = true, default_value = slot::DEFAULT_DEVICE)]
+        device: PathBuf,
+    },
     /// List every built-in detector (country, validator, keywords, confidence rules, source)
     /// and the bundles a rule's `match` may name.
     Detectors {
@@ -144,6 +154,44 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum SlotCmd {
+    /// The booted slot, the boot order, each slot's attempts, and any rollback.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Once the gateway is healthy, give the booted slot its attempts back (run each boot by
+    /// cordon-mark-good.service); reboots when health does not come and no attempt is left.
+    MarkGood {
+        /// The config port's Unix socket, asked for the gateway's health.
+        #[arg(long, default_value = "/run/cordon/control.sock")]
+        socket: PathBuf,
+        /// How long to wait for health, in seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+        /// Healthy even if a smart host does not answer (a box whose smart host is
+        /// unreachable by design during commissioning).
+        #[arg(long)]
+        waive_smarthost: bool,
+    },
+    /// One attempt for SLOT, first in the boot order (what an install does after verifying).
+    ArmOnce {
+        #[arg(value_parser = parse_slot)]
+        slot: cordon_store::boot::BootSlot,
+    },
+    /// No attempts for SLOT (what an install does before writing it).
+    MarkBad {
+        #[arg(value_parser = parse_slot)]
+        slot: cordon_store::boot::BootSlot,
+    },
+}
+
+fn parse_slot(s: &str) -> Result<cordon_store::boot::BootSlot, String> {
+    cordon_store::boot::BootSlot::parse(s).ok_or_else(|| format!("`{s}` is not a slot (a or b)"))
 }
 
 fn main() -> ExitCode {
@@ -167,6 +215,23 @@ fn main() -> ExitCode {
             to,
             json,
         } => scan::scan(&file, config.as_deref(), from.as_deref(), &to, json),
+        Cmd::Slot { action, device } => match action {
+            SlotCmd::Status { json } => slot::status(&device, json),
+            SlotCmd::MarkGood {
+                socket,
+                timeout,
+                waive_smarthost,
+            } => slot::mark_good(
+                &device,
+                &slot::Health {
+                    socket,
+                    timeout: std::time::Duration::from_secs(timeout),
+                    waive_smarthost,
+                },
+            ),
+            SlotCmd::ArmOnce { slot } => slot::set(&device, slot, true),
+            SlotCmd::MarkBad { slot } => slot::set(&device, slot, false),
+        },
         Cmd::Detectors { json } => {
             print!("{}", scan::detectors(json));
             ExitCode::SUCCESS

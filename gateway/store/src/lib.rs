@@ -13,6 +13,8 @@
 //! - [`durable`]: single files written power-safe (temporary file, fsync, rename or link,
 //!   directory fsync), for the TLS files, the reboot request and a file config's stamp key.
 //! - [`record`]: [`ConfigRecord`], the payload layout (TOML plus stamp key).
+//! - [`boot`]: the boot loader's A/B state (which root slot boots, attempts left), shared
+//!   with the U-Boot script of the image.
 //! - [`sim`]: [`SimDisk`], a storage double that simulates power cuts (also used by the
 //!   gateway's tests).
 //!
@@ -23,6 +25,7 @@
 use std::io;
 use std::path::PathBuf;
 
+pub mod boot;
 pub mod durable;
 pub mod record;
 pub mod sim;

@@ -1,0 +1,350 @@
+//! `cordon slot`: the firmware's two root slots as the boot loader sees them (issue 17). The
+//! state (boot order, attempts left) lives on the `bootstate` partition in the format of
+//! [`cordon_store::boot`], which the U-Boot script of the image (`image/boot.cmd`) reads and
+//! counts down each boot. This module reads and writes it:
+//!
+//! - `status`: the booted slot (`cordon.slot=` on the kernel command line), the order, each
+//!   slot's attempts, and whether the box fell back from a slot that used its attempts;
+//! - `mark-good`: run once per boot by `cordon-mark-good.service` (root): waits until the
+//!   gateway is healthy (every worker healthy, the incident journal writable, every smart host
+//!   answering unless `--waive-smarthost`), then gives the booted slot its attempts back. If
+//!   health does not come and the booted slot has no attempts left (a freshly installed slot
+//!   on its one try), it reboots so that the boot loader takes the other slot;
+//! - `arm-once` and `mark-bad`: what an install does to the slot it writes (before writing:
+//!   bad; after verifying: one attempt, first in the order).
+//!
+//! A write goes to the copy not in force, then `fsync`: a power cut leaves the old state.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use cordon_store::boot::{BootRecords, BootSlot, BootState, GOOD_ATTEMPTS, RECORD_LEN};
+
+/// The partition the image's GPT names `bootstate` (udev's by-partlabel link).
+pub const DEFAULT_DEVICE: &str = "/dev/disk/by-partlabel/bootstate";
+
+/// Between two health checks while `mark-good` waits.
+const HEALTH_POLL: Duration = Duration::from_secs(2);
+
+/// Reads both copies of the state.
+fn read(device: &Path) -> Result<BootRecords, String> {
+    let mut f = File::open(device).map_err(|e| format!("cannot open {}: {e}", device.display()))?;
+    let mut buf = vec![0u8; 2 * RECORD_LEN];
+    f.read_exact(&mut buf)
+        .map_err(|e| format!("cannot read {}: {e}", device.display()))?;
+    Ok(BootRecords::read(&buf))
+}
+
+/// Applies `change` and writes the result into the copy not in force, synced.
+fn write(device: &Path, change: impl FnOnce(&mut BootState)) -> Result<BootState, String> {
+    let records = read(device)?;
+    let (copy, bytes) = records.next_write(change);
+    let what = |e: std::io::Error| format!("cannot write {}: {e}", device.display());
+    let mut f = OpenOptions::new().write(true).open(device).map_err(what)?;
+    f.seek(SeekFrom::Start((copy * RECORD_LEN) as u64))
+        .map_err(what)?;
+    f.write_all(&bytes).map_err(what)?;
+    f.sync_all().map_err(what)?;
+    cordon_store::boot::BootState::decode(&bytes).map_err(|e| e.to_string())
+}
+
+/// The slot the kernel was booted from (`cordon.slot=a|b`), if the command line says.
+pub fn booted() -> Option<BootSlot> {
+    let cmdline = std::fs::read_to_string("/proc/cmdline").ok()?;
+    cmdline
+        .split_ascii_whitespace()
+        .find_map(|arg| arg.strip_prefix("cordon.slot="))
+        .and_then(BootSlot::parse)
+}
+
+/// One line per fact, as `cordonctl status` prints them; `booted` when known.
+pub fn describe(records: &BootRecords, booted: Option<BootSlot>) -> String {
+    let s = &records.state;
+    let mut out = String::new();
+    if let Some(b) = booted {
+        out.push_str(&format!("booted      slot {}\n", b.name()));
+    }
+    out.push_str(&format!("boot order  {}\n", s.order));
+    for slot in [BootSlot::A, BootSlot::B] {
+        let left = s.left(slot);
+        let what = match (left, booted == Some(slot)) {
+            (0, true) => "on its last attempt, not yet marked good".to_owned(),
+            (0, false) => "not bootable (no attempts left)".to_owned(),
+            (n, true) if n == GOOD_ATTEMPTS => "good".to_owned(),
+            (n, true) => format!("{n} attempts left (this boot not yet marked good)"),
+            (n, false) => format!("{n} attempts left"),
+        };
+        out.push_str(&format!("slot {}      {what}\n", slot.name()));
+    }
+    if let Some(reason) = fallback(s, booted) {
+        out.push_str(&format!("rollback    {reason}\n"));
+    }
+    match records.copy {
+        Some(c) => out.push_str(&format!("record      copy {c}, write {}\n", s.seq)),
+        None => out.push_str("record      none valid: the factory state (slot A)\n"),
+    }
+    out
+}
+
+/// Why the booted slot is not the one the order puts first, if it is not.
+pub fn fallback(s: &BootState, booted: Option<BootSlot>) -> Option<String> {
+    let booted = booted?;
+    let first = s.order.first();
+    (first != booted && s.left(first) == 0).then(|| {
+        format!(
+            "slot {} used its attempts without being marked good; the boot loader fell back to slot {}",
+            first.name(),
+            booted.name()
+        )
+    })
+}
+
+/// `cordon slot status`.
+pub fn status(device: &Path, json: bool) -> ExitCode {
+    match read(device) {
+        Ok(r) => {
+            let booted = booted();
+            if json {
+                let s = &r.state;
+                let v = serde_json::json!({
+                    "booted": booted.map(BootSlot::name),
+                    "order": s.order.to_string(),
+                    "attempts": { "A": s.left(BootSlot::A), "B": s.left(BootSlot::B) },
+                    "rollback": fallback(s, booted),
+                    "seq": s.seq,
+                    "copy": r.copy,
+                });
+                println!("{v}");
+            } else {
+                print!("{}", describe(&r, booted));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+/// `cordon slot arm-once SLOT` / `mark-bad SLOT`.
+pub fn set(device: &Path, slot: BootSlot, arm: bool) -> ExitCode {
+    let result = write(device, |s| {
+        if arm {
+            s.arm_once(slot)
+        } else {
+            s.mark_bad(slot)
+        }
+    });
+    match result {
+        Ok(s) => {
+            println!(
+                "slot {} {}; boot order {}",
+                slot.name(),
+                if arm {
+                    "armed for one attempt"
+                } else {
+                    "marked bad"
+                },
+                s.order
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+/// What `mark-good` needs before it marks.
+pub struct Health {
+    pub socket: PathBuf,
+    pub timeout: Duration,
+    pub waive_smarthost: bool,
+}
+
+/// `cordon slot mark-good`.
+pub fn mark_good(device: &Path, health: &Health) -> ExitCode {
+    let Some(slot) = booted() else {
+        return fail("the kernel command line names no cordon.slot: not booted from a slot");
+    };
+    let records = match read(device) {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    if let Some(reason) = fallback(&records.state, Some(slot)) {
+        eprintln!("cordon slot: {reason}");
+    }
+    match wait_healthy(health) {
+        Ok(()) => match write(device, |s| s.mark_good(slot)) {
+            Ok(s) => {
+                println!(
+                    "slot {} marked good ({} attempts); boot order {}",
+                    slot.name(),
+                    GOOD_ATTEMPTS,
+                    s.order
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        },
+        Err(why) => {
+            let left = records.state.left(slot);
+            if left == 0 {
+                eprintln!(
+                    "cordon slot: slot {} is not healthy after {} s ({why}) and has no attempts left: rebooting, so that the boot loader takes slot {}",
+                    slot.name(),
+                    health.timeout.as_secs(),
+                    slot.other().name()
+                );
+                let _ = std::process::Command::new("systemctl")
+                    .args(["--no-block", "reboot"])
+                    .status();
+            } else {
+                eprintln!(
+                    "cordon slot: slot {} is not healthy after {} s ({why}); not marked good, {left} attempts left",
+                    slot.name(),
+                    health.timeout.as_secs()
+                );
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Until the config port's status is healthy, or `timeout`: the last reason otherwise.
+fn wait_healthy(h: &Health) -> Result<(), String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("no runtime: {e}"))?;
+    rt.block_on(async {
+        let deadline = Instant::now() + h.timeout;
+        let mut last = "the config port did not answer".to_owned();
+        while Instant::now() < deadline {
+            match check(h).await {
+                Ok(()) => return Ok(()),
+                Err(why) => last = why,
+            }
+            tokio::time::sleep(HEALTH_POLL).await;
+        }
+        Err(last)
+    })
+}
+
+/// One health check through the config port's Unix socket.
+async fn check(h: &Health) -> Result<(), String> {
+    use cordon_wire::{Request, Response, WorkerHealth};
+    let transport = cordon_control::Transport::Unix(h.socket.clone());
+    let mut client = tokio::time::timeout(
+        Duration::from_secs(10),
+        cordon_control::Client::connect(&transport, "cordon slot mark-good"),
+    )
+    .await
+    .map_err(|_| "the config port did not answer in 10 s".to_owned())?
+    .map_err(|e| format!("config port: {e}"))?;
+    let reply = tokio::time::timeout(Duration::from_secs(20), client.call(Request::Status))
+        .await
+        .map_err(|_| "status did not answer in 20 s".to_owned())?
+        .map_err(|e| format!("status: {e}"))?;
+    let Response::Status(s) = reply else {
+        return Err("status: unexpected reply".to_owned());
+    };
+    let mut problems = Vec::new();
+    if s.workers.is_empty() {
+        problems.push("no workers".to_owned());
+    }
+    for w in s
+        .workers
+        .iter()
+        .filter(|w| w.health != WorkerHealth::Healthy)
+    {
+        problems.push(format!("worker {} {}", w.index, w.health.as_str()));
+    }
+    if !s.journal.ok {
+        problems.push("incident journal not writable".to_owned());
+    }
+    if !h.waive_smarthost {
+        for host in s.smarthosts.iter().filter(|host| !host.ok) {
+            problems.push(format!("smart host {} not answering", host.address));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+fn fail(why: &str) -> ExitCode {
+    eprintln!("cordon slot: {why}");
+    ExitCode::FAILURE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(order: BootSlot, left: [u8; 2]) -> BootRecords {
+        let mut s = BootState::factory();
+        s.order = cordon_store::boot::Order::starting(order);
+        s.left = left;
+        s.seq = 4;
+        BootRecords::read(&[s.encode(), [0; RECORD_LEN]].concat())
+    }
+
+    #[test]
+    fn a_fallback_is_named_with_the_slot_that_failed() {
+        let r = records(BootSlot::B, [2, 0]);
+        let text = describe(&r, Some(BootSlot::A));
+        assert!(text.contains("booted      slot A\n"), "{text}");
+        assert!(
+            text.contains("slot B      not bootable (no attempts left)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("rollback    slot B used its attempts without being marked good; the boot loader fell back to slot A\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_rollback_is_still_named_after_the_fallback_slot_is_marked_good() {
+        let mut r = records(BootSlot::B, [GOOD_ATTEMPTS, 0]);
+        r.state.mark_good(BootSlot::A);
+        assert!(
+            fallback(&r.state, Some(BootSlot::A)).is_some(),
+            "{:?}",
+            r.state
+        );
+        assert_eq!(r.state.next(), Some(BootSlot::A));
+    }
+
+    #[test]
+    fn a_good_boot_names_no_rollback() {
+        let r = records(BootSlot::A, [GOOD_ATTEMPTS, 0]);
+        let text = describe(&r, Some(BootSlot::A));
+        assert!(text.contains("slot A      good\n"), "{text}");
+        assert!(!text.contains("rollback"), "{text}");
+    }
+
+    #[test]
+    fn a_write_goes_to_the_other_copy_and_survives_a_reread() {
+        let dir = tempfile::tempdir().unwrap();
+        let dev = dir.path().join("bootstate");
+        std::fs::write(&dev, vec![0u8; 1 << 20]).unwrap();
+        let s = write(&dev, |s| s.arm_once(BootSlot::B)).unwrap();
+        assert_eq!((s.seq, s.left), (1, [GOOD_ATTEMPTS, 1]));
+        let r = read(&dev).unwrap();
+        assert_eq!((r.copy, r.state.order.to_string()), (Some(0), "B A".into()));
+        write(&dev, |s| s.mark_good(BootSlot::B)).unwrap();
+        let r = read(&dev).unwrap();
+        assert_eq!(
+            (r.copy, r.state.left),
+            (Some(1), [GOOD_ATTEMPTS, GOOD_ATTEMPTS])
+        );
+        assert_eq!(
+            std::fs::metadata(&dev).unwrap().len(),
+            1 << 20,
+            "nothing appended"
+        );
+    }
+}
