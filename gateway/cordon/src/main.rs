@@ -30,6 +30,7 @@ mod config_port;
 mod edm;
 mod error;
 mod incidents;
+mod install;
 mod live;
 mod logging;
 mod metrics;
@@ -139,13 +140,38 @@ enum Cmd {
         json: bool,
     },
     /// The firmware's root slots as the boot loader sees them: which one booted, the boot
-    /// order, attempts left (image/README.md, "Updates and rollback").
+    /// order, attempts left (image/README.md, "Boot" and "Updates").
     Slot {
         #[command(subcommand)]
         action: SlotCmd,
         /// The boot state partition.
         #[arg(long, global = true, default_value = slot::DEFAULT_DEVICE)]
         device: PathBuf,
+    },
+    /// Make a signed firmware update bundle from one slot's images (on the build host, or on
+    /// the offline signing machine: image/keys/README.md).
+    Bundle {
+        /// The ed25519 private key (PKCS#8 PEM, `openssl genpkey -algorithm ed25519`).
+        #[arg(long)]
+        key: PathBuf,
+        /// The board profile's name the bundle is for.
+        #[arg(long)]
+        board: String,
+        /// The firmware version.
+        #[arg(long)]
+        version: String,
+        /// The boot partition's image (image/build's boot.img).
+        #[arg(long)]
+        boot: PathBuf,
+        /// The root partition's image (image/build's root.img).
+        #[arg(long)]
+        root: PathBuf,
+        /// The boot partition's slot.env (the root's verity parameters).
+        #[arg(long)]
+        slot_env: PathBuf,
+        /// Where the bundle goes.
+        #[arg(long, short)]
+        out: PathBuf,
     },
     /// List every built-in detector (country, validator, keywords, confidence rules, source)
     /// and the bundles a rule's `match` may name.
@@ -177,6 +203,13 @@ enum SlotCmd {
         /// unreachable by design during commissioning).
         #[arg(long)]
         waive_smarthost: bool,
+    },
+    /// Install a signed bundle (a file, or a block device such as a USB stick) into the slot
+    /// that is not running, and arm it for one attempt: checked before anything is written,
+    /// hashed while written, read back before it is armed.
+    Install {
+        /// The bundle.
+        bundle: PathBuf,
     },
     /// One attempt for SLOT, first in the boot order (what an install does after verifying).
     ArmOnce {
@@ -229,8 +262,35 @@ fn main() -> ExitCode {
                     waive_smarthost,
                 },
             ),
+            SlotCmd::Install { bundle } => install::run(&bundle),
             SlotCmd::ArmOnce { slot } => slot::set(&device, slot, true),
             SlotCmd::MarkBad { slot } => slot::set(&device, slot, false),
+        },
+        Cmd::Bundle {
+            key,
+            board,
+            version,
+            boot,
+            root,
+            slot_env,
+            out,
+        } => match install::create(&install::Create {
+            key,
+            board,
+            version,
+            boot,
+            root,
+            slot_env,
+            out: out.clone(),
+        }) {
+            Ok(bytes) => {
+                println!("{}: {bytes} bytes, signed", out.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("cordon bundle: {e}");
+                ExitCode::FAILURE
+            }
         },
         Cmd::Detectors { json } => {
             print!("{}", scan::detectors(json));

@@ -39,7 +39,10 @@ fn read(device: &Path) -> Result<BootRecords, String> {
 }
 
 /// Applies `change` and writes the result into the copy not in force, synced.
-fn write(device: &Path, change: impl FnOnce(&mut BootState)) -> Result<BootState, String> {
+pub(crate) fn write(
+    device: &Path,
+    change: impl FnOnce(&mut BootState),
+) -> Result<BootState, String> {
     let records = read(device)?;
     let (copy, bytes) = records.next_write(change);
     let what = |e: std::io::Error| format!("cannot write {}: {e}", device.display());
@@ -60,6 +63,15 @@ pub fn booted() -> Option<BootSlot> {
         .and_then(BootSlot::parse)
 }
 
+/// The firmware version the boot script put on the kernel command line (`cordon.version=`).
+pub fn booted_version() -> Option<String> {
+    let cmdline = std::fs::read_to_string("/proc/cmdline").ok()?;
+    cmdline
+        .split_ascii_whitespace()
+        .find_map(|arg| arg.strip_prefix("cordon.version="))
+        .map(str::to_owned)
+}
+
 /// One line per fact, as `cordonctl status` prints them; `booted` when known.
 pub fn describe(records: &BootRecords, booted: Option<BootSlot>) -> String {
     let s = &records.state;
@@ -74,8 +86,8 @@ pub fn describe(records: &BootRecords, booted: Option<BootSlot>) -> String {
             (0, true) => "on its last attempt, not yet marked good".to_owned(),
             (0, false) => "not bootable (no attempts left)".to_owned(),
             (n, true) if n == GOOD_ATTEMPTS => "good".to_owned(),
-            (n, true) => format!("{n} attempts left (this boot not yet marked good)"),
-            (n, false) => format!("{n} attempts left"),
+            (n, true) => format!("{} left (this boot not yet marked good)", attempts(n)),
+            (n, false) => format!("{} left", attempts(n)),
         };
         out.push_str(&format!("slot {}      {what}\n", slot.name()));
     }
@@ -87,6 +99,14 @@ pub fn describe(records: &BootRecords, booted: Option<BootSlot>) -> String {
         None => out.push_str("record      none valid: the factory state (slot A)\n"),
     }
     out
+}
+
+fn attempts(n: u8) -> String {
+    if n == 1 {
+        "1 attempt".to_owned()
+    } else {
+        format!("{n} attempts")
+    }
 }
 
 /// Why the booted slot is not the one the order puts first, if it is not.
@@ -111,6 +131,7 @@ pub fn status(device: &Path, json: bool) -> ExitCode {
                 let s = &r.state;
                 let v = serde_json::json!({
                     "booted": booted.map(BootSlot::name),
+                    "version": booted_version(),
                     "order": s.order.to_string(),
                     "attempts": { "A": s.left(BootSlot::A), "B": s.left(BootSlot::B) },
                     "rollback": fallback(s, booted),
@@ -119,6 +140,9 @@ pub fn status(device: &Path, json: bool) -> ExitCode {
                 });
                 println!("{v}");
             } else {
+                if let Some(v) = booted_version() {
+                    println!("version     {v}");
+                }
                 print!("{}", describe(&r, booted));
             }
             ExitCode::SUCCESS
@@ -200,9 +224,10 @@ pub fn mark_good(device: &Path, health: &Health) -> ExitCode {
                     .status();
             } else {
                 eprintln!(
-                    "cordon slot: slot {} is not healthy after {} s ({why}); not marked good, {left} attempts left",
+                    "cordon slot: slot {} is not healthy after {} s ({why}); not marked good, {} left",
                     slot.name(),
-                    health.timeout.as_secs()
+                    health.timeout.as_secs(),
+                    attempts(left)
                 );
             }
             ExitCode::FAILURE
@@ -274,7 +299,7 @@ async fn check(h: &Health) -> Result<(), String> {
     }
 }
 
-fn fail(why: &str) -> ExitCode {
+pub(crate) fn fail(why: &str) -> ExitCode {
     eprintln!("cordon slot: {why}");
     ExitCode::FAILURE
 }
