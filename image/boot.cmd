@@ -9,7 +9,8 @@
 # gateway/store/src/boot.rs reads and writes the same records on the running box.
 #
 # Each boot takes the first slot in the order with attempts left, counts one off, writes the
-# state, then loads that slot's kernel, initramfs and slot.env (its dm-verity root hash) from
+# state (the kernel command line says cordon.last_attempt when that was the slot's last), then
+# loads that slot's kernel, initramfs and slot.env (its dm-verity root hash) from
 # its own boot partition. `cordon slot mark-good` gives the attempts back once cordon is
 # healthy; a slot that never gets there runs out of attempts and the next slot boots.
 
@@ -50,14 +51,21 @@ fi
 echo "cordon: boot state copy ${cordon_copy}: seq ${BOOT_SEQ}, order ${BOOT_ORDER}, A ${BOOT_A_LEFT} left, B ${BOOT_B_LEFT} left"
 
 setenv cordon_slot
+setenv cordon_last
 for s in ${BOOT_ORDER}; do
     if test -z "${cordon_slot}"; then
         if test "${s}" = A && itest ${BOOT_A_LEFT} -gt 0; then
             setexpr BOOT_A_LEFT ${BOOT_A_LEFT} - 1
             setenv cordon_slot a
+            if itest ${BOOT_A_LEFT} -eq 0; then
+                setenv cordon_last cordon.last_attempt
+            fi
         elif test "${s}" = B && itest ${BOOT_B_LEFT} -gt 0; then
             setexpr BOOT_B_LEFT ${BOOT_B_LEFT} - 1
             setenv cordon_slot b
+            if itest ${BOOT_B_LEFT} -eq 0; then
+                setenv cordon_last cordon.last_attempt
+            fi
         fi
     fi
 done
@@ -103,7 +111,7 @@ fi
 ext4load ${devtype} ${devnum}:${cordon_part} ${kernel_addr_r} /vmlinuz || reset
 ext4load ${devtype} ${devnum}:${cordon_part} ${ramdisk_addr_r} /initrd.img || reset
 setenv cordon_initrd_size ${filesize}
-setenv bootargs "${cordon_cmdline} cordon.slot=${cordon_slot} cordon.version=${cordon_version} cordon.verity=${cordon_data_blocks}:${cordon_root_hash}:${cordon_salt}"
+setenv bootargs "${cordon_cmdline} cordon.slot=${cordon_slot} cordon.version=${cordon_version} cordon.verity=${cordon_data_blocks}:${cordon_root_hash}:${cordon_salt} ${cordon_last}"
 booti ${kernel_addr_r} ${ramdisk_addr_r}:${cordon_initrd_size} ${fdtcontroladdr}
 echo "cordon: booti failed: resetting (the attempt is counted)"
 reset

@@ -221,3 +221,51 @@ fn check_config_with_a_board_refuses_slot_classes_over_its_memory() {
     let (code, out, _) = cordon(&["check-config", path.to_str().unwrap()]);
     assert_eq!((code, out), (0, format!("{p}: ok\n")));
 }
+
+/// Issue 17: `check-config --board` also adds up what the config puts on `/data` (every
+/// worker's incident journal, the EDM tables, the config store) against the board's data
+/// partition, as `cordon supervise` does; the image's default config fits its board, and one
+/// whose journals do not fit is refused at `incidents.total_bytes` with the sum.
+#[test]
+fn check_config_with_a_board_refuses_journals_over_its_data_partition() {
+    let dir = TempDir::new("data-budget");
+    let board = repo_root().join("board/qemu-virt-aarch64/board.toml");
+    let image_default = repo_root().join("image/rootfs/usr/share/cordon/cordon.toml");
+    let (code, out, err) = cordon(&[
+        "check-config",
+        image_default.to_str().unwrap(),
+        "--board",
+        board.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("; /data 452 MiB of the 560 MiB a config may use of its 640 MiB partition\n"),
+        "{out}"
+    );
+
+    let path = dir.path().join("journals.toml");
+    let mut cfg = Cfg::new("smtp://127.0.0.1:25");
+    cfg.extra = "[incidents]\ntotal_bytes = \"128MiB\"\n".into();
+    let text = cfg.render();
+    std::fs::write(&path, &text).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("total_bytes"))
+        .unwrap()
+        + 1;
+    let (code, out, err) = cordon(&[
+        "check-config",
+        path.to_str().unwrap(),
+        "--board",
+        board.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "{}:{line}:1: incidents.total_bytes: on board qemu-virt-aarch64 ({}): the /data budget (644 MiB: 3 incident journals of 128 MiB, 256 MiB of EDM tables, 4 MiB of config store and TLS files) exceeds the 560 MiB a config may use of the board's 640 MiB data partition (ext4 keeps the rest): lower incidents.total_bytes or edm.storage_bytes",
+            path.display(),
+            board.display()
+        )
+    );
+}

@@ -533,6 +533,7 @@ pub fn supervise(board_path: &Path, path: &Path, source: ConfigSource) -> Result
     let workers = board.data_cores.len().max(1);
     let per_worker = config.gateway.max_sessions.div_ceil(workers);
     let budget = crate::budget::board_budget(&config, &board)?;
+    crate::budget::data_budget(&config, &board)?;
     tracing::info!(board = %board.name, workers, sessions_per_worker = per_worker, budget_mib = budget >> 20, board_mib = board.memory_mib, "memory budget");
     let exe = std::env::current_exe().map_err(Error::CurrentExe)?;
     let config_path = path.to_path_buf();

@@ -37,6 +37,14 @@ pub enum Error {
         detail: String,
         board_mib: u64,
     },
+    /// The config's incident journals and EDM tables do not fit the board's /data partition.
+    #[error("the /data budget ({need_mib} MiB: {detail}) exceeds the {room_mib} MiB a config may use of the board's {data_mib} MiB data partition (ext4 keeps the rest): lower incidents.total_bytes or edm.storage_bytes")]
+    OverData {
+        need_mib: u64,
+        detail: String,
+        room_mib: u64,
+        data_mib: u64,
+    },
     #[error("cannot find my own binary: {0}")]
     CurrentExe(#[source] std::io::Error),
     /// The A/B config store cannot be read, or holds nothing usable.

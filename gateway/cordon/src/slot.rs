@@ -8,8 +8,10 @@
 //! - `mark-good`: run once per boot by `cordon-mark-good.service` (root): waits until the
 //!   gateway is healthy (every worker healthy, the incident journal writable, every smart host
 //!   answering unless `--waive-smarthost`), then gives the booted slot its attempts back. If
-//!   health does not come and the booted slot has no attempts left (a freshly installed slot
-//!   on its one try), it reboots so that the boot loader takes the other slot;
+//!   health does not come it fails; when the booted slot was on its last attempt, the unit's
+//!   `OnFailure=cordon-last-attempt.service` reboots (a systemd unit, not this code: a slot
+//!   whose cordon is broken has a broken `cordon slot` too), and the boot loader takes the
+//!   other slot;
 //! - `arm-once` and `mark-bad`: what an install does to the slot it writes (before writing:
 //!   bad; after verifying: one attempt, first in the order).
 //!
@@ -212,24 +214,19 @@ pub fn mark_good(device: &Path, health: &Health) -> ExitCode {
         },
         Err(why) => {
             let left = records.state.left(slot);
-            if left == 0 {
-                eprintln!(
-                    "cordon slot: slot {} is not healthy after {} s ({why}) and has no attempts left: rebooting, so that the boot loader takes slot {}",
-                    slot.name(),
-                    health.timeout.as_secs(),
+            let next = if left == 0 {
+                format!(
+                    "it was the slot's last attempt: cordon-last-attempt.service reboots, and the boot loader takes slot {}",
                     slot.other().name()
-                );
-                let _ = std::process::Command::new("systemctl")
-                    .args(["--no-block", "reboot"])
-                    .status();
+                )
             } else {
-                eprintln!(
-                    "cordon slot: slot {} is not healthy after {} s ({why}); not marked good, {} left",
-                    slot.name(),
-                    health.timeout.as_secs(),
-                    attempts(left)
-                );
-            }
+                format!("{} left", attempts(left))
+            };
+            eprintln!(
+                "cordon slot: slot {} is not healthy after {} s ({why}); not marked good, {next}",
+                slot.name(),
+                health.timeout.as_secs()
+            );
             ExitCode::FAILURE
         }
     }

@@ -38,6 +38,11 @@ pub struct Board {
     pub control_core: usize,
     /// Memory cordon may use, MiB: the budget start-up checks the config against.
     pub memory_mib: u64,
+    /// Size of the `/data` partition the board's image makes, MiB: start-up and
+    /// `check-config --board` refuse a config whose incident journals, EDM tables and config
+    /// store would not fit it. Absent: not checked (a development machine's disk).
+    #[serde(default)]
+    pub data_mib: Option<u64>,
     /// Hardware watchdog petted when not run by systemd; absent: none on this board.
     #[serde(default)]
     pub watchdog_device: Option<PathBuf>,
@@ -136,6 +141,9 @@ impl Board {
         }
         if self.memory_mib == 0 {
             return Err(fail("memory_mib", "must be more than 0".into()));
+        }
+        if self.data_mib == Some(0) {
+            return Err(fail("data_mib", "must be more than 0".into()));
         }
         if self.watchdog_timeout < Duration::from_secs(1) {
             return Err(fail(
