@@ -1,6 +1,7 @@
 //! Acceptance 8 of the gateway issue, and the command line: every bad key, unreadable file and
 //! bad address gets an error naming it.
 
+use std::path::Path;
 use std::process::Command;
 
 use cordon_tests::*;
@@ -76,7 +77,7 @@ fn unusable_tls_files_are_named() {
     let dir = TempDir::new("tlscfg");
     let garbage = dir.path().join("garbage.pem");
     std::fs::write(&garbage, "not a certificate\n").unwrap();
-    let cfg_for = |c: &std::path::Path, k: &std::path::Path| {
+    let cfg_for = |c: &Path, k: &Path| {
         let mut cfg = Cfg::new("smtp://127.0.0.1:25");
         cfg.inbound_tls = Some((c.to_path_buf(), k.to_path_buf(), false));
         let path = dir.path().join("c.toml");
@@ -164,6 +165,16 @@ fn listener_in_use_is_named() {
     );
 }
 
+/// `cordon check-config FILE --board BOARD`.
+fn check_on_board(file: &Path, board: &Path) -> (i32, String, String) {
+    cordon(&[
+        "check-config",
+        file.to_str().unwrap(),
+        "--board",
+        board.to_str().unwrap(),
+    ])
+}
+
 /// Issue 16: `check-config --board` computes the memory budget as `cordon supervise` does and
 /// refuses, at the slot-class key, a config that does not fit the board; one that fits says
 /// what it takes.
@@ -179,12 +190,7 @@ fn check_config_with_a_board_refuses_slot_classes_over_its_memory() {
     cfg.gateway_extra = "slot_classes = [\"120 x 256KiB\", \"16 x 4MiB\", \"2 x 150MiB\"]\n".into();
     let text = cfg.render();
     std::fs::write(&path, &text).unwrap();
-    let (code, out, err) = cordon(&[
-        "check-config",
-        path.to_str().unwrap(),
-        "--board",
-        board.to_str().unwrap(),
-    ]);
+    let (code, out, err) = check_on_board(&path, &board);
     assert_eq!(code, 0, "{err}");
     let fits = regex::Regex::new(&format!(
         r"^{}: ok; memory budget (\d+) MiB of board rpi4's 1536 MiB\n$",
@@ -202,12 +208,7 @@ fn check_config_with_a_board_refuses_slot_classes_over_its_memory() {
         .position(|l| l.starts_with("slot_classes"))
         .unwrap()
         + 1;
-    let (code, out, err) = cordon(&[
-        "check-config",
-        path.to_str().unwrap(),
-        "--board",
-        board.to_str().unwrap(),
-    ]);
+    let (code, out, err) = check_on_board(&path, &board);
     assert_eq!(code, 1, "{out}");
     let p = path.display();
     assert!(
@@ -231,12 +232,7 @@ fn check_config_with_a_board_refuses_journals_over_its_data_partition() {
     let dir = TempDir::new("data-budget");
     let board = repo_root().join("board/qemu-virt-aarch64/board.toml");
     let image_default = repo_root().join("image/rootfs/usr/share/cordon/cordon.toml");
-    let (code, out, err) = cordon(&[
-        "check-config",
-        image_default.to_str().unwrap(),
-        "--board",
-        board.to_str().unwrap(),
-    ]);
+    let (code, out, err) = check_on_board(&image_default, &board);
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains("; /data 452 MiB of the 560 MiB a config may use of its 640 MiB partition\n"),
@@ -253,12 +249,7 @@ fn check_config_with_a_board_refuses_journals_over_its_data_partition() {
         .position(|l| l.starts_with("total_bytes"))
         .unwrap()
         + 1;
-    let (code, out, err) = cordon(&[
-        "check-config",
-        path.to_str().unwrap(),
-        "--board",
-        board.to_str().unwrap(),
-    ]);
+    let (code, out, err) = check_on_board(&path, &board);
     assert_eq!(code, 1, "{out}");
     assert_eq!(
         err.trim_end(),

@@ -179,17 +179,30 @@ pub fn install(source: &Path, booted: BootSlot, paths: &Paths) -> Result<Install
     })
 }
 
-/// What `cordon bundle create` is given: the images of one slot, their `slot.env`, the key.
-#[derive(Debug)]
+/// What `cordon bundle` is given: the images of one slot, their `slot.env`, the key.
+#[derive(Debug, clap::Args)]
 pub struct Create {
+    /// The ed25519 private key (PKCS#8 PEM, `openssl genpkey -algorithm ed25519`).
+    #[arg(long)]
     pub key: PathBuf,
+    /// The board profile's name the bundle is for.
+    #[arg(long)]
     pub board: String,
+    /// The firmware version.
+    #[arg(long)]
     pub version: String,
+    /// The boot partition's image (image/build's boot.img).
+    #[arg(long)]
     pub boot: PathBuf,
+    /// The root partition's image (image/build's root.img).
+    #[arg(long)]
     pub root: PathBuf,
-    /// The boot partition's `slot.env`: the root's verity parameters come from it, so the
+    /// The boot partition's slot.env: the root's verity parameters come from it, so the
     /// manifest and the boot entry cannot disagree.
+    #[arg(long)]
     pub slot_env: PathBuf,
+    /// Where the bundle goes.
+    #[arg(long, short)]
     pub out: PathBuf,
 }
 

@@ -150,29 +150,7 @@ enum Cmd {
     },
     /// Make a signed firmware update bundle from one slot's images (on the build host, or on
     /// the offline signing machine: image/keys/README.md).
-    Bundle {
-        /// The ed25519 private key (PKCS#8 PEM, `openssl genpkey -algorithm ed25519`).
-        #[arg(long)]
-        key: PathBuf,
-        /// The board profile's name the bundle is for.
-        #[arg(long)]
-        board: String,
-        /// The firmware version.
-        #[arg(long)]
-        version: String,
-        /// The boot partition's image (image/build's boot.img).
-        #[arg(long)]
-        boot: PathBuf,
-        /// The root partition's image (image/build's root.img).
-        #[arg(long)]
-        root: PathBuf,
-        /// The boot partition's slot.env (the root's verity parameters).
-        #[arg(long)]
-        slot_env: PathBuf,
-        /// Where the bundle goes.
-        #[arg(long, short)]
-        out: PathBuf,
-    },
+    Bundle(install::Create),
     /// List every built-in detector (country, validator, keywords, confidence rules, source)
     /// and the bundles a rule's `match` may name.
     Detectors {
@@ -266,25 +244,9 @@ fn main() -> ExitCode {
             SlotCmd::ArmOnce { slot } => slot::set(&device, slot, true),
             SlotCmd::MarkBad { slot } => slot::set(&device, slot, false),
         },
-        Cmd::Bundle {
-            key,
-            board,
-            version,
-            boot,
-            root,
-            slot_env,
-            out,
-        } => match install::create(&install::Create {
-            key,
-            board,
-            version,
-            boot,
-            root,
-            slot_env,
-            out: out.clone(),
-        }) {
+        Cmd::Bundle(create) => match install::create(&create) {
             Ok(bytes) => {
-                println!("{}: {bytes} bytes, signed", out.display());
+                println!("{}: {bytes} bytes, signed", create.out.display());
                 ExitCode::SUCCESS
             }
             Err(e) => {

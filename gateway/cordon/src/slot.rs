@@ -56,22 +56,25 @@ pub(crate) fn write(
     cordon_store::boot::BootState::decode(&bytes).map_err(|e| e.to_string())
 }
 
-/// The slot the kernel was booted from (`cordon.slot=a|b`), if the command line says.
-pub fn booted() -> Option<BootSlot> {
+/// The value of `NAME=` on the kernel command line, which the boot script writes.
+fn kernel_arg(name: &str) -> Option<String> {
     let cmdline = std::fs::read_to_string("/proc/cmdline").ok()?;
     cmdline
         .split_ascii_whitespace()
-        .find_map(|arg| arg.strip_prefix("cordon.slot="))
+        .find_map(|arg| arg.strip_prefix(name)?.strip_prefix('='))
+        .map(str::to_owned)
+}
+
+/// The slot the kernel was booted from (`cordon.slot=a|b`), if the command line says.
+pub fn booted() -> Option<BootSlot> {
+    kernel_arg("cordon.slot")
+        .as_deref()
         .and_then(BootSlot::parse)
 }
 
 /// The firmware version the boot script put on the kernel command line (`cordon.version=`).
 pub fn booted_version() -> Option<String> {
-    let cmdline = std::fs::read_to_string("/proc/cmdline").ok()?;
-    cmdline
-        .split_ascii_whitespace()
-        .find_map(|arg| arg.strip_prefix("cordon.version="))
-        .map(str::to_owned)
+    kernel_arg("cordon.version")
 }
 
 /// One line per fact, as `cordonctl status` prints them; `booted` when known.
