@@ -4,7 +4,9 @@
 //! The order is what makes a failure harmless:
 //! 1. the bundle's header, manifest and signature are read (at most 16 KiB and 80 bytes) and
 //!    checked against the keys the image trusts and the board it is: a bad signature or
-//!    another board's bundle is refused **before anything is written**;
+//!    another board's bundle is refused **before anything is written**, and so is any install
+//!    while the running slot has not been marked good this boot (the other slot is then the
+//!    only good one);
 //! 2. the target slot is marked bad (no attempts), so that a half-written slot can never boot;
 //! 3. each payload streams into its partition of the target slot, hashed as it goes; a payload
 //!    that is short, long or changed stops the install at its end, the slot stays bad;
@@ -112,8 +114,21 @@ pub fn install(source: &Path, booted: BootSlot, paths: &Paths) -> Result<Install
         }
     }
 
-    // 2. The target can no longer boot while it is being written.
+    // The running slot must be the good one: while it has not been marked good this boot, the
+    // other slot is what the box falls back to, and writing it would leave nothing to fall
+    // back on.
     let state = paths.partitions.join("bootstate");
+    let now = crate::slot::read(&state)?.state;
+    if now.left(booted) != cordon_store::boot::GOOD_ATTEMPTS {
+        return Err(format!(
+            "slot {} is not marked good this boot (cordon-mark-good has not passed yet): installing now would overwrite slot {}, the one the box falls back to; wait until `cordon slot status` says slot {} good",
+            booted.name(),
+            target.name(),
+            booted.name()
+        ));
+    }
+
+    // 2. The target can no longer boot while it is being written.
     crate::slot::write(&state, |s| s.mark_bad(target))?;
     let bad = |why: String| {
         format!(
@@ -441,6 +456,19 @@ mod tests {
             "{e}"
         );
         assert_eq!(state(&b).left[1], 0);
+    }
+
+    #[test]
+    fn no_install_before_the_running_slot_is_marked_good() {
+        let b = appliance();
+        // The boot loader counted this boot's attempt; mark-good has not run yet.
+        crate::slot::write(&b.paths.partitions.join("bootstate"), |s| s.left = [2, 3]).unwrap();
+        let e = run(&b, &bundle("qemu-virt-aarch64", b"boot", b"root")).unwrap_err();
+        assert!(e.starts_with("slot A is not marked good this boot"), "{e}");
+        assert!(
+            part(&b, "root-b").iter().all(|&x| x == 0xbb),
+            "nothing written"
+        );
     }
 
     #[test]

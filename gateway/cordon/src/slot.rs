@@ -32,7 +32,7 @@ pub const DEFAULT_DEVICE: &str = "/dev/disk/by-partlabel/bootstate";
 const HEALTH_POLL: Duration = Duration::from_secs(2);
 
 /// Reads both copies of the state.
-fn read(device: &Path) -> Result<BootRecords, String> {
+pub(crate) fn read(device: &Path) -> Result<BootRecords, String> {
     let mut f = File::open(device).map_err(|e| format!("cannot open {}: {e}", device.display()))?;
     let mut buf = vec![0u8; 2 * RECORD_LEN];
     f.read_exact(&mut buf)
