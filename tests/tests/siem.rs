@@ -100,13 +100,12 @@ action(type="omfile" file="{dir}/out.log" template="fields")
         }
     }
 
-    /// Every event received so far.
+    /// Every event received so far: whole lines only, since rsyslog may be in the middle of
+    /// writing the last one when the file is read.
     fn events(&self) -> Vec<Event> {
-        std::fs::read_to_string(self.dir.join("out.log"))
-            .unwrap_or_default()
-            .lines()
-            .map(Event::parse)
-            .collect()
+        let text = std::fs::read_to_string(self.dir.join("out.log")).unwrap_or_default();
+        let whole = text.rfind('\n').map_or("", |end| &text[..=end]);
+        whole.lines().map(Event::parse).collect()
     }
 
     /// Waits until `f` holds for what was received, then returns it.
