@@ -146,20 +146,17 @@ pub fn install(source: &Path, booted: BootSlot, paths: &Paths) -> Result<Install
             .write(true)
             .open(&path)
             .map_err(|e| bad(format!("cannot open {}: {e}", path.display())))?;
-        let mut check = PayloadCheck::new(p);
-        while check.left() > 0 {
-            let want = (check.left() as usize).min(PIECE);
-            let n = src
-                .read(&mut buf[..want])
-                .map_err(|e| bad(format!("cannot read {}: {e}", source.display())))?;
-            if n == 0 {
-                break;
-            }
-            check.update(&buf[..n]).map_err(|e| bad(e.to_string()))?;
-            dev.write_all(&buf[..n])
-                .map_err(|e| bad(format!("cannot write {}: {e}", path.display())))?;
-        }
-        check.finish().map_err(|e| bad(e.to_string()))?;
+        pump(
+            &mut src,
+            p,
+            &mut buf,
+            &source.display().to_string(),
+            |piece| {
+                dev.write_all(piece)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))
+            },
+        )
+        .map_err(bad)?;
         dev.sync_all()
             .map_err(|e| bad(format!("cannot sync {}: {e}", path.display())))?;
         total += p.size;
@@ -170,14 +167,10 @@ pub fn install(source: &Path, booted: BootSlot, paths: &Paths) -> Result<Install
         let path = part(p.name.as_str());
         let mut dev =
             File::open(&path).map_err(|e| bad(format!("cannot reopen {}: {e}", path.display())))?;
-        let mut check = PayloadCheck::new(p);
-        while check.left() > 0 {
-            let want = (check.left() as usize).min(PIECE);
-            read_full(&mut dev, &mut buf[..want], "the written slot")
-                .map_err(|e| bad(e.to_string()))?;
-            check.update(&buf[..want]).map_err(|e| bad(e.to_string()))?;
-        }
-        check.finish().map_err(|e| {
+        pump(&mut dev, p, &mut buf, &path.display().to_string(), |_| {
+            Ok(())
+        })
+        .map_err(|e| {
             bad(format!(
                 "{} read back differs from what was written ({e})",
                 path.display()
@@ -272,6 +265,31 @@ pub fn create(c: &Create) -> Result<u64, String> {
     }
     out.sync_all().map_err(what)?;
     Ok(total)
+}
+
+/// Streams payload `p` out of `src` in [`PIECE`]-sized reads through its [`PayloadCheck`],
+/// handing each piece to `sink`; ends with the check's verdict (short, long or changed). The
+/// install's write and its read-back are both this loop.
+fn pump(
+    src: &mut impl Read,
+    p: &cordon_bundle::Payload,
+    buf: &mut [u8],
+    from: &str,
+    mut sink: impl FnMut(&[u8]) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut check = PayloadCheck::new(p);
+    while check.left() > 0 {
+        let want = (check.left() as usize).min(buf.len());
+        let n = src
+            .read(&mut buf[..want])
+            .map_err(|e| format!("cannot read {from}: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        check.update(&buf[..n]).map_err(|e| e.to_string())?;
+        sink(&buf[..n])?;
+    }
+    check.finish().map_err(|e| e.to_string())
 }
 
 /// Every `*.pem` public key in `dir`.

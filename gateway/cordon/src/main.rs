@@ -392,32 +392,32 @@ fn board_fit(
 ) -> Result<String, String> {
     let b = cordon_supervisor::Board::load(board)
         .map_err(|e| format!("{}: cannot use this board profile: {e}", board.display()))?;
-    if let Err(e) = budget::data_budget(config, &b) {
-        let written = |section: &str, key: &str| restart_only::locate(text, section, key) != (0, 0);
-        let (section, key) =
-            if written("edm", "storage_bytes") && !written("incidents", "total_bytes") {
-                ("edm", "storage_bytes")
-            } else {
-                ("incidents", "total_bytes")
-            };
-        let (line, column) = restart_only::locate(text, section, key);
-        return Err(format!(
-            "{}:{line}:{column}: {section}.{key}: on board {} ({}): {e}",
-            file.display(),
-            b.name,
-            board.display()
-        ));
-    }
-    let data = budget::data_budget(config, &b)
-        .ok()
-        .and_then(|d| d.usable.map(|(room, mib)| (d.need, room, mib)))
-        .map_or(String::new(), |(need, room, mib)| {
+    let data = match budget::data_budget(config, &b) {
+        Ok(d) => d.usable.map_or(String::new(), |(room, mib)| {
             format!(
                 "; /data {} MiB of the {} MiB a config may use of its {mib} MiB partition",
-                need >> 20,
+                d.need >> 20,
                 room >> 20
             )
-        });
+        }),
+        Err(e) => {
+            let written =
+                |section: &str, key: &str| restart_only::locate(text, section, key) != (0, 0);
+            let (section, key) =
+                if written("edm", "storage_bytes") && !written("incidents", "total_bytes") {
+                    ("edm", "storage_bytes")
+                } else {
+                    ("incidents", "total_bytes")
+                };
+            let (line, column) = restart_only::locate(text, section, key);
+            return Err(format!(
+                "{}:{line}:{column}: {section}.{key}: on board {} ({}): {e}",
+                file.display(),
+                b.name,
+                board.display()
+            ));
+        }
+    };
     match budget::board_budget(config, &b) {
         Ok(budget) => Ok(format!(
             "memory budget {} MiB of board {}'s {} MiB{data}",

@@ -46,14 +46,14 @@ pub(crate) fn write(
     change: impl FnOnce(&mut BootState),
 ) -> Result<BootState, String> {
     let records = read(device)?;
-    let (copy, bytes) = records.next_write(change);
+    let (copy, next) = records.next_write(change);
     let what = |e: std::io::Error| format!("cannot write {}: {e}", device.display());
     let mut f = OpenOptions::new().write(true).open(device).map_err(what)?;
     f.seek(SeekFrom::Start((copy * RECORD_LEN) as u64))
         .map_err(what)?;
-    f.write_all(&bytes).map_err(what)?;
+    f.write_all(&next.encode()).map_err(what)?;
     f.sync_all().map_err(what)?;
-    cordon_store::boot::BootState::decode(&bytes).map_err(|e| e.to_string())
+    Ok(next)
 }
 
 /// The value of `NAME=` on the kernel command line, which the boot script writes.

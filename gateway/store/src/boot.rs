@@ -287,9 +287,9 @@ impl BootRecords {
         }
     }
 
-    /// Where the next write goes, and what it holds: `change` applied to the state in force,
-    /// with the next sequence number, into the copy that does not hold it.
-    pub fn next_write(&self, change: impl FnOnce(&mut BootState)) -> (usize, [u8; RECORD_LEN]) {
+    /// Where the next write goes, and the state it holds: `change` applied to the state in
+    /// force, with the next sequence number, for the copy that does not hold it.
+    pub fn next_write(&self, change: impl FnOnce(&mut BootState)) -> (usize, BootState) {
         let mut next = self.state.clone();
         change(&mut next);
         next.seq = self.state.seq.wrapping_add(1);
@@ -297,7 +297,7 @@ impl BootRecords {
             Some(0) => 1,
             _ => 0,
         };
-        (copy, next.encode())
+        (copy, next)
     }
 }
 
@@ -375,8 +375,9 @@ mod tests {
         let mut part = [old.encode(), new.encode()].concat();
         let r = BootRecords::read(&part);
         assert_eq!((r.copy, r.state.clone()), (Some(1), new.clone()));
-        let (copy, bytes) = r.next_write(|s| s.mark_good(BootSlot::B));
+        let (copy, next) = r.next_write(|s| s.mark_good(BootSlot::B));
         assert_eq!(copy, 0, "the copy not in force is overwritten");
+        let bytes = next.encode();
         let written = BootState::decode(&bytes).unwrap();
         assert_eq!((written.seq, written.left), (9, [3, 3]));
         assert_eq!(written.order.to_string(), "B A");

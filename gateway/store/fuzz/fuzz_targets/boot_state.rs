@@ -8,7 +8,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let records = BootRecords::read(data);
-    let _ = records.next_write(|s| s.mark_good(cordon_store::boot::BootSlot::A));
+    let (_, next) = records.next_write(|s| s.mark_good(cordon_store::boot::BootSlot::A));
+    assert_eq!(BootState::decode(&next.encode()), Ok(next));
     if data.len() <= RECORD_LEN - 4 {
         let mut copy = vec![0u8; RECORD_LEN];
         copy[4..4 + data.len()].copy_from_slice(data);
