@@ -80,6 +80,7 @@ total_bytes = "64MiB"
 [control]
 socket_mode = "0660"
 allowed_uids = [0]
+update_waive_smarthost = false
 
 [siem]
 transport = "tls"

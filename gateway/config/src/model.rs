@@ -504,6 +504,13 @@ pub struct Control {
     pub tcp: Option<ControlTcp>,
     /// Where `reboot` leaves its request for the root-owned `cordon-reboot.path` unit.
     pub reboot_request: Option<PathBuf>,
+    /// The root-owned firmware update helper's socket (`cordon-update.socket`), through which
+    /// `cordonctl update` installs bundles; `None`: no updates through the config port.
+    pub update_socket: Option<PathBuf>,
+    /// The booted slot is marked good without its smart hosts answering (a box commissioned
+    /// before its smart host is reachable); otherwise an update whose first boot cannot reach
+    /// one within `cordon slot mark-good`'s wait rolls back.
+    pub update_waive_smarthost: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1051,6 +1051,8 @@ fn control(mut s: Section<'_, '_>, r: &mut Reader<'_>, base: &Path) -> Option<Co
     };
     let serial = s.string(r, "serial").map(|(v, _)| PathBuf::from(v));
     let reboot_request = s.string(r, "reboot_request").map(|(v, _)| PathBuf::from(v));
+    let update_socket = s.string(r, "update_socket").map(|(v, _)| PathBuf::from(v));
+    let update_waive_smarthost = s.bool(r, "update_waive_smarthost").unwrap_or(false);
     let tcp = s.table(r, "tcp").and_then(|mut t| {
         let listen = t
             .string(r, "listen")
@@ -1102,6 +1104,8 @@ fn control(mut s: Section<'_, '_>, r: &mut Reader<'_>, base: &Path) -> Option<Co
         serial,
         tcp,
         reboot_request,
+        update_socket,
+        update_waive_smarthost,
     })
 }
 

@@ -18,6 +18,7 @@ pub fn audited(request: &Request) -> Option<&'static str> {
         Request::Reboot => "reboot",
         Request::EdmInstall { .. } => "edm_install",
         Request::EdmRemove { .. } => "edm_remove",
+        Request::UpdateFinish => "update_install",
         _ => return None,
     })
 }
@@ -72,6 +73,15 @@ pub fn record<B: Backend>(
             None,
         ),
         Response::WorkersRestarting { workers } => (None, format!("{workers} workers"), None),
+        Response::UpdateInstalled {
+            slot,
+            version,
+            bytes,
+        } => (
+            None,
+            format!("firmware {version} ({bytes} bytes) into slot {slot}, armed for one attempt"),
+            None,
+        ),
         Response::EdmTables(tables) => (None, edm_change(target, tables), None),
         Response::Error(WireError::App(e)) => (
             Some(before.0),

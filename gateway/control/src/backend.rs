@@ -115,6 +115,10 @@ pub trait Backend: Send + Sync + 'static {
     fn edm_list(&self) -> Result<EdmTables, AppError>;
     /// `EdmRemove`: remove table `name` from the data partition and from new sessions.
     fn edm_remove(&self, name: &str) -> Result<EdmTables, AppError>;
+    /// The appliance's firmware upload and its helper (`UpdateBegin`, `UpdateChunk`,
+    /// `UpdateFinish`, `UpdateStatus`); [`crate::update::Updates::new`] with `None` when this
+    /// gateway installs no updates.
+    fn updates(&self) -> &crate::update::Updates;
     /// `Reboot`: start the reboot. The reply is sent after this returns, so it must start the
     /// reboot asynchronously (e.g. after a short delay) rather than block.
     fn reboot(&self) -> Result<(), AppError>;

@@ -443,6 +443,16 @@ impl<B: Backend, W: AsyncWrite> Conn<B, W> {
                 })
                 .await?,
             ),
+            Request::UpdateBegin { total_len, resume } => {
+                backend.updates().begin(total_len, resume).await?
+            }
+            Request::UpdateChunk {
+                offset,
+                data,
+                running,
+            } => backend.updates().chunk(offset, &data, running).await?,
+            Request::UpdateFinish => backend.updates().finish().await?,
+            Request::UpdateStatus => backend.updates().status().await?,
             Request::EdmList => Response::EdmTables(blocking(backend, |b| b.edm_list()).await?),
             Request::EdmRemove { name } => {
                 Response::EdmTables(blocking(backend, move |b| b.edm_remove(name.as_str())).await?)

@@ -34,6 +34,8 @@ pub struct FakeBackend {
     pub restarts: AtomicU32,
     /// Every audit record, in order.
     pub audits: Mutex<Vec<cordon_wire::AuditRecord>>,
+    /// Firmware updates, through a helper socket a test sets with [`FakeBackend::with_updates`].
+    pub updates: crate::update::Updates,
 }
 
 impl FakeBackend {
@@ -52,7 +54,14 @@ impl FakeBackend {
             reboots: AtomicU32::new(0),
             restarts: AtomicU32::new(0),
             audits: Mutex::new(Vec::new()),
+            updates: crate::update::Updates::new(None),
         }
+    }
+
+    /// The same backend, installing firmware through the helper listening on `socket`.
+    pub fn with_updates(mut self, socket: &Path) -> Self {
+        self.updates = crate::update::Updates::new(Some(socket.to_path_buf()));
+        self
     }
 
     /// Appends an incident to the ring (sequence numbers from 1) and broadcasts it.
@@ -518,6 +527,10 @@ impl Backend for FakeBackend {
 
     fn edm_remove(&self, _name: &str) -> Result<EdmTables, AppError> {
         Err(no_edm())
+    }
+
+    fn updates(&self) -> &crate::update::Updates {
+        &self.updates
     }
 
     fn reboot(&self) -> Result<(), AppError> {

@@ -18,6 +18,7 @@
 //! - [`client`]: [`Client`], the request/response side, over any of the transports.
 //! - [`persist`]: [`Persisted`], the config-apply helper over `cordon-store`.
 //! - [`tls_bundle`]: the TLS bundle check, [`validate_tls_bundle`].
+//! - [`update`]: firmware bundles streamed to the root helper, resumable across connections.
 //! - [`limits`]: the server's own bounds (connections, timeouts, read size).
 //! - `fake` (feature `fake`): `FakeBackend`, a complete in-memory [`Backend`] for tests.
 //!
@@ -47,6 +48,7 @@ pub mod serial;
 pub mod tcp;
 pub mod tls_bundle;
 pub mod unix;
+pub mod update;
 
 pub use backend::{Backend, Identity};
 pub use client::{Client, Transport};

@@ -18,6 +18,7 @@ use std::time::Instant;
 use cordon_config::Config;
 use cordon_control::backend::Warnings;
 use cordon_control::persist::{config_error, issue};
+use cordon_control::update::Updates;
 use cordon_control::{bounded, validate_tls_bundle, Backend, Identity, Persisted};
 use cordon_store::{ConfigRecord, FsStorage, Rollback, Store};
 use cordon_wire::limits::{MAX_FINDINGS, MAX_INCIDENTS_PER_PAGE};
@@ -73,6 +74,8 @@ pub struct GatewayBackend {
     /// The newest apply in the audit trail once `status` looked it up (`None`: not yet, or an
     /// audit record was written since).
     last_apply: Mutex<Option<Option<cordon_wire::AuditRecord>>>,
+    /// Firmware uploads, to `[control] update_socket` as the process started with it.
+    updates: Updates,
 }
 
 /// The A/B store as [`open_store`] found it.
@@ -199,7 +202,9 @@ impl GatewayBackend {
     ) -> Arc<GatewayBackend> {
         let durable = built.inspectors.durable.clone();
         let journals = crate::incidents::journal_root(&built.shared.config);
+        let control = built.shared.config.control.as_ref();
         Arc::new(GatewayBackend {
+            updates: Updates::new(control.and_then(|c| c.update_socket.clone())),
             journal_key: journal_key(&durable.key),
             journals,
             worker: serving.worker,
@@ -552,6 +557,10 @@ impl Backend for GatewayBackend {
 
     fn detectors(&self, json: bool) -> String {
         crate::scan::detectors(json)
+    }
+
+    fn updates(&self) -> &Updates {
+        &self.updates
     }
 
     fn reboot(&self) -> Result<(), AppError> {

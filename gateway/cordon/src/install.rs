@@ -24,6 +24,7 @@ use std::process::ExitCode;
 
 use cordon_bundle::{Manifest, PayloadCheck, PublicKey, HEADER_LEN, SIGNATURE_LEN};
 use cordon_store::boot::BootSlot;
+use cordon_store::slot_info::{Content, SlotInfo};
 
 /// Piece size for reading the bundle and reading back: large enough for the block layer to
 /// stream, small next to the board's memory.
@@ -82,23 +83,34 @@ pub fn run(bundle: &Path) -> ExitCode {
 
 /// Installs `source` into the slot other than `booted`.
 pub fn install(source: &Path, booted: BootSlot, paths: &Paths) -> Result<Installed, String> {
+    let mut src =
+        File::open(source).map_err(|e| format!("cannot open {}: {e}", source.display()))?;
+    install_from(&mut src, &source.display().to_string(), booted, paths)
+}
+
+/// Installs the bundle read from `src` (a file, a device, or the config port's stream through
+/// `cordon slot serve`; `source` names it in errors) into the slot other than `booted`.
+pub fn install_from(
+    src: &mut impl Read,
+    source: &str,
+    booted: BootSlot,
+    paths: &Paths,
+) -> Result<Installed, String> {
     let target = booted.other();
     let keys = trusted_keys(&paths.keys)?;
     let board = cordon_supervisor::Board::load(&paths.board)
         .map_err(|e| format!("cannot read the board profile: {e}"))?
         .name;
-    let mut src =
-        File::open(source).map_err(|e| format!("cannot open {}: {e}", source.display()))?;
 
     // 1. Header, manifest, signature; nothing is written before these hold.
     let mut header = [0u8; HEADER_LEN];
-    read_full(&mut src, &mut header, "the bundle header")?;
+    read_full(src, &mut header, "the bundle header")?;
     let len = cordon_bundle::manifest_len(&header).map_err(|e| e.to_string())?;
     let mut signed = header.to_vec();
     signed.resize(HEADER_LEN + len, 0);
-    read_full(&mut src, &mut signed[HEADER_LEN..], "the bundle manifest")?;
+    read_full(src, &mut signed[HEADER_LEN..], "the bundle manifest")?;
     let mut signature = [0u8; SIGNATURE_LEN];
-    read_full(&mut src, &mut signature, "the bundle signature")?;
+    read_full(src, &mut signature, "the bundle signature")?;
     let manifest = cordon_bundle::verify(&signed, &signature, &keys).map_err(|e| e.to_string())?;
     cordon_bundle::check_board(&manifest, &board).map_err(|e| e.to_string())?;
     let part = |name: &str| paths.partitions.join(format!("{name}-{}", target.lower()));
@@ -128,8 +140,16 @@ pub fn install(source: &Path, booted: BootSlot, paths: &Paths) -> Result<Install
         ));
     }
 
-    // 2. The target can no longer boot while it is being written.
+    // 2. The target can no longer boot while it is being written, and its record says what
+    // is being written (a half-written slot reads as such in `status`).
     crate::slot::write(&state, |s| s.mark_bad(target))?;
+    let info = |content| {
+        let root = manifest.payloads.iter().find_map(|p| p.verity.as_ref())?;
+        SlotInfo::new(&manifest.version, &root.root_hash, content)
+    };
+    if let Some(writing) = info(Content::Writing) {
+        crate::slot::write_info(&state, target, &writing)?;
+    }
     let bad = |why: String| {
         format!(
             "{why}; slot {} stays marked bad, nothing armed, the running slot untouched",
@@ -146,16 +166,10 @@ pub fn install(source: &Path, booted: BootSlot, paths: &Paths) -> Result<Install
             .write(true)
             .open(&path)
             .map_err(|e| bad(format!("cannot open {}: {e}", path.display())))?;
-        pump(
-            &mut src,
-            p,
-            &mut buf,
-            &source.display().to_string(),
-            |piece| {
-                dev.write_all(piece)
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()))
-            },
-        )
+        pump(src, p, &mut buf, source, |piece| {
+            dev.write_all(piece)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        })
         .map_err(bad)?;
         dev.sync_all()
             .map_err(|e| bad(format!("cannot sync {}: {e}", path.display())))?;
@@ -178,7 +192,10 @@ pub fn install(source: &Path, booted: BootSlot, paths: &Paths) -> Result<Install
         })?;
     }
 
-    // 5. Armed: one attempt, first in the order.
+    // 5. Armed: one attempt, first in the order (the record first: it names what is armed).
+    if let Some(installed) = info(Content::Installed) {
+        crate::slot::write_info(&state, target, &installed).map_err(bad)?;
+    }
     crate::slot::write(&state, |s| s.arm_once(target)).map_err(bad)?;
     Ok(Installed {
         slot: target,
@@ -329,21 +346,23 @@ fn read_full(src: &mut impl Read, buf: &mut [u8], what: &str) -> Result<(), Stri
     })
 }
 
+/// A slot-sized appliance in a temporary directory and bundles for it, for this module's tests
+/// and the update helper's.
 #[cfg(test)]
-mod tests {
+pub(crate) mod fixtures {
     use super::*;
     use cordon_bundle::{PartName, Payload, SigningKey};
 
     const TEST_KEY: &str = include_str!("../../../image/keys/test-signing.pem");
     const TEST_PUB: &str = include_str!("../../../image/keys/test-signing.pub.pem");
 
-    struct Box_ {
+    pub(crate) struct Box_ {
         _dir: tempfile::TempDir,
-        paths: Paths,
+        pub(crate) paths: Paths,
     }
 
     /// Partitions as files (1 MiB boot, 2 MiB root per slot), the test key, a board profile.
-    fn appliance() -> Box_ {
+    pub(crate) fn appliance() -> Box_ {
         let dir = tempfile::tempdir().unwrap();
         let parts = dir.path().join("by-partlabel");
         std::fs::create_dir_all(&parts).unwrap();
@@ -379,7 +398,7 @@ mod tests {
         }
     }
 
-    fn bundle(board: &str, boot: &[u8], root: &[u8]) -> Vec<u8> {
+    pub(crate) fn bundle(board: &str, boot: &[u8], root: &[u8]) -> Vec<u8> {
         let payload = |name, bytes: &[u8]| Payload {
             name,
             size: bytes.len() as u64,
@@ -396,6 +415,12 @@ mod tests {
         out.extend_from_slice(root);
         out
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{appliance, bundle, Box_};
+    use super::*;
 
     fn state(b: &Box_) -> cordon_store::boot::BootState {
         let bytes = std::fs::read(b.paths.partitions.join("bootstate")).unwrap();

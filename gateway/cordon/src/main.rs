@@ -40,6 +40,7 @@ mod restart_only;
 mod scan;
 mod slot;
 mod stamp_key;
+mod update_helper;
 mod worker_env;
 
 use std::path::PathBuf;
@@ -178,9 +179,13 @@ enum SlotCmd {
         #[arg(long, default_value_t = 300)]
         timeout: u64,
         /// Healthy even if a smart host does not answer (a box whose smart host is
-        /// unreachable by design during commissioning).
+        /// unreachable by design during commissioning; `[control] update_waive_smarthost` in
+        /// the running config does the same).
         #[arg(long)]
         waive_smarthost: bool,
+        /// The booted slot (default: `cordon.slot=` on the kernel command line).
+        #[arg(long, value_parser = parse_slot)]
+        booted: Option<cordon_store::boot::BootSlot>,
     },
     /// Install a signed bundle (a file, or a block device such as a USB stick) into the slot
     /// that is not running, and arm it for one attempt: checked before anything is written,
@@ -188,6 +193,27 @@ enum SlotCmd {
     Install {
         /// The bundle.
         bundle: PathBuf,
+    },
+    /// Serve one request of the config port's update helper on stdin and stdout (run by
+    /// cordon-update.socket per connection, as root): `status`, or `install` and a bundle.
+    Serve {
+        /// Where the slot partitions and `bootstate` are (default: `--device`'s folder,
+        /// udev's by-partlabel links), for a board or test rig laid out otherwise.
+        #[arg(long, value_name = "DIR")]
+        partitions: Option<PathBuf>,
+        /// The trusted update keys (`*.pem`).
+        #[arg(
+            long,
+            value_name = "DIR",
+            default_value = "/usr/share/cordon/update-keys"
+        )]
+        keys: PathBuf,
+        /// The board profile, whose name a bundle must carry.
+        #[arg(long, value_name = "FILE", default_value = "/etc/cordon/board.toml")]
+        board: PathBuf,
+        /// The running slot (default: `cordon.slot=` on the kernel command line).
+        #[arg(long, value_parser = parse_slot)]
+        booted: Option<cordon_store::boot::BootSlot>,
     },
     /// One attempt for SLOT, first in the boot order (what an install does after verifying).
     ArmOnce {
@@ -232,8 +258,10 @@ fn main() -> ExitCode {
                 socket,
                 timeout,
                 waive_smarthost,
+                booted,
             } => slot::mark_good(
                 &device,
+                booted.or_else(slot::booted),
                 &slot::Health {
                     socket,
                     timeout: std::time::Duration::from_secs(timeout),
@@ -241,6 +269,24 @@ fn main() -> ExitCode {
                 },
             ),
             SlotCmd::Install { bundle } => install::run(&bundle),
+            SlotCmd::Serve {
+                partitions,
+                keys,
+                board,
+                booted,
+            } => {
+                let partitions = partitions.unwrap_or_else(|| {
+                    device
+                        .parent()
+                        .map_or_else(|| PathBuf::from("/dev/disk/by-partlabel"), PathBuf::from)
+                });
+                let paths = install::Paths {
+                    partitions,
+                    keys,
+                    board,
+                };
+                update_helper::run(&paths, booted.or_else(slot::booted))
+            }
             SlotCmd::ArmOnce { slot } => slot::set(&device, slot, true),
             SlotCmd::MarkBad { slot } => slot::set(&device, slot, false),
         },

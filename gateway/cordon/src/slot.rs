@@ -24,6 +24,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use cordon_store::boot::{BootRecords, BootSlot, BootState, GOOD_ATTEMPTS, RECORD_LEN};
+use cordon_store::slot_info::{self, Content, SlotInfo};
+use cordon_wire::{bounded as text, SlotReport, SlotsReport};
 
 /// The partition the image's GPT names `bootstate` (udev's by-partlabel link).
 pub const DEFAULT_DEVICE: &str = "/dev/disk/by-partlabel/bootstate";
@@ -56,6 +58,35 @@ pub(crate) fn write(
     Ok(next)
 }
 
+/// What `slot`'s record says it holds; `None` when it has none (never installed into, or torn).
+pub(crate) fn read_info(device: &Path, slot: BootSlot) -> Option<SlotInfo> {
+    let mut f = File::open(device).ok()?;
+    f.seek(SeekFrom::Start(slot_info::offset(slot) as u64))
+        .ok()?;
+    let mut buf = vec![0u8; RECORD_LEN];
+    f.read_exact(&mut buf).ok()?;
+    SlotInfo::decode(&buf).ok()
+}
+
+/// Writes `slot`'s record, synced.
+pub(crate) fn write_info(device: &Path, slot: BootSlot, info: &SlotInfo) -> Result<(), String> {
+    let what = |e: std::io::Error| format!("cannot write {}: {e}", device.display());
+    let mut f = OpenOptions::new().write(true).open(device).map_err(what)?;
+    f.seek(SeekFrom::Start(slot_info::offset(slot) as u64))
+        .map_err(what)?;
+    f.write_all(&info.encode()).map_err(what)?;
+    f.sync_all().map_err(what)
+}
+
+/// The booted slot's version and verity root hash, from the kernel command line the boot
+/// script wrote (`cordon.version=`, `cordon.verity=BLOCKS:HASH:SALT`).
+fn booted_info() -> Option<SlotInfo> {
+    let version = booted_version()?;
+    let verity = kernel_arg("cordon.verity")?;
+    let hash = verity.split(':').nth(1)?;
+    SlotInfo::new(&version, hash, Content::Installed)
+}
+
 /// The value of `NAME=` on the kernel command line, which the boot script writes.
 fn kernel_arg(name: &str) -> Option<String> {
     let cmdline = std::fs::read_to_string("/proc/cmdline").ok()?;
@@ -77,8 +108,66 @@ pub fn booted_version() -> Option<String> {
     kernel_arg("cordon.version")
 }
 
+/// Both slots, the boot order and any rollback, as `cordon slot status --json` prints it and
+/// the update helper answers `cordonctl update status`: the config port's own report type.
+///
+/// A slot is `good` (attempts full), `trying` (attempts left but not marked good: armed, or
+/// booted and not yet healthy), `bad` (no attempts left: it does not boot) or `writing` (an
+/// install did not finish: it does not boot).
+pub fn report(
+    records: &BootRecords,
+    infos: &[Option<SlotInfo>; 2],
+    booted: Option<BootSlot>,
+) -> SlotsReport {
+    let s = &records.state;
+    let mut slots = heapless::Vec::new();
+    for slot in [BootSlot::A, BootSlot::B] {
+        let info = infos[slot as usize].as_ref();
+        let left = s.left(slot);
+        let state = match (left, info.map(|i| i.content)) {
+            (_, Some(Content::Writing)) => "writing",
+            (0, _) => "bad",
+            (n, _) if n == GOOD_ATTEMPTS => "good",
+            _ => "trying",
+        };
+        // Two slots, room for two.
+        let _ = slots.push(SlotReport {
+            name: text(slot.name()),
+            booted: booted == Some(slot),
+            state: text(state),
+            attempts: left,
+            version: info.map(|i| text(&i.version)),
+            root_hash: info.map(|i| text(&i.root_hash)),
+        });
+    }
+    SlotsReport {
+        booted: booted.map(|b| text(b.name())),
+        order: text(&s.order.to_string()),
+        slots,
+        rollback: fallback(s, booted).map(|r| text(&r)),
+    }
+}
+
+/// The report of the partition `device`, booted from `booted`.
+pub fn current_report(device: &Path, booted: Option<BootSlot>) -> Result<SlotsReport, String> {
+    let records = read(device)?;
+    Ok(report(&records, &infos(device, booted), booted))
+}
+
+/// Both slots' records, the booted one completed from the kernel command line when its own
+/// record is missing (a factory image, never installed into).
+fn infos(device: &Path, booted: Option<BootSlot>) -> [Option<SlotInfo>; 2] {
+    [BootSlot::A, BootSlot::B].map(|slot| {
+        read_info(device, slot).or_else(|| (booted == Some(slot)).then(booted_info).flatten())
+    })
+}
+
 /// One line per fact, as `cordonctl status` prints them; `booted` when known.
-pub fn describe(records: &BootRecords, booted: Option<BootSlot>) -> String {
+pub fn describe(
+    records: &BootRecords,
+    infos: &[Option<SlotInfo>; 2],
+    booted: Option<BootSlot>,
+) -> String {
     let s = &records.state;
     let mut out = String::new();
     if let Some(b) = booted {
@@ -95,6 +184,17 @@ pub fn describe(records: &BootRecords, booted: Option<BootSlot>) -> String {
             (n, false) => format!("{} left", attempts(n)),
         };
         out.push_str(&format!("slot {}      {what}\n", slot.name()));
+        match &infos[slot as usize] {
+            Some(i) if i.content == Content::Writing => out.push_str(&format!(
+                "            {} was being written and not verified: it does not boot\n",
+                i.version
+            )),
+            Some(i) => out.push_str(&format!(
+                "            {} (verity root {})\n",
+                i.version, i.root_hash
+            )),
+            None => out.push_str("            contents unknown (never installed into)\n"),
+        }
     }
     if let Some(reason) = fallback(s, booted) {
         out.push_str(&format!("rollback    {reason}\n"));
@@ -132,23 +232,18 @@ pub fn status(device: &Path, json: bool) -> ExitCode {
     match read(device) {
         Ok(r) => {
             let booted = booted();
+            let infos = infos(device, booted);
             if json {
-                let s = &r.state;
-                let v = serde_json::json!({
-                    "booted": booted.map(BootSlot::name),
-                    "version": booted_version(),
-                    "order": s.order.to_string(),
-                    "attempts": { "A": s.left(BootSlot::A), "B": s.left(BootSlot::B) },
-                    "rollback": fallback(s, booted),
-                    "seq": s.seq,
-                    "copy": r.copy,
-                });
-                println!("{v}");
+                let report = report(&r, &infos, booted);
+                match serde_json::to_string(&report) {
+                    Ok(v) => println!("{v}"),
+                    Err(e) => return fail(&format!("cannot print the report: {e}")),
+                }
             } else {
                 if let Some(v) = booted_version() {
                     println!("version     {v}");
                 }
-                print!("{}", describe(&r, booted));
+                print!("{}", describe(&r, &infos, booted));
             }
             ExitCode::SUCCESS
         }
@@ -191,8 +286,8 @@ pub struct Health {
 }
 
 /// `cordon slot mark-good`.
-pub fn mark_good(device: &Path, health: &Health) -> ExitCode {
-    let Some(slot) = booted() else {
+pub fn mark_good(device: &Path, booted: Option<BootSlot>, health: &Health) -> ExitCode {
+    let Some(slot) = booted else {
         return fail("the kernel command line names no cordon.slot: not booted from a slot");
     };
     let records = match read(device) {
@@ -205,6 +300,15 @@ pub fn mark_good(device: &Path, health: &Health) -> ExitCode {
     match wait_healthy(health) {
         Ok(()) => match write(device, |s| s.mark_good(slot)) {
             Ok(s) => {
+                // The booted slot's record names what the boot loader booted (a factory
+                // image has none until here).
+                if let Some(info) = booted_info() {
+                    if read_info(device, slot).as_ref() != Some(&info) {
+                        if let Err(e) = write_info(device, slot, &info) {
+                            eprintln!("cordon slot: the slot's version record: {e}");
+                        }
+                    }
+                }
                 println!(
                     "slot {} marked good ({} attempts); boot order {}",
                     slot.name(),
@@ -287,7 +391,7 @@ async fn check(h: &Health) -> Result<(), String> {
     if !s.journal.ok {
         problems.push("incident journal not writable".to_owned());
     }
-    if !h.waive_smarthost {
+    if !h.waive_smarthost && !waived_in_config(&mut client).await {
         for host in s.smarthosts.iter().filter(|host| !host.ok) {
             problems.push(format!("smart host {} not answering", host.address));
         }
@@ -297,6 +401,20 @@ async fn check(h: &Health) -> Result<(), String> {
     } else {
         Err(problems.join("; "))
     }
+}
+
+/// Whether the running config says `[control] update_waive_smarthost = true` (the appliance's
+/// root is read-only: the waiver lives with the config, not on the unit's command line).
+async fn waived_in_config(client: &mut cordon_control::Client) -> bool {
+    let Ok(Ok((_, toml))) =
+        tokio::time::timeout(Duration::from_secs(20), client.get_config()).await
+    else {
+        return false;
+    };
+    cordon_config::parse(&toml, Path::new("cordon.toml"))
+        .ok()
+        .and_then(|c| c.control)
+        .is_some_and(|c| c.update_waive_smarthost)
 }
 
 pub(crate) fn fail(why: &str) -> ExitCode {
@@ -319,7 +437,7 @@ mod tests {
     #[test]
     fn a_fallback_is_named_with_the_slot_that_failed() {
         let r = records(BootSlot::B, [2, 0]);
-        let text = describe(&r, Some(BootSlot::A));
+        let text = describe(&r, &[None, None], Some(BootSlot::A));
         assert!(text.contains("booted      slot A\n"), "{text}");
         assert!(
             text.contains("slot B      not bootable (no attempts left)\n"),
@@ -346,7 +464,7 @@ mod tests {
     #[test]
     fn a_good_boot_names_no_rollback() {
         let r = records(BootSlot::A, [GOOD_ATTEMPTS, 0]);
-        let text = describe(&r, Some(BootSlot::A));
+        let text = describe(&r, &[None, None], Some(BootSlot::A));
         assert!(text.contains("slot A      good\n"), "{text}");
         assert!(!text.contains("rollback"), "{text}");
     }

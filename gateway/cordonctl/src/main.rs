@@ -43,7 +43,7 @@ use cordonctl::CtlError;
 use commands::exchange_setup::ExchangeArgs;
 use commands::{
     appliance, audit, config, edm, exchange_setup, incidents, journal, log, policy, repeats, scan,
-    status, tls, trace,
+    status, tls, trace, update,
 };
 use port::Port;
 
@@ -200,6 +200,9 @@ enum Command {
     /// Exact data match tables: hash a CSV export offline, upload, list, remove.
     #[command(subcommand)]
     Edm(EdmCommand),
+    /// Firmware: install a signed update bundle into the slot not running, or show both slots.
+    #[command(subcommand)]
+    Update(UpdateCommand),
     /// Restart the workers.
     #[command(subcommand)]
     Workers(WorkersCommand),
@@ -321,6 +324,17 @@ enum EdmCommand {
     List,
     /// Remove table NAME (rules naming edm:NAME then match nothing).
     Remove { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum UpdateCommand {
+    /// Stream BUNDLE (cordon-VERSION.bundle) to the appliance, which checks its signature and
+    /// board before writing, writes the slot not running, reads it back and arms it for one
+    /// attempt. Mail keeps flowing; an interrupted upload resumes.
+    Install { bundle: PathBuf },
+    /// Both root slots: version, verity root hash, good, trying or bad, which one is booted,
+    /// and any rollback.
+    Status,
 }
 
 #[derive(Debug, Subcommand)]
@@ -567,6 +581,10 @@ async fn run(cli: Cli) -> Result<(), CtlError> {
         }) => edm::upload(&port, as_json, name, bundle, key_file).await,
         Command::Edm(EdmCommand::List) => edm::list(&port, as_json).await,
         Command::Edm(EdmCommand::Remove { name }) => edm::remove(&port, as_json, name).await,
+        Command::Update(UpdateCommand::Install { bundle }) => {
+            update::install(&port, as_json, bundle).await
+        }
+        Command::Update(UpdateCommand::Status) => update::status(&port, as_json).await,
         Command::Workers(WorkersCommand::Restart) => {
             appliance::restart_workers(&port, as_json).await
         }

@@ -30,6 +30,7 @@ pub mod durable;
 pub mod record;
 pub mod sim;
 pub mod slot;
+pub mod slot_info;
 pub mod storage;
 pub mod store;
 

@@ -129,6 +129,10 @@ pub enum ErrorCode {
     InvalidEdm,
     /// An EDM table would not fit the memory or storage budget; the message gives the sizes.
     OverBudget,
+    /// The firmware bundle was refused (signature, board, a payload that is short or changed,
+    /// a read-back that differs); the message says which. The slot being written stays
+    /// marked bad, nothing is armed, the running slot is untouched.
+    UpdateRefused,
 }
 
 /// One problem in a config file, located precisely enough to fix it.

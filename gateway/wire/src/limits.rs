@@ -17,8 +17,10 @@
 /// `EdmList`, `EdmRemove`, `EdmTables`, `ErrorCode::InvalidEdm` and `OverBudget`). Version
 /// 10: the message trace (`QueryTrace`, `Trace`). Version 11: the log tail (`QueryLog`, `Log`).
 /// Version 12: `Status::buffers`, the message buffers by size class. Version 13: repeated values
-/// (`QueryRepeats`, `Repeats`).
-pub const PROTOCOL_VERSION: u16 = 14;
+/// (`QueryRepeats`, `Repeats`). Version 14: `Status::started_unix`. Version 15: firmware
+/// updates (`UpdateBegin`, `UpdateChunk`, `UpdateFinish`, `UpdateStatus`, their answers,
+/// `ErrorCode::UpdateRefused`).
+pub const PROTOCOL_VERSION: u16 = 15;
 
 /// Largest config TOML accepted: the example config is ~4 KiB; 64 KiB leaves room for large
 /// rule sets while the server can hold a staged config whole and validate it in one pass.

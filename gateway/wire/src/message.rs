@@ -199,11 +199,36 @@ pub enum Request {
     /// counted on the appliance from the keyed value tags in the incident journals; no
     /// value is stored or sent. Answered by `Response::Repeats`.
     QueryRepeats(RepeatQuery),
+    /// Starts streaming a firmware bundle of `total_len` bytes into the slot that is not
+    /// running (the appliance's root helper writes it; nothing is staged in memory). With
+    /// `resume`, an upload of the same length that lost its connection continues where it
+    /// stands: the answer's `received` and `running` say where, and the client checks
+    /// `running` against its own file before it sends from there. Without `resume` (or when
+    /// nothing is pending) a new upload starts. Answered by `Response::UpdateReady`;
+    /// `Busy` while another connection's upload is moving, `Unsupported` without a helper.
+    UpdateBegin { total_len: u64, resume: bool },
+    /// The bundle's bytes at `offset` (the bytes received so far); `running` is the SHA-256
+    /// of the bundle's first `offset + data.len()` bytes. A chunk at another offset is
+    /// `UploadSequence` (resending the last one after a lost ack is accepted and ignored);
+    /// a `running` that differs ends the upload (`UploadSequence`), as does a bundle the
+    /// helper refuses (`UpdateRefused`, e.g. a bad signature, before anything is written).
+    /// Answered by `Response::UpdateReceived`.
+    UpdateChunk {
+        offset: u64,
+        data: Chunk,
+        running: [u8; 32],
+    },
+    /// Every byte is sent: wait until the helper has written, read back and armed the slot.
+    /// Answered by `Response::UpdateInstalled`, or `UpdateRefused` with the helper's reason
+    /// (the slot then stays marked bad, nothing armed).
+    UpdateFinish,
+    /// Both root slots as the boot loader sees them. Answered by `Response::Slots`.
+    UpdateStatus,
 }
 
 impl Request {
     /// Number of variants; a decoded tag at or above it is an unknown request.
-    pub const VARIANTS: u32 = 29;
+    pub const VARIANTS: u32 = 33;
 }
 
 /// Every response of the config port.
@@ -296,6 +321,51 @@ pub enum Response {
     Log(LogPage),
     /// Answer to `QueryRepeats`.
     Repeats(RepeatReport),
+    /// Answer to `UpdateBegin`: send chunks of at most `chunk_len` bytes from `received`;
+    /// `running` is the SHA-256 of the first `received` bytes (all zeros when 0).
+    UpdateReady {
+        chunk_len: u32,
+        received: u64,
+        running: [u8; 32],
+    },
+    /// Answer to `UpdateChunk`: bytes received so far.
+    UpdateReceived {
+        received: u64,
+    },
+    /// Answer to `UpdateFinish`: the bundle is in `slot`, verified and armed for one attempt.
+    UpdateInstalled {
+        slot: Name,
+        version: Name,
+        bytes: u64,
+    },
+    /// Answer to `UpdateStatus`.
+    Slots(SlotsReport),
+}
+
+/// Both root slots (`cordonctl update status`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct SlotsReport {
+    /// `A` or `B`; `None` when the kernel was not booted from a slot.
+    pub booted: Option<Name>,
+    /// The boot loader's order, e.g. `B A`.
+    pub order: Name,
+    pub slots: Vec<SlotReport, 2>,
+    /// Why the booted slot is not first in the order, when the boot loader fell back.
+    pub rollback: Option<Text>,
+}
+
+/// One root slot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct SlotReport {
+    pub name: Name,
+    pub booted: bool,
+    /// `good`, `trying` (attempts left, not marked good), `bad` (no attempts: does not boot)
+    /// or `writing` (an install did not finish: does not boot).
+    pub state: Name,
+    pub attempts: u8,
+    pub version: Option<Name>,
+    /// dm-verity root hash, 64 hex digits.
+    pub root_hash: Option<String<64>>,
 }
 
 /// One line of the log tail.
@@ -348,7 +418,7 @@ pub struct TracePage {
 
 impl Response {
     /// Number of variants; a decoded tag at or above it is an unknown response.
-    pub const VARIANTS: u32 = 28;
+    pub const VARIANTS: u32 = 32;
 }
 
 /// The EDM tables of the appliance and the budgets they live in.

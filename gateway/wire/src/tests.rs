@@ -141,6 +141,17 @@ fn every_request() -> StdVec<Request> {
             after_unix: Some(1_796_000_000),
             detector: Some(s("credit_card")),
         }),
+        Request::UpdateBegin {
+            total_len: 99_566_120,
+            resume: true,
+        },
+        Request::UpdateChunk {
+            offset: 8192,
+            data: Vec::from_slice(b"CORDONFW").unwrap(),
+            running: [7; 32],
+        },
+        Request::UpdateFinish,
+        Request::UpdateStatus,
     ]
 }
 
@@ -382,7 +393,37 @@ fn every_response() -> StdVec<Response> {
             supervisor: 2,
         }),
         Response::Repeats(repeat_report(1)),
+        Response::UpdateReady {
+            chunk_len: CHUNK_LEN as u32,
+            received: 81920,
+            running: [9; 32],
+        },
+        Response::UpdateReceived { received: 90112 },
+        Response::UpdateInstalled {
+            slot: s("B"),
+            version: s("0.2.0"),
+            bytes: 99_566_120,
+        },
+        Response::Slots(slots_report(s("0.2.0"))),
     ]
+}
+
+/// Both slots, slot B trying `version` after a rollback.
+fn slots_report(version: Name) -> SlotsReport {
+    let slot = |name: &str, booted, state: &str| SlotReport {
+        name: s(name),
+        booted,
+        state: s(state),
+        attempts: 3,
+        version: Some(version.clone()),
+        root_hash: Some(crate::bounded(&"f".repeat(64))),
+    };
+    SlotsReport {
+        booted: Some(s("A")),
+        order: s("B A"),
+        slots: Vec::from_slice(&[slot("A", true, "good"), slot("B", false, "trying")]).unwrap(),
+        rollback: Some(full()),
+    }
 }
 
 /// A `Repeats` answer with `n` detectors and values (at most the lists' bounds).
@@ -460,6 +501,11 @@ fn audit_records_round_trip_and_are_not_incidents() {
 /// Requests and responses at their largest, to prove the bound holds in practice.
 fn biggest_requests() -> StdVec<Request> {
     vec![
+        Request::UpdateChunk {
+            offset: u64::MAX,
+            data: Vec::from_slice(&[0xFF; CHUNK_LEN]).unwrap(),
+            running: [0xFF; 32],
+        },
         Request::UploadChunk {
             offset: u32::MAX,
             data: Vec::from_slice(&[0xFF; CHUNK_LEN]).unwrap(),
@@ -515,6 +561,7 @@ fn biggest_responses() -> StdVec<Response> {
             oldest: u64::MAX,
         }),
         Response::Repeats(repeat_report(MAX_REPEAT_DETECTORS.max(MAX_REPEAT_TOP))),
+        Response::Slots(slots_report(full())),
     ]
 }
 

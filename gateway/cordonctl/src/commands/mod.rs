@@ -15,3 +15,4 @@ pub(crate) mod scan;
 pub(crate) mod status;
 pub(crate) mod tls;
 pub(crate) mod trace;
+pub(crate) mod update;

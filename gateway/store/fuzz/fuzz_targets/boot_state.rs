@@ -1,9 +1,11 @@
 //! The boot loader's state partition as flash may hand it back (torn writes, bit rot, another
 //! tool's variables): reading never panics, and a copy that decodes re-encodes to a copy that
 //! decodes to the same state. The input is also wrapped with a correct CRC, so the variable
-//! parser behind the CRC check is reached too.
+//! parser behind the CRC check is reached too. Each slot's record (`slot_info`, the version and
+//! verity root hash an install wrote) is read from the same bytes under the same rules.
 #![no_main]
 use cordon_store::boot::{BootRecords, BootState, RECORD_LEN};
+use cordon_store::slot_info::SlotInfo;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -17,6 +19,14 @@ fuzz_target!(|data: &[u8]| {
         copy[..4].copy_from_slice(&crc.to_le_bytes());
         if let Ok(state) = BootState::decode(&copy) {
             assert_eq!(BootState::decode(&state.encode()), Ok(state));
+        }
+        if let Ok(info) = SlotInfo::decode(&copy) {
+            assert_eq!(SlotInfo::decode(&info.encode()), Ok(info));
+        }
+    }
+    if let Some(record) = data.get(..RECORD_LEN) {
+        if let Ok(info) = SlotInfo::decode(record) {
+            assert_eq!(SlotInfo::decode(&info.encode()), Ok(info));
         }
     }
 });
