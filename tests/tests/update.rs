@@ -217,14 +217,49 @@ fn a_bundle_installs_through_the_config_port_resumes_and_both_slots_show() {
         )),
         "{status}"
     );
+    // The JSON is the documented schema (docs/config-port.md, "JSON schemas").
     let (_, json) = ctl(&socket, &["--json", "update", "status"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(keys(&v), ["booted", "order", "rollback", "slots"], "{json}");
+    assert_eq!(
+        keys(&v["slots"][1]),
+        [
+            "attempts",
+            "booted",
+            "name",
+            "root_hash",
+            "state",
+            "version"
+        ],
+        "{json}"
+    );
     assert_eq!(v["slots"][1]["state"], "trying");
     assert_eq!(v["slots"][1]["version"], VERSION);
+    assert_eq!(v["slots"][1]["attempts"], 1);
+
+    // Installing again (into B: A still runs) with --json.
+    let out = Command::new(bin("cordonctl"))
+        .arg("--socket")
+        .arg(&socket)
+        .args(["--json", "update", "install", good])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(keys(&v), ["bytes", "seconds", "slot", "version"], "{v}");
+    assert_eq!(v["slot"], "B");
+    assert_eq!(v["bytes"], (BOOT_LEN / 2 + ROOT_LEN) as u64);
 
     // The install is in the audit trail.
     let (_, audit) = ctl(&socket, &["audit"]);
     assert!(audit.contains("update_install"), "{audit}");
+}
+
+/// The field names of a JSON object, sorted.
+fn keys(v: &serde_json::Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().expect("an object").keys().cloned().collect();
+    k.sort();
+    k
 }
 
 /// `cordon slot STATE_ARGS --device FILE` and its output.

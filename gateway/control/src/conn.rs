@@ -254,10 +254,17 @@ impl<B: Backend, W: AsyncWrite> Conn<B, W> {
         let audited = crate::audit::audited(&request);
         let target = crate::audit::target(&request);
         let before = audited.map(|_| self.backend.current_config());
+        let chunk = matches!(request, Request::UpdateChunk { .. });
         let response = match self.respond(request).await {
             Ok(r) => r,
             Err(e) => app_error(e),
         };
+        // A firmware bundle refused mid-stream (a bad signature, another board, a short
+        // payload) is a failed install: audited as one, like a refusal at `UpdateFinish`.
+        let refused = chunk
+            && matches!(&response, Response::Error(WireError::App(e)) if e.code == ErrorCode::UpdateRefused);
+        let audited = audited.or(refused.then_some("update_install"));
+        let before = before.or_else(|| audited.map(|_| self.backend.current_config()));
         if let (Some(request), Some(before)) = (audited, before) {
             let record = crate::audit::record(
                 &self.peer,

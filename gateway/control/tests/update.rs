@@ -284,6 +284,17 @@ fn the_helpers_refusal_reaches_the_client_before_the_whole_file_is_sent() {
         assert_eq!(code, ErrorCode::UpdateRefused);
         assert!(text.contains("signature does not verify"), "{text}");
         assert!(at < 8 * CHUNK_LEN, "refused only after {at} bytes");
+        // The refused install is in the audit trail with its reason.
+        let audits = rig.backend.audits.lock().unwrap().clone();
+        let last = audits.last().expect("an audit record");
+        assert_eq!(last.request.as_str(), "update_install");
+        assert!(!last.ok);
+        assert!(
+            last.error
+                .as_deref()
+                .is_some_and(|e| e.contains("signature")),
+            "{last:?}"
+        );
     });
 }
 
