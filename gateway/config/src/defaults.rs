@@ -105,6 +105,7 @@ confidence = "medium"
 [rule]
 direction = "any"
 min_count = 1
+min_similarity = 0.3
 min_confidence = "medium"
 unscannable = false
 notify = []

@@ -388,6 +388,9 @@ pub struct Rule {
     /// Where each `matches` entry was written, for "unknown detector" errors.
     pub matches_at: Vec<Location>,
     pub min_count: u32,
+    /// For `doc:SET` names: the share of a protected document (in thousandths) a message
+    /// must carry; 300 unless the rule says.
+    pub min_similarity: u16,
     pub min_confidence: Confidence,
     /// Attachment file extensions (`pdf`) or MIME types (`application/zip`); any of them.
     pub attachment_types: Vec<String>,

@@ -856,15 +856,20 @@ fn rule(mut s: Section<'_, '_>, r: &mut Reader<'_>) -> Option<Rule> {
     let mut matches = Vec::new();
     let mut matches_at = Vec::new();
     for (v, span, k) in s.strings(r, "match").unwrap_or_default() {
-        // `edm:TABLE` names an exact-data-match table (whether installed, the engine says).
-        if is_name(v.strip_prefix("edm:").unwrap_or(&v)) {
+        // `edm:TABLE` names an exact-data-match table, `doc:SET` a fingerprint set (whether
+        // installed, the engine says).
+        let bare = v
+            .strip_prefix("edm:")
+            .or_else(|| v.strip_prefix("doc:"))
+            .unwrap_or(&v);
+        if is_name(bare) {
             matches.push(v);
             matches_at.push(r.location(&span, &k));
         } else {
             r.error(
                 &span,
                 &k,
-                format!("`{v}` is not a detector, dictionary, pattern or edm:TABLE name"),
+                format!("`{v}` is not a detector, dictionary, pattern, edm:TABLE or doc:SET name"),
             );
         }
     }
@@ -872,6 +877,9 @@ fn rule(mut s: Section<'_, '_>, r: &mut Reader<'_>) -> Option<Rule> {
         .integer(r, "min_count", 1..1_000_001)
         .map(|(n, _)| n as u32)
         .unwrap_or(1);
+    let min_similarity = s
+        .share(r, "min_similarity")
+        .unwrap_or(DEFAULT_MIN_SIMILARITY);
     let min_confidence = confidence(&mut s, r, "min_confidence", Confidence::Medium);
     let attachment_types = s
         .strings(r, "attachment_types")
@@ -979,6 +987,7 @@ fn rule(mut s: Section<'_, '_>, r: &mut Reader<'_>) -> Option<Rule> {
         matches,
         matches_at,
         min_count,
+        min_similarity,
         min_confidence,
         attachment_types,
         min_size,
@@ -993,6 +1002,11 @@ fn rule(mut s: Section<'_, '_>, r: &mut Reader<'_>) -> Option<Rule> {
         at,
     })
 }
+
+/// A `doc:` rule's share of a protected document when it names none (thousandths): a third
+/// of a document is a deliberate copy, not a shared phrase (unrelated documents score under
+/// a twentieth).
+pub const DEFAULT_MIN_SIMILARITY: u16 = 300;
 
 /// The socket mode when none is given: owner and group (the admin group) only.
 pub const DEFAULT_SOCKET_MODE: u32 = 0o660;
@@ -1510,10 +1524,31 @@ mod tests {
             |m: &str| format!("{base}[[rule]]\nname = \"r\"\nmatch = {m:?}\naction = \"block\"\n");
         let c = parse(&rule("edm:customers"), Path::new("t.toml")).unwrap();
         assert_eq!(c.rules[0].matches, ["edm:customers"]);
-        for bad in ["edm:", "edm:a b", "crm:customers"] {
+        let c = parse(&rule("doc:contracts"), Path::new("t.toml")).unwrap();
+        assert_eq!(c.rules[0].matches, ["doc:contracts"]);
+        assert_eq!(c.rules[0].min_similarity, DEFAULT_MIN_SIMILARITY);
+        for bad in ["edm:", "edm:a b", "crm:customers", "doc:", "doc:A B"] {
             let e = errors(&rule(bad));
             assert_eq!(e.len(), 1, "{bad}: {e:?}");
-            assert!(e[0].contains("edm:TABLE name"), "{bad}: {e:?}");
+            assert!(e[0].contains("edm:TABLE or doc:SET name"), "{bad}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn min_similarity_is_a_share() {
+        let base = "[gateway]\nhostname = \"dlp1.contoso.com\"\nlisten = [\"127.0.0.1:2525\"]\n\n[relay]\nsmarthosts = [\"smtp://127.0.0.1:25\"]\ntls = \"none\"\n";
+        let rule = |v: &str| {
+            format!("{base}[[rule]]\nname = \"r\"\nmatch = \"doc:contracts\"\nmin_similarity = {v}\naction = \"block\"\n")
+        };
+        for (v, want) in [("0.25", 250), ("1", 1000), ("0.3", 300), ("0.0005", 1)] {
+            let c = parse(&rule(v), Path::new("t.toml")).unwrap();
+            assert_eq!(c.rules[0].min_similarity, want, "{v}");
+        }
+        for bad in ["0", "0.0", "1.5", "-0.2", "30", "\"0.3\""] {
+            let e = errors(&rule(bad));
+            assert_eq!(e.len(), 1, "{bad}: {e:?}");
+            assert!(e[0].contains("min_similarity"), "{bad}: {e:?}");
+            assert!(e[0].contains("share above 0 and at most 1"), "{bad}: {e:?}");
         }
     }
 

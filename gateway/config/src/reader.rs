@@ -192,6 +192,30 @@ impl<'t, 'i> Section<'t, 'i> {
     }
 
     /// An integer within `range`.
+    /// A share written as a decimal in (0, 1] (`0.3`), or `1`; in thousandths.
+    pub fn share(&mut self, r: &mut Reader<'_>, key: &str) -> Option<u16> {
+        let v = self.raw(key)?;
+        let parsed = match v.get_ref() {
+            DeValue::Float(f) => f.as_str().replace('_', "").parse::<f64>().ok(),
+            DeValue::Integer(i) => i.as_str().replace('_', "").parse::<f64>().ok(),
+            _ => None,
+        };
+        match parsed {
+            Some(x) if x > 0.0 && x <= 1.0 => Some((x * 1000.0).round().max(1.0) as u16),
+            _ => {
+                r.error(
+                    &v.span(),
+                    &self.key(key),
+                    format!(
+                        "expected a share above 0 and at most 1 (0.3 for 30%), found {}",
+                        v.get_ref().type_str()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
     pub fn integer(
         &mut self,
         r: &mut Reader<'_>,

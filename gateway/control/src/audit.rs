@@ -19,6 +19,8 @@ pub fn audited(request: &Request) -> Option<&'static str> {
         Request::EdmInstall { .. } => "edm_install",
         Request::EdmRemove { .. } => "edm_remove",
         Request::UpdateFinish => "update_install",
+        Request::FingerprintAdd { .. } => "fingerprint_add",
+        Request::FingerprintRemove { .. } => "fingerprint_remove",
         _ => return None,
     })
 }
@@ -30,6 +32,12 @@ pub fn target(request: &Request) -> Option<String> {
         Request::EdmInstall { name, .. } | Request::EdmRemove { name } => {
             Some(name.as_str().to_owned())
         }
+        // `doc:SET` (and `/DOCUMENT`): a fingerprint set, told from an EDM table by its prefix.
+        Request::FingerprintAdd { set, document } => Some(format!("doc:{set}/{document}")),
+        Request::FingerprintRemove { set, document } => Some(match document {
+            Some(d) => format!("doc:{set}/{d}"),
+            None => format!("doc:{set}"),
+        }),
         _ => None,
     }
 }
@@ -83,6 +91,7 @@ pub fn record<B: Backend>(
             None,
         ),
         Response::EdmTables(tables) => (None, edm_change(target, tables), None),
+        Response::Fingerprints(sets) => (None, fingerprint_change(target, sets), None),
         Response::Error(WireError::App(e)) => (
             Some(before.0),
             edm_table(target),
@@ -108,9 +117,41 @@ pub fn record<B: Backend>(
     }
 }
 
-/// `edm table NAME`, or nothing for a request that names no table.
+/// `edm table NAME` or `fingerprint set SET` (`document D of` it), or nothing for a request
+/// that names neither.
 fn edm_table(target: Option<&str>) -> String {
-    target.map_or_else(String::new, |t| format!("edm table {t}"))
+    match target {
+        None => String::new(),
+        Some(t) => match t.strip_prefix("doc:") {
+            Some(rest) => match rest.split_once('/') {
+                Some((set, doc)) => format!("document {doc} of fingerprint set {set}"),
+                None => format!("fingerprint set {rest}"),
+            },
+            None => format!("edm table {t}"),
+        },
+    }
+}
+
+/// A fingerprint change as the set stands after it: its documents and fingerprints, or
+/// `removed`. Names and counts only, never a fingerprint.
+fn fingerprint_change(target: Option<&str>, sets: &cordon_wire::FingerprintSets) -> String {
+    let Some(rest) = target.and_then(|t| t.strip_prefix("doc:")) else {
+        return String::new();
+    };
+    let (set, doc) = match rest.split_once('/') {
+        Some((s, d)) => (s, Some(d)),
+        None => (rest, None),
+    };
+    match sets.sets.iter().find(|s| s.name.as_str() == set) {
+        Some(s) => format!(
+            "fingerprint set {set}{}: {} documents, {} fingerprints, {} B in memory",
+            doc.map(|d| format!(" ({d})")).unwrap_or_default(),
+            s.documents,
+            s.fingerprints,
+            s.memory_bytes
+        ),
+        None => format!("fingerprint set {set} removed"),
+    }
 }
 
 /// An EDM change as the tables stand after it: the table's shape and size if it is

@@ -119,6 +119,24 @@ pub trait Backend: Send + Sync + 'static {
     /// `UpdateFinish`, `UpdateStatus`); [`crate::update::Updates::new`] with `None` when this
     /// gateway installs no updates.
     fn updates(&self) -> &crate::update::Updates;
+    /// `FingerprintAdd`: fingerprint `message` (the staged document) into set `set` as
+    /// `document`, store the set power-safe and load it for new sessions; on any error the
+    /// sets stay as they were. Reads and writes files: run on the blocking pool.
+    fn fingerprint_add(
+        &self,
+        set: &str,
+        document: &str,
+        message: &[u8],
+    ) -> Result<cordon_wire::FingerprintSets, AppError>;
+    /// `FingerprintList`: the sets, and the documents of `set` when given.
+    fn fingerprint_list(&self, set: Option<&str>)
+        -> Result<cordon_wire::FingerprintSets, AppError>;
+    /// `FingerprintRemove`: a document of `set`, or the whole set.
+    fn fingerprint_remove(
+        &self,
+        set: &str,
+        document: Option<&str>,
+    ) -> Result<cordon_wire::FingerprintSets, AppError>;
     /// `Reboot`: start the reboot. The reply is sent after this returns, so it must start the
     /// reboot asynchronously (e.g. after a short delay) rather than block.
     fn reboot(&self) -> Result<(), AppError>;

@@ -460,6 +460,21 @@ impl<B: Backend, W: AsyncWrite> Conn<B, W> {
             } => backend.updates().chunk(offset, &data, running).await?,
             Request::UpdateFinish => backend.updates().finish().await?,
             Request::UpdateStatus => backend.updates().status().await?,
+            Request::FingerprintAdd { set, document } => Response::Fingerprints(
+                self.with_staged(BlobKind::Message, move |b, blob| {
+                    b.fingerprint_add(set.as_str(), document.as_str(), blob)
+                })
+                .await?,
+            ),
+            Request::FingerprintList { set } => Response::Fingerprints(
+                blocking(backend, move |b| b.fingerprint_list(set.as_deref())).await?,
+            ),
+            Request::FingerprintRemove { set, document } => Response::Fingerprints(
+                blocking(backend, move |b| {
+                    b.fingerprint_remove(set.as_str(), document.as_deref())
+                })
+                .await?,
+            ),
             Request::EdmList => Response::EdmTables(blocking(backend, |b| b.edm_list()).await?),
             Request::EdmRemove { name } => {
                 Response::EdmTables(blocking(backend, move |b| b.edm_remove(name.as_str())).await?)

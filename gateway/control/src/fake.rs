@@ -529,6 +529,30 @@ impl Backend for FakeBackend {
         Err(no_edm())
     }
 
+    fn fingerprint_add(
+        &self,
+        _set: &str,
+        _document: &str,
+        _message: &[u8],
+    ) -> Result<cordon_wire::FingerprintSets, AppError> {
+        Err(no_fingerprints())
+    }
+
+    fn fingerprint_list(
+        &self,
+        _set: Option<&str>,
+    ) -> Result<cordon_wire::FingerprintSets, AppError> {
+        Err(no_fingerprints())
+    }
+
+    fn fingerprint_remove(
+        &self,
+        _set: &str,
+        _document: Option<&str>,
+    ) -> Result<cordon_wire::FingerprintSets, AppError> {
+        Err(no_fingerprints())
+    }
+
     fn updates(&self) -> &crate::update::Updates {
         &self.updates
     }
@@ -626,4 +650,13 @@ fn fake_judge(toml: &str, message: &[u8]) -> Judged {
         rule: Some(bounded("no-secrets")),
         scan_error: None,
     }
+}
+
+/// The fake has no engine to fingerprint with: `tests/tests/fingerprint.rs` drives the real
+/// gateway.
+fn no_fingerprints() -> AppError {
+    AppError::new(
+        cordon_wire::ErrorCode::Unsupported,
+        "the fake backend keeps no fingerprint sets",
+    )
 }

@@ -241,8 +241,10 @@ pub fn serve(path: &Path, opts: Options) -> Result<(), Error> {
     }
     let config = Arc::new(running.config);
     let generation = running.generation;
-    let (edm_tables, edm_line) = crate::edm::load_described(&config);
-    let engine = engine::build_with_edm(&config, edm_tables)?;
+    let (edm_tables, mut edm_line) = crate::edm::load_described(&config);
+    let fingerprints = crate::fingerprints::load(&config, &edm_tables);
+    edm_line += &crate::fingerprints::Sets::describe(&fingerprints);
+    let engine = engine::build_with_stores(&config, edm_tables, fingerprints)?;
     let sessions = opts
         .worker
         .as_ref()

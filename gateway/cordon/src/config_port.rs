@@ -38,8 +38,8 @@ use cordon_proxy::tls;
 use crate::error::Error;
 use crate::live::{build, Built};
 use crate::restart_only::restart_warnings;
-use crate::worker_env;
 
+mod appliance;
 mod edm;
 mod health;
 mod repeats;
@@ -309,7 +309,7 @@ impl Backend for GatewayBackend {
         key: &[u8; 32],
         bundle: &[u8],
     ) -> Result<EdmTables, AppError> {
-        self.edm(Some(&|t| t.install(name, key, bundle)))
+        self.edm(Some(&|t, sets| t.install(name, key, bundle, sets)))
     }
 
     fn edm_list(&self) -> Result<EdmTables, AppError> {
@@ -317,7 +317,33 @@ impl Backend for GatewayBackend {
     }
 
     fn edm_remove(&self, name: &str) -> Result<EdmTables, AppError> {
-        self.edm(Some(&|t| t.remove(name)))
+        self.edm(Some(&|t, _| t.remove(name)))
+    }
+
+    fn fingerprint_add(
+        &self,
+        set: &str,
+        document: &str,
+        message: &[u8],
+    ) -> Result<cordon_wire::FingerprintSets, AppError> {
+        let add = |s: &crate::fingerprints::Sets, edm| s.add(set, document, message, edm);
+        self.fingerprints(Some(&add), Some(set))
+    }
+
+    fn fingerprint_list(
+        &self,
+        set: Option<&str>,
+    ) -> Result<cordon_wire::FingerprintSets, AppError> {
+        self.fingerprints(None, set)
+    }
+
+    fn fingerprint_remove(
+        &self,
+        set: &str,
+        document: Option<&str>,
+    ) -> Result<cordon_wire::FingerprintSets, AppError> {
+        let remove = |s: &crate::fingerprints::Sets, _| s.remove(set, document);
+        self.fingerprints(Some(&remove), Some(set))
     }
 
     fn identity(&self) -> Identity {
@@ -518,8 +544,8 @@ impl Backend for GatewayBackend {
             .split_inclusive('\n')
             .skip_while(|l| !is_key(l))
             .collect();
-        write_atomic(&t.certificate.path, cert_pem.as_bytes(), 0o644)?;
-        write_atomic(&t.private_key.path, key_pem.as_bytes(), 0o600)?;
+        appliance::write_atomic(&t.certificate.path, cert_pem.as_bytes(), 0o644)?;
+        appliance::write_atomic(&t.private_key.path, key_pem.as_bytes(), 0o600)?;
         // Check the installed files load as the gateway loads them, then use them.
         tls::server_config(&config).map_err(|e| app_error(e.into()))?;
         self.go_live((*config).clone(), self.persisted.current().generation)?;
@@ -527,32 +553,7 @@ impl Backend for GatewayBackend {
     }
 
     fn restart_workers(&self) -> Result<u16, AppError> {
-        let Some(pid) = self
-            .supervisor
-            .and_then(|p| i32::try_from(p).ok())
-            .filter(|p| *p > 1)
-        else {
-            return Err(AppError::new(ErrorCode::Unsupported, "`cordon run` has no worker processes; restart the service (under `cordon supervise` this restarts the workers)"));
-        };
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGUSR1,
-        )
-        .map_err(|e| {
-            AppError::new(
-                ErrorCode::Internal,
-                &format!("cannot reach the supervisor: {e}"),
-            )
-        })?;
-        let workers = std::env::var(worker_env::WORKERS)
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(1);
-        tracing::info!(
-            workers,
-            "workers restart requested: each drains while a fresh one takes over"
-        );
-        Ok(workers)
+        self.restart()
     }
 
     fn detectors(&self, json: bool) -> String {
@@ -564,35 +565,6 @@ impl Backend for GatewayBackend {
     }
 
     fn reboot(&self) -> Result<(), AppError> {
-        let config = self.current().shared.config.clone();
-        let Some(request) = config
-            .control
-            .as_ref()
-            .and_then(|c| c.reboot_request.clone())
-        else {
-            return Err(AppError::new(
-                ErrorCode::Unsupported,
-                "this gateway does not reboot the machine: it runs unprivileged (no CAP_SYS_BOOT); set [control] reboot_request and install cordon-reboot.path, or reboot from the console",
-            ));
-        };
-        // The root-owned path unit reboots once it sees the request; this call returns first.
-        write_atomic(
-            &request,
-            b"reboot requested through the config port\n",
-            0o600,
-        )?;
-        tracing::warn!(request = %request.display(), "reboot requested through the config port");
-        Ok(())
+        self.request_reboot()
     }
-}
-
-/// Writes a file so that a power cut leaves the old or the new one: temp file, fsync, rename,
-/// directory fsync.
-fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), AppError> {
-    cordon_store::durable::replace_file(path, data, mode).map_err(|e| {
-        AppError::new(
-            ErrorCode::Storage,
-            &format!("cannot write {}: {e}", path.display()),
-        )
-    })
 }

@@ -20,8 +20,9 @@ use cordon_dlp::edm::{valid_table_name, EdmKey, Table, KEY_BYTES};
 use cordon_wire::limits::MAX_EDM_TABLES;
 use cordon_wire::{bounded, AppError, EdmTableInfo, EdmTables, ErrorCode};
 
-/// An install or a removal, run by the config port's backend before it rebuilds the engine.
-pub type Change<'a> = dyn Fn(&Tables) -> Result<(), AppError> + 'a;
+/// An install or a removal, run by the config port's backend before it rebuilds the engine;
+/// the second argument is what the fingerprint sets hold of the shared budgets.
+pub type Change<'a> = dyn Fn(&Tables, crate::fingerprints::Others) -> Result<(), AppError> + 'a;
 
 /// File name extension of a stored table.
 const EXT: &str = "edm";
@@ -145,12 +146,26 @@ impl Tables {
         }
     }
 
-    /// `EdmInstall`: everything that can refuse the table runs before the file is written.
+    /// Memory and storage the tables take now (the fingerprint sets share the budgets).
+    pub fn usage(&self) -> crate::fingerprints::Others {
+        crate::fingerprints::Others {
+            memory: self
+                .load()
+                .iter()
+                .map(|(_, t)| t.memory_bytes() as u64)
+                .sum(),
+            stored: self.stored().iter().map(|s| s.bytes).sum(),
+        }
+    }
+
+    /// `EdmInstall`: everything that can refuse the table runs before the file is written;
+    /// `sets` is what the fingerprint sets hold of the shared budgets.
     pub fn install(
         &self,
         name: &str,
         key: &[u8; KEY_BYTES],
         bundle: &[u8],
+        sets: crate::fingerprints::Others,
     ) -> Result<(), AppError> {
         check_name(name)?;
         let key = EdmKey::from_bytes(*key);
@@ -172,12 +187,16 @@ impl Tables {
             ));
         }
         let needed = table.memory_bytes() as u64;
-        let taken: u64 = others.iter().map(|(_, t)| t.memory_bytes() as u64).sum();
+        let taken: u64 = others
+            .iter()
+            .map(|(_, t)| t.memory_bytes() as u64)
+            .sum::<u64>()
+            + sets.memory;
         if taken + needed > self.memory_budget {
             return Err(AppError::new(
                 ErrorCode::OverBudget,
                 &format!(
-                    "table {name} needs {needed} B of memory; other tables hold {taken} B of the {} B budget ([edm] memory_bytes)",
+                    "table {name} needs {needed} B of memory; other tables and the fingerprint sets hold {taken} B of the {} B budget ([edm] memory_bytes)",
                     self.memory_budget
                 ),
             ));
@@ -188,12 +207,13 @@ impl Tables {
             .iter()
             .filter(|s| s.name != name)
             .map(|s| s.bytes)
-            .sum();
+            .sum::<u64>()
+            + sets.stored;
         if 2 * (stored + file) > self.storage_budget {
             return Err(AppError::new(
                 ErrorCode::OverBudget,
                 &format!(
-                    "table {name} takes {file} B on /data; with the other tables' {stored} B, twice over for a power-safe replacement, that exceeds the {} B budget ([edm] storage_bytes)",
+                    "table {name} takes {file} B on /data; with the other tables' and the fingerprint sets' {stored} B, twice over for a power-safe replacement, that exceeds the {} B budget ([edm] storage_bytes)",
                     self.storage_budget
                 ),
             ));

@@ -23,7 +23,9 @@ pub struct Built {
 
 /// Builds the engine, the inspectors and the TLS material of `config` around `durable`.
 pub fn build(config: Arc<Config>, generation: u64, durable: &Durable) -> Result<Built, Error> {
-    let engine = engine::build_with_edm(&config, crate::edm::load(&config))?;
+    let edm = crate::edm::load(&config);
+    let fingerprints = crate::fingerprints::load(&config, &edm);
+    let engine = engine::build_with_stores(&config, edm, fingerprints)?;
     build_with(engine, config, generation, durable)
 }
 

@@ -29,6 +29,7 @@ mod budget;
 mod config_port;
 mod edm;
 mod error;
+mod fingerprints;
 mod incidents;
 mod install;
 mod live;

@@ -42,8 +42,8 @@ use cordonctl::CtlError;
 
 use commands::exchange_setup::ExchangeArgs;
 use commands::{
-    appliance, audit, config, edm, exchange_setup, incidents, journal, log, policy, repeats, scan,
-    status, tls, trace, update,
+    appliance, audit, config, edm, exchange_setup, fingerprint, incidents, journal, log, policy,
+    repeats, scan, status, tls, trace, update,
 };
 use port::Port;
 
@@ -200,6 +200,10 @@ enum Command {
     /// Exact data match tables: hash a CSV export offline, upload, list, remove.
     #[command(subcommand)]
     Edm(EdmCommand),
+    /// Document fingerprints: protected documents (contracts, decks) a message may not carry a
+    /// share of (`match = "doc:SET"` with `min_similarity`).
+    #[command(subcommand)]
+    Fingerprint(FingerprintCommand),
     /// Firmware: install a signed update bundle into the slot not running, or show both slots.
     #[command(subcommand)]
     Update(UpdateCommand),
@@ -324,6 +328,25 @@ enum EdmCommand {
     List,
     /// Remove table NAME (rules naming edm:NAME then match nothing).
     Remove { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum FingerprintCommand {
+    /// Add each FILE (txt, docx, xlsx, pdf, eml, zip...) to set SET under its file name
+    /// (replacing a document of that name); the appliance reads it with its own readers and
+    /// keeps only keyed fingerprints.
+    Add {
+        set: String,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// The sets; with SET, its documents too.
+    List { set: Option<String> },
+    /// Remove DOCUMENT from SET, or the whole set.
+    Remove {
+        set: String,
+        document: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -581,6 +604,15 @@ async fn run(cli: Cli) -> Result<(), CtlError> {
         }) => edm::upload(&port, as_json, name, bundle, key_file).await,
         Command::Edm(EdmCommand::List) => edm::list(&port, as_json).await,
         Command::Edm(EdmCommand::Remove { name }) => edm::remove(&port, as_json, name).await,
+        Command::Fingerprint(FingerprintCommand::Add { set, files }) => {
+            fingerprint::add(&port, as_json, set, files).await
+        }
+        Command::Fingerprint(FingerprintCommand::List { set }) => {
+            fingerprint::list(&port, as_json, set.as_deref()).await
+        }
+        Command::Fingerprint(FingerprintCommand::Remove { set, document }) => {
+            fingerprint::remove(&port, as_json, set, document.as_deref()).await
+        }
         Command::Update(UpdateCommand::Install { bundle }) => {
             update::install(&port, as_json, bundle).await
         }

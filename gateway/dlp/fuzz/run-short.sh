@@ -120,4 +120,18 @@ open(sys.argv[1] + "/three-rows", "wb").write(out)
 PY
 echo "fuzz edm_bundle for ${secs}s"
 cargo +nightly fuzz run edm_bundle -- -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048
+# The seed: two documents of three and two fingerprints, as the layout after the check value.
+mkdir -p corpus/fingerprint_set
+python3 - corpus/fingerprint_set <<'PY' || true
+import struct, sys
+out = bytes([2])
+for name, n in ((b"a.docx", 3), (b"b.pdf", 2)):
+    out += bytes([len(name)]) + name + struct.pack("<I", n)
+for fps in ((1, 5, 9), (2, 5)):
+    for v in fps:
+        out += struct.pack("<Q", v)
+open(sys.argv[1] + "/two-documents", "wb").write(out)
+PY
+echo "fuzz fingerprint_set for ${secs}s"
+cargo +nightly fuzz run fingerprint_set -- -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048
 echo "fuzz: all targets ran ${secs}s without a crash"

@@ -257,6 +257,32 @@ pub struct DetectorFinding {
     /// identifier for the appliance's own counts, not evidence for a reader.
     #[serde(skip)]
     pub value_tags: Vec<u64>,
+    /// For a fingerprint set (`doc:SET`): the protected document the message is closest to
+    /// and how much of it the message carries; `None` for every other detector.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<Similarity>,
+}
+
+/// How much of a protected document a message carries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Similarity {
+    /// The document's name, as it was added to the set.
+    pub document: String,
+    /// Its distinct fingerprints the message carries.
+    pub matched: u32,
+    /// Its distinct fingerprints.
+    pub of: u32,
+}
+
+impl Similarity {
+    /// `matched / of`, 0 to 1.
+    pub fn share(&self) -> f64 {
+        if self.of == 0 {
+            0.0
+        } else {
+            f64::from(self.matched) / f64::from(self.of)
+        }
+    }
 }
 
 /// One piece of the message that was not (fully) inspected.
@@ -308,6 +334,14 @@ pub struct Findings {
 }
 
 impl Findings {
+    /// For a fingerprint set `doc:SET`: the share of its closest document the message
+    /// carries (0 when none, or for any other name).
+    pub fn similarity(&self, name: &str) -> f64 {
+        self.get(name)
+            .and_then(|d| d.similarity.as_ref())
+            .map_or(0.0, Similarity::share)
+    }
+
     /// Distinct values found by `name` at `min_conf` or above (0 if none or unknown).
     pub fn count(&self, name: &str, min_conf: Confidence) -> u32 {
         self.get(name).map_or(0, |d| d.counts.at(min_conf))
@@ -583,9 +617,109 @@ impl DetAcc {
     }
 }
 
+/// The fingerprints a scan saw: one bit per stored fingerprint of every loaded set (sized
+/// at construction, [`crate::fingerprint::Loaded::bits`]), or, while a protected document is
+/// being fingerprinted, its winnowed hashes.
+pub(crate) struct FpAcc {
+    bits: Box<[u64]>,
+    /// Per document of one set, while its best document is looked for.
+    tally: Box<[u32]>,
+    pub(crate) collect: Option<Collect>,
+}
+
+/// A document's winnowed hashes as its scan finds them.
+#[derive(Default)]
+pub(crate) struct Collect {
+    pub(crate) hashes: Vec<u64>,
+    pub(crate) overflow: bool,
+}
+
+impl FpAcc {
+    fn new() -> FpAcc {
+        FpAcc {
+            bits: Box::new([]),
+            tally: Box::new([]),
+            collect: None,
+        }
+    }
+
+    /// Room for `bits` stored fingerprints.
+    pub(crate) fn size(&mut self, bits: usize) {
+        self.bits = vec![0; bits.div_ceil(64)].into_boxed_slice();
+        self.tally = vec![0; crate::fingerprint::MAX_DOCUMENTS].into_boxed_slice();
+    }
+
+    /// One winnowed hash of the text: marks the stored fingerprints it is, or collects it.
+    pub(crate) fn hash(&mut self, h: u64, loaded: &crate::fingerprint::Loaded) {
+        if let Some(c) = &mut self.collect {
+            // Repeats are dropped later; four times the limit leaves room for them.
+            if c.hashes.len() < 4 * crate::fingerprint::MAX_DOCUMENT_FINGERPRINTS {
+                c.hashes.push(h);
+            } else {
+                c.overflow = true;
+            }
+            return;
+        }
+        for (set, &off) in loaded.sets.iter().zip(&loaded.offsets) {
+            for i in set.lookup(h) {
+                let b = off + i;
+                if let Some(w) = self.bits.get_mut(b / 64) {
+                    *w |= 1 << (b % 64);
+                }
+            }
+        }
+    }
+
+    /// One finding per set with a document in common with the message.
+    pub(crate) fn findings(
+        &mut self,
+        loaded: &crate::fingerprint::Loaded,
+        names: &[String],
+    ) -> Vec<DetectorFinding> {
+        let mut out = Vec::new();
+        for (s, (set, &off)) in loaded.sets.iter().zip(&loaded.offsets).enumerate() {
+            let bits = &self.bits;
+            let seen = (0..set.fingerprints())
+                .filter(|i| bits[(off + i) / 64] & (1 << ((off + i) % 64)) != 0);
+            let Some((doc, matched, of)) = set.best(seen, &mut self.tally) else {
+                continue;
+            };
+            out.push(DetectorFinding {
+                name: names.get(loaded.base + s).cloned().unwrap_or_default(),
+                counts: Counts {
+                    low: matched,
+                    medium: matched,
+                    high: matched,
+                },
+                confidence: Confidence::High,
+                count_is_lower_bound: false,
+                locations: Vec::new(),
+                samples: Vec::new(),
+                value_tags: Vec::new(),
+                similarity: Some(Similarity {
+                    document: set.name(doc).to_owned(),
+                    matched,
+                    of,
+                }),
+            });
+        }
+        out
+    }
+
+    fn reset(&mut self) {
+        self.bits.fill(0);
+        self.collect = None;
+    }
+
+    fn bytes(&self) -> usize {
+        std::mem::size_of_val(&*self.bits) + std::mem::size_of_val(&*self.tally)
+    }
+}
+
 /// All accumulators of one scanner, plus the current location.
 pub(crate) struct Acc {
     dets: DetAcc,
+    pub(crate) fp: FpAcc,
     /// The key of value tags and, per detector id, whether its values are tagged
     /// (identifiers and custom patterns; not keyword dictionaries or EDM rows).
     tracking: Option<(ValueKey, Box<[bool]>)>,
@@ -628,6 +762,7 @@ impl Acc {
     pub(crate) fn new(n_detectors: usize, limits: &Limits) -> Acc {
         Acc {
             dets: DetAcc::new(n_detectors, limits),
+            fp: FpAcc::new(),
             tracking: None,
             unscannable: vec![
                 (UnscannableReason::Truncated, Location::new());
@@ -648,6 +783,7 @@ impl Acc {
 
     pub(crate) fn reset(&mut self) {
         self.dets.reset();
+        self.fp.reset();
         self.n_unscannable = 0;
         self.unscannable_total = 0;
         self.reasons_seen = 0;
@@ -665,6 +801,7 @@ impl Acc {
 
     pub(crate) fn state_bytes(&self) -> usize {
         self.dets.bytes()
+            + self.fp.bytes()
             + self
                 .tracking
                 .as_ref()
@@ -784,6 +921,7 @@ impl Acc {
                         .collect()
                 }),
                 value_tags: notes.map_or_else(Vec::new, |n| n.tags[..n.n_tags].to_vec()),
+                similarity: None,
             });
         }
         Findings {
@@ -832,6 +970,17 @@ pub fn render_table(f: &Findings) -> String {
             "detector", "low+", "med+", "high", "best", "locations"
         );
         for d in &f.detectors {
+            // A fingerprint set has no samples: its similarity stands in their column.
+            let samples = match &d.similarity {
+                Some(s) => format!(
+                    "similarity {:.2}: {} of the {} fingerprints of {}",
+                    s.share(),
+                    s.matched,
+                    s.of,
+                    s.document
+                ),
+                None => d.samples.join(" | "),
+            };
             let _ = writeln!(
                 out,
                 "{:<22} {:>4}{} {:>6} {:>5}  {:<6}  {:<40}  {}",
@@ -842,7 +991,7 @@ pub fn render_table(f: &Findings) -> String {
                 d.counts.high,
                 d.confidence.as_str(),
                 d.locations.join(", "),
-                d.samples.join(" | ")
+                samples
             );
         }
     }

@@ -267,3 +267,49 @@ born 12 March 1980, ann.lee@example.org, SW1A 1AA, DE89 3704 0044 0532 0130 00, 
     );
     true
 }
+
+/// The fingerprint set decoder (`fingerprint/mod.rs`) reached directly: magic, key check and
+/// check value on the raw input, then the layout of the input sealed with the fuzzing key
+/// (its first byte the document count). A bundle either is refused whole or gives a set that
+/// encodes back to itself and that a scan matches without a panic and alike in any chunking.
+pub fn fingerprint_set(data: &[u8]) -> bool {
+    use crate::fingerprint::{encode, seal, FpKey, Set, KEY_BYTES};
+    let key = FpKey::from_bytes([9; KEY_BYTES]);
+    let _ = Set::decode(data, &key);
+    let Some((&n, layout)) = data.split_first() else {
+        return false;
+    };
+    let Ok(set) = Set::decode(&seal(&key, u16::from(n), layout), &key) else {
+        return false;
+    };
+    let again = Set::decode(
+        &encode(&key, &set.documents()).expect("a decoded set encodes"),
+        &key,
+    )
+    .expect("an encoded set decodes");
+    assert_eq!(again.documents(), set.documents());
+    let Ok(engine) = crate::Engine::new(&crate::EngineConfig::default())
+        .and_then(|e| e.with_fingerprints(vec![("s".into(), std::sync::Arc::new(set))]))
+    else {
+        return true;
+    };
+    let engine = std::sync::Arc::new(engine);
+    const TEXT: &[u8] =
+        b"From: a@example.org\r\nSubject: terms\r\n\r\nEither party may terminate this \
+agreement by written notice if the other party commits a material breach and fails to remedy it \
+within thirty days after receiving notice of the breach.\r\n";
+    let at = usize::from(n) * 257 % (TEXT.len() + 1);
+    let share = |parts: &[&[u8]]| {
+        let mut s = engine.scanner();
+        for p in parts {
+            s.feed(p);
+        }
+        s.finish().similarity("doc:s")
+    };
+    assert_eq!(
+        share(&[TEXT]),
+        share(&[&TEXT[..at], &TEXT[at..]]),
+        "the similarity depends on chunking (split at {at})"
+    );
+    true
+}

@@ -39,6 +39,8 @@
 //!   as an image).
 //! - [`edm`]: exact data match: keyed-hash tables of the customer's records, their
 //!   bundle format, and row matching in the window (detectors named `edm:TABLE`).
+//! - [`fingerprint`]: document fingerprints: keyed winnowing of protected documents and the
+//!   share of each one a message carries (detectors named `doc:SET`).
 //! - `findings`: [`Findings`], fixed-size accumulators, [`render_table`].
 //! - [`tracking`]: keyed tags of detected values, for counting repeats across
 //!   messages without keeping a value.
@@ -55,6 +57,7 @@ mod detect;
 pub mod edm;
 mod eml;
 mod findings;
+pub mod fingerprint;
 #[doc(hidden)]
 pub mod fuzzing;
 mod gzip;
@@ -85,8 +88,8 @@ pub fn check_pattern(name: &str, regex: &str) -> Result<(), Error> {
     detect::compile_pattern(name, regex).map(|_| ())
 }
 pub use findings::{
-    render_table, Attachment, Confidence, Counts, DetectorFinding, Findings, Unscannable,
-    UnscannableReason,
+    render_table, Attachment, Confidence, Counts, DetectorFinding, Findings, Similarity,
+    Unscannable, UnscannableReason,
 };
 pub use limits::Limits;
 pub use scanner::Scanner;
@@ -94,6 +97,14 @@ pub use scanner::Scanner;
 /// The one error type of this crate: everything that can be wrong with a config.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum Error {
+    /// The fingerprint sets hold more fingerprints than a scan keeps bits for.
+    #[error("the fingerprint sets hold {fingerprints} fingerprints, at most {max}")]
+    TooManyFingerprints {
+        /// Over every set.
+        fingerprints: usize,
+        /// [`fingerprint::MAX_TOTAL_FINGERPRINTS`].
+        max: usize,
+    },
     /// A `[[pattern]]` regex does not compile (or exceeds the size limit).
     #[error("pattern {name:?}: invalid regex: {reason}")]
     InvalidRegex {
@@ -278,9 +289,67 @@ impl Engine {
         })
     }
 
+    /// The same engine matching against fingerprint sets too, each a detector `doc:NAME`
+    /// (after the EDM tables) whose finding carries a [`Similarity`].
+    pub fn with_fingerprints(
+        mut self,
+        sets: Vec<(String, Arc<fingerprint::Set>)>,
+    ) -> Result<Engine, Error> {
+        let total: usize = sets.iter().map(|(_, s)| s.fingerprints()).sum();
+        if total > fingerprint::MAX_TOTAL_FINGERPRINTS {
+            return Err(Error::TooManyFingerprints {
+                fingerprints: total,
+                max: fingerprint::MAX_TOTAL_FINGERPRINTS,
+            });
+        }
+        let base = self.names.len();
+        for (n, _) in &sets {
+            let n = fingerprint::detector_name(n);
+            if self.names.contains(&n) {
+                return Err(Error::DuplicateName { name: n });
+            }
+            self.names.push(n);
+        }
+        self.detectors.fp =
+            fingerprint::Loaded::new(sets.into_iter().map(|(_, s)| s).collect(), base);
+        Ok(self)
+    }
+
+    /// The distinct keyed fingerprints of a protected document, read as a message is (an
+    /// `.eml`, or a file wrapped as the attachment of one, so that Office, PDF, archives and
+    /// charsets go through the engine's own readers). Refused when a part could not be read,
+    /// when it has no text to speak of, or when it is too large to be one document.
+    pub fn document_fingerprints(
+        self: &Arc<Self>,
+        message: &[u8],
+        key: &fingerprint::FpKey,
+    ) -> Result<Vec<u64>, fingerprint::DocumentFault> {
+        let mut scanner = self.scanner();
+        scanner.collect_fingerprints();
+        scanner.feed(message);
+        let (found, collected) = scanner.finish_collecting();
+        if let Some(r) = found.reasons.iter().find(|r| r.skipped_content()) {
+            return Err(fingerprint::DocumentFault::Unreadable(
+                r.as_str().to_owned(),
+            ));
+        }
+        let collected = collected.unwrap_or_default();
+        if collected.overflow {
+            return Err(fingerprint::DocumentFault::TooLarge);
+        }
+        let v = fingerprint::keyed_distinct(key, collected.hashes.into_iter());
+        if v.is_empty() {
+            return Err(fingerprint::DocumentFault::NoText);
+        }
+        if v.len() > fingerprint::MAX_DOCUMENT_FINGERPRINTS {
+            return Err(fingerprint::DocumentFault::TooLarge);
+        }
+        Ok(v)
+    }
+
     /// Whether `name` is a built-in detector, a dictionary, a pattern, a
-    /// loaded EDM table (`edm:NAME`), or `unscannable`: what policies may
-    /// refer to.
+    /// loaded EDM table (`edm:NAME`), a fingerprint set (`doc:NAME`), or
+    /// `unscannable`: what policies may refer to.
     pub fn knows(&self, name: &str) -> bool {
         name == "unscannable" || self.names.iter().any(|n| n == name)
     }

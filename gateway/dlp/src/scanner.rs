@@ -171,7 +171,11 @@ impl Scanner {
             leaf: Leaf::new(),
             text: TextPipe::new(),
             zips: (0..nesting).map(|i| Level::new(i == 0)).collect(),
-            acc: Acc::new(n, &limits),
+            acc: {
+                let mut acc = Acc::new(n, &limits);
+                acc.fp.size(engine.detectors.fp.bits);
+                acc
+            },
             engine,
             line_len: 0,
             line_reported: false,
@@ -219,9 +223,31 @@ impl Scanner {
         let (walker, mut down) = self.down();
         walker.finish(&mut down);
         self.acc.parts = self.walker.parts() as u32;
-        let f = self.acc.findings(&self.engine.names);
+        let mut f = self.acc.findings(&self.engine.names);
+        let fp = &self.engine.detectors.fp;
+        if !fp.sets.is_empty() {
+            f.detectors
+                .extend(self.acc.fp.findings(fp, &self.engine.names));
+        }
         self.reset();
         f
+    }
+
+    /// Collects the winnowed hashes of this message's text instead of matching them (a
+    /// protected document being added to a set); [`Scanner::finish_collecting`] ends it.
+    pub(crate) fn collect_fingerprints(&mut self) {
+        self.acc.fp.collect = Some(crate::findings::Collect::default());
+    }
+
+    /// [`Scanner::finish`] for a document being fingerprinted: also hands back its hashes.
+    pub(crate) fn finish_collecting(&mut self) -> (Findings, Option<crate::findings::Collect>) {
+        let (walker, mut down) = self.down();
+        walker.finish(&mut down);
+        self.acc.parts = self.walker.parts() as u32;
+        let f = self.acc.findings(&self.engine.names);
+        let collected = self.acc.fp.collect.take();
+        self.reset();
+        (f, collected)
     }
 
     /// Tags every distinct value the identifier and pattern detectors find from now on
@@ -648,7 +674,10 @@ impl Content<'_> {
                 }
                 _ => self.text.begin(charset, markup),
             },
-            Kind::Image => self.text.begin(None, None),
+            Kind::Image => {
+                self.text.begin(None, None);
+                self.text.skip_fingerprints();
+            }
             Kind::Archive => self.zips[0].begin(archive.unwrap_or(Format::Zip)),
             Kind::Pdf => {
                 self.text.begin(None, None);

@@ -13,6 +13,7 @@ use encoding_rs::{CoderResult, Decoder, Encoding};
 use crate::detect::keywords::KwCache;
 use crate::detect::Detectors;
 use crate::findings::Acc;
+use crate::fingerprint::winnow::Winnower;
 use crate::html::{Html, Mode};
 use crate::limits::{
     CARRY_BYTES, CONTEXT_BYTES, MAX_MATCH_BYTES, STAGE_BUFFER_BYTES, WINDOW_BYTES,
@@ -25,6 +26,12 @@ pub(crate) struct Window {
     /// Matches starting before this were reported by the previous flush.
     accept_from: usize,
     kw: KwCache,
+    /// The fingerprints' rolling state over this segment's text (fed each byte once: the
+    /// fresh part of each flush).
+    winnow: Winnower,
+    /// This segment is a document's boilerplate ([`crate::fingerprint::boilerplate_part`]) or
+    /// an image: left out of a protected document's fingerprints.
+    no_fingerprints: bool,
 }
 
 impl Window {
@@ -34,12 +41,30 @@ impl Window {
             len: 0,
             accept_from: 0,
             kw: KwCache::new(),
+            winnow: Winnower::new(),
+            no_fingerprints: false,
         }
     }
 
     fn reset(&mut self) {
         self.len = 0;
         self.accept_from = 0;
+        self.winnow.reset();
+        self.no_fingerprints = false;
+    }
+
+    /// The fresh text `[from, to)` to the fingerprint sets (or the document being collected).
+    fn fingerprint(&mut self, det: &Detectors, from: usize, to: usize, acc: &mut Acc) {
+        // Boilerplate and images are left out of a document's fingerprints when it is added
+        // to a set, and only then: a message's text is matched whole, so nothing becomes
+        // invisible by dressing up as a style sheet or an image.
+        let collecting = acc.fp.collect.is_some();
+        if (self.no_fingerprints && collecting) || (det.fp.sets.is_empty() && !collecting) {
+            return;
+        }
+        let fp = &mut acc.fp;
+        self.winnow
+            .feed(&self.buf[from..to], &mut |h| fp.hash(h, &det.fp));
     }
 
     fn push(&mut self, det: &Detectors, acc: &mut Acc, mut data: &[u8]) {
@@ -64,6 +89,7 @@ impl Window {
             &mut self.kw,
             acc,
         );
+        self.fingerprint(det, self.accept_from, to, acc);
         let keep_from = self.len - CARRY_BYTES;
         self.buf.copy_within(keep_from..self.len, 0);
         self.len = CARRY_BYTES;
@@ -79,6 +105,7 @@ impl Window {
             &mut self.kw,
             acc,
         );
+        self.fingerprint(det, self.accept_from, self.len, acc);
         self.reset();
     }
 
@@ -163,6 +190,13 @@ impl TextPipe {
         self.window.reset();
         self.shadow.active = false;
         self.shadow.decoder = None;
+    }
+
+    /// The segment just begun is a document's boilerplate or an image: when a protected
+    /// document is being fingerprinted, its text is left out.
+    pub(crate) fn skip_fingerprints(&mut self) {
+        self.window.no_fingerprints = true;
+        self.shadow.window.no_fingerprints = true;
     }
 
     /// Starts a segment read as `bom` (the UTF-16 its byte-order mark names) and, in the

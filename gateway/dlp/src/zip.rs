@@ -992,7 +992,12 @@ impl Level {
         }
         self.entry = entry;
         match entry {
-            Entry::Xml => ctx.text.begin(None, Some(Mode::Xml)),
+            Entry::Xml => {
+                ctx.text.begin(None, Some(Mode::Xml));
+                if crate::fingerprint::boilerplate_part(self.name()) {
+                    ctx.text.skip_fingerprints();
+                }
+            }
             Entry::Text => ctx.text.begin(None, None),
             Entry::Mapi => {
                 ctx.text.begin(None, None);
@@ -1212,6 +1217,7 @@ impl Level {
         } else if let Some(fmt) = image::Format::sniff(s) {
             self.image.begin(fmt);
             ctx.text.begin(None, None);
+            ctx.text.skip_fingerprints();
             Entry::Image
         } else if s.starts_with(b"\xFF\xFE") {
             ctx.text.begin(Some(encoding_rs::UTF_16LE), None);

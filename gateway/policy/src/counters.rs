@@ -196,6 +196,7 @@ mod tests {
                 locations: vec![],
                 samples: vec![],
                 value_tags: vec![],
+                similarity: None,
             }],
             ..Findings::default()
         };

@@ -114,6 +114,9 @@ fn content_matches(rule: &Rule, findings: &Findings) -> bool {
     rule.matches.iter().any(|name| {
         if name == UNSCANNABLE {
             findings.is_unscannable()
+        } else if name.starts_with("doc:") {
+            // A fingerprint set: the share of its closest protected document.
+            similarity_reaches(findings.similarity(name), rule.min_similarity)
         } else if let Some(members) = cordon_dlp::catalogue::bundle(name) {
             // A bundle counts the distinct values of all its detectors.
             members.iter().map(|m| findings.count(m, conf)).sum::<u32>() >= min
@@ -121,6 +124,11 @@ fn content_matches(rule: &Rule, findings: &Findings) -> bool {
             findings.count(name, conf) >= min
         }
     })
+}
+
+/// Whether `share` (0 to 1) is at least `min` thousandths.
+fn similarity_reaches(share: f64, min: u16) -> bool {
+    share > 0.0 && share * 1000.0 + 1e-9 >= f64::from(min)
 }
 
 fn mime_essence(t: &str) -> &str {
@@ -242,17 +250,28 @@ pub fn rule_check(
             .map(|n| {
                 if n == UNSCANNABLE {
                     format!("{n}=no")
+                } else if n.starts_with("doc:") {
+                    format!("{n}={:.2}", findings.similarity(n))
                 } else {
                     format!("{n}={}", findings.count(n, conf))
                 }
             })
             .collect();
-        return fail(format!(
-            "{} < min_count {} at {} or above",
-            seen.join(", "),
-            rule.min_count.max(1),
-            format!("{:?}", rule.min_confidence).to_lowercase()
-        ));
+        let mut needs = Vec::new();
+        if rule.matches.iter().any(|n| !n.starts_with("doc:")) {
+            needs.push(format!(
+                "min_count {} at {} or above",
+                rule.min_count.max(1),
+                format!("{:?}", rule.min_confidence).to_lowercase()
+            ));
+        }
+        if rule.matches.iter().any(|n| n.starts_with("doc:")) {
+            needs.push(format!(
+                "min_similarity {:.2}",
+                f64::from(rule.min_similarity) / 1000.0
+            ));
+        }
+        return fail(format!("{} < {}", seen.join(", "), needs.join(", ")));
     }
     if !attachment_matches(rule, findings) {
         return fail("no attachment of attachment_types".into());
@@ -391,6 +410,7 @@ mod tests {
             matches: vec![],
             matches_at: vec![],
             min_count: 1,
+            min_similarity: 300,
             min_confidence: CC::Medium,
             attachment_types: vec![],
             min_size: None,
@@ -420,6 +440,7 @@ mod tests {
             locations: vec!["1".into()],
             samples: vec!["4556 **** **** 9855".into()],
             value_tags: vec![],
+            similarity: None,
         }
     }
     const CC_HIGH: Confidence = Confidence::High;
@@ -696,6 +717,36 @@ mod tests {
         assert!(!check(&["unscannable"], 1, CC::Medium));
         // min_count 0 is treated as 1: an absent detector never matches.
         assert!(!check(&["iban"], 0, CC::Low));
+    }
+
+    #[test]
+    fn a_fingerprint_set_matches_on_the_share_of_its_closest_document() {
+        let rc = ext();
+        let env = out_env(&rc);
+        let o = org();
+        let mut d = det("doc:contracts", 41, 41, 41);
+        d.similarity = Some(cordon_dlp::Similarity {
+            document: "msa.docx".into(),
+            matched: 41,
+            of: 140,
+        });
+        let f = findings(vec![d]);
+        let check = |min_similarity: u16| {
+            let mut r = rule("r", Action::Block);
+            r.matches = vec!["doc:contracts".into()];
+            r.min_similarity = min_similarity;
+            // A share, not a count: min_count plays no part.
+            r.min_count = 1000;
+            evaluate(&[r], &env, &f, &o).action == Action::Block
+        };
+        assert!(check(250), "41 of 140 is 0.29");
+        assert!(check(290));
+        assert!(!check(300));
+        assert!(!check(1000));
+        let empty = findings(vec![]);
+        let mut r = rule("r", Action::Block);
+        r.matches = vec!["doc:contracts".into()];
+        assert_eq!(evaluate(&[r], &env, &empty, &o).action, Action::Deliver);
     }
 
     #[test]

@@ -20,6 +20,16 @@ pub fn build_with_edm(
     config: &Config,
     edm: Vec<(String, Arc<cordon_dlp::edm::Table>)>,
 ) -> Result<Arc<Engine>, Error> {
+    build_with_stores(config, edm, Vec::new())
+}
+
+/// [`build_with_edm`] with the document fingerprint sets too; a rule may name `doc:SET`
+/// whether or not the set exists (until it does, it matches nothing).
+pub fn build_with_stores(
+    config: &Config,
+    edm: Vec<(String, Arc<cordon_dlp::edm::Table>)>,
+    fingerprints: Vec<(String, Arc<cordon_dlp::fingerprint::Set>)>,
+) -> Result<Arc<Engine>, Error> {
     let mut problems = Vec::new();
     let mut dictionaries = Vec::new();
     for d in &config.dictionaries {
@@ -73,6 +83,7 @@ pub fn build_with_edm(
         limits: Default::default(),
         edm,
     })
+    .and_then(|e| e.with_fingerprints(fingerprints))
     .map_err(|e| {
         problems.push(Diagnostic {
             file: config.source.clone(),
@@ -87,7 +98,10 @@ pub fn build_with_edm(
         for (name, at) in rule.matches.iter().zip(&rule.matches_at) {
             let edm_name = name
                 .strip_prefix(cordon_dlp::edm::DETECTOR_PREFIX)
-                .is_some_and(cordon_dlp::edm::valid_table_name);
+                .is_some_and(cordon_dlp::edm::valid_table_name)
+                || name
+                    .strip_prefix("doc:")
+                    .is_some_and(cordon_dlp::fingerprint::valid_set_name);
             if !engine.knows(name)
                 && !edm_name
                 && cordon_dlp::catalogue::bundle(name).is_none()

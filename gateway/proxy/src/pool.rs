@@ -36,7 +36,8 @@ pub const PER_SESSION_OVERHEAD: usize = 160 << 10;
 /// (`Scanner::state_bytes` is 5,048,640 with the default limits, the detection catalogue, the
 /// PDF reader and its font tables, the OLE buffer and its record buffers, the RTF readers and
 /// the second reading of a text part behind a UTF-16 mark included; a test keeps this above
-/// it).
+/// it; with fingerprint sets loaded it grows by one bit per fingerprint they may hold,
+/// `MAX_TOTAL_FINGERPRINTS`, 32 KiB, which the same test checks).
 pub const SCANNER_STATE: usize = (896 << 10) + cordon_dlp::limits::OLE_BUFFER_BYTES;
 /// The fixed buffers of a session slot: the upstream read buffer, the downstream write staging
 /// (two I/O buffers: dot-stuffing may double a chunk), the upstream replies, and the downstream
@@ -442,6 +443,26 @@ mod tests {
         );
         let bytes = engine.scanner().state_bytes();
         println!("scanner state {bytes} bytes, budgeted {SCANNER_STATE}");
+        assert!(bytes <= SCANNER_STATE, "{bytes} > {SCANNER_STATE}");
+        // With fingerprint sets holding all the fingerprints they may: one bit each.
+        use cordon_dlp::fingerprint::{encode, Document, FpKey, Set, MAX_TOTAL_FINGERPRINTS};
+        let key = FpKey::from_bytes([3; 16]);
+        let per = MAX_TOTAL_FINGERPRINTS / 16;
+        let docs: Vec<Document> = (0..16u64)
+            .map(|d| Document {
+                name: format!("d{d}"),
+                fingerprints: (0..per as u64).map(|i| (i << 4) | d).collect(),
+            })
+            .collect();
+        let set = Set::decode(&encode(&key, &docs).unwrap(), &key).unwrap();
+        let full = std::sync::Arc::new(
+            cordon_dlp::Engine::new(&cordon_dlp::EngineConfig::default())
+                .unwrap()
+                .with_fingerprints(vec![("all".into(), std::sync::Arc::new(set))])
+                .unwrap(),
+        );
+        let bytes = full.scanner().state_bytes();
+        println!("scanner state with {MAX_TOTAL_FINGERPRINTS} fingerprints {bytes} bytes");
         assert!(bytes <= SCANNER_STATE, "{bytes} > {SCANNER_STATE}");
     }
 

@@ -19,8 +19,20 @@
 /// Version 12: `Status::buffers`, the message buffers by size class. Version 13: repeated values
 /// (`QueryRepeats`, `Repeats`). Version 14: `Status::started_unix`. Version 15: firmware
 /// updates (`UpdateBegin`, `UpdateChunk`, `UpdateFinish`, `UpdateStatus`, their answers,
-/// `ErrorCode::UpdateRefused`).
+/// `ErrorCode::UpdateRefused`), document fingerprints (`FingerprintAdd`, `FingerprintList`,
+/// `FingerprintRemove`, `Fingerprints`).
 pub const PROTOCOL_VERSION: u16 = 15;
+
+/// Fingerprint sets an appliance holds (`cordon_dlp` keeps no bound of its own; the gateway
+/// refuses a set beyond this many).
+pub const MAX_FINGERPRINT_SETS: usize = 16;
+
+/// Documents one fingerprint set holds (`cordon_dlp::fingerprint::MAX_DOCUMENTS`, tied by a
+/// test in cordon).
+pub const MAX_SET_DOCUMENTS: usize = 64;
+
+/// Longest protected document name (`cordon_dlp::fingerprint::MAX_DOCUMENT_NAME`).
+pub const MAX_DOC_NAME_LEN: usize = 64;
 
 /// Largest config TOML accepted: the example config is ~4 KiB; 64 KiB leaves room for large
 /// rule sets while the server can hold a staged config whole and validate it in one pass.

@@ -18,6 +18,7 @@ use crate::limits::{
 };
 use crate::limits::{EDM_KEY_LEN, MAX_EDM_LEN, MAX_EDM_TABLES};
 use crate::limits::{MAX_BUFFER_CLASSES, MAX_LOG_LINE_LEN, MAX_LOG_PER_PAGE, MAX_LOG_SOURCES};
+use crate::limits::{MAX_DOC_NAME_LEN, MAX_FINGERPRINT_SETS, MAX_SET_DOCUMENTS};
 use crate::limits::{MAX_REPEAT_DETECTORS, MAX_REPEAT_INCIDENTS, MAX_REPEAT_TOP, MAX_VALUE_TAGS};
 
 /// Short identifier text (versions, board and counter names).
@@ -224,11 +225,27 @@ pub enum Request {
     UpdateFinish,
     /// Both root slots as the boot loader sees them. Answered by `Response::Slots`.
     UpdateStatus,
+    /// Fingerprint the staged document (a `Message` upload: an `.eml`, or any file wrapped as
+    /// the attachment of one, which the gateway's own readers open: docx, xlsx, PDF, zip...)
+    /// and add it to set `set` as `document` (replacing a document of that name; the set is
+    /// made, with a fresh secret key, if it does not exist). Only keyed fingerprints are kept;
+    /// the document itself is not stored. Answered by `Response::Fingerprints` with the set's
+    /// documents; `InvalidEdm` (a bad name, a document without text, too large, unreadable)
+    /// or `OverBudget`, the sets unchanged.
+    FingerprintAdd { set: Name, document: DocName },
+    /// The fingerprint sets; with `set`, that set's documents too. `Response::Fingerprints`.
+    FingerprintList { set: Option<Name> },
+    /// Remove `document` from set `set`, or the whole set without `document`.
+    /// `Response::Fingerprints`.
+    FingerprintRemove {
+        set: Name,
+        document: Option<DocName>,
+    },
 }
 
 impl Request {
     /// Number of variants; a decoded tag at or above it is an unknown request.
-    pub const VARIANTS: u32 = 33;
+    pub const VARIANTS: u32 = 36;
 }
 
 /// Every response of the config port.
@@ -340,6 +357,40 @@ pub enum Response {
     },
     /// Answer to `UpdateStatus`.
     Slots(SlotsReport),
+    /// Answer to `FingerprintAdd`, `FingerprintList` and `FingerprintRemove`.
+    Fingerprints(FingerprintSets),
+}
+
+/// A protected document's name in a fingerprint set (its file name).
+pub type DocName = String<MAX_DOC_NAME_LEN>;
+
+/// The fingerprint sets of the appliance and the budgets they share with the EDM tables.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct FingerprintSets {
+    pub sets: Vec<FingerprintSetInfo, MAX_FINGERPRINT_SETS>,
+    /// The documents of the set asked for (or just added to); empty otherwise.
+    pub documents: Vec<FingerprintDocument, MAX_SET_DOCUMENTS>,
+    /// `[edm] memory_bytes`: what EDM tables and fingerprint sets may hold in memory together.
+    pub memory_budget: u64,
+    /// `[edm] storage_bytes`: what they may take on the data partition (two copies).
+    pub storage_budget: u64,
+}
+
+/// One fingerprint set: sizes, never a fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct FingerprintSetInfo {
+    pub name: Name,
+    pub documents: u16,
+    pub fingerprints: u32,
+    pub memory_bytes: u64,
+    pub stored_bytes: u64,
+}
+
+/// One protected document of a set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct FingerprintDocument {
+    pub name: DocName,
+    pub fingerprints: u32,
 }
 
 /// Both root slots (`cordonctl update status`).
@@ -418,7 +469,7 @@ pub struct TracePage {
 
 impl Response {
     /// Number of variants; a decoded tag at or above it is an unknown response.
-    pub const VARIANTS: u32 = 32;
+    pub const VARIANTS: u32 = 33;
 }
 
 /// The EDM tables of the appliance and the budgets they live in.

@@ -152,6 +152,17 @@ fn every_request() -> StdVec<Request> {
         },
         Request::UpdateFinish,
         Request::UpdateStatus,
+        Request::FingerprintAdd {
+            set: s("contracts"),
+            document: crate::bounded("msa-template.docx"),
+        },
+        Request::FingerprintList {
+            set: Some(s("contracts")),
+        },
+        Request::FingerprintRemove {
+            set: s("contracts"),
+            document: None,
+        },
     ]
 }
 
@@ -405,7 +416,35 @@ fn every_response() -> StdVec<Response> {
             bytes: 99_566_120,
         },
         Response::Slots(slots_report(s("0.2.0"))),
+        Response::Fingerprints(fingerprint_sets(1)),
     ]
+}
+
+/// `n` fingerprint sets and as many documents (at most the lists' bounds), names full.
+fn fingerprint_sets(n: usize) -> FingerprintSets {
+    let set = FingerprintSetInfo {
+        name: full(),
+        documents: u16::MAX,
+        fingerprints: u32::MAX,
+        memory_bytes: u64::MAX,
+        stored_bytes: u64::MAX,
+    };
+    let doc = FingerprintDocument {
+        name: full(),
+        fingerprints: u32::MAX,
+    };
+    let mut sets = Vec::new();
+    let mut documents = Vec::new();
+    for _ in 0..n {
+        let _ = sets.push(set.clone());
+        let _ = documents.push(doc.clone());
+    }
+    FingerprintSets {
+        sets,
+        documents,
+        memory_budget: u64::MAX,
+        storage_budget: u64::MAX,
+    }
 }
 
 /// Both slots, slot B trying `version` after a rollback.
@@ -562,6 +601,9 @@ fn biggest_responses() -> StdVec<Response> {
         }),
         Response::Repeats(repeat_report(MAX_REPEAT_DETECTORS.max(MAX_REPEAT_TOP))),
         Response::Slots(slots_report(full())),
+        Response::Fingerprints(fingerprint_sets(
+            MAX_SET_DOCUMENTS.max(MAX_FINGERPRINT_SETS),
+        )),
     ]
 }
 

@@ -5,10 +5,14 @@
 // `AppError` is the wire's fixed-size error, as in the parent module.
 #![allow(clippy::result_large_err)]
 
-use cordon_wire::{AppError, EdmTables};
+use cordon_wire::{AppError, EdmTables, FingerprintSets};
 
 use super::GatewayBackend;
 use crate::edm::{Change, Tables};
+use crate::fingerprints::{Others, Sets};
+
+/// A change to the fingerprint sets, given what the EDM tables hold of the shared budgets.
+pub(super) type SetChange<'a> = dyn Fn(&Sets, Others) -> Result<(), AppError> + 'a;
 
 impl GatewayBackend {
     /// Runs `change` on the EDM tables, then rebuilds the running config with the tables as
@@ -18,9 +22,31 @@ impl GatewayBackend {
         let current = self.current().shared;
         let tables = Tables::required(&current.config)?;
         if let Some(change) = change {
-            change(&tables)?;
+            let sets = Sets::of(&current.config)
+                .map(|s| s.usage())
+                .unwrap_or_default();
+            change(&tables, sets)?;
             self.go_live((*current.config).clone(), current.generation)?;
         }
         Ok(tables.list())
+    }
+
+    /// Runs `change` on the fingerprint sets, then rebuilds the running config with the sets
+    /// as stored now; `None` only lists them (with `set`'s documents when given).
+    pub(super) fn fingerprints(
+        &self,
+        change: Option<&SetChange>,
+        set: Option<&str>,
+    ) -> Result<FingerprintSets, AppError> {
+        let current = self.current().shared;
+        let sets = Sets::required(&current.config)?;
+        let edm = Tables::of(&current.config)
+            .map(|t| t.usage())
+            .unwrap_or_default();
+        if let Some(change) = change {
+            change(&sets, edm)?;
+            self.go_live((*current.config).clone(), current.generation)?;
+        }
+        Ok(sets.list(set, edm))
     }
 }

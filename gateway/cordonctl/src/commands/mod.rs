@@ -6,6 +6,7 @@ pub(crate) mod audit;
 pub(crate) mod config;
 pub(crate) mod edm;
 pub(crate) mod exchange_setup;
+pub(crate) mod fingerprint;
 pub(crate) mod incidents;
 pub(crate) mod journal;
 pub(crate) mod log;

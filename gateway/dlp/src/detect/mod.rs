@@ -370,6 +370,9 @@ pub(crate) struct Detectors {
     /// looked at past one branch) without tables.
     pub(crate) edm: Vec<std::sync::Arc<crate::edm::Table>>,
     pub(crate) edm_base: usize,
+    /// Loaded fingerprint sets (detectors `doc:SET` from `fp_base` on) and where each set's
+    /// bits start in a scan's [`crate::findings::FpAcc`].
+    pub(crate) fp: crate::fingerprint::Loaded,
 }
 
 impl Detectors {
@@ -455,6 +458,7 @@ impl Detectors {
             pattern_base: BUILTINS.len() + dicts.len(),
             edm: Vec::new(),
             edm_base: 0,
+            fp: crate::fingerprint::Loaded::default(),
         })
     }
 
