@@ -542,10 +542,7 @@ mod tests {
         let hashes = winnow::fingerprints_of(A.as_bytes());
         let hits: usize = hashes.iter().map(|&h| set.lookup(h).len()).sum();
         assert!(hits >= docs[0].fingerprints.len(), "{hits}");
-        assert_eq!(
-            set.memory_bytes() >= set.fingerprints() * BYTES_PER_FINGERPRINT,
-            true
-        );
+        assert!(set.memory_bytes() >= set.fingerprints() * BYTES_PER_FINGERPRINT);
     }
 
     #[test]
