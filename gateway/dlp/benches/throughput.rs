@@ -94,7 +94,7 @@ const WORDS: &[&str] = &[
 ];
 
 /// Business prose with the numbers real mail has (dates, amounts, phones)
-/// and one card number per ~20 KB.
+/// and one card number per ~18 KB (59 in 1 MiB).
 fn prose(rng: &mut Rng, bytes: usize) -> String {
     let mut s = String::with_capacity(bytes + 200);
     let mut line = 0u32;
@@ -318,7 +318,7 @@ const EDM_ROWS: usize = 100_000;
 
 /// An EDM table of [`EDM_ROWS`] rows in the six-column shape of the
 /// acceptance figure (two primary columns). With `hit`, its first row holds
-/// the card the prose carries (one per ~15 KB), with cells that are not in
+/// the card the prose carries (one per ~18 KB), with cells that are not in
 /// the prose: every card in a message is a hit in the index and its row's
 /// cells are looked for around it, the costly path, without the row
 /// matching. Without, no candidate is in the table (the usual message).

@@ -493,6 +493,7 @@ impl Detectors {
             kw.reset();
             self.scan_patterns(hay, from, to, kw, acc);
         }
+        // The tables' number finders ran in `scan_digits`; here the others.
         for (i, table) in self.edm.iter().enumerate() {
             // The row number is the distinct value; no sample: a row has no redacted form
             // that would not name part of it.
@@ -547,15 +548,22 @@ impl Detectors {
     // ---- digit-shaped identifiers -------------------------------------
 
     /// The one pass over the text that serves the digit-shaped detectors,
-    /// the identifier catalogue and the punctuated secret literals: a
-    /// 16-byte step skips blocks without a byte of [`in_class`], digits go
-    /// to the identifiers, and `- . : = _ ~` to [`Detectors::anchor`].
+    /// the identifier catalogue, the punctuated secret literals and the EDM
+    /// tables' number finders: a 16-byte step skips blocks without a byte
+    /// of [`in_class`], digits go to the identifiers and the EDM tables,
+    /// and `- . : = _ ~` to [`Detectors::anchor`].
     fn scan_digits(&self, hay: &[u8], from: usize, to: usize, kw: &mut KwCache, acc: &mut Acc) {
         let mut i = from;
         // A literal's anchor may sit up to MAX_HEAD bytes after its start.
         let end = (to + MAX_HEAD + 1).min(hay.len());
         // Digits inside an IBAN already reported are not cards or SSNs.
         let mut skip_until = 0;
+        // The EDM tables' number finders read the digit runs this pass
+        // stops at, rather than walk the text a second time.
+        let mut edm = crate::edm::Numbers::new(&self.edm);
+        if let Some(s) = edm.first(hay, from, to) {
+            self.edm_numbers(&mut edm, hay, s, from, to, acc);
+        }
         // A token that started before `from` belongs to the previous window.
         if i > 0 && in_token(hay, i) {
             i = token_end(hay, i);
@@ -579,6 +587,9 @@ impl Detectors {
             if i >= to {
                 i += 1;
                 continue;
+            }
+            if i >= edm.until && !edm.passes(hay, i) {
+                self.edm_numbers(&mut edm, hay, i, from, to, acc);
             }
             // Years, amounts, times and phone numbers after `+` end here;
             // the rest of the digit path is out of line, so that the loop
@@ -605,6 +616,27 @@ impl Detectors {
             }
             i = self.digit_run(hay, i, from, to, &mut skip_until, kw, acc);
         }
+    }
+
+    /// The EDM tables' number finders at the digit `i` the pass stops at
+    /// (see `edm::Numbers`), for a run `Numbers::passes` could not settle
+    /// (a card, a long run, one a NO-BREAK SPACE joins). Out of line, as
+    /// [`Self::digit_run`] is.
+    #[inline(never)]
+    fn edm_numbers(
+        &self,
+        edm: &mut crate::edm::Numbers,
+        hay: &[u8],
+        i: usize,
+        from: usize,
+        to: usize,
+        acc: &mut Acc,
+    ) {
+        let base = self.edm_base;
+        edm.at(&self.edm, hay, i, from, to, &mut |t, row| {
+            // As in `scan`: the row is the distinct value, with no sample.
+            acc.report_with(base + t, u64::from(row), Confidence::High, |_| {})
+        });
     }
 
     /// The digit run at `i` that [`lone_number`] could not settle: the

@@ -20,6 +20,8 @@ mod scan;
 mod schema;
 mod table;
 
+pub(crate) use scan::Numbers;
+
 pub use normalise::{normalise, CellFault, ColumnType, DateOrder, Norm, MAX_CELL_BYTES};
 pub use schema::{Column, Finder, Schema, DEFAULT_PROXIMITY, MAX_COLUMNS, MAX_PRIMARY};
 pub use table::{

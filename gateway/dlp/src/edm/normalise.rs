@@ -290,8 +290,11 @@ fn number(w: &str, min: usize, max: usize) -> Option<u32> {
 fn day(w: &str) -> Option<u8> {
     let digits = w.trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let suffix = &w[digits.len()..];
+    // Without allocating: a hit's row matching asks this of every word near the hit.
     if !suffix.is_empty()
-        && !["st", "nd", "rd", "th"].contains(&suffix.to_ascii_lowercase().as_str())
+        && !["st", "nd", "rd", "th"]
+            .iter()
+            .any(|s| suffix.eq_ignore_ascii_case(s))
     {
         return None;
     }

@@ -120,15 +120,29 @@ impl CellHasher {
     }
 
     pub(crate) fn hash64(&self, kind: ColumnType, norm: &[u8]) -> u64 {
-        let mut h = SipHasher24::new_with_key(&self.key);
-        h.write_u8(kind.tag());
+        let mut h = self.begin(kind);
         h.write(norm);
         h.finish()
     }
 
     /// The 32 bits a row keeps of a cell; never 0 (that marks an empty cell).
     pub(crate) fn hash32(&self, kind: ColumnType, norm: &[u8]) -> u32 {
-        ((self.hash64(kind, norm) >> 32) as u32).max(1)
+        let mut h = self.begin(kind);
+        h.write(norm);
+        CellHasher::end32(&h)
+    }
+
+    /// The hash of a cell of type `kind` before its bytes: SipHash reads a cell written in
+    /// pieces as it reads it whole, so a run of words can be hashed word by word.
+    pub(crate) fn begin(&self, kind: ColumnType) -> SipHasher24 {
+        let mut h = SipHasher24::new_with_key(&self.key);
+        h.write_u8(kind.tag());
+        h
+    }
+
+    /// [`CellHasher::hash32`] of the cell fed to `h` since [`CellHasher::begin`].
+    pub(crate) fn end32(h: &SipHasher24) -> u32 {
+        ((h.finish() >> 32) as u32).max(1)
     }
 }
 
