@@ -59,7 +59,10 @@ impl Window {
         // to a set, and only then: a message's text is matched whole, so nothing becomes
         // invisible by dressing up as a style sheet or an image.
         let collecting = acc.fp.collect.is_some();
-        if (self.no_fingerprints && collecting) || (det.fp.sets.is_empty() && !collecting) {
+        if from >= to
+            || (self.no_fingerprints && collecting)
+            || (det.fp.sets.is_empty() && !collecting)
+        {
             return;
         }
         let fp = &mut acc.fp;
