@@ -326,7 +326,8 @@ impl Backend for GatewayBackend {
         document: &str,
         message: &[u8],
     ) -> Result<cordon_wire::FingerprintSets, AppError> {
-        let add = |s: &crate::fingerprints::Sets, edm| s.add(set, document, message, edm);
+        let engine = Arc::clone(&self.current().inspectors.engine);
+        let add = |s: &crate::fingerprints::Sets, edm| s.add(&engine, set, document, message, edm);
         self.fingerprints(Some(&add), Some(set))
     }
 

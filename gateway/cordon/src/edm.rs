@@ -20,9 +20,11 @@ use cordon_dlp::edm::{valid_table_name, EdmKey, Table, KEY_BYTES};
 use cordon_wire::limits::MAX_EDM_TABLES;
 use cordon_wire::{bounded, AppError, EdmTableInfo, EdmTables, ErrorCode};
 
+use crate::keyed_files::{self, Stored, Usage};
+
 /// An install or a removal, run by the config port's backend before it rebuilds the engine;
 /// the second argument is what the fingerprint sets hold of the shared budgets.
-pub type Change<'a> = dyn Fn(&Tables, crate::fingerprints::Others) -> Result<(), AppError> + 'a;
+pub type Change<'a> = dyn Fn(&Tables, Usage) -> Result<(), AppError> + 'a;
 
 /// File name extension of a stored table.
 const EXT: &str = "edm";
@@ -43,13 +45,6 @@ pub struct Tables {
     dir: PathBuf,
     memory_budget: u64,
     storage_budget: u64,
-}
-
-/// One table file found in the directory.
-struct Stored {
-    name: String,
-    path: PathBuf,
-    bytes: u64,
 }
 
 impl Tables {
@@ -75,23 +70,7 @@ impl Tables {
     }
 
     fn stored(&self) -> Vec<Stored> {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return Vec::new();
-        };
-        let mut v: Vec<Stored> = entries
-            .filter_map(Result::ok)
-            .filter_map(|e| {
-                let path = e.path();
-                let name = path.file_stem()?.to_str()?.to_owned();
-                (path.extension()? == EXT && valid_table_name(&name)).then(|| Stored {
-                    bytes: e.metadata().map_or(0, |m| m.len()),
-                    name,
-                    path,
-                })
-            })
-            .collect();
-        v.sort_by(|a, b| a.name.cmp(&b.name));
-        v
+        keyed_files::list(&self.dir, EXT, valid_table_name)
     }
 
     /// Every stored table that verifies, in name order, within the memory budget (a table
@@ -147,8 +126,8 @@ impl Tables {
     }
 
     /// Memory and storage the tables take now (the fingerprint sets share the budgets).
-    pub fn usage(&self) -> crate::fingerprints::Others {
-        crate::fingerprints::Others {
+    pub fn usage(&self) -> Usage {
+        Usage {
             memory: self
                 .load()
                 .iter()
@@ -165,7 +144,7 @@ impl Tables {
         name: &str,
         key: &[u8; KEY_BYTES],
         bundle: &[u8],
-        sets: crate::fingerprints::Others,
+        sets: Usage,
     ) -> Result<(), AppError> {
         check_name(name)?;
         let key = EdmKey::from_bytes(*key);
@@ -218,7 +197,7 @@ impl Tables {
                 ),
             ));
         }
-        let storage = |e: std::io::Error| {
+        keyed_files::write(&self.dir, &self.path(name), key.as_bytes(), bundle).map_err(|e| {
             AppError::new(
                 ErrorCode::Storage,
                 &format!(
@@ -226,12 +205,7 @@ impl Tables {
                     self.dir.display()
                 ),
             )
-        };
-        std::fs::create_dir_all(&self.dir).map_err(storage)?;
-        let mut data = Vec::with_capacity(KEY_BYTES + bundle.len());
-        data.extend_from_slice(key.as_bytes());
-        data.extend_from_slice(bundle);
-        cordon_store::durable::replace_file(&self.path(name), &data, 0o600).map_err(storage)?;
+        })?;
         tracing::info!(
             table = name,
             rows = table.rows(),
@@ -246,11 +220,8 @@ impl Tables {
     pub fn remove(&self, name: &str) -> Result<(), AppError> {
         check_name(name)?;
         let path = self.path(name);
-        match std::fs::remove_file(&path) {
+        match keyed_files::remove(&self.dir, &path) {
             Ok(()) => {
-                if let Ok(dir) = std::fs::File::open(&self.dir) {
-                    let _ = dir.sync_all();
-                }
                 tracing::info!(table = name, "EDM table removed");
                 Ok(())
             }
@@ -334,15 +305,8 @@ fn load_one(name: &str, path: &Path) -> Result<Arc<Table>, String> {
         return Ok(Arc::clone(&c.table));
     }
     let data = std::fs::read(path).map_err(|e| e.to_string())?;
-    if data.len() < KEY_BYTES {
-        return Err(format!(
-            "{}: {} bytes, shorter than its key",
-            path.display(),
-            data.len()
-        ));
-    }
-    let (key, bundle) = data.split_at(KEY_BYTES);
-    let key = EdmKey::from_bytes(key.try_into().unwrap_or([0; KEY_BYTES]));
+    let (key, bundle) = keyed_files::split_key::<KEY_BYTES>(path, &data)?;
+    let key = EdmKey::from_bytes(key);
     let table =
         Arc::new(Table::decode(bundle, &key).map_err(|f| format!("{}: {f}", path.display()))?);
     cache.retain(|c| c.name != name);

@@ -24,6 +24,8 @@ use cordon_wire::{
     bounded, AppError, ErrorCode, FingerprintDocument, FingerprintSetInfo, FingerprintSets,
 };
 
+use crate::keyed_files::{self, Stored, Usage};
+
 /// File name extension of a stored set.
 const EXT: &str = "fp";
 
@@ -33,20 +35,6 @@ pub struct Sets {
     dir: PathBuf,
     memory_budget: u64,
     storage_budget: u64,
-}
-
-/// One set file found in the directory.
-struct Stored {
-    name: String,
-    path: PathBuf,
-    bytes: u64,
-}
-
-/// What the EDM tables hold, so that the shared budget is checked whole.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Others {
-    pub memory: u64,
-    pub stored: u64,
 }
 
 impl Sets {
@@ -71,29 +59,13 @@ impl Sets {
     }
 
     fn stored(&self) -> Vec<Stored> {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return Vec::new();
-        };
-        let mut v: Vec<Stored> = entries
-            .filter_map(Result::ok)
-            .filter_map(|e| {
-                let path = e.path();
-                let name = path.file_stem()?.to_str()?.to_owned();
-                (path.extension()? == EXT && valid_set_name(&name)).then(|| Stored {
-                    bytes: e.metadata().map_or(0, |m| m.len()),
-                    name,
-                    path,
-                })
-            })
-            .collect();
-        v.sort_by(|a, b| a.name.cmp(&b.name));
-        v
+        keyed_files::list(&self.dir, EXT, valid_set_name)
     }
 
     /// Every stored set that verifies, in name order, within what the budget leaves after
     /// `others` and within [`MAX_TOTAL_FINGERPRINTS`] (a set past either is left out with an
     /// error).
-    pub fn load(&self, others: Others) -> Vec<(String, Arc<Set>)> {
+    pub fn load(&self, others: Usage) -> Vec<(String, Arc<Set>)> {
         let mut out = Vec::new();
         let mut used = others.memory;
         let mut fingerprints = 0;
@@ -118,10 +90,10 @@ impl Sets {
     }
 
     /// Memory and storage the sets take now.
-    pub fn usage(&self) -> Others {
-        Others {
+    pub fn usage(&self) -> Usage {
+        Usage {
             memory: self
-                .load(Others::default())
+                .load(Usage::default())
                 .iter()
                 .map(|(_, s)| s.memory_bytes() as u64)
                 .sum(),
@@ -131,7 +103,7 @@ impl Sets {
 
     /// `FingerprintList` (and the answer of the other requests): the sets, and the documents
     /// of `set` when given.
-    pub fn list(&self, set: Option<&str>, others: Others) -> FingerprintSets {
+    pub fn list(&self, set: Option<&str>, others: Usage) -> FingerprintSets {
         let sizes = self.stored();
         let mut sets = heapless::Vec::new();
         let mut documents = heapless::Vec::new();
@@ -161,13 +133,15 @@ impl Sets {
     }
 
     /// `FingerprintAdd`: everything that can refuse the document runs before the file is
-    /// written.
+    /// written. `engine` is the running one: it reads the document with the same readers as
+    /// mail (collecting its fingerprints bypasses every set it matches against).
     pub fn add(
         &self,
+        engine: &Arc<cordon_dlp::Engine>,
         set: &str,
         document: &str,
         message: &[u8],
-        others: Others,
+        others: Usage,
     ) -> Result<(), AppError> {
         check_name(set)?;
         if document.is_empty()
@@ -202,10 +176,6 @@ impl Sets {
                 (new_key()?, Vec::new())
             }
         };
-        let engine = Arc::new(
-            cordon_dlp::Engine::new(&cordon_dlp::EngineConfig::default())
-                .map_err(|e| AppError::new(ErrorCode::Internal, &e.to_string()))?,
-        );
         let fingerprints = engine
             .document_fingerprints(&as_message(document, message), &key)
             .map_err(|e| refused(&format!("{document} cannot be fingerprinted: {e}")))?;
@@ -223,7 +193,7 @@ impl Sets {
         let bundle = fingerprint::encode(&key, &docs).map_err(|e| refused(&e.to_string()))?;
         let new = Set::decode(&bundle, &key).map_err(|e| refused(&e.to_string()))?;
         let loaded: Vec<(String, Arc<Set>)> = self
-            .load(Others::default())
+            .load(Usage::default())
             .into_iter()
             .filter(|(n, _)| n != set)
             .collect();
@@ -283,11 +253,8 @@ impl Sets {
         check_name(set)?;
         let path = self.path(set);
         let Some(document) = document else {
-            return match std::fs::remove_file(&path) {
+            return match keyed_files::remove(&self.dir, &path) {
                 Ok(()) => {
-                    if let Ok(dir) = std::fs::File::open(&self.dir) {
-                        let _ = dir.sync_all();
-                    }
                     tracing::info!(set, "fingerprint set removed");
                     Ok(())
                 }
@@ -315,7 +282,7 @@ impl Sets {
     }
 
     fn write(&self, set: &str, key: &FpKey, bundle: &[u8]) -> Result<(), AppError> {
-        let storage = |e: std::io::Error| {
+        keyed_files::write(&self.dir, &self.path(set), key.as_bytes(), bundle).map_err(|e| {
             AppError::new(
                 ErrorCode::Storage,
                 &format!(
@@ -323,12 +290,7 @@ impl Sets {
                     self.dir.display()
                 ),
             )
-        };
-        std::fs::create_dir_all(&self.dir).map_err(storage)?;
-        let mut data = Vec::with_capacity(KEY_BYTES + bundle.len());
-        data.extend_from_slice(key.as_bytes());
-        data.extend_from_slice(bundle);
-        cordon_store::durable::replace_file(&self.path(set), &data, 0o600).map_err(storage)
+        })
     }
 
     fn path(&self, set: &str) -> PathBuf {
@@ -382,11 +344,8 @@ fn new_key() -> Result<FpKey, AppError> {
 
 fn read(path: &std::path::Path) -> Result<Set, String> {
     let data = std::fs::read(path).map_err(|e| e.to_string())?;
-    if data.len() < KEY_BYTES {
-        return Err(format!("{}: shorter than its key", path.display()));
-    }
-    let (key, bundle) = data.split_at(KEY_BYTES);
-    let key = FpKey::from_bytes(key.try_into().unwrap_or([0; KEY_BYTES]));
+    let (key, bundle) = keyed_files::split_key::<KEY_BYTES>(path, &data)?;
+    let key = FpKey::from_bytes(key);
     Set::decode(bundle, &key).map_err(|f| format!("{}: {f}", path.display()))
 }
 
@@ -395,7 +354,7 @@ pub fn load(
     config: &Config,
     edm: &[(String, Arc<cordon_dlp::edm::Table>)],
 ) -> Vec<(String, Arc<Set>)> {
-    let others = Others {
+    let others = Usage {
         memory: edm.iter().map(|(_, t)| t.memory_bytes() as u64).sum(),
         stored: 0,
     };

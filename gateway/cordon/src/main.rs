@@ -32,6 +32,7 @@ mod error;
 mod fingerprints;
 mod incidents;
 mod install;
+mod keyed_files;
 mod live;
 mod logging;
 mod metrics;

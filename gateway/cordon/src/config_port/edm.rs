@@ -9,10 +9,11 @@ use cordon_wire::{AppError, EdmTables, FingerprintSets};
 
 use super::GatewayBackend;
 use crate::edm::{Change, Tables};
-use crate::fingerprints::{Others, Sets};
+use crate::fingerprints::Sets;
+use crate::keyed_files::Usage;
 
 /// A change to the fingerprint sets, given what the EDM tables hold of the shared budgets.
-pub(super) type SetChange<'a> = dyn Fn(&Sets, Others) -> Result<(), AppError> + 'a;
+pub(super) type SetChange<'a> = dyn Fn(&Sets, Usage) -> Result<(), AppError> + 'a;
 
 impl GatewayBackend {
     /// Runs `change` on the EDM tables, then rebuilds the running config with the tables as
