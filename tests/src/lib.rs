@@ -35,10 +35,12 @@ pub mod support;
 pub use certs::Certs;
 pub use client::{Client, Reply};
 pub use gateway::{Cfg, Gateway, Supervised};
-pub use mail::{dot_stuff, make_message};
+pub use mail::{dot_stuff, make_message, with_attachment};
 pub use peers::{swaks, Capture, Captured, FakeBehaviour, FakeSmarthost, Postfix, Sink};
 pub use port::{
     ctl, ctl_in_terminal, send_ssn, ssn_message, Follow, Terminal, BLOCK_CARDS,
     BLOCK_CARDS_QUARANTINE_SSN, CARDS, EDM_SCHEMA,
 };
-pub use support::{bin, free_port, repo_root, wait_until, TempDir, PYTHON, STEP};
+pub use support::{
+    bin, code_and_output, files_under, free_port, repo_root, wait_until, TempDir, PYTHON, STEP,
+};

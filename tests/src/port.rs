@@ -15,14 +15,7 @@ pub fn ctl(socket: &Path, args: &[&str]) -> (i32, String) {
         .args(args)
         .output()
         .expect("run cordonctl");
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    crate::support::code_and_output(&out)
 }
 
 /// A message with a US SSN (an `us_ssn` finding), its Message-ID made from `subject`.

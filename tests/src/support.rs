@@ -131,3 +131,31 @@ pub(crate) fn drain(pipe: impl Read + Send + 'static, sink: Arc<Mutex<String>>) 
         }
     });
 }
+
+/// A finished command's exit code (-1 when a signal ended it) and its stdout then stderr.
+pub fn code_and_output(out: &std::process::Output) -> (i32, String) {
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// Every file under `dir` (which must exist), read whole: what a test greps for values that
+/// must not be stored.
+pub fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display()));
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else if let Ok(bytes) = std::fs::read(&p) {
+            out.push((p, bytes));
+        }
+    }
+    out
+}

@@ -556,14 +556,7 @@ fn check_config(file: &Path) -> (i32, String) {
         .arg(file)
         .output()
         .expect("run cordon check-config");
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    code_and_output(&out)
 }
 
 /// Issue 18, item 1: after a config-port apply the file no longer runs; the start log and

@@ -300,20 +300,6 @@ fn body(lines: &[String]) -> String {
     )
 }
 
-/// Every file under `dir`, read whole.
-fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(files(&p));
-        } else if let Ok(bytes) = std::fs::read(&p) {
-            out.push((p, bytes));
-        }
-    }
-    out
-}
-
 /// Each cell of `rows` as the CSV writes it and as the engine normalises it (digits only,
 /// lower case): none may appear in `hay` (`what` names it in the failure).
 fn assert_no_cell(rows: &[Row], what: &str, hay: &[u8]) {
@@ -555,10 +541,10 @@ fn customer_records_are_blocked_by_keyed_hashes_and_never_stored_in_clear() {
 
     // The cleartext grep: no cell in the state directory, the logs, the incidents or the
     // audit trail (the SIEM stream carries exactly these records).
-    for (path, bytes) in files(&app.state) {
+    for (path, bytes) in files_under(&app.state) {
         assert_no_cell(&rows, &path.display().to_string(), &bytes);
     }
-    assert!(files(&app.state)
+    assert!(files_under(&app.state)
         .iter()
         .any(|(p, _)| p.ends_with("edm/customers.edm")));
     assert_no_cell(&rows, "the gateway's log", logs.as_bytes());

@@ -8,7 +8,7 @@
 //! anywhere the appliance writes (state directory, log, incidents, audit trail) nor in what
 //! reached the smart host (the sender's notification included).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use cordon_tests::*;
 
@@ -24,45 +24,6 @@ notify = ["sender"]
 
 fn fixture(name: &str) -> PathBuf {
     repo_root().join("gateway/dlp/tests/fingerprint").join(name)
-}
-
-/// A message from carol with `file` attached (base64).
-fn with_attachment(subject: &str, name: &str, data: &[u8]) -> Vec<u8> {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut b64 = String::new();
-    for line in data.chunks(57) {
-        for c in line.chunks(3) {
-            let v = (u32::from(c[0]) << 16)
-                | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-                | u32::from(*c.get(2).unwrap_or(&0));
-            for k in 0..4 {
-                b64.push(if k <= c.len() {
-                    A[(v >> (18 - 6 * k)) as usize & 63] as char
-                } else {
-                    '='
-                });
-            }
-        }
-        b64.push_str("\r\n");
-    }
-    format!(
-        "From: carol@contoso.com\r\nTo: bob@fabrikam.example\r\nSubject: {subject}\r\nMessage-ID: <{subject}@contoso.com>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--b1\r\nContent-Type: application/octet-stream; name=\"{name}\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{b64}--b1--\r\n"
-    )
-    .into_bytes()
-}
-
-/// Every file under `dir`, read whole.
-fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(files(&p));
-        } else if let Ok(bytes) = std::fs::read(&p) {
-            out.push((p, bytes));
-        }
-    }
-    out
 }
 
 /// Every run of four words of `text` of at least 20 letters, lower-cased.
@@ -157,11 +118,13 @@ fn a_protected_documents_excerpt_is_blocked_and_its_text_is_kept_nowhere() {
     let excerpt = with_attachment(
         "excerpt",
         "notes.pdf",
+        "application/pdf",
         &std::fs::read(fixture("excerpt.pdf")).unwrap(),
     );
     let unrelated = with_attachment(
         "unrelated",
         "values.docx",
+        "application/octet-stream",
         &std::fs::read(repo_root().join("gateway/dlp/tests/carriers/values.docx")).unwrap(),
     );
     let send = |gw: &Gateway, m: &[u8]| {
@@ -200,7 +163,7 @@ fn a_protected_documents_excerpt_is_blocked_and_its_text_is_kept_nowhere() {
     let text = std::fs::read_to_string(fixture("protected.txt")).unwrap();
     let phrases = phrases(&text);
     assert!(phrases.len() > 2000, "{}", phrases.len());
-    for (p, bytes) in files(&state) {
+    for (p, bytes) in files_under(&state) {
         assert_no_phrase(&phrases, &p.display().to_string(), &bytes);
     }
     assert_no_phrase(&phrases, "the gateway log", gw.logs().as_bytes());
@@ -210,7 +173,7 @@ fn a_protected_documents_excerpt_is_blocked_and_its_text_is_kept_nowhere() {
     let (_, audit) = ctl(&socket, &["audit"]);
     assert!(audit.contains("fingerprint_add"), "{audit}");
     assert_no_phrase(&phrases, "the audit trail", audit.as_bytes());
-    for (p, bytes) in files(cap.dir.path()) {
+    for (p, bytes) in files_under(cap.dir.path()) {
         assert_no_phrase(&phrases, &p.display().to_string(), &bytes);
     }
 

@@ -39,35 +39,6 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
-fn b64(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut s = String::new();
-    for (i, c) in data.chunks(3).enumerate() {
-        let v = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for k in 0..4 {
-            if k <= c.len() {
-                s.push(A[(v >> (18 - 6 * k)) as usize & 63] as char);
-            } else {
-                s.push('=');
-            }
-        }
-        if i % 19 == 18 {
-            s.push_str("\r\n");
-        }
-    }
-    s
-}
-
-fn mail(subject: &str, name: &str, ctype: &str, data: &[u8]) -> Vec<u8> {
-    format!(
-        "From: Alice <alice@contoso.com>\r\nTo: Bob <bob@fabrikam.example>\r\nSubject: {subject}\r\nMessage-ID: <{subject}@contoso.com>\r\nDate: Sat, 05 Dec 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--b1\r\nContent-Type: {ctype}; name=\"{name}\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--b1--\r\n",
-        b64(data)
-    )
-    .into_bytes()
-}
-
 fn send(gw: &Gateway, msg: &[u8]) -> Reply {
     let mut c = gw.client();
     c.hello();
@@ -95,7 +66,7 @@ fn msg_docx_is_blocked_and_tar_gz_of_ids_and_7z_are_quarantined() {
     let gw = Gateway::start(&cfg);
 
     // An Outlook item whose .docx attachment holds a table of six cards.
-    let msg = mail(
+    let msg = with_attachment(
         "letter",
         "with-docx.msg",
         "application/vnd.ms-outlook",
@@ -111,7 +82,7 @@ fn msg_docx_is_blocked_and_tar_gz_of_ids_and_7z_are_quarantined() {
     );
 
     // CSV exports with SSNs in a .tar.gz.
-    let tgz = mail(
+    let tgz = with_attachment(
         "exports",
         "staff.tar.gz",
         "application/gzip",
@@ -125,7 +96,7 @@ fn msg_docx_is_blocked_and_tar_gz_of_ids_and_7z_are_quarantined() {
     assert_eq!(
         send(
             &gw,
-            &mail("sevenzip", "a.7z", "application/x-7z-compressed", &sz)
+            &with_attachment("sevenzip", "a.7z", "application/x-7z-compressed", &sz)
         )
         .code,
         250

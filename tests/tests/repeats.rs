@@ -4,7 +4,7 @@
 //! the incident journal, and no card number is in the state directory, the log, the incidents
 //! or the answer; the counts survive a restart (they are read from the journal).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use cordon_tests::*;
 
@@ -33,20 +33,6 @@ fn repeats(socket: &Path, args: &[&str]) -> serde_json::Value {
     let (code, out) = ctl(socket, &all);
     assert_eq!(code, 0, "{out}");
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
-}
-
-/// Every file under `dir`, read whole.
-fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(files(&p));
-        } else if let Ok(bytes) = std::fs::read(&p) {
-            out.push((p, bytes));
-        }
-    }
-    out
 }
 
 /// None of the cards, grouped or as bare digits, in `hay`.
@@ -164,10 +150,10 @@ fn the_same_cards_in_several_messages_are_counted_without_storing_them() {
     let delivered: Vec<u8> = bodies.concat().into_bytes();
     assert!(std::panic::catch_unwind(|| assert_no_card("the bodies", &delivered)).is_err());
     let state = dir.path().join("state");
-    assert!(files(&state)
+    assert!(files_under(&state)
         .iter()
         .any(|(p, _)| p.to_string_lossy().contains("incidents")));
-    for (p, bytes) in files(&state) {
+    for (p, bytes) in files_under(&state) {
         assert_no_card(&p.display().to_string(), &bytes);
     }
     assert_no_card("the gateway's log", logs.as_bytes());

@@ -271,14 +271,7 @@ fn slot_cmd(bootstate: &Path, args: &[&str]) -> (i32, String) {
         .arg(bootstate)
         .output()
         .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    code_and_output(&out)
 }
 
 #[test]

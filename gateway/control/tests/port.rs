@@ -2,11 +2,14 @@
 //! over an in-memory duplex, a real Unix socket, a real PTY and a real mutual-TLS TCP
 //! listener, with `FakeBackend` (real persistence in a temp dir) behind it.
 
+mod common;
+
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::run;
 use cordon_control::fake::{FakeBackend, TestCa};
 use cordon_control::{serve_connection, Client, Error, Peer, SerialPort};
 use cordon_wire::{
@@ -23,27 +26,6 @@ const EXAMPLE: &str = include_str!("../../cordon/examples/cordon.toml");
 
 /// Bounds every wait in these tests, so a bug shows as a failure, not a hung CI run.
 const TEST_DEADLINE: Duration = Duration::from_secs(20);
-
-/// Runs a test on a thread with a big stack: unoptimised async code keeps every
-/// request and response (up to ~8 KiB each) of a long test body on the stack, more than
-/// the 2 MiB of a test thread. Optimised builds need a fraction of it.
-fn run(test: impl std::future::Future<Output = ()> + Send + 'static) {
-    const TEST_STACK: usize = 32 << 20;
-    std::thread::Builder::new()
-        .stack_size(TEST_STACK)
-        .spawn(move || {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_stack_size(TEST_STACK)
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(test)
-        })
-        .unwrap()
-        .join()
-        .unwrap_or_else(|e| std::panic::resume_unwind(e));
-}
 
 fn fake() -> (Arc<FakeBackend>, TempDir) {
     let dir = tempfile::tempdir().unwrap();

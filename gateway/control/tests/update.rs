@@ -3,6 +3,8 @@
 //! Unix socket that speaks `cordon slot serve`'s protocol (the real helper is tested in
 //! cordon's `update_helper` and, on the appliance, by image/test).
 
+mod common;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -78,22 +80,9 @@ fn helper(socket: &Path, mode: Helper) -> Received {
     received
 }
 
+/// [`common::run`] within [`TEST_DEADLINE`].
 fn run(test: impl std::future::Future<Output = ()> + Send + 'static) {
-    const TEST_STACK: usize = 32 << 20;
-    std::thread::Builder::new()
-        .stack_size(TEST_STACK)
-        .spawn(move || {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_stack_size(TEST_STACK)
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async { tokio::time::timeout(TEST_DEADLINE, test).await.unwrap() })
-        })
-        .unwrap()
-        .join()
-        .unwrap_or_else(|e| std::panic::resume_unwind(e));
+    common::run(async { tokio::time::timeout(TEST_DEADLINE, test).await.unwrap() })
 }
 
 struct Rig {
