@@ -678,9 +678,22 @@ impl FpAcc {
     ) -> Vec<DetectorFinding> {
         let mut out = Vec::new();
         for (s, (set, &off)) in loaded.sets.iter().zip(&loaded.offsets).enumerate() {
-            let bits = &self.bits;
-            let seen = (0..set.fingerprints())
-                .filter(|i| bits[(off + i) / 64] & (1 << ((off + i) % 64)) != 0);
+            // The set bits of this set's range, a word at a time: a message carries few of a
+            // set's fingerprints, so most words are zero.
+            let (bits, end) = (&self.bits, off + set.fingerprints());
+            let seen = (off / 64..end.div_ceil(64))
+                .flat_map(|w| {
+                    let mut word = bits.get(w).copied().unwrap_or(0);
+                    std::iter::from_fn(move || {
+                        (word != 0).then(|| {
+                            let b = word.trailing_zeros() as usize;
+                            word &= word - 1;
+                            w * 64 + b
+                        })
+                    })
+                })
+                .filter(|&b| (off..end).contains(&b))
+                .map(|b| b - off);
             let Some((doc, matched, of)) = set.best(seen, &mut self.tally) else {
                 continue;
             };
