@@ -184,3 +184,64 @@ fn a_protected_documents_excerpt_is_blocked_and_its_text_is_kept_nowhere() {
     let r = send(&gw, &excerpt);
     assert_eq!(r.code, 250, "{r:?}");
 }
+
+/// Sets live within the `[edm]` budgets they share with the EDM tables: a document whose
+/// fingerprints would not fit is refused with the sizes, and the set stays as it was.
+#[test]
+fn a_document_over_the_budget_is_refused_with_the_sizes() {
+    let cap = Capture::start(&[]);
+    let dir = TempDir::new("fingerprint-budget");
+    let mut cfg = Cfg::new(&cap.smarthost());
+    let socket = cfg.control_in(dir.path());
+    cfg.extra = "[edm]\nmemory_bytes = \"64KiB\"\nstorage_bytes = \"64KiB\"\n".into();
+    let gw = Gateway::start(&cfg);
+    gw.wait_log("config port listening");
+    let protected = fixture("protected.docx");
+    let (code, out) = ctl(
+        &socket,
+        &[
+            "fingerprint",
+            "add",
+            "contracts",
+            protected.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    // About 100 KB of words: some 11,000 fingerprints, 110 KB in memory.
+    let mut x: u64 = 0x2026_1207;
+    let words = [
+        "ledger",
+        "quarterly",
+        "board",
+        "merger",
+        "audit",
+        "forecast",
+        "vendor",
+    ];
+    let mut big = String::new();
+    while big.len() < 100_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        big.push_str(words[(x % words.len() as u64) as usize]);
+        big.push_str(&format!(" {} ", x % 1000));
+    }
+    let big_path = dir.path().join("big.txt");
+    std::fs::write(&big_path, big).unwrap();
+    let (code, out) = ctl(
+        &socket,
+        &[
+            "fingerprint",
+            "add",
+            "contracts",
+            big_path.to_str().unwrap(),
+        ],
+    );
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("B of memory"), "{out}");
+    assert!(out.contains("([edm] memory_bytes)"), "{out}");
+    let (_, json) = ctl(&socket, &["--json", "fingerprint", "list", "contracts"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["sets"][0]["documents"], 1, "{json}");
+    assert!(!json.contains("big.txt"), "{json}");
+}
