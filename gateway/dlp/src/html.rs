@@ -41,6 +41,56 @@ enum St {
 /// Output room kept free per input byte: the longest unknown entity written back.
 const RESERVE: usize = MAX_ENTITY_BYTES + 8;
 
+/// Bytes the text paths take in one step (one `u64`).
+const STEP: usize = 8;
+
+/// Byte classes of eight bytes at once, exact per byte (no carry crosses a byte), so the
+/// text paths find the next byte that needs the state machine without a branch per byte.
+mod swar {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    pub(super) const HI: u64 = 0x8080_8080_8080_8080;
+    const M7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+
+    /// The high bit of each byte of `v` equal to `c`.
+    pub(super) fn eq(v: u64, c: u8) -> u64 {
+        let x = v ^ (LO * u64::from(c));
+        !(((x & M7) + M7) | x) & HI
+    }
+
+    /// The high bit of each byte of `v` below `c` (`1 <= c <= 0x80`).
+    pub(super) fn below(v: u64, c: u8) -> u64 {
+        !(((v & M7) + LO * u64::from(0x80 - c)) | v) & HI
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn classes_are_exact_per_byte() {
+            for a in 0..=255u8 {
+                for b in [0u8, 0x20, 0x21, 0x26, 0x3C, 0x7F, 0x80, 0xFF] {
+                    let v = u64::from_le_bytes([b, a, b, a, a, b, 0, 0xFF]);
+                    for c in [b' ', b'<', b'&', 0, 0xFF] {
+                        let want = v
+                            .to_le_bytes()
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, &x)| x == c)
+                            .fold(0u64, |m, (i, _)| m | 0x80 << (8 * i));
+                        assert_eq!(super::eq(v, c), want, "eq {v:x} {c:x}");
+                    }
+                    let want = v
+                        .to_le_bytes()
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, &x)| x < 0x21)
+                        .fold(0u64, |m, (i, _)| m | 0x80 << (8 * i));
+                    assert_eq!(super::below(v, 0x21), want, "below {v:x}");
+                }
+            }
+        }
+    }
+}
+
 /// Longest tag name we need to recognise ("blockquote", "table-cell" with a prefix).
 const TAG_NAME_BYTES: usize = 24;
 
@@ -86,55 +136,31 @@ impl Html {
         let mut w = Writer { out, o: 0 };
         let mut i = 0;
         while i < input.len() {
-            if w.o + RESERVE > w.out.len() {
+            if w.o + RESERVE + 8 > w.out.len() {
                 sink(&w.out[..w.o]);
                 w.o = 0;
             }
             let c = input[i];
             match self.st {
                 St::Text => {
-                    if self.mode == Mode::Xml {
-                        // Fast path: copy up to the next markup character.
-                        let rest = &input[i..];
-                        let run = memchr::memchr2(b'<', b'&', rest).unwrap_or(rest.len());
-                        let take = run.min(w.out.len() - w.o);
-                        if take > 0 {
-                            w.out[w.o..w.o + take].copy_from_slice(&rest[..take]);
-                            w.o += take;
-                            i += take;
-                            self.last_nl = false;
-                            continue;
-                        }
-                    }
-                    if self.mode == Mode::Html && c != b'<' && c != b'&' {
-                        // Fast path: a run of text up to the next markup
-                        // character, whitespace collapsed on the way.
-                        let rest = &input[i..];
-                        let limit = rest.len().min(w.out.len() - w.o);
-                        let mut k = 0;
-                        while k < limit {
-                            let c = rest[k];
-                            match c {
-                                b'<' | b'&' => break,
-                                b' ' | b'\t' | b'\r' | b'\n' | 0x0C => {
-                                    if !self.last_space {
-                                        w.push(b' ');
-                                        self.last_space = true;
-                                    }
-                                }
-                                _ => {
-                                    w.push(c);
-                                    self.last_space = false;
-                                    self.last_nl = false;
-                                }
-                            }
-                            k += 1;
-                        }
+                    let rest = &input[i..];
+                    let k = match self.mode {
+                        Mode::Html => self.html_text(rest, &mut w),
+                        Mode::Xml => self.xml_text(rest, &mut w),
+                    };
+                    if k > 0 {
                         i += k;
                         continue;
                     }
+                    // At a '<', or at a '&' whose reference may go on in the next input.
                     match c {
-                        b'<' => self.st = St::Lt,
+                        b'<' => match self.tag_at(rest) {
+                            Some(n) => {
+                                i += n;
+                                continue;
+                            }
+                            None => self.st = St::Lt,
+                        },
                         b'&' => {
                             self.st = St::Entity;
                             self.ent_len = 0;
@@ -307,6 +333,153 @@ impl Html {
         }
     }
 
+    /// HTML text from the start of `rest`, whitespace collapsed, eight bytes at a time where
+    /// they need no change (no markup character, no control byte, no second space), with
+    /// character references decoded in place. Returns the bytes consumed: it stops at a `<`,
+    /// at a `&` whose reference may go on in the next input, at the end of `rest`, or when the
+    /// output has no room left for a step.
+    fn html_text(&mut self, rest: &[u8], w: &mut Writer<'_>) -> usize {
+        let mut k = 0;
+        while k < rest.len() && w.o + RESERVE + STEP <= w.out.len() {
+            if let Some(chunk) = rest.get(k..k + STEP) {
+                let v = u64::from_le_bytes(chunk.try_into().unwrap_or([0; STEP]));
+                let sp = swar::eq(v, b' ');
+                let mut stop = swar::eq(v, b'<')
+                    | swar::eq(v, b'&')
+                    | (swar::below(v, 0x21) & !sp)
+                    | (sp & (sp << 8));
+                if self.last_space {
+                    stop |= sp & 0x80;
+                }
+                // Bytes before the first stop are written as they are.
+                let p = if stop == 0 {
+                    STEP
+                } else {
+                    (stop.trailing_zeros() / 8) as usize
+                };
+                if p > 0 {
+                    // All eight are stored (the room is there) and `p` of them kept: one
+                    // store instead of a copy of variable length.
+                    w.out[w.o..w.o + STEP].copy_from_slice(chunk);
+                    w.o += p;
+                    let taken = if p == STEP {
+                        u64::MAX
+                    } else {
+                        (1u64 << (8 * p)) - 1
+                    };
+                    if !sp & swar::HI & taken != 0 {
+                        self.last_nl = false;
+                    }
+                    self.last_space = chunk[p - 1] == b' ';
+                    k += p;
+                    if p == STEP {
+                        continue;
+                    }
+                }
+            }
+            let c = rest[k];
+            match c {
+                b'<' => return k,
+                b'&' => match self.entity_at(&rest[k..], w) {
+                    Some(n) => k += n,
+                    None => return k,
+                },
+                b' ' | b'\t' | b'\r' | b'\n' | 0x0C => {
+                    self.space(w);
+                    k += 1;
+                }
+                _ => {
+                    w.push(c);
+                    self.last_space = false;
+                    self.last_nl = false;
+                    k += 1;
+                }
+            }
+        }
+        k
+    }
+
+    /// XML text from the start of `rest`: copied up to the next markup character, character
+    /// references decoded in place. Stops as [`Html::html_text`] does.
+    fn xml_text(&mut self, rest: &[u8], w: &mut Writer<'_>) -> usize {
+        let mut k = 0;
+        while k < rest.len() && w.o + RESERVE + STEP <= w.out.len() {
+            let run = memchr::memchr2(b'<', b'&', &rest[k..]).unwrap_or(rest.len() - k);
+            let take = run.min(w.out.len() - RESERVE - STEP - w.o);
+            if take > 0 {
+                w.out[w.o..w.o + take].copy_from_slice(&rest[k..k + take]);
+                w.o += take;
+                k += take;
+                self.last_nl = false;
+                continue;
+            }
+            if rest[k] != b'&' {
+                return k;
+            }
+            match self.entity_at(&rest[k..], w) {
+                Some(n) => k += n,
+                None => return k,
+            }
+        }
+        k
+    }
+
+    /// A character reference at the start of `rest` (its `&`) that ends inside `rest`:
+    /// decoded as the [`St::Entity`] state would, returning the bytes it took. None when the
+    /// input ends first (the state machine carries it into the next input).
+    fn entity_at(&mut self, rest: &[u8], w: &mut Writer<'_>) -> Option<usize> {
+        let body = &rest[1..];
+        if body.starts_with(b"nbsp;") {
+            // What mail writers put between words: a no-break space, read as a space.
+            self.nbsp(w);
+            return Some(6);
+        }
+        let lim = body.len().min(MAX_ENTITY_BYTES);
+        let n = body[..lim]
+            .iter()
+            .position(|&c| !(c.is_ascii_alphanumeric() || c == b'#'))
+            .unwrap_or(lim);
+        if n == body.len() {
+            return None;
+        }
+        let semi = body[n] == b';';
+        self.ent[..n].copy_from_slice(&body[..n]);
+        self.ent_len = n;
+        self.entity(w, semi);
+        Some(1 + n + usize::from(semi))
+    }
+
+    /// A tag's start (`<name` or `</name`) wholly inside `rest`: its name read in one go, as
+    /// the [`St::Lt`] and [`St::TagName`] states would. Returns the bytes it took, leaving the
+    /// state at [`St::InTag`]; None for anything else (the state machine takes it).
+    fn tag_at(&mut self, rest: &[u8]) -> Option<usize> {
+        let closing = rest.get(1) == Some(&b'/');
+        let start = 1 + usize::from(closing);
+        if !rest.get(start)?.is_ascii_alphabetic() {
+            return None;
+        }
+        let n = rest[start..]
+            .iter()
+            .position(|&c| !(c.is_ascii_alphanumeric() || c == b':' || c == b'-' || c == b'_'))?;
+        let keep = n.min(TAG_NAME_BYTES);
+        for (d, s) in self.name[..keep].iter_mut().zip(&rest[start..start + keep]) {
+            *d = s.to_ascii_lowercase();
+        }
+        self.name_len = keep;
+        self.closing = closing;
+        self.st = St::InTag;
+        Some(start + n)
+    }
+
+    /// A space written as a reference: collapsed in HTML, kept in XML.
+    fn nbsp(&mut self, w: &mut Writer<'_>) {
+        if self.mode == Mode::Html {
+            self.space(w);
+        } else {
+            w.push(b' ');
+        }
+    }
+
     fn space(&mut self, w: &mut Writer<'_>) {
         if !self.last_space {
             w.push(b' ');
@@ -332,71 +505,19 @@ impl Html {
                     self.st = St::Raw;
                     return;
                 }
-                const BLOCK: &[&[u8]] = &[
-                    b"p",
-                    b"div",
-                    b"br",
-                    b"tr",
-                    b"td",
-                    b"th",
-                    b"li",
-                    b"ul",
-                    b"ol",
-                    b"table",
-                    b"h1",
-                    b"h2",
-                    b"h3",
-                    b"h4",
-                    b"h5",
-                    b"h6",
-                    b"hr",
-                    b"blockquote",
-                    b"pre",
-                    b"title",
-                    b"dt",
-                    b"dd",
-                    b"section",
-                    b"article",
-                    b"header",
-                    b"footer",
-                    b"tbody",
-                    b"thead",
-                    b"caption",
-                    b"address",
-                    b"body",
-                    b"head",
-                ];
-                if BLOCK.contains(&local) && !self.last_nl {
+                if is_html_block(local) && !self.last_nl {
                     w.push(b'\n');
                     self.last_space = true;
                     self.last_nl = true;
                 }
             }
             Mode::Xml => {
-                const BLOCK: &[&[u8]] = &[
-                    b"p",
-                    b"tc",
-                    b"tr",
-                    b"c",
-                    b"si",
-                    b"row",
-                    b"table-cell",
-                    b"table-row",
-                    b"h",
-                    b"list-item",
-                    b"br",
-                    b"cr",
-                    b"line-break",
-                    b"txbody",
-                    b"sp",
-                ];
-                const SPACE: &[&[u8]] = &[b"tab", b"s"];
-                if BLOCK.contains(&local) {
+                if is_xml_block(local) {
                     if !self.last_nl {
                         w.push(b'\n');
                         self.last_nl = true;
                     }
-                } else if SPACE.contains(&local) {
+                } else if matches!(local, b"tab" | b"s") {
                     w.push(b' ');
                     self.last_nl = false;
                 }
@@ -435,13 +556,7 @@ impl Html {
                 Some('\u{AD}' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}'),
                 _,
             ) => {}
-            (Some('\u{A0}' | ' ' | '\t' | '\n' | '\r'), _) => {
-                if self.mode == Mode::Html {
-                    self.space(w);
-                } else {
-                    w.push(b' ');
-                }
-            }
+            (Some('\u{A0}' | ' ' | '\t' | '\n' | '\r'), _) => self.nbsp(w),
             (_, Some(t)) => {
                 for &b in t {
                     w.push(b);
@@ -500,6 +615,65 @@ fn named_entity(e: &[u8], semi: bool) -> Option<&'static [u8]> {
     htmlize::ENTITIES.get(&key[..n]).copied()
 }
 
+/// HTML elements that start a new line (what a browser renders as a block).
+fn is_html_block(local: &[u8]) -> bool {
+    matches!(
+        local,
+        b"p" | b"div"
+            | b"br"
+            | b"tr"
+            | b"td"
+            | b"th"
+            | b"li"
+            | b"ul"
+            | b"ol"
+            | b"table"
+            | b"h1"
+            | b"h2"
+            | b"h3"
+            | b"h4"
+            | b"h5"
+            | b"h6"
+            | b"hr"
+            | b"blockquote"
+            | b"pre"
+            | b"title"
+            | b"dt"
+            | b"dd"
+            | b"section"
+            | b"article"
+            | b"header"
+            | b"footer"
+            | b"tbody"
+            | b"thead"
+            | b"caption"
+            | b"address"
+            | b"body"
+            | b"head"
+    )
+}
+
+/// OOXML and ODF elements that end a paragraph, cell, row or line.
+fn is_xml_block(local: &[u8]) -> bool {
+    matches!(
+        local,
+        b"p" | b"tc"
+            | b"tr"
+            | b"c"
+            | b"si"
+            | b"row"
+            | b"table-cell"
+            | b"table-row"
+            | b"h"
+            | b"list-item"
+            | b"br"
+            | b"cr"
+            | b"line-break"
+            | b"txbody"
+            | b"sp"
+    )
+}
+
 struct Writer<'a> {
     out: &'a mut [u8],
     o: usize,
@@ -529,6 +703,99 @@ mod tests {
         h.feed(b, &mut out, &mut |s| v.extend_from_slice(s));
         h.finish(&mut out, &mut |s| v.extend_from_slice(s));
         String::from_utf8(v).unwrap()
+    }
+
+    fn conv_chunks<'a>(
+        mode: Mode,
+        out_len: usize,
+        chunks: impl Iterator<Item = &'a [u8]>,
+    ) -> Vec<u8> {
+        let mut h = Html::new(mode);
+        let mut out = vec![0u8; out_len];
+        let mut v = Vec::new();
+        for c in chunks {
+            h.feed(c, &mut out, &mut |s| v.extend_from_slice(s));
+        }
+        h.finish(&mut out, &mut |s| v.extend_from_slice(s));
+        v
+    }
+
+    #[test]
+    fn bulk_paths_write_what_the_state_machine_writes() {
+        // Fed one byte at a time, every byte goes through the state machine (no text run,
+        // reference or tag name is whole in the input); fed whole, they take the bulk paths.
+        let pieces: &[&[u8]] = &[
+            b"a",
+            b"Card",
+            b" ",
+            b"  ",
+            b"\t",
+            b"\r\n",
+            b"\x0c",
+            b"\x01",
+            b"&nbsp;",
+            b"&nbsp",
+            b"&amp;",
+            b"&#52;",
+            b"&#x34;",
+            b"&shy;",
+            b"&ensp;",
+            b"&bogus;",
+            b"&",
+            b"&&",
+            b"<",
+            b"</",
+            b"< ",
+            b"<p>",
+            b"</p>",
+            b"<br/>",
+            b"<span style='a>b'>",
+            b"<o:p>",
+            b"</o:p>",
+            b"<si>",
+            b"<w:t xml:space=\"preserve\">",
+            b"<!-- c -->",
+            b"<!doctype html>",
+            b"<script>x<p></script>",
+            b"<style>p{}</style>",
+            b"4556 7375",
+            b"\xc3\xa9",
+            b">",
+            b";",
+            b"#",
+            b"&AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA;",
+            b"<averyveryveryverylongtagnamethatgoeson>",
+        ];
+        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng as usize
+        };
+        for round in 0..3000 {
+            let mode = if round % 2 == 0 {
+                Mode::Html
+            } else {
+                Mode::Xml
+            };
+            let mut src = Vec::new();
+            for _ in 0..1 + next() % 60 {
+                src.extend_from_slice(pieces[next() % pieces.len()]);
+            }
+            let slow = conv_chunks(mode, 64, src.chunks(1));
+            for out_len in [64, 4096] {
+                assert_eq!(
+                    conv_chunks(mode, out_len, std::iter::once(&src[..])),
+                    slow,
+                    "{mode:?} {:?}",
+                    String::from_utf8_lossy(&src)
+                );
+            }
+            let cut = next() % (src.len() + 1);
+            let (a, b) = src.split_at(cut);
+            assert_eq!(conv_chunks(mode, 64, [a, b].into_iter()), slow);
+        }
     }
 
     #[test]
