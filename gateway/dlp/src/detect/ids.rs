@@ -10,8 +10,7 @@
 //!
 //! Adding a type is one row in [`IDS`] plus its test vectors below.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-
+use super::words::WordMatcher;
 use crate::findings::Confidence;
 use crate::limits::CONTEXT_BYTES;
 
@@ -1058,10 +1057,10 @@ pub(crate) static IDS: &[IdType] = &[
 
 // ---- the one-pass matcher ------------------------------------------------
 
-/// Keywords of every row in one case-insensitive automaton, with the rows
+/// Keywords of every row in one whole-word matcher (ASCII case folded), with the rows
 /// each keyword supports.
 pub(crate) struct Catalogue {
-    ac: AhoCorasick,
+    words: WordMatcher,
     /// Row ids (bits) per keyword pattern.
     owners: Vec<RowSet>,
     /// Row ids per normalised length.
@@ -1084,7 +1083,7 @@ impl Catalogue {
             for s in t.shapes {
                 by_len[s.len()] |= 1 << i;
             }
-            // The automaton folds ASCII case only: a keyword in another
+            // The matcher folds ASCII case only: a keyword in another
             // script is also listed in capitals ("ЕГН", "EMŠO").
             let forms = t
                 .keywords
@@ -1101,12 +1100,11 @@ impl Catalogue {
                 }
             }
         }
-        let ac = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&words)
-            .expect("catalogue keywords: fixed input");
-        Catalogue { ac, owners, by_len }
+        Catalogue {
+            words: WordMatcher::new(&words, true),
+            owners,
+            by_len,
+        }
     }
 
     /// Rows whose shape has `len` characters.
@@ -1119,17 +1117,14 @@ impl Catalogue {
         let lo = start.saturating_sub(CONTEXT_BYTES);
         let hi = (end + CONTEXT_BYTES).min(hay.len());
         let mut rows = 0;
-        for m in self.ac.find_iter(&hay[lo..hi]) {
-            let (s, e) = (lo + m.start(), lo + m.end());
-            if s < end && e > start {
-                continue;
-            }
-            let before_ok = s == 0 || !hay[s - 1].is_ascii_alphanumeric();
+        // Keywords wholly inside the context, starting a word (the matcher looks at word
+        // starts only) and ending one, not overlapping the candidate.
+        self.words.for_each(hay, lo, hi, hi, |s, e, i| {
             let after_ok = e >= hay.len() || !hay[e].is_ascii_alphanumeric();
-            if before_ok && after_ok {
-                rows |= self.owners[m.pattern().as_usize()];
+            if after_ok && !(s < end && e > start) {
+                rows |= self.owners[i];
             }
-        }
+        });
         rows
     }
 }

@@ -1,13 +1,13 @@
 //! Keyword evidence: the words within [`CONTEXT_BYTES`] of a candidate that
 //! raise (or, for "order", "tracking"..., lower) its confidence.
 //!
-//! All keyword lists are compiled into one case-insensitive automaton. It is
-//! slow compared with the detectors' prefilters (~0.3 GB/s), so it never runs
-//! over a whole window: [`KwCache`] scans only the stretches around
-//! candidates, incrementally, so that dense candidates (a CSV of card
-//! numbers) do not rescan the same context.
+//! All keyword lists go into one whole-word matcher ([`super::words`], ASCII
+//! case folded). Looking for keywords costs more per byte than the
+//! detectors' prefilters, so it never runs over a whole window: [`KwCache`]
+//! scans only the stretches around candidates, incrementally, so that dense
+//! candidates (a CSV of card numbers) do not rescan the same context.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
+use super::words::WordMatcher;
 
 use crate::limits::CONTEXT_BYTES;
 
@@ -149,9 +149,8 @@ pub(crate) fn builtin_keywords(name: &str) -> &'static [&'static str] {
 /// The compiled keyword automaton and each keyword's group mask.
 #[derive(Debug)]
 pub(crate) struct Keywords {
-    ac: AhoCorasick,
+    words: WordMatcher,
     masks: Vec<u64>,
-    longest: usize,
 }
 
 impl Keywords {
@@ -188,13 +187,10 @@ impl Keywords {
                 add(w, 1u64 << (FIRST_CUSTOM_GROUP as usize + i));
             }
         }
-        let longest = words.iter().map(String::len).max().unwrap_or(1);
-        let ac = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&words)
-            .expect("keyword automaton: fixed small input");
-        Keywords { ac, masks, longest }
+        Keywords {
+            words: WordMatcher::new(&words, false),
+            masks,
+        }
     }
 }
 
@@ -247,24 +243,19 @@ impl KwCache {
         if from >= to {
             return;
         }
-        let end = (to + kw.longest).min(hay.len());
-        let input = Input::new(&hay[..end]).range(from..end);
-        for m in kw.ac.find_iter(input) {
-            if m.start() >= to {
-                break;
-            }
-            // Whole words only: "card" must not fire inside "discard".
-            let before_ok = m.start() == 0 || !hay[m.start() - 1].is_ascii_alphabetic();
-            let after_ok = m.end() >= hay.len() || !hay[m.end()].is_ascii_alphabetic();
-            if before_ok && after_ok {
+        let end = (to + kw.words.longest()).min(hay.len());
+        // Whole words only: "card" must not fire inside "discard" (the matcher looks at
+        // word starts only) nor at the start of "cardigan".
+        kw.words.for_each(hay, from, to, end, |s, e, i| {
+            if e >= hay.len() || !hay[e].is_ascii_alphabetic() {
                 self.hits[self.n % RING] = Hit {
-                    start: m.start(),
-                    end: m.end(),
-                    mask: kw.masks[m.pattern().as_usize()],
+                    start: s,
+                    end: e,
+                    mask: kw.masks[i],
                 };
                 self.n += 1;
             }
-        }
+        });
         self.upto = to;
     }
 
