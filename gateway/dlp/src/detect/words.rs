@@ -49,12 +49,24 @@ fn pre3_bit(k: u32) -> usize {
     (k.wrapping_mul(0x9E37_79B1) >> (32 - PRE3_BITS)) as usize
 }
 
+/// Buckets of the keyword index: 4,096, a key's bucket the top bits of its [`pre3_bit`], so
+/// that a key resolves in a bucket of a keyword or two instead of a binary search.
+const BUCKET_BITS: u32 = 12;
+
+#[inline(always)]
+fn bucket(k: u32) -> usize {
+    pre3_bit(k) >> (PRE3_BITS - BUCKET_BITS)
+}
+
 /// Whole-word keyword lookup (see the module documentation).
 pub(crate) struct WordMatcher {
     /// Keywords as given, folded.
     words: Vec<Box<[u8]>>,
-    /// (key of the first one, two or three bytes, keyword) sorted by key, longest keyword first.
+    /// (key of the first one, two or three bytes, keyword) sorted by bucket, then key, then
+    /// longest keyword first.
     index: Vec<(u32, u32)>,
+    /// Where each bucket's entries start in `index` (and the last ends).
+    buckets: Box<[u32]>,
     /// First bytes of one-byte keywords (256 bits).
     pre1: [u64; 4],
     /// First two bytes of two-byte keywords, direct (64 Kibit).
@@ -63,6 +75,13 @@ pub(crate) struct WordMatcher {
     pre3: Box<[u64; 1 << (PRE3_BITS - 6)]>,
     has1: bool,
     has2: bool,
+    /// Folded first bytes of every keyword (256 bits).
+    first: [u64; 4],
+    /// Every keyword starts with a letter, a digit or a non-ASCII byte, so word starts are
+    /// found eight bytes at a time ([`swar`]); otherwise one byte at a time.
+    swar_starts: bool,
+    /// Some keyword starts with a digit.
+    digit_first: bool,
     /// Digits join a word as letters do (the catalogue's keywords: "NIF" must not start
     /// inside "12NIF"); otherwise only letters do (the built-in keywords: "card4556…" has
     /// its keyword).
@@ -85,11 +104,15 @@ impl WordMatcher {
             .collect();
         let mut m = WordMatcher {
             index: Vec::with_capacity(words.len()),
+            buckets: vec![0; (1 << BUCKET_BITS) + 1].into_boxed_slice(),
             pre1: [0; 4],
             pre2: Box::new([0; 1024]),
             pre3: Box::new([0; 1 << (PRE3_BITS - 6)]),
             has1: false,
             has2: false,
+            first: [0; 4],
+            swar_starts: true,
+            digit_first: false,
             digits_join,
             longest: words.iter().map(|w| w.len()).max().unwrap_or(1),
             words: Vec::new(),
@@ -100,6 +123,9 @@ impl WordMatcher {
                 continue;
             }
             let k = key(w, n);
+            m.first[usize::from(w[0] >> 6)] |= 1 << (w[0] & 63);
+            m.digit_first |= w[0].is_ascii_digit();
+            m.swar_starts &= w[0].is_ascii_alphanumeric() || w[0] >= 0x80;
             match n {
                 1 => {
                     m.pre1[usize::from(w[0] >> 6)] |= 1 << (w[0] & 63);
@@ -117,8 +143,15 @@ impl WordMatcher {
             }
             m.index.push((k, i as u32));
         }
-        m.index
-            .sort_unstable_by_key(|&(k, i)| (k, std::cmp::Reverse(words[i as usize].len()), i));
+        m.index.sort_unstable_by_key(|&(k, i)| {
+            (bucket(k), k, std::cmp::Reverse(words[i as usize].len()), i)
+        });
+        for &(k, _) in &m.index {
+            m.buckets[bucket(k) + 1] += 1;
+        }
+        for b in 1..m.buckets.len() {
+            m.buckets[b] += m.buckets[b - 1];
+        }
         m.words = words;
         m
     }
@@ -135,10 +168,11 @@ impl WordMatcher {
 
     /// The longest keyword whose key is `k` that `hay[s..limit]` starts with.
     fn longest_at(&self, k: u32, hay: &[u8], s: usize, limit: usize) -> Option<(usize, usize)> {
-        let first = self.index.partition_point(|&(x, _)| x < k);
-        for &(x, i) in &self.index[first..] {
+        let b = bucket(k);
+        let entries = &self.index[self.buckets[b] as usize..self.buckets[b + 1] as usize];
+        for &(x, i) in entries {
             if x != k {
-                break;
+                continue;
             }
             let w = &self.words[i as usize];
             if s + w.len() <= limit
@@ -205,22 +239,123 @@ impl WordMatcher {
         let limit = limit.min(hay.len());
         let to = to.min(limit);
         let mut s = from;
-        let mut prev_joins = s > 0 && self.joins(hay[s - 1]);
         while s < to {
-            let c = hay[s];
-            if !prev_joins {
+            if self.swar_starts && s + 8 <= hay.len() {
+                // The word starts among the next eight positions, all at once.
+                let v = swar::load(hay, s);
+                let prev = if s == 0 {
+                    v << 8
+                } else {
+                    swar::load(hay, s - 1)
+                };
+                let mut m = self.starts(v, prev);
+                if to - s < 8 {
+                    m &= (1u64 << (8 * (to - s))) - 1;
+                }
+                let mut next = s + 8;
+                while m != 0 {
+                    let p = s + (m.trailing_zeros() / 8) as usize;
+                    m &= m - 1;
+                    if let Some((e, i)) = self.at(hay, p, limit) {
+                        f(p, e, i);
+                        next = e;
+                        break;
+                    }
+                }
+                s = next;
+                continue;
+            }
+            let c = fold(hay[s]);
+            let starts = (s == 0 || !self.joins(hay[s - 1]))
+                && self.first[usize::from(c >> 6)] & (1 << (c & 63)) != 0;
+            if starts {
                 if let Some((e, i)) = self.at(hay, s, limit) {
                     f(s, e, i);
-                    if e >= to {
-                        return;
-                    }
                     s = e;
-                    prev_joins = self.joins(hay[e - 1]);
                     continue;
                 }
             }
-            prev_joins = self.joins(c);
             s += 1;
+        }
+    }
+
+    /// The high bit of each of eight bytes `v` that may start a keyword (a letter, a
+    /// non-ASCII byte, a digit if a keyword starts with one) after the byte in `prev` (the
+    /// eight bytes one position earlier) that does not join words.
+    #[inline(always)]
+    fn starts(&self, v: u64, prev: u64) -> u64 {
+        let mut may = swar::letters(v) | (v & swar::HI);
+        if self.digit_first {
+            may |= swar::digits(v);
+        }
+        let mut joins = swar::letters(prev);
+        if self.digits_join {
+            joins |= swar::digits(prev);
+        }
+        may & !joins
+    }
+}
+
+/// Byte classes of eight bytes at once, exact per byte (no carry crosses a byte).
+mod swar {
+    pub(super) const HI: u64 = 0x8080_8080_8080_8080;
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const M7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+
+    /// Eight bytes of `hay` from `at` (which has eight), first byte lowest.
+    #[inline(always)]
+    pub(super) fn load(hay: &[u8], at: usize) -> u64 {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&hay[at..at + 8]);
+        u64::from_le_bytes(b)
+    }
+
+    /// The high bit of each ASCII byte of `v` in `lo..=hi`.
+    #[inline(always)]
+    fn range(v: u64, lo: u8, hi: u8) -> u64 {
+        let t = v & M7;
+        let ge_lo = t + LO * u64::from(0x80 - lo);
+        let gt_hi = t + LO * u64::from(0x7F - hi);
+        ge_lo & !gt_hi & !v & HI
+    }
+
+    /// ASCII letters of either case.
+    #[inline(always)]
+    pub(super) fn letters(v: u64) -> u64 {
+        range(v | (LO * 0x20), b'a', b'z')
+    }
+
+    #[inline(always)]
+    pub(super) fn digits(v: u64) -> u64 {
+        range(v, b'0', b'9')
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn classes_are_exact_per_byte() {
+            for a in 0..=255u8 {
+                for b in [
+                    0u8, b'/', b'0', b'9', b':', b'@', b'A', b'Z', b'[', b'`', b'a', b'z', b'{',
+                    0x80, 0xFF,
+                ] {
+                    let bytes = [b, a, b, a, a, b, 0, 0xFF];
+                    let v = u64::from_le_bytes(bytes);
+                    let want = |f: fn(u8) -> bool| {
+                        bytes
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, &x)| f(x))
+                            .fold(0u64, |m, (i, _)| m | 0x80 << (8 * i))
+                    };
+                    assert_eq!(
+                        super::letters(v),
+                        want(|x| x.is_ascii_alphabetic()),
+                        "{v:x}"
+                    );
+                    assert_eq!(super::digits(v), want(|x| x.is_ascii_digit()), "{v:x}");
+                }
+            }
         }
     }
 }
@@ -269,6 +404,12 @@ mod tests {
             "x",
             "cf",
         ];
+        // A keyword that starts with punctuation: word starts are found a byte at a time.
+        let hash_words = ["#id", "id", "card"];
+        let t = b"#id 5 x #ID card #id";
+        for dj in [false, true] {
+            assert_eq!(matcher(&hash_words, dj, t), automaton(&hash_words, dj, t));
+        }
         let texts: &[&[u8]] = &[
             b"Credit Card number 4556, CARD NUMBER: 1, SSN# 1 ssn: 2",
             b"id no.12 ID: 3 NIF 12NIF card4556 cards",
@@ -346,6 +487,14 @@ mod tests {
                 .build(words)
                 .unwrap();
             for dj in [false, true] {
+                // Stopping at `to` keeps the matches that start before it.
+                let all = matcher(&words, dj, &t);
+                let to = next() % (t.len() + 1);
+                let m = WordMatcher::new(&words, dj);
+                let mut part = Vec::new();
+                m.for_each(&t, 0, to, t.len(), |s, e, i| part.push((s, e, i)));
+                let want: Vec<_> = all.iter().copied().filter(|&(s, _, _)| s < to).collect();
+                assert_eq!(part, want, "to {to}: {:?}", String::from_utf8_lossy(&t));
                 let joins = |b: u8| b.is_ascii_alphabetic() || (dj && b.is_ascii_digit());
                 let inside = ac
                     .find_iter(&t)
