@@ -11,6 +11,8 @@
 //!
 //! Output is identical for any input chunking: all state is in [`Html`].
 
+use wide::u8x16;
+
 use crate::limits::MAX_ENTITY_BYTES;
 
 /// Which markup rules apply.
@@ -41,55 +43,8 @@ enum St {
 /// Output room kept free per input byte: the longest unknown entity written back.
 const RESERVE: usize = MAX_ENTITY_BYTES + 8;
 
-/// Bytes the text paths take in one step (one `u64`).
-const STEP: usize = 8;
-
-/// Byte classes of eight bytes at once, exact per byte (no carry crosses a byte), so the
-/// text paths find the next byte that needs the state machine without a branch per byte.
-mod swar {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    pub(super) const HI: u64 = 0x8080_8080_8080_8080;
-    const M7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-
-    /// The high bit of each byte of `v` equal to `c`.
-    pub(super) fn eq(v: u64, c: u8) -> u64 {
-        let x = v ^ (LO * u64::from(c));
-        !(((x & M7) + M7) | x) & HI
-    }
-
-    /// The high bit of each byte of `v` below `c` (`1 <= c <= 0x80`).
-    pub(super) fn below(v: u64, c: u8) -> u64 {
-        !(((v & M7) + LO * u64::from(0x80 - c)) | v) & HI
-    }
-
-    #[cfg(test)]
-    mod tests {
-        #[test]
-        fn classes_are_exact_per_byte() {
-            for a in 0..=255u8 {
-                for b in [0u8, 0x20, 0x21, 0x26, 0x3C, 0x7F, 0x80, 0xFF] {
-                    let v = u64::from_le_bytes([b, a, b, a, a, b, 0, 0xFF]);
-                    for c in [b' ', b'<', b'&', 0, 0xFF] {
-                        let want = v
-                            .to_le_bytes()
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, &x)| x == c)
-                            .fold(0u64, |m, (i, _)| m | 0x80 << (8 * i));
-                        assert_eq!(super::eq(v, c), want, "eq {v:x} {c:x}");
-                    }
-                    let want = v
-                        .to_le_bytes()
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, &x)| x < 0x21)
-                        .fold(0u64, |m, (i, _)| m | 0x80 << (8 * i));
-                    assert_eq!(super::below(v, 0x21), want, "below {v:x}");
-                }
-            }
-        }
-    }
-}
+/// Bytes the text paths take in one step (one 16-byte vector).
+const STEP: usize = 16;
 
 /// Longest tag name we need to recognise ("blockquote", "table-cell" with a prefix).
 const TAG_NAME_BYTES: usize = 24;
@@ -136,7 +91,7 @@ impl Html {
         let mut w = Writer { out, o: 0 };
         let mut i = 0;
         while i < input.len() {
-            if w.o + RESERVE + 8 > w.out.len() {
+            if w.o + RESERVE + STEP > w.out.len() {
                 sink(&w.out[..w.o]);
                 w.o = 0;
             }
@@ -333,7 +288,7 @@ impl Html {
         }
     }
 
-    /// HTML text from the start of `rest`, whitespace collapsed, eight bytes at a time where
+    /// HTML text from the start of `rest`, whitespace collapsed, sixteen bytes at a time where
     /// they need no change (no markup character, no control byte, no second space), with
     /// character references decoded in place. Returns the bytes consumed: it stops at a `<`,
     /// at a `&` whose reference may go on in the next input, at the end of `rest`, or when the
@@ -342,35 +297,30 @@ impl Html {
         let mut k = 0;
         while k < rest.len() && w.o + RESERVE + STEP <= w.out.len() {
             if let Some(chunk) = rest.get(k..k + STEP) {
-                let v = u64::from_le_bytes(chunk.try_into().unwrap_or([0; STEP]));
-                let sp = swar::eq(v, b' ');
-                let mut stop = swar::eq(v, b'<')
-                    | swar::eq(v, b'&')
-                    | (swar::below(v, 0x21) & !sp)
-                    | (sp & (sp << 8));
+                let mut block = [0u8; STEP];
+                block.copy_from_slice(chunk);
+                let v = u8x16::from(block);
+                // One bit per byte, the first byte lowest.
+                let sp = v.simd_eq(u8x16::splat(b' ')).to_bitmask();
+                let ctl = v.min(u8x16::splat(b' ')).simd_eq(v).to_bitmask();
+                let markup =
+                    (v.simd_eq(u8x16::splat(b'<')) | v.simd_eq(u8x16::splat(b'&'))).to_bitmask();
+                let mut stop = markup | (ctl & !sp) | (sp & (sp << 1));
                 if self.last_space {
-                    stop |= sp & 0x80;
+                    stop |= sp & 1;
                 }
                 // Bytes before the first stop are written as they are.
-                let p = if stop == 0 {
-                    STEP
-                } else {
-                    (stop.trailing_zeros() / 8) as usize
-                };
+                let p = (stop.trailing_zeros() as usize).min(STEP);
                 if p > 0 {
-                    // All eight are stored (the room is there) and `p` of them kept: one
+                    // All sixteen are stored (the room is there) and `p` of them kept: one
                     // store instead of a copy of variable length.
-                    w.out[w.o..w.o + STEP].copy_from_slice(chunk);
+                    w.out[w.o..w.o + STEP].copy_from_slice(&block);
                     w.o += p;
-                    let taken = if p == STEP {
-                        u64::MAX
-                    } else {
-                        (1u64 << (8 * p)) - 1
-                    };
-                    if !sp & swar::HI & taken != 0 {
+                    let taken = if p == STEP { 0xFFFF } else { (1 << p) - 1 };
+                    if !sp & taken != 0 {
                         self.last_nl = false;
                     }
-                    self.last_space = chunk[p - 1] == b' ';
+                    self.last_space = block[p - 1] == b' ';
                     k += p;
                     if p == STEP {
                         continue;
