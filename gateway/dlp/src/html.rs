@@ -109,7 +109,7 @@ impl Html {
                     }
                     // At a '<', or at a '&' whose reference may go on in the next input.
                     match c {
-                        b'<' => match self.tag_at(rest) {
+                        b'<' => match self.tag_at(rest, &mut w) {
                             Some(n) => {
                                 i += n;
                                 continue;
@@ -399,10 +399,12 @@ impl Html {
         Some(1 + n + usize::from(semi))
     }
 
-    /// A tag's start (`<name` or `</name`) wholly inside `rest`: its name read in one go, as
-    /// the [`St::Lt`] and [`St::TagName`] states would. Returns the bytes it took, leaving the
-    /// state at [`St::InTag`]; None for anything else (the state machine takes it).
-    fn tag_at(&mut self, rest: &[u8]) -> Option<usize> {
+    /// A tag (`<name …>` or `</name …>`) whose name ends inside `rest`: the name read in one
+    /// go, as the [`St::Lt`] and [`St::TagName`] states would, then its attributes to the `>`
+    /// as [`St::InTag`] and [`St::Quote`] would, and the tag ended. Returns the bytes it took,
+    /// leaving the state where the input ran out (in the tag or a quoted value) or after the
+    /// tag; None for anything else (the state machine takes it).
+    fn tag_at(&mut self, rest: &[u8], w: &mut Writer<'_>) -> Option<usize> {
         let closing = rest.get(1) == Some(&b'/');
         let start = 1 + usize::from(closing);
         if !rest.get(start)?.is_ascii_alphabetic() {
@@ -418,7 +420,25 @@ impl Html {
         self.name_len = keep;
         self.closing = closing;
         self.st = St::InTag;
-        Some(start + n)
+        // The attributes, as [`St::InTag`] and [`St::Quote`] read them, to the tag's end.
+        let mut j = start + n;
+        while let Some(&c) = rest.get(j) {
+            match c {
+                b'>' => {
+                    self.end_tag(w);
+                    return Some(j + 1);
+                }
+                b'"' | b'\'' => match memchr::memchr(c, &rest[j + 1..]) {
+                    Some(e) => j += e + 2,
+                    None => {
+                        self.st = St::Quote(c);
+                        return Some(rest.len());
+                    }
+                },
+                _ => j += 1,
+            }
+        }
+        Some(j)
     }
 
     /// A space written as a reference: collapsed in HTML, kept in XML.
