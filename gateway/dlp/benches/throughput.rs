@@ -1,5 +1,5 @@
 //! Throughput figures (not a timed test): MB/s per core for plain text,
-//! HTML, base64 attachments, an xlsx, a gzip, a Word 97 .doc, an
+//! HTML, base64 attachments, an xlsx, a docx, a gzip, a Word 97 .doc, an
 //! Outlook .msg attachment and a mailbox export (the labelled corpus's mail
 //! source as a base64 text attachment, the content of `bench/run`'s large
 //! messages), with the built-in detectors alone, with
@@ -273,6 +273,31 @@ fn messages(size: usize) -> Vec<(&'static str, Vec<u8>)> {
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         &xlsx,
     );
+    // A Word document as Word writes one: a paragraph per line, each line's words in runs.
+    let mut body = String::from(
+        "<?xml version=\"1.0\"?><w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body>",
+    );
+    for line in text.split("\r\n") {
+        body.push_str("<w:p><w:pPr><w:pStyle w:val=\"Normal\"/></w:pPr>");
+        for run in line.split_inclusive(". ") {
+            body.push_str(
+                "<w:r><w:rPr><w:lang w:val=\"en-GB\"/></w:rPr><w:t xml:space=\"preserve\">",
+            );
+            body.push_str(run);
+            body.push_str("</w:t></w:r>");
+        }
+        body.push_str("</w:p>");
+    }
+    body.push_str("</w:body></w:document>");
+    let docx = zip(&[
+        ("[Content_Types].xml", b"<Types/>".to_vec()),
+        ("word/document.xml", body.into_bytes()),
+    ]);
+    let docx = att(
+        "letter.docx",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        &docx,
+    );
     let gz = att("export.csv.gz", "application/gzip", &gzip(text.as_bytes()));
     // Compound files live in the 4 MiB OLE buffer: 1.5 MB of text, which
     // is 3 MB of UTF-16.
@@ -292,6 +317,7 @@ fn messages(size: usize) -> Vec<(&'static str, Vec<u8>)> {
         ("html", html),
         ("base64 csv", csv),
         ("xlsx", xlsx),
+        ("docx", docx),
         ("gzip csv", gz),
         ("doc", doc),
         ("msg", msg),
