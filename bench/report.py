@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Turns one bench/run into figures: latest.md, throughput.svg and the issue-8 targets.
+"""Turns one bench/run into figures: latest.md, throughput.svg and the targets of issues 8 and 16.
 
   report.py DIR                 full run: reads DIR/{raw.tsv,latency.json,run.env,counters.json},
                                 writes DIR/latest.md and DIR/throughput.svg, prints the targets
@@ -236,6 +236,7 @@ def main():
     # CPU per GB and memory.
     md += ["", "## cordon's CPU and memory", "", "| size | GB through cordon | messages | CPU s | CPU s per GB | CPU us per message |", "|---|---:|---:|---:|---:|---:|"]
     tot_b, tot_t, tot_n = 0, 0, 0
+    cpu_per_gb = {}
     for size in SIZE_ORDER:
         rs = [r for r in rows if r["setup"] == "B" and r["size"] == size and r["round"] != "0"]
         if not rs:
@@ -246,6 +247,7 @@ def main():
         tot_b += gb
         tot_t += cpu
         tot_n += n
+        cpu_per_gb[size] = cpu / gb
         md.append(f"| {size} | {gb:.2f} | {n:,} | {cpu:.1f} | {cpu / gb:.1f} | {cpu / n * 1e6:,.0f} |")
     md.append(f"| all | {tot_b:.2f} | {tot_n:,} | {tot_t:.1f} | {tot_t / tot_b:.1f} | {tot_t / tot_n * 1e6:,.0f} |")
     budget = int(env["budget_mib"])
@@ -269,9 +271,17 @@ def main():
         for s in sorted({k[1] for k in table}):
             r = med(ratio(table.get((size, s), {}), "B", "C", 0))
             targets.append((r >= 3, f"B/C >= 3 at {size} x {s} session{'s' if s > 1 else ''}: {fmt(r)}"))
+    if ("100KB", 8) in table:
+        r = med(ratio(table[("100KB", 8)], "B", "C", 0))
+        targets.append((r >= 4, f"B/C >= 4 at 100KB x 8 sessions (issue 16): {fmt(r)}"))
+    # Issue 16: cordon's CPU per GB of message bytes.
+    for size, want in (("100KB", 2.0), ("1MB", 1.5), ("10MB", 1.5)):
+        if size in cpu_per_gb:
+            g = cpu_per_gb[size]
+            targets.append((g <= want, f"CPU per GB through cordon <= {want} s at {size}: {g:.2f} s"))
     targets.append((abs(drift) <= 5, f"RSS at end within 5% of after warm-up: {drift:+.2f}%"))
     targets.append((hwm <= budget * 1024, f"peak RSS {hwm / 1024:.1f} MiB inside the printed budget {budget} MiB"))
-    md += ["", "## Targets (issue 8)", ""] + [f"- **{'PASS' if ok else 'MISS'}** {t}" for ok, t in targets]
+    md += ["", "## Targets (issues 8 and 16)", ""] + [f"- **{'PASS' if ok else 'MISS'}** {t}" for ok, t in targets]
     if int(env["failures"]):
         md += ["", f"**{env['failures']} cell(s) did not deliver every message.**"]
 
