@@ -296,6 +296,10 @@ impl Html {
     fn html_text(&mut self, rest: &[u8], w: &mut Writer<'_>) -> usize {
         let mut k = 0;
         while k < rest.len() && w.o + RESERVE + STEP <= w.out.len() {
+            if rest[k] == b'<' {
+                // The next tag, often right after the last ("</span></p>").
+                return k;
+            }
             if let Some(chunk) = rest.get(k..k + STEP) {
                 let mut block = [0u8; STEP];
                 block.copy_from_slice(chunk);
@@ -330,6 +334,11 @@ impl Html {
             let c = rest[k];
             match c {
                 b'<' => return k,
+                b'&' if rest[k + 1..].starts_with(b"nbsp;") => {
+                    // What mail writers put between words, without the call.
+                    self.space(w);
+                    k += 6;
+                }
                 b'&' => match self.entity_at(&rest[k..], w) {
                     Some(n) => k += n,
                     None => return k,
