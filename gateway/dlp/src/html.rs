@@ -419,35 +419,40 @@ impl Html {
         if !rest.get(start)?.is_ascii_alphabetic() {
             return None;
         }
-        let n = rest[start..]
-            .iter()
-            .position(|&c| !(c.is_ascii_alphanumeric() || c == b':' || c == b'-' || c == b'_'))?;
-        let keep = n.min(TAG_NAME_BYTES);
-        for (d, s) in self.name[..keep].iter_mut().zip(&rest[start..start + keep]) {
-            *d = s.to_ascii_lowercase();
+        // The name, lower-cased as it is read (the first TAG_NAME_BYTES bytes kept).
+        let mut n = 0;
+        loop {
+            let &c = rest.get(start + n)?;
+            if !(c.is_ascii_alphanumeric() || c == b':' || c == b'-' || c == b'_') {
+                break;
+            }
+            if n < TAG_NAME_BYTES {
+                self.name[n] = c.to_ascii_lowercase();
+            }
+            n += 1;
         }
-        self.name_len = keep;
+        self.name_len = n.min(TAG_NAME_BYTES);
         self.closing = closing;
         self.st = St::InTag;
         // The attributes, as [`St::InTag`] and [`St::Quote`] read them, to the tag's end.
         let mut j = start + n;
-        while let Some(&c) = rest.get(j) {
-            match c {
+        while let Some(e) = attribute_stop(rest, j) {
+            j = e;
+            match rest[j] {
                 b'>' => {
                     self.end_tag(w);
                     return Some(j + 1);
                 }
-                b'"' | b'\'' => match memchr::memchr(c, &rest[j + 1..]) {
+                q => match memchr::memchr(q, &rest[j + 1..]) {
                     Some(e) => j += e + 2,
                     None => {
-                        self.st = St::Quote(c);
+                        self.st = St::Quote(q);
                         return Some(rest.len());
                     }
                 },
-                _ => j += 1,
             }
         }
-        Some(j)
+        Some(rest.len())
     }
 
     /// A space written as a reference: collapsed in HTML, kept in XML.
@@ -484,7 +489,7 @@ impl Html {
                     self.st = St::Raw;
                     return;
                 }
-                if is_html_block(local) && !self.last_nl {
+                if !self.last_nl && is_html_block(local) {
                     w.push(b'\n');
                     self.last_space = true;
                     self.last_nl = true;
@@ -592,6 +597,28 @@ fn named_entity(e: &[u8], semi: bool) -> Option<&'static [u8]> {
         n += 1;
     }
     htmlize::ENTITIES.get(&key[..n]).copied()
+}
+
+/// The first `>`, `"` or `'` of `rest` from `j`: sixteen bytes a step (attributes are short,
+/// and a call to `memchr3` cost more than the search).
+fn attribute_stop(rest: &[u8], mut j: usize) -> Option<usize> {
+    while let Some(chunk) = rest.get(j..j + STEP) {
+        let mut block = [0u8; STEP];
+        block.copy_from_slice(chunk);
+        let v = u8x16::from(block);
+        let m = (v.simd_eq(u8x16::splat(b'>'))
+            | v.simd_eq(u8x16::splat(b'"'))
+            | v.simd_eq(u8x16::splat(b'\'')))
+        .to_bitmask();
+        if m != 0 {
+            return Some(j + m.trailing_zeros() as usize);
+        }
+        j += STEP;
+    }
+    rest.get(j..)?
+        .iter()
+        .position(|&c| matches!(c, b'>' | b'"' | b'\''))
+        .map(|p| j + p)
 }
 
 /// HTML elements that start a new line (what a browser renders as a block).
