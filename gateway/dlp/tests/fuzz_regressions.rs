@@ -55,6 +55,11 @@ fn replay_fuzz_regressions() {
         fuzzing::tnef_props(&engine, &data);
         n += 1;
     }
+    for (path, data) in inputs("fingerprint_set") {
+        println!("{}", path.display());
+        fuzzing::fingerprint_set(&data);
+        n += 1;
+    }
     for (path, data) in inputs("pdf") {
         println!("{}", path.display());
         fuzzing::pdf(&engine, &data);

@@ -254,7 +254,13 @@ impl Set {
             let name = std::str::from_utf8(name)
                 .map_err(|_| SetFault::Inconsistent("a document name is not UTF-8"))?;
             let count = u32::from_le_bytes(take(bytes, &mut at)?) as usize;
-            if name.is_empty() || count > MAX_DOCUMENT_FINGERPRINTS {
+            // The writer's limits (`encode`): a bundle it could not have written is refused,
+            // so every set that loads can be written back (the fuzz target's round trip found
+            // a 116-byte name read back that `encode` then refused).
+            if name.is_empty()
+                || name.len() > MAX_DOCUMENT_NAME
+                || count > MAX_DOCUMENT_FINGERPRINTS
+            {
                 return Err(SetFault::Inconsistent("a document's name or count"));
             }
             names.push(name.to_owned());
