@@ -19,6 +19,7 @@
 //! dictionaries, lets a space in a term match any run of whitespace (a term
 //! folded across lines in HTML or plain text), and checks word boundaries.
 
+use super::swar;
 use crate::limits::{MAX_MATCH_BYTES, MAX_TERM_BYTES, MIN_TERM_BYTES};
 use crate::Error;
 
@@ -519,14 +520,12 @@ fn is_ascii_word(b: u8) -> bool {
 /// Bit `k` set when `block[k]` is an ASCII letter.
 #[inline(always)]
 fn letter_mask(block: &[u8; BLOCK]) -> u64 {
-    const K: u64 = 0x0101_0101_0101_0101;
     let mut m = 0u64;
     for (j, c) in block.chunks_exact(8).enumerate() {
         let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
         // "hasbetween" (Bit Twiddling Hacks) on the byte with 0x20 set, so
         // capitals fold onto lowercase; exact per byte, never >= 0x80.
-        let l = (w | (K * 0x20)) & (K * 127);
-        let letter = ((K * (127 + 0x7B)) - l) & !w & (l + K * (127 - 0x60)) & (K * 0x80);
+        let letter = swar::letters(w);
         // Byte k's flag to bit 8k + j: word j is column j of an 8x8 bit
         // matrix. (Gathering each word's flags with a multiply made the
         // compiler vectorize the loop with an emulated 64-bit multiply.)
@@ -556,15 +555,11 @@ fn nonword_mask(block: &[u8; BLOCK]) -> u64 {
     let mut m = 0u64;
     for (j, c) in block.chunks_exact(8).enumerate() {
         let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
-        // Per byte, exact (no carry crosses a byte): "hasbetween" and
-        // "haszero" from Bit Twiddling Hacks. Bytes >= 0x80 are never words.
-        let x = w & (K * 127);
-        let digit = ((K * (127 + 0x3A)) - x) & !w & (x + K * (127 - 0x2F));
-        let l = (w | (K * 0x20)) & (K * 127);
-        let letter = ((K * (127 + 0x7B)) - l) & !w & (l + K * (127 - 0x60));
+        // Per byte, exact (no carry crosses a byte): "haszero" from Bit
+        // Twiddling Hacks for `_`. Bytes >= 0x80 are never words.
         let u = w ^ (K * 0x5F);
         let underscore = !(((u & (K * 127)) + K * 127) | u);
-        let nonword = !(digit | letter | underscore) & H;
+        let nonword = !(swar::digits(w) | swar::letters(w) | underscore) & H;
         // Gather the eight high bits into one byte, byte k to bit k.
         let bits = ((nonword >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56;
         m |= bits << (8 * j);

@@ -20,6 +20,7 @@ pub(crate) mod dict;
 pub(crate) mod ids;
 pub(crate) mod keywords;
 pub(crate) mod secrets;
+pub(crate) mod swar;
 pub(crate) mod validate;
 pub(crate) mod words;
 

@@ -19,19 +19,10 @@
 //! keyword that starts inside a word, which the callers threw away, no longer hides an
 //! overlapping one that starts at the next word.
 
+use super::swar;
+
 /// Bits of the three-byte prefix set: 64 Kibit (8 KiB), hashed, for a few hundred keywords.
 const PRE3_BITS: u32 = 16;
-
-/// ASCII letters folded to lower case; every other byte as it is (the automaton this replaces
-/// folded ASCII only, and keywords in other scripts are listed in both cases).
-#[inline(always)]
-fn fold(b: u8) -> u8 {
-    if b.is_ascii_uppercase() {
-        b | 0x20
-    } else {
-        b
-    }
-}
 
 /// The lookup key of a keyword's first `n` (1, 2 or 3) folded bytes: the bytes, and the length
 /// in the top byte, so that "id" and "idn…" differ.
@@ -39,7 +30,7 @@ fn fold(b: u8) -> u8 {
 fn key(b: &[u8], n: usize) -> u32 {
     let mut k = (n as u32) << 24;
     for (i, &c) in b[..n].iter().enumerate() {
-        k |= u32::from(fold(c)) << (8 * i);
+        k |= u32::from(c.to_ascii_lowercase()) << (8 * i);
     }
     k
 }
@@ -100,7 +91,7 @@ impl WordMatcher {
     pub(crate) fn new<W: AsRef<[u8]>>(words: &[W], digits_join: bool) -> WordMatcher {
         let words: Vec<Box<[u8]>> = words
             .iter()
-            .map(|w| w.as_ref().iter().map(|&c| fold(c)).collect())
+            .map(|w| w.as_ref().iter().map(u8::to_ascii_lowercase).collect())
             .collect();
         let mut m = WordMatcher {
             index: Vec::with_capacity(words.len()),
@@ -179,7 +170,7 @@ impl WordMatcher {
                 && hay[s..s + w.len()]
                     .iter()
                     .zip(w.iter())
-                    .all(|(&h, &c)| fold(h) == c)
+                    .all(|(&h, &c)| h.to_ascii_lowercase() == c)
             {
                 return Some((s + w.len(), i as usize));
             }
@@ -265,7 +256,7 @@ impl WordMatcher {
                 s = next;
                 continue;
             }
-            let c = fold(hay[s]);
+            let c = hay[s].to_ascii_lowercase();
             let starts = (s == 0 || !self.joins(hay[s - 1]))
                 && self.first[usize::from(c >> 6)] & (1 << (c & 63)) != 0;
             if starts {
@@ -293,70 +284,6 @@ impl WordMatcher {
             joins |= swar::digits(prev);
         }
         may & !joins
-    }
-}
-
-/// Byte classes of eight bytes at once, exact per byte (no carry crosses a byte).
-mod swar {
-    pub(super) const HI: u64 = 0x8080_8080_8080_8080;
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const M7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-
-    /// Eight bytes of `hay` from `at` (which has eight), first byte lowest.
-    #[inline(always)]
-    pub(super) fn load(hay: &[u8], at: usize) -> u64 {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(&hay[at..at + 8]);
-        u64::from_le_bytes(b)
-    }
-
-    /// The high bit of each ASCII byte of `v` in `lo..=hi`.
-    #[inline(always)]
-    fn range(v: u64, lo: u8, hi: u8) -> u64 {
-        let t = v & M7;
-        let ge_lo = t + LO * u64::from(0x80 - lo);
-        let gt_hi = t + LO * u64::from(0x7F - hi);
-        ge_lo & !gt_hi & !v & HI
-    }
-
-    /// ASCII letters of either case.
-    #[inline(always)]
-    pub(super) fn letters(v: u64) -> u64 {
-        range(v | (LO * 0x20), b'a', b'z')
-    }
-
-    #[inline(always)]
-    pub(super) fn digits(v: u64) -> u64 {
-        range(v, b'0', b'9')
-    }
-
-    #[cfg(test)]
-    mod tests {
-        #[test]
-        fn classes_are_exact_per_byte() {
-            for a in 0..=255u8 {
-                for b in [
-                    0u8, b'/', b'0', b'9', b':', b'@', b'A', b'Z', b'[', b'`', b'a', b'z', b'{',
-                    0x80, 0xFF,
-                ] {
-                    let bytes = [b, a, b, a, a, b, 0, 0xFF];
-                    let v = u64::from_le_bytes(bytes);
-                    let want = |f: fn(u8) -> bool| {
-                        bytes
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, &x)| f(x))
-                            .fold(0u64, |m, (i, _)| m | 0x80 << (8 * i))
-                    };
-                    assert_eq!(
-                        super::letters(v),
-                        want(|x| x.is_ascii_alphabetic()),
-                        "{v:x}"
-                    );
-                    assert_eq!(super::digits(v), want(|x| x.is_ascii_digit()), "{v:x}");
-                }
-            }
-        }
     }
 }
 
