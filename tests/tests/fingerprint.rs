@@ -26,6 +26,14 @@ fn fixture(name: &str) -> PathBuf {
     repo_root().join("gateway/dlp/tests/fingerprint").join(name)
 }
 
+/// `cordonctl fingerprint add contracts FILE` over `socket`: its exit code and output.
+fn add_to_contracts(socket: &std::path::Path, file: &std::path::Path) -> (i32, String) {
+    ctl(
+        socket,
+        &["fingerprint", "add", "contracts", file.to_str().unwrap()],
+    )
+}
+
 /// Every run of four words of `text` of at least 20 letters, lower-cased.
 fn phrases(text: &str) -> Vec<String> {
     let words: Vec<String> = text
@@ -81,15 +89,7 @@ fn a_protected_documents_excerpt_is_blocked_and_its_text_is_kept_nowhere() {
     gw.wait_log("config port listening");
 
     let protected = fixture("protected.docx");
-    let (code, out) = ctl(
-        &socket,
-        &[
-            "fingerprint",
-            "add",
-            "contracts",
-            protected.to_str().unwrap(),
-        ],
-    );
+    let (code, out) = add_to_contracts(&socket, &protected);
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains("added protected.docx to set contracts: "),
@@ -105,10 +105,7 @@ fn a_protected_documents_excerpt_is_blocked_and_its_text_is_kept_nowhere() {
     // A document with no text to speak of is refused; the set stays as it was.
     let short = dir.path().join("short.txt");
     std::fs::write(&short, "too short").unwrap();
-    let (code, out) = ctl(
-        &socket,
-        &["fingerprint", "add", "contracts", short.to_str().unwrap()],
-    );
+    let (code, out) = add_to_contracts(&socket, &short);
     assert_ne!(code, 0, "{out}");
     assert!(out.contains("short.txt cannot be fingerprinted"), "{out}");
     let (_, json) = ctl(&socket, &["--json", "fingerprint", "list", "contracts"]);
@@ -197,15 +194,7 @@ fn a_document_over_the_budget_is_refused_with_the_sizes() {
     let gw = Gateway::start(&cfg);
     gw.wait_log("config port listening");
     let protected = fixture("protected.docx");
-    let (code, out) = ctl(
-        &socket,
-        &[
-            "fingerprint",
-            "add",
-            "contracts",
-            protected.to_str().unwrap(),
-        ],
-    );
+    let (code, out) = add_to_contracts(&socket, &protected);
     assert_eq!(code, 0, "{out}");
     // About 100 KB of words: some 11,000 fingerprints, 110 KB in memory.
     let mut x: u64 = 0x2026_1207;
@@ -228,15 +217,7 @@ fn a_document_over_the_budget_is_refused_with_the_sizes() {
     }
     let big_path = dir.path().join("big.txt");
     std::fs::write(&big_path, big).unwrap();
-    let (code, out) = ctl(
-        &socket,
-        &[
-            "fingerprint",
-            "add",
-            "contracts",
-            big_path.to_str().unwrap(),
-        ],
-    );
+    let (code, out) = add_to_contracts(&socket, &big_path);
     assert_ne!(code, 0, "{out}");
     assert!(out.contains("B of memory"), "{out}");
     assert!(out.contains("([edm] memory_bytes)"), "{out}");
