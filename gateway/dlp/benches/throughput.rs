@@ -465,10 +465,17 @@ fn measure(engine: &Arc<Engine>, msg: &[u8], has_card: bool) -> f64 {
     let iters: Option<usize> = std::env::var("DLP_BENCH_ITERS")
         .ok()
         .and_then(|v| v.parse().ok());
+    // DLP_BENCH_FEED: bytes per feed (64 KiB, the relay's read buffer, unless
+    // set), to see what the small reads of a busy loopback cost.
+    let feed: usize = std::env::var("DLP_BENCH_FEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64 * 1024)
+        .max(1);
     let mut done = 0;
     while iters.map_or(start.elapsed() < Duration::from_millis(1500), |n| done < n) {
         done += 1;
-        for c in msg.chunks(64 * 1024) {
+        for c in msg.chunks(feed) {
             s.feed(c);
         }
         let f = s.finish();

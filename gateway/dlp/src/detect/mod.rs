@@ -808,7 +808,7 @@ impl Detectors {
         kw: &mut KwCache,
         acc: &mut Acc,
     ) -> bool {
-        let mut rows = self.catalogue.rows_of_len(v.len());
+        let mut rows = self.catalogue.rows_fitting(v);
         let mut kw_rows: Option<ids::RowSet> = None;
         let mut anti: Option<bool> = None;
         let mut any = false;
