@@ -58,6 +58,7 @@ pub mod edm;
 mod eml;
 mod findings;
 pub mod fingerprint;
+mod fold;
 #[doc(hidden)]
 pub mod fuzzing;
 mod gzip;

@@ -1,5 +1,6 @@
 //! The text pipeline of one segment (a MIME part, a header block, an archive
-//! entry): charset decoding, markup stripping, and the sliding window the
+//! entry): charset decoding, markup stripping, the fold of invisible and
+//! full-width characters ([`crate::fold`]), and the sliding window the
 //! detectors run over.
 //!
 //! The window is flushed when it is full, a decision that depends only on the
@@ -14,6 +15,7 @@ use crate::detect::keywords::KwCache;
 use crate::detect::Detectors;
 use crate::findings::Acc;
 use crate::fingerprint::winnow::Winnower;
+use crate::fold::Fold;
 use crate::html::{Html, Mode};
 use crate::limits::{
     CARRY_BYTES, CONTEXT_BYTES, MAX_MATCH_BYTES, STAGE_BUFFER_BYTES, WINDOW_BYTES,
@@ -32,6 +34,8 @@ pub(crate) struct Window {
     /// This segment is a document's boilerplate ([`crate::fingerprint::boilerplate_part`]) or
     /// an image: left out of a protected document's fingerprints.
     no_fingerprints: bool,
+    /// Invisible characters and full-width forms, folded on the way in.
+    fold: Fold,
 }
 
 impl Window {
@@ -43,6 +47,7 @@ impl Window {
             kw: KwCache::new(),
             winnow: Winnower::new(),
             no_fingerprints: false,
+            fold: Fold::default(),
         }
     }
 
@@ -51,6 +56,7 @@ impl Window {
         self.accept_from = 0;
         self.winnow.reset();
         self.no_fingerprints = false;
+        self.fold.reset();
     }
 
     /// The fresh text `[from, to)` to the fingerprint sets (or the document being collected).
@@ -70,7 +76,14 @@ impl Window {
             .feed(&self.buf[from..to], &mut |h| fp.hash(h, &det.fp));
     }
 
-    fn push(&mut self, det: &Detectors, acc: &mut Acc, mut data: &[u8]) {
+    /// Text into the window through the fold ([`crate::fold`]).
+    fn push(&mut self, det: &Detectors, acc: &mut Acc, data: &[u8]) {
+        let mut fold = self.fold;
+        fold.feed(data, &mut |run| self.put(det, acc, run));
+        self.fold = fold;
+    }
+
+    fn put(&mut self, det: &Detectors, acc: &mut Acc, mut data: &[u8]) {
         while !data.is_empty() {
             let take = data.len().min(self.buf.len() - self.len);
             self.buf[self.len..self.len + take].copy_from_slice(&data[..take]);
@@ -101,6 +114,9 @@ impl Window {
 
     /// End of segment: everything left is reported.
     fn finish(&mut self, det: &Detectors, acc: &mut Acc) {
+        let mut fold = self.fold;
+        fold.finish(&mut |run| self.put(det, acc, run));
+        self.fold = fold;
         det.scan(
             &self.buf[..self.len],
             self.accept_from,

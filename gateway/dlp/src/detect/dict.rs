@@ -172,6 +172,8 @@ fn hash4(x: u32) -> usize {
 }
 
 fn normalize(term: &str, case_sensitive: bool) -> Vec<u8> {
+    // The text is folded before the detectors see it (`crate::fold`): so is a term.
+    let term = crate::fold::fold_str(term);
     let joined = term.split_whitespace().collect::<Vec<_>>().join(" ");
     if case_sensitive {
         joined.into_bytes()

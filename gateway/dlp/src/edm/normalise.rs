@@ -131,6 +131,10 @@ pub enum CellFault {
 
 /// Normalises one table cell. An empty result means the cell is empty (not hashed).
 pub fn normalise(kind: ColumnType, order: DateOrder, cell: &str) -> Result<Norm, CellFault> {
+    // As the message text is (`crate::fold`): full-width forms as ASCII, no invisible
+    // characters, so a record typed either way matches the text either way.
+    let folded = crate::fold::fold_str(cell);
+    let cell: &str = &folded;
     let mut out = Norm::new();
     let ok = match kind {
         ColumnType::Digits => cell
@@ -464,6 +468,32 @@ mod tests {
                 .unwrap()
                 .as_bytes(),
             b"19801225"
+        );
+    }
+
+    /// Cells are folded as the message text is (`crate::fold`): a record typed in full-width
+    /// characters or carrying invisible ones hashes as its plain spelling.
+    #[test]
+    fn full_width_and_invisible_characters_fold_as_in_the_text() {
+        assert_eq!(
+            n(
+                ColumnType::Digits,
+                "４５５６　５２６０－１８１５\u{200b}９０８１"
+            ),
+            "4556526018159081"
+        );
+        assert_eq!(
+            n(ColumnType::Name, "Ｍａｒｙ\u{ad}Ａｎｎ"),
+            n(ColumnType::Name, "maryann")
+        );
+        assert_eq!(
+            n(ColumnType::Email, "ｍａｒｙ＠ｅｘａｍｐｌｅ．ｃｏｍ"),
+            "mary@example.com"
+        );
+        assert_eq!(n(ColumnType::Code, "ＡＢ\u{2060}１２"), "AB12");
+        assert_eq!(
+            n(ColumnType::Date, "１２／０３／１９８０"),
+            n(ColumnType::Date, "12/03/1980")
         );
     }
 
