@@ -81,30 +81,24 @@ pub fn charset(data: &[u8]) {
         "gb18030",
         "koi8-r",
         "utf-8",
+        "utf-7",
     ];
     let label = LABELS[usize::from(data.first().copied().unwrap_or(0)) % LABELS.len()];
     let enc = crate::text::charset_for(label).expect("known label");
     run(data, |chunks| {
-        let mut dec = enc.map(|e| e.new_decoder());
+        let mut dec = enc.map(crate::text::Charset::decoder);
         let mut out = [0u8; 256];
         let mut v = Vec::new();
         for (i, c) in chunks.iter().enumerate() {
             let last = i + 1 == chunks.len();
-            match dec.as_mut() {
-                None => v.extend_from_slice(c),
-                Some(d) => {
-                    let mut src: &[u8] = c;
-                    loop {
-                        let (r, read, written, _) = d.decode_to_utf8(src, &mut out, last);
-                        v.extend_from_slice(&out[..written]);
-                        src = &src[read..];
-                        if r == encoding_rs::CoderResult::InputEmpty {
-                            break;
-                        }
-                    }
-                }
-            }
+            crate::text::decode(dec.as_mut(), &mut out, c, last, &mut |s| {
+                v.extend_from_slice(s)
+            });
         }
+        assert!(
+            std::str::from_utf8(&v).is_ok() || enc.is_none(),
+            "decoders write UTF-8"
+        );
         v
     });
 }

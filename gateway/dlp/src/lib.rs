@@ -75,6 +75,7 @@ mod scanner;
 mod tar;
 mod text;
 pub mod tracking;
+mod utf7;
 mod zip;
 mod zipfind;
 

@@ -15,7 +15,7 @@ use crate::mime::{Cte, PartInfo, Sink, Walker};
 use crate::ole::{self, Ole};
 use crate::pdf::Pdf;
 use crate::rtf::{self, Rtf};
-use crate::text::{charset_for, TextPipe};
+use crate::text::{charset_for, Charset, TextPipe};
 use crate::zip::{self, Format, Level, Readers};
 use crate::zipfind::ZipFinder;
 use crate::Engine;
@@ -97,7 +97,7 @@ struct Leaf {
     sniff_len: usize,
     /// Declared as text: used when sniffing finds no known format.
     declared_text: bool,
-    charset: Option<&'static encoding_rs::Encoding>,
+    charset: Option<Charset>,
     markup: Option<Mode>,
     size: u64,
     /// Inflated bytes in this message (budget across all archives).
@@ -623,11 +623,11 @@ impl Content<'_> {
             l.needle = PDF_ENCRYPTED;
             (Kind::Pdf, "pdf")
         } else if s.starts_with(b"\xFF\xFE") {
-            charset = Some(encoding_rs::UTF_16LE);
+            charset = Some(Charset::Whatwg(encoding_rs::UTF_16LE));
             bom_shadow = l.declared_text;
             (Kind::Text, "text")
         } else if s.starts_with(b"\xFE\xFF") {
-            charset = Some(encoding_rs::UTF_16BE);
+            charset = Some(Charset::Whatwg(encoding_rs::UTF_16BE));
             bom_shadow = l.declared_text;
             (Kind::Text, "text")
         } else if let Some(fmt) = image::Format::sniff(s) {
@@ -669,7 +669,7 @@ impl Content<'_> {
         let declared = self.leaf.charset;
         match kind {
             Kind::Text => match charset {
-                Some(bom) if bom_shadow && !is_utf16(declared) => {
+                Some(Charset::Whatwg(bom)) if bom_shadow && !is_utf16(declared) => {
                     self.text.begin_bom(bom, declared)
                 }
                 _ => self.text.begin(charset, markup),
@@ -782,6 +782,6 @@ impl Content<'_> {
 }
 
 /// Whether a declared charset is UTF-16 (a mark then agrees with the header).
-fn is_utf16(e: Option<&'static encoding_rs::Encoding>) -> bool {
-    e.is_some_and(|e| e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE)
+fn is_utf16(e: Option<Charset>) -> bool {
+    e.is_some_and(Charset::is_utf16)
 }

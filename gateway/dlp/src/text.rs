@@ -20,6 +20,7 @@ use crate::html::{Html, Mode};
 use crate::limits::{
     CARRY_BYTES, CONTEXT_BYTES, MAX_MATCH_BYTES, STAGE_BUFFER_BYTES, WINDOW_BYTES,
 };
+use crate::utf7::Utf7;
 
 /// The detectors' view of the decoded text.
 pub(crate) struct Window {
@@ -135,7 +136,7 @@ impl Window {
 
 /// Charset → markup → window for one segment at a time.
 pub(crate) struct TextPipe {
-    decoder: Option<Decoder>,
+    decoder: Option<Dec>,
     cs_buf: Box<[u8]>,
     markup: Option<Mode>,
     html: Html,
@@ -152,7 +153,7 @@ pub(crate) struct TextPipe {
 /// memory is part of every scanner, sized at start like the rest).
 struct Shadow {
     active: bool,
-    decoder: Option<Decoder>,
+    decoder: Option<Dec>,
     cs_buf: Box<[u8]>,
     window: Window,
 }
@@ -200,8 +201,8 @@ impl TextPipe {
 
     /// Starts a segment. `charset` None means the bytes are UTF-8 or ASCII
     /// (or binary) and go to the detectors as they are.
-    pub(crate) fn begin(&mut self, charset: Option<&'static Encoding>, markup: Option<Mode>) {
-        self.decoder = charset.map(|e| e.new_decoder());
+    pub(crate) fn begin(&mut self, charset: Option<Charset>, markup: Option<Mode>) {
+        self.decoder = charset.map(Charset::decoder);
         self.markup = markup;
         if let Some(m) = markup {
             self.html.reset(m);
@@ -220,14 +221,10 @@ impl TextPipe {
 
     /// Starts a segment read as `bom` (the UTF-16 its byte-order mark names) and, in the
     /// shadow, as `declared` says (`None`: UTF-8 or ASCII, the bytes as they are).
-    pub(crate) fn begin_bom(
-        &mut self,
-        bom: &'static Encoding,
-        declared: Option<&'static Encoding>,
-    ) {
-        self.begin(Some(bom), None);
+    pub(crate) fn begin_bom(&mut self, bom: &'static Encoding, declared: Option<Charset>) {
+        self.begin(Some(Charset::Whatwg(bom)), None);
         self.shadow.active = true;
-        self.shadow.decoder = declared.map(|e| e.new_decoder_without_bom_handling());
+        self.shadow.decoder = declared.map(Charset::decoder_without_bom);
         self.shadow.window.reset();
     }
 
@@ -292,9 +289,44 @@ impl TextPipe {
     }
 }
 
+/// A charset the text pipe decodes: one of encoding_rs's, or UTF-7 (RFC 2152), which the
+/// WHATWG Encoding Standard (and so encoding_rs) leaves out and mail may declare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Charset {
+    Whatwg(&'static Encoding),
+    Utf7,
+}
+
+impl Charset {
+    pub(crate) fn decoder(self) -> Dec {
+        match self {
+            Charset::Whatwg(e) => Dec::Whatwg(e.new_decoder()),
+            Charset::Utf7 => Dec::Utf7(Utf7::default()),
+        }
+    }
+
+    fn decoder_without_bom(self) -> Dec {
+        match self {
+            Charset::Whatwg(e) => Dec::Whatwg(e.new_decoder_without_bom_handling()),
+            Charset::Utf7 => Dec::Utf7(Utf7::default()),
+        }
+    }
+
+    /// UTF-16 (either order): a byte-order mark then agrees with the declaration.
+    pub(crate) fn is_utf16(self) -> bool {
+        matches!(self, Charset::Whatwg(e) if e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE)
+    }
+}
+
+/// A decoder of a [`Charset`].
+pub(crate) enum Dec {
+    Whatwg(Decoder),
+    Utf7(Utf7),
+}
+
 /// `data` through `decoder` (as it is without one), in `buf`-sized pieces, to `out`.
-fn decode(
-    decoder: Option<&mut Decoder>,
+pub(crate) fn decode(
+    decoder: Option<&mut Dec>,
     buf: &mut [u8],
     data: &[u8],
     last: bool,
@@ -306,7 +338,8 @@ fn decode(
                 out(data)
             }
         }
-        Some(dec) => {
+        Some(Dec::Utf7(u)) => u.feed(data, last, out),
+        Some(Dec::Whatwg(dec)) => {
             let mut src = data;
             loop {
                 let (res, read, written, _) = dec.decode_to_utf8(src, buf, last);
@@ -322,9 +355,9 @@ fn decode(
     }
 }
 
-/// The encoding for a charset label, None for UTF-8/ASCII (no decoding
+/// The charset for a label, None for UTF-8/ASCII (no decoding
 /// needed: detectors work on UTF-8 bytes), Err for unknown labels.
-pub(crate) fn charset_for(label: &str) -> Result<Option<&'static Encoding>, ()> {
+pub(crate) fn charset_for(label: &str) -> Result<Option<Charset>, ()> {
     let l = label.trim().trim_matches('"');
     if l.is_empty() {
         return Ok(None);
@@ -332,12 +365,14 @@ pub(crate) fn charset_for(label: &str) -> Result<Option<&'static Encoding>, ()> 
     match Encoding::for_label(l.as_bytes()) {
         // encoding_rs maps us-ascii to windows-1252, a superset; ASCII needs no work.
         Some(e) if e == encoding_rs::UTF_8 || l.eq_ignore_ascii_case("us-ascii") => Ok(None),
-        Some(e) => Ok(Some(e)),
+        Some(e) => Ok(Some(Charset::Whatwg(e))),
         None => {
             // "utf-16" without BOM is little-endian on Windows; for_label knows
             // it, but also accept common misspellings.
             if l.eq_ignore_ascii_case("unicode") || l.eq_ignore_ascii_case("ucs-2") {
-                Ok(Some(encoding_rs::UTF_16LE))
+                Ok(Some(Charset::Whatwg(encoding_rs::UTF_16LE)))
+            } else if UTF7_LABELS.iter().any(|u| l.eq_ignore_ascii_case(u)) {
+                Ok(Some(Charset::Utf7))
             } else {
                 Err(())
             }
@@ -345,13 +380,16 @@ pub(crate) fn charset_for(label: &str) -> Result<Option<&'static Encoding>, ()> 
     }
 }
 
+/// UTF-7's names: RFC 2152's, its IANA alias, and how mailers misspell it.
+const UTF7_LABELS: &[&str] = &["utf-7", "utf7", "unicode-1-1-utf-7", "csunicode11utf7"];
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::findings::Confidence;
     use crate::limits::Limits;
 
-    fn scan_segment(text: &[u8], chunk: usize, cs: Option<&'static Encoding>) -> crate::Findings {
+    fn scan_segment(text: &[u8], chunk: usize, cs: Option<Charset>) -> crate::Findings {
         let det = Detectors::new(&[], &[]).unwrap();
         let mut acc = Acc::new(crate::detect::BUILTINS.len(), &Limits::default());
         let mut p = TextPipe::new();
@@ -397,9 +435,17 @@ mod tests {
         let (cp, _, _) = encoding_rs::WINDOWS_1252.encode(s);
         let f = scan_segment(&cp, 5, charset_for("windows-1252").unwrap());
         assert_eq!(f.count("credit_card", Confidence::High), 1);
+        // UTF-7 as Python writes it ("...".encode("utf-7")), cut every three bytes.
+        let utf7 = b"Kreditkarte: +ADQ-556 7375 8689 9855 +ICA- Gr+APwA3w-e";
+        let f = scan_segment(utf7, 3, charset_for("UTF-7").unwrap());
+        assert_eq!(f.count("credit_card", Confidence::High), 1);
         // Unknown labels are the only error (the caller reports `unknown_charset`).
         assert_eq!(charset_for("x-no-such"), Err(()));
-        assert_eq!(charset_for("\"ucs-2\""), Ok(Some(encoding_rs::UTF_16LE)));
+        assert_eq!(
+            charset_for("\"ucs-2\""),
+            Ok(Some(Charset::Whatwg(encoding_rs::UTF_16LE)))
+        );
+        assert_eq!(charset_for("unicode-1-1-utf-7"), Ok(Some(Charset::Utf7)));
         assert!(charset_for("UTF-8").unwrap().is_none());
     }
 }

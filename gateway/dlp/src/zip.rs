@@ -1220,10 +1220,16 @@ impl Level {
             ctx.text.skip_fingerprints();
             Entry::Image
         } else if s.starts_with(b"\xFF\xFE") {
-            ctx.text.begin(Some(encoding_rs::UTF_16LE), None);
+            ctx.text.begin(
+                Some(crate::text::Charset::Whatwg(encoding_rs::UTF_16LE)),
+                None,
+            );
             Entry::Text
         } else if s.starts_with(b"\xFE\xFF") {
-            ctx.text.begin(Some(encoding_rs::UTF_16BE), None);
+            ctx.text.begin(
+                Some(crate::text::Charset::Whatwg(encoding_rs::UTF_16BE)),
+                None,
+            );
             Entry::Text
         } else if s.starts_with(b"<?xml") {
             ctx.text.begin(None, Some(Mode::Xml));

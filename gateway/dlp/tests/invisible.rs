@@ -3,7 +3,9 @@
 //! Japanese text and IMEs write numbers) and Arabic-Indic digits are folded before the
 //! detectors read the text (`src/fold.rs`), however the message carries them: UTF-8 as it is,
 //! quoted-printable, base64, HTML character references, a legacy charset. Dictionary terms
-//! and EDM cells are folded the same way, so either spelling matches either.
+//! and EDM cells are folded the same way, so either spelling matches either. And a part in
+//! UTF-7 (`+ADQ-556` for `4556`), which encoding_rs does not decode, is decoded
+//! (`src/utf7.rs`) instead of going unread as `unknown_charset`.
 
 mod common;
 
@@ -182,4 +184,29 @@ fn dictionary_terms_match_in_either_width() {
     }
     let f = scan_with(&e, &utf8("the blue bird file"));
     assert_eq!(f.count("codenames", Confidence::Low), 0);
+}
+
+#[test]
+fn a_utf7_part_is_decoded_not_left_unread() {
+    // "Visa card 4556 7375 8689 9855 – Grüße".encode("utf-7") (Python 3.11), and the same
+    // with every digit written in base64 as a writer may choose to.
+    for body in [
+        &b"Visa card 4556 7375 8689 9855 +IBM Gr+APwA3w-e"[..],
+        b"Visa card +ADQANQA1ADY- +ADcAMwA3ADU- +ADgANgA4ADk- +ADkAOAA1ADU-",
+    ] {
+        for cte in ["7bit", "base64"] {
+            let encoded = if cte == "base64" {
+                common::b64(body).into_bytes()
+            } else {
+                body.to_vec()
+            };
+            let m = part(
+                &format!("Content-Type: text/plain; charset=\"UTF-7\"\r\nContent-Transfer-Encoding: {cte}\r\n"),
+                &encoded,
+            );
+            let f = scan(&m);
+            assert_eq!(cards(&f), 1, "{cte}: {f:?}");
+            assert!(!f.is_unscannable(), "{cte}: {:?}", f.unscannable);
+        }
+    }
 }
