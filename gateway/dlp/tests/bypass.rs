@@ -18,17 +18,7 @@ fn engine() -> Arc<Engine> {
 
 /// Scans whole, byte by byte and in 7-byte chunks; the findings must agree.
 fn scan(msg: &[u8]) -> Findings {
-    let e = engine();
-    let mut s = e.scanner();
-    s.feed(msg);
-    let whole = s.finish();
-    for step in [1, 7] {
-        for c in msg.chunks(step) {
-            s.feed(c);
-        }
-        assert_eq!(s.finish(), whole, "findings depend on chunking ({step})");
-    }
-    whole
+    common::scan_chunked(&engine(), msg, 7)
 }
 
 fn cards(f: &Findings) -> u32 {

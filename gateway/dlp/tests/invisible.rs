@@ -20,16 +20,7 @@ fn engine(cfg: &EngineConfig) -> Arc<Engine> {
 /// Scans whole, byte by byte and in 5-byte chunks; the findings must agree (a folded
 /// character cut between two feeds folds the same).
 fn scan_with(e: &Arc<Engine>, msg: &[u8]) -> Findings {
-    let mut s = e.scanner();
-    s.feed(msg);
-    let whole = s.finish();
-    for step in [1, 5] {
-        for c in msg.chunks(step) {
-            s.feed(c);
-        }
-        assert_eq!(s.finish(), whole, "findings depend on chunking ({step})");
-    }
-    whole
+    common::scan_chunked(e, msg, 5)
 }
 
 fn scan(msg: &[u8]) -> Findings {

@@ -147,3 +147,18 @@ pub fn b64(data: &[u8]) -> String {
     }
     s
 }
+
+/// Scans `msg` whole, then byte by byte and in `step`-byte chunks; the findings must agree
+/// (no decision may depend on where a feed ends).
+pub fn scan_chunked(e: &Arc<Engine>, msg: &[u8], step: usize) -> cordon_dlp::Findings {
+    let mut s = e.scanner();
+    s.feed(msg);
+    let whole = s.finish();
+    for step in [1, step] {
+        for c in msg.chunks(step) {
+            s.feed(c);
+        }
+        assert_eq!(s.finish(), whole, "findings depend on chunking ({step})");
+    }
+    whole
+}
