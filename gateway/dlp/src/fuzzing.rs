@@ -68,6 +68,17 @@ pub fn html(data: &[u8]) {
         h.finish(&mut out, &mut |s| v.extend_from_slice(s));
         v
     });
+    // The hidden-content reader of HTML parts (comments, raw text, word attributes): whole
+    // tags read in one go must give what the states give.
+    run(data, |chunks| {
+        let mut h = crate::html_hidden::Hidden::default();
+        let mut v = Vec::new();
+        for c in chunks {
+            h.feed(c, &mut |s| v.extend_from_slice(s));
+        }
+        h.finish(&mut |s| v.extend_from_slice(s));
+        v
+    });
 }
 
 /// Charset decoding through the text pipeline; the first byte picks the charset.

@@ -1,6 +1,7 @@
 //! Streaming HTML- and XML-to-text: what a reader sees is what detectors see.
 //!
-//! Tags, comments and `<script>`/`<style>` contents are dropped; entities
+//! Tags, comments and `<script>`/`<style>` contents are dropped (and read
+//! separately, with word attributes, by [`crate::html_hidden`]); entities
 //! (`&nbsp;`, `&#52;`, `&#x34;`) are decoded; soft hyphens and zero-width
 //! characters written as entities vanish, so `41&shy;11` reads `4111`.
 //! Inline tags join their neighbours (`4111<span>1111</span>` stays one

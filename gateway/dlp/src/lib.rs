@@ -63,6 +63,7 @@ mod fold;
 pub mod fuzzing;
 mod gzip;
 mod html;
+mod html_hidden;
 mod image;
 pub mod limits;
 mod lzfu;

@@ -17,6 +17,7 @@ use crate::findings::Acc;
 use crate::fingerprint::winnow::Winnower;
 use crate::fold::Fold;
 use crate::html::{Html, Mode};
+use crate::html_hidden::Hidden;
 use crate::limits::{
     CARRY_BYTES, CONTEXT_BYTES, MAX_MATCH_BYTES, STAGE_BUFFER_BYTES, WINDOW_BYTES,
 };
@@ -143,6 +144,10 @@ pub(crate) struct TextPipe {
     html_buf: Box<[u8]>,
     window: Window,
     shadow: Shadow,
+    /// An HTML part's comments, script and style text and word attributes
+    /// ([`crate::html_hidden`]), read through a stripper of their own into the shadow's
+    /// window and buffer, which an HTML part does not otherwise use.
+    hidden: Option<(Hidden, Html)>,
 }
 
 /// A second reading of a segment whose bytes two readers may take differently: a text part
@@ -179,6 +184,7 @@ impl TextPipe {
                 cs_buf: vec![0u8; STAGE_BUFFER_BYTES].into_boxed_slice(),
                 window: Window::new(),
             },
+            hidden: None,
         }
     }
 
@@ -197,6 +203,7 @@ impl TextPipe {
         self.shadow.active = false;
         self.shadow.decoder = None;
         self.shadow.window.reset();
+        self.hidden = None;
     }
 
     /// Starts a segment. `charset` None means the bytes are UTF-8 or ASCII
@@ -210,6 +217,13 @@ impl TextPipe {
         self.window.reset();
         self.shadow.active = false;
         self.shadow.decoder = None;
+        self.hidden = None;
+        if markup == Some(Mode::Html) {
+            self.hidden = Some((Hidden::default(), Html::new(Mode::Html)));
+            self.shadow.window.reset();
+            // Hidden text is read, but is no part of a protected document's fingerprints.
+            self.shadow.window.no_fingerprints = true;
+        }
     }
 
     /// The segment just begun is a document's boilerplate or an image: when a protected
@@ -253,6 +267,12 @@ impl TextPipe {
             self.shadow.active = false;
             self.shadow.decoder = None;
         }
+        if let Some((mut hidden, mut html)) = self.hidden.take() {
+            let Shadow { cs_buf, window, .. } = &mut self.shadow;
+            hidden.finish(&mut |b| html.feed(b, cs_buf, &mut |t| window.push(det, acc, t)));
+            html.finish(cs_buf, &mut |t| window.push(det, acc, t));
+            window.finish(det, acc);
+        }
     }
 
     fn run(&mut self, det: &Detectors, acc: &mut Acc, data: &[u8], last: bool) {
@@ -274,7 +294,8 @@ impl TextPipe {
             html,
             html_buf,
             window,
-            ..
+            shadow,
+            hidden,
         } = self;
         let mut stage2 = |bytes: &[u8]| {
             if bytes.is_empty() {
@@ -283,6 +304,16 @@ impl TextPipe {
             match markup {
                 None => window.push(det, acc, bytes),
                 Some(_) => html.feed(bytes, html_buf, &mut |t| window.push(det, acc, t)),
+            }
+            if let Some((h, hhtml)) = hidden.as_mut() {
+                let Shadow {
+                    cs_buf: hbuf,
+                    window: hwin,
+                    ..
+                } = &mut *shadow;
+                h.feed(bytes, &mut |b| {
+                    hhtml.feed(b, hbuf, &mut |t| hwin.push(det, acc, t))
+                });
             }
         };
         decode(decoder.as_mut(), cs_buf, data, last, &mut stage2);

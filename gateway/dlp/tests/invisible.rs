@@ -5,7 +5,9 @@
 //! quoted-printable, base64, HTML character references, a legacy charset. Dictionary terms
 //! and EDM cells are folded the same way, so either spelling matches either. And a part in
 //! UTF-7 (`+ADQ-556` for `4556`), which encoding_rs does not decode, is decoded
-//! (`src/utf7.rs`) instead of going unread as `unknown_charset`.
+//! (`src/utf7.rs`) instead of going unread as `unknown_charset`. And what an HTML body
+//! carries that is not rendered but is read all the same (comments, script and style text,
+//! `alt`, `title`, `value`, `content`, `data-*`...) is read (`src/html_hidden.rs`).
 
 mod common;
 
@@ -200,4 +202,36 @@ fn a_utf7_part_is_decoded_not_left_unread() {
             assert!(!f.is_unscannable(), "{cte}: {:?}", f.unscannable);
         }
     }
+}
+
+#[test]
+fn what_html_does_not_render_is_read_too() {
+    let card = "Visa card 4556 7375 8689 9855";
+    let hidden = [
+        format!("<p>hi</p><!-- {card} -->"),
+        format!("<p>hi <img src=\"logo.png\" alt=\"{card}\"></p>"),
+        format!("<p title='{card}'>hi</p>"),
+        format!("<form><input type=hidden value=\"{card}\"></form>"),
+        format!("<meta name=description content=\"{card}\"><p>hi</p>"),
+        format!("<script>var c = \"{card}\";</script><p>hi</p>"),
+        format!("<style>/* {card} */ p {{ margin: 0 }}</style><p>hi</p>"),
+        format!("<div data-note=\"{card}\">hi</div>"),
+        "<p title=\"Visa card &#52;556 7375 8689 9855\">hi</p>".to_string(),
+        format!("<![CDATA[{card}]]><p>hi</p>"),
+    ];
+    for html in &hidden {
+        let m = part(
+            "Content-Type: text/html; charset=utf-8\r\n",
+            html.as_bytes(),
+        );
+        assert_eq!(cards(&scan(&m)), 1, "{html}");
+    }
+    // Seen and hidden at once is one value, not two.
+    let both = format!("<p>{card}</p><!-- {card} -->");
+    let f = scan(&part("Content-Type: text/html\r\n", both.as_bytes()));
+    assert_eq!(f.count("credit_card", Confidence::Low), 1);
+    // Not read: URLs, where tracking parameters are numbers.
+    let url = "<a href=\"https://t.example/c?card=4556737586899855\">link</a>";
+    let f = scan(&part("Content-Type: text/html\r\n", url.as_bytes()));
+    assert_eq!(f.count("credit_card", Confidence::Low), 0);
 }
