@@ -8,8 +8,11 @@
 //! goes through [`Fold`]:
 //! - invisible format characters are dropped: SOFT HYPHEN, the zero-width space, joiners
 //!   and word joiner, the bidirectional marks, embeddings, overrides and isolates, the
-//!   invisible operators, ZERO WIDTH NO-BREAK SPACE (the BOM inside text) and MONGOLIAN
-//!   VOWEL SEPARATOR;
+//!   invisible operators, ZERO WIDTH NO-BREAK SPACE (the BOM inside text), MONGOLIAN
+//!   VOWEL SEPARATOR, the variation selectors and COMBINING ENCLOSING KEYCAP (so the keycap
+//!   emoji `4️⃣` reads `4`);
+//! - the tag characters (U+E0020 to U+E007E), which mirror ASCII and show nothing, become
+//!   that ASCII: text hidden in them ("ASCII smuggling") is read;
 //! - the full-width forms of ASCII (U+FF01 to U+FF5E) become ASCII, IDEOGRAPHIC SPACE a
 //!   space;
 //! - Arabic-Indic and Extended Arabic-Indic digits become `0` to `9`.
@@ -20,8 +23,8 @@
 //! Hand-written: a full NFKC normaliser (`unicode-normalization`) works on `char`
 //! iterators with allocation per string and changes far more than the detectors need
 //! (ligatures, superscripts, compatibility ideographs); this is a fixed table applied in a
-//! streaming pass that looks at sixteen bytes a step for the seven lead bytes these
-//! characters have in UTF-8, with a carry of at most three bytes between feeds, so the
+//! streaming pass that looks at sixteen bytes a step for the eight lead bytes these
+//! characters have in UTF-8, with a carry of at most four bytes between feeds, so the
 //! result never depends on how the text was cut.
 
 use wide::u8x16;
@@ -45,6 +48,11 @@ pub(crate) fn fold_char(c: char) -> Folded {
         | 0x2060..=0x2064
         | 0x2066..=0x206F
         | 0xFEFF => Folded::Drop,
+        // Variation selectors and the combining keycap: `4️⃣5️⃣5️⃣6️⃣` shows digits.
+        0xFE00..=0xFE0F | 0x20E3 | 0xE0100..=0xE01EF => Folded::Drop,
+        // Tag characters mirror ASCII invisibly ("ASCII smuggling"): read as that ASCII.
+        0xE0020..=0xE007E => Folded::To((u - 0xE0000) as u8),
+        0xE0001 | 0xE007F => Folded::Drop,
         0x3000 => Folded::To(b' '),
         // Each arm's range keeps the offset below 0x80.
         0xFF01..=0xFF5E => Folded::To((u - 0xFF01 + 0x21) as u8),
@@ -75,20 +83,21 @@ pub(crate) fn fold_str(s: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Whether `b` is the first byte of a character that may fold: C2 (U+00AD), D9 and DB (the
-/// Arabic-Indic digits), E1 (U+180E), E2 (U+200B to U+206F), E3 (U+3000), EF (U+FEFF and
-/// the full-width forms).
+/// Arabic-Indic digits), E1 (U+180E), E2 (U+200B to U+206F, U+20E3), E3 (U+3000), EF
+/// (U+FE00 to U+FE0F, U+FEFF, the full-width forms), F3 (the tag characters and the
+/// supplementary variation selectors).
 #[inline(always)]
 fn is_lead(b: u8) -> bool {
-    matches!(b, 0xC2 | 0xD9 | 0xDB | 0xE1 | 0xE2 | 0xE3 | 0xEF)
+    matches!(b, 0xC2 | 0xD9 | 0xDB | 0xE1 | 0xE2 | 0xE3 | 0xEF | 0xF3)
 }
 
 /// The length of the UTF-8 sequence a lead byte of [`is_lead`] starts.
 #[inline(always)]
 fn seq_len(lead: u8) -> usize {
-    if lead < 0xE0 {
-        2
-    } else {
-        3
+    match lead {
+        ..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        _ => 4,
     }
 }
 
@@ -123,7 +132,7 @@ fn next_lead(data: &[u8], mut i: usize) -> Option<usize> {
     (i..data.len()).find(|&p| is_lead(data[p]))
 }
 
-/// The fold of the complete sequence `s`: a lead byte of [`is_lead`] and its one or two
+/// The fold of the complete sequence `s`: a lead byte of [`is_lead`] and its one to three
 /// continuation bytes, which the caller checked. Every such sequence is valid UTF-8 (these
 /// leads have no overlong or surrogate forms), so it is decoded by hand: prose stops here at
 /// every dash and curly quote (E2 80 9x), and `str::from_utf8` cost more than the rest.
@@ -132,6 +141,12 @@ fn fold_seq(s: &[u8]) -> Option<Folded> {
     let u = match *s {
         [a, b] => (u32::from(a & 0x1F) << 6) | u32::from(b & 0x3F),
         [a, b, c] => (u32::from(a & 0x0F) << 12) | (u32::from(b & 0x3F) << 6) | u32::from(c & 0x3F),
+        [a, b, c, d] => {
+            (u32::from(a & 0x07) << 18)
+                | (u32::from(b & 0x3F) << 12)
+                | (u32::from(c & 0x3F) << 6)
+                | u32::from(d & 0x3F)
+        }
         _ => return None,
     };
     char::from_u32(u).map(fold_char)
@@ -141,7 +156,7 @@ fn fold_seq(s: &[u8]) -> Option<Folded> {
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Fold {
     /// A character the previous feed ended inside.
-    carry: [u8; 3],
+    carry: [u8; 4],
     n: usize,
 }
 
@@ -271,6 +286,8 @@ mod tests {
             ("４５５６　７３７５－８６８９", "4556 7375-8689"),
             ("ＳＳＮ：５３６", "SSN:536"),
             ("\u{661}\u{662}\u{663} \u{6f4}\u{6f5}", "123 45"),
+            ("4\u{fe0f}\u{20e3}5\u{fe0f}\u{20e3} x\u{fe0e}", "45 x"),
+            ("a\u{e0034}\u{e0035}\u{e0035}\u{e0036}\u{e007f}b", "a4556b"),
             ("Grüße – café ½ 日本語 ｶﾀｶﾅ", "Grüße – café ½ 日本語 ｶﾀｶﾅ"),
         ];
         for (input, want) in cases {
@@ -295,6 +312,9 @@ mod tests {
             "\u{ad}".as_bytes(),
             "\u{663}".as_bytes(),
             "\u{180e}".as_bytes(),
+            "\u{e0035}".as_bytes(),
+            "\u{fe0f}\u{20e3}".as_bytes(),
+            b"\xf3\xa0\x80",
             "é".as_bytes(),
             "日".as_bytes(),
             "\u{2028}".as_bytes(),

@@ -140,6 +140,35 @@ fn full_width_and_arabic_indic_digits_are_read_as_digits() {
 }
 
 #[test]
+fn keycap_emoji_and_tag_characters_are_read_as_digits() {
+    let keycaps: String = "4556 7375 8689 9855"
+        .chars()
+        .map(|c| {
+            if c == ' ' {
+                " ".to_string()
+            } else {
+                format!("{c}\u{fe0f}\u{20e3}")
+            }
+        })
+        .collect();
+    assert_eq!(
+        cards(&scan(&utf8(&format!("Visa card {keycaps}")))),
+        1,
+        "keycaps"
+    );
+    // "ASCII smuggling": the number in tag characters, which show nothing.
+    let tags: String = "4556 7375 8689 9855"
+        .chars()
+        .map(|c| char::from_u32(0xE0000 + u32::from(c)).unwrap())
+        .collect();
+    assert_eq!(
+        cards(&scan(&utf8(&format!("Visa card {tags}")))),
+        1,
+        "tag characters"
+    );
+}
+
+#[test]
 fn text_without_folded_characters_reads_as_before() {
     // Dashes, curly quotes, accents and CJK stop the fold's search and are kept.
     let text = "Grüße – “Visa” 4556 7375 8689 9855 日本語 café";
