@@ -1577,10 +1577,11 @@ mod tests {
                 "unsupported_compression",
                 "sevenzip_archive",
                 "rar_archive",
-                "corrupt_document"
+                "corrupt_document",
+                "partial_message"
             ]
         );
-        assert_eq!(c.rules[3].unscannable_reasons_at.len(), 8);
+        assert_eq!(c.rules[3].unscannable_reasons_at.len(), 9);
         assert!(c.rules[4].unscannable && c.rules[4].action == Action::Tag);
         assert_eq!(c.policy.on_scan_error, OnScanError::Block);
     }

@@ -121,6 +121,10 @@ pub enum UnscannableReason {
     /// [`crate::limits::MAX_OLE_NESTING`], or a compound file inside an
     /// archive inside a compound file (one buffer per scanner).
     DocumentNestingLimit,
+    /// A `message/partial` part (RFC 2046 section 5.2.2): one fragment of a
+    /// message sent in pieces, which the recipient's client joins. Each
+    /// fragment is read, but a value cut between two messages is in none.
+    PartialMessage,
 }
 
 impl UnscannableReason {
@@ -153,6 +157,7 @@ impl UnscannableReason {
             CorruptDocument => "corrupt_document",
             DocumentTooLarge => "document_too_large",
             DocumentNestingLimit => "document_nesting_limit",
+            PartialMessage => "partial_message",
         }
     }
 
@@ -186,6 +191,7 @@ impl UnscannableReason {
             CorruptDocument,
             DocumentTooLarge,
             DocumentNestingLimit,
+            PartialMessage,
         ]
     };
 
@@ -1084,7 +1090,7 @@ mod tests {
         }
         assert_eq!(
             UnscannableReason::ALL.len(),
-            UnscannableReason::DocumentNestingLimit as usize + 1
+            UnscannableReason::PartialMessage as usize + 1
         );
         assert_eq!(UnscannableReason::from_name("nope"), None);
         assert!(UnscannableReason::ALL.len() <= 32, "reasons_seen is a u32");

@@ -488,6 +488,11 @@ impl Walker {
         }
         let suffix = self.info.file_name;
         self.set_location(sink, suffix.as_bytes());
+        if self.info.is("message/partial") {
+            // A fragment: read as text below, and named, since what was cut between
+            // fragments is in no message cordon sees.
+            sink.unscannable(R::PartialMessage);
+        }
         sink.part_begin(&self.info);
         self.in_leaf = true;
         self.st = St::Body;

@@ -497,3 +497,13 @@ fn ascii_behind_a_utf16_mark_is_read_as_declared() {
         }
     }
 }
+
+#[test]
+fn a_message_sent_in_fragments_is_named() {
+    // RFC 2046 5.2.2: the first of two fragments; the second would carry the rest of the
+    // number, so neither message holds it whole.
+    let m = b"From: a@contoso.com\r\nTo: b@example.net\r\nSubject: part 1\r\nMIME-Version: 1.0\r\nContent-Type: message/partial; id=\"frag@contoso.com\"; number=1; total=2\r\n\r\nSubject: numbers\r\n\r\nVisa card 4556 7375\r\n";
+    let f = scan(m);
+    assert!(f.has_reason(R::PartialMessage), "{:?}", f.unscannable);
+    assert_eq!(cards(&f), 0);
+}
