@@ -79,6 +79,10 @@ pub(crate) trait Sink {
 struct Frame {
     boundary: [u8; MAX_BOUNDARY_BYTES],
     len: usize,
+    /// A second boundary when the header named two (see [`Raw`]): lines of either end a
+    /// part, since mail clients differ in which one they take.
+    alt: [u8; MAX_BOUNDARY_BYTES],
+    alt_len: usize,
     child: u32,
     /// Message nesting when this multipart began, restored when its
     /// boundary ends deeper forwarded messages.
@@ -160,6 +164,8 @@ impl Walker {
             frames: vec![
                 Frame {
                     boundary: [0; MAX_BOUNDARY_BYTES],
+                    alt: [0; MAX_BOUNDARY_BYTES],
+                    alt_len: 0,
                     len: 0,
                     child: 0,
                     msg_depth: 0,
@@ -403,16 +409,6 @@ impl Walker {
                     self.info.charset.push_str(cs);
                 }
             }
-            if let Some(cte) = msg.content_transfer_encoding() {
-                let cte = cte.trim();
-                self.info.cte = if cte.eq_ignore_ascii_case("base64") {
-                    Cte::Base64
-                } else if cte.eq_ignore_ascii_case("quoted-printable") {
-                    Cte::QuotedPrintable
-                } else {
-                    Cte::Identity
-                };
-            }
             if let Some(d) = msg.content_disposition() {
                 self.info.attachment = d.ctype().eq_ignore_ascii_case("attachment");
             }
@@ -442,6 +438,23 @@ impl Walker {
                 }
             }
         }
+        // What mail-parser takes one way, clients take several: read the raw fields too
+        // (`Raw`), and decode and split as any client might.
+        let raw = Raw::read(&self.hdr[..n]);
+        self.info.cte = raw.cte;
+        let mut alt = FixedStr::<{ MAX_BOUNDARY_BYTES + 1 }>::new();
+        if raw.multipart && raw.boundaries[0].len() > 0 {
+            if ctype_main.as_bytes() != b"multipart" || boundary.len() == 0 {
+                ctype_main = FixedStr::new();
+                ctype_main.push_str("multipart");
+                boundary = raw.boundaries[0];
+            }
+            for b in &raw.boundaries {
+                if b.len() > 0 && b.as_bytes() != boundary.as_bytes() && alt.len() == 0 {
+                    alt = *b;
+                }
+            }
+        }
         if text_len > 0 {
             sink.header_text(&hdr_text[..text_len]);
         }
@@ -466,6 +479,12 @@ impl Walker {
             let f = &mut self.frames[self.depth];
             f.len = boundary.len();
             f.boundary[..f.len].copy_from_slice(boundary.as_bytes());
+            f.alt_len = if alt.len() <= MAX_BOUNDARY_BYTES {
+                alt.len()
+            } else {
+                0
+            };
+            f.alt[..f.alt_len].copy_from_slice(&alt.as_bytes()[..f.alt_len]);
             f.child = 0;
             f.msg_depth = self.msg_depth;
             self.depth += 1;
@@ -592,15 +611,19 @@ impl Walker {
         let rest = line.strip_prefix(b"--")?;
         for k in (0..self.depth).rev() {
             let f = &self.frames[k];
-            let b = &f.boundary[..f.len];
-            if let Some(after) = rest.strip_prefix(b) {
-                let close = after.starts_with(b"--");
-                let tail = if close { &after[2..] } else { after };
-                if tail
-                    .iter()
-                    .all(|&c| matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
-                {
-                    return Some((k, close));
+            for b in [&f.boundary[..f.len], &f.alt[..f.alt_len]] {
+                if b.is_empty() {
+                    continue;
+                }
+                if let Some(after) = rest.strip_prefix(b) {
+                    let close = after.starts_with(b"--");
+                    let tail = if close { &after[2..] } else { after };
+                    if tail
+                        .iter()
+                        .all(|&c| matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
+                    {
+                        return Some((k, close));
+                    }
                 }
             }
         }
@@ -638,5 +661,195 @@ impl Walker {
         self.is_message = false;
         self.st = St::HLineStart;
         self.set_location(sink, b"");
+    }
+}
+
+/// The raw `Content-Type` and `Content-Transfer-Encoding` fields of a header block, read
+/// leniently and all of them: mail-parser takes the last `Content-Type` field, the first
+/// `boundary` and an exact encoding name, and clients differ. A header with
+/// `Content-Type: multipart/mixed; boundary="B"` then `Content-Type: text/plain`, two
+/// `boundary` parameters, `boundary= "B"` folded after the `=`, or `Content-Transfer-Encoding:
+/// "base64"` made cordon read an attachment as undecoded text that some client decodes.
+/// So: a part is multipart if any field says so with a boundary; up to two boundaries are
+/// kept and either ends a part; the encoding is the strongest any field names (base64, then
+/// quoted-printable), its name read up to a quote, `;` or space.
+#[derive(Clone, Copy)]
+struct Raw {
+    multipart: bool,
+    boundaries: [FixedStr<{ MAX_BOUNDARY_BYTES + 1 }>; 2],
+    cte: Cte,
+}
+
+impl Raw {
+    fn read(hdr: &[u8]) -> Raw {
+        let mut raw = Raw {
+            multipart: false,
+            boundaries: [FixedStr::new(), FixedStr::new()],
+            cte: Cte::Identity,
+        };
+        for_each_field(hdr, b"content-transfer-encoding", |v| {
+            let v = v.trim_ascii_start();
+            let v = v.strip_prefix(b"\"").unwrap_or(v);
+            let end = v
+                .iter()
+                .position(|&c| matches!(c, b'"' | b'\'' | b';' | b'(') || c.is_ascii_whitespace())
+                .unwrap_or(v.len());
+            let name = &v[..end];
+            if name.eq_ignore_ascii_case(b"base64") {
+                raw.cte = Cte::Base64;
+            } else if name.eq_ignore_ascii_case(b"quoted-printable") && raw.cte == Cte::Identity {
+                raw.cte = Cte::QuotedPrintable;
+            }
+        });
+        for_each_field(hdr, b"content-type", |v| {
+            let v = v.trim_ascii_start();
+            let multipart = v.len() >= 10 && v[..10].eq_ignore_ascii_case(b"multipart/");
+            let mut found = false;
+            for_each_param(v, b"boundary", |b| {
+                if !multipart || b.is_empty() {
+                    return;
+                }
+                found = true;
+                for slot in raw.boundaries.iter_mut() {
+                    if slot.as_bytes() == b {
+                        break;
+                    }
+                    if slot.len() == 0 {
+                        slot.push_bytes(b);
+                        break;
+                    }
+                }
+            });
+            raw.multipart |= found;
+        });
+        raw
+    }
+}
+
+/// Each field named `name` (any case) in a block of kept header fields, its value with the
+/// folding line breaks in it (callers treat CR and LF as spaces).
+fn for_each_field(hdr: &[u8], name: &[u8], mut f: impl FnMut(&[u8])) {
+    let mut i = 0;
+    while i < hdr.len() {
+        // One field: this line and the lines after it that start with a space or tab.
+        let mut end = i;
+        loop {
+            end += memchr::memchr(b'\n', &hdr[end..]).map_or(hdr.len() - end, |p| p + 1);
+            if end >= hdr.len() || !matches!(hdr[end], b' ' | b'\t') {
+                break;
+            }
+        }
+        let field = &hdr[i..end];
+        if let Some(colon) = field.iter().position(|&c| c == b':') {
+            if field[..colon].trim_ascii().eq_ignore_ascii_case(name) {
+                f(&field[colon + 1..]);
+            }
+        }
+        i = end;
+    }
+}
+
+/// Each value of the parameter `name` in a `Content-Type` value: `name=value`,
+/// `name = "quoted"` with spaces or folding around the `=`, and RFC 2231's `name*=''value`
+/// (its charset and language dropped).
+fn for_each_param(v: &[u8], name: &[u8], mut f: impl FnMut(&[u8])) {
+    let ws = |c: u8| c.is_ascii_whitespace();
+    let skip_ws = |r: &[u8]| r.iter().position(|&c| !ws(c)).unwrap_or(r.len());
+    let mut i = 0;
+    while let Some(p) = v[i..].iter().position(|&c| c == b';') {
+        i += p + 1;
+        let rest = &v[i..];
+        let rest = &rest[skip_ws(rest)..];
+        let e = rest
+            .iter()
+            .position(|&c| c == b'=' || c == b';' || ws(c))
+            .unwrap_or(rest.len());
+        let pname = &rest[..e];
+        let ext = pname.last() == Some(&b'*');
+        let pname = if ext {
+            &pname[..pname.len() - 1]
+        } else {
+            pname
+        };
+        if !pname.eq_ignore_ascii_case(name) {
+            continue;
+        }
+        let rest = &rest[e..];
+        let rest = &rest[skip_ws(rest)..];
+        let Some(rest) = rest.strip_prefix(b"=") else {
+            continue;
+        };
+        let rest = &rest[skip_ws(rest)..];
+        let value = if let Some(q) = rest.strip_prefix(b"\"") {
+            &q[..q.iter().position(|&c| c == b'"').unwrap_or(q.len())]
+        } else {
+            let end = rest
+                .iter()
+                .position(|&c| c == b';' || ws(c))
+                .unwrap_or(rest.len());
+            &rest[..end]
+        };
+        // RFC 2231: charset'language'value.
+        let value = match (ext, value.iter().filter(|&&c| c == b'\'').count()) {
+            (true, 2) => &value[value.iter().rposition(|&c| c == b'\'').map_or(0, |p| p + 1)..],
+            _ => value,
+        };
+        f(value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(hdr: &str) -> (bool, Vec<String>, Cte) {
+        let r = Raw::read(hdr.as_bytes());
+        let b = r
+            .boundaries
+            .iter()
+            .filter(|b| b.len() > 0)
+            .map(|b| String::from_utf8_lossy(b.as_bytes()).into_owned())
+            .collect();
+        (r.multipart, b, r.cte)
+    }
+
+    #[test]
+    fn raw_fields_read_as_leniently_as_clients_do() {
+        let m = |b: &[&str]| b.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            raw("Content-Type: multipart/mixed; boundary=\"A\"; boundary=\"B\"\r\n"),
+            (true, m(&["A", "B"]), Cte::Identity)
+        );
+        assert_eq!(
+            raw("Content-Type: multipart/mixed; boundary=\"B\"\r\nContent-Type: text/plain\r\n"),
+            (true, m(&["B"]), Cte::Identity)
+        );
+        assert_eq!(
+            raw("content-type: Multipart/Mixed;\r\n BOUNDARY=\r\n \"B\"\r\n"),
+            (true, m(&["B"]), Cte::Identity)
+        );
+        assert_eq!(
+            raw("Content-Type: multipart/mixed; boundary*=us-ascii'en'B2; x=1\r\n"),
+            (true, m(&["B2"]), Cte::Identity)
+        );
+        assert!(!raw("Content-Type: text/plain; boundary=B\r\n").0);
+        for cte in [
+            "base64",
+            "BASE64 ",
+            "\"base64\"",
+            "base64; x=1",
+            "base64 (comment)",
+        ] {
+            let h = format!("Content-Transfer-Encoding: {cte}\r\n");
+            assert_eq!(raw(&h).2, Cte::Base64, "{cte}");
+        }
+        assert_eq!(
+            raw("Content-Transfer-Encoding: 7bit\r\nContent-Transfer-Encoding: quoted-printable\r\n").2,
+            Cte::QuotedPrintable
+        );
+        assert_eq!(
+            raw("Content-Transfer-Encoding: base64x\r\n").2,
+            Cte::Identity
+        );
     }
 }

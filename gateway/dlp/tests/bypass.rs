@@ -507,3 +507,69 @@ fn a_message_sent_in_fragments_is_named() {
     assert!(f.has_reason(R::PartialMessage), "{:?}", f.unscannable);
     assert_eq!(cards(&f), 0);
 }
+
+/// Where mail clients read a header one way and a parser another, the attachment is read
+/// whichever way a client takes it: a multipart `Content-Type` before a `text/plain` one,
+/// two `boundary` parameters, a boundary folded after its `=`, an encoding name in quotes
+/// or with a parameter.
+#[test]
+fn ambiguous_mime_headers_are_read_as_any_client_reads_them() {
+    let attachment = common::b64(b"Visa card 4556 7375 8689 9855\r\n");
+    let msg = |ctype: &str, bnd: &str, cte: &str| {
+        format!(
+            "From: a@contoso.com\r\nTo: b@example.net\r\nSubject: t\r\nMIME-Version: 1.0\r\n{ctype}\r\n\r\n--{bnd}\r\nContent-Type: text/plain\r\n\r\nhello\r\n--{bnd}\r\nContent-Type: application/octet-stream; name=a.txt\r\nContent-Transfer-Encoding: {cte}\r\n\r\n{attachment}\r\n--{bnd}--\r\n"
+        )
+        .into_bytes()
+    };
+    let cases = [
+        (
+            "Content-Type: multipart/mixed; boundary=\"A\"; boundary=\"B\"",
+            "A",
+            "base64",
+        ),
+        (
+            "Content-Type: multipart/mixed; boundary=\"A\"; boundary=\"B\"",
+            "B",
+            "base64",
+        ),
+        (
+            "Content-Type: multipart/mixed; boundary=\"B\"\r\nContent-Type: text/plain",
+            "B",
+            "base64",
+        ),
+        (
+            "Content-Type: text/plain\r\nContent-Type: multipart/mixed; boundary=\"B\"",
+            "B",
+            "base64",
+        ),
+        (
+            "Content-Type: multipart/mixed;\r\n boundary=\r\n \"B\"",
+            "B",
+            "base64",
+        ),
+        (
+            "Content-Type: multipart/mixed; boundary=B",
+            "B",
+            "\"base64\"",
+        ),
+        (
+            "Content-Type: multipart/mixed; boundary=B",
+            "B",
+            "base64; x=1",
+        ),
+        (
+            "Content-Type: multipart/mixed; boundary=B",
+            "B",
+            "7bit\r\nContent-Transfer-Encoding: base64",
+        ),
+        (
+            "Content-Type: multipart/mixed; boundary=B",
+            "B",
+            "base64\r\nContent-Transfer-Encoding: 7bit",
+        ),
+    ];
+    for (ctype, bnd, cte) in cases {
+        let f = scan(&msg(ctype, bnd, cte));
+        assert_eq!(cards(&f), 1, "{ctype} / {bnd} / {cte}: {f:?}");
+    }
+}
