@@ -460,16 +460,6 @@ mod tests {
 
     const ALPHA: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-    /// xorshift64: reproducible test inputs.
-    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
-        move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        }
-    }
-
     /// `feeds` through one decoder writing into `out_len` bytes: what it
     /// decoded and whether it flagged the input.
     fn decode_feeds<'a>(feeds: impl Iterator<Item = &'a [u8]>, out_len: usize) -> (Vec<u8>, bool) {
@@ -488,7 +478,7 @@ mod tests {
     /// padding, decode as the byte-at-a-time path does.
     #[test]
     fn base64_simd_lines_equal_bytewise() {
-        let mut next = xorshift(0x2545_F491_4F6C_DD1D);
+        let mut next = crate::testing::xorshift(0x2545_F491_4F6C_DD1D);
         for round in 0..60 {
             let line = [76usize, 64, 72, 8][round % 4];
             let brk: &[u8] = if round % 2 == 0 { b"\r\n" } else { b"\n" };
@@ -521,7 +511,7 @@ mod tests {
     /// feed always takes) decodes, and flags the same inputs.
     #[test]
     fn base64_bulk_equals_bytewise() {
-        let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
+        let mut next = crate::testing::xorshift(0x9E37_79B9_7F4A_7C15);
         for round in 0..400 {
             let mut input = Vec::new();
             let n = (next() % 600) as usize;

@@ -325,13 +325,7 @@ mod tests {
             b"\xc2",
             b"\x80",
         ];
-        let mut seed = 0x853c_49e6_748f_ea9b_u64;
-        let mut next = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = crate::testing::picker(0x853c_49e6_748f_ea9b_u64);
         for _ in 0..3_000 {
             let mut data = Vec::new();
             while data.len() < 200 {

@@ -626,13 +626,7 @@ seen text <img src="x.png" alt="alt words" width=10 data-note=unquoted><input va
             "</o:p>",
             "<",
         ];
-        let mut seed = 0x2d35_8dcc_aa6c_78a5_u64;
-        let mut next = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = crate::testing::picker(0x2d35_8dcc_aa6c_78a5_u64);
         for _ in 0..3_000 {
             let mut html = String::new();
             for _ in 0..1 + next(12) {

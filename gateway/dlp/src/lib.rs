@@ -74,6 +74,8 @@ mod pdf;
 mod rtf;
 mod scanner;
 mod tar;
+#[cfg(test)]
+mod testing;
 mod text;
 pub mod tracking;
 mod utf7;

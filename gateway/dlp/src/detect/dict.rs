@@ -729,13 +729,7 @@ mod tests {
     /// Latin-1 text, whatever bytes come before a term.
     #[test]
     fn word_starts_equal_every_position() {
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::testing::xorshift(0x2545_F491_4F6C_DD1Du64);
         let pieces: &[&[u8]] = &[
             b"a",
             b"Z",

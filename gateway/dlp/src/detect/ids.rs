@@ -2167,26 +2167,20 @@ mod tests {
     #[test]
     fn rows_fitting_keeps_every_row_that_fits() {
         let cat = Catalogue::new();
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::testing::xorshift(0x9e37_79b9_7f4a_7c15_u64);
         let mut fitted = 0;
         for _ in 0..200_000 {
             let len = MIN_ID_CHARS + (next() % (MAX_ID_CHARS - MIN_ID_CHARS + 1) as u64) as usize;
             // Half the time, a random row's shape filled in; otherwise noise.
             let shapes: Vec<&str> = IDS.iter().flat_map(|t| t.shapes.iter().copied()).collect();
             let shape = shapes[(next() % shapes.len() as u64) as usize];
-            let v: Vec<u8> = if next() % 2 == 0 {
+            let v: Vec<u8> = if next().is_multiple_of(2) {
                 shape
                     .bytes()
                     .map(|c| match c {
                         b'd' => b'0' + (next() % 10) as u8,
                         b'a' => b'A' + (next() % 26) as u8,
-                        b'x' if next() % 2 == 0 => b'0' + (next() % 10) as u8,
+                        b'x' if next().is_multiple_of(2) => b'0' + (next() % 10) as u8,
                         b'x' => b'A' + (next() % 26) as u8,
                         lit => lit,
                     })
