@@ -31,7 +31,7 @@ fn slot_classes_refuse_with_452_what_no_free_buffer_holds_and_serve_the_rest() {
     gw.wait_log("cordon started");
     let logs = gw.logs();
     assert!(
-        logs.contains("4 sessions x 432 KiB + 2 x (64 KiB message + 4992 KiB scanner) + 1 x (1024 KiB message + 4992 KiB scanner)"),
+        logs.contains("4 sessions x 432 KiB + 2 x (64 KiB message + 5120 KiB scanner) + 1 x (1024 KiB message + 5120 KiB scanner)"),
         "{logs}"
     );
 

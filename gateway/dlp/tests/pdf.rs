@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use cordon_dlp::{Confidence, Engine, EngineConfig, Findings, UnscannableReason as R};
+use cordon_dlp::{Confidence, Engine, EngineConfig, Findings, Limits, UnscannableReason as R};
 
 /// Distinct, Luhn-valid, not a well-known test number.
 const CARD: &str = "4556 5260 1815 9081";
@@ -49,7 +49,12 @@ fn zlib(data: &[u8]) -> Vec<u8> {
 
 /// A one-page PDF whose page content is `content`, deflated.
 fn page(content: &str) -> Vec<u8> {
-    let c = zlib(content.as_bytes());
+    page_under("/FlateDecode", zlib(content.as_bytes()))
+}
+
+/// A one-page PDF whose content stream is `c`, under the filter (or array)
+/// `filter`.
+fn page_under(filter: &str, c: Vec<u8>) -> Vec<u8> {
     pdf(&[
         ("<< /Type /Catalog /Pages 2 0 R >>", None),
         ("<< /Type /Pages /Kids [3 0 R] /Count 1 >>", None),
@@ -58,7 +63,7 @@ fn page(content: &str) -> Vec<u8> {
             None,
         ),
         (
-            &format!("<< /Length {} /Filter /FlateDecode >>", c.len()),
+            &format!("<< /Length {} /Filter {filter} >>", c.len()),
             Some(c),
         ),
         (
@@ -124,7 +129,10 @@ Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\
 }
 
 fn scan(msg: &[u8]) -> Findings {
-    let e = engine();
+    scan_with(&engine(), msg)
+}
+
+fn scan_with(e: &Arc<Engine>, msg: &[u8]) -> Findings {
     let mut s = e.scanner();
     let before = s.state_bytes();
     s.feed(msg);
@@ -317,7 +325,7 @@ fn other_filters_are_reported_and_images_and_fonts_skipped() {
     let raw = pdf(&[
         ("<< /Type /Catalog >>", None),
         (
-            "<< /Length 20 /Filter /ASCII85Decode >>",
+            "<< /Length 20 /Filter [/ASCII85Decode /JBIG2Decode] >>",
             Some(b"<~9jqo^BlbD-BleB1DJ~>".to_vec()),
         ),
         (
@@ -411,4 +419,273 @@ fn a_pdf_inside_a_zip_is_read_too() {
     // Glyph text that cannot be resolved is reported from inside the archive as well.
     let f = scan(&mail(&zip_of("x.pdf", &page("BT <00170018> Tj ET"))));
     assert_eq!(reasons(&f), [R::PdfGlyphText], "{f:?}");
+}
+
+/// The stream filters that carry text (PDF 32000-1 7.4), written here from
+/// the spec so the fixtures do not depend on the decoders they test.
+fn hex(data: &[u8]) -> Vec<u8> {
+    let mut out: Vec<u8> = data
+        .chunks(32)
+        .flat_map(|l| {
+            let mut line: Vec<u8> = l
+                .iter()
+                .flat_map(|b| format!("{b:02x}").into_bytes())
+                .collect();
+            line.push(b'\n');
+            line
+        })
+        .collect();
+    out.push(b'>');
+    out
+}
+
+/// Five digits per four bytes, `z` for four zeros, n + 1 digits for a final
+/// n bytes, in lines of 75.
+fn a85(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, g) in data.chunks(4).enumerate() {
+        if i % 15 == 14 {
+            out.push(b'\n');
+        }
+        let mut v = [0u8; 4];
+        v[..g.len()].copy_from_slice(g);
+        let mut x = u32::from_be_bytes(v);
+        if x == 0 && g.len() == 4 {
+            out.push(b'z');
+            continue;
+        }
+        let mut digits = [0u8; 5];
+        for d in digits.iter_mut().rev() {
+            *d = (x % 85) as u8 + b'!';
+            x /= 85;
+        }
+        out.extend_from_slice(&digits[..=g.len()]);
+    }
+    out.extend_from_slice(b"~>");
+    out
+}
+
+/// Runs of three or more equal bytes repeated, literal runs of up to 100
+/// bytes otherwise, then the end marker.
+fn run_length(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < data.len() {
+        let same = data[i..]
+            .iter()
+            .take(128)
+            .take_while(|&&b| b == data[i])
+            .count();
+        if same >= 3 {
+            out.extend_from_slice(&[(257 - same) as u8, data[i]]);
+            i += same;
+        } else {
+            let mut n = 1;
+            while i + n < data.len()
+                && n < 100
+                && data[i + n..]
+                    .iter()
+                    .take(3)
+                    .filter(|&&b| b == data[i + n])
+                    .count()
+                    < 3
+            {
+                n += 1;
+            }
+            out.push(n as u8 - 1);
+            out.extend_from_slice(&data[i..i + n]);
+            i += n;
+        }
+    }
+    out.push(128);
+    out
+}
+
+/// LZW with PDF's defaults (8-bit, MSB first, `/EarlyChange 1`).
+fn lzw(data: &[u8]) -> Vec<u8> {
+    weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
+        .encode(data)
+        .unwrap()
+}
+
+/// Scans `msg` in pseudo-random chunks of 1 to 97 bytes: the findings must
+/// be those of one feed.
+fn scan_in_random_chunks(msg: &[u8], whole: &Findings) {
+    let e = engine();
+    let mut s = e.scanner();
+    let mut seed = 0x9e37_79b9_u32;
+    let mut rest = msg;
+    while !rest.is_empty() {
+        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        let n = ((seed >> 16) as usize % 97 + 1).min(rest.len());
+        s.feed(&rest[..n]);
+        rest = &rest[n..];
+    }
+    assert_eq!(&s.finish(), whole, "findings depend on chunking");
+}
+
+/// The PDF fed straight to the reader, split at 256 places: the fuzz
+/// target's own check that no finding depends on the split.
+fn split_everywhere(raw: &[u8]) -> Findings {
+    let e = engine();
+    let mut first = None;
+    for at in 0..=255u8 {
+        let mut data = vec![at];
+        data.extend_from_slice(raw);
+        let f = cordon_dlp::fuzzing::pdf(&e, &data);
+        assert_eq!(first.get_or_insert_with(|| f.clone()), &f, "split by {at}");
+    }
+    first.unwrap()
+}
+
+#[test]
+fn text_under_every_text_filter_and_chain_is_found() {
+    let content = format!(
+        "BT /F1 12 Tf 72 720 Td (Visa card {CARD} exp 09/28) Tj 0 -14 Td ({}) Tj ET",
+        "padding ".repeat(40)
+    );
+    let c = content.as_bytes();
+    let cases: [(&str, Vec<u8>); 15] = [
+        ("/ASCIIHexDecode", hex(c)),
+        ("/AHx", hex(c)),
+        ("/ASCII85Decode", a85(c)),
+        ("/A85", a85(c)),
+        ("/RunLengthDecode", run_length(c)),
+        ("[/RunLengthDecode]", run_length(c)),
+        ("/RL", run_length(c)),
+        ("/LZWDecode", lzw(c)),
+        ("[/LZWDecode]", lzw(c)),
+        ("[/LZW]", lzw(c)),
+        ("[/ASCII85Decode /FlateDecode]", a85(&zlib(c))),
+        ("[/ASCIIHexDecode /FlateDecode]", hex(&zlib(c))),
+        ("[/A85 /LZW]", a85(&lzw(c))),
+        ("[/AHx /RL]", hex(&run_length(c))),
+        ("[/A85 /AHx /RL /Fl]", a85(&hex(&run_length(&zlib(c))))),
+    ];
+    for (filter, data) in cases {
+        let raw = page_under(filter, data);
+        let msg = mail(&raw);
+        let f = scan(&msg);
+        assert_eq!(
+            f.count("credit_card", Confidence::High),
+            1,
+            "{filter}: {f:?}"
+        );
+        assert!(reasons(&f).is_empty(), "{filter}: {f:?}");
+        scan_in_random_chunks(&msg, &f);
+        let direct = split_everywhere(&raw);
+        assert_eq!(
+            direct.count("credit_card", Confidence::High),
+            1,
+            "{filter}: {direct:?}"
+        );
+    }
+}
+
+#[test]
+fn a_corrupt_encoded_stream_is_corrupt_archive() {
+    let c = format!("BT ({CARD}) Tj ET");
+    let mut bad_a85 = a85(c.as_bytes());
+    bad_a85.insert(7, b'z'); // `z` inside a group
+    let mut bad_hex = hex(c.as_bytes());
+    bad_hex.insert(4, b'G');
+    let mut cut_lzw = lzw(&zlib(c.as_bytes()));
+    cut_lzw.truncate(4);
+    for (filter, data) in [
+        ("/ASCII85Decode", bad_a85),
+        ("/ASCII85Decode", b"9jqo^v~>".to_vec()),
+        (
+            "[/ASCII85Decode /FlateDecode]",
+            a85(b"\x78\x9c\xff\xff\xff\xff"),
+        ),
+        ("/ASCIIHexDecode", bad_hex),
+        ("[/LZWDecode]", vec![0x80, 0x3f, 0xf0, 0, 0]),
+    ] {
+        let f = scan(&mail(&page_under(filter, data)));
+        assert_eq!(reasons(&f), [R::CorruptArchive], "{filter}: {f:?}");
+    }
+    // A file that ends inside an encoded stream (no end marker) too.
+    let mut raw = page_under("/A85", a85(c.as_bytes()));
+    let at = raw.windows(2).position(|w| w == b"~>").unwrap();
+    raw.truncate(at);
+    let f = scan(&mail(&raw));
+    assert!(reasons(&f).contains(&R::CorruptArchive), "{f:?}");
+}
+
+#[test]
+fn an_lzw_or_run_length_bomb_hits_the_limits_a_deflate_bomb_does() {
+    // LZW of 16 MiB of one byte is ~13 KB: past the ratio, as the deflate
+    // bomb above is.
+    let bomb = lzw(&vec![b'A'; 16 << 20]);
+    let f = scan(&mail(&page_under("/LZWDecode", bomb.clone())));
+    assert_eq!(reasons(&f), [R::InflateRatioLimit], "{f:?}");
+    let f = scan(&mail(&page_under(
+        "[/ASCII85Decode /LZWDecode]",
+        a85(&bomb),
+    )));
+    assert_eq!(reasons(&f), [R::InflateRatioLimit], "{f:?}");
+    // RunLength expands 64 times at most, under the ratio: the
+    // message-wide budget stops it, the one deflate output counts against.
+    // (A budget under the ratio's grace, so only the budget can stop these.)
+    let e = Arc::new(
+        Engine::new(&EngineConfig {
+            limits: Limits {
+                max_inflated_bytes: 512 << 10,
+                ..Limits::default()
+            },
+            ..EngineConfig::default()
+        })
+        .unwrap(),
+    );
+    let rl = |kib: usize| [b"\x81A".repeat(kib * 8), vec![128]].concat(); // 128 bytes a run
+    let f = scan_with(&e, &mail(&page_under("/RunLengthDecode", rl(640))));
+    assert_eq!(reasons(&f), [R::InflatedBytesLimit], "{f:?}");
+    let f = scan_with(&e, &mail(&page(&"A".repeat(640 << 10))));
+    assert_eq!(reasons(&f), [R::InflatedBytesLimit], "{f:?}");
+    // 384 KiB of RunLength passes; then 384 KiB of deflate: one budget.
+    let f = scan_with(&e, &mail(&page_under("/RL", rl(384))));
+    assert!(reasons(&f).is_empty(), "{f:?}");
+    let z = zlib(&vec![b'A'; 384 << 10]);
+    let raw = pdf(&[
+        (
+            &format!("<< /Length {} /Filter /RL >>", 384 * 16 + 1),
+            Some(rl(384)),
+        ),
+        (
+            &format!("<< /Length {} /Filter /FlateDecode >>", z.len()),
+            Some(z),
+        ),
+    ]);
+    let f = scan_with(&e, &mail(&raw));
+    assert_eq!(reasons(&f), [R::InflatedBytesLimit], "{f:?}");
+}
+
+#[test]
+fn a_pdf_written_by_ghostscript_with_ascii85_pages_is_read() {
+    // Golden fixture (see fixtures/ghostscript-payroll-a85.README), made on Debian 12 with GPL
+    // Ghostscript 10.00.0 (2022-09-21) in tests/fixtures:
+    //   gs -q -dNOPAUSE -dBATCH -sDEVICE=pdfwrite -dASCII85EncodePages=true \
+    //      -sOutputFile=ghostscript-payroll-a85.pdf ghostscript-payroll.ps
+    // The page's content stream is `[/ASCII85Decode /FlateDecode]`. (Adding
+    // -dCompressPages=false, for ASCII85 alone, makes this Ghostscript write a
+    // truncated 351-byte file.)
+    let raw = include_bytes!("fixtures/ghostscript-payroll-a85.pdf");
+    assert!(raw
+        .windows(30)
+        .any(|w| w == b"/Filter [/ASCII85Decode /Flate"));
+    assert!(
+        !raw.windows(4).any(|w| w == b"4556"),
+        "text must be encoded"
+    );
+    let f = scan(&mail(raw));
+    assert_eq!(f.count("credit_card", Confidence::High), 1, "{f:?}");
+    assert_eq!(f.count("us_ssn", Confidence::High), 1, "{f:?}");
+    assert!(reasons(&f).is_empty(), "{f:?}");
+    scan_in_random_chunks(&mail(raw), &f);
+    let direct = split_everywhere(raw);
+    assert_eq!(
+        direct.count("credit_card", Confidence::High),
+        1,
+        "{direct:?}"
+    );
 }

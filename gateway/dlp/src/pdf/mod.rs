@@ -3,12 +3,14 @@
 //! A PDF keeps its text in strings: literal `(...)` and hex `<...>` strings
 //! in content streams (the operands of `Tj`, `TJ`, `'`, `"`) and in
 //! dictionaries (`/Title (...)`). Content streams are nearly always
-//! FlateDecode-compressed, so a raw scan of the file sees nothing. This
-//! reader walks the file as it arrives: outside streams it lexes strings; at
-//! each `stream` keyword it looks at that object's dictionary and inflates a
-//! FlateDecode stream through one fixed window (miniz_oxide, zlib format),
-//! lexing the inflated content for strings; images, font programs and
-//! cross-reference streams are skipped without inflating.
+//! compressed, so a raw scan of the file sees nothing. This reader walks the
+//! file as it arrives: outside streams it lexes strings; at each `stream`
+//! keyword it looks at that object's dictionary and undoes the stream's
+//! filter chain through fixed buffers, lexing the decoded content for
+//! strings: FlateDecode, ASCIIHexDecode, ASCII85Decode, RunLengthDecode and
+//! LZWDecode, alone or chained (`[/ASCII85Decode /FlateDecode]`), see
+//! [`filters`]. Images, font programs and cross-reference streams are skipped
+//! without decoding.
 //!
 //! Glyph-coded text (hex strings of a composite font such as Identity-H, or
 //! of a subset font with its own encoding) is decoded through the font's
@@ -16,19 +18,19 @@
 //!
 //! What cannot be read is reported, never passed silently: glyph text whose
 //! font or map cannot be resolved (a table full, an unmapped code) is
-//! `unscannable: pdf_glyph_text`; a stream with another filter chain
-//! than FlateDecode alone is `unsupported_compression`; a corrupt deflate
-//! stream is `corrupt_archive`; the message-wide inflate budget and ratio
-//! apply as for ZIP entries.
-
-use miniz_oxide::inflate::stream::{inflate, InflateState};
-use miniz_oxide::{DataFormat, MZFlush, MZStatus};
+//! `unscannable: pdf_glyph_text`; a stream with any other filter in its
+//! chain (or a chain too long, or LZW with a predictor or `/EarlyChange 0`)
+//! is `unsupported_compression`; a corrupt encoded stream is
+//! `corrupt_archive`; the message-wide inflate budget and ratio apply, as for
+//! ZIP entries, to every byte any decoder of the chain writes.
 
 use crate::ctx::Ctx;
 use crate::findings::UnscannableReason as R;
 use crate::limits::STAGE_BUFFER_BYTES;
 
+mod filters;
 mod fonts;
+use filters::{Chain, Filter, Filters, Status};
 use fonts::Fonts;
 
 /// Bytes of an object's dictionary kept to decide what its stream is; the
@@ -499,8 +501,8 @@ fn parse_int(t: &[u8]) -> Option<i32> {
 enum Stream {
     /// Not in a stream.
     None,
-    /// FlateDecode alone: inflate and lex the content.
-    Flate,
+    /// Filters this reader undoes: decode and lex the content.
+    Decode(Filters),
     /// No filter: lex the bytes as content.
     Plain,
     /// Image, font program, metadata or xref: skip to `endstream`.
@@ -703,11 +705,9 @@ pub(crate) struct Pdf {
     stream: Stream,
     /// Bytes of `endstream` matched so far while skipping.
     end_match: usize,
-    inflating: bool,
-    stream_in: u64,
-    stream_out: u64,
-    inflate: Box<InflateState>,
-    inflated: Box<[u8]>,
+    /// The stream's filter chain has not ended (nor failed).
+    decoding: bool,
+    chain: Chain,
     text: TextBuf,
     /// The message's inflate budget ran out: no more inflating in this part.
     exhausted: bool,
@@ -737,11 +737,8 @@ impl Pdf {
             await_eol: false,
             stream: Stream::None,
             end_match: 0,
-            inflating: false,
-            stream_in: 0,
-            stream_out: 0,
-            inflate: InflateState::new_boxed(DataFormat::Zlib),
-            inflated: vec![0u8; STAGE_BUFFER_BYTES].into_boxed_slice(),
+            decoding: false,
+            chain: Chain::new(STAGE_BUFFER_BYTES),
             text: TextBuf {
                 buf: vec![0u8; TEXT_CHUNK_BYTES].into_boxed_slice(),
                 len: 0,
@@ -754,10 +751,9 @@ impl Pdf {
 
     pub(crate) fn state_bytes(&self) -> usize {
         std::mem::size_of::<Pdf>()
-            + std::mem::size_of::<InflateState>()
+            + self.chain.state_bytes()
             + self.fonts.state_bytes()
             + std::mem::size_of_val(&*self.objstm.pairs)
-            + self.inflated.len()
             + self.text.buf.len()
     }
 
@@ -772,7 +768,7 @@ impl Pdf {
         self.await_eol = false;
         self.stream = Stream::None;
         self.end_match = 0;
-        self.inflating = false;
+        self.decoding = false;
         self.text.len = 0;
         self.text.sep = true;
         self.exhausted = false;
@@ -783,9 +779,9 @@ impl Pdf {
         while !data.is_empty() {
             let used = match self.stream {
                 Stream::None => self.outside(ctx, data),
-                Stream::Flate if self.inflating => self.inflate_some(ctx, data),
+                Stream::Decode(_) if self.decoding => self.decode_some(ctx, data),
                 Stream::Plain => self.plain(ctx, data),
-                Stream::Flate | Stream::Skip | Stream::Unsupported => self.skip(data),
+                Stream::Decode(_) | Stream::Skip | Stream::Unsupported => self.skip(data),
             };
             data = &data[used..];
         }
@@ -795,8 +791,8 @@ impl Pdf {
     /// End of the part: glyph text is decoded now that every font and CMap
     /// has gone by.
     pub(crate) fn finish(&mut self, ctx: &mut Ctx<'_>) {
-        if self.stream == Stream::Flate && self.inflating {
-            // The file ended inside a compressed stream.
+        if matches!(self.stream, Stream::Decode(_)) && self.decoding {
+            // The file ended inside an encoded stream.
             ctx.acc.unscannable(R::CorruptArchive);
         }
         self.end_stream();
@@ -816,7 +812,7 @@ impl Pdf {
             ctx.acc.unscannable(R::PdfGlyphText);
         }
         self.stream = Stream::None;
-        self.inflating = false;
+        self.decoding = false;
         if !self.objects {
             ctx.acc.unscannable(R::CorruptPdf);
         }
@@ -915,14 +911,12 @@ impl Pdf {
                 ctx.acc.unscannable(R::UnsupportedCompression);
                 Stream::Skip
             }
-            Stream::Flate if self.exhausted => Stream::Skip,
+            Stream::Decode(_) if self.exhausted => Stream::Skip,
             k => k,
         };
-        if self.stream == Stream::Flate {
-            self.inflate.reset(DataFormat::Zlib);
-            self.inflating = true;
-            self.stream_in = 0;
-            self.stream_out = 0;
+        if let Stream::Decode(filters) = self.stream {
+            self.chain.begin(&filters);
+            self.decoding = true;
         }
     }
 
@@ -985,63 +979,71 @@ impl Pdf {
         data.len()
     }
 
-    /// Compressed content: inflated through the fixed window and lexed.
-    fn inflate_some(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) -> usize {
-        let r = inflate(&mut self.inflate, data, &mut self.inflated, MZFlush::None);
-        let produced = r.bytes_written;
-        self.stream_in += r.bytes_consumed as u64;
-        self.stream_out += produced as u64;
-        *ctx.inflated += produced as u64;
-        {
+    /// Encoded content: decoded through the chain's fixed buffers and lexed.
+    fn decode_some(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) -> usize {
+        let limits = ctx.limits;
+        let lim = filters::Limits {
+            budget: limits.max_inflated_bytes.saturating_sub(*ctx.inflated),
+            ratio: limits.max_inflate_ratio,
+            grace: limits.ratio_grace_bytes,
+        };
+        let ran = {
             let Pdf {
                 inner,
                 fonts,
                 objstm,
                 stream_obj,
-                inflated,
+                chain,
                 text,
                 ..
             } = self;
             let mut out = text.out(ctx);
-            for &b in &inflated[..produced] {
-                let mut obj = *stream_obj;
-                if objstm.active {
-                    if !objstm.byte(b) {
-                        continue;
-                    }
-                    obj = objstm.cur;
-                }
-                let ev = inner.byte(b, true, &mut out);
-                if ev != 0 {
-                    on_event(ev, inner, fonts, true, obj, &mut out);
-                }
+            chain.run(data, &lim, |decoded| {
+                lex_content(decoded, inner, fonts, objstm, *stream_obj, &mut out);
+            })
+        };
+        *ctx.inflated += ran.wrote;
+        match ran.status {
+            Status::More => {
+                debug_assert_eq!(ran.used, data.len(), "a chain wanting input took it all");
+                return ran.used;
             }
-        }
-        let limits = ctx.limits;
-        if *ctx.inflated > limits.max_inflated_bytes {
-            ctx.acc.unscannable(R::InflatedBytesLimit);
-            self.exhausted = true;
-            self.inflating = false;
-        } else if self.stream_out > limits.ratio_grace_bytes
-            && self.stream_out > self.stream_in.max(1) * limits.max_inflate_ratio
-        {
-            ctx.acc.unscannable(R::InflateRatioLimit);
-            self.inflating = false;
-        }
-        match r.status {
-            Ok(MZStatus::StreamEnd) => self.inflating = false,
-            Ok(_) => {}
-            Err(_) => {
-                ctx.acc.unscannable(R::CorruptArchive);
-                self.inflating = false;
+            Status::End => {}
+            Status::Corrupt => ctx.acc.unscannable(R::CorruptArchive),
+            Status::Budget => {
+                ctx.acc.unscannable(R::InflatedBytesLimit);
+                self.exhausted = true;
             }
+            Status::Ratio => ctx.acc.unscannable(R::InflateRatioLimit),
         }
-        if self.inflating && r.bytes_consumed == 0 && produced == 0 {
-            // No progress with input available: the stream is stuck.
-            ctx.acc.unscannable(R::CorruptArchive);
-            self.inflating = false;
+        // The rest, up to `endstream`, is skipped.
+        self.decoding = false;
+        ran.used
+    }
+}
+
+/// Decoded content bytes through the content lexer; in an object stream,
+/// each byte is attributed to the object it belongs to.
+fn lex_content(
+    decoded: &[u8],
+    inner: &mut Lexer,
+    fonts: &mut Fonts,
+    objstm: &mut ObjStm,
+    stream_obj: u32,
+    out: &mut Out<'_, '_>,
+) {
+    for &b in decoded {
+        let mut obj = stream_obj;
+        if objstm.active {
+            if !objstm.byte(b) {
+                continue;
+            }
+            obj = objstm.cur;
         }
-        r.bytes_consumed
+        let ev = inner.byte(b, true, out);
+        if ev != 0 {
+            on_event(ev, inner, fonts, true, obj, out);
+        }
     }
 }
 
@@ -1078,10 +1080,7 @@ fn values_of<'d>(d: &'d [u8], name: &'d [u8]) -> impl Iterator<Item = usize> + '
 /// What to do with a stream, and `/First` if it is an object stream.
 fn open_as(d: &[u8]) -> (Stream, Option<u32>) {
     let is_objstm = values_of(d, b"/Type").any(|j| name_at(d, j, b"/ObjStm"));
-    let first = values_of(d, b"/First").next().and_then(|j| {
-        let digits = d[j..].iter().take_while(|c| c.is_ascii_digit()).count();
-        parse_uint(&d[j..j + digits])
-    });
+    let first = values_of(d, b"/First").next().and_then(|j| number_at(d, j));
     (
         classify(d),
         if is_objstm { first.or(Some(0)) } else { None },
@@ -1108,19 +1107,51 @@ fn classify(d: &[u8]) -> Stream {
     let Some(j) = values_of(d, b"/Filter").next() else {
         return Stream::Plain;
     };
-    // FlateDecode alone, as a name or a one-element array (predictor
-    // parameters are harmless: their tag bytes only reach the lexer).
-    let flate = if d.get(j) == Some(&b'[') {
-        let k = skip_space(d, j + 1);
-        name_at(d, k, b"/FlateDecode") && d.get(skip_space(d, k + 12)) == Some(&b']')
-    } else {
-        name_at(d, j, b"/FlateDecode")
+    let Some(filters) = filters_at(d, j) else {
+        return Stream::Unsupported;
     };
-    if flate {
-        Stream::Flate
-    } else {
-        Stream::Unsupported
+    if filters.is_empty() {
+        return Stream::Plain;
     }
+    // Flate predictor parameters are harmless: their tag bytes only reach
+    // the lexer. LZW ones are not undone; and one decoder is kept, with
+    // the default early code-size switch.
+    let lzw_params = values_of(d, b"/Predictor").any(|k| number_at(d, k) > Some(1))
+        || values_of(d, b"/EarlyChange").any(|k| number_at(d, k) == Some(0));
+    if filters.has(Filter::Lzw) && lzw_params {
+        return Stream::Unsupported;
+    }
+    Stream::Decode(filters)
+}
+
+/// The filter name or array at `j`; `None` if any name in it is not one
+/// [`filters`] undoes or it does not fit (or is cut off, or indirect).
+fn filters_at(d: &[u8], j: usize) -> Option<Filters> {
+    let mut filters = Filters::NONE;
+    let mut name = |k: usize| {
+        let len = 1 + d
+            .get(k + 1..)?
+            .iter()
+            .take_while(|&&c| is_regular(c))
+            .count();
+        let f = Filter::named(d.get(k..k + len).filter(|n| n.first() == Some(&b'/'))?)?;
+        filters.push(f).then_some(k + len)
+    };
+    if d.get(j) != Some(&b'[') {
+        name(j)?;
+        return Some(filters);
+    }
+    let mut k = skip_space(d, j + 1);
+    while d.get(k) != Some(&b']') {
+        k = skip_space(d, name(k)?);
+    }
+    Some(filters)
+}
+
+/// The unsigned integer at `k`, if one is.
+fn number_at(d: &[u8], k: usize) -> Option<u32> {
+    let digits = d[k..].iter().take_while(|c| c.is_ascii_digit()).count();
+    parse_uint(&d[k..k + digits])
 }
 
 #[cfg(test)]
@@ -1144,25 +1175,70 @@ mod tests {
 
     #[test]
     fn dictionaries_are_classified_by_whole_names() {
+        use Filter::*;
         let c = |d: &[u8]| classify(d);
-        assert_eq!(c(b"<< /Length 19 /Filter /FlateDecode >>"), Stream::Flate);
-        assert_eq!(c(b"<</Length 19/Filter[ /FlateDecode ]>>"), Stream::Flate);
+        let dec = |fs: &[Filter]| Stream::Decode(Filters::of(fs));
+        assert_eq!(c(b"<< /Length 19 /Filter /FlateDecode >>"), dec(&[Flate]));
+        assert_eq!(c(b"<</Length 19/Filter[ /FlateDecode ]>>"), dec(&[Flate]));
         assert_eq!(c(b"<< /Length1 9 /Filter /FlateDecode >>"), Stream::Skip);
         assert_eq!(
             c(b"<< /Subtype /Image /Filter /FlateDecode >>"),
             Stream::Skip
         );
+        assert_eq!(
+            c(b"<< /Subtype /Image /Filter [/ASCII85Decode /DCTDecode] >>"),
+            Stream::Skip
+        );
         assert_eq!(c(b"<</Subtype/ImageMask>>"), Stream::Plain);
         assert_eq!(c(b"<< /Length 9 >>"), Stream::Plain);
+        assert_eq!(c(b"<< /Length 9 /Filter [] >>"), Stream::Plain);
         assert_eq!(c(b"<< /Filter /FlateDecodeX >>"), Stream::Unsupported);
         assert_eq!(
             c(b"<< /Filter [/ASCII85Decode /FlateDecode] >>"),
+            dec(&[Ascii85, Flate])
+        );
+        assert_eq!(c(b"<</Filter[/AHx/Fl]>>"), dec(&[AsciiHex, Flate]));
+        assert_eq!(c(b"<< /Filter /A85 >>"), dec(&[Ascii85]));
+        assert_eq!(c(b"<< /Filter /RL >>"), dec(&[RunLength]));
+        assert_eq!(c(b"<< /Filter /RunLengthDecode >>"), dec(&[RunLength]));
+        assert_eq!(c(b"<< /Filter [/LZWDecode] >>"), dec(&[Lzw]));
+        assert_eq!(
+            c(b"<< /Filter [/A85 /AHx /RL /LZW] >>"),
+            dec(&[Ascii85, AsciiHex, RunLength, Lzw])
+        );
+        // Anything else anywhere in the chain, five filters, a second
+        // inflate or LZW state, a cut-off or indirect array: not read.
+        for d in [
+            &b"<< /Filter [/FlateDecode /DCTDecode] >>"[..],
+            b"<< /Filter /DCTDecode >>",
+            b"<< /Filter [/Crypt /FlateDecode] >>",
+            b"<< /Filter [/A85 /JBIG2Decode] >>",
+            b"<< /Filter [/A85 /AHx /RL /AHx /Fl] >>",
+            b"<< /Filter [/Fl /FlateDecode] >>",
+            b"<< /Filter [/LZW /LZW] >>",
+            b"<< /Filter [/A85 /Fl",
+            b"<< /Filter 7 0 R >>",
+            b"<< /Filter /Fl#61teDecode >>",
+        ] {
+            assert_eq!(c(d), Stream::Unsupported, "{}", String::from_utf8_lossy(d));
+        }
+        // LZW with a predictor or the late code-size switch is not undone;
+        // Flate with a predictor is read as before (its tag bytes are lexed).
+        assert_eq!(
+            c(b"<< /Filter /LZWDecode /DecodeParms << /Predictor 12 /Columns 4 >> >>"),
             Stream::Unsupported
         );
         assert_eq!(
-            c(b"<< /Filter [/FlateDecode /DCTDecode] >>"),
+            c(b"<< /Filter /LZWDecode /DecodeParms << /EarlyChange 0 >> >>"),
             Stream::Unsupported
         );
-        assert_eq!(c(b"<< /Filter /DCTDecode >>"), Stream::Unsupported);
+        assert_eq!(
+            c(b"<< /Filter /LZWDecode /DecodeParms << /Predictor 1 /EarlyChange 1 >> >>"),
+            dec(&[Lzw])
+        );
+        assert_eq!(
+            c(b"<< /Filter /FlateDecode /DecodeParms << /Predictor 12 /Columns 4 >> >>"),
+            dec(&[Flate])
+        );
     }
 }
