@@ -93,11 +93,13 @@ for pair in "ole:msg doc xls ppt" "rtf:rtf" "gzip_tar:gz tar"; do
 done
 # Compressed RTF and TNEF property lists, seeded with [MS-OXRTFCP] section
 # 4's two examples and a property list with PR_BODY_W, a named property and
-# PR_RTF_COMPRESSED (first byte: the split selector).
-mkdir -p corpus/lzfu corpus/tnef_props
+# PR_RTF_COMPRESSED; base64 and uuencode in text, seeded with a wrapped blob
+# and a uuencode block (first byte: the split selector).
+mkdir -p corpus/lzfu corpus/tnef_props corpus/inline_text
 cp ../tests/fuzz_regressions/lzfu/* corpus/lzfu/ 2>/dev/null || true
 cp ../tests/fuzz_regressions/tnef_props/* corpus/tnef_props/ 2>/dev/null || true
-for target in lzfu tnef_props; do
+cp ../tests/fuzz_regressions/inline_text/* corpus/inline_text/ 2>/dev/null || true
+for target in lzfu tnef_props inline_text; do
     echo "fuzz $target for ${secs}s"
     cargo +nightly fuzz run "$target" -- -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048
 done

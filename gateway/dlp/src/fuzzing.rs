@@ -37,6 +37,25 @@ pub fn base64(data: &[u8]) {
     });
 }
 
+/// Base64 and uuencode written into text (`blob.rs`, `uu.rs`): the text they hand on must
+/// not depend on the split, and nothing may panic or hang.
+pub fn inline_text(data: &[u8]) {
+    run(data, |chunks| {
+        let mut b = crate::blob::Blobs::default();
+        let mut u = crate::uu::Uu::default();
+        let (mut vb, mut vu) = (Vec::new(), Vec::new());
+        for c in chunks {
+            b.feed(c, &mut |s| vb.extend_from_slice(s));
+            u.feed(c, &mut |s| vu.extend_from_slice(s));
+        }
+        b.finish(&mut |s| vb.extend_from_slice(s));
+        u.finish(&mut |s| vu.extend_from_slice(s));
+        vb.push(0);
+        vb.extend_from_slice(&vu);
+        vb
+    });
+}
+
 /// Quoted-printable decoder.
 pub fn quoted_printable(data: &[u8]) {
     run(data, |chunks| {

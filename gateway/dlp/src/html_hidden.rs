@@ -9,9 +9,11 @@
 //! decoded HTML hands those pieces, one line each, to a second stripper (so their character
 //! references are decoded and tags inside a comment dropped) and to a window of their own
 //! (`text.rs`): the hidden text is read with the same detectors without running into the
-//! visible text around it. Not read: URLs (`href`, `src`: tracking parameters, and a
-//! `data:` URI's base64 stays encoded) and attributes that hold no words (`style`, `class`,
-//! `width`...).
+//! visible text around it. Any attribute whose value is a `data:` URI is read too: its
+//! payload is the document a browser opens, and base64 in it is decoded as base64 in any
+//! text is ([`crate::blob`]). Not read: other URLs (`href`, `src`: tracking parameters),
+//! percent-encoding inside a `data:` URI, and attributes that hold no words (`style`,
+//! `class`, `width`...).
 //!
 //! Hand-written because it must stream with the stripper's fixed state (no DOM, no
 //! allocation): a tag and attribute tokenizer of a few states, chunk-independent like the
@@ -71,6 +73,20 @@ pub(crate) struct Hidden {
     keep: bool,
     /// Inside a tag: a space or `/` since the last name byte (the next one starts a name).
     gap: bool,
+    /// The value being read is not kept so far: its first bytes may still say `data:`.
+    probing: bool,
+    scheme: [u8; DATA_SCHEME.len()],
+    scheme_len: usize,
+}
+
+/// A value that starts so (after spaces, any case) is a `data:` URI, read whatever the
+/// attribute.
+const DATA_SCHEME: &[u8] = b"data:";
+
+/// The value without the spaces a URL parser drops before it.
+fn trim_start(v: &[u8]) -> &[u8] {
+    let n = v.iter().take_while(|&&b| is_space(b)).count();
+    &v[n..]
 }
 
 impl Default for Hidden {
@@ -83,6 +99,9 @@ impl Default for Hidden {
             raw: b"",
             keep: false,
             gap: true,
+            probing: false,
+            scheme: [0; DATA_SCHEME.len()],
+            scheme_len: 0,
         }
     }
 }
@@ -133,6 +152,26 @@ impl Hidden {
 
     fn name(&self) -> &[u8] {
         &self.name[..self.name_len]
+    }
+
+    /// A value's bytes while its start is unknown: collects the first bytes past any spaces
+    /// and, when they say `data:`, keeps the value from there. Returns the bytes left.
+    fn probe<'s>(&mut self, mut seg: &'s [u8], out: &mut Out<'_>) -> &'s [u8] {
+        if self.scheme_len == 0 {
+            seg = trim_start(seg);
+        }
+        let take = seg.len().min(DATA_SCHEME.len() - self.scheme_len);
+        self.scheme[self.scheme_len..self.scheme_len + take].copy_from_slice(&seg[..take]);
+        self.scheme_len += take;
+        if self.scheme_len == DATA_SCHEME.len() {
+            self.probing = false;
+            if self.scheme.eq_ignore_ascii_case(DATA_SCHEME) {
+                self.keep = true;
+                let scheme = self.scheme;
+                out.bytes(&scheme);
+            }
+        }
+        &seg[take..]
     }
 
     /// Reads `input` (decoded HTML, cut anywhere), handing hidden text to `sink`.
@@ -256,6 +295,8 @@ impl Hidden {
                     } else {
                         let name = self.name();
                         self.keep = WORD_ATTRIBUTES.contains(&name) || name.starts_with(b"data-");
+                        self.probing = !self.keep;
+                        self.scheme_len = 0;
                         match c {
                             b'"' | b'\'' => self.st = St::Value(c),
                             b'>' => {
@@ -275,8 +316,12 @@ impl Hidden {
                         Some(p) => (p, true),
                         None => (rest.len(), false),
                     };
+                    let mut seg = &rest[..n];
+                    if self.probing {
+                        seg = self.probe(seg, &mut out);
+                    }
                     if self.keep {
-                        out.bytes(&rest[..n]);
+                        out.bytes(seg);
                     }
                     i += n;
                     if closed {
@@ -295,8 +340,12 @@ impl Hidden {
                         .iter()
                         .position(|&b| is_space(b) || b == b'>')
                         .unwrap_or(rest.len());
+                    let mut seg = &rest[..n];
+                    if self.probing {
+                        seg = self.probe(seg, &mut out);
+                    }
                     if self.keep {
-                        out.bytes(&rest[..n]);
+                        out.bytes(seg);
                     }
                     i += n;
                     if n < rest.len() {
@@ -477,15 +526,23 @@ impl Hidden {
                 }
             };
             let short = &name[..name.len().min(NAME_BYTES)];
-            let keep = WORD_ATTRIBUTES
+            let words = WORD_ATTRIBUTES
                 .iter()
                 .any(|w| short.eq_ignore_ascii_case(w))
                 || (short.len() >= 5 && short[..5].eq_ignore_ascii_case(b"data-"));
-            if keep && rest[v] != b'>' {
+            let uri = trim_start(&rest[vs..ve]);
+            let data_uri = !words
+                && uri.len() >= DATA_SCHEME.len()
+                && uri[..DATA_SCHEME.len()].eq_ignore_ascii_case(DATA_SCHEME);
+            if (words || data_uri) && rest[v] != b'>' {
                 if nk == kept.len() {
                     return None;
                 }
-                kept[nk] = (vs, ve);
+                kept[nk] = if data_uri {
+                    (ve - uri.len(), ve)
+                } else {
+                    (vs, ve)
+                };
                 nk += 1;
             }
             j = next;
@@ -624,6 +681,11 @@ seen text <img src="x.png" alt="alt words" width=10 data-note=unquoted><input va
             "<meta content=\"m\"/>",
             "<o:p>",
             "</o:p>",
+            "<a href=\"data:text/plain;base64,QUJD\">",
+            "<img src=' DATA:,x' alt=a>",
+            "<a href=data:x>",
+            "<a href=\"dat\">",
+            "<a href=\"https://x.example/?d=1\">",
             "<",
         ];
         let mut next = crate::testing::picker(0x2d35_8dcc_aa6c_78a5_u64);
@@ -656,6 +718,21 @@ seen text <img src="x.png" alt="alt words" width=10 data-note=unquoted><input va
             &[],
         );
         assert_eq!(got, "a card\nUpper\nt2\nd1\n");
+    }
+
+    #[test]
+    fn data_uris_are_read_whatever_the_attribute() {
+        let html = b"<a href=\"https://t.example/?c=4556737586899855\">x</a>\
+            <a href=\"data:text/plain;base64,VmlzYQ==\">y</a><img src=' DaTa:image/png;base64,iVBO'>\
+            <object data=data:,plain%20text></object><a href=\"data\">z</a>";
+        let want =
+            "data:text/plain;base64,VmlzYQ==\nDaTa:image/png;base64,iVBO\ndata:,plain%20text\n";
+        assert_eq!(hidden(html, &[]), want);
+        for cut in 0..html.len() {
+            assert_eq!(hidden(html, &[cut]), want, "cut at {cut}");
+        }
+        let all: Vec<usize> = (1..html.len()).collect();
+        assert_eq!(hidden(html, &all), want, "byte by byte");
     }
 
     #[test]

@@ -51,6 +51,7 @@
 
 #![forbid(unsafe_code)]
 
+mod blob;
 mod ctx;
 mod decode;
 mod detect;
@@ -79,6 +80,7 @@ mod testing;
 mod text;
 pub mod tracking;
 mod utf7;
+mod uu;
 mod zip;
 mod zipfind;
 

@@ -11,6 +11,11 @@ use serde::Serialize;
 /// re-scanned overlap ([`CARRY_BYTES`]) stays under 2% of the work.
 pub const WINDOW_BYTES: usize = 64 * 1024;
 
+/// The window of text decoded from base64 runs inside a segment's text (`blob.rs`):
+/// pasted blobs are short next to parts, and this one is scanned at every flush, so 8 KiB
+/// (nine times the carry) keeps the re-scanned overlap near a tenth of its work.
+pub const BLOB_WINDOW_BYTES: usize = 8 * 1024;
+
 /// Distance within which a supporting keyword raises confidence, as Purview's
 /// "within 300 characters" (counted in bytes of UTF-8 text here).
 pub const CONTEXT_BYTES: usize = 300;

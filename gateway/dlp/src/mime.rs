@@ -35,6 +35,8 @@ pub(crate) struct PartInfo {
     pub(crate) cte: Cte,
     pub(crate) file_name: FixedStr<128>,
     pub(crate) attachment: bool,
+    /// `format=flowed` (RFC 3676): `Some(delsp)`.
+    pub(crate) flowed: Option<bool>,
 }
 
 impl PartInfo {
@@ -45,6 +47,7 @@ impl PartInfo {
             cte: Cte::Identity,
             file_name: FixedStr::new(),
             attachment: false,
+            flowed: None,
         }
     }
     fn clear(&mut self) {
@@ -53,6 +56,7 @@ impl PartInfo {
         self.cte = Cte::Identity;
         self.file_name.clear();
         self.attachment = false;
+        self.flowed = None;
     }
     pub(crate) fn is(&self, t: &str) -> bool {
         self.content_type.as_bytes() == t.as_bytes()
@@ -408,24 +412,35 @@ impl Walker {
                 if let Some(cs) = ct.attribute("charset") {
                     self.info.charset.push_str(cs);
                 }
+                if ct
+                    .attribute("format")
+                    .is_some_and(|f| f.eq_ignore_ascii_case("flowed"))
+                {
+                    let delsp = ct
+                        .attribute("delsp")
+                        .is_some_and(|d| d.eq_ignore_ascii_case("yes"));
+                    self.info.flowed = Some(delsp);
+                }
             }
             if let Some(d) = msg.content_disposition() {
                 self.info.attachment = d.ctype().eq_ignore_ascii_case("attachment");
             }
+            let mut w = |s: &str| {
+                let b = s.as_bytes();
+                let take = b.len().min(hdr_text.len().saturating_sub(text_len + 1));
+                hdr_text[text_len..text_len + take].copy_from_slice(&b[..take]);
+                text_len += take;
+                if text_len < hdr_text.len() {
+                    hdr_text[text_len] = b'\n';
+                    text_len += 1;
+                }
+            };
             if let Some(name) = msg.attachment_name() {
                 self.info.file_name.push_str(name);
+                // A file's name is words its recipient reads first (`card 4556….txt`).
+                w(name);
             }
             if self.is_message {
-                let mut w = |s: &str| {
-                    let b = s.as_bytes();
-                    let take = b.len().min(hdr_text.len().saturating_sub(text_len + 1));
-                    hdr_text[text_len..text_len + take].copy_from_slice(&b[..take]);
-                    text_len += take;
-                    if text_len < hdr_text.len() {
-                        hdr_text[text_len] = b'\n';
-                        text_len += 1;
-                    }
-                };
                 if let Some(s) = msg.subject() {
                     w(s);
                 }

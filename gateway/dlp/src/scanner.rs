@@ -99,6 +99,8 @@ struct Leaf {
     declared_text: bool,
     charset: Option<Charset>,
     markup: Option<Mode>,
+    /// Declared `format=flowed` (RFC 3676): `Some(delsp)`.
+    flowed: Option<bool>,
     size: u64,
     /// Inflated bytes in this message (budget across all archives).
     inflated: u64,
@@ -139,6 +141,7 @@ impl Leaf {
             declared_text: false,
             charset: None,
             markup: None,
+            flowed: None,
             size: 0,
             inflated: 0,
             detected: "",
@@ -408,6 +411,11 @@ impl Sink for Down<'_> {
         } else {
             None
         };
+        l.flowed = if info.is("text/plain") {
+            info.flowed
+        } else {
+            None
+        };
         l.charset = None;
         match charset_for(&info.charset.as_str_lossy()) {
             Ok(c) => l.charset = c,
@@ -667,12 +675,19 @@ impl Content<'_> {
         l.find_zip = matches!(kind, Kind::Text | Kind::Image) && detected != "ole";
         l.zip.reset();
         let declared = self.leaf.charset;
+        // Flowed text is a text part's, never an Office file's behind a text type.
+        let l_declared_plain = detected == "text";
         match kind {
             Kind::Text => match charset {
                 Some(Charset::Whatwg(bom)) if bom_shadow && !is_utf16(declared) => {
                     self.text.begin_bom(bom, declared)
                 }
-                _ => self.text.begin(charset, markup),
+                _ => {
+                    self.text.begin(charset, markup);
+                    if let (Some(delsp), true) = (self.leaf.flowed, l_declared_plain) {
+                        self.text.flowed(delsp);
+                    }
+                }
             },
             Kind::Image => {
                 self.text.begin(None, None);

@@ -11,6 +11,7 @@
 
 use encoding_rs::{CoderResult, Decoder, Encoding};
 
+use crate::blob::Blobs;
 use crate::detect::keywords::KwCache;
 use crate::detect::Detectors;
 use crate::findings::Acc;
@@ -19,9 +20,11 @@ use crate::fold::Fold;
 use crate::html::{Html, Mode};
 use crate::html_hidden::Hidden;
 use crate::limits::{
-    CARRY_BYTES, CONTEXT_BYTES, MAX_MATCH_BYTES, STAGE_BUFFER_BYTES, WINDOW_BYTES,
+    BLOB_WINDOW_BYTES, CARRY_BYTES, CONTEXT_BYTES, MAX_MATCH_BYTES, STAGE_BUFFER_BYTES,
+    WINDOW_BYTES,
 };
 use crate::utf7::Utf7;
+use crate::uu::Uu;
 
 /// The detectors' view of the decoded text.
 pub(crate) struct Window {
@@ -38,18 +41,33 @@ pub(crate) struct Window {
     no_fingerprints: bool,
     /// Invisible characters and full-width forms, folded on the way in.
     fold: Fold,
+    /// Base64 and uuencode written into the text, decoded into a window of their own
+    /// ([`crate::blob`], [`crate::uu`]); none in that window itself (one level).
+    blobs: Option<Box<(Blobs, Uu, Window)>>,
 }
 
 impl Window {
     fn new() -> Window {
+        let mut blob = Window::sized(BLOB_WINDOW_BYTES);
+        // Decoded text is matched against the fingerprint sets but never added to one: a
+        // document's own text is what it shows.
+        blob.no_fingerprints = true;
         Window {
-            buf: vec![0u8; WINDOW_BYTES].into_boxed_slice(),
+            blobs: Some(Box::new((Blobs::default(), Uu::default(), blob))),
+            ..Window::sized(WINDOW_BYTES)
+        }
+    }
+
+    fn sized(bytes: usize) -> Window {
+        Window {
+            buf: vec![0u8; bytes].into_boxed_slice(),
             len: 0,
             accept_from: 0,
             kw: KwCache::new(),
             winnow: Winnower::new(),
             no_fingerprints: false,
             fold: Fold::default(),
+            blobs: None,
         }
     }
 
@@ -59,6 +77,12 @@ impl Window {
         self.winnow.reset();
         self.no_fingerprints = false;
         self.fold.reset();
+        if let Some(b) = self.blobs.as_mut() {
+            b.0.reset();
+            b.1.reset();
+            b.2.reset();
+            b.2.no_fingerprints = true;
+        }
     }
 
     /// The fresh text `[from, to)` to the fingerprint sets (or the document being collected).
@@ -81,7 +105,14 @@ impl Window {
     /// Text into the window through the fold ([`crate::fold`]).
     fn push(&mut self, det: &Detectors, acc: &mut Acc, data: &[u8]) {
         let mut fold = self.fold;
-        fold.feed(data, &mut |run| self.put(det, acc, run));
+        fold.feed(data, &mut |run| {
+            self.put(det, acc, run);
+            if let Some(b) = self.blobs.as_mut() {
+                let (blobs, uu, win) = &mut **b;
+                blobs.feed(run, &mut |t| win.push(det, acc, t));
+                uu.feed(run, &mut |t| win.push(det, acc, t));
+            }
+        });
         self.fold = fold;
     }
 
@@ -117,8 +148,21 @@ impl Window {
     /// End of segment: everything left is reported.
     fn finish(&mut self, det: &Detectors, acc: &mut Acc) {
         let mut fold = self.fold;
-        fold.finish(&mut |run| self.put(det, acc, run));
+        fold.finish(&mut |run| {
+            self.put(det, acc, run);
+            if let Some(b) = self.blobs.as_mut() {
+                let (blobs, uu, win) = &mut **b;
+                blobs.feed(run, &mut |t| win.push(det, acc, t));
+                uu.feed(run, &mut |t| win.push(det, acc, t));
+            }
+        });
         self.fold = fold;
+        if let Some(b) = self.blobs.as_mut() {
+            let (blobs, uu, win) = &mut **b;
+            blobs.finish(&mut |t| win.push(det, acc, t));
+            uu.finish(&mut |t| win.push(det, acc, t));
+            win.finish(det, acc);
+        }
         det.scan(
             &self.buf[..self.len],
             self.accept_from,
@@ -131,7 +175,11 @@ impl Window {
     }
 
     fn state_bytes(&self) -> usize {
-        self.buf.len() + self.kw.state_bytes()
+        self.buf.len()
+            + self.kw.state_bytes()
+            + self.blobs.as_ref().map_or(0, |b| {
+                std::mem::size_of::<Blobs>() + std::mem::size_of::<Uu>() + b.2.state_bytes()
+            })
     }
 }
 
@@ -148,6 +196,78 @@ pub(crate) struct TextPipe {
     /// ([`crate::html_hidden`]), read through a stripper of their own into the shadow's
     /// window and buffer, which an HTML part does not otherwise use.
     hidden: Option<(Hidden, Html)>,
+    /// A `format=flowed` part's soft line breaks, joined ([`Flowed`]).
+    flowed: Flowed,
+}
+
+/// RFC 3676's soft line breaks undone: in a `format=flowed` part a line that ends in a space
+/// goes on in the next line, so `card 4556 7375 ⏎8689 9855` is one line to its reader (and
+/// Thunderbird and Apple Mail wrap long lines so). With `DelSp=yes` the space goes too.
+/// Streaming: at most a space and a carriage return wait for the next feed.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Flowed {
+    on: bool,
+    delsp: bool,
+    /// The tail of the last feed that may begin a soft break: ` ` or ` \r`.
+    held: [u8; 2],
+    held_len: usize,
+}
+
+impl Flowed {
+    fn feed(&mut self, mut data: &[u8], out: &mut dyn FnMut(&[u8])) {
+        if !self.on {
+            out(data);
+            return;
+        }
+        // Held bytes meet the next ones in a scratch copy, a byte at a time, until
+        // nothing is held (each round takes at least one byte of `data`).
+        while self.held_len > 0 && !data.is_empty() {
+            let mut tmp = [0u8; 4];
+            let n = self.held_len;
+            tmp[..n].copy_from_slice(&self.held[..n]);
+            let take = data.len().min(2);
+            tmp[n..n + take].copy_from_slice(&data[..take]);
+            data = &data[take..];
+            self.held_len = 0;
+            self.run(&tmp[..n + take], out);
+        }
+        if !data.is_empty() {
+            self.run(data, out);
+        }
+    }
+
+    fn run(&mut self, d: &[u8], out: &mut dyn FnMut(&[u8])) {
+        let mut from = 0;
+        for p in memchr::memchr_iter(b'\n', d) {
+            let cr = p >= 1 && d[p - 1] == b'\r';
+            let sp = if cr {
+                p.checked_sub(2)
+            } else {
+                p.checked_sub(1)
+            };
+            if let Some(s) = sp.filter(|&s| s >= from && d[s] == b' ') {
+                out(&d[from..if self.delsp { s } else { s + 1 }]);
+                from = p + 1;
+            }
+        }
+        let rest = &d[from..];
+        let hold = if rest.ends_with(b" \r") {
+            2
+        } else if rest.ends_with(b" ") {
+            1
+        } else {
+            0
+        };
+        out(&rest[..rest.len() - hold]);
+        self.held[..hold].copy_from_slice(&rest[rest.len() - hold..]);
+        self.held_len = hold;
+    }
+
+    fn finish(&mut self, out: &mut dyn FnMut(&[u8])) {
+        let (held, n) = (self.held, self.held_len);
+        out(&held[..n]);
+        *self = Flowed::default();
+    }
 }
 
 /// A second reading of a segment whose bytes two readers may take differently: a text part
@@ -185,6 +305,7 @@ impl TextPipe {
                 window: Window::new(),
             },
             hidden: None,
+            flowed: Flowed::default(),
         }
     }
 
@@ -204,6 +325,17 @@ impl TextPipe {
         self.shadow.decoder = None;
         self.shadow.window.reset();
         self.hidden = None;
+        self.flowed = Flowed::default();
+    }
+
+    /// The segment just begun is `format=flowed` plain text (RFC 3676); `delsp` as its
+    /// `DelSp` parameter says.
+    pub(crate) fn flowed(&mut self, delsp: bool) {
+        self.flowed = Flowed {
+            on: true,
+            delsp,
+            ..Flowed::default()
+        };
     }
 
     /// Starts a segment. `charset` None means the bytes are UTF-8 or ASCII
@@ -218,6 +350,7 @@ impl TextPipe {
         self.shadow.active = false;
         self.shadow.decoder = None;
         self.hidden = None;
+        self.flowed = Flowed::default();
         if markup == Some(Mode::Html) {
             self.hidden = Some((Hidden::default(), Html::new(Mode::Html)));
             self.shadow.window.reset();
@@ -255,11 +388,13 @@ impl TextPipe {
             html,
             html_buf,
             window,
+            flowed,
             ..
         } = self;
         if markup.is_some() {
             html.finish(html_buf, &mut |t| window.push(det, acc, t));
         }
+        flowed.finish(&mut |t| window.push(det, acc, t));
         window.finish(det, acc);
         self.decoder = None;
         if self.shadow.active {
@@ -296,13 +431,14 @@ impl TextPipe {
             window,
             shadow,
             hidden,
+            flowed,
         } = self;
         let mut stage2 = |bytes: &[u8]| {
             if bytes.is_empty() {
                 return;
             }
             match markup {
-                None => window.push(det, acc, bytes),
+                None => flowed.feed(bytes, &mut |t| window.push(det, acc, t)),
                 Some(_) => html.feed(bytes, html_buf, &mut |t| window.push(det, acc, t)),
             }
             if let Some((h, hhtml)) = hidden.as_mut() {

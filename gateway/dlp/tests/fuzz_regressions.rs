@@ -38,6 +38,7 @@ fn replay_fuzz_regressions() {
         ("charset", fuzzing::charset),
         ("image", fuzzing::image),
         ("lzfu", fuzzing::lzfu),
+        ("inline_text", fuzzing::inline_text),
     ] {
         for (path, data) in inputs(target) {
             println!("{}", path.display());

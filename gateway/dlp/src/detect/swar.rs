@@ -3,7 +3,7 @@
 //! (`dict.rs`) and the keyword matcher's (`words.rs`) share these.
 
 pub(crate) const HI: u64 = 0x8080_8080_8080_8080;
-const LO: u64 = 0x0101_0101_0101_0101;
+pub(crate) const LO: u64 = 0x0101_0101_0101_0101;
 const M7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
 
 /// Eight bytes of `hay` from `at` (which has eight), first byte lowest.
@@ -16,7 +16,7 @@ pub(crate) fn load(hay: &[u8], at: usize) -> u64 {
 
 /// The high bit of each ASCII byte of `v` in `lo..=hi`.
 #[inline(always)]
-fn range(v: u64, lo: u8, hi: u8) -> u64 {
+pub(crate) fn range(v: u64, lo: u8, hi: u8) -> u64 {
     let t = v & M7;
     let ge_lo = t + LO * u64::from(0x80 - lo);
     let gt_hi = t + LO * u64::from(0x7F - hi);
@@ -32,6 +32,13 @@ pub(crate) fn letters(v: u64) -> u64 {
 #[inline(always)]
 pub(crate) fn digits(v: u64) -> u64 {
     range(v, b'0', b'9')
+}
+
+/// Whether any byte of `v` is below `n` (at most 0x80): exact as a whole, though the bits
+/// it sets do not say which bytes (a borrow can mark the byte after a match).
+#[inline(always)]
+pub(crate) fn any_below(v: u64, n: u8) -> bool {
+    v.wrapping_sub(LO * u64::from(n)) & !v & HI != 0
 }
 
 #[cfg(test)]
@@ -58,6 +65,11 @@ mod tests {
                     "{v:x}"
                 );
                 assert_eq!(super::digits(v), want(|x| x.is_ascii_digit()), "{v:x}");
+                assert_eq!(
+                    super::any_below(v, 0x21),
+                    bytes.iter().any(|&x| x < 0x21),
+                    "{v:x}"
+                );
             }
         }
     }
