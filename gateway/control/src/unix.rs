@@ -22,9 +22,10 @@ pub fn uid_allowed(uid: u32, allowed_uids: &[u32]) -> bool {
 }
 
 /// Binds the socket at `path` with permission bits `mode` (e.g. `0o660`), replacing a stale
-/// socket file left by a previous run. The mode is set before any client can have connected
-/// through a wider one: the file is created inside the listener's directory, which the
-/// gateway owns, and `chmod` follows immediately.
+/// socket file left by a previous run. No client can connect through a wider mode, and none
+/// sees the file before its mode is set: the socket is bound at a sibling name
+/// (`<path>.new`), given its mode there, and renamed into place (a rename is atomic, and a
+/// socket's listener follows its inode).
 pub fn bind_unix(path: &Path, mode: u32) -> Result<UnixListener, Error> {
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_dir() => {
@@ -37,9 +38,20 @@ pub fn bind_unix(path: &Path, mode: u32) -> Result<UnixListener, Error> {
         Ok(_) => std::fs::remove_file(path).map_err(Error::io("remove stale socket", path))?,
         Err(_) => {}
     }
-    let listener = UnixListener::bind(path).map_err(Error::io("bind", path))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .map_err(Error::io("chmod", path))?;
+    let mut staged = path.as_os_str().to_owned();
+    staged.push(".new");
+    let staged = std::path::PathBuf::from(staged);
+    if std::fs::symlink_metadata(&staged).is_ok() {
+        std::fs::remove_file(&staged).map_err(Error::io("remove stale socket", &staged))?;
+    }
+    let listener = UnixListener::bind(&staged).map_err(Error::io("bind", &staged))?;
+    let placed = std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(mode))
+        .map_err(Error::io("chmod", &staged))
+        .and_then(|()| std::fs::rename(&staged, path).map_err(Error::io("rename", path)));
+    if let Err(e) = placed {
+        let _ = std::fs::remove_file(&staged);
+        return Err(e);
+    }
     Ok(listener)
 }
 
@@ -100,4 +112,31 @@ pub async fn run_unix<B: Backend>(
         }
     })
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_socket_appears_with_its_mode_and_replaces_stale_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("control.sock");
+        // A stale socket file and a stale staging file from a crashed run.
+        std::fs::write(&path, b"").unwrap();
+        std::fs::write(dir.path().join("control.sock.new"), b"").unwrap();
+        let _listener = bind_unix(&path, 0o600).unwrap();
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        use std::os::unix::fs::FileTypeExt;
+        assert!(meta.file_type().is_socket());
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        assert!(!dir.path().join("control.sock.new").exists());
+        // A client connects by the final name.
+        tokio::net::UnixStream::connect(&path).await.unwrap();
+        // A directory in the way is refused, not removed.
+        let d = dir.path().join("d.sock");
+        std::fs::create_dir(&d).unwrap();
+        assert!(bind_unix(&d, 0o600).is_err());
+        assert!(d.is_dir());
+    }
 }
