@@ -676,7 +676,7 @@ impl Content<'_> {
         l.zip.reset();
         let declared = self.leaf.charset;
         // Flowed text is a text part's, never an Office file's behind a text type.
-        let l_declared_plain = detected == "text";
+        let flowed = self.leaf.flowed.filter(|_| detected == "text");
         match kind {
             Kind::Text => match charset {
                 Some(Charset::Whatwg(bom)) if bom_shadow && !is_utf16(declared) => {
@@ -684,7 +684,7 @@ impl Content<'_> {
                 }
                 _ => {
                     self.text.begin(charset, markup);
-                    if let (Some(delsp), true) = (self.leaf.flowed, l_declared_plain) {
+                    if let Some(delsp) = flowed {
                         self.text.flowed(delsp);
                     }
                 }

@@ -105,15 +105,18 @@ impl Window {
     /// Text into the window through the fold ([`crate::fold`]).
     fn push(&mut self, det: &Detectors, acc: &mut Acc, data: &[u8]) {
         let mut fold = self.fold;
-        fold.feed(data, &mut |run| {
-            self.put(det, acc, run);
-            if let Some(b) = self.blobs.as_mut() {
-                let (blobs, uu, win) = &mut **b;
-                blobs.feed(run, &mut |t| win.push(det, acc, t));
-                uu.feed(run, &mut |t| win.push(det, acc, t));
-            }
-        });
+        fold.feed(data, &mut |run| self.take(det, acc, run));
         self.fold = fold;
+    }
+
+    /// Folded text into the window, and through the readers of base64 and uuencode in it.
+    fn take(&mut self, det: &Detectors, acc: &mut Acc, run: &[u8]) {
+        self.put(det, acc, run);
+        if let Some(b) = self.blobs.as_mut() {
+            let (blobs, uu, win) = &mut **b;
+            blobs.feed(run, &mut |t| win.push(det, acc, t));
+            uu.feed(run, &mut |t| win.push(det, acc, t));
+        }
     }
 
     fn put(&mut self, det: &Detectors, acc: &mut Acc, mut data: &[u8]) {
@@ -148,14 +151,7 @@ impl Window {
     /// End of segment: everything left is reported.
     fn finish(&mut self, det: &Detectors, acc: &mut Acc) {
         let mut fold = self.fold;
-        fold.finish(&mut |run| {
-            self.put(det, acc, run);
-            if let Some(b) = self.blobs.as_mut() {
-                let (blobs, uu, win) = &mut **b;
-                blobs.feed(run, &mut |t| win.push(det, acc, t));
-                uu.feed(run, &mut |t| win.push(det, acc, t));
-            }
-        });
+        fold.finish(&mut |run| self.take(det, acc, run));
         self.fold = fold;
         if let Some(b) = self.blobs.as_mut() {
             let (blobs, uu, win) = &mut **b;
